@@ -1,0 +1,48 @@
+"""nox sessions. Every session installs with constraints.txt, so every run compares the
+same framework versions.
+
+    nox -s parity   the main job: the cross-framework parity suite and its matrix
+    nox -s tests    everything: spec tests, parity suite, lint
+    nox -s lint     ruff
+
+Reuse an existing virtualenv with ``nox -R`` (skips installs; the package is installed
+editable, so code changes are picked up).
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+CONSTRAINTS = ("-c", "constraints.txt")
+QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
+                    "KERAS_BACKEND": "tensorflow", "KERAS_HOME": ".nox/keras-home"}
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    session.install(*CONSTRAINTS, "-e", f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def parity(session: nox.Session) -> None:
+    """The cross-framework parity suite; prints the parity matrix, writes build/parity/."""
+    _install(session, "torch,tf,test")
+    session.run("pytest", "parity_tests", *session.posargs, env=QUIET_FRAMEWORKS)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite: lint, the spec's own tests, then the parity suite."""
+    _install(session, "torch,tf,test")
+    session.run("ruff", "check", ".")
+    session.run("pytest", *session.posargs, env=QUIET_FRAMEWORKS)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the whole tree."""
+    session.install(*CONSTRAINTS, "ruff")
+    session.run("ruff", "check", ".")

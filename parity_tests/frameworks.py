@@ -1,0 +1,138 @@
+"""How the parity suite runs one case in a framework: forward, loss, and autodiff.
+
+Each adapter takes NumPy inputs, calls the mirror package the way its users would
+(``torch_impl`` with autograd, ``tf_impl`` with ``tf.GradientTape``) and returns NumPy
+results in the spec's layout (kernels (in, out)), so the comparison is framework-blind.
+An activation's gradient is taken of L = Σ g ⊙ φ(z) for a random upstream g, which
+gives exactly the vector-Jacobian product the spec computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import reference
+
+
+@dataclass
+class ModelRun:
+    """What one forward-and-backward pass of a model produced, in the spec's layout."""
+
+    output: np.ndarray
+    layer_outputs: list[np.ndarray]
+    loss: float
+    dx: np.ndarray
+    grads: list[tuple[np.ndarray, np.ndarray]]
+
+
+def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                   loss: str) -> ModelRun:
+    """The spec's forward pass, loss, and hand-written backward pass."""
+    layer_outputs, h = [], x
+    for layer in model.layers:
+        h = layer.forward(h)
+        layer_outputs.append(h)
+    value = reference.losses.get(loss)(y_true, h)
+    dx = model.backward(reference.losses.gradient(loss)(y_true, h))
+    return ModelRun(h, layer_outputs, value, dx, [tuple(g) for g in model.grads])
+
+
+class Torch:
+    name = "torch"
+
+    def __init__(self) -> None:
+        import torch
+
+        import torch_impl
+        self.torch, self.impl = torch, torch_impl
+        self.versions = {"torch": torch.__version__}
+        self.settings = torch_impl.configure_full_precision_determinism()
+
+    def _tensor(self, array: np.ndarray, requires_grad: bool = False):
+        tensor = self.torch.from_numpy(np.ascontiguousarray(array))
+        return tensor.requires_grad_(requires_grad)
+
+    def activation(self, name: str, z: np.ndarray, upstream: np.ndarray,
+                   params: dict) -> tuple[np.ndarray, np.ndarray | None]:
+        zt = self._tensor(z, requires_grad=True)
+        out = getattr(self.impl.activations, name)(zt, **params)
+        try:
+            (out * self._tensor(upstream)).sum().backward()
+        except RuntimeError:  # torch has no derivative for this function (the step)
+            return out.detach().numpy(), None
+        return out.detach().numpy(), zt.grad.numpy()
+
+    def loss(self, name: str, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
+        pred = self._tensor(y_pred, requires_grad=True)
+        value = getattr(self.impl.losses, name)(self._tensor(y_true), pred)
+        value.backward()
+        return value.item(), pred.grad.numpy()
+
+    def model(self, spec: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+              loss: str) -> ModelRun:
+        module = self.impl.from_reference(spec)
+        xt = self._tensor(x, requires_grad=True)
+        output = module(xt)
+        value = getattr(self.impl.losses, loss)(self._tensor(y_true), output)
+        value.backward()
+        with self.torch.no_grad():
+            layer_outputs, h = [], xt
+            for layer in module:
+                h = layer(h)
+                layer_outputs.append(h.numpy())
+        grads = [(layer.linear.weight.grad.numpy().T, layer.linear.bias.grad.numpy())
+                 for layer in module]
+        return ModelRun(output.detach().numpy(), layer_outputs, value.item(), xt.grad.numpy(),
+                        grads)
+
+
+class TensorFlow:
+    name = "tf"
+
+    def __init__(self) -> None:
+        import keras
+        import tensorflow as tf
+
+        import tf_impl  # first: it sets TF's logging and oneDNN environment before the import
+        self.tf, self.impl = tf, tf_impl
+        self.versions = {"tensorflow": tf.__version__, "keras": keras.__version__}
+        self.settings = tf_impl.configure_full_precision_determinism()
+
+    def activation(self, name: str, z: np.ndarray, upstream: np.ndarray,
+                   params: dict) -> tuple[np.ndarray, np.ndarray | None]:
+        zt = self.tf.constant(z)
+        with self.tf.GradientTape() as tape:
+            tape.watch(zt)
+            out = getattr(self.impl.activations, name)(zt, **params)
+            total = self.tf.reduce_sum(out * upstream)
+        grad = tape.gradient(total, zt)  # None when TF has no gradient (the step)
+        return out.numpy(), None if grad is None else grad.numpy()
+
+    def loss(self, name: str, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
+        pred = self.tf.constant(y_pred)
+        with self.tf.GradientTape() as tape:
+            tape.watch(pred)
+            value = getattr(self.impl.losses, name)(self.tf.constant(y_true), pred)
+        return float(value.numpy()), tape.gradient(value, pred).numpy()
+
+    def model(self, spec: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+              loss: str) -> ModelRun:
+        model = self.impl.from_reference(spec)
+        xt = self.tf.constant(x)
+        with self.tf.GradientTape() as tape:
+            tape.watch(xt)
+            output = model(xt)
+            value = getattr(self.impl.losses, loss)(self.tf.constant(y_true), output)
+        dx, *weights = tape.gradient(value, [xt, *model.trainable_variables])
+        layer_outputs, h = [], xt
+        for layer in model.layers:
+            h = layer(h)
+            layer_outputs.append(h.numpy())
+        grads = [(weights[2 * k].numpy(), weights[2 * k + 1].numpy())
+                 for k in range(len(model.layers))]
+        return ModelRun(output.numpy(), layer_outputs, float(value.numpy()), dx.numpy(), grads)
+
+
+FRAMEWORKS = {"torch": Torch, "tf": TensorFlow}

@@ -1,0 +1,36 @@
+"""Coverage by construction: every registered concept has both mirrors and a parity case."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from parity_tests.test_parity import CASES
+from reference import registry
+
+MIRRORS = ("torch_impl", "tf_impl")
+
+
+@pytest.mark.parametrize("concept", registry.CONCEPTS, ids=lambda c: c.name)
+@pytest.mark.parametrize("mirror", MIRRORS)
+def test_concept_has_a_mirror_of_the_same_name(concept: registry.Concept, mirror: str) -> None:
+    module = importlib.import_module(f"{mirror}.{concept.module}")
+    assert callable(getattr(module, concept.name, None)), (
+        f"{mirror}/{concept.module}.py has no {concept.name}: add the mirror of "
+        f"reference/{concept.module}.py's {concept.name}")
+
+
+@pytest.mark.parametrize("concept", registry.CONCEPTS, ids=lambda c: c.name)
+def test_concept_has_a_parity_case(concept: registry.Concept) -> None:
+    assert concept.cases, f"{concept.name} has no case in reference.registry"
+    assert any(param.values[0] is concept for param in CASES), (
+        f"{concept.name} is not exercised by parity_tests/test_parity.py")
+
+
+def test_every_public_spec_function_is_registered() -> None:
+    """A new activation or loss in the spec must enter the registry (and so the parity suite)."""
+    from reference import activations, losses
+    registered = {c.name for c in registry.CONCEPTS}
+    assert set(activations.NAMES) <= registered
+    assert set(losses.NAMES) <= registered

@@ -1,0 +1,239 @@
+"""Activation functions φ and their derivatives, elementwise over any shape.
+
+Each activation is written next to its derivative, with the formula in the docstring.
+``softmax`` couples the entries of its last axis, so instead of a derivative it has a
+vector-Jacobian product ``softmax_vjp``. Backpropagation only ever needs the
+vector-Jacobian product ``g ↦ gᵀ J``; :class:`Activation` gives every activation one,
+``g * φ'(z)`` for the elementwise ones.
+
+All functions keep the input's floating dtype (float32 stays float32) and are
+numerically stable: no overflow and no NumPy warning for any finite input.
+
+At a kink the derivative takes the value the frameworks use: ReLU'(0) = 0,
+leaky-ReLU'(0) = slope, ELU'(0) = α (α = 1 by default, where both sides agree),
+step'(z) = 0 everywhere (the step has no useful gradient).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reference._erf import erf
+from reference._validation import as_float_array
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _float(z: object) -> np.ndarray:
+    return as_float_array(z, None, "activation", "z")
+
+
+def identity(z: np.ndarray) -> np.ndarray:
+    """φ(z) = z (a Dense layer with no activation; Keras calls it ``linear``)."""
+    return _float(z).copy()
+
+
+def identity_derivative(z: np.ndarray) -> np.ndarray:
+    """φ'(z) = 1."""
+    return np.ones_like(_float(z))
+
+
+def step(z: np.ndarray) -> np.ndarray:
+    """Heaviside step: φ(z) = 1 if z > 0 else 0, so φ(0) = 0.
+
+    This is the perceptron's threshold of notes 001 and 004 (output 0 for z ≤ 0). Note 002
+    trains with ``z >= 0`` but predicts with ``z > 0``; this project uses ``z > 0`` for both.
+    """
+    z = _float(z)
+    return (z > 0).astype(z.dtype)
+
+
+def step_derivative(z: np.ndarray) -> np.ndarray:
+    """φ'(z) = 0 wherever it exists (undefined at 0): the step cannot be trained by gradients."""
+    return np.zeros_like(_float(z))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid σ(z) = 1 / (1 + e^(−z)), in (0, 1).
+
+    Stable form: with e = e^(−|z|) ≤ 1, σ(z) = 1/(1+e) for z ≥ 0 and e/(1+e) for z < 0,
+    so ``exp`` never overflows.
+    """
+    z = _float(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
+    """σ'(z) = σ(z)(1 − σ(z))."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1, in (−1, 1)."""
+    return np.tanh(_float(z))
+
+
+def tanh_derivative(z: np.ndarray) -> np.ndarray:
+    """tanh'(z) = 1 − tanh(z)²."""
+    t = tanh(z)
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """ReLU(z) = max(0, z)."""
+    z = _float(z)
+    return np.maximum(z, 0.0)
+
+
+def relu_derivative(z: np.ndarray) -> np.ndarray:
+    """ReLU'(z) = 1 if z > 0 else 0 (0 at the kink, as in torch and TF)."""
+    z = _float(z)
+    return (z > 0).astype(z.dtype)
+
+
+def leaky_relu(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """φ(z) = z if z > 0 else s·z, with slope s = ``negative_slope``.
+
+    The default s = 0.01 is torch's ``nn.LeakyReLU``; Keras uses 0.2 (``activations``)
+    or 0.3 (the ``LeakyReLU`` layer), so the mirrors always pass the slope explicitly.
+    """
+    z = _float(z)
+    return np.where(z > 0, z, negative_slope * z)
+
+
+def leaky_relu_derivative(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+    """φ'(z) = 1 if z > 0 else s (s at the kink, as in torch and TF)."""
+    z = _float(z)
+    return np.where(z > 0, 1.0, negative_slope).astype(z.dtype)
+
+
+def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ELU(z) = z if z > 0 else α(e^z − 1)."""
+    z = _float(z)
+    # expm1 only sees z ≤ 0, so it cannot overflow for large positive z.
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_derivative(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """ELU'(z) = 1 if z > 0 else α·e^z."""
+    z = _float(z)
+    return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax(z)_i = e^(z_i) / Σ_j e^(z_j) over the last axis.
+
+    Computed as e^(z − max z) / Σ e^(z − max z) (the log-sum-exp shift), so the largest
+    exponent is e^0 = 1 and nothing overflows.
+    """
+    z = _float(z)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_vjp(z: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
+    """Vector-Jacobian product gᵀJ of softmax, where J_ij = s_i(δ_ij − s_j).
+
+    (gᵀJ)_j = s_j (g_j − Σ_i g_i s_i): the full (K, K) Jacobian is never formed.
+    """
+    s = softmax(z)
+    return s * (grad_output - np.sum(grad_output * s, axis=-1, keepdims=True))
+
+
+def softplus(z: np.ndarray) -> np.ndarray:
+    """softplus(z) = log(1 + e^z), written max(z, 0) + log1p(e^(−|z|)) so it never overflows."""
+    z = _float(z)
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def softplus_derivative(z: np.ndarray) -> np.ndarray:
+    """softplus'(z) = σ(z)."""
+    return sigmoid(z)
+
+
+def silu(z: np.ndarray) -> np.ndarray:
+    """SiLU (swish with β = 1): φ(z) = z·σ(z)."""
+    z = _float(z)
+    return z * sigmoid(z)
+
+
+def silu_derivative(z: np.ndarray) -> np.ndarray:
+    """φ'(z) = σ(z)(1 + z(1 − σ(z)))."""
+    z = _float(z)
+    s = sigmoid(z)
+    return s * (1.0 + z * (1.0 - s))
+
+
+def gelu(z: np.ndarray) -> np.ndarray:
+    """GELU, exact form: φ(z) = z·Φ(z) = ½ z (1 + erf(z/√2)), Φ the normal CDF.
+
+    Not the tanh approximation (``keras.ops.gelu``'s default), which differs by up to 4e-4.
+    """
+    z = _float(z)
+    return 0.5 * z * (1.0 + erf(z * _SQRT_HALF))
+
+
+def gelu_derivative(z: np.ndarray) -> np.ndarray:
+    """φ'(z) = Φ(z) + z·ϕ(z), with ϕ(z) = e^(−z²/2)/√(2π) the normal density."""
+    z = _float(z)
+    return 0.5 * (1.0 + erf(z * _SQRT_HALF)) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation with its parameters bound: ``φ(z)`` and the product ``vjp(z, g) = gᵀ∂φ/∂z``.
+
+    Shape: z and g any shape (softmax: last axis = classes); output the shape of z.
+    """
+
+    name: str
+    params: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return _FUNCTIONS[self.name](z, **self.params)
+
+    def vjp(self, z: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dz given dL/dφ(z) = ``grad_output``."""
+        if self.name == "softmax":
+            return softmax_vjp(z, grad_output)
+        return grad_output * _DERIVATIVES[self.name](z, **self.params)
+
+    def derivative(self, z: np.ndarray) -> np.ndarray:
+        """Elementwise φ'(z); softmax has none (use :meth:`vjp`)."""
+        if self.name not in _DERIVATIVES:
+            raise TypeError(f"{self.name} is not elementwise; use Activation.vjp")
+        return _DERIVATIVES[self.name](z, **self.params)
+
+
+_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
+    f.__name__: f
+    for f in (identity, step, sigmoid, tanh, relu, leaky_relu, elu, softmax, softplus, silu, gelu)
+}
+_DERIVATIVES: dict[str, Callable[..., np.ndarray]] = {
+    name: globals()[f"{name}_derivative"] for name in _FUNCTIONS if name != "softmax"
+}
+_PARAMETERS = {"leaky_relu": {"negative_slope"}, "elu": {"alpha"}}
+
+NAMES = tuple(_FUNCTIONS)
+
+
+def get(identifier: str | Activation, **params: float) -> Activation:
+    """Look an activation up by name, binding its parameters (``get("elu", alpha=0.5)``)."""
+    if isinstance(identifier, Activation):
+        if params:
+            raise TypeError("pass parameters either in the Activation or to get(), not both")
+        return identifier
+    if identifier not in _FUNCTIONS:
+        raise ValueError(f"unknown activation {identifier!r}; choose one of {', '.join(NAMES)}")
+    unknown = set(params) - _PARAMETERS.get(identifier, set())
+    if unknown:
+        raise TypeError(f"activation {identifier!r} takes no parameter "
+                        f"{', '.join(sorted(unknown))}")
+    return Activation(identifier, dict(params))

@@ -1,0 +1,267 @@
+"""Losses L(y_true, y_pred) and their gradients dL/dy_pred.
+
+Argument order, for the whole project: ``(y_true, y_pred)``, as in Keras and
+scikit-learn. (torch's functional losses take ``(input, target)``, i.e. the prediction
+first; ``torch_impl.losses`` keeps the project's order and shows torch's inside.)
+
+How a batch is averaged, for every loss: the loss is the **mean over the batch of a
+per-sample loss**. For the elementwise losses (MSE, MAE, MSLE, binary cross-entropy) the
+per-sample loss is the mean over the sample's entries, so the total is simply the mean
+over every entry (Keras's ``mean(..., axis=-1)`` followed by the batch mean, and torch's
+``reduction="mean"``, give the same number). For the categorical cross-entropies the
+per-sample loss is the sum over the classes. ``half_mean_squared_error`` is the
+1/(2n) Σ‖y − ŷ‖² of notes 002 and 003: half the squared norm per sample, averaged over
+the batch.
+
+Shapes: ``y_true`` and ``y_pred`` must have the same shape, (N,) or (N, C), except for
+the sparse losses, which take class indices of shape (N,) and predictions (N, C).
+Nothing is broadcast: (N, 1) against (N,) is an error. Each loss returns a Python float
+computed in ``y_pred``'s dtype; each ``*_gradient`` returns an array shaped like
+``y_pred``.
+
+Probabilities are clipped to [ε, 1 − ε] with ε = 1e-7 (``keras.config.epsilon()``)
+before any logarithm, as Keras does; the gradient is zero where the clip is active.
+The ``*_with_logits`` forms need no clipping and should be preferred.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._validation import as_float_array, check_same_shape, check_shape
+from reference.activations import sigmoid, softmax
+
+EPSILON = 1e-7
+
+
+def _pair(where: str, y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
+    y_pred = as_float_array(y_pred, None, where, "y_pred")
+    y_true = as_float_array(y_true, y_pred.dtype, where, "y_true")
+    check_same_shape(where, y_true.shape, y_pred.shape)
+    return y_true, y_pred
+
+
+def _sparse(where: str, y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
+    y_pred = as_float_array(y_pred, None, where, "y_pred")
+    if y_pred.ndim != 2:
+        raise ValueError(f"{where}: y_pred must have shape (N, C), got {y_pred.shape}")
+    indices = np.asarray(y_true)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{where}: y_true must hold integer class indices, got dtype "
+                        f"{indices.dtype}")
+    check_shape(where, "y_true (class indices)", indices.shape, (y_pred.shape[0],))
+    classes = y_pred.shape[1]
+    if indices.size and (indices.min() < 0 or indices.max() >= classes):
+        raise ValueError(f"{where}: class indices must lie in [0, {classes - 1}], got values "
+                         f"from {indices.min()} to {indices.max()}")
+    return indices, y_pred
+
+
+def _clip(p: np.ndarray) -> np.ndarray:
+    eps = p.dtype.type(EPSILON)
+    return np.clip(p, eps, 1 - eps)
+
+
+def _inside_clip(p: np.ndarray) -> np.ndarray:
+    eps = p.dtype.type(EPSILON)
+    return (p >= eps) & (p <= 1 - eps)
+
+
+def _batch_size(y_pred: np.ndarray) -> int:
+    return y_pred.shape[0]
+
+
+def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = (1/n) Σ (ŷ − y)², over all n entries."""
+    y_true, y_pred = _pair("mean_squared_error", y_true, y_pred)
+    return float(np.mean(np.square(y_pred - y_true)))
+
+
+def mean_squared_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ = 2(ŷ − y)/n."""
+    y_true, y_pred = _pair("mean_squared_error", y_true, y_pred)
+    return 2.0 * (y_pred - y_true) / y_pred.size
+
+
+def half_mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = (1/2N) Σ_samples ‖ŷ − y‖², the form of notes 002/003 (gradient ŷ − y per sample)."""
+    y_true, y_pred = _pair("half_mean_squared_error", y_true, y_pred)
+    return float(0.5 * np.sum(np.square(y_pred - y_true)) / _batch_size(y_pred))
+
+
+def half_mean_squared_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ = (ŷ − y)/N."""
+    y_true, y_pred = _pair("half_mean_squared_error", y_true, y_pred)
+    return (y_pred - y_true) / _batch_size(y_pred)
+
+
+def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = (1/n) Σ |ŷ − y|, over all n entries."""
+    y_true, y_pred = _pair("mean_absolute_error", y_true, y_pred)
+    return float(np.mean(np.abs(y_pred - y_true)))
+
+
+def mean_absolute_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ = sign(ŷ − y)/n, with sign(0) = 0 as in torch and TF."""
+    y_true, y_pred = _pair("mean_absolute_error", y_true, y_pred)
+    return np.sign(y_pred - y_true) / y_pred.size
+
+
+def mean_squared_logarithmic_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = (1/n) Σ (log(1 + ŷ⁺) − log(1 + y⁺))², with v⁺ = max(v, ε) as in Keras."""
+    y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
+    eps = y_pred.dtype.type(EPSILON)
+    d = np.log1p(np.maximum(y_pred, eps)) - np.log1p(np.maximum(y_true, eps))
+    return float(np.mean(np.square(d)))
+
+
+def mean_squared_logarithmic_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ = 2 d / (n (1 + ŷ)) where ŷ > ε, else 0; d = log(1 + ŷ⁺) − log(1 + y⁺)."""
+    y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
+    eps = y_pred.dtype.type(EPSILON)
+    clipped = np.maximum(y_pred, eps)
+    d = np.log1p(clipped) - np.log1p(np.maximum(y_true, eps))
+    return np.where(y_pred > eps, 2.0 * d / (y_pred.size * (1.0 + clipped)), 0.0).astype(
+        y_pred.dtype)
+
+
+def binary_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = −(1/n) Σ [y log p + (1 − y) log(1 − p)], p = clip(ŷ, ε, 1 − ε), over all entries."""
+    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred)
+    p = _clip(y_pred)
+    return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
+
+
+def binary_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ = (p − y) / (n p (1 − p)) inside the clip range, 0 outside."""
+    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred)
+    p = _clip(y_pred)
+    grad = (p - y_true) / (y_pred.size * p * (1.0 - p))
+    return np.where(_inside_clip(y_pred), grad, 0.0).astype(y_pred.dtype)
+
+
+def binary_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Binary cross-entropy of p = σ(x) for logits x = ``y_pred``, without forming p.
+
+    Per entry: max(x, 0) − x·y + log(1 + e^(−|x|)), exact and finite for every finite x.
+    """
+    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred)
+    return float(np.mean(np.maximum(x, 0.0) - x * y_true + np.log1p(np.exp(-np.abs(x)))))
+
+
+def binary_cross_entropy_with_logits_gradient(y_true: np.ndarray,
+                                              y_pred: np.ndarray) -> np.ndarray:
+    """dL/dx = (σ(x) − y)/n."""
+    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred)
+    return (sigmoid(x) - y_true) / x.size
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = −(1/N) Σ_samples Σ_classes y log q, with q = clip(ŷ / Σ ŷ, ε, 1 − ε).
+
+    Shape: (N, C) one-hot (or any distribution) targets and probabilities. As in Keras,
+    the predictions are first rescaled to sum to one over the classes: for predictions
+    that already do, the value is unchanged, and the gradient is that of a loss which
+    does not change when ŷ is scaled (it is orthogonal to ŷ).
+    """
+    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred)
+    q = _clip(y_pred / np.sum(y_pred, axis=-1, keepdims=True))
+    return float(-np.sum(y_true * np.log(q)) / _batch_size(y_pred))
+
+
+def categorical_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ_k = (g_k − Σ_c g_c q_c) / S, with S = Σ ŷ, q = ŷ/S and g = dL/dq = −y/(N q)
+    inside the clip range (0 outside)."""
+    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred)
+    total = np.sum(y_pred, axis=-1, keepdims=True)
+    q = y_pred / total
+    g = np.where(_inside_clip(q), -y_true / (_batch_size(y_pred) * _clip(q)), 0.0)
+    return ((g - np.sum(g * q, axis=-1, keepdims=True)) / total).astype(y_pred.dtype)
+
+
+def categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = −(1/N) Σ_samples Σ_classes y · log softmax(x), x = ``y_pred`` the logits.
+
+    log softmax(x) = x − logsumexp(x), computed with the max shift: finite for any finite x.
+    """
+    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred)
+    return float(-np.sum(y_true * _log_softmax(x)) / _batch_size(x))
+
+
+def categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
+                                                   y_pred: np.ndarray) -> np.ndarray:
+    """dL/dx = (softmax(x)·Σ_c y_c − y)/N (softmax(x) − y for one-hot targets)."""
+    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred)
+    return (softmax(x) * np.sum(y_true, axis=-1, keepdims=True) - y_true) / _batch_size(x)
+
+
+def sparse_categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Categorical cross-entropy with class indices: L = −(1/N) Σ log(c_k / Σ_j c_j),
+    c = clip(ŷ, ε, 1 − ε), k = ``y_true`` (shape (N,)) and ŷ of shape (N, C).
+
+    Keras clips first and renormalises after (its sparse loss feeds log c to a softmax),
+    the reverse order of :func:`categorical_cross_entropy`; the two agree unless a
+    probability is clipped.
+    """
+    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred)
+    c = _clip(y_pred)
+    rows = np.arange(len(k))
+    return float(np.mean(np.log(np.sum(c, axis=-1)) - np.log(c[rows, k])))
+
+
+def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
+                                              y_pred: np.ndarray) -> np.ndarray:
+    """dL/dŷ_j = (1/Σ c − δ_jk / c_k)/N inside the clip range, 0 outside."""
+    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred)
+    c = _clip(y_pred)
+    grad = np.broadcast_to(1.0 / np.sum(c, axis=-1, keepdims=True), c.shape).copy()
+    rows = np.arange(len(k))
+    grad[rows, k] -= 1.0 / c[rows, k]
+    return np.where(_inside_clip(y_pred), grad / len(k), 0.0).astype(y_pred.dtype)
+
+
+def sparse_categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """L = (1/N) Σ (logsumexp(x) − x_k), x = ``y_pred`` (N, C) logits, k = ``y_true`` (N,)."""
+    k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
+    return float(-np.mean(_log_softmax(x)[np.arange(len(k)), k]))
+
+
+def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
+                                                          y_pred: np.ndarray) -> np.ndarray:
+    """dL/dx = (softmax(x) − onehot(k))/N."""
+    k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
+    grad = softmax(x)
+    grad[np.arange(len(k)), k] -= 1.0
+    return grad / len(k)
+
+
+NAMES = (
+    "mean_squared_error",
+    "half_mean_squared_error",
+    "mean_absolute_error",
+    "mean_squared_logarithmic_error",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "categorical_cross_entropy",
+    "categorical_cross_entropy_with_logits",
+    "sparse_categorical_cross_entropy",
+    "sparse_categorical_cross_entropy_with_logits",
+)
+
+
+def get(name: str):
+    """The loss function called ``name``."""
+    if name not in NAMES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(NAMES)}")
+    return globals()[name]
+
+
+def gradient(name: str):
+    """The gradient dL/dy_pred of the loss called ``name``."""
+    get(name)
+    return globals()[f"{name}_gradient"]

@@ -1,0 +1,22 @@
+"""nn-rosetta's TensorFlow/Keras mirror: the spec's concepts in idiomatic Keras 3 code.
+
+Same module names and public names as ``reference``; gradients come from
+``tf.GradientTape``. Importing this package quiets TF's C++ logging and turns off
+oneDNN's reordered kernels, unless the environment already says otherwise; both must
+happen before TensorFlow is first imported.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from tf_impl import activations, losses
+from tf_impl.convert import from_reference, to_reference
+from tf_impl.layers import Dense
+from tf_impl.networks import Sequential
+from tf_impl.runtime import configure_full_precision_determinism
+
+__all__ = ["Dense", "Sequential", "activations", "configure_full_precision_determinism",
+           "from_reference", "losses", "to_reference"]

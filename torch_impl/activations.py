@@ -1,0 +1,111 @@
+"""The spec's activations with ``torch`` / ``torch.nn.functional``, by the same names.
+
+Derivatives come from autograd, so there is no ``*_derivative`` here. Conventions
+bridged to the spec:
+
+* ``leaky_relu``: torch's default slope is 0.01 like the spec's, and it is passed explicitly.
+* ``softmax``: ``dim=-1`` is passed explicitly; ``nn.Softmax()`` without ``dim`` picks
+  dim 0 for 1-D and 3-D input.
+* ``softplus``: torch returns x itself once x > ``threshold`` (20 by default), an error
+  of e^(−x) ≈ 2e-9 at x = 20, far above float64's precision. The threshold is set per
+  dtype to where log(1 + e^x) rounds to x: 40 in float64, 20 in float32.
+* ``step``: ``torch.heaviside(z, 0)`` has no autograd formula: torch raises on
+  ``backward``, which is the honest answer for a function with no useful gradient.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_SOFTPLUS_THRESHOLD = {torch.float64: 40.0, torch.float32: 20.0}
+
+
+def identity(z: torch.Tensor) -> torch.Tensor:
+    """φ(z) = z."""
+    return z
+
+
+def step(z: torch.Tensor) -> torch.Tensor:
+    """1 if z > 0 else 0 (value 0 at z = 0)."""
+    return torch.heaviside(z, torch.zeros((), dtype=z.dtype))
+
+
+def sigmoid(z: torch.Tensor) -> torch.Tensor:
+    """σ(z) = 1 / (1 + e^(−z))."""
+    return torch.sigmoid(z)
+
+
+def tanh(z: torch.Tensor) -> torch.Tensor:
+    """tanh(z)."""
+    return torch.tanh(z)
+
+
+def relu(z: torch.Tensor) -> torch.Tensor:
+    """max(0, z)."""
+    return F.relu(z)
+
+
+def leaky_relu(z: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+    """z if z > 0 else s·z."""
+    return F.leaky_relu(z, negative_slope=negative_slope)
+
+
+def elu(z: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """z if z > 0 else α(e^z − 1)."""
+    return F.elu(z, alpha=alpha)
+
+
+def softmax(z: torch.Tensor) -> torch.Tensor:
+    """e^(z_i) / Σ_j e^(z_j) over the last axis."""
+    return F.softmax(z, dim=-1)
+
+
+def softplus(z: torch.Tensor) -> torch.Tensor:
+    """log(1 + e^z), with the dtype-aware threshold described above."""
+    return F.softplus(z, beta=1.0, threshold=_SOFTPLUS_THRESHOLD[z.dtype])
+
+
+def silu(z: torch.Tensor) -> torch.Tensor:
+    """z·σ(z)."""
+    return F.silu(z)
+
+
+def gelu(z: torch.Tensor) -> torch.Tensor:
+    """z·Φ(z), the exact erf form (``approximate="none"``)."""
+    return F.gelu(z, approximate="none")
+
+
+class _Apply(nn.Module):
+    """A function above as a module: torch has no step module and no dtype-aware softplus."""
+
+    def __init__(self, function) -> None:
+        super().__init__()
+        self.function = function
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.function(z)
+
+    def extra_repr(self) -> str:
+        return self.function.__name__
+
+
+def get(name: str, **params: float) -> nn.Module:
+    """The ``torch.nn`` module for the spec's activation ``name`` with ``params``."""
+    modules = {
+        "identity": lambda: nn.Identity(),
+        "step": lambda: _Apply(step),
+        "sigmoid": lambda: nn.Sigmoid(),
+        "tanh": lambda: nn.Tanh(),
+        "relu": lambda: nn.ReLU(),
+        "leaky_relu": lambda negative_slope=0.01: nn.LeakyReLU(negative_slope),
+        "elu": lambda alpha=1.0: nn.ELU(alpha),
+        "softmax": lambda: nn.Softmax(dim=-1),
+        "softplus": lambda: _Apply(softplus),
+        "silu": lambda: nn.SiLU(),
+        "gelu": lambda: nn.GELU(approximate="none"),
+    }
+    if name not in modules:
+        raise ValueError(f"unknown activation {name!r}")
+    return modules[name](**params)
