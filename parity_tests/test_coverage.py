@@ -34,3 +34,9 @@ def test_every_public_spec_function_is_registered() -> None:
     registered = {c.name for c in registry.CONCEPTS}
     assert set(activations.NAMES) <= registered
     assert set(losses.NAMES) <= registered
+
+
+def test_every_concept_module_has_a_parity_runner() -> None:
+    from parity_tests.test_parity import RUNNERS
+    missing = {c.module for c in registry.CONCEPTS} - set(RUNNERS)
+    assert not missing, f"no parity runner for spec modules {sorted(missing)}"
