@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -98,35 +99,48 @@ def _cell(records: list[Record]) -> str:
     if not records:
         return "—"
     if all(r.error is None for r in records):
-        return "none ✓" if all(r.passed for r in records) else "none ✗"
+        return "none " + ("✓" if all(r.passed for r in records) else "✗")
     worst = max(r.error for r in records if r.error is not None)
-    return f"{worst:7.1e} {'✓' if all(r.passed for r in records) else '✗'}"
+    return f"{worst:.1e} {'✓' if all(r.passed for r in records) else '✗'}"
+
+
+_NAME_WIDTH = 28
+_DTYPE_WIDTH = 12
+_CELL = 10
 
 
 def render(records: list[Record], versions: dict[str, str], settings: dict[str, dict]) -> str:
     """The parity matrix as text, at most 100 columns wide."""
     frameworks = sorted({r.framework for r in records}, key=["torch", "tf"].index)
     concepts = list(dict.fromkeys(r.concept for r in records))
-    head = f"{'concept':<40}{'dtype':<8}" + "".join(
-        f"{fw + ' ' + kind:>13}" for fw in frameworks for kind in ("out", "loss", "grad"))
-    tol_line = "tolerance (rtol; atol = rtol/10): " + ", ".join(
-        f"{d} {TOLERANCES[d]['output'].rtol:g}" for d in TOLERANCES)
-    lines = ["", "parity matrix: worst max |a − e| / (|e| + atol/rtol) against the spec "
-             "(✓ ≤ rtol)", tol_line, "", head, "─" * len(head)]
+    left = " " * (_NAME_WIDTH + _DTYPE_WIDTH)
+    group = left + "".join(f"{'── ' + fw + ' ':─<{3 * _CELL - 1}} " for fw in frameworks).rstrip()
+    head = f"{'concept':<{_NAME_WIDTH}}{'dtype (rtol)':<{_DTYPE_WIDTH}}" + "".join(
+        f"{kind:>{_CELL}}" for _ in frameworks for kind in ("output", "loss", "gradient"))
+    rule = "─" * len(head)
+    lines = ["", "Parity matrix: worst max |a − e| / (|e| + atol/rtol) of each framework against "
+             "the spec,", "✓ when within the dtype's rtol (atol = rtol/10); "
+             "'none': the framework rightly has no gradient.", "", group, head, rule]
     for concept in concepts:
+        name = concept
+        if len(name) >= _NAME_WIDTH:  # a long name gets a line of its own
+            lines.append(name)
+            name = ""
         for dtype in ("float64", "float32"):
             mine = [r for r in records if r.concept == concept and r.dtype == dtype]
-            if not mine:
-                continue
-            cells = "".join(f"{_cell([r for r in mine if r.framework == fw and r.kind == k]):>13}"
-                            for fw in frameworks for k in KINDS)
-            lines.append(f"{concept[:39]:<40}{dtype:<8}{cells}")
+            if mine:
+                label = f"{dtype.replace('float', 'f')} ({TOLERANCES[dtype]['output'].rtol:g})"
+                cells = "".join(
+                    f"{_cell([r for r in mine if r.framework == fw and r.kind == k]):>{_CELL}}"
+                    for fw in frameworks for k in KINDS)
+                lines.append(f"{name:<{_NAME_WIDTH}}{label:<{_DTYPE_WIDTH}}{cells}")
+                name = ""
     failed = sum(not r.passed for r in records)
-    lines += ["─" * len(head),
-              f"{len(records)} comparisons, {failed} failed. "
-              + ", ".join(f"{k} {v}" for k, v in versions.items()),
-              *(f"{fw}: " + ", ".join(f"{k}={v}" for k, v in s.items())
-                for fw, s in settings.items())]
+    lines += [rule, f"{len(records)} comparisons, {failed} failed. "
+              + ", ".join(f"{k} {v}" for k, v in versions.items())]
+    for fw, fw_settings in settings.items():
+        lines += textwrap.wrap(f"{fw}: " + ", ".join(f"{k}={v}" for k, v in fw_settings.items()),
+                               width=len(head), subsequent_indent="    ")
     return "\n".join(lines)
 
 

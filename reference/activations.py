@@ -81,9 +81,14 @@ def tanh(z: np.ndarray) -> np.ndarray:
 
 
 def tanh_derivative(z: np.ndarray) -> np.ndarray:
-    """tanh'(z) = 1 − tanh(z)²."""
-    t = tanh(z)
-    return 1.0 - t * t
+    """tanh'(z) = 1 − tanh(z)² = sech²(z) = 4e / (1 + e)², with e = e^(−2|z|).
+
+    The last form keeps every digit where tanh(z) → ±1 and 1 − tanh² would cancel
+    (at z = 6 it loses 4 digits), and ``exp`` never overflows.
+    """
+    z = _float(z)
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / np.square(1.0 + e)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
