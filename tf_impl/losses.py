@@ -105,3 +105,11 @@ def sparse_categorical_cross_entropy_with_logits(y_true: tf.Tensor,
     """(1/N) Σ (logsumexp(x) − x_k)."""
     _checked_sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
     return _apply(keras.losses.SparseCategoricalCrossentropy, y_true, y_pred, from_logits=True)
+
+
+def get(name: str):
+    """The loss function called ``name`` (the spec's names)."""
+    from reference.losses import NAMES
+    if name not in NAMES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(NAMES)}")
+    return globals()[name]

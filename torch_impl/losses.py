@@ -96,3 +96,11 @@ def sparse_categorical_cross_entropy_with_logits(y_true: torch.Tensor,
     """(1/N) Σ (logsumexp(x) − x_k): ``F.cross_entropy`` with class indices."""
     _checked_sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
     return F.cross_entropy(y_pred, y_true)
+
+
+def get(name: str):
+    """The loss function called ``name`` (the spec's names)."""
+    from reference.losses import NAMES
+    if name not in NAMES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(NAMES)}")
+    return globals()[name]
