@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from parity_tests.tolerances import KINDS, TOLERANCES
+from parity_tests.tolerances import KINDS, TOLERANCES, column
 
 
 @dataclass
@@ -111,15 +111,18 @@ def render(records: list[Record], versions: dict[str, str], settings: dict[str, 
         f"{fw + ' ' + kind:>13}" for fw in frameworks for kind in ("out", "loss", "grad"))
     tol_line = "tolerance (rtol; atol = rtol/10): " + ", ".join(
         f"{d} {TOLERANCES[d]['output'].rtol:g}" for d in TOLERANCES)
+    trajectory_line = "learning trajectories (weights in out, losses in loss): " + ", ".join(
+        f"{d} {TOLERANCES[d]['weight trajectory'].rtol:g}" for d in TOLERANCES)
     lines = ["", "parity matrix: worst max |a − e| / (|e| + atol/rtol) against the spec "
-             "(✓ ≤ rtol)", tol_line, "", head, "─" * len(head)]
+             "(✓ ≤ rtol)", tol_line, trajectory_line, "", head, "─" * len(head)]
     for concept in concepts:
         for dtype in ("float64", "float32"):
             mine = [r for r in records if r.concept == concept and r.dtype == dtype]
             if not mine:
                 continue
-            cells = "".join(f"{_cell([r for r in mine if r.framework == fw and r.kind == k]):>13}"
-                            for fw in frameworks for k in KINDS)
+            cells = "".join(
+                f"{_cell([r for r in mine if r.framework == fw and column(r.kind) == k]):>13}"
+                for fw in frameworks for k in KINDS)
             lines.append(f"{concept[:39]:<40}{dtype:<8}{cells}")
     failed = sum(not r.passed for r in records)
     lines += ["─" * len(head),
