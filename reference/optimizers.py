@@ -24,8 +24,9 @@ hyper-parameters   Python floats, used as they are        η is a float32 variab
 
 What the differences amount to (``reference/tests/test_optimizers.py`` shows them in
 numbers): the two momentum forms give the same steps while η stays constant (v = −η b)
-and part when η changes, since torch's buffer does not hold η; Keras's ε is torch's
-ε·√c₂, the same when √v ≫ ε and about 20% of the step apart for gradients of 1e-6;
+and part when η changes, since torch's buffer does not hold η. Keras's ε acts as torch's
+ε/√c₂, 31.6 times larger at t = 1 and fading as c₂ → 1: the two agree to about 1e-5 when
+√v ≫ ε, but with gradients of 1e-6 Keras's first step is 0.24η against torch's 0.99η.
 float32 rounding turns β₂ = 0.999 into 0.99900001287 and η = 0.01 into 0.0099999998
 even for float64 parameters (``keras_rounded``).
 

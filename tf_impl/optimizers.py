@@ -100,7 +100,8 @@ def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
     """Note 002's gradient descent: a ``tf.Variable``, ``GradientTape`` and Keras's ``SGD``.
 
     Unlike the spec, which is given the derivative, this is given f itself: the tape
-    finds f'(x) and ``apply_gradients`` assigns x ← x − η f'(x) to the variable. (Note
+    finds f'(x) and ``apply_gradients`` assigns x ← x − η f'(x) to the variable, in a
+    step compiled once by ``tf.function`` (hundreds of eager Keras updates are slow). (Note
     000's loop writes ``x = x - lr * g`` instead, which rebinds the name to a plain
     tensor that the next tape does not watch: its gradient is then ``None``.) η is
     rounded to float32, Keras's learning-rate variable: compare with the spec under
@@ -110,11 +111,17 @@ def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
     """
     x = tf.Variable(as_float_tensor(x0, None, "gradient_descent", "x0"))
     optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate))
-    iterates, last_step = [tf.identity(x)], math.inf
-    while last_step > precision and len(iterates) <= max_iters:
+    optimizer.build([x])  # its variables exist before the step is traced
+
+    @tf.function  # one graph for the step; the loop and its stopping rule stay in Python
+    def step() -> tf.Tensor:
         with tf.GradientTape() as tape:
             value = function(x)
         optimizer.apply_gradients([(tape.gradient(value, x), x)])
-        iterates.append(tf.identity(x))
+        return tf.identity(x)
+
+    iterates, last_step = [tf.identity(x)], math.inf
+    while last_step > precision and len(iterates) <= max_iters:
+        iterates.append(step())
         last_step = float(tf.abs(iterates[-1] - iterates[-2]))
     return tf.stack(iterates)
