@@ -9,11 +9,14 @@ gives exactly the vector-Jacobian product the spec computes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import importlib
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 import reference
+from reference.training import TrainingDiverged
 
 
 @dataclass
@@ -37,6 +40,59 @@ def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     value = reference.losses.get(loss)(y_true, h)
     dx = model.backward(reference.losses.gradient(loss)(y_true, h))
     return ModelRun(h, layer_outputs, value, dx, [tuple(g) for g in model.grads])
+
+
+@dataclass
+class PerceptronRun:
+    """A perceptron's training and its decisions on the training points, as NumPy."""
+
+    weight_history: np.ndarray
+    converged: bool
+    epochs_run: int
+    decision: np.ndarray
+    prediction: np.ndarray
+
+
+@dataclass
+class FitRun:
+    """A training run: per-step losses, final weights flattened ([W, b] per layer, spec
+    layout; ``None`` if it diverged) and the step at which it diverged (``None`` if not)."""
+
+    losses: np.ndarray
+    params: np.ndarray | None
+    diverged_at: int | None
+
+
+def flat_params(model: reference.Sequential) -> np.ndarray:
+    return np.concatenate([p.ravel() for W, b in model.params for p in (W, b)])
+
+
+def run_spec_optimizer(optimizer, params: list[np.ndarray],
+                       grads: list[list[np.ndarray]]) -> np.ndarray:
+    """The spec optimizer fed the given gradients; the parameters after every step, flat."""
+    params = [p.copy() for p in params]
+    state, rows = optimizer.init(params), []
+    for step_grads in grads:
+        optimizer.step(params, step_grads, state)
+        rows.append(np.concatenate([p.ravel() for p in params]))
+    return np.stack(rows)
+
+
+def run_spec_fit(data: dict, convention: str) -> FitRun:
+    """The spec's training run of a case, with the optimizer under ``convention``."""
+    model = copy.deepcopy(data["model"])
+    try:
+        history = reference.training.fit(
+            model, data["X"], data["Y"], loss=data["loss"],
+            optimizer=replace(data["optimizer"], convention=convention), epochs=data["epochs"],
+            batch_size=data["batch_size"], seed=data["seed"])
+    except TrainingDiverged as diverged:
+        return FitRun(np.array(diverged.history.loss), None, diverged.step)
+    return FitRun(np.array(history.loss), flat_params(model), None)
+
+
+def _fit_args(data: dict) -> dict:
+    return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed")}
 
 
 class Torch:
@@ -87,15 +143,52 @@ class Torch:
         return ModelRun(output.detach().numpy(), layer_outputs, value.item(), xt.grad.numpy(),
                         grads)
 
+    # Learning: the perceptron rule, gradient descent, optimizers, training runs.
+    convention = "torch"
+
+    def perceptron(self, X: np.ndarray, y: np.ndarray, learning_rate: float,
+                   max_epochs: int) -> PerceptronRun:
+        Xt = self._tensor(X)
+        p = self.impl.perceptron.Perceptron(learning_rate).fit(Xt, self._tensor(y), max_epochs)
+        return PerceptronRun(p.weight_history.numpy(), p.converged, p.epochs_run,
+                             p.decision_function(Xt).numpy(), p.predict(Xt).numpy())
+
+    def gradient_descent(self, function, x0, learning_rate: float, precision: float,
+                         max_iters: int) -> np.ndarray:
+        return self.impl.optimizers.gradient_descent(function, x0, learning_rate, precision,
+                                                     max_iters).numpy()
+
+    def optimizer_trajectory(self, optimizer, params: list[np.ndarray],
+                             grads: list[list[np.ndarray]]) -> np.ndarray:
+        tensors = [self._tensor(p.copy()) for p in params]
+        torch_optimizer = self.impl.optimizers.from_reference(optimizer, tensors)
+        rows = []
+        for step_grads in grads:
+            for tensor, grad in zip(tensors, step_grads, strict=True):
+                tensor.grad = self._tensor(grad)
+            torch_optimizer.step()
+            rows.append(np.concatenate([t.numpy().ravel() for t in tensors]))
+        return np.stack(rows)
+
+    def fit(self, data: dict) -> dict[str, FitRun]:
+        module = self.impl.from_reference(data["model"])
+        try:
+            history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data))
+        except TrainingDiverged as diverged:
+            return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
+        return {"": FitRun(np.array(history.loss), flat_params(self.impl.to_reference(module)),
+                           None)}
+
 
 class TensorFlow:
     name = "tf"
 
     def __init__(self) -> None:
+        # tf_impl first: it sets TF's logging and oneDNN environment before TF is imported.
+        tf_impl = importlib.import_module("tf_impl")
         import keras
         import tensorflow as tf
 
-        import tf_impl  # first: it sets TF's logging and oneDNN environment before the import
         self.tf, self.impl = tf, tf_impl
         self.versions = {"tensorflow": tf.__version__, "keras": keras.__version__}
         self.settings = tf_impl.configure_full_precision_determinism()
@@ -133,6 +226,46 @@ class TensorFlow:
         grads = [(weights[2 * k].numpy(), weights[2 * k + 1].numpy())
                  for k in range(len(model.layers))]
         return ModelRun(output.numpy(), layer_outputs, float(value.numpy()), dx.numpy(), grads)
+
+    # Learning: the perceptron rule, gradient descent, optimizers, training runs.
+    convention = "keras"
+
+    def perceptron(self, X: np.ndarray, y: np.ndarray, learning_rate: float,
+                   max_epochs: int) -> PerceptronRun:
+        Xt = self.tf.constant(X)
+        p = self.impl.perceptron.Perceptron(learning_rate).fit(Xt, self.tf.constant(y),
+                                                                max_epochs)
+        return PerceptronRun(p.weight_history.numpy(), p.converged, p.epochs_run,
+                             p.decision_function(Xt).numpy(), p.predict(Xt).numpy())
+
+    def gradient_descent(self, function, x0, learning_rate: float, precision: float,
+                         max_iters: int) -> np.ndarray:
+        return self.impl.optimizers.gradient_descent(function, x0, learning_rate, precision,
+                                                     max_iters).numpy()
+
+    def optimizer_trajectory(self, optimizer, params: list[np.ndarray],
+                             grads: list[list[np.ndarray]]) -> np.ndarray:
+        variables = [self.tf.Variable(p) for p in params]
+        keras_optimizer = self.impl.optimizers.from_reference(optimizer)
+        rows = []
+        for step_grads in grads:
+            keras_optimizer.apply_gradients(
+                zip([self.tf.constant(g) for g in step_grads], variables, strict=True))
+            rows.append(np.concatenate([v.numpy().ravel() for v in variables]))
+        return np.stack(rows)
+
+    def fit(self, data: dict, tf_function: bool = True) -> dict[str, FitRun]:
+        """The run with its step compiled by ``tf.function``, as TF users train (and faster
+        than eager steps; ``test_learning.py`` checks that eager steps give the same run)."""
+        variant = " (tf.function)" if tf_function else " (eager)"
+        model = self.impl.from_reference(data["model"])
+        try:
+            history = self.impl.fit(model, data["X"], data["Y"], **_fit_args(data),
+                                    tf_function=tf_function)
+        except TrainingDiverged as diverged:
+            return {variant: FitRun(np.array(diverged.history.loss), None, diverged.step)}
+        return {variant: FitRun(np.array(history.loss),
+                                flat_params(self.impl.to_reference(model)), None)}
 
 
 FRAMEWORKS = {"torch": Torch, "tf": TensorFlow}

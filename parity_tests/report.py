@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from parity_tests.tolerances import KINDS, TOLERANCES
+from parity_tests.tolerances import KINDS, TOLERANCES, column
 
 
 @dataclass
@@ -120,7 +120,11 @@ def render(records: list[Record], versions: dict[str, str], settings: dict[str, 
     rule = "─" * len(head)
     lines = ["", "Parity matrix: worst max |a − e| / (|e| + atol/rtol) of each framework against "
              "the spec,", "✓ when within the dtype's rtol (atol = rtol/10); "
-             "'none': the framework rightly has no gradient.", "", group, head, rule]
+             "'none': the framework rightly has no gradient.",
+             "Learning runs put weight trajectories under output and loss histories under loss, "
+             "with rtol " + ", ".join(f"{d.replace('float', 'f')} "
+                                      f"{TOLERANCES[d]['weight trajectory'].rtol:g}"
+                                      for d in TOLERANCES) + ".", "", group, head, rule]
     for concept in concepts:
         name = concept
         if len(name) >= _NAME_WIDTH:  # a long name gets a line of its own
@@ -129,10 +133,11 @@ def render(records: list[Record], versions: dict[str, str], settings: dict[str, 
         for dtype in ("float64", "float32"):
             mine = [r for r in records if r.concept == concept and r.dtype == dtype]
             if mine:
-                label = f"{dtype.replace('float', 'f')} ({TOLERANCES[dtype]['output'].rtol:g})"
+                rtol = max(r.rtol for r in mine)  # the loosest applied on the row is shown
+                label = f"{dtype.replace('float', 'f')} ({rtol:g})"
                 cells = "".join(
-                    f"{_cell([r for r in mine if r.framework == fw and r.kind == k]):>{_CELL}}"
-                    for fw in frameworks for k in KINDS)
+                    _cell([r for r in mine if r.framework == fw and column(r.kind) == k])
+                    .rjust(_CELL) for fw in frameworks for k in KINDS)
                 lines.append(f"{name:<{_NAME_WIDTH}}{label:<{_DTYPE_WIDTH}}{cells}")
                 name = ""
     failed = sum(not r.passed for r in records)

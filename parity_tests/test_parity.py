@@ -10,14 +10,15 @@ both mirrors have it.
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from parity_tests.frameworks import run_spec_model
+from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
 from parity_tests.report import Recorder
 from parity_tests.tolerances import tolerance
-from reference import activations, losses, registry
+from reference import activations, losses, optimizers, perceptron, registry
 
 DTYPES = (np.float64, np.float32)
 BATCHES = (1, 5)
@@ -65,12 +66,58 @@ def _first_parting_layer(theirs, spec, dtype) -> str:
     return "\n  every layer agrees alone; the difference is in the final output"
 
 
+def run_perceptron(concept, data, rng, fw, check: Recorder) -> None:
+    """The perceptron rule: [w, b] after every epoch, convergence, then w·x + b and ŷ."""
+    X, y, eta, epochs = data["X"], data["y"], data["learning_rate"], data["max_epochs"]
+    spec = perceptron.Perceptron(eta).fit(X, y, max_epochs=epochs)
+    theirs = fw.perceptron(X, y, eta, epochs)
+    check.compare("epochs run", "output", theirs.epochs_run, spec.epochs_run)
+    check.compare("converged", "output", float(theirs.converged), float(spec.converged))
+    check.compare("[w, b] after each epoch", "weight trajectory", theirs.weight_history,
+                  spec.weight_history)
+    check.compare("w·x + b", "output", theirs.decision, spec.decision_function(X))
+    check.compare("prediction", "output", theirs.prediction, spec.predict(X))
+
+
+def run_optimizer(concept, data, rng, fw, check: Recorder) -> None:
+    """Gradient descent's iterates, or an optimizer's parameters after each given gradient.
+
+    The spec follows the framework's convention (``fw.convention``): torch's formulas
+    for torch, Keras's (momentum form, ε placement, float32-rounded hyper-parameters) for TF.
+    """
+    if concept.name == "gradient_descent":
+        args = (data["x0"], data["learning_rate"], data["precision"], data["max_iters"])
+        spec = optimizers.gradient_descent(data["derivative"], *args, convention=fw.convention)
+        check.compare("iterates x_k", "weight trajectory",
+                      fw.gradient_descent(data["function"], *args), spec)
+        return
+    spec = run_spec_optimizer(replace(data["optimizer"], convention=fw.convention),
+                              data["params"], data["grads"])
+    theirs = fw.optimizer_trajectory(data["optimizer"], data["params"], data["grads"])
+    check.compare("parameters after each step", "weight trajectory", theirs, spec)
+
+
+def run_training(concept, data, rng, fw, check: Recorder) -> None:
+    """A whole run: the loss of every step, the final weights, and where it diverged."""
+    spec = run_spec_fit(data, fw.convention)
+    for variant, theirs in fw.fit(data).items():
+        check.compare(f"diverged at step{variant}", "output", theirs.diverged_at or 0,
+                      spec.diverged_at or 0)
+        check.compare(f"loss per step{variant}", "loss trajectory", theirs.losses, spec.losses)
+        if spec.params is not None or theirs.params is not None:
+            check.compare(f"final weights{variant}", "weight trajectory", theirs.params,
+                          spec.params)
+
+
 # One runner per spec module: how a case of that module is compared.
 RUNNERS = {
     "activations": run_activation,
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "perceptron": run_perceptron,
+    "optimizers": run_optimizer,
+    "training": run_training,
 }
 
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")

@@ -49,3 +49,41 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
 
 def tolerance(dtype: np.dtype | str, kind: str) -> Tolerance:
     return TOLERANCES[np.dtype(dtype).name][kind]
+
+
+
+# Learning runs (the perceptron's weights after every epoch, an optimizer's parameters
+# after every step, gradient-descent iterates, a training run's per-step losses and final
+# weights) are compared with two more kinds, one tolerance for both:
+#
+# Each step of a run rounds a little differently in each framework (matmul blocking, the
+# fused multiply-add in torch's ``add_(g, alpha=-η)``, torch dividing by a scalar through
+# its reciprocal): a few ulps of the parameters, as in one forward and backward pass. The
+# next step starts from the perturbed parameters, so the differences are carried along.
+# In a stable run (η below 2/λ_max of the loss's Hessian) the update map p ↦ p − η∇L(p)
+# does not amplify a perturbation, so after K steps the differences add up to at most
+# about K times one step's; an unstable run that grows geometrically (note 003's loop,
+# ×(−99) per pass) grows the differences with the weights, keeping the same *relative*
+# size. The registry's longest run has K ≈ 300 steps (gradient descent to precision 1e-4).
+#
+# float64: 300 steps × a few ulps (ε = 2.2e-16) is about 1e-13, under the single-pass
+# rtol of 1e-10, which is kept: near machine precision, and 1e-8-sized convention gaps
+# (Keras's float32-rounded η or β₂ in a float64 run) still fail it.
+# float32: 300 steps × a few ulps (ε = 1.2e-7) is about 1e-4, so rtol = 1e-4, ten times
+# the single-pass tolerance. The measured worst cases are 2.2e-15 (float64) and 2.1e-6
+# (float32), both the final weights of a 16-step per-sample Nesterov run; a convention
+# that differs (ε's placement with gradients of 1e-6: 4e-2; Nesterov against plain
+# momentum: O(1)) is far above either tolerance.
+TRAJECTORY_KINDS = ("weight trajectory", "loss trajectory")
+TRAJECTORY = {"float64": Tolerance(rtol=1e-10, atol=1e-11),
+              "float32": Tolerance(rtol=1e-4, atol=1e-5)}
+for _dtype, _tol in TRAJECTORY.items():
+    TOLERANCES[_dtype].update(dict.fromkeys(TRAJECTORY_KINDS, _tol))
+
+# The column of the parity matrix in which a kind is shown (a kind not listed: its own).
+COLUMN = {"weight trajectory": "output", "loss trajectory": "loss"}
+
+
+def column(kind: str) -> str:
+    """The parity-matrix column (one of ``KINDS``) that shows quantities of ``kind``."""
+    return COLUMN.get(kind, kind)

@@ -9,3 +9,12 @@ from reference.networks import Sequential
 
 __all__ = ["Dense", "Sequential", "activations", "gradcheck", "initializers", "losses",
            "registry"]
+
+# Learning: the perceptron rule, gradient descent, optimizers, training runs.
+from reference import optimizers, perceptron, training
+from reference.optimizers import gradient_descent
+from reference.perceptron import Perceptron
+from reference.training import TrainingDiverged, fit
+
+__all__ += ["Perceptron", "TrainingDiverged", "fit", "gradient_descent", "optimizers",
+            "perceptron", "training"]

@@ -11,7 +11,13 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
 * activations: ``z`` and ``params`` (keyword arguments of the activation);
 * losses: ``y_true`` and ``y_pred``;
 * layers, networks: ``model`` (a spec :class:`~reference.networks.Sequential`), ``x``,
-  ``y_true`` and ``loss`` (a loss name): forward, loss, then backward.
+  ``y_true`` and ``loss`` (a loss name): forward, loss, then backward;
+* perceptron: ``X``, ``y``, ``learning_rate``, ``max_epochs``;
+* optimizers: for ``gradient_descent``, ``function`` (written with operators only, so
+  every framework can run it), its ``derivative`` (for the spec), ``x0``,
+  ``learning_rate``, ``precision``, ``max_iters``; for an optimizer, ``optimizer`` (a
+  spec object), ``params`` and ``grads`` (one list per step);
+* training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``.
 
 Inputs keep a distance of at least 1e-2 from kinks (ReLU and step at 0), where a
 finite difference or a comparison of one-sided derivatives would be meaningless.
@@ -158,6 +164,193 @@ _LOSSES = {
 }
 
 
+# ── Learning: the perceptron rule, gradient descent, optimizers, training runs ──────────────
+
+NOTE_002_POINTS = np.array([[0.8, 0.4], [0.3, 0.1], [0.8, 0.8], [0.4, 0.6], [0.6, 0.8],
+                            [0.4, 0.2], [0.4, 0.5]])
+NOTE_002_LABELS = np.array([0, 0, 1, 1, 1, 0, 1])
+NOTE_002_XOR_POINTS = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
+NOTE_002_XOR_LABELS = np.array([1, 1, 0, 0])
+NOTE_003_INPUTS = np.array([[2.9], [-1.0], [3.0], [1000.0]])
+NOTE_003_TARGETS = np.array([[0], [0], [1], [1]])
+
+
+def _perceptron_case(label: str, data: Callable[[np.random.Generator, int], tuple],
+                     learning_rate: float, max_epochs: int) -> Case:
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        X, y = data(rng, batch)
+        return {"X": np.asarray(X).astype(dtype), "y": y, "learning_rate": learning_rate,
+                "max_epochs": max_epochs}
+    return Case(label, make)
+
+
+def _border_at_three(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Note 003's 1-d world: x < 3 is country A (0), x ≥ 3 country B (1); no point near 3."""
+    x = rng.uniform(0.0, 6.0, 4 * batch + 4)
+    x = np.where(np.abs(x - 3.0) < 0.25, x + np.copysign(0.5, x - 3.0), x)
+    return x, (x >= 3.0).astype(int)
+
+
+def _separable(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on either side of a random plane in 3-d, none closer to it than 0.3."""
+    X = rng.standard_normal((8 * batch + 8, 3))
+    side = X @ rng.standard_normal(3) + 0.3
+    keep = np.abs(side) > 0.3
+    return X[keep], (side[keep] > 0).astype(int)
+
+
+def _descent_case(label: str, function: Callable, derivative: Callable, x0: float,
+                  learning_rate: float) -> Case:
+    """``function`` is written with operators only, so NumPy, torch and TF all evaluate it."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        return {"function": function, "derivative": derivative, "x0": dtype.type(x0),
+                "learning_rate": learning_rate, "precision": 1e-4, "max_iters": 1000}
+    return Case(label, make)
+
+
+def _optimizer_case(label: str, optimizer: object, steps: int = 8,
+                    gradient_scale: float = 1.0) -> Case:
+    """A kernel and a bias, and a given sequence of gradients: the update rule alone."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        params = [rng.standard_normal((batch + 2, 3)).astype(dtype),
+                  rng.standard_normal(3).astype(dtype)]
+        grads = [[(gradient_scale * rng.standard_normal(p.shape)).astype(dtype) for p in params]
+                 for _ in range(steps)]
+        return {"optimizer": optimizer, "params": params, "grads": grads}
+    return Case(label, make)
+
+
+def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], loss: str,
+                   optimizer: object, epochs: int, batch_size: int | None,
+                   data: Callable | None = None, seed: int | None = 0) -> Case:
+    """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        if data is not None:
+            model, X, Y = data(rng, dtype)
+        else:
+            layers = [Dense(i, o, a, dtype=dtype)
+                      for i, o, a in zip(widths[:-1], widths[1:], acts, strict=True)]
+            model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
+            n = 2 * batch + 6
+            X = rng.standard_normal((n, widths[0])).astype(dtype)
+            Y = _targets(loss, rng, n, widths[-1], dtype)
+        return {"model": model, "X": X, "Y": Y, "loss": loss, "optimizer": optimizer,
+                "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    return Case(label, make)
+
+
+def _note004_xor(rng: np.random.Generator, dtype: np.dtype) -> tuple:
+    layers = [Dense(3, 5, "sigmoid", dtype=dtype), Dense(5, 8, "sigmoid", dtype=dtype),
+              Dense(8, 2, "sigmoid", dtype=dtype)]
+    model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
+    return model, XOR_INPUTS.astype(dtype), XOR_TARGETS.astype(dtype)
+
+
+def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
+    """Note 003's neuron ŷ = w x + b from w = b = 1 (it ignores the ReLU when training)."""
+    neuron = Dense(1, 1, "identity", dtype=dtype)
+    neuron.W, neuron.b = np.ones((1, 1), dtype), np.ones(1, dtype)
+    return Sequential([neuron]), NOTE_003_INPUTS.astype(dtype), NOTE_003_TARGETS.astype(dtype)
+
+
+def _learning_concepts() -> list[Concept]:
+    from reference import optimizers, perceptron, training  # local, like losses in _build
+
+    def summary(obj: object) -> str:
+        return _first_line(obj.__doc__)
+
+    sgd, adam, adamw = optimizers.SGD, optimizers.Adam, optimizers.AdamW
+    mlp, tanh_mlp = ((3, 4, 2), ("sigmoid", "identity")), ((3, 4, 2), ("tanh", "identity"))
+    return [
+        Concept(
+            name="Perceptron", module="perceptron", summary=summary(perceptron.Perceptron),
+            notes=("001", "002", "004"), differentiable=False,
+            cases=(
+                _perceptron_case("note 002: the seven points, η = 1",
+                                 lambda rng, batch: (NOTE_002_POINTS, NOTE_002_LABELS), 1.0, 100),
+                _perceptron_case("note 002: XOR, never separated (20 epochs)",
+                                 lambda rng, batch: (NOTE_002_XOR_POINTS, NOTE_002_XOR_LABELS),
+                                 1.0, 20),
+                _perceptron_case("1-d: note 003's border at x = 3, η = 0.5", _border_at_three,
+                                 0.5, 50),
+                _perceptron_case("3-d separable with a margin, η = 0.1", _separable, 0.1, 50),
+            ),
+        ),
+        Concept(
+            name="gradient_descent", module="optimizers",
+            summary=summary(optimizers.gradient_descent), notes=("000", "002"),
+            cases=(
+                _descent_case("note 002: (x − 2)² from x = 4, η = 0.01",
+                              lambda x: (x - 2.0) ** 2, lambda x: 2.0 * (x - 2.0), 4.0, 0.01),
+                _descent_case("x⁴ − 3x³ + 2 from x = 6, η = 0.01 (minimum 9/4)",
+                              lambda x: x**4 - 3.0 * x**3 + 2.0,
+                              lambda x: 4.0 * x**3 - 9.0 * x**2, 6.0, 0.01),
+            ),
+        ),
+        Concept(
+            name="SGD", module="optimizers", summary=summary(sgd), notes=("002", "003"),
+            cases=(
+                _optimizer_case("SGD η = 0.1", sgd(0.1)),
+                _optimizer_case("momentum 0.9", sgd(0.1, momentum=0.9)),
+                _optimizer_case("Nesterov, momentum 0.9", sgd(0.1, momentum=0.9, nesterov=True)),
+                _optimizer_case("momentum, L2 weight decay 0.1",
+                                sgd(0.1, momentum=0.9, weight_decay=0.1)),
+                _optimizer_case("momentum, decoupled weight decay 0.1",
+                                sgd(0.1, momentum=0.9, weight_decay=0.1,
+                                    decoupled_weight_decay=True)),
+            ),
+        ),
+        Concept(
+            name="Adam", module="optimizers", summary=summary(adam), notes=("003",),
+            cases=(
+                _optimizer_case("Adam η = 0.01", adam(0.01)),
+                _optimizer_case("gradients of 1e-6, where ε's placement shows", adam(0.01),
+                                gradient_scale=1e-6),
+                _optimizer_case("β = (0.8, 0.99), ε = 1e-6, L2 weight decay 0.1",
+                                adam(0.01, 0.8, 0.99, 1e-6, weight_decay=0.1)),
+                _optimizer_case("decoupled weight decay 0.1",
+                                adam(0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+            ),
+        ),
+        Concept(
+            name="AdamW", module="optimizers", summary=summary(adamw), notes=(),
+            cases=(
+                _optimizer_case("AdamW η = 0.01, torch's default λ = 0.01", adamw(0.01)),
+                _optimizer_case("λ = 0.1, ε = 1e-6", adamw(0.01, epsilon=1e-6, weight_decay=0.1)),
+            ),
+        ),
+        Concept(
+            name="fit", module="training", summary=summary(training.fit),
+            notes=("000", "003", "004"),
+            cases=(
+                _training_case("full batch, SGD η = 0.1, MSE, 4 epochs", *tanh_mlp,
+                               "mean_squared_error", sgd(0.1), 4, None),
+                _training_case("batches of 4, shuffled, momentum 0.9, 3 epochs", *tanh_mlp,
+                               "mean_squared_error", sgd(0.1, momentum=0.9), 3, 4),
+                _training_case("per sample, Nesterov, 1 epoch", *tanh_mlp,
+                               "mean_squared_error", sgd(0.05, momentum=0.9, nesterov=True),
+                               1, 1),
+                _training_case("batches of 4, momentum, decoupled decay 0.01", *tanh_mlp,
+                               "mean_squared_error",
+                               sgd(0.1, momentum=0.9, weight_decay=0.01,
+                                   decoupled_weight_decay=True), 2, 4),
+                _training_case("batches of 3, Adam, binary cross-entropy", (3, 4, 1),
+                               ("tanh", "sigmoid"), "binary_cross_entropy", adam(0.01), 2, 3),
+                _training_case("batches of 4, Adam with L2 decay 0.1", *mlp,
+                               "mean_squared_error", adam(0.01, weight_decay=0.1), 2, 4),
+                _training_case("batches of 4, AdamW λ = 0.1", *mlp, "mean_squared_error",
+                               adamw(0.01, weight_decay=0.1), 2, 4),
+                _training_case("note 004: 3-5-8-2 sigmoid on XOR, full batch, η = 2",
+                               (3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", sgd(2.0),
+                               20, None, data=_note004_xor),
+                _training_case("note 003: per sample, η = 1e-4, x = 1000 (the note's 100 steps)",
+                               (1, 1), ("identity",), "half_mean_squared_error", sgd(1e-4), 25,
+                               1, data=_note003_neuron, seed=None),
+            ),
+        ),
+    ]
+
+
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0]
 
@@ -201,6 +394,7 @@ def _build() -> tuple[Concept, ...]:
                         (5, 7, 3), ("elu", "identity"), "categorical_cross_entropy_with_logits"),
         ),
     ))
+    concepts += _learning_concepts()
     return tuple(concepts)
 
 

@@ -20,3 +20,12 @@ from tf_impl.runtime import configure_full_precision_determinism
 
 __all__ = ["Dense", "Sequential", "activations", "configure_full_precision_determinism",
            "from_reference", "losses", "to_reference"]
+
+# Learning: the perceptron rule, gradient descent, optimizers, training runs.
+from tf_impl import initializers, optimizers, perceptron, training
+from tf_impl.optimizers import gradient_descent
+from tf_impl.perceptron import Perceptron
+from tf_impl.training import fit
+
+__all__ += ["Perceptron", "fit", "gradient_descent", "initializers", "optimizers", "perceptron",
+            "training"]

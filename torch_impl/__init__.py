@@ -11,3 +11,12 @@ from torch_impl.runtime import configure_full_precision_determinism
 
 __all__ = ["Dense", "Sequential", "activations", "configure_full_precision_determinism",
            "from_reference", "losses", "to_reference", "torch_dtype"]
+
+# Learning: the perceptron rule, gradient descent, optimizers, training runs.
+from torch_impl import initializers, optimizers, perceptron, training
+from torch_impl.optimizers import gradient_descent
+from torch_impl.perceptron import Perceptron
+from torch_impl.training import fit
+
+__all__ += ["Perceptron", "fit", "gradient_descent", "initializers", "optimizers", "perceptron",
+            "training"]

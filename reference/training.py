@@ -1,0 +1,127 @@
+"""Training runs: forward, loss, backward and an optimizer step, batch after batch.
+
+One step on a batch B of the data:
+
+    ŷ = model(X_B);   L = loss(Y_B, ŷ);   g = dL/dθ (backpropagation);   θ ← optimizer(θ, g)
+
+An epoch is one pass over the data in mini-batches of ``batch_size`` rows:
+``batch_size=None`` is full-batch gradient descent (one step per epoch), ``1`` is
+per-sample SGD (note 003's loop), anything between is mini-batch SGD. The last batch of
+an epoch may be smaller, as in torch's ``DataLoader`` and Keras's ``fit``.
+
+The order of the rows comes from :func:`batch_order`: one permutation per epoch from one
+generator seeded with ``seed`` (``None``: data order, no shuffling). The torch and TF
+mirrors call the same function, so the three frameworks see the same batches in the same
+order; that is data plumbing, not computation.
+
+A loss that is not finite (inf or nan) stops the run with :class:`TrainingDiverged`,
+which names the step, instead of returning weights that are garbage. Note 003's
+per-sample loop with η = 1e-4 and an input of 1000 is the classic case: every visit to
+x = 1000 multiplies the weight by about −99. (Note 003's loop also updates the bias
+with the weight it has just updated; here both gradients come from the same forward
+pass, as in every framework.)
+
+Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reference import losses
+from reference._validation import as_float_array, check_shape
+from reference.networks import Sequential
+from reference.optimizers import SGD, Adam
+
+
+@dataclass
+class History:
+    """What a run recorded: the loss of every step, in order (before that step's update)."""
+
+    loss: list[float] = field(default_factory=list)
+    epochs: int = 0
+    steps_per_epoch: int = 0
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss stopped being a finite number: the run diverged.
+
+    Attributes: ``step`` (1-based, counted over the whole run), ``epoch`` (1-based),
+    ``loss`` (the non-finite value) and ``history`` (the finite losses before it).
+    """
+
+    def __init__(self, step: int, epoch: int, loss: float, history: History) -> None:
+        self.step, self.epoch, self.loss, self.history = step, epoch, loss, history
+        super().__init__(
+            f"training diverged at step {step} (epoch {epoch}): the loss is {loss}. The "
+            "weights are no longer usable; lower the learning rate or scale the inputs.")
+
+
+def batch_order(n_samples: int, batch_size: int | None, epochs: int,
+                seed: int | None) -> list[list[np.ndarray]]:
+    """The row indices of every batch, epoch by epoch: ``order[epoch][batch]``.
+
+    Each epoch takes the next permutation of one ``np.random.default_rng(seed)`` and cuts
+    it into consecutive batches of ``batch_size`` (``None``: one batch of all rows);
+    ``seed=None`` keeps the data order.
+    """
+    if n_samples < 1 or epochs < 0:
+        raise ValueError(f"batch_order: need n_samples ≥ 1 and epochs ≥ 0, got {n_samples}, "
+                         f"{epochs}")
+    size = n_samples if batch_size is None else int(batch_size)
+    if size < 1:
+        raise ValueError(f"batch_order: batch_size must be positive or None, got {batch_size}")
+    rng = None if seed is None else np.random.default_rng(seed)
+    order = []
+    for _ in range(epochs):
+        rows = np.arange(n_samples) if rng is None else rng.permutation(n_samples)
+        order.append([rows[start:start + size] for start in range(0, n_samples, size)])
+    return order
+
+
+def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
+        optimizer: SGD | Adam | None = None, epochs: int = 1, batch_size: int | None = None,
+        seed: int | None = 0) -> History:
+    """Train ``model`` in place by gradient descent; return the per-step loss history.
+
+    Args:
+        model: a spec :class:`~reference.networks.Sequential`; its weights are updated.
+        X, Y: inputs (N, in_features) and targets (N, out_features).
+        loss: a name from ``reference.losses``.
+        optimizer: a spec optimizer (default ``SGD()``, η = 0.01); its ``convention``
+            decides whose formulas the spec follows.
+        epochs: passes over the data.
+        batch_size: rows per step; ``None`` = all (full batch), 1 = per sample.
+        seed: seeds the shuffle of :func:`batch_order`; ``None`` = data order.
+
+    Raises:
+        TrainingDiverged: at the first step whose loss is inf or nan (before its update).
+    """
+    X = as_float_array(X, model.dtype, "fit", "X")
+    Y = as_float_array(Y, model.dtype, "fit", "Y")
+    check_shape("fit", "X", X.shape, (None, model.in_features))
+    check_shape("fit", "Y", Y.shape, (X.shape[0], model.out_features))
+    optimizer = SGD() if optimizer is None else optimizer
+    value_of, gradient_of = losses.get(loss), losses.gradient(loss)
+    params = [p for layer in model.layers for p in layer.params]
+    state = optimizer.init(params)
+    order = batch_order(X.shape[0], batch_size, epochs, seed)
+    history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    step = 0
+    for epoch, batches in enumerate(order, start=1):
+        for rows in batches:
+            step += 1
+            # A diverging run overflows on purpose; it is reported below, not warned about.
+            with np.errstate(over="ignore", invalid="ignore"):
+                y_pred = model.forward(X[rows])
+                value = value_of(Y[rows], y_pred)
+                if not math.isfinite(value):
+                    raise TrainingDiverged(step, epoch, value, history)
+                model.backward(gradient_of(Y[rows], y_pred))
+                grads = [g for layer in model.layers for g in layer.grads]
+                optimizer.step(params, grads, state)
+            history.loss.append(value)
+    return history

@@ -1,0 +1,70 @@
+"""The spec's training run (``reference.training.fit``) the way TensorFlow users write it.
+
+Each step records the forward pass and the loss on a ``tf.GradientTape``, takes
+``tape.gradient`` for the model's ``trainable_variables`` and hands them to
+``optimizer.apply_gradients``; with ``tf_function=True`` that step is compiled by
+``tf.function`` (one graph per step, traced once, and again for a smaller last batch).
+The optimizer is Keras's own (``keras.optimizers.SGD``, ``Adam``, ``AdamW``), built from
+the spec's optimizer object by ``tf_impl.optimizers``; Keras follows its own formulas,
+so compare with the spec under ``convention="keras"``.
+
+The batches come from ``reference.training.batch_order`` (the same seeded permutation as
+the spec and the torch mirror: data plumbing). A non-finite loss raises the spec's
+``TrainingDiverged`` naming the same step; as the step is one graph, the check comes
+after that step's update, so the model then holds non-finite weights (the spec and torch
+stop before the update; the exception is raised either way).
+
+Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+import reference
+from reference._validation import check_shape
+from reference.training import History, TrainingDiverged, batch_order
+from tf_impl import losses, optimizers
+from tf_impl._inputs import as_float_tensor
+
+
+def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
+        optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
+        seed: int | None = 0, *, tf_function: bool = False) -> History:
+    """Train ``model`` (e.g. from ``tf_impl.from_reference``) in place; per-step losses.
+
+    The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
+    (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
+    """
+    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
+    X = as_float_tensor(X, dtype, "fit", "X")
+    Y = as_float_tensor(Y, dtype, "fit", "Y")
+    check_shape("fit", "Y", Y.shape, (X.shape[0], None))
+    keras_optimizer = optimizers.from_reference(
+        reference.optimizers.SGD() if optimizer is None else optimizer)
+    keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace
+    loss_fn = getattr(losses, loss)
+
+    def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            value = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(value, model.trainable_variables)
+        keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return value
+
+    if tf_function:
+        train_step = tf.function(train_step, reduce_retracing=True)
+    order = batch_order(X.shape[0], batch_size, epochs, seed)
+    history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    step = 0
+    for epoch, batches in enumerate(order, start=1):
+        for rows in batches:
+            step += 1
+            value = float(train_step(tf.gather(X, rows), tf.gather(Y, rows)))
+            if not math.isfinite(value):
+                raise TrainingDiverged(step, epoch, value, history)
+            history.loss.append(value)
+    return history
