@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 import pytest
 
+from parity_tests.autodiff_runner import run_autodiff
 from parity_tests.frameworks import run_spec_model
 from parity_tests.report import Recorder
 from parity_tests.tolerances import tolerance
@@ -71,6 +72,7 @@ RUNNERS = {
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "autodiff": run_autodiff,
 }
 
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")

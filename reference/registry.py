@@ -12,6 +12,9 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
 * losses: ``y_true`` and ``y_pred``;
 * layers, networks: ``model`` (a spec :class:`~reference.networks.Sequential`), ``x``,
   ``y_true`` and ``loss`` (a loss name): forward, loss, then backward.
+* autodiff: the keys of the case it reuses, plus what to differentiate: ``of`` for a
+  Jacobian (``"softmax"`` of ``z``, or ``"model"``: the model's output by its ``x``);
+  ``loss`` for a Hessian (by ``y_pred``, or by ``x`` when the case has a ``model``).
 
 Inputs keep a distance of at least 1e-2 from kinks (ReLU and step at 0), where a
 finite difference or a comparison of one-sided derivatives would be meaningless.
@@ -158,6 +161,13 @@ _LOSSES = {
 }
 
 
+def _with_inputs(case: Case, **extra: object) -> Case:
+    """``case`` (same label, so the same inputs) plus ``extra`` keys: what to differentiate."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        return {**case.make(rng, dtype, batch), **extra}
+    return Case(case.label, make)
+
+
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0]
 
@@ -201,7 +211,39 @@ def _build() -> tuple[Concept, ...]:
                         (5, 7, 3), ("elu", "identity"), "categorical_cross_entropy_with_logits"),
         ),
     ))
+    concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
+
+
+def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:
+    """The computational graph's concepts, on the inputs of the concepts above."""
+    from reference import autodiff
+
+    dense = {case.label: case for case in spec["Dense"].cases}
+    networks = spec["Sequential"].cases
+    jacobian_cases = (
+        _with_inputs(spec["softmax"].cases[0], of="softmax"),
+        *(_with_inputs(dense[f"Dense(4, 3, {a})"], of="model")
+          for a in ("tanh", "relu", "softmax")),
+    )
+    hessian_cases = (
+        *(_with_inputs(spec[name].cases[0], loss=name) for name in (
+            "mean_squared_error", "binary_cross_entropy_with_logits",
+            "categorical_cross_entropy_with_logits")),
+        networks[0],
+    )
+    return [
+        Concept(name="jacobian", module="autodiff", summary=_first_line(autodiff.jacobian.__doc__),
+                notes=("001",), cases=jacobian_cases),
+        Concept(name="layer_jacobians", module="autodiff",
+                summary=_first_line(autodiff.layer_jacobians.__doc__),
+                notes=("001", "003", "004"), cases=networks[:2]),
+        Concept(name="hessian", module="autodiff", summary=_first_line(autodiff.hessian.__doc__),
+                notes=(), cases=hessian_cases),
+        Concept(name="network_gradients", module="autodiff",
+                summary=_first_line(autodiff.network_gradients.__doc__),
+                notes=("000", "002", "004"), cases=networks),
+    ]
 
 
 CONCEPTS: tuple[Concept, ...] = _build()
