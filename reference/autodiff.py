@@ -55,6 +55,7 @@ from reference.networks import Sequential
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 
+
 class Tensor:
     """An array that remembers how it was computed: one node of the computational graph.
 
@@ -90,7 +91,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        """Made by the user, not by an operation: where :meth:`backward` stores gradients."""
+        """Made by the user (or a constant, as in torch): where :meth:`backward` stores grads."""
         return not self.parents
 
     def __add__(self, other: Operand) -> Tensor:
@@ -147,6 +148,9 @@ class Tensor:
         The graph is kept (torch frees it unless ``retain_graph=True``), so a second call
         adds the same gradients again.
         """
+        if not self.requires_grad:
+            raise ValueError("backward() of a Tensor that does not require grad: nothing in "
+                             "its graph was made with requires_grad=True")
         for node, g in _backpropagate(self, _seed(self, seed)).items():
             if node.is_leaf:
                 node.grad = g.copy() if node.grad is None else node.grad + g
@@ -172,7 +176,11 @@ def _lift(value: Operand, like: Tensor) -> Tensor:
 
 def _operands(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
     like = a if isinstance(a, Tensor) else b
-    return _lift(a, like), _lift(b, like)
+    a, b = _lift(a, like), _lift(b, like)
+    if a.dtype != b.dtype:  # NumPy would promote to float64 without a word
+        raise TypeError(f"operands of dtypes {a.dtype} and {b.dtype}: a graph computes in one "
+                        "dtype; convert one of them explicitly")
+    return a, b
 
 
 def _result(data: np.ndarray, parents: tuple[Tensor, ...], vjp: Callable, op: str) -> Tensor:
@@ -612,7 +620,9 @@ def hessian(f: Callable[[Tensor], Tensor], x: np.ndarray, step: float = 1e-3) ->
         H[:, j] = (g(x − 2h e_j) − 8 g(x − h e_j) + 8 g(x + h e_j) − g(x + 2h e_j)) / 12h,
 
     whose error is O(h⁴) from truncation plus O(ε/h) from rounding: about 1e-12 at
-    h = 1e-3 in float64. Float32 is refused: there ε/h alone would be 1e-4.
+    h = 1e-3 in float64, for an f that is smooth within 2h of x. Near a kink (ReLU at 0)
+    or a pole (log p at p → 0) the truncation term grows. Float32 is refused: there ε/h
+    alone would be 1e-4.
     """
     x = as_float_array(x, np.float64, "hessian", "x (finite differences need float64)")
 

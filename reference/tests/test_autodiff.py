@@ -316,6 +316,11 @@ def test_logit_losses_are_finite_at_extreme_logits() -> None:
         np.testing.assert_allclose(derived, losses.gradient(loss)(target, logits.data), rtol=1e-15)
 
 
+def test_a_graph_refuses_to_mix_float32_and_float64() -> None:
+    with pytest.raises(TypeError, match="one dtype"):
+        ad.Tensor(np.ones(2, dtype=np.float32)) + ad.Tensor(np.ones(2))
+
+
 def test_python_numbers_keep_a_float32_graph_float32() -> None:
     x = ad.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     y = (0.5 * x + 1.0) / 3.0 - 2.0
