@@ -94,34 +94,34 @@ class Tensor:
         """Made by the user (or a constant, as in torch): where :meth:`backward` stores grads."""
         return not self.parents
 
-    def __add__(self, other: Operand) -> Tensor:
+    def __add__(self, other: _Operand) -> Tensor:
         return add(self, other)
 
-    def __radd__(self, other: Operand) -> Tensor:
+    def __radd__(self, other: _Operand) -> Tensor:
         return add(other, self)
 
-    def __sub__(self, other: Operand) -> Tensor:
+    def __sub__(self, other: _Operand) -> Tensor:
         return add(self, -_lift(other, self))
 
-    def __rsub__(self, other: Operand) -> Tensor:
+    def __rsub__(self, other: _Operand) -> Tensor:
         return add(other, -self)
 
-    def __mul__(self, other: Operand) -> Tensor:
+    def __mul__(self, other: _Operand) -> Tensor:
         return mul(self, other)
 
-    def __rmul__(self, other: Operand) -> Tensor:
+    def __rmul__(self, other: _Operand) -> Tensor:
         return mul(other, self)
 
-    def __truediv__(self, other: Operand) -> Tensor:
+    def __truediv__(self, other: _Operand) -> Tensor:
         return div(self, other)
 
-    def __rtruediv__(self, other: Operand) -> Tensor:
+    def __rtruediv__(self, other: _Operand) -> Tensor:
         return div(other, self)
 
     def __neg__(self) -> Tensor:
         return _result(-self.data, (self,), lambda g: (-g,), "neg")
 
-    def __matmul__(self, other: Operand) -> Tensor:
+    def __matmul__(self, other: _Operand) -> Tensor:
         return matmul(self, other)
 
     def __abs__(self) -> Tensor:
@@ -160,12 +160,12 @@ class Tensor:
         return f"Tensor({self.data!r}{flag}, op={self.op!r})"
 
 
-Operand = Tensor | np.ndarray | float
+_Operand = Tensor | np.ndarray | float
 
 
 # --- Building blocks: every operation is its value and its vector-Jacobian product. ---
 
-def _lift(value: Operand, like: Tensor) -> Tensor:
+def _lift(value: _Operand, like: Tensor) -> Tensor:
     """A constant Tensor for a non-Tensor operand, in the dtype of the Tensor it meets."""
     if isinstance(value, Tensor):
         return value
@@ -174,7 +174,7 @@ def _lift(value: Operand, like: Tensor) -> Tensor:
     return Tensor(as_float_array(value, like.dtype, "autodiff", "operand"))
 
 
-def _operands(a: Operand, b: Operand) -> tuple[Tensor, Tensor]:
+def _operands(a: _Operand, b: _Operand) -> tuple[Tensor, Tensor]:
     like = a if isinstance(a, Tensor) else b
     a, b = _lift(a, like), _lift(b, like)
     if a.dtype != b.dtype:  # NumPy would promote to float64 without a word
@@ -199,14 +199,14 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.sum(grad, axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
-def add(a: Operand, b: Operand) -> Tensor:
+def add(a: _Operand, b: _Operand) -> Tensor:
     """a + b, broadcast: ∂/∂a = ∂/∂b = 1, so each gets g summed back to its own shape."""
     a, b = _operands(a, b)
     return _result(a.data + b.data, (a, b),
                    lambda g: (_unbroadcast(g, a.shape), _unbroadcast(g, b.shape)), "add")
 
 
-def mul(a: Operand, b: Operand) -> Tensor:
+def mul(a: _Operand, b: _Operand) -> Tensor:
     """a ⊙ b, broadcast: ∂/∂a = b, ∂/∂b = a."""
     a, b = _operands(a, b)
     return _result(a.data * b.data, (a, b),
@@ -214,7 +214,7 @@ def mul(a: Operand, b: Operand) -> Tensor:
                               _unbroadcast(g * a.data, b.shape)), "mul")
 
 
-def div(a: Operand, b: Operand) -> Tensor:
+def div(a: _Operand, b: _Operand) -> Tensor:
     """a / b, broadcast: ∂/∂a = 1/b, ∂/∂b = −a/b²."""
     a, b = _operands(a, b)
     return _result(a.data / b.data, (a, b),
@@ -222,13 +222,13 @@ def div(a: Operand, b: Operand) -> Tensor:
                               _unbroadcast(-g * (a.data / b.data) / b.data, b.shape)), "div")
 
 
-def matmul(a: Operand, b: Operand) -> Tensor:
+def matmul(a: _Operand, b: _Operand) -> Tensor:
     """a @ b for a (N, K) and b (K, M): gᵀJ is g bᵀ for a and aᵀ g for b (g of shape (N, M))."""
     a, b = _operands(a, b)
     return _result(a.data @ b.data, (a, b), lambda g: (g @ b.data.T, a.data.T @ g), "matmul")
 
 
-def where(condition: np.ndarray, a: Operand, b: Operand) -> Tensor:
+def where(condition: np.ndarray, a: _Operand, b: _Operand) -> Tensor:
     """a where ``condition`` holds, else b (broadcast). Each branch gets g where it was chosen.
 
     The condition is a constant boolean array, not differentiated: this is how the kinks

@@ -6,8 +6,9 @@ each claim on TF itself):
 * **Graph.** TF records operations on a tape, and only inside ``with
   tf.GradientTape() as tape:``; the spec (and torch) record on the tensors, wherever
   the operations run. TF's own tensors and ops, and ``tf_impl``'s activations and losses,
-  are the spec's ``Tensor``, operations, activations and losses on Tensors, so those
-  names have no twin here.
+  are the spec's ``Tensor``, operations, activations and losses on Tensors; calling the
+  model is the spec's ``forward``, and ``chain_rule`` is plain matrix algebra on the
+  Jacobians, so none of those names has a twin here.
 * **Leaf, watched.** There are no leaves, only *sources* the tape watches: a trainable
   ``tf.Variable`` read inside the tape is watched without asking (a layer's kernel and
   bias); any other tensor only after ``tape.watch(x)``. The gradient with respect to an

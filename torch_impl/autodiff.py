@@ -6,8 +6,9 @@ each claim on torch itself):
 * **Graph.** Like the spec's ``Tensor``, every torch operation on a tensor that requires
   grad records its inputs and its backward function (``y.grad_fn``), during the forward
   pass. torch's own tensors, ``torch.exp``, ``@`` and ``torch_impl``'s activations and
-  losses are the spec's ``Tensor``, operations, activations and losses on Tensors, so
-  those names have no twin here.
+  losses are the spec's ``Tensor``, operations, activations and losses on Tensors;
+  calling the module is the spec's ``forward``, and ``chain_rule`` is plain matrix
+  algebra on the Jacobians, so none of those names has a twin here.
 * **Leaf.** A tensor made by the user with ``requires_grad=True`` (an ``nn.Parameter``
   is one), ``is_leaf`` True: the spec's ``Tensor(x, requires_grad=True)``. A tensor made
   by an operation is not a leaf, and its ``.grad`` stays None.
