@@ -178,6 +178,32 @@ class Torch:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
         return {"": FitRun(np.array(history.loss), flat_params(self.impl.to_reference(module)),
                            None)}
+    # --- autodiff (parity_tests/autodiff_runner.py): results in the spec's layout ---
+
+    def autodiff_jacobian(self, of: str, x: np.ndarray,
+                          model: reference.Sequential | None = None) -> np.ndarray:
+        f = self.impl.activations.softmax if of == "softmax" else self.impl.from_reference(model)
+        return self.impl.autodiff.jacobian(f, self._tensor(x)).numpy()
+
+    def autodiff_layer_jacobians(self, model: reference.Sequential,
+                                 x: np.ndarray) -> list[np.ndarray]:
+        module = self.impl.from_reference(model)
+        return [J.numpy() for J in self.impl.autodiff.layer_jacobians(module, self._tensor(x))]
+
+    def autodiff_hessian(self, loss: str, y_true: np.ndarray, point: np.ndarray,
+                         model: reference.Sequential | None = None) -> np.ndarray:
+        loss_fn, target = getattr(self.impl.losses, loss), self._tensor(y_true)
+        module = None if model is None else self.impl.from_reference(model)
+        f = (lambda v: loss_fn(target, v)) if module is None else \
+            (lambda v: loss_fn(target, module(v)))
+        return self.impl.autodiff.hessian(f, self._tensor(point)).numpy()
+
+    def autodiff_network_gradients(self, model: reference.Sequential, x: np.ndarray,
+                                   y_true: np.ndarray, loss: str):
+        value, dx, grads = self.impl.autodiff.network_gradients(
+            self.impl.from_reference(model), self._tensor(x), self._tensor(y_true), loss)
+        # nn.Linear's weight is (out, in): its gradient is transposed to the spec's (in, out).
+        return value.item(), dx.numpy(), [(w.numpy().T, b.numpy()) for w, b in grads]
 
 
 class TensorFlow:
@@ -266,6 +292,32 @@ class TensorFlow:
             return {variant: FitRun(np.array(diverged.history.loss), None, diverged.step)}
         return {variant: FitRun(np.array(history.loss),
                                 flat_params(self.impl.to_reference(model)), None)}
+    # --- autodiff (parity_tests/autodiff_runner.py): results in the spec's layout ---
+
+    def autodiff_jacobian(self, of: str, x: np.ndarray,
+                          model: reference.Sequential | None = None) -> np.ndarray:
+        f = self.impl.activations.softmax if of == "softmax" else self.impl.from_reference(model)
+        return self.impl.autodiff.jacobian(f, self.tf.constant(x)).numpy()
+
+    def autodiff_layer_jacobians(self, model: reference.Sequential,
+                                 x: np.ndarray) -> list[np.ndarray]:
+        keras_model = self.impl.from_reference(model)
+        return [J.numpy() for J in
+                self.impl.autodiff.layer_jacobians(keras_model, self.tf.constant(x))]
+
+    def autodiff_hessian(self, loss: str, y_true: np.ndarray, point: np.ndarray,
+                         model: reference.Sequential | None = None) -> np.ndarray:
+        loss_fn, target = getattr(self.impl.losses, loss), self.tf.constant(y_true)
+        keras_model = None if model is None else self.impl.from_reference(model)
+        f = (lambda v: loss_fn(target, v)) if keras_model is None else \
+            (lambda v: loss_fn(target, keras_model(v)))
+        return self.impl.autodiff.hessian(f, self.tf.constant(point)).numpy()
+
+    def autodiff_network_gradients(self, model: reference.Sequential, x: np.ndarray,
+                                   y_true: np.ndarray, loss: str):
+        value, dx, grads = self.impl.autodiff.network_gradients(
+            self.impl.from_reference(model), self.tf.constant(x), self.tf.constant(y_true), loss)
+        return float(value.numpy()), dx.numpy(), [(k.numpy(), b.numpy()) for k, b in grads]
 
 
 FRAMEWORKS = {"torch": Torch, "tf": TensorFlow}

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from parity_tests.autodiff_runner import run_autodiff
 from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
 from parity_tests.report import Recorder
 from parity_tests.tolerances import tolerance
@@ -118,6 +119,7 @@ RUNNERS = {
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,
     "training": run_training,
+    "autodiff": run_autodiff,
 }
 
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")

@@ -3,11 +3,11 @@
 The torch and TF mirrors (``torch_impl``, ``tf_impl``) are tested against this package.
 """
 
-from reference import activations, gradcheck, initializers, losses, registry
+from reference import activations, autodiff, gradcheck, initializers, losses, registry
 from reference.layers import Dense
 from reference.networks import Sequential
 
-__all__ = ["Dense", "Sequential", "activations", "gradcheck", "initializers", "losses",
+__all__ = ["Dense", "Sequential", "activations", "autodiff", "gradcheck", "initializers", "losses",
            "registry"]
 
 # Learning: the perceptron rule, gradient descent, optimizers, training runs.

@@ -17,7 +17,10 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   every framework can run it), its ``derivative`` (for the spec), ``x0``,
   ``learning_rate``, ``precision``, ``max_iters``; for an optimizer, ``optimizer`` (a
   spec object), ``params`` and ``grads`` (one list per step);
-* training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``.
+* training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``;
+* autodiff: the keys of the case it reuses, plus what to differentiate: ``of`` for a
+  Jacobian (``"softmax"`` of ``z``, or ``"model"``: the model's output by its ``x``);
+  ``loss`` for a Hessian (by ``y_pred``, or by ``x`` when the case has a ``model``).
 
 Inputs keep a distance of at least 1e-2 from kinks (ReLU and step at 0), where a
 finite difference or a comparison of one-sided derivatives would be meaningless.
@@ -349,6 +352,11 @@ def _learning_concepts() -> list[Concept]:
             ),
         ),
     ]
+def _with_inputs(case: Case, **extra: object) -> Case:
+    """``case`` (same label, so the same inputs) plus ``extra`` keys: what to differentiate."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        return {**case.make(rng, dtype, batch), **extra}
+    return Case(case.label, make)
 
 
 def _first_line(text: str | None) -> str:
@@ -395,7 +403,43 @@ def _build() -> tuple[Concept, ...]:
         ),
     ))
     concepts += _learning_concepts()
+    concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
+
+
+def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:
+    """The computational graph's concepts, on the inputs of the concepts above.
+
+    The frameworks' Jacobians cost one backward pass per row, so the Jacobian and
+    Hessian concepts take a few small cases; ``reference/tests/test_autodiff.py`` runs
+    the chain rule and the finite-difference checks on every network.
+    """
+    from reference import autodiff
+
+    dense = {case.label: case for case in spec["Dense"].cases}
+    networks = spec["Sequential"].cases
+    jacobian_cases = (
+        _with_inputs(spec["softmax"].cases[0], of="softmax"),
+        *(_with_inputs(dense[f"Dense(4, 3, {a})"], of="model")
+          for a in ("tanh", "relu", "softmax")),
+    )
+    hessian_cases = (
+        *(_with_inputs(spec[name].cases[0], loss=name) for name in (
+            "binary_cross_entropy_with_logits", "categorical_cross_entropy_with_logits")),
+        networks[0],
+    )
+    return [
+        Concept(name="jacobian", module="autodiff", summary=_first_line(autodiff.jacobian.__doc__),
+                notes=("001",), cases=jacobian_cases),
+        Concept(name="layer_jacobians", module="autodiff",
+                summary=_first_line(autodiff.layer_jacobians.__doc__),
+                notes=("001", "003", "004"), cases=networks[:1]),
+        Concept(name="hessian", module="autodiff", summary=_first_line(autodiff.hessian.__doc__),
+                notes=(), cases=hessian_cases),
+        Concept(name="network_gradients", module="autodiff",
+                summary=_first_line(autodiff.network_gradients.__doc__),
+                notes=("000", "002", "004"), cases=networks),
+    ]
 
 
 CONCEPTS: tuple[Concept, ...] = _build()

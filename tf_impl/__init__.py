@@ -12,13 +12,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from tf_impl import activations, losses
+from tf_impl import activations, autodiff, losses
 from tf_impl.convert import from_reference, to_reference
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 from tf_impl.runtime import configure_full_precision_determinism
 
-__all__ = ["Dense", "Sequential", "activations", "configure_full_precision_determinism",
+__all__ = ["Dense", "Sequential", "activations", "autodiff", "configure_full_precision_determinism",
            "from_reference", "losses", "to_reference"]
 
 # Learning: the perceptron rule, gradient descent, optimizers, training runs.
