@@ -148,9 +148,9 @@ def check_within(where: str, what: str, outside: int, lowest: float, highest: fl
     lowest and highest of them. NaN is never counted as outside (see the policy above).
     """
     if outside:
-        raise ValueError(f"{where}: {what} must lie in [{low:g}, {high:g}], but {outside} "
-                         f"value{'s' if outside > 1 else ''} lie outside (from {lowest:g} "
-                         f"to {highest:g})")
+        values = "1 value lies" if outside == 1 else f"{outside} values lie"
+        raise ValueError(f"{where}: {what} must lie in [{low:g}, {high:g}], but {values} "
+                         f"outside (from {lowest:g} to {highest:g})")
 
 
 def check_array_within(where: str, what: str, array: np.ndarray, low: float,

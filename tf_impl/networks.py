@@ -25,6 +25,10 @@ from tf_impl.layers import checked_input
 class Sequential(keras.Sequential):
     """``keras.Sequential`` whose input is checked like the spec's (see above)."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.autocast = False  # else Keras casts the input to the model's dtype before call
+
     def call(self, inputs: tf.Tensor, training: bool | None = None, mask: object = None,
              **kwargs: object) -> tf.Tensor:
         first = self.layers[0] if self.layers else None
