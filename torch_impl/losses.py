@@ -15,9 +15,10 @@ Conventions bridged to the spec (see ``reference.losses``):
   gives Keras's clipping (and the spec's). torch alone would clamp log p at −100 and
   divide its BCE gradient by max(p(1 − p), 1e-12) instead: at p = 0, y = 1 its loss is
   100 and its gradient about −1e12/n, where the spec's are −log ε ≈ 16.12 and 0.
-* NaN: ``F.binary_cross_entropy`` raises on a NaN probability ("all elements of input
-  should be between 0 and 1"); the policy is NaN in, NaN out, so the kernel is given
-  0.5 in its place and the NaN is added back to the loss (the gradient is unchanged).
+* NaN: ``F.binary_cross_entropy`` raises on a NaN probability or target ("all elements
+  of input should be between 0 and 1"); the policy is NaN in, NaN out, so the kernel is
+  given 0.5 in its place and the NaN is added back to the loss as 0·NaN (0 otherwise, so
+  the value and the gradient are unchanged).
 * Categorical cross-entropy on probabilities: torch ships ``F.cross_entropy`` for logits
   only. Given log q, q the rescaled and clamped probabilities, it would take a
   log-softmax of them, i.e. renormalise q after the clamp: once a probability of 0 or 1
@@ -106,8 +107,9 @@ def binary_cross_entropy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Te
     """−mean[y log p + (1 − y) log(1 − p)], p = clamp(ŷ, ε, 1 − ε)."""
     y_true, y_pred = _checked("binary_cross_entropy", y_true, y_pred, BOTH)
     p = y_pred.clamp(EPSILON, 1 - EPSILON)
-    loss = F.binary_cross_entropy(p.masked_fill(p.isnan(), 0.5), y_true)
-    return loss + 0.0 * p.sum()  # NaN in, NaN out (see above); + 0 otherwise
+    nan = p.isnan() | y_true.isnan()
+    loss = F.binary_cross_entropy(p.masked_fill(nan, 0.5), y_true.masked_fill(nan, 0.5))
+    return loss + 0.0 * (p + y_true).sum()  # NaN in, NaN out (see above); + 0 otherwise
 
 
 def binary_cross_entropy_with_logits(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
