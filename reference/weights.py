@@ -40,7 +40,7 @@ from reference.networks import Sequential
 
 FORMAT = "nn-rosetta-weights"
 VERSION = 1
-Model = Sequential | Dense
+_Model = Sequential | Dense
 
 
 class WeightFileError(ValueError):
@@ -52,7 +52,7 @@ def _describe(layer: Dense) -> dict[str, Any]:
             "activation": layer.activation.name, "params": dict(layer.activation.params)}
 
 
-def _layers(model: Model) -> list[Dense]:
+def _layers(model: _Model) -> list[Dense]:
     if isinstance(model, Dense):
         return [model]
     if isinstance(model, Sequential):
@@ -61,7 +61,7 @@ def _layers(model: Model) -> list[Dense]:
                     f"{type(model).__name__}")
 
 
-def save_weights(model: Model, path: str | os.PathLike) -> None:
+def save_weights(model: _Model, path: str | os.PathLike) -> None:
     """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file)."""
     layers = _layers(model)
     meta = {"format": FORMAT, "version": VERSION, "model": type(model).__name__,
@@ -135,7 +135,7 @@ def _check_arrays(path: str | os.PathLike, meta: dict[str, Any],
                                       f"{array.shape}")
 
 
-def _build(path: str | os.PathLike, meta: dict[str, Any]) -> Model:
+def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
     try:
         layers = [Dense(d["in_features"], d["out_features"],
                         activations.get(d["activation"], **d["params"]), dtype=meta["dtype"])
@@ -145,7 +145,7 @@ def _build(path: str | os.PathLike, meta: dict[str, Any]) -> Model:
         raise WeightFileError(f"{path}: describes no valid model: {error}") from None
 
 
-def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: Model) -> None:
+def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model) -> None:
     layers = _layers(model)
     if type(model).__name__ != meta["model"] or len(layers) != len(meta["layers"]):
         raise WeightFileError(f"{path}: holds a {meta['model']} of {len(meta['layers'])} "
@@ -159,7 +159,7 @@ def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: Model) -> 
                                   f"has {expected}, the file {found}")
 
 
-def load_weights(path: str | os.PathLike, model: Model | None = None) -> Model:
+def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model:
     """The model saved in ``path``: a new one, or ``model`` with the file's weights.
 
     Raises :class:`WeightFileError` on a pickle, a malformed file, or (given ``model``) a

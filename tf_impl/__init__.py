@@ -17,6 +17,8 @@ from tf_impl.convert import from_reference, to_reference
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 from tf_impl.runtime import configure_full_precision_determinism
+from tf_impl.weights import load_weights, save_weights
 
 __all__ = ["Dense", "Sequential", "activations", "configure_full_precision_determinism",
            "from_reference", "losses", "to_reference"]
+__all__ += ["load_weights", "save_weights"]
