@@ -22,8 +22,11 @@ The policy, once for the whole project; every check runs before any computation:
   it must reach the loss, where it is seen, rather than vanish into a clip or turn
   into an error about a "probability outside [0, 1]". The range checks therefore let
   NaN through (every comparison with NaN is false); ±inf is an ordinary value outside
-  the range. Every output and every loss that depends on a NaN input is NaN, in the spec
-  and both mirrors (``reference/tests/test_errors.py``, ``parity_tests/test_errors.py``).
+  the range. Every output and every loss that depends on a NaN input is NaN, and in a
+  network the NaN reaches every parameter's gradient, in the spec and both mirrors
+  (``parity_tests/test_nonfinite.py``). The derivative *at* a NaN entry is left to each
+  framework's kernel (torch's ReLU backward passes the upstream gradient, TF's zeroes
+  it): the NaN loss is the signal.
 
 The checks take plain tuples, dtype *names* and counts, so the torch and TF mirrors
 reuse them on ``tensor.shape``, ``tensor.dtype`` and values read from their own
@@ -37,9 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-FLOAT_NAMES = ("float32", "float64")
+FLOAT_NAMES = tuple(dtype.name for dtype in FLOAT_DTYPES)
 
 
 def dtype_name(dtype: object) -> str:
