@@ -48,7 +48,7 @@ def test_torch_mirror_clips_like_the_spec(torch) -> None:
 
 
 def test_raw_keras_clips_like_the_spec() -> None:
-    keras = pytest.importorskip("keras")
+    import keras
     bce = keras.losses.BinaryCrossentropy(dtype="float64")
     assert float(bce(np.array([[1.0]]), np.array([[0.0]]))) == pytest.approx(LOG_1E7, rel=1e-9)
 
@@ -69,7 +69,7 @@ def test_keras_hidden_logits_trap_end_to_end() -> None:
     and reports log(1 + e²⁰) ≈ 20.0; tf_impl's BCE scores the probabilities it is given,
     clipped: σ(20) rounds to 1 in float32, so the loss is 23 ln 2 ≈ 15.94, the spec's."""
     tf_fw = framework("tf")
-    keras = pytest.importorskip("keras")
+    import keras
     layer = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros",
                                bias_initializer=keras.initializers.Constant(20.0))
     p = layer(np.zeros((1, 3), np.float32))
