@@ -37,6 +37,9 @@ assert len(CASES) == sum(len(c.cases) for c in registry.CONCEPTS), "case labels 
 LABELS = {m: [label for module, label in CASES if module == m] for m in MODULES}
 
 STEP = 1e-6  # gradcheck's default step
+# Losses whose per-entry terms grow like the square of the inputs, (ŷ − y)²; every other
+# registered loss grows at most linearly (|ŷ − y|, max(x, 0) − x·y, logsumexp(x) − x_k).
+SQUARED = {"mean_squared_error", "half_mean_squared_error"}
 # Activations and losses cost milliseconds an example, networks up to a second in Keras:
 # the cheap modules get four times the profile's examples.
 CHEAP = settings(max_examples=4 * settings.default.max_examples)
@@ -90,9 +93,9 @@ def check_finite_differences(concept, case, batch: int, seed: int) -> None:
     elif concept.module == "losses":
         y_true, y_pred = data["y_true"], data["y_pred"]
         loss = losses.get(concept.name)
-        # Each per-entry term is at most (1 + |y| + |ŷ|)² (the squared errors).
+        size = 1.0 + _largest(y_true) + _largest(y_pred)
         agrees(losses.gradient(concept.name)(y_true, y_pred), lambda v: loss(y_true, v),
-               y_pred, (1.0 + _largest(y_true) + _largest(y_pred)) ** 2, "dL/dŷ")
+               y_pred, size ** (2 if concept.name in SQUARED else 1), "dL/dŷ")
     else:
         check_model_finite_differences(data)
 
@@ -103,8 +106,9 @@ def check_model_finite_differences(data: dict) -> None:
     hidden = [x]
     for layer in model.layers:  # the values the loss is built from, for the rounding bound
         hidden += [hidden[-1] @ layer.W + layer.b, layer.forward(hidden[-1])]
-    scale = (1.0 + _largest(*hidden, y_true)) ** 2 * max(layer.out_features
-                                                         for layer in model.layers)
+    size = 1.0 + _largest(*hidden, y_true)
+    scale = size ** (2 if data["loss"] in SQUARED else 1) * max(layer.out_features
+                                                                for layer in model.layers)
     output = model.forward(x)
     dx = model.backward(gradient(y_true, output))
     grads = [(dW.copy(), db.copy()) for dW, db in model.grads]
