@@ -231,7 +231,7 @@ def _extreme_activation_case(name: str) -> Case:
 def _saturated(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     """Probabilities with exact 0s and 1s: softmax of logits up to ±1e4 (rows of one-hot
     vectors, in floating point), every other row an interior one."""
-    p = activations.softmax(_spread(rng, shape, high=4.0))
+    p = activations.softmax(_spread(rng, shape))
     p[1::2] = _probabilities(rng, p[1::2].shape)
     return p
 
@@ -255,7 +255,8 @@ def _extreme_loss_case(name: str, kind: str) -> Case:
         y_true = y_true if kind.startswith("sparse") else y_true.astype(dtype)
         return {"y_true": y_true, "y_pred": y_pred.astype(dtype)}
     saturated = kind in ("binary", "categorical", "sparse")
-    label = "probabilities of exactly 0 and 1" if saturated else "values up to ±1e4"
+    label = ("probabilities of exactly 0 and 1" if saturated else
+             "values from 1e-4 to 1e4" if kind == "positive" else "values up to ±1e4")
     return Case(f"{name}, {label}", make, gradcheck=not saturated)
 
 
@@ -281,7 +282,7 @@ def _with_extreme_cases(concept: Concept) -> Concept:
     """The concept with its numerical-extremes case appended (none for networks)."""
     if concept.module == "activations":
         extra = (_extreme_activation_case(concept.name),)
-    elif concept.module == "losses":
+    elif concept.module == "losses" and concept.name in _LOSSES:
         extra = (_extreme_loss_case(concept.name, _LOSSES[concept.name][0]),)
     elif concept.module == "layers":
         extra = tuple(_extreme_model_case(a) for a in activations.NAMES if a != "step")
