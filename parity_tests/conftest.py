@@ -5,9 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from parity_tests.frameworks import FRAMEWORKS
 from parity_tests.report import Recorder, render, write_json
+
+# Hypothesis profiles (parity_tests/test_properties.py). "parity", the default, keeps the
+# suite fast and repeatable: few examples, derandomized (the same examples on every run,
+# so CI cannot flake), no deadline (a first TF call can take a second). "explore" hunts:
+# pytest --hypothesis-profile=explore -k properties; a failure it shrinks is then kept
+# as an @example in the test.
+settings.register_profile("parity", max_examples=12, deadline=None, derandomize=True,
+                          database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", max_examples=400, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("parity")
 
 _instances: dict[str, object] = {}
 

@@ -3,18 +3,24 @@
 The torch and TF mirrors (``torch_impl``, ``tf_impl``) are tested against this package.
 """
 
-from reference import activations, autodiff, gradcheck, initializers, losses, registry
+from reference import (
+    activations,
+    autodiff,
+    gradcheck,
+    initializers,
+    losses,
+    optimizers,
+    perceptron,
+    registry,
+    training,
+)
 from reference.layers import Dense
 from reference.networks import Sequential
-
-__all__ = ["Dense", "Sequential", "activations", "autodiff", "gradcheck", "initializers", "losses",
-           "registry"]
-
-# Learning: the perceptron rule, gradient descent, optimizers, training runs.
-from reference import optimizers, perceptron, training
 from reference.optimizers import gradient_descent
 from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
+from reference.weights import load_weights, save_weights
 
-__all__ += ["Perceptron", "TrainingDiverged", "fit", "gradient_descent", "optimizers",
-            "perceptron", "training"]
+__all__ = ["Dense", "Perceptron", "Sequential", "TrainingDiverged", "activations", "autodiff",
+           "fit", "gradcheck", "gradient_descent", "initializers", "load_weights", "losses",
+           "optimizers", "perceptron", "registry", "save_weights", "training"]

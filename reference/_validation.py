@@ -1,17 +1,36 @@
-"""Input checks shared by the spec and, through shape tuples, by both mirrors.
+"""Input checks shared by the spec and, through shapes, dtype names and plain numbers, by
+both mirrors.
 
-The policy, once for the whole project:
+The policy, once for the whole project; every check runs before any computation:
 
 * A model has one floating dtype (float64 by default, as in NumPy). An input in the
   *other* floating dtype is refused with a ``TypeError``: a silent cast would hide a
-  precision change from the reader.
+  precision change from the reader. Any other dtype (float16, complex, object) is
+  refused too.
 * Integer and boolean inputs (the notes' XOR data is integer) are converted to the
-  model's floating dtype, explicitly, before any arithmetic.
-* Shapes must match exactly; nothing is broadcast by accident. A shape error names
-  where it happened, the shape that was expected and the shape that was received.
+  model's floating dtype, explicitly, before any arithmetic: nothing is ever computed
+  in integer arithmetic. With no model dtype to follow (a loss's predictions), they
+  become float64.
+* Shapes must match exactly; nothing is broadcast by accident. A layer's input needs a
+  batch dimension, (N, in_features), even for one sample. A shape error names where it
+  happened, the shape that was expected and the shape that was received.
+* Values are checked where the mathematics needs a range: probabilities in [0, 1] and
+  class indices in [0, C − 1]. The error says how many values are outside and shows
+  the extreme ones.
+* Non-finite values (NaN) are never refused, clipped or skipped: NaN in, NaN out. A NaN
+  is the symptom of an earlier failure (a diverged run, a division by zero upstream);
+  it must reach the loss, where it is seen, rather than vanish into a clip or turn
+  into an error about a "probability outside [0, 1]". The range checks therefore let
+  NaN through (every comparison with NaN is false); ±inf is an ordinary value outside
+  the range. Every output and every loss that depends on a NaN input is NaN, and in a
+  network the NaN reaches every parameter's gradient, in the spec and both mirrors
+  (``parity_tests/test_nonfinite.py``). The derivative *at* a NaN entry is left to each
+  framework's kernel (torch's ReLU backward passes the upstream gradient, TF's zeroes
+  it): the NaN loss is the signal.
 
-The shape checks take plain tuples, so the torch and TF mirrors reuse them on
-``tensor.shape`` without any NumPy computation.
+The checks take plain tuples, dtype *names* and counts, so the torch and TF mirrors
+reuse them on ``tensor.shape``, ``tensor.dtype`` and values read from their own
+reductions, without any NumPy computation.
 """
 
 from __future__ import annotations
@@ -21,14 +40,49 @@ from collections.abc import Sequence
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_NAMES = tuple(dtype.name for dtype in FLOAT_DTYPES)
 
 
-def as_dtype(dtype: object) -> np.dtype:
+def dtype_name(dtype: object) -> str:
+    """The plain name of a NumPy, torch or TF dtype: ``torch.float64`` → ``"float64"``."""
+    if str(dtype).startswith("torch."):
+        return str(dtype).removeprefix("torch.")
+    name = getattr(dtype, "name", None)  # NumPy and TF dtype objects
+    return name if isinstance(name, str) else np.dtype(dtype).name
+
+
+def is_integer_name(name: str) -> bool:
+    """True for the names of integer and boolean dtypes (int64, uint8, bool, …)."""
+    return name == "bool" or name.startswith(("int", "uint"))
+
+
+def as_dtype(dtype: object, where: str = "dtype") -> np.dtype:
     """Return ``dtype`` as a NumPy floating dtype, refusing anything but float32/64."""
-    resolved = np.dtype(getattr(dtype, "name", dtype))
-    if resolved not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
-    return resolved
+    name = dtype_name(dtype)
+    if name not in FLOAT_NAMES:
+        raise TypeError(f"{where}: the dtype must be float32 or float64, got {name}")
+    return np.dtype(name)
+
+
+def float_conversion(where: str, what: str, received: object,
+                     expected: object | None) -> str | None:
+    """Apply the dtype policy to dtype names: the float dtype an input must be converted
+    to (an integer input), ``None`` when it is already right, a ``TypeError`` otherwise.
+
+    ``expected=None`` accepts either float dtype and converts integers to float64.
+    """
+    received = dtype_name(received)
+    expected = None if expected is None else dtype_name(expected)
+    if is_integer_name(received):
+        return expected or "float64"
+    if received not in FLOAT_NAMES:
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, "
+                        f"got dtype {received}")
+    if expected is not None and received != expected:
+        raise TypeError(f"{where}: {what} has dtype {received} but {where} computes in "
+                        f"{expected}; convert it explicitly (e.g. x.astype(np.{expected}) or "
+                        f"x.to(torch.{expected})) so the change of precision is visible")
+    return None
 
 
 def as_float_array(value: object, dtype: np.dtype | None, where: str, what: str) -> np.ndarray:
@@ -37,24 +91,20 @@ def as_float_array(value: object, dtype: np.dtype | None, where: str, what: str)
     ``dtype=None`` keeps a floating input's own dtype and gives integers float64.
     """
     array = np.asarray(value)
-    if array.dtype.kind in "biu":
-        return array.astype(dtype if dtype is not None else np.float64)
-    if array.dtype.kind != "f" or array.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, "
-                        f"got dtype {array.dtype}")
-    if dtype is not None and array.dtype != dtype:
-        raise TypeError(f"{where}: {what} has dtype {array.dtype} but {where} computes in "
-                        f"{np.dtype(dtype)}; convert it explicitly (e.g. x.astype(np.{dtype})) "
-                        "so the change of precision is visible")
-    return array
+    target = float_conversion(where, what, array.dtype, dtype)
+    return array if target is None else array.astype(target)
 
 
 def check_shape(where: str, what: str, received: Sequence[int],
                 expected: Sequence[int | None]) -> None:
-    """Raise ``ValueError`` unless ``received`` matches ``expected`` (``None`` = any size)."""
-    received = tuple(int(n) for n in received)
+    """Raise ``ValueError`` unless ``received`` matches ``expected`` (``None`` = any size).
+
+    A ``None`` in ``received`` (a size TF does not know while tracing) matches any size.
+    """
+    received = tuple(None if n is None else int(n) for n in received)
     if len(received) != len(expected) or any(
-        e is not None and r != e for r, e in zip(received, expected, strict=False)
+        e is not None and r is not None and r != e
+        for r, e in zip(received, expected, strict=False)
     ):
         shown = "(" + ", ".join("N" if e is None else str(e) for e in expected)
         shown += ",)" if len(expected) == 1 else ")"
@@ -74,3 +124,40 @@ def check_same_shape(where: str, y_true_shape: Sequence[int],
                          f"{y_pred_shape}; they must match exactly (nothing is broadcast)")
     if len(y_pred_shape) == 0:
         raise ValueError(f"{where}: expected a batch dimension, got a scalar")
+
+
+def check_batch(where: str, what: str, received: Sequence[int], width: int) -> None:
+    """Require a batch of rows, shape (N, width); say how to add a missing batch axis."""
+    received = tuple(received)
+    if len(received) == 1 and received[0] == width:
+        raise ValueError(f"{where}: {what} must have shape (N, {width}), got {received}: a "
+                         "single sample needs a batch dimension too, e.g. x[None, :] or "
+                         "x.reshape(1, -1) (torch: x.unsqueeze(0))")
+    check_shape(where, what, received, (None, width))
+
+
+def check_integer_labels(where: str, what: str, received: object) -> None:
+    """Class indices must be integers: a float 1.7 would be truncated silently elsewhere."""
+    name = dtype_name(received)
+    if name == "bool" or not is_integer_name(name):
+        raise TypeError(f"{where}: {what} must hold integer class indices, got dtype {name}")
+
+
+def check_within(where: str, what: str, outside: int, lowest: float, highest: float,
+                 low: float, high: float) -> None:
+    """Refuse values outside [low, high], given how many there are (``outside``) and the
+    lowest and highest of them. NaN is never counted as outside (see the policy above).
+    """
+    if outside:
+        values = "1 value lies" if outside == 1 else f"{outside} values lie"
+        raise ValueError(f"{where}: {what} must lie in [{low:g}, {high:g}], but {values} "
+                         f"outside (from {lowest:g} to {highest:g})")
+
+
+def check_array_within(where: str, what: str, array: np.ndarray, low: float,
+                       high: float) -> None:
+    """:func:`check_within` for a NumPy array (the spec's own inputs)."""
+    outside = array[(array < low) | (array > high)]  # NaN compares false: it passes
+    if outside.size:
+        check_within(where, what, outside.size, float(outside.min()), float(outside.max()),
+                     low, high)

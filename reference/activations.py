@@ -7,7 +7,9 @@ vector-Jacobian product ``g ↦ gᵀ J``; :class:`Activation` gives every activa
 ``g * φ'(z)`` for the elementwise ones.
 
 All functions keep the input's floating dtype (float32 stays float32) and are
-numerically stable: no overflow and no NumPy warning for any finite input.
+numerically stable: no overflow and no NumPy warning for any finite input (the
+registry's extreme cases reach ±1e4). A NaN input gives a NaN output (softmax: the
+whole row), never a number.
 
 At a kink the derivative takes the value the frameworks use: ReLU'(0) = 0,
 leaky-ReLU'(0) = slope, ELU'(0) = α (α = 1 by default, where both sides agree),
@@ -44,13 +46,13 @@ def identity_derivative(z: np.ndarray) -> np.ndarray:
 
 
 def step(z: np.ndarray) -> np.ndarray:
-    """Heaviside step: φ(z) = 1 if z > 0 else 0, so φ(0) = 0.
+    """Heaviside step: φ(z) = 1 if z > 0 else 0, so φ(0) = 0; φ(NaN) = NaN.
 
     This is the perceptron's threshold of notes 001 and 004 (output 0 for z ≤ 0). Note 002
     trains with ``z >= 0`` but predicts with ``z > 0``; this project uses ``z > 0`` for both.
+    ``np.heaviside`` keeps NaN (a comparison ``z > 0`` would turn it into 0 and hide it).
     """
-    z = _float(z)
-    return (z > 0).astype(z.dtype)
+    return np.heaviside(_float(z), 0.0)
 
 
 def step_derivative(z: np.ndarray) -> np.ndarray:

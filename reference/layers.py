@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference import initializers
-from reference._validation import as_dtype, as_float_array, check_shape
+from reference._validation import as_dtype, as_float_array, check_batch, check_shape
 from reference.activations import Activation, get
 
 
@@ -26,7 +26,8 @@ class Dense:
     Args:
         in_features, out_features: widths of the input and of the layer.
         activation: a name from ``reference.activations`` or an ``Activation``.
-        dtype: float64 (default, NumPy's) or float32; inputs must match it.
+        dtype: float64 (default, NumPy's) or float32; float inputs must match it, integer
+            inputs are converted to it (``reference._validation`` states the policy).
         seed: seeds the Glorot-uniform kernel (Keras's default, zero bias).
             ``Sequential(..., seed=...)`` re-draws all layers from one generator.
         name: used in error messages.
@@ -41,8 +42,8 @@ class Dense:
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = get(activation)
-        self.dtype = as_dtype(dtype)
         self.name = name or f"Dense({in_features}, {out_features}, {self.activation.name})"
+        self.dtype = as_dtype(dtype, self.name)
         self.initialize(np.random.default_rng(seed))
         self.dW: np.ndarray | None = None
         self.db: np.ndarray | None = None
@@ -90,9 +91,13 @@ class Dense:
         return self.dW, self.db
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """y = φ(x W + b); remembers x and z for :meth:`backward`."""
+        """y = φ(x W + b); remembers x and z for :meth:`backward`.
+
+        x must be (N, in_features) in the layer's dtype; an integer x (the notes' XOR
+        data) is converted to that dtype first.
+        """
         x = as_float_array(x, self.dtype, self.name, "input x")
-        check_shape(self.name, "input x", x.shape, (None, self.in_features))
+        check_batch(self.name, "input x", x.shape, self.in_features)
         z = x @ self._W + self._b
         self._x, self._z = x, z
         return self.activation(z)

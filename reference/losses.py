@@ -21,39 +21,61 @@ computed in ``y_pred``'s dtype; each ``*_gradient`` returns an array shaped like
 
 Probabilities are clipped to [ε, 1 − ε] with ε = 1e-7 (``keras.config.epsilon()``)
 before any logarithm, as Keras does; the gradient is zero where the clip is active.
-The ``*_with_logits`` forms need no clipping and should be preferred.
+So a probability of exactly 0 or 1 costs at most −log ε ≈ 16.12 per entry (15.94 in
+float32, where 1 − ε rounds to 1 − 2⁻²³), not infinity. torch's own ``F.binary_cross_entropy``
+clamps the *logarithm* at −100 instead (a loss of 100 at p = 0, y = 1) and divides its
+gradient by max(p(1 − p), 1e-12); ``torch_impl.losses`` bridges that to this clipping.
+The ``*_with_logits`` forms need no clipping, stay exact for logits up to ±1e4 and
+beyond, and should be preferred.
+
+Input checks (``reference._validation``): predictions that must be probabilities (the
+losses without ``_with_logits``) and cross-entropy targets must lie in [0, 1]; class
+indices must be integers in [0, C − 1]; NaN is let through and gives a NaN loss.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reference._validation import as_float_array, check_same_shape, check_shape
+from reference._validation import (
+    as_float_array,
+    check_array_within,
+    check_integer_labels,
+    check_same_shape,
+    check_shape,
+)
 from reference.activations import sigmoid, softmax
 
 EPSILON = 1e-7
 
+# Which arguments must be probabilities, in [0, 1]: cross-entropy targets always, the
+# predictions of the losses that take probabilities rather than logits.
+TARGETS = ("y_true",)
+BOTH = ("y_true", "y_pred")
+PREDICTIONS = ("y_pred",)
 
-def _pair(where: str, y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
+
+def _pair(where: str, y_true: object, y_pred: object,
+          probabilities: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     y_pred = as_float_array(y_pred, None, where, "y_pred")
     y_true = as_float_array(y_true, y_pred.dtype, where, "y_true")
     check_same_shape(where, y_true.shape, y_pred.shape)
+    for what, array in (("y_true", y_true), ("y_pred", y_pred)):
+        if what in probabilities:
+            check_array_within(where, f"{what} (probabilities)", array, 0.0, 1.0)
     return y_true, y_pred
 
 
-def _sparse(where: str, y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray]:
+def _sparse(where: str, y_true: object, y_pred: object,
+            probabilities: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     y_pred = as_float_array(y_pred, None, where, "y_pred")
-    if y_pred.ndim != 2:
-        raise ValueError(f"{where}: y_pred must have shape (N, C), got {y_pred.shape}")
+    check_shape(where, "y_pred", y_pred.shape, (None, None))
     indices = np.asarray(y_true)
-    if indices.dtype.kind not in "iu":
-        raise TypeError(f"{where}: y_true must hold integer class indices, got dtype "
-                        f"{indices.dtype}")
+    check_integer_labels(where, "y_true", indices.dtype)
     check_shape(where, "y_true (class indices)", indices.shape, (y_pred.shape[0],))
-    classes = y_pred.shape[1]
-    if indices.size and (indices.min() < 0 or indices.max() >= classes):
-        raise ValueError(f"{where}: class indices must lie in [0, {classes - 1}], got values "
-                         f"from {indices.min()} to {indices.max()}")
+    check_array_within(where, "y_true (class indices)", indices, 0, y_pred.shape[1] - 1)
+    if "y_pred" in probabilities:
+        check_array_within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
     return indices, y_pred
 
 
@@ -127,14 +149,14 @@ def mean_squared_logarithmic_error_gradient(y_true: np.ndarray, y_pred: np.ndarr
 
 def binary_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = −(1/n) Σ [y log p + (1 − y) log(1 − p)], p = clip(ŷ, ε, 1 − ε), over all entries."""
-    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred)
+    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred, BOTH)
     p = _clip(y_pred)
     return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
 
 
 def binary_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """dL/dŷ = (p − y) / (n p (1 − p)) inside the clip range, 0 outside."""
-    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred)
+    y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred, BOTH)
     p = _clip(y_pred)
     grad = (p - y_true) / (y_pred.size * p * (1.0 - p))
     return np.where(_inside_clip(y_pred), grad, 0.0).astype(y_pred.dtype)
@@ -145,14 +167,14 @@ def binary_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> 
 
     Per entry: max(x, 0) − x·y + log(1 + e^(−|x|)), exact and finite for every finite x.
     """
-    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred)
+    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred, TARGETS)
     return float(np.mean(np.maximum(x, 0.0) - x * y_true + np.log1p(np.exp(-np.abs(x)))))
 
 
 def binary_cross_entropy_with_logits_gradient(y_true: np.ndarray,
                                               y_pred: np.ndarray) -> np.ndarray:
     """dL/dx = (σ(x) − y)/n."""
-    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred)
+    y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred, TARGETS)
     return (sigmoid(x) - y_true) / x.size
 
 
@@ -169,7 +191,7 @@ def categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     that already do, the value is unchanged, and the gradient is that of a loss which
     does not change when ŷ is scaled (it is orthogonal to ŷ).
     """
-    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred)
+    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred, BOTH)
     q = _clip(y_pred / np.sum(y_pred, axis=-1, keepdims=True))
     return float(-np.sum(y_true * np.log(q)) / _batch_size(y_pred))
 
@@ -177,7 +199,7 @@ def categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def categorical_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """dL/dŷ_k = (g_k − Σ_c g_c q_c) / S, with S = Σ ŷ, q = ŷ/S and g = dL/dq = −y/(N q)
     inside the clip range (0 outside)."""
-    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred)
+    y_true, y_pred = _pair("categorical_cross_entropy", y_true, y_pred, BOTH)
     total = np.sum(y_pred, axis=-1, keepdims=True)
     q = y_pred / total
     g = np.where(_inside_clip(q), -y_true / (_batch_size(y_pred) * _clip(q)), 0.0)
@@ -189,14 +211,14 @@ def categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray
 
     log softmax(x) = x − logsumexp(x), computed with the max shift: finite for any finite x.
     """
-    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred)
+    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred, TARGETS)
     return float(-np.sum(y_true * _log_softmax(x)) / _batch_size(x))
 
 
 def categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
                                                    y_pred: np.ndarray) -> np.ndarray:
     """dL/dx = (softmax(x)·Σ_c y_c − y)/N (softmax(x) − y for one-hot targets)."""
-    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred)
+    y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred, TARGETS)
     return (softmax(x) * np.sum(y_true, axis=-1, keepdims=True) - y_true) / _batch_size(x)
 
 
@@ -208,7 +230,7 @@ def sparse_categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> 
     the reverse order of :func:`categorical_cross_entropy`; the two agree unless a
     probability is clipped.
     """
-    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred)
+    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred, PREDICTIONS)
     c = _clip(y_pred)
     rows = np.arange(len(k))
     return float(np.mean(np.log(np.sum(c, axis=-1)) - np.log(c[rows, k])))
@@ -217,7 +239,7 @@ def sparse_categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> 
 def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
                                               y_pred: np.ndarray) -> np.ndarray:
     """dL/dŷ_j = (1/Σ c − δ_jk / c_k)/N inside the clip range, 0 outside."""
-    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred)
+    k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred, PREDICTIONS)
     c = _clip(y_pred)
     grad = np.broadcast_to(1.0 / np.sum(c, axis=-1, keepdims=True), c.shape).copy()
     rows = np.arange(len(k))

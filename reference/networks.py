@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference._validation import as_float_array, check_shape
+from reference._validation import as_float_array, check_batch
 from reference.layers import Dense
 
 
@@ -73,7 +73,7 @@ class Sequential:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Pass x through every layer in turn."""
         x = as_float_array(x, self.dtype, "Sequential", "input x")
-        check_shape("Sequential", "input x", x.shape, (None, self.in_features))
+        check_batch("Sequential", "input x", x.shape, self.in_features)
         for layer in self.layers:
             x = layer.forward(x)
         return x

@@ -23,13 +23,22 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   ``loss`` for a Hessian (by ``y_pred``, or by ``x`` when the case has a ``model``).
 
 Inputs keep a distance of at least 1e-2 from kinks (ReLU and step at 0), where a
-finite difference or a comparison of one-sided derivatives would be meaningless.
+finite difference or a comparison of one-sided derivatives would be meaningless. A case
+that must sit on a kink (a probability of exactly 0 or 1, where the clipping starts)
+says so with ``gradcheck=False``: parity still applies, the finite-difference check not.
+
+Numerical extremes: every activation, every loss and the dense layer also have a case
+whose values spread over many orders of magnitude, 1e-4 to 1e4 with both signs, the
+extremes ±1e4 included (``_spread``), or, for probabilities, exact 0s and 1s; such a
+case says ``extreme=True``. Central differences lose about ε·|f|/h of accuracy, so a
+fixed-tolerance finite-difference check belongs to the ordinary cases; the property
+tests check the extremes with a bound that grows with the values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +48,10 @@ from reference.networks import Sequential
 
 Make = Callable[[np.random.Generator, np.dtype, int], dict]
 
+# The modules whose spec concepts carry hand-written derivatives (a vjp, a loss gradient,
+# a backward pass); the others (learning, autodiff) build on them.
+HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks")
+
 
 @dataclass(frozen=True)
 class Case:
@@ -46,6 +59,8 @@ class Case:
 
     label: str
     make: Make
+    gradcheck: bool = True  # False: an input sits on a kink (see the module docstring)
+    extreme: bool = False  # True: values up to ±1e4 or exact 0/1 probabilities
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,16 @@ def _activation_case(label: str, params: dict, kink: bool) -> Case:
         z = 3.0 * rng.standard_normal((batch, int(rng.integers(2, 8))))
         return {"z": (_away_from_zero(z) if kink else z).astype(dtype), "params": params}
     return Case(label, make)
+
+
+def _spread(rng: np.random.Generator, shape: tuple[int, ...], low: float = -4.0,
+            high: float = 4.0) -> np.ndarray:
+    """Random signs and magnitudes 10^u, u uniform in [low, high]; the first entries are
+    the extremes +10^high and −10^high, so every array reaches them."""
+    values = rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(low, high, shape)
+    flat = values.reshape(-1)
+    flat[:2] = [10.0**high, -(10.0**high)][:flat.size]
+    return values
 
 
 def _one_hot(indices: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
@@ -442,7 +467,77 @@ def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:
     ]
 
 
-CONCEPTS: tuple[Concept, ...] = _build()
+def _extreme_activation_case(name: str) -> Case:
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        z = _spread(rng, (batch, int(rng.integers(2, 8))))
+        return {"z": (_away_from_zero(z) if name in _KINKED else z).astype(dtype), "params": {}}
+    return Case(f"{name}, z up to ±1e4", make, extreme=True)
+
+
+def _saturated(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Probabilities with exact 0s and 1s: softmax of logits up to ±1e4 (rows of one-hot
+    vectors, in floating point), every other row an interior one."""
+    p = activations.softmax(_spread(rng, shape))
+    p[1::2] = _probabilities(rng, p[1::2].shape)
+    return p
+
+
+def _extreme_loss_case(name: str, kind: str) -> Case:
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        shape = (batch, int(rng.integers(2, 6)))
+        classes = rng.integers(0, shape[1], size=batch)
+        y_true, y_pred = {
+            "regression": lambda: (_spread(rng, shape), _spread(rng, shape)),
+            "positive": lambda: (np.abs(_spread(rng, shape)), np.abs(_spread(rng, shape))),
+            "binary": lambda: (rng.integers(0, 2, shape),
+                               rng.choice([0.0, 1.0, 0.3, 0.7], shape)),
+            "binary_logits": lambda: (rng.uniform(0.0, 1.0, shape), _spread(rng, shape)),
+            "categorical": lambda: (_one_hot(classes, shape[1], dtype), _saturated(rng, shape)),
+            "categorical_logits": lambda: (_one_hot(classes, shape[1], dtype),
+                                           _spread(rng, shape)),
+            "sparse": lambda: (classes, _saturated(rng, shape)),
+            "sparse_logits": lambda: (classes, _spread(rng, shape)),
+        }[kind]()
+        y_true = y_true if kind.startswith("sparse") else y_true.astype(dtype)
+        return {"y_true": y_true, "y_pred": y_pred.astype(dtype)}
+    saturated = kind in ("binary", "categorical", "sparse")
+    label = ("probabilities of exactly 0 and 1" if saturated else
+             "values from 1e-4 to 1e4" if kind == "positive" else "values up to ±1e4")
+    return Case(f"{name}, {label}", make, gradcheck=not saturated, extreme=True)
+
+
+def _extreme_model_case(activation: str) -> Case:
+    """Dense(4, 3) whose pre-activations reach ±1e4 through its bias, scored by binary
+    cross-entropy with logits.
+
+    Both choices keep the problem well-conditioned, so that parity is a fair test: a bias
+    makes z large without cancellation inside x W, and this loss's gradient σ(ŷ) − y stays
+    bounded. (With MSE, dL/dŷ ≈ 2ŷ/n would be ~1e3 and nearly equal across the batch, and
+    dL/dW = xᵀ δ would cancel it down to O(1), amplifying float32 rounding ~1e3-fold.)
+    """
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        layer = Dense(4, 3, activation, dtype=dtype, seed=int(rng.integers(2**31)))
+        layer.b = _spread(rng, (3,)).astype(dtype)
+        return {"model": Sequential([layer]), "x": rng.standard_normal((batch, 4)).astype(dtype),
+                "y_true": rng.integers(0, 2, (batch, 3)).astype(dtype),
+                "loss": "binary_cross_entropy_with_logits"}
+    return Case(f"Dense(4, 3, {activation}), pre-activations up to ±1e4", make, extreme=True)
+
+
+def _with_extreme_cases(concept: Concept) -> Concept:
+    """The concept with its numerical-extremes case appended (none for networks)."""
+    if concept.module == "activations":
+        extra = (_extreme_activation_case(concept.name),)
+    elif concept.module == "losses" and concept.name in _LOSSES:
+        extra = (_extreme_loss_case(concept.name, _LOSSES[concept.name][0]),)
+    elif concept.module == "layers":
+        extra = tuple(_extreme_model_case(a) for a in activations.NAMES if a != "step")
+    else:
+        extra = ()
+    return replace(concept, cases=concept.cases + extra)
+
+
+CONCEPTS: tuple[Concept, ...] = tuple(_with_extreme_cases(c) for c in _build())
 
 
 def concepts(module: str | None = None) -> tuple[Concept, ...]:

@@ -12,20 +12,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from tf_impl import activations, autodiff, losses
+from tf_impl import (
+    activations,
+    autodiff,
+    initializers,
+    losses,
+    optimizers,
+    perceptron,
+    training,
+)
 from tf_impl.convert import from_reference, to_reference
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
-from tf_impl.runtime import configure_full_precision_determinism
-
-__all__ = ["Dense", "Sequential", "activations", "autodiff", "configure_full_precision_determinism",
-           "from_reference", "losses", "to_reference"]
-
-# Learning: the perceptron rule, gradient descent, optimizers, training runs.
-from tf_impl import initializers, optimizers, perceptron, training
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
+from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
+from tf_impl.weights import load_weights, save_weights
 
-__all__ += ["Perceptron", "fit", "gradient_descent", "initializers", "optimizers", "perceptron",
-            "training"]
+__all__ = ["Dense", "Perceptron", "Sequential", "activations", "autodiff",
+           "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
+           "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
+           "to_reference", "training"]

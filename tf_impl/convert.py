@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 
 import reference
-from tf_impl.layers import Dense
+from tf_impl.layers import CheckedDense, Dense
 from tf_impl.networks import Sequential
 
 
@@ -24,6 +24,9 @@ def from_reference(model: reference.Sequential | reference.Dense) -> keras.Layer
     """A Keras model (or layer, for a spec Dense) with the spec ``model``'s exact weights."""
     if isinstance(model, reference.Dense):
         return _dense_from_reference(model)
+    if not isinstance(model, reference.Sequential):
+        raise TypeError(f"from_reference: expected a reference.Sequential or reference.Dense, "
+                        f"got {type(model).__name__}")
     return Sequential([keras.Input(shape=(model.in_features,), dtype=model.dtype.name),
                        *(_dense_from_reference(layer) for layer in model.layers)])
 
@@ -38,7 +41,18 @@ def _dense_to_reference(layer: keras.layers.Dense) -> reference.Dense:
 
 
 def to_reference(model: keras.Layer) -> reference.Sequential | reference.Dense:
-    """The spec model equal to a Keras model (or layer) built by :func:`from_reference`."""
-    if isinstance(model, keras.layers.Dense):
+    """The spec model equal to a Keras model (or layer) built by :func:`from_reference`.
+
+    Only ``tf_impl`` Dense layers (alone or in a Sequential) have a spec counterpart;
+    their dtypes must agree, as the spec's policy requires, and anything else is refused
+    by name.
+    """
+    if isinstance(model, CheckedDense):
         return _dense_to_reference(model)
-    return reference.Sequential([_dense_to_reference(layer) for layer in model.layers])
+    layers = model.layers if isinstance(model, keras.Sequential) else [model]
+    foreign = [f"{k}: {type(layer).__name__}" for k, layer in enumerate(layers)
+               if not isinstance(layer, CheckedDense)]
+    if foreign:
+        raise TypeError("to_reference: only tf_impl.layers.Dense layers (alone or in a "
+                        f"Sequential) have a spec counterpart; got {', '.join(foreign)}")
+    return reference.Sequential([_dense_to_reference(layer) for layer in layers])

@@ -35,6 +35,9 @@ def from_reference(model: reference.Sequential | reference.Dense) -> torch.nn.Mo
     """A torch module computing what the spec ``model`` computes, with its exact weights."""
     if isinstance(model, reference.Dense):
         return _dense_from_reference(model)
+    if not isinstance(model, reference.Sequential):
+        raise TypeError(f"from_reference: expected a reference.Sequential or reference.Dense, "
+                        f"got {type(model).__name__}")
     return Sequential(*(_dense_from_reference(layer) for layer in model.layers))
 
 
@@ -50,7 +53,17 @@ def _dense_to_reference(module: Dense) -> reference.Dense:
 
 
 def to_reference(module: torch.nn.Module) -> reference.Sequential | reference.Dense:
-    """The spec model equal to a module built by :func:`from_reference`."""
+    """The spec model equal to a module built by :func:`from_reference`.
+
+    Only ``torch_impl`` Dense layers (alone or in an ``nn.Sequential``) have a spec
+    counterpart; their dtypes must agree, as the spec's policy requires, and anything
+    else is refused by name.
+    """
     if isinstance(module, Dense):
         return _dense_to_reference(module)
-    return reference.Sequential([_dense_to_reference(m) for m in module])
+    layers = list(module) if isinstance(module, torch.nn.Sequential) else [module]
+    foreign = [f"{k}: {type(m).__name__}" for k, m in enumerate(layers) if not isinstance(m, Dense)]
+    if foreign:
+        raise TypeError("to_reference: only torch_impl.layers.Dense layers (alone or in an "
+                        f"nn.Sequential) have a spec counterpart; got {', '.join(foreign)}")
+    return reference.Sequential([_dense_to_reference(m) for m in layers])

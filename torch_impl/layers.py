@@ -5,6 +5,12 @@ the spec's W is (in, out). ``torch_impl.from_reference`` copies ``W.T`` into ``w
 Default initialisation differs too: ``nn.Linear`` draws weight and bias from
 U(±1/√in_features), where the spec (like Keras) draws a Glorot-uniform kernel and a
 zero bias; parity copies the weights, so the initialisers never meet.
+
+Input policy (the spec's, ``reference._validation``): ``nn.Linear`` accepts an unbatched
+(in_features,) vector as one sample and raises its own "mat1 and mat2" errors on a
+width or dtype mismatch; this Dense instead requires (N, in_features), refuses the
+other float dtype, and converts integer input to the layer's dtype, with the spec's
+messages, before any computation.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reference._validation import check_batch, float_conversion
 from torch_impl.activations import get
 
 
@@ -28,6 +35,11 @@ class Dense(nn.Module):
         self.activation = get(activation, **activation_params)
         self.activation_name = activation
         self.activation_params = dict(activation_params)
+        self.name = f"Dense({in_features}, {out_features}, {activation})"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.linear.weight
+        if float_conversion(self.name, "input x", x.dtype, weight.dtype) is not None:
+            x = x.to(weight.dtype)  # integer input, converted explicitly
+        check_batch(self.name, "input x", x.shape, self.linear.in_features)
         return self.activation(self.linear(x))

@@ -24,8 +24,7 @@ DTYPES = (np.float64, np.float32)
 FINITE_DIFFERENCE_ERROR = 1e-7  # central differences, h = 1e-6: ~1e-10, 1e-9 at worst seen
 
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")
-         for concept in registry.CONCEPTS
-         if concept.module in ("activations", "losses", "layers", "networks")
+         for concept in registry.CONCEPTS if concept.module in registry.HAND_DIFFERENTIATED
          for case in concept.cases]
 
 
@@ -74,8 +73,14 @@ def test_autodiff_equals_the_hand_written_derivative(concept, case, dtype, batch
     assert tol.error(derived, hand_written) <= tol.rtol
 
 
+# Kinks (gradcheck False) and extremes (a magnitude-aware bound, in the property tests)
+# are left to the comparison with the hand-written derivatives above.
+FD_CASES = [param for param in CASES if param.values[1].gradcheck
+            and not param.values[1].extreme]
+
+
 @pytest.mark.parametrize("batch", (1, 5), ids=lambda b: f"batch{b}")
-@pytest.mark.parametrize(("concept", "case"), CASES)
+@pytest.mark.parametrize(("concept", "case"), FD_CASES)
 def test_autodiff_equals_finite_differences(concept, case, batch) -> None:
     point, f, _ = _scalar_function(concept, _inputs(case, np.float64, batch))
     numerical = numerical_gradient(lambda v: float(f(ad.Tensor(v)).data), point)
