@@ -1,0 +1,136 @@
+"""The parity measured by the last ``nox -s parity`` run, summarised per concept.
+
+``build/parity/report.json`` (written by the parity suite) holds every comparison. A
+summary keeps, per concept, dtype, framework and kind of quantity (output, loss,
+gradient, …), the worst error, its tolerance and whether every comparison passed. Errors
+are kept to two significant digits: the docs show magnitudes, and a last-digit change
+between runs should not rewrite them.
+
+The docs read a committed snapshot of this summary (``docs/parity-summary.json``), which
+``nox -s docs`` refreshes from the latest report, so the committed pages depend only on
+committed files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPORT = Path("build/parity/report.json")
+SNAPSHOT = Path("docs/parity-summary.json")
+FRAMEWORKS = ("torch", "tf")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The worst of a set of comparisons."""
+
+    error: float | None  # None: the framework has no gradient, as the spec expects
+    rtol: float
+    passed: bool
+
+    def text(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        return f"none {mark}" if self.error is None else f"{self.error:.1e} {mark}"
+
+
+# concept -> dtype -> framework -> kind -> Cell
+Cells = dict[str, dict[str, dict[str, dict[str, Cell]]]]
+
+
+@dataclass(frozen=True)
+class Summary:
+    cells: Cells
+    versions: dict[str, str]
+    source: str
+
+    def of(self, concept: str) -> dict[str, dict[str, dict[str, Cell]]]:
+        return self.cells.get(concept, {})
+
+    def status(self, concept: str, dtype: str) -> Cell | None:
+        """The worst cell of one concept and dtype over frameworks and kinds."""
+        cells = [c for kinds in self.of(concept).get(dtype, {}).values() for c in kinds.values()]
+        if not cells:
+            return None
+        errors = [c.error for c in cells if c.error is not None]
+        return Cell(max(errors) if errors else None, cells[0].rtol, all(c.passed for c in cells))
+
+    def tolerances(self) -> dict[str, float]:
+        """The rtol of each dtype, as the report recorded it."""
+        return {dtype: cell.rtol for dtypes in self.cells.values()
+                for dtype, fws in dtypes.items() for kinds in fws.values()
+                for cell in kinds.values()}
+
+    def to_json(self) -> str:
+        cells = {concept: {dtype: {fw: {kind: asdict(cell) for kind, cell in kinds.items()}
+                                   for fw, kinds in fws.items()}
+                           for dtype, fws in dtypes.items()}
+                 for concept, dtypes in sorted(self.cells.items())}
+        return json.dumps({"versions": self.versions, "cells": cells}, indent=1,
+                          ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _rounded(error: float) -> float:
+    return float(f"{error:.1e}")
+
+
+def summarise(records: Iterable[dict], versions: dict[str, str], source: str) -> Summary:
+    """The worst error per concept, dtype, framework and kind of a report's records."""
+    cells: Cells = {}
+    for r in records:
+        slot = cells.setdefault(r["concept"], {}).setdefault(r["dtype"], {}).setdefault(
+            r["framework"], {})
+        old = slot.get(r["kind"])
+        errors = [e for e in (old and old.error, r["error"]) if e is not None]
+        slot[r["kind"]] = Cell(max(errors) if errors else None, r["rtol"],
+                               r["passed"] and (old is None or old.passed))
+    for dtypes in cells.values():
+        for fws in dtypes.values():
+            for kinds in fws.values():
+                for kind, cell in kinds.items():
+                    if cell.error is not None:
+                        kinds[kind] = Cell(_rounded(cell.error), cell.rtol, cell.passed)
+    return Summary(cells, versions, source)
+
+
+def read_report(path: Path = REPORT) -> Summary:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return summarise(payload["records"], payload.get("versions", {}), str(path))
+
+
+def read_snapshot(path: Path = SNAPSHOT) -> Summary:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    cells = {concept: {dtype: {fw: {kind: Cell(**cell) for kind, cell in kinds.items()}
+                               for fw, kinds in fws.items()}
+                       for dtype, fws in dtypes.items()}
+             for concept, dtypes in payload["cells"].items()}
+    return Summary(cells, payload["versions"], str(path))
+
+
+def merged(old: Summary, new: Summary, concepts: Iterable[str]) -> Summary:
+    """``old`` with every cell that ``new`` measured replaced, kept to ``concepts``.
+
+    A partial run (``nox -s parity -- -k sigmoid``) refreshes what it measured and leaves
+    the rest; a concept no longer registered is dropped.
+    """
+    keep = set(concepts)
+    cells: Cells = {}
+    for summary in (old, new):
+        for concept, dtypes in summary.cells.items():
+            if concept not in keep:
+                continue
+            for dtype, fws in dtypes.items():
+                for fw, kinds in fws.items():
+                    cells.setdefault(concept, {}).setdefault(dtype, {}).setdefault(
+                        fw, {}).update(kinds)
+    return Summary(cells, new.versions or old.versions, str(SNAPSHOT))
+
+
+def latest(root: Path = Path()) -> Summary | None:
+    """The report of the last parity run under ``root``, else the committed snapshot."""
+    for path, read in ((root / REPORT, read_report), (root / SNAPSHOT, read_snapshot)):
+        if path.is_file():
+            return read(path)
+    return None
