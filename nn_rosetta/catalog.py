@@ -76,6 +76,12 @@ class Translation:
     def name(self) -> str:
         return self.concept.name
 
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the spec's docstring (the registry keeps its first line)."""
+        first = docstrings.blocks(self.math[0][1])[0] if self.math else None
+        return first.text if first is not None and first.kind == "p" else self.concept.summary
+
 
 @dataclass(frozen=True)
 class Group:

@@ -60,7 +60,7 @@ def show_concept(name: str, width: int, colour: bool, summary: parity.Summary | 
     t = catalog.find(name)
     status = ", ".join(f"{d} {_status(summary, name, d)}" for d in DTYPES)
     notes = f"notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
-    head = textwrap.wrap(f"{name} — {docstrings.plain(t.concept.summary)}", width)
+    head = textwrap.wrap(f"{name} — {docstrings.plain(t.summary)}", width)
     head += textwrap.wrap(f"{catalog.page_of(t.concept.module)[1]} · {notes}parity {status}",
                           width)
     blocks = [(f"{impl.label}  {impl.relpath}" if impl else "missing", impl.code if impl else "")

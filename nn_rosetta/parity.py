@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 REPORT = Path("build/parity/report.json")
 SNAPSHOT = Path("docs/parity-summary.json")
 FRAMEWORKS = ("torch", "tf")
+_COLUMNS = ("concept", "dtype", "framework", "kind", "error", "rtol", "passed")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ class Cell:
 
     def text(self) -> str:
         mark = "✓" if self.passed else "✗"
-        return f"none {mark}" if self.error is None else f"{self.error:.1e} {mark}"
+        if self.error is None:
+            return f"none {mark}"
+        return f"{self.error:.1e} {mark}" if self.error else f"0 {mark}"
 
 
 # concept -> dtype -> framework -> kind -> Cell
@@ -64,12 +67,14 @@ class Summary:
                 for cell in kinds.values()}
 
     def to_json(self) -> str:
-        cells = {concept: {dtype: {fw: {kind: asdict(cell) for kind, cell in kinds.items()}
-                                   for fw, kinds in fws.items()}
-                           for dtype, fws in dtypes.items()}
-                 for concept, dtypes in sorted(self.cells.items())}
-        return json.dumps({"versions": self.versions, "cells": cells}, indent=1,
-                          ensure_ascii=False, sort_keys=True) + "\n"
+        """One line per cell, sorted, so that a refresh reads as a small diff."""
+        rows = sorted(json.dumps([concept, dtype, fw, kind, cell.error, cell.rtol, cell.passed],
+                                 ensure_ascii=False)
+                      for concept, dtypes in self.cells.items() for dtype, fws in dtypes.items()
+                      for fw, kinds in fws.items() for kind, cell in kinds.items())
+        return ("{\n" f' "versions": {json.dumps(self.versions, sort_keys=True)},\n'
+                f' "columns": {json.dumps(list(_COLUMNS))},\n'
+                ' "cells": [\n  ' + ",\n  ".join(rows) + "\n ]\n}\n")
 
 
 def _rounded(error: float) -> float:
@@ -102,10 +107,10 @@ def read_report(path: Path = REPORT) -> Summary:
 
 def read_snapshot(path: Path = SNAPSHOT) -> Summary:
     payload = json.loads(path.read_text(encoding="utf-8"))
-    cells = {concept: {dtype: {fw: {kind: Cell(**cell) for kind, cell in kinds.items()}
-                               for fw, kinds in fws.items()}
-                       for dtype, fws in dtypes.items()}
-             for concept, dtypes in payload["cells"].items()}
+    cells: Cells = {}
+    for concept, dtype, fw, kind, error, rtol, passed in payload["cells"]:
+        cells.setdefault(concept, {}).setdefault(dtype, {}).setdefault(fw, {})[kind] = Cell(
+            error, rtol, passed)
     return Summary(cells, payload["versions"], str(path))
 
 

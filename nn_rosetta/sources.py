@@ -22,6 +22,7 @@ class Definition:
     line: int
     source: str  # with its decorators and the comment lines right above it
     docstring: str | None
+    bare: str  # the source without its docstrings (and those of its methods)
 
 
 def _bound_names(node: ast.stmt) -> list[str]:
@@ -55,10 +56,14 @@ class ModuleSource:
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         while start > 1 and self.lines[start - 2].lstrip().startswith("#"):
             start -= 1
-        docstring = ast.get_docstring(node) if isinstance(
-            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+        documented = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+        docstring = ast.get_docstring(node) if isinstance(node, documented) else None
+        skip = {line for n in ast.walk(node) if isinstance(n, documented) and ast.get_docstring(n)
+                for line in range(n.body[0].lineno, n.body[0].end_lineno + 1)}
+        numbers = range(start, node.end_lineno + 1)
         return Definition(name, self.relpath, start,
-                          "\n".join(self.lines[start - 1:node.end_lineno]), docstring)
+                          "\n".join(self.lines[k - 1] for k in numbers), docstring,
+                          "\n".join(self.lines[k - 1] for k in numbers if k not in skip))
 
     def helpers(self, names: list[str]) -> list[Definition]:
         """The module's other definitions that ``names`` use, directly or through each other."""

@@ -81,11 +81,14 @@ def _regression_inputs(rng: np.random.Generator) -> dict:
 
 
 def mse_tensorflow(y, preds):
-    return tf.reduce_mean(tf.square(tf.subtract(y, preds))).numpy()  # idiom
+    loss = tf.reduce_mean(tf.square(tf.subtract(y, preds)))  # idiom
+    return loss.numpy()
 
 
 def mse_pytorch(y, preds):
-    return F.mse_loss(torch.from_numpy(preds), torch.from_numpy(y)).numpy()  # idiom
+    y, preds = torch.from_numpy(y), torch.from_numpy(preds)
+    loss = F.mse_loss(preds, y)  # idiom: (prediction, target)
+    return loss.numpy()
 
 
 def mse_numpy(y, preds):
@@ -93,12 +96,14 @@ def mse_numpy(y, preds):
 
 
 def per_sample_mse_tensorflow(y, preds):
-    return tf.keras.losses.MSE(y, preds).numpy()  # idiom: one loss per sample, shape (N,)
+    per_sample = tf.keras.losses.MSE(y, preds)  # idiom: one loss per sample, shape (N,)
+    return per_sample.numpy()
 
 
 def per_sample_mse_pytorch(y, preds):
-    squares = F.mse_loss(torch.from_numpy(preds), torch.from_numpy(y), reduction="none")
-    return squares.mean(dim=-1).numpy()  # idiom
+    y, preds = torch.from_numpy(y), torch.from_numpy(preds)
+    per_sample = F.mse_loss(preds, y, reduction="none").mean(dim=-1)  # idiom
+    return per_sample.numpy()
 
 
 def per_sample_mse_numpy(y, preds):
@@ -119,12 +124,14 @@ def binary_cross_entropy_as_in_note000(y, logits):
 
 def binary_cross_entropy_tensorflow(y, logits):
     losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)  # idiom
-    return tf.reduce_mean(losses).numpy()
+    loss = tf.reduce_mean(losses)  # idiom
+    return loss.numpy()
 
 
 def binary_cross_entropy_pytorch(y, logits):
-    logits, y = torch.from_numpy(logits), torch.from_numpy(y)
-    return F.binary_cross_entropy_with_logits(logits, y).numpy()  # idiom
+    y, logits = torch.from_numpy(y), torch.from_numpy(logits)
+    loss = F.binary_cross_entropy_with_logits(logits, y)  # idiom
+    return loss.numpy()
 
 
 def binary_cross_entropy_numpy(y, logits):
@@ -137,11 +144,14 @@ def _categorical_inputs(rng: np.random.Generator) -> dict:
 
 def softmax_cross_entropy_tensorflow(y, logits):
     losses = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=logits)  # idiom
-    return tf.reduce_mean(losses).numpy()
+    loss = tf.reduce_mean(losses)  # idiom
+    return loss.numpy()
 
 
 def softmax_cross_entropy_pytorch(y, logits):
-    return F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)).numpy()  # idiom
+    y, logits = torch.from_numpy(y), torch.from_numpy(logits)
+    loss = F.cross_entropy(logits, y)  # idiom: (logits, target)
+    return loss.numpy()
 
 
 def softmax_cross_entropy_numpy(y, logits):
@@ -234,8 +244,8 @@ class Network(torch.nn.Module):
 
 
 def _network_inputs(rng: np.random.Generator) -> dict:
-    layers = [reference.Dense(i, o, "sigmoid", dtype=np.float32) for i, o in ((3, 5), (5, 8),
-                                                                            (8, 2))]
+    sizes = ((3, 5), (5, 8), (8, 2))
+    layers = [reference.Dense(i, o, "sigmoid", dtype=np.float32) for i, o in sizes]
     model = reference.Sequential(layers, seed=int(rng.integers(2**31)))
     return {"x": registry.XOR_INPUTS, "params": model.params}
 
@@ -254,23 +264,25 @@ def network_pytorch(x, params):
         for linear, (W, b) in zip((net.lin1, net.lin2, net.lin3), params, strict=True):
             linear.weight.copy_(torch.from_numpy(W.T))
             linear.bias.copy_(torch.from_numpy(b))
-    return net(torch.tensor(x, dtype=torch.float32)).detach().numpy()  # idiom
+    yhat = net(torch.tensor(x, dtype=torch.float32))  # idiom
+    return yhat.detach().numpy()
 
 
 def network_tensorflow(x, params):
     layers = [tf.keras.layers.Dense(units, activation="sigmoid") for units in (5, 8, 2)]
     model = tf.keras.Sequential([tf.keras.Input(shape=(3,)), *layers])  # idiom
     model.set_weights([array for W, b in params for array in (W, b)])
-    return model(x).numpy()  # idiom: Keras takes NumPy and casts to float32
+    yhat = model(x)  # idiom: Keras takes NumPy and casts it to float32
+    return yhat.numpy()
 
 
 def network_numpy(x, params):
-    layers = [reference.Dense(i, o, "sigmoid", dtype=np.float32) for i, o in ((3, 5), (5, 8),
-                                                                            (8, 2))]
+    sizes = ((3, 5), (5, 8), (8, 2))
+    layers = [reference.Dense(i, o, "sigmoid", dtype=np.float32) for i, o in sizes]
     model = reference.Sequential(layers)  # idiom
     for layer, (W, b) in zip(model.layers, params, strict=True):
         layer.W, layer.b = W, b
-    return model.forward(x)  # idiom: integer input is converted
+    return model.forward(x)  # idiom: the integers are converted to the model's dtype
 
 
 ROWS = (
@@ -321,8 +333,8 @@ ROWS = (
         softmax_cross_entropy_numpy, kind="loss"),
     BridgeRow(
         "gradient-tape", "Gradient descent with a GradientTape", "000",
-        "weights = weights - lr * gradient  (inside the GradientTape loop)",
-        "slip: rebinding the Variable",
+        "weights = weights - lr * gradient",
+        "slip: the loop rebinds the Variable to a plain tensor",
         "The update binds the name `weights` to a new, plain tensor. A tape watches only "
         "variables (and what `tape.watch` names), so from the second step `tape.gradient` "
         "returns `None`. Update the Variable in place, `weights.assign_sub(lr * gradient)`, or "
@@ -335,8 +347,8 @@ ROWS = (
                initial_weights_as_in_note000)),
     BridgeRow(
         "network", "Note 004's network, in PyTorch", "004",
-        "net = Net(); yhat = net(x)  (x a NumPy array)",
-        "slips: Net() for Network, NumPy input",
+        "net = Net(); yhat = net(x)",
+        "slips: `Net()` for `Network`; `x` a NumPy array",
         "The class is `Network` but the note instantiates `Net()`, a `NameError`; and a torch "
         "module takes tensors, not NumPy arrays. `torch.from_numpy` keeps NumPy's dtype, so "
         "the integer XOR array becomes an int64 tensor that float32 `nn.Linear` layers "
