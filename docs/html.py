@@ -162,9 +162,9 @@ def bridge(rows: list[Row], summary: Summary) -> str:
         columns = "".join(f'<div class="column"><div class="column-head"><span>{label}</span>'
                           f"</div>{code(c.source)}</div>" for label, c in row.sides)
         slips = "".join(
-            f'<div class="column"><div class="column-head"><span>as the notes have it</span>'
-            f"<code>{html.escape(', '.join(s.tests))}</code></div>{code(s.code.source)}</div>"
-            for s in row.slips)
+            f'<div class="column"><div class="column-head"><span>the slip</span></div>'
+            f'<p class="column-note">shown by <code>{html.escape(", ".join(s.tests))}</code></p>'
+            f"{code(s.code.source)}</div>" for s in row.slips)
         cells = [f"{label} {c.text()} ({dtype})" for dtype, fws in
                  summary.of(f"bridge: {row.key}").items() for fw, label in FRAMEWORKS
                  for c in fws.get(fw, {}).values()]

@@ -188,7 +188,7 @@ def bridge(rows: list[Row], summary: Summary) -> str:
             out += [f"**{label}**", "", fence(code.source), ""]
         for slip in row.slips:
             tests = ", ".join(f"`{t}`" for t in slip.tests)
-            out += [f"**As the notes have it**, shown failing by {tests}:", "",
+            out += [f"**The slip**, shown by {tests}:", "",
                     fence(slip.code.source), ""]
         out += [f"Tested by `{row.test}`: {_measured(summary, row)}", ""]
     return "\n".join(out).rstrip() + "\n"
