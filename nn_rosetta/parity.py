@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPORT = Path("build/parity/report.json")
@@ -114,7 +114,8 @@ def read_snapshot(path: Path = SNAPSHOT) -> Summary:
     return Summary(cells, payload["versions"], str(path))
 
 
-def merged(old: Summary, new: Summary, concepts: Iterable[str]) -> Summary:
+def merged(old: Summary, new: Summary, concepts: Iterable[str],
+           source: str = str(SNAPSHOT)) -> Summary:
     """``old`` with every cell that ``new`` measured replaced, kept to ``concepts``.
 
     A partial run (``nox -s parity -- -k sigmoid``) refreshes what it measured and leaves
@@ -130,12 +131,15 @@ def merged(old: Summary, new: Summary, concepts: Iterable[str]) -> Summary:
                 for fw, kinds in fws.items():
                     cells.setdefault(concept, {}).setdefault(dtype, {}).setdefault(
                         fw, {}).update(kinds)
-    return Summary(cells, new.versions or old.versions, str(SNAPSHOT))
+    return Summary(cells, new.versions or old.versions, source)
 
 
 def latest(root: Path = Path()) -> Summary | None:
-    """The report of the last parity run under ``root``, else the committed snapshot."""
-    for path, read in ((root / REPORT, read_report), (root / SNAPSHOT, read_snapshot)):
-        if path.is_file():
-            return read(path)
-    return None
+    """The last parity run's report under ``root`` over the snapshot there, or either alone."""
+    found = [replace(read(root / path), source=str(path)) for path, read in (
+        (SNAPSHOT, read_snapshot), (REPORT, read_report)) if (root / path).is_file()]
+    if len(found) < 2:
+        return found[0] if found else None
+    snapshot, report = found
+    return merged(snapshot, report, {*snapshot.cells, *report.cells},
+                  f"{REPORT} over {SNAPSHOT}")

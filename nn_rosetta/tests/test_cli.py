@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import reference
-from nn_rosetta import catalog, cli
+from nn_rosetta import catalog, cli, parity
 from reference import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,22 @@ def test_list_shows_every_concept_with_its_worst_error_per_dtype(capsys, tmp_pat
     assert rows["relu"].split()[1:5] == ["0", "✓", "3.0e-03", "✗"]
     assert "not measured" in rows["tanh"]
     assert "torch 9.9" in out
+
+
+def test_list_reads_the_last_run_over_the_committed_snapshot(capsys, tmp_path,
+                                                            monkeypatch) -> None:
+    (tmp_path / "docs").mkdir()
+    snapshot = parity.Summary({"tanh": {"float64": {"tf": {"output": parity.Cell(
+        4.4e-16, 1e-10, True)}}}}, {}, "snapshot")
+    (tmp_path / parity.SNAPSHOT).write_text(snapshot.to_json())
+    (tmp_path / "build" / "parity").mkdir(parents=True)
+    _report(tmp_path).rename(tmp_path / parity.REPORT)
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = _run(capsys, "list")
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert rows["tanh"].split()[1:3] == ["4.4e-16", "✓"]  # from the snapshot
+    assert rows["sigmoid"].split()[1:3] == ["2.2e-16", "✓"]  # from the run
+    assert "build/parity/report.json over docs/parity-summary.json" in out
 
 
 def test_show_puts_the_three_translations_side_by_side(capsys) -> None:
