@@ -18,10 +18,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from docs.bridge import PREAMBLE, Row
-from docs.markdown import DTYPES, FRAMEWORKS, _kinds, legend, status
+from docs.markdown import legend, status
 from nn_rosetta import docstrings
 from nn_rosetta.catalog import LABELS, Group, Implementation, Translation
-from nn_rosetta.parity import Cell, Summary
+from nn_rosetta.parity import DTYPES, FRAMEWORKS, Cell, Summary
 
 TEMPLATES = Path(__file__).parent / "templates"
 _STYLE = "default"
@@ -76,12 +76,12 @@ def parity_table(summary: Summary, concept: str) -> str:
     if not cells:
         return "<p>Parity not measured yet: run <code>nox -s parity</code>, then " \
                "<code>nox -s docs</code>.</p>"
-    kinds = _kinds(cells)
-    head = "".join(f"<th>{label} {kind}</th>" for _, label in FRAMEWORKS for kind in kinds)
+    kinds = summary.kinds(concept)
+    head = "".join(f"<th>{label} {kind}</th>" for label in FRAMEWORKS.values() for kind in kinds)
     rows = []
     for dtype in DTYPES:
         if dtype in cells:
-            tds = "".join(_cell(cells[dtype].get(fw, {}).get(k)) for fw, _ in FRAMEWORKS
+            tds = "".join(_cell(cells[dtype].get(fw, {}).get(k)) for fw in FRAMEWORKS
                           for k in kinds)
             rtol = next(c.rtol for ks in cells[dtype].values() for c in ks.values())
             rows.append(f"<tr><th>{dtype}</th>{tds}<td class=\"num\">{rtol:g}</td></tr>")
@@ -166,7 +166,7 @@ def bridge(rows: list[Row], summary: Summary) -> str:
             f'<p class="column-note">shown by <code>{html.escape(", ".join(s.tests))}</code></p>'
             f"{code(s.code.source)}</div>" for s in row.slips)
         cells = [f"{label} {c.text()} ({dtype})" for dtype, fws in
-                 summary.of(f"bridge: {row.key}").items() for fw, label in FRAMEWORKS
+                 summary.of(f"bridge: {row.key}").items() for fw, label in FRAMEWORKS.items()
                  for c in fws.get(fw, {}).values()]
         measured = "; ".join(cells) if cells else "not measured yet"
         out.append(

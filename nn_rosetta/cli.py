@@ -19,9 +19,8 @@ import textwrap
 from pathlib import Path
 
 from nn_rosetta import catalog, docstrings, parity, terminal
+from nn_rosetta.parity import DTYPES
 from reference import registry
-
-DTYPES = ("float64", "float32")
 
 
 def _summary(report: Path | None) -> parity.Summary | None:

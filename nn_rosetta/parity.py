@@ -20,7 +20,9 @@ from pathlib import Path
 
 REPORT = Path("build/parity/report.json")
 SNAPSHOT = Path("docs/parity-summary.json")
-FRAMEWORKS = ("torch", "tf")
+DTYPES = ("float64", "float32")
+FRAMEWORKS = {"torch": "PyTorch", "tf": "TensorFlow"}
+_KINDS = ("output", "loss", "gradient")  # the parity suite's; a kind added later sorts after
 _COLUMNS = ("concept", "dtype", "framework", "kind", "error", "rtol", "passed")
 
 
@@ -51,6 +53,11 @@ class Summary:
 
     def of(self, concept: str) -> dict[str, dict[str, dict[str, Cell]]]:
         return self.cells.get(concept, {})
+
+    def kinds(self, concept: str) -> list[str]:
+        """The kinds of quantity measured for ``concept``, in the parity matrix's order."""
+        found = {k for fws in self.of(concept).values() for ks in fws.values() for k in ks}
+        return [k for k in _KINDS if k in found] + sorted(found - set(_KINDS))
 
     def status(self, concept: str, dtype: str) -> Cell | None:
         """The worst cell of one concept and dtype over frameworks and kinds."""
