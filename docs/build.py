@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = snapshot()
     report = ROOT / parity.REPORT
     if not args.check and not args.no_refresh and report.is_file():
-        summary = refreshed(summary, report)
-        (ROOT / parity.SNAPSHOT).write_text(summary.to_json(), encoding="utf-8")
+        (ROOT / parity.SNAPSHOT).write_text(refreshed(summary, report).to_json(),
+                                            encoding="utf-8")
+        summary = snapshot()  # as committed, so the pages are what --check regenerates
         print(f"parity snapshot {parity.SNAPSHOT} refreshed from {parity.REPORT}")
     inputs = collect(summary)
     files = committed(inputs)

@@ -72,7 +72,7 @@ def status(summary: Summary, concept: str) -> list[str]:
 
 
 def legend(summary: Summary) -> str:
-    versions = ", ".join(f"{k} {v}" for k, v in summary.versions.items())
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(summary.versions.items()))
     return ("Parity is the worst error max |a − e| / (|e| + atol/rtol) of a framework against "
             "the spec over every case and batch size of the last `nox -s parity` run; ✓ when "
             f"it is at most rtol (`parity_tests/tolerances.py`). Measured with {versions}.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,25 @@ def test_the_pages_do_not_read_the_last_parity_run(monkeypatch) -> None:
         raise AssertionError("the committed pages read build/parity/report.json")
     monkeypatch.setattr(parity, "read_report", refuse)
     build.committed(build.collect(build.snapshot()))
+
+
+def test_after_a_refresh_from_a_new_run_the_docs_check_clean(tmp_path, monkeypatch) -> None:
+    shutil.copytree(build.DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("*.py"))
+    shutil.copy(build.README, tmp_path / "README.md")
+    record = {"concept": "relu", "case": "relu", "framework": "tf", "dtype": "float64",
+              "batch": 1, "quantity": "output", "kind": "output", "error": 3.3e-16,
+              "rtol": 1e-10, "atol": 1e-11, "passed": True}
+    report = tmp_path / parity.REPORT
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"versions": {"torch": "9", "numpy": "8"}, "records": [record]}))
+    for name, value in (("ROOT", tmp_path), ("DOCS", tmp_path / "docs"),
+                        ("README", tmp_path / "README.md"),
+                        ("HTML", tmp_path / "build" / "docs" / "index.html")):
+        monkeypatch.setattr(build, name, value)
+    assert build.main([]) == 0
+    assert build.main(["--check"]) == 0
+    assert "| [relu](#relu) | ReLU(z) = max(0, z). | 000 002 003 | 3.3e-16 ✓ | 0 ✓ |" in (
+        tmp_path / "docs" / "activations.md").read_text()
 
 
 def test_a_refresh_replaces_what_was_measured_and_keeps_the_rest(tmp_path) -> None:
