@@ -83,7 +83,7 @@ def parity_table(summary: Summary, concept: str) -> str:
         if dtype in cells:
             tds = "".join(_cell(cells[dtype].get(fw, {}).get(k)) for fw in FRAMEWORKS
                           for k in kinds)
-            rtol = next(c.rtol for ks in cells[dtype].values() for c in ks.values())
+            rtol = summary.status(concept, dtype).rtol
             rows.append(f"<tr><th>{dtype}</th>{tds}<td class=\"num\">{rtol:g}</td></tr>")
     return (f'<table class="parity"><tr><th>dtype</th>{head}<th>rtol</th></tr>'
             + "".join(rows) + "</table>")

@@ -61,8 +61,7 @@ def parity_table(summary: Summary, concept: str) -> str:
         row = [dtype]
         for fw in FRAMEWORKS:
             row += [c.text() if (c := cells[dtype].get(fw, {}).get(k)) else "—" for k in kinds]
-        rtol = next(c.rtol for kinds_ in cells[dtype].values() for c in kinds_.values())
-        lines.append("| " + " | ".join([*row, f"{rtol:g}"]) + " |")
+        lines.append("| " + " | ".join([*row, f"{summary.status(concept, dtype).rtol:g}"]) + " |")
     return "\n".join(lines)
 
 
