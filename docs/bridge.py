@@ -60,10 +60,12 @@ def _unmarked(line: str) -> str:
     return _MARK.sub(lambda m: f"  # {m[1]}" if m[1] else "", line)
 
 
-def _code(function) -> Code:
+def _code(function, shown: set[str]) -> Code:
+    """The function's code, after the module's definitions it uses that ``shown`` lacks."""
     source = module_source("parity_tests", "test_bridge")
     name = function.__name__
-    used = [d.source for d in source.helpers([name]) if d.name not in _IMPORTED]
+    used = [d.source for d in source.helpers([name]) if d.name not in _IMPORTED | shown]
+    shown.update(d.name for d in source.helpers([name]))
     lines = source.definition(name).source.splitlines()
     idioms = tuple(re.sub(r"^return ", "", _MARK.sub("", x).strip()) for x in lines
                    if _MARK.search(x))
@@ -82,14 +84,15 @@ def rows() -> list[Row]:
 
     found = []
     for number, row in enumerate(module.ROWS, start=1):
+        shown: set[str] = set()  # a class the row's code uses is shown once, where first used
+        sides = (("TensorFlow", _code(row.tensorflow, shown)),
+                 ("PyTorch", _code(row.pytorch, shown)), ("NumPy", _code(row.numpy, shown)))
         slips = []
         for slip in row.slips:
             tests = _tests_calling(module, slip)
             if not tests:
                 raise RuntimeError(f"bridge row {row.key!r}: no test calls {slip.__name__}")
-            slips.append(Slip(_code(slip), tests))
-        sides = (("TensorFlow", _code(row.tensorflow)), ("PyTorch", _code(row.pytorch)),
-                 ("NumPy", _code(row.numpy)))
+            slips.append(Slip(_code(slip, shown), tests))
         found.append(Row(number, row.key, row.title, row.note, row.idiom, row.verdict,
                          row.remark, sides, tuple(slips),
                          f"test_the_three_sides_agree[{row.key}]"))
