@@ -2,8 +2,10 @@
 same framework versions.
 
     nox -s parity   the main job: the cross-framework parity suite and its matrix
-    nox -s tests    everything: spec tests, parity suite, lint
+    nox -s tests    everything: spec tests, parity suite, docs checks, lint
     nox -s lint     ruff
+    nox -s docs     regenerate docs/ and build/docs/index.html from the code and the last
+                    parity run, then check them (the HTML page in headless chromium)
 
 Reuse an existing virtualenv with ``nox -R`` (skips installs; the package is installed
 editable, so code changes are picked up).
@@ -35,8 +37,8 @@ def parity(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite: lint, the spec's own tests, then the parity suite."""
-    _install(session, "torch,tf,test")
+    """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks."""
+    _install(session, "torch,tf,test,docs")
     session.run("ruff", "check", ".")
     session.run("pytest", *session.posargs, env=QUIET_FRAMEWORKS)
 
@@ -46,3 +48,15 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
     session.install(*CONSTRAINTS, "ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Regenerate the docs from the code and the last parity run, then check them.
+
+    Writes docs/*.md, docs/figures/, docs/parity-summary.json (from build/parity/report.json
+    when a parity run left one), README.md's generated part and build/docs/index.html.
+    """
+    _install(session, "torch,tf,test,docs")
+    session.run("python", "-m", "docs.build", *session.posargs, env=QUIET_FRAMEWORKS)
+    session.run("pytest", "docs/tests", env=QUIET_FRAMEWORKS)

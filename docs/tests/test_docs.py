@@ -1,0 +1,146 @@
+"""The committed docs are what the code generates, and they say what the code and tests say."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from docs import build, figures, markdown
+from nn_rosetta import catalog, parity
+from parity_tests import test_bridge
+from reference import registry
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[Path, str]:
+    return build.committed(build.collect(build.snapshot()))
+
+
+def test_the_committed_docs_are_what_the_code_generates(files) -> None:
+    stale = build.stale(files)
+    assert not stale, ("the committed docs are stale; regenerate them with `nox -s docs` (or "
+                       "`python -m docs.build --no-refresh` to keep the parity snapshot):\n  "
+                       + "\n  ".join(stale))
+
+
+def test_a_changed_or_orphaned_page_is_reported_stale(files, monkeypatch) -> None:
+    changed = dict(files)
+    changed[build.DOCS / "activations.md"] += "edited by hand\n"
+    assert build.stale(changed) == ["docs/activations.md"]
+    orphan = build.DOCS / "a-removed-group.md"
+    monkeypatch.setattr(build, "_leftovers", lambda made: [orphan])
+    assert build.stale(files) == ["docs/a-removed-group.md (no longer generated)"]
+
+
+def test_the_pages_do_not_read_the_last_parity_run(monkeypatch) -> None:
+    def refuse(*args):
+        raise AssertionError("the committed pages read build/parity/report.json")
+    monkeypatch.setattr(parity, "read_report", refuse)
+    build.committed(build.collect(build.snapshot()))
+
+
+def test_after_a_refresh_from_a_new_run_the_docs_check_clean(tmp_path, monkeypatch) -> None:
+    shutil.copytree(build.DOCS, tmp_path / "docs", ignore=shutil.ignore_patterns("*.py"))
+    shutil.copy(build.README, tmp_path / "README.md")
+    record = {"concept": "relu", "case": "relu", "framework": "tf", "dtype": "float64",
+              "batch": 1, "quantity": "output", "kind": "output", "error": 3.3e-16,
+              "rtol": 1e-10, "atol": 1e-11, "passed": True}
+    report = tmp_path / parity.REPORT
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"versions": {"torch": "9", "numpy": "8"}, "records": [record]}))
+    for name, value in (("ROOT", tmp_path), ("DOCS", tmp_path / "docs"),
+                        ("README", tmp_path / "README.md"),
+                        ("HTML", tmp_path / "build" / "docs" / "index.html")):
+        monkeypatch.setattr(build, name, value)
+    assert build.main([]) == 0
+    assert build.main(["--check"]) == 0
+    assert "| [relu](#relu) | ReLU(z) = max(0, z). | 000 002 003 | 3.3e-16 ✓ | 0 ✓ |" in (
+        tmp_path / "docs" / "activations.md").read_text()
+
+
+def test_a_refresh_replaces_what_was_measured_and_keeps_the_rest(tmp_path) -> None:
+    def cells(dtype, error):
+        return {dtype: {"torch": {"output": parity.Cell(error, 1e-10, True)}}}
+    old = parity.Summary({"sigmoid": cells("float64", 1e-16), "retired": cells("float64", 0.0)},
+                         {"torch": "1"}, "old")
+    new = parity.summarise(
+        [{"concept": "sigmoid", "dtype": "float32", "framework": "torch", "kind": "output",
+          "error": 1.26e-7, "rtol": 1e-5, "passed": True}], {"torch": "2"}, "new")
+    merged = parity.merged(old, new, ["sigmoid"])
+    assert merged.of("sigmoid") == {**cells("float64", 1e-16),
+                                    "float32": {"torch": {"output": parity.Cell(1.3e-7, 1e-5,
+                                                                                True)}}}
+    assert "retired" not in merged.cells and merged.versions == {"torch": "2"}
+    path = tmp_path / "parity-summary.json"  # and the snapshot's format round-trips
+    path.write_text(merged.to_json())
+    assert parity.read_snapshot(path).cells == merged.cells
+
+
+@pytest.mark.parametrize("concept", registry.CONCEPTS, ids=lambda c: c.name)
+def test_each_concept_is_shown_with_its_three_implementations_as_written(files, concept):
+    t = catalog.translate(concept)
+    page = files[build.DOCS / f"{t.page}.md"]
+    assert f"\n## {concept.name}\n" in page
+    for impl in t.implementations:
+        assert markdown.fence(impl.code) in page, f"{impl.relpath}: {concept.name} not shown"
+
+
+def test_every_bridge_row_is_shown_with_the_code_its_test_runs(files) -> None:
+    page = files[build.DOCS / "bridge.md"]
+    assert page.count("\n## ") == len(test_bridge.ROWS)
+    for row in test_bridge.ROWS:
+        for side in (row.tensorflow, row.pytorch, row.numpy, *row.slips):
+            assert f"def {side.__name__}(" in page
+        assert f"`test_the_three_sides_agree[{row.key}]`" in page
+    assert "# idiom" not in page
+
+
+def test_every_relative_link_and_anchor_resolves(files) -> None:
+    headings = {path: {markdown.slug(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}
+                for path, text in files.items() if path.suffix == ".md"}
+    for path, text in files.items():
+        if path.suffix != ".md":
+            continue
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            linked = (path.parent / file).resolve() if file else path
+            assert linked.exists(), f"{path.name} links to missing {target}"
+            if anchor and linked in headings:
+                assert anchor in headings[linked], f"{path.name} links to missing #{anchor}"
+
+
+def test_the_readme_shows_a_concept_and_links_every_page(files) -> None:
+    readme = files[build.README]
+    taste = catalog.find(build.TASTE)
+    for impl in taste.implementations:
+        assert markdown.fence("\n\n\n".join(d.bare for d in impl.definitions)) in readme
+    for group in catalog.groups():
+        assert f"(docs/{group.page}.md)" in readme
+    assert "(docs/bridge.md)" in readme and "(docs/README.md)" in readme
+
+
+def test_the_activation_figure_draws_each_elementwise_activation_reproducibly() -> None:
+    (_, caption, svg), = figures.drawn("activations")
+    assert figures.drawn("activations")[0][2] == svg
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    texts = set(re.findall(r"<text [^>]*>([^<]+)</text>", svg))
+    names = {c.name for c in registry.concepts("activations")}
+    assert texts & names == names - {"softmax"}
+    assert "`softmax`" in caption
+
+
+def test_no_figure_for_a_module_that_is_not_registered() -> None:
+    assert figures.drawn("no_such_module") == []
+
+
+def test_the_html_page_loads_nothing_from_outside() -> None:
+    page = build.page(build.collect(build.snapshot()))
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "default-src 'none'" in page  # and the page's policy forbids it anyway
+    assert page.count('<section class="concept"') == len(registry.CONCEPTS)

@@ -1,0 +1,7 @@
+"""``python -m nn_rosetta``: the ``nn-rosetta`` console script."""
+
+import sys
+
+from nn_rosetta.cli import main
+
+sys.exit(main())

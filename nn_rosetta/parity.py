@@ -1,0 +1,152 @@
+"""The parity measured by the last ``nox -s parity`` run, summarised per concept.
+
+``build/parity/report.json`` (written by the parity suite) holds every comparison. A
+summary keeps, per concept, dtype, framework and kind of quantity (output, loss,
+gradient, …), the worst error, its tolerance and whether every comparison passed. Errors
+are kept to two significant digits: the docs show magnitudes, and a last-digit change
+between runs should not rewrite them.
+
+The docs read a committed snapshot of this summary (``docs/parity-summary.json``), which
+``nox -s docs`` refreshes from the latest report, so the committed pages depend only on
+committed files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+REPORT = Path("build/parity/report.json")
+SNAPSHOT = Path("docs/parity-summary.json")
+DTYPES = ("float64", "float32")
+FRAMEWORKS = {"torch": "PyTorch", "tf": "TensorFlow"}
+_KINDS = ("output", "loss", "gradient")  # the parity suite's; a kind added later sorts after
+_COLUMNS = ("concept", "dtype", "framework", "kind", "error", "rtol", "passed")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The worst of a set of comparisons."""
+
+    error: float | None  # None: the framework has no gradient, as the spec expects
+    rtol: float
+    passed: bool
+
+    def text(self) -> str:
+        mark = "✓" if self.passed else "✗"
+        if self.error is None:
+            return f"none {mark}"
+        return f"{self.error:.1e} {mark}" if self.error else f"0 {mark}"
+
+
+# concept -> dtype -> framework -> kind -> Cell
+Cells = dict[str, dict[str, dict[str, dict[str, Cell]]]]
+
+
+@dataclass(frozen=True)
+class Summary:
+    cells: Cells
+    versions: dict[str, str]
+    source: str
+
+    def of(self, concept: str) -> dict[str, dict[str, dict[str, Cell]]]:
+        return self.cells.get(concept, {})
+
+    def kinds(self, concept: str) -> list[str]:
+        """The kinds of quantity measured for ``concept``, in the parity matrix's order."""
+        found = {k for fws in self.of(concept).values() for ks in fws.values() for k in ks}
+        return [k for k in _KINDS if k in found] + sorted(found - set(_KINDS))
+
+    def status(self, concept: str, dtype: str) -> Cell | None:
+        """The worst cell of one concept and dtype over frameworks and kinds."""
+        cells = [c for kinds in self.of(concept).get(dtype, {}).values() for c in kinds.values()]
+        if not cells:
+            return None
+        errors = [c.error for c in cells if c.error is not None]
+        return Cell(max(errors) if errors else None, cells[0].rtol, all(c.passed for c in cells))
+
+    def tolerances(self) -> dict[str, float]:
+        """The rtol of each dtype, as the report recorded it."""
+        return {dtype: cell.rtol for dtypes in self.cells.values()
+                for dtype, fws in dtypes.items() for kinds in fws.values()
+                for cell in kinds.values()}
+
+    def to_json(self) -> str:
+        """One line per cell, sorted, so that a refresh reads as a small diff."""
+        rows = sorted(json.dumps([concept, dtype, fw, kind, cell.error, cell.rtol, cell.passed],
+                                 ensure_ascii=False)
+                      for concept, dtypes in self.cells.items() for dtype, fws in dtypes.items()
+                      for fw, kinds in fws.items() for kind, cell in kinds.items())
+        return ("{\n" f' "versions": {json.dumps(self.versions, sort_keys=True)},\n'
+                f' "columns": {json.dumps(list(_COLUMNS))},\n'
+                ' "cells": [\n  ' + ",\n  ".join(rows) + "\n ]\n}\n")
+
+
+def _rounded(error: float) -> float:
+    return float(f"{error:.1e}")
+
+
+def summarise(records: Iterable[dict], versions: dict[str, str], source: str) -> Summary:
+    """The worst error per concept, dtype, framework and kind of a report's records."""
+    cells: Cells = {}
+    for r in records:
+        slot = cells.setdefault(r["concept"], {}).setdefault(r["dtype"], {}).setdefault(
+            r["framework"], {})
+        old = slot.get(r["kind"])
+        errors = [e for e in (old and old.error, r["error"]) if e is not None]
+        slot[r["kind"]] = Cell(max(errors) if errors else None, r["rtol"],
+                               r["passed"] and (old is None or old.passed))
+    for dtypes in cells.values():
+        for fws in dtypes.values():
+            for kinds in fws.values():
+                for kind, cell in kinds.items():
+                    if cell.error is not None:
+                        kinds[kind] = Cell(_rounded(cell.error), cell.rtol, cell.passed)
+    return Summary(cells, versions, source)
+
+
+def read_report(path: Path = REPORT) -> Summary:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return summarise(payload["records"], payload.get("versions", {}), str(path))
+
+
+def read_snapshot(path: Path = SNAPSHOT) -> Summary:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    cells: Cells = {}
+    for concept, dtype, fw, kind, error, rtol, passed in payload["cells"]:
+        cells.setdefault(concept, {}).setdefault(dtype, {}).setdefault(fw, {})[kind] = Cell(
+            error, rtol, passed)
+    return Summary(cells, payload["versions"], str(path))
+
+
+def merged(old: Summary, new: Summary, concepts: Iterable[str],
+           source: str = str(SNAPSHOT)) -> Summary:
+    """``old`` with every cell that ``new`` measured replaced, kept to ``concepts``.
+
+    A partial run (``nox -s parity -- -k sigmoid``) refreshes what it measured and leaves
+    the rest; a concept no longer registered is dropped.
+    """
+    keep = set(concepts)
+    cells: Cells = {}
+    for summary in (old, new):
+        for concept, dtypes in summary.cells.items():
+            if concept not in keep:
+                continue
+            for dtype, fws in dtypes.items():
+                for fw, kinds in fws.items():
+                    cells.setdefault(concept, {}).setdefault(dtype, {}).setdefault(
+                        fw, {}).update(kinds)
+    return Summary(cells, new.versions or old.versions, source)
+
+
+def latest(root: Path = Path()) -> Summary | None:
+    """The last parity run's report under ``root`` over the snapshot there, or either alone."""
+    found = [replace(read(root / path), source=str(path)) for path, read in (
+        (SNAPSHOT, read_snapshot), (REPORT, read_report)) if (root / path).is_file()]
+    if len(found) < 2:
+        return found[0] if found else None
+    snapshot, report = found
+    return merged(snapshot, report, {*snapshot.cells, *report.cells},
+                  f"{REPORT} over {SNAPSHOT}")
