@@ -20,7 +20,16 @@ import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure as Canvas
 
-from reference import activations, registry
+from reference import (
+    Dense,
+    Perceptron,
+    Sequential,
+    activations,
+    fit,
+    gradient_descent,
+    optimizers,
+    registry,
+)
 
 _REPRODUCIBLE = {"svg.hashsalt": "nn-rosetta", "svg.fonttype": "none", "font.size": 9.0,
                  "axes.titlesize": 10.0}
@@ -71,7 +80,88 @@ def activations_and_derivatives() -> tuple[Canvas, str]:
     return figure, caption
 
 
-FIGURES = (Figure("activations", "activations", activations_and_derivatives),)
+def perceptron_boundary() -> tuple[Canvas, str]:
+    """Note 002's seven points and the line the Rosenblatt rule finds for them."""
+    X, y = registry.NOTE_002_POINTS, registry.NOTE_002_LABELS
+    p = Perceptron(learning_rate=1.0).fit(X, y, max_epochs=100)
+    figure = Canvas(figsize=(4.6, 4.2), layout="constrained")
+    ax = figure.subplots()
+    grid = np.linspace(0.0, 1.0, 201)
+    gx, gy = np.meshgrid(grid, grid)
+    region = p.predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    ax.contourf(gx, gy, region, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
+    w, b = p.weights, p.bias
+    ax.plot(grid, -(w[0] * grid + b) / w[1], color="k", linewidth=1.2, label="w·x + b = 0")
+    for label, marker, colour in ((0, "_", "#d62728"), (1, "+", "#1f77b4")):
+        ax.scatter(*X[y == label].T, marker=marker, s=160, linewidths=2.5, color=colour,
+                   label=f"label {label}")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="x₁", ylabel="x₂")
+    ax.legend(loc="lower right", frameon=False)
+    caption = (f"`reference.Perceptron` on note 002's seven points: converged after "
+               f"{p.epochs_run} epochs with w = ({w[0]:g}, {w[1]:g}), b = {b:g}; every point "
+               "lies on its side of the line (shading: what `predict` answers).")
+    return figure, caption
+
+
+def gradient_descent_learning_rates() -> tuple[Canvas, str]:
+    """The iterates of note 002's (x − 2)² from x = 4 at three learning rates."""
+    rates = ((0.01, "too small"), (0.3, "good"), (1.05, "too large"))
+    figure = Canvas(figsize=(10.0, 3.0), layout="constrained")
+    axes = figure.subplots(1, 3, sharey=False)
+    for ax, (rate, verdict) in zip(axes, rates, strict=True):
+        iterates = gradient_descent(lambda x: 2.0 * (x - 2.0), x0=4.0, learning_rate=rate,
+                                    precision=1e-4, max_iters=25)
+        span = max(4.0, float(np.max(np.abs(iterates - 2.0)))) * 1.1
+        curve = np.linspace(2.0 - span, 2.0 + span, 301)
+        ax.plot(curve, (curve - 2.0) ** 2, color="0.6", linewidth=1.0)
+        ax.plot(iterates, (iterates - 2.0) ** 2, "o-", color="#1f77b4", markersize=3,
+                linewidth=0.8)
+        ax.set_title(f"η = {rate:g} ({verdict})\n{len(iterates) - 1} steps, "
+                     f"last x = {iterates[-1]:.3g}")
+        ax.set_xlabel("x")
+    axes[0].set_ylabel("(x − 2)²")
+    caption = ("`reference.gradient_descent` on (x − 2)² from x = 4, at most 25 steps: a small "
+               "η creeps towards the minimum at 2, a good one reaches it, and η > 1 overshoots "
+               "further at every step (each step multiplies x − 2 by 1 − 2η).")
+    return figure, caption
+
+
+def xor_loss_curves() -> tuple[Canvas, str]:
+    """Note 004's 3-5-8-2 sigmoid network trained on XOR in the three frameworks."""
+    import tf_impl  # first: it sets TF's environment before TensorFlow is imported
+    import torch_impl
+
+    def network() -> Sequential:
+        return Sequential([Dense(3, 5, "sigmoid"), Dense(5, 8, "sigmoid"),
+                           Dense(8, 2, "sigmoid")], seed=0)
+
+    X, Y = registry.XOR_INPUTS, registry.XOR_TARGETS.astype(np.float64)
+    run = {"loss": "mean_squared_error", "optimizer": optimizers.SGD(4.0), "epochs": 300,
+           "batch_size": None, "seed": 0}
+    curves = {"NumPy spec": fit(network(), X, Y, **run).loss,
+              "PyTorch": torch_impl.fit(torch_impl.from_reference(network()), X, Y, **run).loss,
+              "TensorFlow": tf_impl.fit(tf_impl.from_reference(network()), X, Y, **run,
+                                        tf_function=True).loss}
+    figure = Canvas(figsize=(6.0, 3.4), layout="constrained")
+    ax = figure.subplots()
+    for (name, loss), style, width in zip(curves.items(), ("-", "--", ":"), (4.0, 2.2, 1.4),
+                                          strict=True):
+        ax.plot(np.arange(1, len(loss) + 1), loss, style, linewidth=width, label=name)
+    ax.set(yscale="log", xlabel="step (full batch)", ylabel="mean squared error")
+    ax.legend(frameon=False)
+    caption = ("Note 004's 3-5-8-2 sigmoid network learning XOR with plain SGD (η = 4, 300 "
+               "full-batch steps, the same initial weights) in NumPy, PyTorch and TensorFlow: "
+               "the three curves lie on top of each other (the parity suite holds them to "
+               "1e-10 of each other in float64).")
+    return figure, caption
+
+
+FIGURES = (
+    Figure("activations", "activations", activations_and_derivatives),
+    Figure("perceptron", "perceptron-boundary", perceptron_boundary),
+    Figure("optimizers", "gradient-descent-learning-rates", gradient_descent_learning_rates),
+    Figure("training", "xor-loss-curves", xor_loss_curves),
+)
 
 
 def drawn(module: str) -> list[tuple[str, str, str]]:
