@@ -540,6 +540,29 @@ def _with_extreme_cases(concept: Concept) -> Concept:
 CONCEPTS: tuple[Concept, ...] = tuple(_with_extreme_cases(c) for c in _build())
 
 
+def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
+    """What the spec computes on a case of a hand-differentiated module, in a fixed order:
+    an activation's φ(z) and vjp with an upstream of ones; a loss and its gradient; a
+    model's output, loss, dL/dx and every (dL/dW, dL/db)."""
+    from reference import losses
+
+    if concept.module == "activations":
+        act = activations.get(concept.name, **data["params"])
+        return [act(data["z"]), act.vjp(data["z"], np.ones_like(data["z"]))]
+    if concept.module == "losses":
+        y_true, y_pred = data["y_true"], data["y_pred"]
+        return [np.asarray(losses.get(concept.name)(y_true, y_pred)),
+                losses.gradient(concept.name)(y_true, y_pred)]
+    if concept.module in ("layers", "networks"):
+        model, y_true = data["model"], data["y_true"]
+        output = model.forward(data["x"])
+        dx = model.backward(losses.gradient(data["loss"])(y_true, output))
+        return [output, np.asarray(losses.get(data["loss"])(y_true, output)), dx,
+                *(g for pair in model.grads for g in pair)]
+    raise ValueError(f"{concept.name}: module {concept.module!r} has no hand-written "
+                     f"derivatives (see HAND_DIFFERENTIATED)")
+
+
 def concepts(module: str | None = None) -> tuple[Concept, ...]:
     """All concepts, or those of one module."""
     return tuple(c for c in CONCEPTS if module is None or c.module == module)

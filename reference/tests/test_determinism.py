@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGEST = """
 import hashlib, sys, zlib
 import numpy as np
-from reference import activations, losses, registry
+from reference import registry
 
 digest = hashlib.sha256()
 for concept in registry.CONCEPTS:
@@ -29,17 +29,7 @@ for concept in registry.CONCEPTS:
         for dtype in (np.float64, np.float32):
             data = case.make(np.random.default_rng(zlib.crc32(case.label.encode())),
                              np.dtype(dtype), 5)
-            if concept.module == "activations":
-                act = activations.get(concept.name, **data["params"])
-                values = [act(data["z"]), act.vjp(data["z"], np.ones_like(data["z"]))]
-            elif concept.module == "losses":
-                values = [losses.get(concept.name)(data["y_true"], data["y_pred"]),
-                          losses.gradient(concept.name)(data["y_true"], data["y_pred"])]
-            else:
-                model = data["model"]
-                out = model.forward(data["x"])
-                dx = model.backward(losses.gradient(data["loss"])(data["y_true"], out))
-                values = [out, dx, *(p for pair in model.params + model.grads for p in pair)]
+            values = registry.spec_results(concept, data)
             for value in values:
                 digest.update(np.asarray(value).tobytes())
 print(digest.hexdigest())

@@ -29,18 +29,7 @@ def test_every_case_gives_finite_outputs_losses_and_gradients(concept, case, dty
                                                               batch) -> None:
     rng = np.random.default_rng(zlib.crc32(case.label.encode()))
     data = case.make(rng, np.dtype(dtype), batch)
-    if concept.module == "activations":
-        act = activations.get(concept.name, **data["params"])
-        values = [act(data["z"]), act.vjp(data["z"], np.ones_like(data["z"]))]
-    elif concept.module == "losses":
-        values = [losses.get(concept.name)(data["y_true"], data["y_pred"]),
-                  losses.gradient(concept.name)(data["y_true"], data["y_pred"])]
-    else:
-        model, y_true = data["model"], data["y_true"]
-        output = model.forward(data["x"])
-        dx = model.backward(losses.gradient(data["loss"])(y_true, output))
-        values = [output, losses.get(data["loss"])(y_true, output), dx,
-                  *(g for pair in model.grads for g in pair)]
+    values = registry.spec_results(concept, data)
     for value in values:
         assert np.all(np.isfinite(value))
         assert np.asarray(value).dtype in (np.dtype(dtype), np.dtype(float))
