@@ -4,6 +4,7 @@ same framework versions.
     nox -s parity   the main job: the cross-framework parity suite and its matrix
     nox -s tests    everything: spec tests, parity suite, lint
     nox -s lint     ruff
+    nox -s bench    the spec's training step beside torch and TF (not run by default)
 
 Reuse an existing virtualenv with ``nox -R`` (skips installs; the package is installed
 editable, so code changes are picked up).
@@ -46,3 +47,13 @@ def lint(session: nox.Session) -> None:
     """ruff over the whole tree."""
     session.install(*CONSTRAINTS, "ruff")
     session.run("ruff", "check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time a training step of the spec, torch and TF; table, build/bench/report.json, plot.
+
+    Arguments go to the benchmark, e.g. ``nox -s bench -- --quick`` or ``-- --sizes large``.
+    """
+    _install(session, "torch,tf,bench")
+    session.run("python", "-m", "benchmarks", *session.posargs, env=QUIET_FRAMEWORKS)
