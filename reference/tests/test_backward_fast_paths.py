@@ -1,4 +1,4 @@
-"""A training step may skip dL/dx of its data: the weight gradients do not depend on it."""
+"""Dense and Sequential backward on the fast paths: no dL/dx for the data, a batch of one."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ def test_dense_backward_without_input_gradient_returns_none_and_stores_grads() -
     delta = g * (z > 0)                                  # ReLU'(z) = 1 where z > 0
     np.testing.assert_allclose(layer.grads[0], x.T @ delta, rtol=1e-15)
     np.testing.assert_allclose(layer.grads[1], delta.sum(axis=0), rtol=1e-15)
+
+
+def test_a_batch_of_one_gives_the_outer_product_as_weight_gradient() -> None:
+    """dL/dW = xᵀ δ is the outer product x ⊗ δ for one sample (computed without matmul)."""
+    layer = Dense(3, 2, seed=2)
+    x, g = np.array([[1.0, -2.0, 0.5]]), np.array([[0.25, -4.0]])
+    layer.forward(x)
+    layer.backward(g)                                    # identity: δ = g
+    np.testing.assert_array_equal(layer.grads[0], [[0.25, -4.0], [-0.5, 8.0], [0.125, -2.0]])
+    np.testing.assert_array_equal(layer.grads[1], [0.25, -4.0])
