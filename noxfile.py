@@ -37,7 +37,7 @@ def parity(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole test suite: lint, the spec's own tests, then the parity suite."""
-    _install(session, "torch,tf,test")
+    _install(session, "torch,tf,test,bench")  # bench: the benchmark's smoke test plots
     session.run("ruff", "check", ".")
     session.run("pytest", *session.posargs, env=QUIET_FRAMEWORKS)
 

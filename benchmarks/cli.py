@@ -42,6 +42,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scaling-dtype", choices=DTYPES, default="float32")
     parser.add_argument("--scaling-budget", type=float, default=0.25,
                         help="seconds per implementation and point of the sweep")
+    parser.add_argument("--scaling-widths", type=int, nargs="+", default=list(scaling.WIDTHS))
+    parser.add_argument("--scaling-batches", type=int, nargs="+",
+                        default=list(scaling.BATCHES))
     parser.add_argument("--scaling-max-gflop", type=float, default=16.0,
                         help="leave out sweep points whose matmuls exceed this per step")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench",
@@ -111,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         timings = time_steps(workers, args)
         peaks = peaks_now(peak_dtypes, args.peak_n, before=peaks)
         sweep = scaling.run(workers, args.scaling_dtype, args.scaling_budget,
-                            args.scaling_max_gflop, progress) if args.scaling else None
+                            args.scaling_max_gflop, progress, tuple(args.scaling_widths),
+                            tuple(args.scaling_batches)) if args.scaling else None
     steps = [record for size, dtype, results in timings for record in
              report.step_records(size, SIZES[size], dtype, results, peaks[dtype]["gflops"])]
     result = {

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from benchmarks.run import ROOT
+from benchmarks.scaling import grid
 from benchmarks.steps import IMPLEMENTATIONS, SIZES
 
 
@@ -16,21 +17,22 @@ from benchmarks.steps import IMPLEMENTATIONS, SIZES
 def quick_report(tmp_path_factory) -> tuple[dict, str]:
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--sizes", "small",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+                           "--scaling", "--scaling-widths", "16", "--scaling-batches", "1", "4",
+                           "--scaling-budget", "0.05", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads((out / "report.json").read_text()), done.stdout
+    return json.loads((out / "report.json").read_text()), done.stdout, out
 
 
 def test_steps_hold_every_implementation_and_dtype_once(quick_report) -> None:
-    report, _ = quick_report
+    report, _, _ = quick_report
     keys = sorted((r["impl"], r["size"], r["dtype"]) for r in report["steps"])
     assert keys == sorted((impl, "small", dtype) for impl in IMPLEMENTATIONS
                           for dtype in ("float32", "float64"))
 
 
 def test_step_records_are_consistent(quick_report) -> None:
-    report, _ = quick_report
+    report, _, _ = quick_report
     flops = SIZES["small"].matmul_flops
     for r in report["steps"]:
         torch = next(t for t in report["steps"]
@@ -44,7 +46,22 @@ def test_step_records_are_consistent(quick_report) -> None:
 
 
 def test_the_table_fits_100_columns_and_names_every_implementation(quick_report) -> None:
-    _, table = quick_report
+    _, table, _ = quick_report
     assert max(len(line) for line in table.splitlines()) <= 100
     for impl in IMPLEMENTATIONS:
         assert impl in table
+
+
+def test_the_scaling_sweep_is_recorded_and_plotted(quick_report) -> None:
+    report, _, out = quick_report
+    points = {(p["impl"], p["width"], p["batch"]) for p in report["scaling"]["points"]}
+    assert points == {(impl, 16, n) for impl in IMPLEMENTATIONS for n in (1, 4)}
+    for p in report["scaling"]["points"]:
+        assert p["per_sample_s"] == pytest.approx(p["min_s"] / p["batch"])
+    assert (out / "scaling.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_sweep_leaves_out_what_exceeds_its_flop_budget() -> None:
+    """At width 4096 a step costs about 6·N·2·4096² flops: 10.8 GFLOP at batch 64, 43 at 256."""
+    kept, skipped = grid(16.0, widths=(4096,), batches=(64, 256))
+    assert kept == [(4096, 64)] and skipped == [(4096, 256)]
