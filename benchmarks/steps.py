@@ -53,10 +53,6 @@ class Net:
         per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
         return 3 * sum(per_layer) - per_layer[0]
 
-    @property
-    def parameter_count(self) -> int:
-        return sum(fan_in * fan_out + fan_out for fan_in, fan_out in self.layer_shapes)
-
 
 def mlp(widths: tuple[int, ...], batch: int) -> Net:
     """ReLU hidden layers, a linear output and cross-entropy on the logits."""

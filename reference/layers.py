@@ -111,7 +111,7 @@ class Dense:
         g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
         check_shape(self.name, "grad_output", g.shape, self._z.shape)
         delta = self.activation.vjp(self._z, g)
-        if len(delta) > 1:
+        if len(delta) != 1:
             self.dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
         else:  # one sample: an outer product, which matmul leaves to a slow non-BLAS loop
             self.dW = self._x.T * delta
