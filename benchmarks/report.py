@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmarks.steps import Net
 
+# What every record of the report's ``steps`` holds at least (the schema).
 STEP_FIELDS = ("impl", "size", "dtype", "median_s", "ratio_to_torch_eager", "gflops",
                "peak_fraction")
 
@@ -73,12 +74,12 @@ def render(report: dict) -> str:
             lines.append("")
         label = f"{r['size']:<8}{r['dtype']:<9}" if key != previous else " " * 17
         previous = key
-        ratio, best = ("—" if r[key] is None else f"{r[key]:.2f}"
-                       for key in ("ratio_to_torch_eager", "min_ratio_to_torch_eager"))
+        ratio, best = ("—" if r[field] is None else f"{r[field]:.2f}"
+                       for field in ("ratio_to_torch_eager", "min_ratio_to_torch_eager"))
         low, high = r["quartiles_s"]
         spread = f"{100 * (high - low) / r['median_s']:.0f}%"
-        lines.append(f"{label}{r['impl']:<15}{seconds(r['median_s']):>12}{spread:>6}{ratio:>9}{best:>8}"
-                     f"{r['gflops']:>10.3g}{100 * r['peak_fraction']:>7.1f}%"
+        lines.append(f"{label}{r['impl']:<15}{seconds(r['median_s']):>12}{spread:>6}"
+                     f"{ratio:>9}{best:>8}{r['gflops']:>10.3g}{100 * r['peak_fraction']:>7.1f}%"
                      f"{r['peak_rss_mib']:>8.1f} MiB")
     load = report["machine"]["load_average_1min"]
     lines += [rule, "peak RSS: growth of the resident set over the worker's baseline (imports "

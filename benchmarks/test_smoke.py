@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from benchmarks.report import STEP_FIELDS
 from benchmarks.run import ROOT
 from benchmarks.scaling import grid
 from benchmarks.steps import IMPLEMENTATIONS, SIZES
@@ -35,6 +36,7 @@ def test_step_records_are_consistent(quick_report) -> None:
     report, _, _ = quick_report
     flops = SIZES["small"].matmul_flops
     for r in report["steps"]:
+        assert set(STEP_FIELDS) <= set(r)
         torch = next(t for t in report["steps"]
                      if t["impl"] == "torch_eager" and t["dtype"] == r["dtype"])
         assert r["median_s"] > 0

@@ -82,6 +82,8 @@ def versions(impl: str) -> dict[str, str]:
 
 
 class Worker:
+    """The commands of the protocol, for one implementation and one step at a time."""
+
     def __init__(self, impl: str) -> None:
         self.impl = impl
         self.step: Callable[[], None] | None = None
