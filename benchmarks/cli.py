@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import benchmarks
 from benchmarks import report, scaling
 from benchmarks.run import ROOT, Workers, matmul_peak, measure
 from benchmarks.steps import IMPLEMENTATIONS, SIZES
@@ -19,7 +20,8 @@ DTYPES = ("float32", "float64")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=benchmarks.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: small size, short budgets, small peak matmul, "
                              "no scaling sweep")
