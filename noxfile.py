@@ -6,6 +6,7 @@ same framework versions.
     nox -s lint     ruff
     nox -s docs     regenerate docs/ and build/docs/index.html from the code and the last
                     parity run, then check them (the HTML page in headless chromium)
+    nox -s bench    the spec's training step beside torch and TF (not run by default)
 
 Reuse an existing virtualenv with ``nox -R`` (skips installs; the package is installed
 editable, so code changes are picked up).
@@ -37,8 +38,9 @@ def parity(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks."""
-    _install(session, "torch,tf,test,docs")
+    """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks
+    and the benchmark's smoke test."""
+    _install(session, "torch,tf,test,docs,bench")
     session.run("ruff", "check", ".")
     session.run("pytest", *session.posargs, env=QUIET_FRAMEWORKS)
 
@@ -60,3 +62,13 @@ def docs(session: nox.Session) -> None:
     _install(session, "torch,tf,test,docs")
     session.run("python", "-m", "docs.build", *session.posargs, env=QUIET_FRAMEWORKS)
     session.run("pytest", "docs/tests", env=QUIET_FRAMEWORKS)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time a training step of the spec, torch and TF; table, build/bench/report.json, plot.
+
+    Arguments go to the benchmark, e.g. ``nox -s bench -- --quick`` or ``-- --sizes large``.
+    """
+    _install(session, "torch,tf,bench")
+    session.run("python", "-m", "benchmarks", *session.posargs, env=QUIET_FRAMEWORKS)

@@ -98,20 +98,30 @@ class Dense:
         """
         x = as_float_array(x, self.dtype, self.name, "input x")
         check_batch(self.name, "input x", x.shape, self.in_features)
-        z = x @ self._W + self._b
+        z = x @ self._W
+        z += self._b  # in place: no second (N, out) temporary
         self._x, self._z = x, z
         return self.activation(z)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Given g = dL/dy, store dL/dW and dL/db and return dL/dx."""
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """Given g = dL/dy, store dL/dW and dL/db and return dL/dx.
+
+        ``input_gradient=False`` skips dL/dx = δ Wᵀ, as costly as dL/dW, and returns None:
+        a training step never needs the gradient of its data (torch skips it too, for an
+        input that does not require grad).
+        """
         if self._x is None or self._z is None:
             raise RuntimeError(f"{self.name}: call forward() before backward()")
         g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
         check_shape(self.name, "grad_output", g.shape, self._z.shape)
         delta = self.activation.vjp(self._z, g)
-        self.dW = self._x.T @ delta
+        if len(delta) != 1:
+            self.dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
+        else:  # one sample: an outer product, which matmul leaves to a slow non-BLAS loop
+            self.dW = self._x.T * delta
         self.db = np.sum(delta, axis=0)
-        return delta @ self._W.T
+        return delta @ self._W.T if input_gradient else None
 
     def __repr__(self) -> str:
         return (f"Dense({self.in_features}, {self.out_features}, "

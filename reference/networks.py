@@ -78,11 +78,17 @@ class Sequential:
             x = layer.forward(x)
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Backpropagate g = dL/dy through every layer, last first; return dL/dx."""
-        for layer in reversed(self.layers):
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """Backpropagate g = dL/dy through every layer, last first; return dL/dx.
+
+        ``input_gradient=False`` returns None and skips the first layer's δ¹(W¹)ᵀ, which
+        only a caller who wants dL/dx needs (a training step does not).
+        """
+        first, *above = self.layers
+        for layer in reversed(above):
             grad_output = layer.backward(grad_output)
-        return grad_output
+        return first.backward(grad_output, input_gradient=input_gradient)
 
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)

@@ -1,0 +1,177 @@
+"""One training step, four ways: the spec, torch eager, TF eager and TF under ``tf.function``.
+
+A step is forward, loss, backward and a plain SGD update (W ← W − η dL/dW), the same
+step in every implementation, started from the same spec weights. Each ``*_step``
+builder returns a :class:`Step`: ``run()`` does one step, ``weights()`` reads the
+weights back in the spec's layout (the tests check that all four take the same step).
+The frameworks are imported only by their own builder, so a process pays for no
+framework it does not time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+import reference
+
+# Dyadic, so exact in float32, where Keras keeps its learning rate even for float64
+# weights: η = 0.01 would step by 0.0099999998 there (conventions.md §4).
+LEARNING_RATE = 2.0**-6
+
+
+@dataclass(frozen=True)
+class Net:
+    """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer."""
+
+    widths: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+    batch: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Net:
+        return cls(tuple(data["widths"]), tuple(data["activations"]), data["loss"],
+                   data["batch"])
+
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        return list(zip(self.widths, self.widths[1:], strict=False))
+
+    @property
+    def matmul_flops(self) -> int:
+        """Multiply-adds × 2 of the step's matrix products.
+
+        Per layer x W (forward) and xᵀ δ (dL/dW) cost 2·N·in·out each; δ Wᵀ (dL/dx) as
+        much again for every layer but the first, whose dL/dx a training step never needs.
+        """
+        per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
+        return 3 * sum(per_layer) - per_layer[0]
+
+
+def mlp(widths: tuple[int, ...], batch: int) -> Net:
+    """ReLU hidden layers, a linear output and cross-entropy on the logits."""
+    activations = ("relu",) * (len(widths) - 2) + ("identity",)
+    return Net(widths, activations, "categorical_cross_entropy_with_logits", batch)
+
+
+SIZES: dict[str, Net] = {
+    # note 004's network (3-5-8-2, sigmoid everywhere, squared error), batch of four
+    "small": Net((3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", 4),
+    "medium": mlp((784, 256, 128, 10), 128),     # an MNIST-sized classifier
+    "large": mlp((1024, 4096, 4096, 10), 512),   # matmul-bound: 21 M parameters
+}
+
+IMPLEMENTATIONS = ("reference", "torch_eager", "tf_eager", "tf_function")
+
+Weights = list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One implementation's training step on one batch, and its weights [(W, b), …]."""
+
+    run: Callable[[], None]
+    weights: Callable[[], Weights]
+
+
+def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
+    """The spec model every implementation starts from (mirrors copy its weights)."""
+    layers = [reference.Dense(fan_in, fan_out, activation, dtype=dtype)
+              for (fan_in, fan_out), activation in zip(net.layer_shapes, net.activations,
+                                                       strict=True)]
+    return reference.Sequential(layers, seed=seed)
+
+
+def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Standard-normal inputs (N, in) and one-hot targets (N, out), in ``dtype``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((net.batch, net.widths[0])).astype(dtype)
+    y_true = np.eye(net.widths[-1], dtype=dtype)[rng.integers(0, net.widths[-1], net.batch)]
+    return x, y_true
+
+
+def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                   loss: str) -> Step:
+    """The spec by hand: forward, loss, backward (no dL/dx), W −= η dW in place."""
+    value, gradient = reference.losses.get(loss), reference.losses.gradient(loss)
+
+    def step() -> None:
+        y_pred = model.forward(x)
+        value(y_true, y_pred)
+        model.backward(gradient(y_true, y_pred), input_gradient=False)
+        for (W, b), (dW, db) in zip(model.params, model.grads, strict=True):
+            W -= LEARNING_RATE * dW  # the layer's own arrays, updated in place
+            b -= LEARNING_RATE * db
+
+    return Step(step, lambda: [(W.copy(), b.copy()) for W, b in model.params])
+
+
+def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                     loss: str) -> Step:
+    """torch as usually written: autograd and ``torch.optim.SGD``."""
+    import torch
+
+    import torch_impl
+
+    module = torch_impl.from_reference(model)
+    optimizer = torch.optim.SGD(module.parameters(), lr=LEARNING_RATE)
+    loss_fn = getattr(torch_impl.losses, loss)
+    inputs, targets = torch.from_numpy(x), torch.from_numpy(y_true)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss_fn(targets, module(inputs)).backward()
+        optimizer.step()
+
+    return Step(step, lambda: torch_impl.to_reference(module).params)
+
+
+def _keras_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                loss: str, compile_step: bool) -> Step:
+    import keras
+    import tensorflow as tf
+
+    import tf_impl
+
+    keras_model = tf_impl.from_reference(model)
+    variables = keras_model.trainable_variables
+    optimizer = keras.optimizers.SGD(learning_rate=LEARNING_RATE)
+    optimizer.build(variables)
+    loss_fn = getattr(tf_impl.losses, loss)
+    inputs, targets = tf.constant(x), tf.constant(y_true)
+
+    def step() -> None:
+        with tf.GradientTape() as tape:
+            value = loss_fn(targets, keras_model(inputs, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
+
+    return Step(tf.function(step) if compile_step else step,
+                lambda: tf_impl.to_reference(keras_model).params)
+
+
+def tf_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                  loss: str) -> Step:
+    """Keras in eager mode: ``tf.GradientTape`` and ``keras.optimizers.SGD``."""
+    return _keras_step(model, x, y_true, loss, compile_step=False)
+
+
+def tf_function_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
+                     loss: str) -> Step:
+    """The same step traced once into a TF graph by ``tf.function`` (the first call traces)."""
+    return _keras_step(model, x, y_true, loss, compile_step=True)
+
+
+BUILDERS = {"reference": reference_step, "torch_eager": torch_eager_step,
+            "tf_eager": tf_eager_step, "tf_function": tf_function_step}
+
+
+def build_step(impl: str, net: Net, dtype: str, seed: int = 0) -> Step:
+    """The step of ``impl`` on ``net``; the spec model a mirror copied is not kept."""
+    x, y_true = batch_data(net, dtype, seed)
+    return BUILDERS[impl](spec_model(net, dtype, seed), x, y_true, net.loss)

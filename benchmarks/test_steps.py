@@ -1,0 +1,35 @@
+"""The benchmark times the same step everywhere, and counts its flops right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.steps import BUILDERS, SIZES, build_step
+from parity_tests.tolerances import tolerance
+
+
+def test_flops_of_note_004_net_by_hand() -> None:
+    """3-5-8-2 at batch 4: x W and xᵀ δ cost 2·4·(15 + 40 + 16) each; δ Wᵀ skips layer 1."""
+    forward = 2 * 4 * (3 * 5 + 5 * 8 + 8 * 2)     # 568
+    input_gradients = 2 * 4 * (5 * 8 + 8 * 2)     # 448: no dL/dx for the data
+    assert SIZES["small"].matmul_flops == 2 * forward + input_gradients == 1584
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("size", ["small", "medium"])
+def test_every_implementation_takes_the_spec_step(size: str, dtype: str) -> None:
+    """Two SGD steps from the same weights leave every implementation with the spec's."""
+    steps = {impl: build_step(impl, SIZES[size], dtype) for impl in BUILDERS}
+    for step in steps.values():
+        step.run()
+        step.run()
+    expected = steps.pop("reference").weights()
+    start = build_step("reference", SIZES[size], dtype).weights()
+    tol = tolerance(dtype, "output")
+    for impl, step in steps.items():
+        for (W, b), (eW, eb), (W0, _) in zip(step.weights(), expected, start, strict=True):
+            assert W.dtype == eW.dtype == np.dtype(dtype)
+            assert not np.array_equal(eW, W0), "the step must move the weights"
+            assert tol.error(W, eW) <= tol.rtol, f"{impl}: W differs from the spec's"
+            assert tol.error(b, eb) <= tol.rtol, f"{impl}: b differs from the spec's"

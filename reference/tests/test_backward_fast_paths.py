@@ -1,0 +1,45 @@
+"""Dense and Sequential backward on the fast paths: no dL/dx for the data, a batch of one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference import Dense, Sequential, losses
+
+
+def test_skipping_the_input_gradient_changes_no_weight_gradient() -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((6, 4)), rng.uniform(size=(6, 2))
+    grads = []
+    for input_gradient in (True, False):
+        model = Sequential([Dense(4, 3, "tanh"), Dense(3, 2, "sigmoid")], seed=5)
+        out = model.forward(x)
+        dx = model.backward(losses.mean_squared_error_gradient(y, out),
+                            input_gradient=input_gradient)
+        assert (dx is None) == (not input_gradient)
+        grads.append(model.grads)
+    for (dW, db), (dW_skipped, db_skipped) in zip(*grads, strict=True):
+        np.testing.assert_array_equal(dW_skipped, dW)
+        np.testing.assert_array_equal(db_skipped, db)
+
+
+def test_dense_backward_without_input_gradient_returns_none_and_stores_grads() -> None:
+    layer = Dense(3, 2, "relu", seed=1)
+    x = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]])
+    z = x @ layer.W + layer.b
+    g = np.array([[1.0, -1.0], [0.5, 2.0]])
+    layer.forward(x)
+    assert layer.backward(g, input_gradient=False) is None
+    delta = g * (z > 0)                                  # ReLU'(z) = 1 where z > 0
+    np.testing.assert_allclose(layer.grads[0], x.T @ delta, rtol=1e-15)
+    np.testing.assert_allclose(layer.grads[1], delta.sum(axis=0), rtol=1e-15)
+
+
+def test_a_batch_of_one_gives_the_outer_product_as_weight_gradient() -> None:
+    """dL/dW = xᵀ δ is the outer product x ⊗ δ for one sample (computed without matmul)."""
+    layer = Dense(3, 2, seed=2)
+    x, g = np.array([[1.0, -2.0, 0.5]]), np.array([[0.25, -4.0]])
+    layer.forward(x)
+    layer.backward(g)                                    # identity: δ = g
+    np.testing.assert_array_equal(layer.grads[0], [[0.25, -4.0], [-0.5, 8.0], [0.125, -2.0]])
+    np.testing.assert_array_equal(layer.grads[1], [0.25, -4.0])
