@@ -113,6 +113,7 @@ def render(records: list[Record], versions: dict[str, str], settings: dict[str, 
     """The parity matrix as text, at most 100 columns wide."""
     frameworks = sorted({r.framework for r in records}, key=["torch", "tf"].index)
     concepts = list(dict.fromkeys(r.concept for r in records))
+    concepts.sort(key=lambda name: name.startswith("bridge:"))  # the notes' idioms last
     left = " " * (_NAME_WIDTH + _DTYPE_WIDTH)
     group = left + "".join(f"{'── ' + fw + ' ':─<{3 * _CELL - 1}} " for fw in frameworks).rstrip()
     head = f"{'concept':<{_NAME_WIDTH}}{'dtype (rtol)':<{_DTYPE_WIDTH}}" + "".join(
