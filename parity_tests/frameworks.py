@@ -95,7 +95,28 @@ def _fit_args(data: dict) -> dict:
     return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed")}
 
 
-class Torch:
+class _Framework:
+    """What both adapters do alike once a framework's tensors are made (``_tensor``)."""
+
+    impl: object
+
+    def _tensor(self, array: np.ndarray):
+        raise NotImplementedError
+
+    def perceptron(self, X: np.ndarray, y: np.ndarray, learning_rate: float,
+                   max_epochs: int) -> PerceptronRun:
+        Xt = self._tensor(X)
+        p = self.impl.perceptron.Perceptron(learning_rate).fit(Xt, self._tensor(y), max_epochs)
+        return PerceptronRun(p.weight_history.numpy(), p.converged, p.epochs_run,
+                             p.decision_function(Xt).numpy(), p.predict(Xt).numpy())
+
+    def gradient_descent(self, function, x0, learning_rate: float, precision: float,
+                         max_iters: int) -> np.ndarray:
+        return self.impl.optimizers.gradient_descent(function, x0, learning_rate, precision,
+                                                     max_iters).numpy()
+
+
+class Torch(_Framework):
     name = "torch"
 
     def __init__(self) -> None:
@@ -146,18 +167,6 @@ class Torch:
     # Learning: the perceptron rule, gradient descent, optimizers, training runs.
     convention = "torch"
 
-    def perceptron(self, X: np.ndarray, y: np.ndarray, learning_rate: float,
-                   max_epochs: int) -> PerceptronRun:
-        Xt = self._tensor(X)
-        p = self.impl.perceptron.Perceptron(learning_rate).fit(Xt, self._tensor(y), max_epochs)
-        return PerceptronRun(p.weight_history.numpy(), p.converged, p.epochs_run,
-                             p.decision_function(Xt).numpy(), p.predict(Xt).numpy())
-
-    def gradient_descent(self, function, x0, learning_rate: float, precision: float,
-                         max_iters: int) -> np.ndarray:
-        return self.impl.optimizers.gradient_descent(function, x0, learning_rate, precision,
-                                                     max_iters).numpy()
-
     def optimizer_trajectory(self, optimizer, params: list[np.ndarray],
                              grads: list[list[np.ndarray]]) -> np.ndarray:
         tensors = [self._tensor(p.copy()) for p in params]
@@ -206,7 +215,7 @@ class Torch:
         return value.item(), dx.numpy(), [(w.numpy().T, b.numpy()) for w, b in grads]
 
 
-class TensorFlow:
+class TensorFlow(_Framework):
     name = "tf"
 
     def __init__(self) -> None:
@@ -253,21 +262,11 @@ class TensorFlow:
                  for k in range(len(model.layers))]
         return ModelRun(output.numpy(), layer_outputs, float(value.numpy()), dx.numpy(), grads)
 
+    def _tensor(self, array: np.ndarray):
+        return self.tf.constant(array)
+
     # Learning: the perceptron rule, gradient descent, optimizers, training runs.
     convention = "keras"
-
-    def perceptron(self, X: np.ndarray, y: np.ndarray, learning_rate: float,
-                   max_epochs: int) -> PerceptronRun:
-        Xt = self.tf.constant(X)
-        p = self.impl.perceptron.Perceptron(learning_rate).fit(Xt, self.tf.constant(y),
-                                                                max_epochs)
-        return PerceptronRun(p.weight_history.numpy(), p.converged, p.epochs_run,
-                             p.decision_function(Xt).numpy(), p.predict(Xt).numpy())
-
-    def gradient_descent(self, function, x0, learning_rate: float, precision: float,
-                         max_iters: int) -> np.ndarray:
-        return self.impl.optimizers.gradient_descent(function, x0, learning_rate, precision,
-                                                     max_iters).numpy()
 
     def optimizer_trajectory(self, optimizer, params: list[np.ndarray],
                              grads: list[list[np.ndarray]]) -> np.ndarray:

@@ -6,7 +6,6 @@ import importlib
 
 import pytest
 
-from parity_tests.test_parity import CASES
 from reference import registry
 
 MIRRORS = ("torch_impl", "tf_impl")
@@ -23,9 +22,8 @@ def test_concept_has_a_mirror_of_the_same_name(concept: registry.Concept, mirror
 
 @pytest.mark.parametrize("concept", registry.CONCEPTS, ids=lambda c: c.name)
 def test_concept_has_a_parity_case(concept: registry.Concept) -> None:
+    """test_parity.py runs every case of the registry; a concept without one is untested."""
     assert concept.cases, f"{concept.name} has no case in reference.registry"
-    assert any(param.values[0] is concept for param in CASES), (
-        f"{concept.name} is not exercised by parity_tests/test_parity.py")
 
 
 def test_every_public_spec_function_is_registered() -> None:
