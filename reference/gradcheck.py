@@ -7,7 +7,7 @@ O(ε/h) from rounding; h = 1e-6 in float64 balances the two at about 1e-10.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -39,3 +39,46 @@ def gradient_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
         raise ValueError(f"shapes differ: analytic {analytic.shape}, numerical {numerical.shape}")
     return float(np.max(np.abs(analytic - numerical) / np.maximum(1.0, np.abs(numerical)),
                         initial=0.0))
+
+
+def case_derivatives(concept, data: dict, upstream: np.ndarray | None = None
+                     ) -> Iterator[tuple[str, np.ndarray, Callable[[np.ndarray], float],
+                                         np.ndarray]]:
+    """For a registry case of a hand-differentiated module, each derivative to check:
+    ``(what, analytic, F, x)``, where ``analytic`` is the spec's dF/dx at x.
+
+    activations: F(z) = Σ g ⊙ φ(z) for the ``upstream`` g, against ``Activation.vjp``;
+    losses: F = L(y_true, ·), against the loss's gradient; layers and networks: F = the
+    loss of the model's output, by its input and by each layer's W and b, against
+    ``backward``. A model's weights are restored after every probe.
+    """
+    from reference import activations, losses
+
+    if concept.module == "activations":
+        act, z = activations.get(concept.name, **data["params"]), data["z"]
+        g = np.ones_like(z) if upstream is None else upstream
+        yield "dL/dz", act.vjp(z, g), lambda v: float(np.sum(g * act(v))), z
+        return
+    if concept.module == "losses":
+        y_true, y_pred = data["y_true"], data["y_pred"]
+        loss = losses.get(concept.name)
+        yield ("dL/dŷ", losses.gradient(concept.name)(y_true, y_pred),
+               lambda v: loss(y_true, v), y_pred)
+        return
+    model, x, y_true = data["model"], data["x"], data["y_true"]
+    loss = losses.get(data["loss"])
+    dx = model.backward(losses.gradient(data["loss"])(y_true, model.forward(x)))
+    grads = [(dW.copy(), db.copy()) for dW, db in model.grads]
+    yield "dL/dx", dx, lambda v: loss(y_true, model.forward(v)), x
+    for k, layer in enumerate(model.layers):
+        for name, analytic in zip(("W", "b"), grads[k], strict=True):
+            saved = getattr(layer, name).copy()
+
+            def through(value: np.ndarray, layer=layer, name=name, saved=saved) -> float:
+                setattr(layer, name, value)
+                try:
+                    return loss(y_true, model.forward(x))
+                finally:
+                    setattr(layer, name, saved)
+
+            yield f"dL/d{name}[{k}]", analytic, through, saved

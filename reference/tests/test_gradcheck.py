@@ -12,8 +12,8 @@ import zlib
 import numpy as np
 import pytest
 
-from reference import activations, losses, registry
-from reference.gradcheck import gradient_error, numerical_gradient
+from reference import activations, registry
+from reference.gradcheck import case_derivatives, gradient_error, numerical_gradient
 
 # Central differences with h = 1e-6 carry ~1e-10 of truncation and rounding error.
 FD_TOLERANCE = 1e-7
@@ -34,51 +34,9 @@ def _data(case: registry.Case, batch: int) -> tuple[dict, np.random.Generator]:
 @pytest.mark.parametrize(("concept", "case"), CASES)
 def test_derivative_matches_finite_differences(concept, case, batch) -> None:
     data, rng = _data(case, batch)
-    if concept.module == "activations":
-        act = activations.get(concept.name, **data["params"])
-        z, upstream = data["z"], rng.standard_normal(data["z"].shape)
-        analytic = act.vjp(z, upstream)
-        numerical = numerical_gradient(lambda v: float(np.sum(upstream * act(v))), z)
-        assert gradient_error(analytic, numerical) < FD_TOLERANCE
-    elif concept.module == "losses":
-        loss, grad = losses.get(concept.name), losses.gradient(concept.name)
-        y_true, y_pred = data["y_true"], data["y_pred"]
-        numerical = numerical_gradient(lambda v: loss(y_true, v), y_pred)
-        assert gradient_error(grad(y_true, y_pred), numerical) < FD_TOLERANCE
-    else:
-        _check_model(data)
-
-
-def _check_model(data: dict) -> None:
-    model, x, y_true = data["model"], data["x"], data["y_true"]
-    loss, loss_grad = losses.get(data["loss"]), losses.gradient(data["loss"])
-
-    def total(_: np.ndarray) -> float:
-        return loss(y_true, model.forward(x))
-
-    y = model.forward(x)
-    dx = model.backward(loss_grad(y_true, y))
-    grads = [(dW.copy(), db.copy()) for dW, db in model.grads]
-    numerical_dx = numerical_gradient(lambda v: loss(y_true, model.forward(v)), x)
-    assert gradient_error(dx, numerical_dx) < FD_TOLERANCE, "dL/dx"
-    for k, layer in enumerate(model.layers):
-        # numerical_gradient perturbs a copy; write it back into the layer for each probe.
-        def through_W(W: np.ndarray, layer=layer) -> float:
-            saved, layer.W = layer.W, W
-            value = total(W)
-            layer.W = saved
-            return value
-
-        def through_b(b: np.ndarray, layer=layer) -> float:
-            saved, layer.b = layer.b, b
-            value = total(b)
-            layer.b = saved
-            return value
-
-        assert gradient_error(grads[k][0], numerical_gradient(through_W, layer.W)) \
-            < FD_TOLERANCE, f"dL/dW of layer {k}"
-        assert gradient_error(grads[k][1], numerical_gradient(through_b, layer.b)) \
-            < FD_TOLERANCE, f"dL/db of layer {k}"
+    upstream = rng.standard_normal(data["z"].shape) if "z" in data else None
+    for what, analytic, f, x in case_derivatives(concept, data, upstream):
+        assert gradient_error(analytic, numerical_gradient(f, x)) < FD_TOLERANCE, what
 
 
 def test_a_wrong_derivative_is_caught(monkeypatch) -> None:
