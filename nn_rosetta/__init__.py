@@ -5,4 +5,16 @@
 importable), ``nn_rosetta.parity`` summarises the last parity run, and ``nn_rosetta.cli``
 is the ``nn-rosetta`` console script. The Markdown and HTML docs (``docs/``) are built
 from the same catalog.
+
+``nn_rosetta.port`` (in ``nn_rosetta.porting``) ports a Keras model to PyTorch: module,
+source code and per-layer parity report. It imports torch and TensorFlow, so it is loaded
+on first use, and the reading surface stays light.
 """
+
+
+def __getattr__(name: str) -> object:
+    if name in ("port", "Ported"):
+        from nn_rosetta import porting
+
+        return getattr(porting, name)
+    raise AttributeError(f"module 'nn_rosetta' has no attribute {name!r}")

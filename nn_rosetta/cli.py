@@ -2,6 +2,7 @@
 
     nn-rosetta list                 every concept, by page, with its parity status
     nn-rosetta show sigmoid         NumPy, PyTorch and TensorFlow side by side
+    nn-rosetta port M.keras --out D a Keras model in PyTorch: D/model.py, D/weights.pt, report
 
 ``show`` fits the columns to the terminal (``--width`` overrides), stacks them when the
 terminal is too narrow for three, and highlights the code when writing to a terminal.
@@ -89,11 +90,37 @@ def _parser() -> argparse.ArgumentParser:
                       help="columns to fit (default: the terminal's width)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight the code (auto: when writing to a terminal)")
+    port = commands.add_parser("port", help="a Keras model in PyTorch: model.py, weights.pt "
+                                            "and a per-layer parity report")
+    port.add_argument("model", type=Path, help="a .keras model file")
+    port.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    port.add_argument("--input", type=Path, default=None,
+                      help="a .npy batch to compare the layers on (default: random)")
     return parser
+
+
+def port_model(model: Path, out: Path, example: Path | None) -> int:
+    """``nn-rosetta port``: nothing is written unless every layer ports."""
+    import numpy as np
+
+    import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
+    from nn_rosetta import porting
+
+    try:
+        ported = porting.port(porting.load(model),
+                              None if example is None else np.load(example, allow_pickle=False))
+    except (OSError, TypeError, ValueError) as error:
+        print(f"nn-rosetta port: {error}", file=sys.stderr)
+        return 2
+    written = ported.save(out)
+    print(ported.report, "", *(f"wrote {path}" for path in written), sep="\n")
+    return 0 if ported.report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "port":
+        return port_model(args.model, args.out, args.input)
     summary = _summary(args.report)
     if args.command == "list":
         print(list_concepts(summary))
