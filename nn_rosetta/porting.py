@@ -41,7 +41,7 @@ import tf_impl
 import torch_impl
 from nn_rosetta.tolerances import tolerance
 from reference._validation import as_float_array, check_shape
-from reference.layouts import LAYOUTS
+from reference.layouts import LAYOUTS, contexts
 from torch_impl import convert as torch_convert
 
 CLASS_NAME = "Net"
@@ -52,28 +52,32 @@ class Template:
     """How one spec layer kind reads in PyTorch.
 
     ``module``: the constructor, a format string over the spec layer's ``config()`` and
-    whatever ``arguments`` derives from the layer. ``note``: the comment on that line when
-    it bridges a convention (same formatting); "" when nothing is bridged.
-    ``call``: the forward expression (``{attr}``: the module's attribute); a layer with an
-    ``activation`` gets it applied around the call. ``images``: the torch module takes
-    channels-first images (N, C, H, W) where Keras takes (N, H, W, C).
+    what ``arguments`` derives from the layer and its per-sample input shape; ``None``
+    for a kind that needs no module. ``note``: the comment on that line when it bridges a
+    convention (same formatting), else "". ``call``: the forward code (``{attr}``: the
+    module's attribute), one line or several joined by "\\n", each line's comment after
+    "  # "; a layer with an ``activation`` gets it around the last line's expression.
+    ``layout``: which torch layout the code takes: "channels" (a feature map channels-first,
+    (N, C, H, W), where Keras's is (N, H, W, C)), "last" (features on the last axis, as in
+    Keras) or "any" (elementwise, or a Flatten).
     """
 
-    module: str
+    module: str | None
     note: str = ""
     call: str = "self.{attr}(x)"
-    arguments: Callable[[reference.layers.Layer], dict[str, Any]] | None = None
-    images: bool = False
+    arguments: Callable[[reference.layers.Layer, tuple[int, ...]], dict[str, Any]] | None = None
+    layout: str = "last"
 
-    def fields(self, layer: reference.layers.Layer) -> dict[str, Any]:
-        return {**layer.config(), **(self.arguments(layer) if self.arguments else {})}
+    def fields(self, layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+        derived = self.arguments(layer, shape) if self.arguments else {}
+        return {**layer.config(), **derived}
 
 
 # One row per spec layer kind that ports; the kinds are reference.layouts.LAYOUTS's.
 TEMPLATES: dict[str, Template] = {
     "Dense": Template("nn.Linear({in_features}, {out_features})"),
-    "Flatten": Template("nn.Flatten()"),
-    "Dropout": Template("nn.Dropout({rate})"),
+    "Flatten": Template("nn.Flatten()", layout="any"),
+    "Dropout": Template("nn.Dropout({rate})", layout="any"),
 }
 
 # The spec activations as torch expressions ("{}": the pre-activation), and the comment a
@@ -188,7 +192,8 @@ def supported() -> list[str]:
 def _check_layers(keras_model: object) -> list[keras.Layer]:
     if not isinstance(keras_model, keras.Sequential):
         raise TypeError(f"port: expects a keras.Sequential, got {type(keras_model).__name__}")
-    ports = {LAYOUTS[kind].keras_layer.rsplit(".", 1)[-1] for kind in TEMPLATES}
+    ports = {re.match(r"keras\.layers\.(\w+)", LAYOUTS[kind].keras_layer)[1]
+             for kind in TEMPLATES}
     for k, layer in enumerate(keras_model.layers):
         name = type(layer).__name__
         if name not in ports and name not in _JOINS_PREVIOUS:
@@ -225,6 +230,11 @@ class _Line:
     code: str
     comment: str = ""
 
+    @classmethod
+    def parse(cls, text: str) -> _Line:
+        code, _, comment = text.partition("  # ")
+        return cls(code, comment)
+
     def render(self, indent: str) -> list[str]:
         if not self.comment:
             return [indent + self.code]
@@ -244,52 +254,74 @@ class _Step:
     to_keras: Callable[[np.ndarray], np.ndarray]
 
 
+def _same(array: np.ndarray) -> np.ndarray:
+    return array
+
+
 def _channels_last(array: np.ndarray) -> np.ndarray:
     return np.moveaxis(array, 1, -1)
 
 
 def _flattened_channels_last(shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
-    height, width, channels = shape
+    """torch's flattened channels-first feature map ((c, h, w) order) in Keras's order."""
+    *spatial, channels = shape
 
     def reorder(array: np.ndarray) -> np.ndarray:
         n = len(array)
-        return array.reshape(n, channels, height, width).transpose(0, 2, 3, 1).reshape(n, -1)
+        return np.moveaxis(array.reshape(n, channels, *spatial), 1, -1).reshape(n, -1)
     return reorder
+
+
+def _permute(rank: int, to_channels_first: bool) -> _Line:
+    """The line moving a batch of per-sample ``rank`` between Keras's and torch's layouts."""
+    axes = (0, rank, *range(1, rank)) if to_channels_first else (0, *range(2, rank + 1), 1)
+    if to_channels_first:
+        return _Line(f"x = x.permute{axes}", "Keras's feature maps are channels-last, "
+                                              "torch's channels-first")
+    return _Line(f"x = x.permute{axes}", "back to channels-last, as the next layer expects")
 
 
 def _steps(spec: reference.Sequential, names: list[str]) -> list[_Step]:
     taken: set[str] = set()
-    steps, flattened = [], None
-    images = len(spec.input_shape) == 3
-    for k, (layer, name) in enumerate(zip(spec.layers, names, strict=True)):
-        kind = type(layer).__name__
-        template = TEMPLATES[kind]
-        fields = template.fields(layer)
+    steps = []
+    channels_first, flattened = False, None  # torch's layout of x, as the code runs
+    for k, (layer, name, context) in enumerate(zip(
+            spec.layers, names, contexts(spec.layers, spec.input_shape), strict=True)):
+        template = TEMPLATES[type(layer).__name__]
+        shape, out = spec.shapes[k], spec.shapes[k + 1]
+        fields = template.fields(layer, shape)
         forward = []
-        if k == 0 and images:
-            forward.append(_Line("x = x.permute(0, 3, 1, 2)",
-                                 "Keras images are (N, H, W, C), torch's (N, C, H, W)"))
-        attr = _attribute(name, taken)
-        note = template.note.format(**fields)
-        if flattened is not None and len(flattened) == 3 and layer.parameter_names:
-            note = "in_features in torch's (c, h, w) order: columns permuted from Keras's " \
-                   "(h, w, c)"
-        init = _Line(f"self.{attr} = {template.module.format(**fields)}", note)
-        call = template.call.format(attr=attr, **fields)
+        if len(shape) > 1 and template.layout == "channels" and not channels_first:
+            forward.append(_permute(len(shape), to_channels_first=True))
+            channels_first = True
+        elif len(shape) > 1 and template.layout == "last" and channels_first:
+            forward.append(_permute(len(shape), to_channels_first=False))
+            channels_first = False
+        attr, init = None, None
+        if template.module is not None:
+            attr = _attribute(name, taken)
+            note = template.note.format(**fields)
+            if context.flattened_from is not None and len(context.flattened_from) > 1:
+                note = "in_features in torch's (c, h, w) order: the columns were permuted " \
+                       "from Keras's (h, w, c)"
+            init = _Line(f"self.{attr} = {template.module.format(**fields)}", note)
+        lines = [_Line.parse(text) for text in
+                 template.call.format(attr=attr, **fields).split("\n")]
         activation = getattr(layer, "activation", None)
-        comment = ""
         if activation is not None:
             expression, comment = ACTIVATIONS[activation.name](activation.params)
-            call = expression.format(call)
-        forward.append(_Line(f"x = {call}", comment))
+            last = lines[-1]
+            lines[-1] = _Line("x = " + expression.format(last.code.removeprefix("x = ")),
+                              comment or last.comment)
+        forward += lines
         if isinstance(layer, reference.layers.Flatten):
-            flattened = spec.shapes[k]
+            flattened = shape if channels_first and len(shape) > 1 else None
+            channels_first = False
         elif layer.parameter_names:
             flattened = None
-        out = spec.shapes[k + 1]
-        to_keras = (_channels_last if len(out) == 3 else
-                    _flattened_channels_last(flattened) if flattened is not None and
-                    len(flattened) == 3 else (lambda array: array))
+        channels_first = channels_first and len(out) > 1  # a global pooling ends the map
+        to_keras = _channels_last if channels_first else \
+            _flattened_channels_last(flattened) if flattened else _same
         steps.append(_Step(attr, init, tuple(forward), to_keras))
     return steps
 
@@ -300,7 +332,10 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
         init += _Line("self.double()", "the Keras model computes in float64, torch's "
                                        "default is float32").render(" " * 8)
     lines = [line for step in steps for line in step.forward]
-    lines[-1] = _Line("return " + lines[-1].code.removeprefix("x = "), lines[-1].comment)
+    if lines[-1].code.startswith("x = "):
+        lines[-1] = _Line("return " + lines[-1].code.removeprefix("x = "), lines[-1].comment)
+    else:
+        lines.append(_Line("return x"))
     forward = [text for line in lines for text in line.render(" " * 8)]
     imports = ["import torch"]
     if any("F." in text for text in init + forward):
@@ -340,6 +375,8 @@ def _module(source: str, steps: list[_Step], spec: reference.Sequential) -> nn.M
     copied = torch_impl.from_reference(spec)
     state = {}
     for step, torch_module in zip(steps, copied, strict=True):
+        if step.attr is None:
+            continue
         holder = torch_convert._holder(torch_module)
         state.update({f"{step.attr}.{key}": value
                       for key, value in holder.state_dict().items()})
