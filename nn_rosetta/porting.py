@@ -129,6 +129,7 @@ class ParityReport:
     layers: tuple[LayerParity, ...]
     dtype: str
     input_shape: tuple[int, ...]
+    drawn: bool  # the example input was drawn at random (none was given)
 
     @property
     def first_divergence(self) -> LayerParity | None:
@@ -147,7 +148,8 @@ class ParityReport:
                    f"{p.rtol:>9g}  {'ok' if p.ok else 'PARTS'}" for p in self.layers)]
         first = self.first_divergence
         shape = "×".join(map(str, self.input_shape))
-        lines.append(f"{self.dtype}, example input {shape}: " +
+        drawn = "random " if self.drawn else ""
+        lines.append(f"{self.dtype}, {drawn}example input {shape}: " +
                      ("every layer within tolerance" if first is None else
                       f"torch and Keras part at layer {first.layer}"))
         return "\n".join(lines)
@@ -394,7 +396,7 @@ def _example(spec: reference.Sequential, example_input: object | None) -> np.nda
 
 
 def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Module,
-            spec: reference.Sequential, x: np.ndarray) -> ParityReport:
+            spec: reference.Sequential, x: np.ndarray, drawn: bool) -> ParityReport:
     """Each step's lines of ``forward`` beside its Keras layers, output against output."""
     namespace = {"torch": torch, "nn": nn, "F": F}
     tol = tolerance(spec.dtype, "output")
@@ -414,7 +416,7 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
                                     type(layer).__name__,
                                     float(np.max(np.abs(got - want), initial=0.0)),
                                     tol.error(got, want), tol.rtol))
-    return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape))
+    return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape), drawn)
 
 
 def load(path: str | os.PathLike) -> keras.Model:
@@ -438,4 +440,5 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
     steps = _steps(spec, [group[0].name for group in groups])
     source = _source(steps, spec, keras_model.name)
     module = _module(source, steps, spec)
-    return Ported(module, source, _report(steps, groups, module, spec, x))
+    return Ported(module, source,
+                  _report(steps, groups, module, spec, x, drawn=example_input is None))

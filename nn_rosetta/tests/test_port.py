@@ -182,3 +182,11 @@ def test_the_terminal_writes_model_and_weights_and_prints_the_report(tmp_path, c
     printed = capsys.readouterr().out
     assert "float64, example input 4×3: every layer within tolerance" in printed
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.py", "weights.pt"]
+
+
+def test_an_example_input_of_the_wrong_dtype_or_shape_is_refused_by_name() -> None:
+    model = note004()
+    with pytest.raises(TypeError, match="port: example_input"):
+        nn_rosetta.port(model, XOR_INPUTS.astype(np.float32))
+    with pytest.raises(ValueError, match=r"port: example_input must have shape \(N, 3\)"):
+        nn_rosetta.port(model, np.zeros((4, 4)))
