@@ -7,13 +7,14 @@ is the ``nn-rosetta`` console script. The Markdown and HTML docs (``docs/``) are
 from the same catalog.
 
 ``nn_rosetta.port`` (in ``nn_rosetta.porting``) ports a Keras model to PyTorch: module,
-source code and per-layer parity report. It imports torch and TensorFlow, so it is loaded
-on first use, and the reading surface stays light.
+source code and per-layer parity report; ``nn_rosetta.port_to_keras`` the other way, for
+a torch ``nn.Sequential``. They import torch and TensorFlow, so they load on first use,
+and the reading surface stays light.
 """
 
 
 def __getattr__(name: str) -> object:
-    if name in ("port", "Ported"):
+    if name in ("port", "port_to_keras", "Ported"):
         from nn_rosetta import porting
 
         return getattr(porting, name)

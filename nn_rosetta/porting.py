@@ -21,6 +21,7 @@ parity suite's rule and tolerance (``nn_rosetta.tolerances``, kind "output").
 
 from __future__ import annotations
 
+import functools
 import keyword
 import os
 import re
@@ -64,7 +65,7 @@ class Template:
 
     module: str | None
     note: str = ""
-    call: str = "self.{attr}(x)"
+    call: str = "x = self.{attr}(x)"
     arguments: Callable[[reference.layers.Layer, tuple[int, ...]], dict[str, Any]] | None = None
     layout: str = "last"
 
@@ -80,24 +81,34 @@ TEMPLATES: dict[str, Template] = {
     "Dropout": Template("nn.Dropout({rate})", layout="any"),
 }
 
-# The spec activations as torch expressions ("{}": the pre-activation), and the comment a
-# line using one carries when it bridges a convention.
-ACTIVATIONS: dict[str, Callable[[dict[str, float]], tuple[str, str]]] = {
-    "identity": lambda p: ("{}", ""),
-    "sigmoid": lambda p: ("torch.sigmoid({})", ""),
-    "tanh": lambda p: ("torch.tanh({})", ""),
-    "relu": lambda p: ("torch.relu({})", ""),
-    "leaky_relu": lambda p: (f"F.leaky_relu({{}}, {p.get('negative_slope', 0.01)!r})",
-                             "" if p.get("negative_slope", 0.01) == 0.01 else
-                             "slope as in Keras; torch's default is 0.01"),
-    "elu": lambda p: ("F.elu({})" if p.get("alpha", 1.0) == 1.0 else
-                      f"F.elu({{}}, alpha={p['alpha']!r})", ""),
-    "softmax": lambda p: ("torch.softmax({}, dim=-1)", ""),
-    "softplus": lambda p: ("F.softplus({})", ""),
-    "silu": lambda p: ("F.silu({})", ""),
-    "gelu": lambda p: ("F.gelu({})" if not p.get("approximate") else
-                       f"F.gelu({{}}, approximate={p['approximate']!r})", ""),
+# The spec activations as torch expressions ("{}": the pre-activation; used twice, it is
+# computed on a line of its own first), with the comment a line using one carries when it
+# bridges a convention. ``tf64``: the Keras model applies TF's own kernel in float64, which
+# holds a constant in float32 (leaky_relu's slope, gelu's 1/√2): torch uses the same.
+ACTIVATIONS: dict[str, Callable[[dict[str, float], bool], tuple[str, str]]] = {
+    "identity": lambda p, tf64: ("{}", ""),
+    "sigmoid": lambda p, tf64: ("torch.sigmoid({})", ""),
+    "tanh": lambda p, tf64: ("torch.tanh({})", ""),
+    "relu": lambda p, tf64: ("torch.relu({})", ""),
+    "leaky_relu": lambda p, tf64: _leaky_relu(p.get("negative_slope", 0.01), tf64),
+    "elu": lambda p, tf64: ("F.elu({})" if p.get("alpha", 1.0) == 1.0 else
+                            f"F.elu({{}}, alpha={p['alpha']!r})", ""),
+    "softmax": lambda p, tf64: ("torch.softmax({}, dim=-1)", ""),
+    "softplus": lambda p, tf64: ("F.softplus({})", ""),
+    "silu": lambda p, tf64: ("F.silu({})", ""),
+    "gelu": lambda p, tf64: (
+        (f"0.5 * {{0}} * (1 + torch.erf({{0}} * {float(np.float32(np.sqrt(0.5)))!r}))",
+         "TF's float64 gelu: 1/√2 rounded to float32") if tf64 else ("F.gelu({})", "")),
 }
+
+
+def _leaky_relu(slope: float, tf64: bool) -> tuple[str, str]:
+    if tf64:
+        return (f"F.leaky_relu({{}}, {float(np.float32(slope))!r})",
+                f"TF's float64 leaky_relu: slope {slope!r} rounded to float32")
+    return (f"F.leaky_relu({{}}, {slope!r})",
+            "" if slope == 0.01 else "slope as in Keras; torch's default is 0.01")
+
 
 # Keras layers that join the layer before them: the spec applies an activation inside it.
 _JOINS_PREVIOUS = ("Activation", "LeakyReLU")
@@ -157,28 +168,37 @@ class ParityReport:
 
 @dataclass
 class Ported:
-    """What :func:`port` returns: the torch module, its source, and the parity report."""
+    """What :func:`port` returns (and :func:`port_to_keras`, the other way): the model,
+    its source code, and the parity report."""
 
-    module: nn.Module
+    module: nn.Module | keras.Model
     source: str
     report: ParityReport
 
     def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``model.py`` and ``weights.pt`` (``torch.load(…, weights_only=True)``)
-        into ``directory``, each atomically (a temporary file, then ``os.replace``)."""
+        """Write ``model.py`` and the weights into ``directory``, each atomically (a
+        temporary file, then ``os.replace``): ``weights.pt`` for a torch module (a state
+        dict, for ``torch.load(…, weights_only=True)``), ``model.weights.h5`` for Keras."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        model_py, weights = directory / "model.py", directory / "weights.pt"
-        _atomic(model_py, lambda f: f.write(self.source.encode()))
-        _atomic(weights, lambda f: torch.save(self.module.state_dict(), f))
+        model_py = directory / "model.py"
+        _atomic(model_py, lambda path: Path(path).write_text(self.source, encoding="utf-8"))
+        if isinstance(self.module, nn.Module):
+            weights = directory / "weights.pt"
+            _atomic(weights, lambda path: torch.save(self.module.state_dict(), path))
+        else:
+            weights = directory / "model.weights.h5"
+            _atomic(weights, self.module.save_weights)
         return model_py, weights
 
 
-def _atomic(path: Path, write: Callable) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _atomic(path: Path, write: Callable[[str], object]) -> None:
+    """``write(temporary path)``, then the temporary file replaces ``path`` in one step."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                         suffix="".join(path.suffixes))
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
+        write(temporary)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -213,6 +233,14 @@ def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
         else:
             groups.append([layer])
     return groups
+
+
+def _tf_kernel(group: list[keras.Layer]) -> bool:
+    """Whether the group applies Keras's own activation kernels (a plain Keras layer), not
+    ``tf_impl``'s spec-exact ones (``functools.partial`` objects)."""
+    activation = getattr(group[0], "activation", None)
+    return len(group) > 1 or (activation is not None and
+                              not isinstance(activation, functools.partial))
 
 
 def _attribute(name: str, taken: set[str]) -> str:
@@ -283,12 +311,12 @@ def _permute(rank: int, to_channels_first: bool) -> _Line:
     return _Line(f"x = x.permute{axes}", "back to channels-last, as the next layer expects")
 
 
-def _steps(spec: reference.Sequential, names: list[str]) -> list[_Step]:
+def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> list[_Step]:
     taken: set[str] = set()
     steps = []
     channels_first, flattened = False, None  # torch's layout of x, as the code runs
-    for k, (layer, name, context) in enumerate(zip(
-            spec.layers, names, contexts(spec.layers, spec.input_shape), strict=True)):
+    for k, (layer, name, context, tf_kernel) in enumerate(zip(
+            spec.layers, names, contexts(spec.layers, spec.input_shape), tf64, strict=True)):
         template = TEMPLATES[type(layer).__name__]
         shape, out = spec.shapes[k], spec.shapes[k + 1]
         fields = template.fields(layer, shape)
@@ -311,10 +339,13 @@ def _steps(spec: reference.Sequential, names: list[str]) -> list[_Step]:
                  template.call.format(attr=attr, **fields).split("\n")]
         activation = getattr(layer, "activation", None)
         if activation is not None:
-            expression, comment = ACTIVATIONS[activation.name](activation.params)
+            expression, comment = ACTIVATIONS[activation.name](activation.params, tf_kernel)
             last = lines[-1]
-            lines[-1] = _Line("x = " + expression.format(last.code.removeprefix("x = ")),
-                              comment or last.comment)
+            if expression.count("{") > 1:  # the pre-activation, used twice, on its own line
+                lines.append(_Line(f"x = {expression.format('x')}", comment))
+            else:
+                lines[-1] = _Line("x = " + expression.format(last.code.removeprefix("x = ")),
+                                  comment or last.comment)
         forward += lines
         if isinstance(layer, reference.layers.Flatten):
             flattened = shape if channels_first and len(shape) > 1 else None
@@ -437,8 +468,147 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {error}") from None
     x = _example(spec, example_input)
-    steps = _steps(spec, [group[0].name for group in groups])
+    tf64 = [spec.dtype == np.float64 and _tf_kernel(group) for group in groups]
+    steps = _steps(spec, [group[0].name for group in groups], tf64)
     source = _source(steps, spec, keras_model.name)
     module = _module(source, steps, spec)
     return Ported(module, source,
                   _report(steps, groups, module, spec, x, drawn=example_input is None))
+
+
+# -- the other way: a torch nn.Sequential in Keras ------------------------------------------
+
+# One row per spec layer kind that ports to Keras: the layer, a format string over the spec
+# layer's config(); an activation and the dtype are added as keyword arguments.
+KERAS_TEMPLATES: dict[str, str] = {
+    "Dense": "keras.layers.Dense({out_features})",
+    "Flatten": "keras.layers.Flatten()",
+    "Dropout": "keras.layers.Dropout({rate})",
+}
+
+# A spec activation in Keras: the layer's ``activation=`` argument, or else a layer of its
+# own after the linear one, with the convention that line bridges.
+KERAS_ACTIVATIONS: dict[str, Callable[[dict[str, float]], tuple[str, str, str]]] = {
+    "identity": lambda p: ("", "", ""),
+    **{name: (lambda p, name=name: (f'activation="{name}"', "", ""))
+       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu", "gelu")},
+    "leaky_relu": lambda p: (
+        ('activation="leaky_relu"', "", "") if p.get("negative_slope", 0.01) == 0.2 else
+        ("", f"keras.layers.LeakyReLU(negative_slope={p.get('negative_slope', 0.01)!r})",
+         "torch's slope; Keras's LeakyReLU defaults to 0.3")),
+    "elu": lambda p: (('activation="elu"', "", "") if p.get("alpha", 1.0) == 1.0 else
+                      ("", f"keras.layers.ELU(alpha={p['alpha']!r})", "")),
+}
+
+
+def _with(call: str, *arguments: str) -> str:
+    """``call`` with keyword ``arguments`` added: ``f(3)`` + ``a=1`` → ``f(3, a=1)``."""
+    arguments = tuple(a for a in arguments if a)
+    if not arguments:
+        return call
+    return call[:-1] + ("" if call.endswith("()") else ", ") + ", ".join(arguments) + ")"
+
+
+def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
+    """Each spec layer's lines in the ``keras.Sequential`` list (an activation Keras has no
+    argument for is a layer of its own)."""
+    dtype = 'dtype="float64"' if spec.dtype == np.float64 else ""
+    found = []
+    for k, layer in enumerate(spec.layers):
+        kind = type(layer).__name__
+        if kind not in KERAS_TEMPLATES or getattr(layer, "channels_last", False):
+            raise TypeError(f"port_to_keras: layer {k} ({layer.name}) has no Keras port in "
+                            f"nn-rosetta; it ports {', '.join(KERAS_TEMPLATES)}")
+        argument, extra, note = "", "", ""
+        activation = getattr(layer, "activation", None)
+        if activation is not None:
+            if activation.name not in KERAS_ACTIVATIONS:
+                raise TypeError(f"port_to_keras: layer {k} ({layer.name}) applies "
+                                f"{activation.name}, which Keras has no layer for")
+            argument, extra, note = KERAS_ACTIVATIONS[activation.name](activation.params)
+        lines = [_Line(_with(KERAS_TEMPLATES[kind].format(**layer.config()), argument, dtype))]
+        if extra:
+            lines.append(_Line(_with(extra, dtype), note))
+        found.append(lines)
+    return found
+
+
+def _keras_source(spec: reference.Sequential, lines: list[list[_Line]]) -> str:
+    shape = ", ".join(map(str, spec.input_shape)) + ("," if len(spec.input_shape) == 1 else "")
+    first = _Line(f'keras.Input(({shape}), dtype="float64"),',
+                  "the torch model computes in float64, Keras's default is float32") \
+        if spec.dtype == np.float64 else _Line(f"keras.Input(({shape})),")
+    body = [first, *(_Line(line.code + ",", line.comment) for group in lines for line in group)]
+    return "\n".join([
+        '"""The PyTorch model in Keras, generated by nn-rosetta (port_to_keras).',
+        "",
+        "    model = build()",
+        '    model.load_weights("model.weights.h5")',
+        "",
+        f"Input: (N, {shape.rstrip(',')}) {spec.dtype.name}.",
+        '"""',
+        "",
+        "import keras",
+        "",
+        "",
+        "def build() -> keras.Sequential:",
+        "    return keras.Sequential([",
+        *(text for line in body for text in line.render(" " * 8)),
+        "    ])",
+        "",
+    ])
+
+
+def port_to_keras(module: nn.Module, example_input: object | None = None, *,
+                  input_shape: tuple[int, ...] | None = None) -> Ported:
+    """A torch ``nn.Sequential`` in Keras, the other way round from :func:`port`: a
+    ``keras.Sequential`` of plain layers with the module's exact weights, its source code,
+    and the per-layer parity report (torch's modules against the Keras layers).
+
+    ``input_shape``: the per-sample input shape, needed only when the first module does
+    not fix it. Layers on feature maps (channels-first in torch) do not port this way yet.
+    """
+    try:
+        spec = torch_impl.to_reference(module, input_shape=input_shape)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"port_to_keras: {error}") from None
+    if not isinstance(spec, reference.Sequential):
+        raise TypeError(f"port_to_keras: expects an nn.Sequential, got {type(module).__name__}")
+    lines = _keras_lines(spec)
+    x = _example(spec, example_input)
+    source = _keras_source(spec, lines)
+    namespace: dict[str, Any] = {"__name__": "model"}
+    exec(compile(source, "model.py", "exec"), namespace)  # the code the user receives
+    model = namespace["build"]()
+    copied = tf_impl.from_reference(spec)  # the tables' weights, on the project's layers
+    spans, start = [], 0
+    for group in lines:
+        spans.append(model.layers[start:start + len(group)])
+        start += len(group)
+    for span, layer in zip(spans, copied.layers, strict=True):
+        span[0].set_weights(layer.get_weights())
+    return Ported(model, source, _keras_report(module, spec, spans, x, example_input is None))
+
+
+def _keras_report(module: nn.Module, spec: reference.Sequential,
+                  spans: list[list[keras.Layer]], x: np.ndarray, drawn: bool) -> ParityReport:
+    """torch's modules, one spec layer's group at a time, against its Keras layers."""
+    _, walk = torch_convert._walk(module, spec.input_shape)
+    modules = list(module)
+    tol = tolerance(spec.dtype, "output")
+    expected, actual, rows = torch.from_numpy(x), x, []
+    with torch.no_grad():
+        for (layer, group, _), span in zip(walk, spans, strict=True):
+            ends = group.index + (group.activation is not None)
+            names = [f"{k} ({type(modules[k]).__name__})" for k in range(group.index, ends + 1)]
+            for k in range(group.index, ends + 1):
+                was = modules[k].training
+                expected = modules[k].eval()(expected)
+                modules[k].train(was)
+            for keras_layer in span:
+                actual = keras_layer(actual, training=False)
+            got, want = keras.ops.convert_to_numpy(actual), expected.numpy()
+            rows.append(LayerParity(" + ".join(names), type(layer).__name__,
+                                    float(np.max(np.abs(got - want), initial=0.0)),
+                                    tol.error(got, want), tol.rtol))
+    return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape), drawn)

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import torch
 
 import nn_rosetta
 from nn_rosetta import cli, porting
@@ -39,8 +40,20 @@ def mlp() -> keras.Sequential:
                                                                 name="classes")], name="mlp")
 
 
+def tf_kernels() -> keras.Sequential:
+    """Plain Keras activations in float64, where TF's kernels hold float32 constants."""
+    return keras.Sequential([keras.Input((5,), dtype="float64"),
+                             L.Dense(6, activation="gelu", dtype="float64", name="gelu"),
+                             L.Dense(6, activation="leaky_relu", dtype="float64", name="leaky"),
+                             L.Dense(4, dtype="float64", name="linear"),
+                             L.LeakyReLU(dtype="float64", name="leaky_layer")],
+                            name="tf_kernels")
+
+
+_RNG = np.random.default_rng(1)
 MODELS = {"note004": (note004, XOR_INPUTS),
-          "mlp": (mlp, np.random.default_rng(1).standard_normal((16, 12)).astype(np.float32))}
+          "mlp": (mlp, _RNG.standard_normal((16, 12)).astype(np.float32)),
+          "tf_kernels": (tf_kernels, 3 * _RNG.standard_normal((8, 5)))}
 
 # Run in a fresh interpreter: only model.py, weights.pt and torch.
 VERIFY = """
@@ -114,8 +127,8 @@ def test_every_layer_agrees_with_keras_within_the_parity_tolerance(ported, name)
 def test_the_report_names_the_first_layer_where_a_convention_is_missed(monkeypatch) -> None:
     # Keras's LeakyReLU slope is 0.3, torch's default 0.01: a port that drops the slope
     # parts from Keras at that layer, and the report says so.
-    monkeypatch.setitem(porting.ACTIVATIONS, "leaky_relu", lambda params: ("F.leaky_relu({})",
-                                                                           ""))
+    monkeypatch.setitem(porting.ACTIVATIONS, "leaky_relu",
+                        lambda params, tf64: ("F.leaky_relu({})", ""))
     report = nn_rosetta.port(mlp(), MODELS["mlp"][1]).report
     assert report.first_divergence is report.layers[2]
     assert report.first_divergence.layer == "fc2 + leaky"
@@ -147,6 +160,22 @@ def test_the_float32_source_says_nothing_about_dtype(ported) -> None:
     source = ported["mlp"]["result"].source
     assert "double" not in source and "float64" not in source
     assert "x = F.leaky_relu(self.fc2(x), 0.3)  # slope as in Keras" in source
+
+
+def test_tf_float64_activations_hold_float32_constants_and_the_port_uses_them(ported) -> None:
+    # TF's leaky_relu op stores the slope as a float32 attribute and its gelu multiplies by
+    # 1/√2 rounded to float32, even on float64 data: a port with the exact constants parts
+    # from Keras at 1e-9, above the float64 tolerance; the generated code uses TF's.
+    z = np.linspace(-4.0, 4.0, 801)
+    leaky = keras.ops.convert_to_numpy(keras.activations.leaky_relu(z, negative_slope=0.2))
+    assert np.max(np.abs(leaky - np.where(z > 0, z, 0.2 * z))) > 1e-9
+    assert np.array_equal(leaky, np.where(z > 0, z, float(np.float32(0.2)) * z))
+    gelu = keras.ops.convert_to_numpy(keras.activations.gelu(z, approximate=False))
+    exact = torch.nn.functional.gelu(torch.from_numpy(z)).numpy()
+    assert np.max(np.abs(gelu - exact)) > 1e-9
+    source = ported["tf_kernels"]["result"].source
+    assert "F.leaky_relu(self.leaky(x), 0.20000000298023224)" in source
+    assert "x = 0.5 * x * (1 + torch.erf(x * 0.7071067690849304))" in source
 
 
 def test_every_layer_kind_with_a_layout_has_a_template() -> None:
@@ -190,3 +219,31 @@ def test_an_example_input_of_the_wrong_dtype_or_shape_is_refused_by_name() -> No
         nn_rosetta.port(model, XOR_INPUTS.astype(np.float32))
     with pytest.raises(ValueError, match=r"port: example_input must have shape \(N, 3\)"):
         nn_rosetta.port(model, np.zeros((4, 4)))
+
+
+def test_a_torch_sequential_ports_to_keras_the_other_way(tmp_path) -> None:
+    module = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+                                 torch.nn.Linear(8, 3), torch.nn.Softmax(dim=-1))
+    x = np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32)
+    result = porting.port_to_keras(module, x)
+    assert result.report.first_divergence is None, str(result.report)
+    assert 'keras.layers.Dense(8, activation="relu"),' in result.source
+    result.save(tmp_path)
+    namespace: dict = {}
+    exec((tmp_path / "model.py").read_text(), namespace)
+    model = namespace["build"]()
+    model.load_weights(tmp_path / "model.weights.h5")
+    with torch.no_grad():
+        expected = module.eval()(torch.from_numpy(x)).numpy()
+    tol = tolerance(np.float32, "output")
+    assert tol.error(keras.ops.convert_to_numpy(model(x)), expected) <= tol.rtol
+
+
+def test_a_float64_torch_leaky_relu_parts_from_keras_and_the_report_says_where() -> None:
+    # The other way the float32 slope cannot be undone: Keras's LeakyReLU rounds it.
+    module = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LeakyReLU(),
+                                 torch.nn.Linear(4, 2)).double()
+    report = porting.port_to_keras(module).report
+    assert report.first_divergence is report.layers[0]
+    assert report.layers[0].layer == "0 (Linear) + 1 (LeakyReLU)"
+    assert 1e-10 < report.layers[0].error < 1e-8
