@@ -19,9 +19,9 @@ Conventions bridged to the spec:
   Keras's probability losses silently use instead of the probabilities
   (``tf_impl.losses`` removes it).
 * ``step``: ``keras.ops.heaviside(z, 0)`` has no gradient registered: the tape returns
-  ``None``, TF's honest answer for a function with no useful gradient. It also returns
-  0 at NaN, where the spec (like ``np.heaviside``) keeps NaN: NaN entries are passed
-  through (``stop_gradient`` keeps the tape's answer ``None``).
+  ``None``, TF's honest answer for a function with no useful gradient. It returns 0 at
+  NaN, where the spec (like ``np.heaviside``) keeps NaN: Keras's convention, kept
+  (``parity_tests/test_nonfinite.py`` shows both sides).
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ def identity(z: tf.Tensor) -> tf.Tensor:
 
 
 def step(z: tf.Tensor) -> tf.Tensor:
-    """1 if z > 0 else 0 (value 0 at z = 0); NaN stays NaN, which ``ops.heaviside`` maps to 0."""
-    heaviside = keras.ops.heaviside(z, tf.zeros((), dtype=z.dtype))
-    return tf.where(tf.math.is_nan(z), tf.stop_gradient(z), heaviside)
+    """1 if z > 0 else 0 (value 0 at z = 0, and at NaN: Keras's convention, see above)."""
+    return keras.ops.heaviside(z, tf.zeros((), dtype=z.dtype))
 
 
 def sigmoid(z: tf.Tensor) -> tf.Tensor:

@@ -11,8 +11,8 @@ bridged to the spec:
   dtype to where log(1 + e^x) rounds to x: 40 in float64, 20 in float32.
 * ``step``: ``torch.heaviside(z, 0)`` has no autograd formula: torch raises on
   ``backward``, which is the honest answer for a function with no useful gradient. It
-  also returns 0 at NaN, where the spec (like ``np.heaviside``) keeps NaN: NaN entries
-  are passed through.
+  returns 0 at NaN, where the spec (like ``np.heaviside``) keeps NaN: torch's
+  convention, kept (``parity_tests/test_nonfinite.py`` shows both sides).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def identity(z: torch.Tensor) -> torch.Tensor:
 
 
 def step(z: torch.Tensor) -> torch.Tensor:
-    """1 if z > 0 else 0 (value 0 at z = 0); NaN stays NaN, which ``torch.heaviside`` maps to 0."""
-    return torch.where(z.isnan(), z, torch.heaviside(z, torch.zeros((), dtype=z.dtype)))
+    """1 if z > 0 else 0 (value 0 at z = 0, and at NaN: torch's convention, see above)."""
+    return torch.heaviside(z, torch.zeros((), dtype=z.dtype))
 
 
 def sigmoid(z: torch.Tensor) -> torch.Tensor:
