@@ -97,6 +97,7 @@ ACTIVATIONS: dict[str, Callable[[dict[str, float], bool], tuple[str, str]]] = {
     "softplus": lambda p, tf64: ("F.softplus({})", ""),
     "silu": lambda p, tf64: ("F.silu({})", ""),
     "gelu": lambda p, tf64: (
+        ('F.gelu({}, approximate="tanh")', "") if p.get("approximate", "none") == "tanh" else
         (f"0.5 * {{0}} * (1 + torch.erf({{0}} * {float(np.float32(np.sqrt(0.5)))!r}))",
          "TF's float64 gelu: 1/√2 rounded to float32") if tf64 else ("F.gelu({})", "")),
 }
@@ -488,10 +489,13 @@ KERAS_TEMPLATES: dict[str, str] = {
 
 # A spec activation in Keras: the layer's ``activation=`` argument, or else a layer of its
 # own after the linear one, with the convention that line bridges.
-KERAS_ACTIVATIONS: dict[str, Callable[[dict[str, float]], tuple[str, str, str]]] = {
+KERAS_ACTIVATIONS: dict[str, Callable[[dict[str, float]], tuple[str, str, str] | None]] = {
     "identity": lambda p: ("", "", ""),
     **{name: (lambda p, name=name: (f'activation="{name}"', "", ""))
-       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu", "gelu")},
+       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu")},
+    # Keras's activation="gelu" is the exact form; its tanh form has no name to pass
+    "gelu": lambda p: ('activation="gelu"', "", "") if p.get("approximate", "none") == "none"
+    else None,
     "leaky_relu": lambda p: (
         ('activation="leaky_relu"', "", "") if p.get("negative_slope", 0.01) == 0.2 else
         ("", f"keras.layers.LeakyReLU(negative_slope={p.get('negative_slope', 0.01)!r})",
@@ -522,10 +526,12 @@ def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
         argument, extra, note = "", "", ""
         activation = getattr(layer, "activation", None)
         if activation is not None:
-            if activation.name not in KERAS_ACTIVATIONS:
+            keras_form = KERAS_ACTIVATIONS.get(activation.name, lambda p: None)(activation.params)
+            if keras_form is None:
                 raise TypeError(f"port_to_keras: layer {k} ({layer.name}) applies "
-                                f"{activation.name}, which Keras has no layer for")
-            argument, extra, note = KERAS_ACTIVATIONS[activation.name](activation.params)
+                                f"{activation.name} {activation.params or ''}, which Keras "
+                                "has no plain layer or argument for")
+            argument, extra, note = keras_form
         lines = [_Line(_with(KERAS_TEMPLATES[kind].format(**layer.config()), argument, dtype))]
         if extra:
             lines.append(_Line(_with(extra, dtype), note))
