@@ -19,6 +19,8 @@ For each concept:
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from dataclasses import dataclass
 
 from nn_rosetta import docstrings
@@ -60,6 +62,25 @@ class Implementation:
     @property
     def code(self) -> str:
         return "\n\n\n".join(d.source for d in self.definitions)
+
+    @property
+    def shown(self) -> str:
+        """The code as the docs show it: the spec's without the docstrings of its
+        definitions, which the docs render as the concept's math above it (so each is
+        shown once); a mirror's as written."""
+        if self.package != SPEC:
+            return self.code
+        return "\n\n\n".join(_without_docstring(d.source) for d in self.definitions)
+
+
+def _without_docstring(source: str) -> str:
+    """A definition's source less its own docstring (its methods keep theirs)."""
+    tree = ast.parse(textwrap.dedent(source))
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)), None)
+    if node is None or ast.get_docstring(node) is None:
+        return source
+    first, last = node.body[0].lineno, node.body[0].end_lineno
+    return "\n".join(x for k, x in enumerate(source.splitlines(), 1) if not first <= k <= last)
 
 
 @dataclass(frozen=True)
