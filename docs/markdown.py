@@ -6,7 +6,7 @@ import re
 
 from docs.bridge import PREAMBLE, Row
 from nn_rosetta import cheatsheet, docstrings, notes
-from nn_rosetta.catalog import LABELS, Group, Translation
+from nn_rosetta.catalog import LABELS, Group, Translation, page_of
 from nn_rosetta.parity import DTYPES, FRAMEWORKS, Summary
 from reference import registry
 
@@ -118,7 +118,7 @@ def _code(impl) -> str:
     if impl.helpers:
         names = ", ".join(f"<code>{h.name}</code>" for h in impl.helpers)
         out += ["", f"<details><summary>What it uses from the module: {names}</summary>", "",
-                fence("\n\n\n".join(h.source for h in impl.helpers)), "", "</details>"]
+                fence(impl.helpers_shown), "", "</details>"]
     return "\n".join(out)
 
 
@@ -238,7 +238,6 @@ def _spec_cell(row: cheatsheet.Row, prefix: str = "") -> str:
     names = {c.name: c.module for c in registry.CONCEPTS}
     if row.spec not in names:
         return f"`{row.spec}`"
-    from nn_rosetta.catalog import page_of
     return f"[`{row.spec}`]({prefix}{page_of(names[row.spec])[0]}.md#{slug(row.spec)})"
 
 
@@ -295,7 +294,7 @@ def notes_page() -> str:
         out += [f"- [{label}]({url})" for label, url in note.links] or [
             "It links to nothing beyond its pictures."]
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return note_links("\n".join(out).rstrip() + "\n")
 
 
 def readme_cheatsheet() -> str:
@@ -309,13 +308,9 @@ def readme_cheatsheet() -> str:
         sheet_table(rows, prefix="docs/", tests=False)])
 
 
-def readme(groups: tuple[Group, ...], taste: Translation) -> str:
-    """README.md's generated part: the pages, and one concept in three columns."""
+def readme(groups: tuple[Group, ...]) -> str:
+    """README.md's generated links to the pages."""
     pages = ", ".join(f"[{g.title.lower()}](docs/{g.page}.md)" for g in groups)
-    heads = "".join(f"<th>{impl.label}</th>" for impl in taste.implementations)
-    codes = ["\n\n\n".join(d.bare for d in impl.definitions) for impl in taste.implementations]
-    cells = "\n".join(f"<td>\n\n{fence(code)}\n\n</td>" for code in codes)
-    page = next(g.page for g in groups if taste in g.translations)
     return note_links("\n".join([
         "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), above, with the "
         "test of each row.",
@@ -325,9 +320,5 @@ def readme(groups: tuple[Group, ...], taste: Translation) -> str:
         "- [The bridge from the notes](docs/bridge.md): each TensorFlow idiom of the notes, "
         "and note 004's PyTorch module, with its PyTorch and NumPy equivalents, every row "
         "tested.",
-        "- [The source notes](docs/notes.md): what the notes cited by number are.", "",
-        f"A taste, `{taste.name}`: {inline(taste.summary)} The code as it stands in "
-        "the three packages, docstrings left out "
-        f"([its section](docs/{page}.md#{slug(taste.name)}) has them, with the math, the "
-        "conventions and the parity):", "",
-        "<table>", f"<tr>{heads}</tr>", "<tr>", cells, "</tr>", "</table>"]), "docs/notes.md")
+        "- [The source notes](docs/notes.md): what the notes cited by number are."]),
+        "docs/notes.md")

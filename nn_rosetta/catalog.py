@@ -72,6 +72,13 @@ class Implementation:
             return self.code
         return "\n\n\n".join(_without_docstring(d.source) for d in self.definitions)
 
+    @property
+    def helpers_shown(self) -> str:
+        """The helpers' code; a helper that is a concept itself without its docstrings,
+        which its own section shows."""
+        concepts = {c.name for c in registry.CONCEPTS}
+        return "\n\n\n".join(h.bare if h.name in concepts else h.source for h in self.helpers)
+
 
 def _without_docstring(source: str) -> str:
     """A definition's source less its own docstring (its methods keep theirs)."""

@@ -84,7 +84,8 @@ class Summary:
         """The summary with every error dropped: whether each bound was met, nothing more.
         Versions keep their release (``torch 2.13.0``, not ``2.13.0+cpu``; ``python 3.11``),
         the part the pinned constraints fix on every machine."""
-        cells = {concept: {dtype: {fw: {kind: replace(cell, kept=cell.error is None)
+        cells = {concept: {dtype: {fw: {kind: replace(cell, kept=cell.kept
+                                                      and cell.error is None)
                                         for kind, cell in kinds.items()}
                                    for fw, kinds in fws.items()}
                            for dtype, fws in dtypes.items()}
