@@ -48,11 +48,12 @@ def inline(text: str) -> str:
                    else cite(p) for p in parts)
 
 
-def prose(text: str) -> str:
-    """The project's own Markdown (single backticks) as HTML, notes linked."""
+def prose(text: str, linked: bool = True) -> str:
+    """The project's own Markdown (single backticks) as HTML, notes linked unless the text
+    goes inside a link itself (``linked=False``)."""
     parts = re.split(r"(`[^`]+`)", text)
     return "".join(f"<code>{html.escape(p[1:-1])}</code>" if p.startswith("`")
-                   else cite(p) for p in parts)
+                   else cite(p) if linked else html.escape(p) for p in parts)
 
 
 def docstring(text: str) -> str:
@@ -271,7 +272,9 @@ SEARCH = """(() => {
   });
   box.addEventListener('keydown', e => {
     const first = list.querySelector('a');
-    if (e.key === 'Enter' && first) { location.hash = first.hash; }
+    if (e.key !== 'Enter' || !first) return;
+    location.hash = first.hash;  // the same hash twice does not scroll: scroll anyway
+    document.getElementById(first.hash.slice(1)).scrollIntoView();
   });
 })();"""
 
@@ -280,8 +283,8 @@ def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]
          rows: list[Row], summary: Summary) -> str:
     nav = ['<ul><li class="group"><a href="#cheatsheet">Keras / TensorFlow → PyTorch</a></li>',
            '<li class="group"><a href="#bridge">The bridge from the notes</a><ul>'
-           + "".join(f'<li><a href="#bridge-{r.number}">{r.number}. {prose(r.title)}</a></li>'
-                     for r in rows) + "</ul></li>"]
+           + "".join(f'<li><a href="#bridge-{r.number}">{r.number}. '
+                     f"{prose(r.title, linked=False)}</a></li>" for r in rows) + "</ul></li>"]
     for g in groups:
         links = "".join(f'<li><a href="#{t.name}">{t.name.replace("_", "_<wbr>")}</a></li>'
                         for t in g.translations)  # long names break at an underscore

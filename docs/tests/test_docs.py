@@ -142,9 +142,12 @@ def test_no_figure_for_a_module_that_is_not_registered() -> None:
 
 def test_the_html_page_loads_nothing_from_outside() -> None:
     page = build.page(build.collect(build.snapshot()))
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert not re.search(r"""src\s*=\s*["']?(https?:|//)""", page)
+    # the only addresses outside are the notes' own links, which a reader may follow
+    assert not re.search(r"""<(?!a )[^>]*href\s*=\s*["']?(https?:|//)""", page)
     assert "default-src 'none'" in page  # and the page's policy forbids it anyway
     assert page.count('<section class="concept"') == len(registry.CONCEPTS)
+    assert not re.search(r"<a [^>]*>(?:(?!</a>).)*<a ", page), "a link inside a link"
 
 
 def _prose(text: str) -> str:
