@@ -125,7 +125,7 @@ def test_every_concept_and_cheatsheet_name_resolves_to_its_row() -> None:
     for concept in concepts:
         assert names.resolve(concept.upper()).concept == concept
     for row in cheatsheet.ROWS:
-        for name in filter(names.key, row.names):  # "(nothing: …)" names nothing
+        for name in filter(names.key, row.names):
             found = names.resolve(name)
             assert found.concept == row.spec or row in found.rows, name
 
