@@ -57,6 +57,12 @@ ROWS: tuple[Row, ...] = (
     _layer("keras.Sequential([...])", "nn.Sequential(...)", "Sequential",
            "Keras infers each input width when built; torch is told `in_features`",
            "sequential"),
+    _layer("keras.layers.Flatten()", "nn.Flatten()", "Flatten",
+           "the same order for a contiguous array: Keras's channels-last images flatten in "
+           "another order than torch's channels-first", "flatten"),
+    _layer("keras.layers.Dropout(rate)", "nn.Dropout(p)", "Dropout",
+           "`rate` ↔ `p`, both the probability of dropping; active only when training "
+           "(`training=True` ↔ `model.train()`)", "dropout"),
     _layer("keras.Input(shape=(3,))", "nn.Linear(3, …)", "Dense",
            "torch has no input layer: the first layer's `in_features` carries the width",
            reason="no numbers: it declares a shape"),

@@ -97,6 +97,22 @@ def test_sequential() -> None:
     agree(model(x), module(t(x)))
 
 
+def test_flatten() -> None:
+    x = data(2, 3, 4)
+    agree(keras.layers.Flatten()(x), nn.Flatten()(t(x)))
+
+
+def test_dropout() -> None:
+    x = np.ones((50, 40))
+    keras_drop, torch_drop = keras.layers.Dropout(0.25, seed=0), nn.Dropout(p=0.25)
+    agree(keras_drop(x), torch_drop.eval()(t(x)))  # not training: the identity on both sides
+    torch.manual_seed(0)
+    kept = [keras_drop(x, training=True).numpy(), torch_drop.train()(t(x)).numpy()]
+    for out in kept:  # the survivors scaled by 1 / (1 − p), about a quarter dropped
+        np.testing.assert_allclose(np.unique(out), [0.0, 1 / 0.75], rtol=1e-6)  # Keras: float32
+        assert abs(np.mean(out == 0) - 0.25) < 0.05
+
+
 def test_count_params() -> None:
     model, module = _models(data(4, 3))
     count = sum(p.numel() for p in module.parameters())
