@@ -326,5 +326,7 @@ def readme(groups: tuple[Group, ...]) -> str:
         "- [The bridge from the notes](docs/bridge.md): each TensorFlow idiom of the notes, "
         "and note 004's PyTorch module, with its PyTorch and NumPy equivalents, every row "
         "tested.",
+        "- [Weight layouts](docs/weight-layouts.md): where each weight of a layer lives in "
+        "torch and in Keras, and how its layout changes on the way.",
         "- [The source notes](docs/notes.md): what the notes cited by number are."]),
         "docs/notes.md")
