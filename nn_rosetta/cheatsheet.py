@@ -165,7 +165,7 @@ ROWS: tuple[Row, ...] = (
            "Keras returns NumPy, computed in float32 batches; torch a tensor", "predict"),
     _train("model(x, training=False)", "model.eval() / model.train()", "Sequential",
            "a call argument in Keras, a module mode in torch (dropout, batch norm)",
-           reason="no layer here behaves differently in training yet"),
+           "training_flag"),
     _train("tf.function", "torch.compile", "fit",
            "a compiled graph of the same computation",
            reason="no numbers change; torch.compile also needs a C compiler"),

@@ -399,6 +399,18 @@ def test_predict() -> None:
     agree(model(x), out)  # calling the model keeps float64
 
 
+def test_training_flag() -> None:
+    x = data(50, 3)
+    model = keras.Sequential([keras.layers.Dense(40, dtype="float64"),
+                              keras.layers.Dropout(0.5, seed=0)])
+    model.build(x.shape)
+    module = nn.Sequential(linear_like(model.layers[0]), nn.Dropout(0.5))
+    agree(model(x, training=False), module.eval()(t(x)))  # dropout off on both sides
+    torch.manual_seed(0)
+    for training in (model(x, training=True).numpy(), module.train()(t(x)).detach().numpy()):
+        assert 0.4 < np.mean(training == 0) < 0.6  # on: about half the units dropped
+
+
 # ── autodiff and variables ───────────────────────────────────────────────────────────────
 
 def test_gradient_tape() -> None:
