@@ -156,7 +156,7 @@ ROWS: tuple[Row, ...] = (
            reason="no numbers: it only records choices"),
     _train("model.fit(x, y, epochs, batch_size)",
            "for epoch: for xb, yb: zero_grad(); loss_fn(model(xb), yb).backward(); step()",
-           "fit", "you write the loop; Keras shuffles by default, a DataLoader does not",
+           "fit", "you write the loop; Keras shuffles by default and casts x to float32",
            "fit"),
     _train("model.evaluate(x, y)", "with torch.no_grad(): loss_fn(model(x), y)", "fit",
            "no method in torch; `no_grad` stops recording; Keras casts x to float32",
