@@ -190,6 +190,21 @@ def run_tf(out: str) -> None:
     grads = tf.function(lambda x, y: strategy.run(replica_gradient, args=(x, y)))(*batch)
     results["tf/float64/even/mistake gradient"] = flat(
         strategy.experimental_local_results(g)[0].numpy() for g in grads)
+    # compute_average_loss without global_batch_size, on slices of 4 and 3 rows.
+    X, Y = data("uneven", "float64")
+    batch = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices((X, Y)).batch(len(X)))))
+
+    def replica_losses(x, y):
+        per_example = keras.losses.MeanSquaredError(reduction=None, dtype="float64")(
+            y, keras_model(x))
+        return (tf.nn.compute_average_loss(per_example),
+                tf.nn.compute_average_loss(per_example, global_batch_size=len(X)))
+
+    values = tf.function(lambda x, y: strategy.run(replica_losses, args=(x, y)))(*batch)
+    for name, value in zip(("default", "global batch"), values, strict=True):
+        results[f"tf/float64/uneven/compute_average_loss {name}"] = float(
+            strategy.reduce("sum", value, axis=None))
     results["tf/shard rows 7"] = np.array(
         [r.tolist() + [-1] * (4 - len(r)) for r in parallel.shard_rows(7, strategy)])
     np.savez(out, **results)

@@ -49,8 +49,10 @@ class Run:
     results: dict[str, np.ndarray] | None
 
     def require(self) -> dict[str, np.ndarray]:
+        how = (f"ran past {TIMEOUT_S} s and its process group was killed"
+               if self.returncode is None else f"failed (exit {self.returncode})")
         assert self.returncode == 0 and self.results is not None, (
-            f"the {self.name} worker failed (exit {self.returncode}):\n{self.stderr[-3000:]}")
+            f"the {self.name} worker {how}:\n{self.stderr[-3000:]}")
         return self.results
 
 
@@ -231,6 +233,21 @@ def test_keras_fit_averages_the_slices_means_on_an_uneven_batch(workers) -> None
     tol = tolerance("float64", "weight trajectory")
     assert tol.error(keras_weights, worker.flat_weights(spec)) > 1e-4
     assert tol.error(keras_weights, average_of_means) <= tol.rtol
+
+
+def test_compute_average_loss_needs_the_global_batch_size_on_an_uneven_split(workers) -> None:
+    """Without it, each replica divides by its own rows times 2 (4·2 and 3·2, not 7)."""
+    results = workers["tf"].require()
+    X, Y = worker.data("uneven", "float64")
+    spec, mse = worker.model("float64"), reference.losses.mean_squared_error
+    full = mse(Y, spec.forward(X))
+    slice_means = (mse(Y[:4], spec.forward(X[:4])) + mse(Y[4:], spec.forward(X[4:]))) / 2
+    tol = tolerance("float64", "loss")
+    by_default = results["tf/float64/uneven/compute_average_loss default"]
+    assert tol.error(results["tf/float64/uneven/compute_average_loss global batch"],
+                     full) <= tol.rtol
+    assert tol.error(by_default, slice_means) <= tol.rtol
+    assert tol.error(by_default, full) > 1e-3
 
 
 def test_the_shards_of_seven_rows_on_two_replicas() -> None:
