@@ -21,6 +21,9 @@ Conventions bridged to the spec:
   unevenly gives the average of the slices' means instead, and one that does so first
   stops ``fit`` in its model build (``_maybe_symbolic_build`` averages the first batch
   over the replicas: "Inputs to operation AddN … must have the same size and shape").
+* ``fit``'s History keeps the loss in a ``Mean`` metric of dtype ``floatx``: with a
+  float64 model and floatx float32 the logged losses are float32-rounded (2.7e-8 off)
+  while the weights are float64-exact; ``keras.config.set_floatx("float64")`` first.
 * ``shard_rows``: the slices are consecutive rows (7 on 2 replicas: 0–3 and 4–6), where
   torch's sampler deals them out in turn; the gradient's sum does not depend on it.
 
@@ -123,7 +126,9 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
             reference.optimizers.SGD() if optimizer is None else optimizer)
         keras_optimizer.build(model.trainable_variables)  # its variables: mirrored, up front
         if keras_fit:
-            model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](dtype=dtype.name))
+            # Keras's default reduction; under a strategy, each replica's mean is scaled by 1/W.
+            model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
+                reduction="sum_over_batch_size", dtype=dtype.name))
     if keras_fit:
         fitted = model.fit(dataset, epochs=epochs, verbose=0)
         return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
