@@ -130,7 +130,7 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
             model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
                 reduction="sum_over_batch_size", dtype=dtype.name))
     if keras_fit:
-        fitted = model.fit(dataset, epochs=epochs, verbose=0)
+        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
         return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
 
     def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
