@@ -173,6 +173,18 @@ def run_tf(out: str) -> None:
     results["tf/float64/uneven/keras fit batches of 4 weights"] = flat_weights(
         tf_impl.to_reference(keras_model))
 
+    # Keras fit whose first batch splits unevenly (7 rows: 4 + 3) stops in its model build.
+    with strategy.scope():
+        keras_model = tf_impl.from_reference(model("float64"))
+        keras_model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE),
+                            loss=keras.losses.MeanSquaredError(dtype="float64"))
+    try:
+        keras_model.fit(tf.data.Dataset.from_tensor_slices((X, Y)).batch(len(X)), epochs=1,
+                        shuffle=False, verbose=0)
+        results["tf/keras fit first batch uneven"] = "trained"
+    except tf.errors.InvalidArgumentError as error:
+        results["tf/keras fit first batch uneven"] = error.message
+
     # The classic mistake: each replica's own mean loss, whose gradients are then summed.
     X, Y = data("even", "float64")
     with strategy.scope():

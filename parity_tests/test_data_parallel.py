@@ -235,6 +235,12 @@ def test_keras_fit_averages_the_slices_means_on_an_uneven_batch(workers) -> None
     assert tol.error(keras_weights, average_of_means) <= tol.rtol
 
 
+def test_keras_fit_stops_when_its_first_batch_splits_unevenly(workers) -> None:
+    """fit builds the model on the first batch averaged over the replicas: 4 and 3 rows."""
+    message = str(workers["tf"].require()["tf/keras fit first batch uneven"])
+    assert "must have the same size and shape" in message and "[4,3] != input 1: [3,3]" in message
+
+
 def test_compute_average_loss_needs_the_global_batch_size_on_an_uneven_split(workers) -> None:
     """Without it, each replica divides by its own rows times 2 (4·2 and 3·2, not 7)."""
     results = workers["tf"].require()
