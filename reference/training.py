@@ -102,8 +102,8 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     """
     X = as_float_array(X, model.dtype, "fit", "X")
     Y = as_float_array(Y, model.dtype, "fit", "Y")
-    check_shape("fit", "X", X.shape, (None, model.in_features))
-    check_shape("fit", "Y", Y.shape, (X.shape[0], model.out_features))
+    check_shape("fit", "X", X.shape, (None, *model.input_shape))
+    check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape))
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]
@@ -116,7 +116,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
             step += 1
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
-                y_pred = model.forward(X[rows])
+                y_pred = model.forward(X[rows], training=True)
                 value = value_of(Y[rows], y_pred)
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)

@@ -56,6 +56,11 @@ def _layers(model: _Model) -> list[Dense]:
     if isinstance(model, Dense):
         return [model]
     if isinstance(model, Sequential):
+        others = [f"{k}: {layer.name}" for k, layer in enumerate(model.layers)
+                  if not isinstance(layer, Dense)]
+        if others:
+            raise TypeError(f"weight files (format {VERSION}) hold Dense layers only; got "
+                            f"{others}")
         return model.layers
     raise TypeError(f"expected a reference.Sequential or reference.Dense, got "
                     f"{type(model).__name__}")

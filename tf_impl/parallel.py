@@ -41,7 +41,7 @@ import tensorflow as tf
 import reference
 from reference.training import History, TrainingDiverged
 from tf_impl import optimizers
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import checked, training_data
 
 # The losses whose per-example form a custom loop needs: Keras loss classes by spec name.
 LOSSES = {"mean_squared_error": keras.losses.MeanSquaredError,
@@ -56,19 +56,16 @@ def shard_rows(n_samples: int, strategy: tf.distribute.Strategy) -> list[np.ndar
     return [t.numpy() for t in strategy.experimental_local_results(batch)]
 
 
-def _check_loss(where: str, loss: str) -> None:
+def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: str,
+                   **_: object) -> dict[str, tf.Tensor]:
+    """``fit``'s data checks, and a loss with a per-example Keras form."""
     if loss not in LOSSES:
         raise ValueError(f"{where}: loss must be one of {sorted(LOSSES)} (a per-example Keras "
                          f"loss), got {loss!r}")
+    return training_data(where, model=model, X=X, Y=Y)
 
 
-def _replica_loss(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss: str,
-                  n_samples: int) -> tf.Tensor:
-    per_example = LOSSES[loss](reduction=None, dtype=y.dtype.name)(y, model(x, training=True))
-    # The replicas' gradients are summed: divide by the global batch, not by this slice.
-    return tf.nn.compute_average_loss(per_example, global_batch_size=n_samples)
-
-
+@checked(_parallel_data)
 def data_parallel_gradient(model: keras.Model, X: object, Y: object,
                            loss: str = "mean_squared_error",
                            strategy: tf.distribute.Strategy | None = None,
@@ -78,18 +75,17 @@ def data_parallel_gradient(model: keras.Model, X: object, Y: object,
     The gradients are what ``apply_gradients`` would receive: each replica's, all-reduced
     (``ReplicaContext.all_reduce``), aligned with ``model.trainable_variables``.
     """
-    _check_loss("data_parallel_gradient", loss)
     strategy = strategy or tf.distribute.get_strategy()
-    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X, Y = as_float_tensor(X, dtype, "data_parallel_gradient", "X"), as_float_tensor(
-        Y, dtype, "data_parallel_gradient", "Y")
     n = int(X.shape[0])
+    per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
     batch = next(iter(strategy.experimental_distribute_dataset(
         tf.data.Dataset.from_tensor_slices((X, Y)).batch(n))))
 
     def replica_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
         with tf.GradientTape() as tape:
-            value = _replica_loss(model, x, y, loss, n)
+            # The replicas' gradients are summed: divide by the global batch, not this slice.
+            value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
+                                               global_batch_size=n)
         grads = tape.gradient(value, model.trainable_variables)
         return value, tf.distribute.get_replica_context().all_reduce("sum", grads)
 
@@ -103,6 +99,7 @@ def data_parallel_gradient(model: keras.Model, X: object, Y: object,
     return float(value), list(grads)
 
 
+@checked(_parallel_data)
 def data_parallel_fit(model: keras.Model, X: object, Y: object,
                       loss: str = "mean_squared_error", optimizer: object = None,
                       epochs: int = 1, strategy: tf.distribute.Strategy | None = None, *,
@@ -114,11 +111,7 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
     spec's: ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
     Returns the full batch's loss before every step.
     """
-    _check_loss("data_parallel_fit", loss)
     strategy = strategy or tf.distribute.get_strategy()
-    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X, Y = as_float_tensor(X, dtype, "data_parallel_fit", "X"), as_float_tensor(
-        Y, dtype, "data_parallel_fit", "Y")
     n = int(X.shape[0])
     dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(n)  # one step per epoch
     with strategy.scope():
@@ -128,14 +121,17 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
         if keras_fit:
             # Keras's default reduction; under a strategy, each replica's mean is scaled by 1/W.
             model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
-                reduction="sum_over_batch_size", dtype=dtype.name))
+                reduction="sum_over_batch_size", dtype=Y.dtype.name))
     if keras_fit:
         fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
         return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
+    per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
 
     def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            value = _replica_loss(model, x, y, loss, n)
+            # The replicas' gradients are summed: divide by the global batch, not this slice.
+            value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
+                                               global_batch_size=n)
         grads = tape.gradient(value, model.trainable_variables)
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value

@@ -33,7 +33,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 import reference
 from reference.training import History, TrainingDiverged
 from torch_impl import losses, optimizers
-from torch_impl._inputs import as_float_tensor
+from torch_impl._inputs import checked, training_data
 
 
 def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
@@ -47,68 +47,58 @@ def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
             for rank in range(world_size)]
 
 
-def _loader(X: torch.Tensor, Y: torch.Tensor) -> DataLoader:
-    dataset = TensorDataset(X, Y)
-    sampler = DistributedSampler(dataset, shuffle=False)  # this rank's rows: r, r + W, …
-    return DataLoader(dataset, batch_size=len(sampler), sampler=sampler)  # one full batch
-
-
-def _shard_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str,
-                n_samples: int) -> torch.Tensor:
-    world, rank = dist.get_world_size(), dist.get_rank()
-    # The sampler pads an uneven dataset with copies of its first rows: drop this rank's.
-    rows = len(range(rank, n_samples, world))
-    x, y = x[:rows], y[:rows]
-    # DDP averages the W ranks' gradients; the full batch weighs this shard by n_r/N.
-    return getattr(losses, loss)(y, model(x)) * (len(x) * world / n_samples)
-
-
-def _full_batch_loss(value: torch.Tensor) -> float:
-    """Σ_r (n_r/N) L_r, from every rank's scaled loss: for the record, not for autograd."""
-    value = value.detach().clone()
-    dist.all_reduce(value)
-    return value.item() / dist.get_world_size()
-
-
-def data_parallel_gradient(module: torch.nn.Module, X: object, Y: object,
+@checked(training_data)
+def data_parallel_gradient(model: torch.nn.Module, X: object, Y: object,
                            loss: str = "mean_squared_error") -> tuple[float, list[torch.Tensor]]:
     """One DDP forward and backward: the full batch's loss and ``[p.grad for p in …]``.
 
-    Call it on every rank of an initialised process group, with the same ``module``
+    Call it on every rank of an initialised process group, with the same ``model``
     weights and the same data; each rank returns the same (all-reduced) gradients.
     """
-    dtype = next(module.parameters()).dtype
-    X, Y = as_float_tensor(X, dtype, "data_parallel_gradient", "X"), as_float_tensor(
-        Y, dtype, "data_parallel_gradient", "Y")
-    model = DistributedDataParallel(module)
-    x, y = next(iter(_loader(X, Y)))
-    value = _shard_loss(model, x, y, loss, len(X))
+    world, rank, n = dist.get_world_size(), dist.get_rank(), len(X)
+    ddp = DistributedDataParallel(model)
+    dataset = TensorDataset(X, Y)
+    sampler = DistributedSampler(dataset, shuffle=False)  # this rank's rows: r, r + W, …
+    x, y = next(iter(DataLoader(dataset, batch_size=len(sampler), sampler=sampler)))
+    # The sampler pads an uneven dataset with copies of its first rows: drop this rank's.
+    x, y = x[:len(range(rank, n, world))], y[:len(range(rank, n, world))]
+    # DDP averages the W ranks' gradients; the full batch weighs this shard by n_r/N.
+    value = getattr(losses, loss)(y, ddp(x)) * (len(x) * world / n)
     value.backward()
-    return _full_batch_loss(value), [p.grad for p in model.parameters()]
+    logged = value.detach().clone()
+    dist.all_reduce(logged)  # Σ_r of the scaled losses: W times the full batch's
+    return logged.item() / world, [p.grad for p in ddp.parameters()]
 
 
-def data_parallel_fit(module: torch.nn.Module, X: object, Y: object,
+@checked(training_data)
+def data_parallel_fit(model: torch.nn.Module, X: object, Y: object,
                       loss: str = "mean_squared_error", optimizer: object = None,
                       epochs: int = 1) -> History:
-    """Full-batch training of ``module`` in place under DDP; the full batch's losses.
+    """Full-batch training of ``model`` in place under DDP; the full batch's losses.
 
     Call it on every rank of an initialised process group. The arguments are the spec's:
     ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
     """
-    dtype = next(module.parameters()).dtype
-    X, Y = as_float_tensor(X, dtype, "data_parallel_fit", "X"), as_float_tensor(
-        Y, dtype, "data_parallel_fit", "Y")
-    model = DistributedDataParallel(module)
+    world, rank, n = dist.get_world_size(), dist.get_rank(), len(X)
+    ddp = DistributedDataParallel(model)
     torch_optimizer = optimizers.from_reference(
-        reference.optimizers.SGD() if optimizer is None else optimizer, model.parameters())
-    loader = _loader(X, Y)
+        reference.optimizers.SGD() if optimizer is None else optimizer, ddp.parameters())
+    loss_fn = getattr(losses, loss)
+    dataset = TensorDataset(X, Y)
+    sampler = DistributedSampler(dataset, shuffle=False)  # this rank's rows: r, r + W, …
+    loader = DataLoader(dataset, batch_size=len(sampler), sampler=sampler)  # one full batch
     history = History(epochs=epochs, steps_per_epoch=1)
     for epoch in range(1, epochs + 1):
-        loader.sampler.set_epoch(epoch)
+        sampler.set_epoch(epoch)
         for x, y in loader:
+            # The sampler pads an uneven dataset with copies of its first rows: drop this rank's.
+            x, y = x[:len(range(rank, n, world))], y[:len(range(rank, n, world))]
             torch_optimizer.zero_grad()
-            value = _shard_loss(model, x, y, loss, len(X))
-            full_batch = _full_batch_loss(value)
+            # DDP averages the W ranks' gradients; the full batch weighs this shard by n_r/N.
+            value = loss_fn(y, ddp(x)) * (len(x) * world / n)
+            logged = value.detach().clone()
+            dist.all_reduce(logged)  # Σ_r of the scaled losses: W times the full batch's
+            full_batch = logged.item() / world
             if not math.isfinite(full_batch):
                 raise TrainingDiverged(epoch, epoch, full_batch, history)
             value.backward()

@@ -23,9 +23,12 @@ from reference.gradcheck import gradient_error, numerical_gradient
 DTYPES = (np.float64, np.float32)
 FINITE_DIFFERENCE_ERROR = 1e-7  # central differences, h = 1e-6: ~1e-10, 1e-9 at worst seen
 
+# The graph records activations, losses and dense networks (``autodiff.forward``).
+RECORDED = [concept for concept in registry.CONCEPTS
+            if concept.module in ("activations", "losses") or concept.name in ("Dense",
+                                                                               "Sequential")]
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")
-         for concept in registry.CONCEPTS if concept.module in registry.HAND_DIFFERENTIATED
-         for case in concept.cases]
+         for concept in RECORDED for case in concept.cases]
 
 
 def _inputs(case: registry.Case, dtype, batch: int) -> dict:
@@ -87,9 +90,9 @@ def test_autodiff_equals_finite_differences(concept, case, batch) -> None:
     assert gradient_error(_gradient(f, point), numerical) < FINITE_DIFFERENCE_ERROR
 
 
+# The graph records dense networks, the notes' networks (``autodiff.forward``).
 NETWORK_CASES = [pytest.param(case, id=case.label)
-                 for concept in registry.CONCEPTS if concept.module in ("layers", "networks")
-                 for case in concept.cases]
+                 for name in ("Dense", "Sequential") for case in registry.concept(name).cases]
 NETWORKS = [pytest.param(case, id=case.label) for case in registry.concept("Sequential").cases]
 
 
@@ -248,6 +251,24 @@ def test_a_shared_intermediate_passes_on_its_summed_gradient_once() -> None:
     (derived,) = ad.grad((e * e + e).sum(), [x])
     expected = (2.0 * math.exp(0.5) + 1.0) * math.exp(0.5)
     np.testing.assert_allclose(derived, [expected], rtol=1e-15)
+
+
+@pytest.mark.parametrize("exponent", [2, 3, -1.5, 0.5])
+def test_power_with_a_scalar_exponent_equals_finite_differences(exponent: float) -> None:
+    """d(xᵖ)/dx = p·xᵖ⁻¹, the micrograd ``__pow__``."""
+    point = np.array([0.5, 1.5, 3.0])
+    derived = _gradient(lambda x: (x ** exponent).sum(), point)
+    numerical = numerical_gradient(lambda v: float(np.sum(v ** exponent)), point)
+    assert gradient_error(derived, numerical) < FINITE_DIFFERENCE_ERROR
+    np.testing.assert_allclose(derived, exponent * point ** (exponent - 1), rtol=1e-15)
+
+
+def test_power_keeps_float32_and_refuses_a_tensor_exponent() -> None:
+    x = ad.Tensor(np.array([2.0], dtype=np.float32), requires_grad=True)
+    assert (x ** 2).data.dtype == np.float32
+    assert ad.grad((x ** 2).sum(), [x])[0].dtype == np.float32
+    with pytest.raises(TypeError, match=r"Tensor\.__pow__: the exponent must be a real scalar"):
+        x ** x
 
 
 def test_broadcast_bias_gradient_is_summed_over_the_batch() -> None:
