@@ -94,10 +94,17 @@ is not run here. torch's `DistributedSampler` and TensorFlow's dataset auto-shar
 the rows out over all replicas of all machines; the global batch is the sum of the replicas'."""
 
 
+def shown(package: str) -> list[str]:
+    """The names shown for a mirror: ``data_parallel_fit`` and the public module-level
+    names it uses (its input check, a private decorator argument, is left out)."""
+    source = module_source(package, "parallel")
+    return [*(d.name for d in source.helpers(["data_parallel_fit"])
+              if not d.name.startswith("_")), "data_parallel_fit"]
+
+
 def _bare(package: str) -> str:
     source = module_source(package, "parallel")
-    found = [*source.helpers(["data_parallel_fit"]), source.definition("data_parallel_fit")]
-    return "\n\n\n".join(d.bare for d in found)
+    return "\n\n\n".join(source.definition(name).bare for name in shown(package))
 
 
 def _tests() -> list[tuple[str, str]]:
