@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from docs import bridge, figures, html, layouts, markdown
+from docs import bridge, figures, html, layouts, markdown, parallel
 from nn_rosetta import catalog, parity
 from reference import registry
 
@@ -84,6 +84,7 @@ def committed(inputs: Inputs) -> dict[Path, str]:
     files[DOCS / "cheatsheet.md"] = markdown.cheatsheet_page()
     files[DOCS / "notes.md"] = markdown.notes_page()
     files[DOCS / f"{layouts.PAGE}.md"] = layouts.page()
+    files[DOCS / f"{parallel.PAGE}.md"] = parallel.page()
     readme = _with_section(README.read_text(encoding="utf-8"),
                            markdown.readme(inputs.groups))
     files[README] = _with_section(readme, markdown.readme_cheatsheet(), SHEET_BEGIN, SHEET_END)
