@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference._erf import erf
-from reference._validation import as_float_array
+from reference._validation import as_float_array, check_real
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -141,7 +141,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
     exponent is e^0 = 1 and nothing overflows.
     """
     z = _float(z)
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # a gap beyond the dtype's range: −inf, whose e^ is 0
+        e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
@@ -243,4 +244,6 @@ def get(identifier: str | Activation, **params: float) -> Activation:
     if unknown:
         raise TypeError(f"activation {identifier!r} takes no parameter "
                         f"{', '.join(sorted(unknown))}")
+    for name, value in params.items():  # checked here, not at the first forward
+        check_real(f"activation {identifier!r}", name, value, -math.inf)
     return Activation(identifier, dict(params))

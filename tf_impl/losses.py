@@ -33,12 +33,14 @@ import tensorflow as tf
 
 from reference._validation import (
     check_integer_labels,
+    check_not_empty,
     check_same_shape,
     check_shape,
     check_within,
     float_conversion,
 )
 from reference.losses import BOTH, PREDICTIONS, TARGETS
+from tf_impl._checks import as_tensor
 
 
 @functools.cache
@@ -69,7 +71,7 @@ def _within(where: str, what: str, t: tf.Tensor, low: float, high: float) -> Non
 
 def _checked(where: str, y_true: tf.Tensor, y_pred: tf.Tensor,
              probabilities: tuple[str, ...] = ()) -> tuple[tf.Tensor, tf.Tensor]:
-    y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
     y_pred = _as_float(where, "y_pred", y_pred, None)
     y_true = _as_float(where, "y_true", y_true, y_pred.dtype)
     check_same_shape(where, y_true.shape, y_pred.shape)
@@ -81,9 +83,10 @@ def _checked(where: str, y_true: tf.Tensor, y_pred: tf.Tensor,
 
 def _checked_sparse(where: str, y_true: tf.Tensor, y_pred: tf.Tensor,
                     probabilities: tuple[str, ...] = ()) -> tuple[tf.Tensor, tf.Tensor]:
-    y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
     y_pred = _as_float(where, "y_pred", y_pred, None)
     check_shape(where, "y_pred", y_pred.shape, (None, None))
+    check_not_empty(where, "y_pred", y_pred.shape)
     check_integer_labels(where, "y_true", y_true.dtype)
     check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
     _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 import reference
+from tf_impl._checks import hyperparameters
 from tf_impl._inputs import as_float_tensor
 
 
@@ -54,6 +55,8 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
         weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False) -> keras.optimizers.SGD:
     """``keras.optimizers.SGD`` with the spec's arguments (decay coupled unless told)."""
+    hyperparameters("SGD", learning_rate=learning_rate, momentum=momentum,
+                    weight_decay=weight_decay)
     options = dict(learning_rate=float(learning_rate), momentum=float(momentum),
                    nesterov=nesterov)
     if weight_decay and not decoupled_weight_decay:
@@ -65,6 +68,8 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
          epsilon: float = 1e-7, weight_decay: float = 0.0,
          decoupled_weight_decay: bool = False) -> keras.optimizers.Adam:
     """``keras.optimizers.Adam``: ε added before bias correction; decay coupled unless told."""
+    hyperparameters("Adam", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                    epsilon=epsilon, weight_decay=weight_decay)
     options = dict(learning_rate=float(learning_rate), beta_1=beta_1, beta_2=beta_2,
                    epsilon=epsilon)
     if weight_decay and not decoupled_weight_decay:
@@ -75,6 +80,8 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
 def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
           epsilon: float = 1e-7, weight_decay: float = 0.004) -> keras.optimizers.AdamW:
     """``keras.optimizers.AdamW``: decoupled decay p ← p − pλη before the Adam step."""
+    hyperparameters("AdamW", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                    epsilon=epsilon, weight_decay=weight_decay)
     return keras.optimizers.AdamW(learning_rate=float(learning_rate), weight_decay=weight_decay,
                                   beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
@@ -109,6 +116,7 @@ def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
+    hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
     x = tf.Variable(as_float_tensor(x0, None, "gradient_descent", "x0"))
     optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate))
     optimizer.build([x])  # its variables exist before the step is traced

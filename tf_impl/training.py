@@ -11,8 +11,10 @@ so compare with the spec under ``convention="keras"``.
 The batches come from ``reference.training.batch_order`` (the same seeded permutation as
 the spec and the torch mirror: data plumbing). A non-finite loss raises the spec's
 ``TrainingDiverged`` naming the same step; as the step is one graph, the check comes
-after that step's update, so the model then holds non-finite weights (the spec and torch
-stop before the update; the exception is raised either way).
+after that step's update: the model then holds the weights that update made from a
+non-finite loss, which may be NaN or still finite (|w| of 5.5e153, say) but are garbage
+either way. The spec and torch stop before the update; the exception is raised in all
+three.
 
 Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
 """
@@ -25,10 +27,9 @@ import keras
 import tensorflow as tf
 
 import reference
-from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import losses, optimizers
-from tf_impl._inputs import as_float_tensor
+from tf_impl._checks import fit_arguments
 
 
 def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
@@ -39,10 +40,7 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
     """
-    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X = as_float_tensor(X, dtype, "fit", "X")
-    Y = as_float_tensor(Y, dtype, "fit", "Y")
-    check_shape("fit", "Y", Y.shape, (X.shape[0], None))
+    X, Y = fit_arguments(model, X, Y, loss, optimizer, epochs, batch_size, seed)
     keras_optimizer = optimizers.from_reference(
         reference.optimizers.SGD() if optimizer is None else optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace

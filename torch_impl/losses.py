@@ -34,12 +34,14 @@ import torch.nn.functional as F
 
 from reference._validation import (
     check_integer_labels,
+    check_not_empty,
     check_same_shape,
     check_shape,
     check_within,
     float_conversion,
 )
 from reference.losses import BOTH, EPSILON, PREDICTIONS, TARGETS
+from torch_impl._checks import as_tensor
 
 
 def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
@@ -57,6 +59,7 @@ def _within(where: str, what: str, t: torch.Tensor, low: float, high: float) -> 
 
 def _checked(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
              probabilities: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
     y_pred = _as_float(where, "y_pred", y_pred, None)
     y_true = _as_float(where, "y_true", y_true, y_pred.dtype)
     check_same_shape(where, y_true.shape, y_pred.shape)
@@ -68,8 +71,10 @@ def _checked(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
 
 def _checked_sparse(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
                     probabilities: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
     y_pred = _as_float(where, "y_pred", y_pred, None)
     check_shape(where, "y_pred", y_pred.shape, (None, None))
+    check_not_empty(where, "y_pred", y_pred.shape)
     check_integer_labels(where, "y_true", y_true.dtype)
     check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
     _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)

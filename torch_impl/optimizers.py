@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 import reference
+from torch_impl._checks import hyperparameters
 from torch_impl._inputs import as_float_tensor
 
 _Params = Iterable[torch.Tensor]
@@ -48,6 +49,8 @@ def SGD(params: _Params, learning_rate: float = 0.01, momentum: float = 0.0,
         nesterov: bool = False, weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False) -> torch.optim.SGD:
     """``torch.optim.SGD`` with the spec's arguments (the spec's default η = 0.01, not 1e-3)."""
+    hyperparameters("SGD", learning_rate=learning_rate, momentum=momentum,
+                    weight_decay=weight_decay)
     options = dict(lr=learning_rate, momentum=momentum, nesterov=nesterov)
     if weight_decay and decoupled_weight_decay:
         return _SGDWithDecoupledWeightDecay(params, decoupled_weight_decay=weight_decay,
@@ -59,6 +62,8 @@ def Adam(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
          beta_2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0,
          decoupled_weight_decay: bool = False) -> torch.optim.Adam:
     """``torch.optim.Adam``: ε added after bias correction; L2 decay unless decoupled."""
+    hyperparameters("Adam", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                    epsilon=epsilon, weight_decay=weight_decay)
     return torch.optim.Adam(params, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
                             weight_decay=weight_decay,
                             decoupled_weight_decay=decoupled_weight_decay)
@@ -68,6 +73,8 @@ def AdamW(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
           beta_2: float = 0.999, epsilon: float = 1e-8,
           weight_decay: float = 0.01) -> torch.optim.AdamW:
     """``torch.optim.AdamW``: decoupled decay p ← p (1 − ηλ) before the Adam step."""
+    hyperparameters("AdamW", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                    epsilon=epsilon, weight_decay=weight_decay)
     return torch.optim.AdamW(params, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
                              weight_decay=weight_decay)
 
@@ -98,6 +105,7 @@ def gradient_descent(function: Callable[[torch.Tensor], torch.Tensor], x0: float
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
+    hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
     x = as_float_tensor(x0, None, "gradient_descent", "x0").clone().requires_grad_(True)
     optimizer = torch.optim.SGD([x], lr=learning_rate)
     iterates, last_step = [x.detach().clone()], math.inf

@@ -1,0 +1,58 @@
+"""The checks at the top of the TF mirror's own entry points (``fit``, the optimizer
+builders): the spec's rules from ``reference._validation`` and ``reference.training``,
+applied before anything is computed. Data plumbing, not the lesson.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from reference._validation import check_hyperparameters, check_within
+from reference.training import check_run, check_targets, is_sparse
+from tf_impl._inputs import as_float_tensor
+
+
+def _widths(model: keras.Model) -> tuple[int | None, int | None]:
+    """(in_features, out_features) of the model's first and last ``Dense``, if any."""
+    dense = [layer for layer in getattr(model, "layers", [model])
+             if isinstance(layer, keras.layers.Dense) and layer.built]
+    return (dense[0].kernel.shape[0], dense[-1].units) if dense else (None, None)
+
+
+def fit_arguments(model: keras.Model, X: object, Y: object, loss: object, optimizer: object,
+                  epochs: object, batch_size: object,
+                  seed: object) -> tuple[tf.Tensor, tf.Tensor]:
+    """X and Y as tensors for ``fit``, after every check of the spec's ``fit``."""
+    if not isinstance(model, keras.Layer) or not model.trainable_variables:
+        raise TypeError(f"fit: model must be a built Keras model with trainable variables, "
+                        f"got {type(model).__name__}")
+    check_run("fit", loss, optimizer, epochs, batch_size, seed)
+    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
+    X = as_float_tensor(X, dtype, "fit", "X")
+    if is_sparse(loss):  # class indices stay integers
+        Y = tf.convert_to_tensor(Y if tf.is_tensor(Y) else np.asarray(Y))
+    else:
+        Y = as_float_tensor(Y, dtype, "fit", "Y")
+    in_features, out_features = _widths(model)
+    check_targets("fit", loss, tuple(X.shape), tuple(Y.shape), Y.dtype,
+                  X.shape[-1] if in_features is None else in_features, out_features)
+    if is_sparse(loss) and out_features is not None:
+        outside = tf.boolean_mask(Y, (Y < 0) | (Y > out_features - 1))
+        if tf.size(outside) > 0:
+            check_within("fit", "Y (class indices)", int(tf.size(outside)),
+                         int(tf.reduce_min(outside)), int(tf.reduce_max(outside)), 0,
+                         out_features - 1)
+    return X, Y
+
+
+def as_tensor(value: object) -> tf.Tensor:
+    """A tensor as it is; anything else through NumPy, so Python floats are float64 as in
+    the spec (``tf.convert_to_tensor([0.1])`` would make them float32)."""
+    return value if tf.is_tensor(value) else tf.constant(np.asarray(value))
+
+
+def hyperparameters(where: str, **values: object) -> None:
+    """An optimizer builder's hyper-parameters: finite and in range (Keras lets NaN pass)."""
+    check_hyperparameters(where, **values)
