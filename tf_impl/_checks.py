@@ -32,7 +32,7 @@ def fit_arguments(model: keras.Model, X: object, Y: object, loss: object, optimi
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     X = as_float_tensor(X, dtype, "fit", "X")
     if is_sparse(loss):  # class indices stay integers
-        Y = tf.convert_to_tensor(Y if tf.is_tensor(Y) else np.asarray(Y))
+        Y = as_tensor(Y, "fit", "Y")
     else:
         Y = as_float_tensor(Y, dtype, "fit", "Y")
     in_features, out_features = _widths(model)
@@ -47,10 +47,19 @@ def fit_arguments(model: keras.Model, X: object, Y: object, loss: object, optimi
     return X, Y
 
 
-def as_tensor(value: object) -> tf.Tensor:
+def _numeric(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
+                        f"dtype {array.dtype.name}")
+    return array
+
+
+def as_tensor(value: object, where: str, what: str) -> tf.Tensor:
     """A tensor as it is; anything else through NumPy, so Python floats are float64 as in
     the spec (``tf.convert_to_tensor([0.1])`` would make them float32)."""
-    return value if tf.is_tensor(value) else tf.constant(np.asarray(value))
+    return value if tf.is_tensor(value) else tf.constant(_numeric(value, where, what))
 
 
 def hyperparameters(where: str, **values: object) -> None:

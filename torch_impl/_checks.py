@@ -30,7 +30,7 @@ def fit_arguments(model: torch.nn.Module, X: object, Y: object, loss: object,
     dtype = next(model.parameters()).dtype
     X = as_float_tensor(X, dtype, "fit", "X")
     if is_sparse(loss):  # class indices stay integers
-        Y = Y if isinstance(Y, torch.Tensor) else torch.as_tensor(np.asarray(Y))
+        Y = as_tensor(Y, "fit", "Y")
     else:
         Y = as_float_tensor(Y, dtype, "fit", "Y")
     in_features, out_features = _widths(model)
@@ -44,10 +44,20 @@ def fit_arguments(model: torch.nn.Module, X: object, Y: object, loss: object,
     return X, Y
 
 
-def as_tensor(value: object) -> torch.Tensor:
+def _numeric(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
+                        f"dtype {array.dtype.name}")
+    return array
+
+
+def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     """A tensor as it is; anything else (a list, an array) through NumPy: Python floats
     become float64, as in the spec, not torch's default float32."""
-    return value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+    return value if isinstance(value, torch.Tensor) else torch.as_tensor(_numeric(value, where,
+                                                                                  what))
 
 
 def hyperparameters(where: str, **values: object) -> None:

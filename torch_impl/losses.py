@@ -59,7 +59,7 @@ def _within(where: str, what: str, t: torch.Tensor, low: float, high: float) -> 
 
 def _checked(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
              probabilities: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor]:
-    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
+    y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
     y_pred = _as_float(where, "y_pred", y_pred, None)
     y_true = _as_float(where, "y_true", y_true, y_pred.dtype)
     check_same_shape(where, y_true.shape, y_pred.shape)
@@ -71,7 +71,7 @@ def _checked(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
 
 def _checked_sparse(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
                     probabilities: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor]:
-    y_true, y_pred = as_tensor(y_true), as_tensor(y_pred)
+    y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
     y_pred = _as_float(where, "y_pred", y_pred, None)
     check_shape(where, "y_pred", y_pred.shape, (None, None))
     check_not_empty(where, "y_pred", y_pred.shape)
