@@ -76,6 +76,17 @@ def show_concept(name: str, width: int, colour: bool, summary: parity.Summary | 
     return "\n".join(out)
 
 
+def _width(text: str) -> int:
+    """--width: a whole number of columns, at least 20 (the narrowest readable layout)."""
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of columns, got {text!r}") from None
+    if width < 20:
+        raise argparse.ArgumentTypeError(f"at least 20 columns, got {width}")
+    return width
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="every concept with its parity status")
     show = commands.add_parser("show", help="one concept in NumPy, PyTorch and TensorFlow")
     show.add_argument("concept")
-    show.add_argument("--width", type=int, default=None,
+    show.add_argument("--width", type=_width, default=None,
                       help="columns to fit (default: the terminal's width)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight the code (auto: when writing to a terminal)")
@@ -93,8 +104,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    summary = _summary(args.report)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        summary = _summary(args.report)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        parser.error(f"--report {args.report}: not a readable parity report "
+                     f"({type(error).__name__}: {error})")
     if args.command == "list":
         print(list_concepts(summary))
         return 0
