@@ -165,3 +165,18 @@ def test_every_model_takes_its_input_shape_and_dtype_or_refuses_clearly(concept,
         g = np.ones((shape[0] + 1, model.out_features), dtype)  # a wrong upstream shape
         outcome_back = outcome(lambda: model.backward(g), "Dense")
         assert outcome_back.error is not None
+
+
+@given(logits=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=2,
+                       max_size=6),
+       targets=st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=6, max_size=6))
+def test_spec_logit_losses_stay_finite_on_every_finite_float32_logit(logits, targets) -> None:
+    """Every per-entry BCE term is at most |x| + log 2, so the mean is finite; the
+    cross-entropy of the most likely class is at most log C. No overflow, no 0 · ∞."""
+    x = np.array([logits], np.float32)
+    y = np.array([targets[:len(logits)]], np.float32)
+    assert math.isfinite(losses.binary_cross_entropy_with_logits(y, x))
+    one_hot = np.eye(x.shape[1], dtype=np.float32)[[int(np.argmax(x))]]
+    assert math.isfinite(losses.categorical_cross_entropy_with_logits(one_hot, x))
+    assert math.isfinite(losses.sparse_categorical_cross_entropy_with_logits(
+        np.array([int(np.argmax(x))]), x))
