@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from docs import bridge, figures, html, markdown
+from docs import bridge, figures, html, layouts, markdown
 from nn_rosetta import catalog, parity
 from reference import registry
 
@@ -78,6 +78,7 @@ def committed(inputs: Inputs) -> dict[Path, str]:
             files[DOCS / "figures" / f"{name}.svg"] = svg
     files[DOCS / "README.md"] = markdown.index(inputs.groups, inputs.rows, inputs.summary)
     files[DOCS / "bridge.md"] = markdown.bridge(inputs.rows, inputs.summary)
+    files[DOCS / f"{layouts.PAGE}.md"] = layouts.page()
     files[README] = _with_section(README.read_text(encoding="utf-8"),
                                   markdown.readme(inputs.groups, catalog.find(TASTE)))
     return files

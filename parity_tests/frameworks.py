@@ -27,19 +27,25 @@ class ModelRun:
     layer_outputs: list[np.ndarray]
     loss: float
     dx: np.ndarray
-    grads: list[tuple[np.ndarray, np.ndarray]]
+    grads: list[dict[str, np.ndarray]]  # each layer's, by the spec's parameter names
 
 
 def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
-                   loss: str) -> ModelRun:
+                   loss: str, training: bool = False) -> ModelRun:
     """The spec's forward pass, loss, and hand-written backward pass."""
     layer_outputs, h = [], x
     for layer in model.layers:
-        h = layer.forward(h)
+        h = layer.forward(h, training=training)
         layer_outputs.append(h)
     value = reference.losses.get(loss)(y_true, h)
     dx = model.backward(reference.losses.gradient(loss)(y_true, h))
-    return ModelRun(h, layer_outputs, value, dx, [tuple(g) for g in model.grads])
+    return ModelRun(h, layer_outputs, value, dx, [layer.gradients for layer in model.layers])
+
+
+def injected_masks(spec: reference.Sequential) -> dict[int, tuple[np.ndarray, float]]:
+    """The Dropout masks injected into the spec model: {layer index: (mask, rate)}."""
+    return {k: (layer.mask, layer.rate) for k, layer in enumerate(spec.layers)
+            if isinstance(layer, reference.layers.Dropout) and layer.mask is not None}
 
 
 @dataclass
@@ -64,7 +70,7 @@ class FitRun:
 
 
 def flat_params(model: reference.Sequential) -> np.ndarray:
-    return np.concatenate([p.ravel() for W, b in model.params for p in (W, b)])
+    return np.concatenate([p.ravel() for layer in model.params for p in layer])
 
 
 def run_spec_optimizer(optimizer, params: list[np.ndarray],
@@ -148,8 +154,10 @@ class Torch(_Framework):
         return value.item(), pred.grad.numpy()
 
     def model(self, spec: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
-              loss: str) -> ModelRun:
+              loss: str, training: bool = False) -> ModelRun:
         module = self.impl.from_reference(spec)
+        module.train(training)  # a torch module starts in training mode; the spec does not
+        self.inject_masks(module, spec)
         xt = self._tensor(x, requires_grad=True)
         output = module(xt)
         value = getattr(self.impl.losses, loss)(self._tensor(y_true), output)
@@ -159,10 +167,17 @@ class Torch(_Framework):
             for layer in module:
                 h = layer(h)
                 layer_outputs.append(h.numpy())
-        grads = [(layer.linear.weight.grad.numpy().T, layer.linear.bias.grad.numpy())
-                 for layer in module]
+        grads = self.impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
         return ModelRun(output.detach().numpy(), layer_outputs, value.item(), xt.grad.numpy(),
                         grads)
+
+    def inject_masks(self, module, spec: reference.Sequential) -> None:
+        """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook
+        replaces its output with x ⊙ m / (1 − p) in training (its own draw is discarded)."""
+        for k, (mask, rate) in injected_masks(spec).items():
+            scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
+            module[k].register_forward_hook(
+                lambda m, inputs, out, scale=scale: inputs[0] * scale if m.training else out)
 
     # Learning: the perceptron rule, gradient descent, optimizers, training runs.
     convention = "torch"
@@ -246,21 +261,29 @@ class TensorFlow(_Framework):
         return float(value.numpy()), tape.gradient(value, pred).numpy()
 
     def model(self, spec: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
-              loss: str) -> ModelRun:
+              loss: str, training: bool = False) -> ModelRun:
         model = self.impl.from_reference(spec)
+        self.inject_masks(model, spec)
         xt = self.tf.constant(x)
         with self.tf.GradientTape() as tape:
             tape.watch(xt)
-            output = model(xt)
+            output = model(xt, training=training)
             value = getattr(self.impl.losses, loss)(self.tf.constant(y_true), output)
         dx, *weights = tape.gradient(value, [xt, *model.trainable_variables])
         layer_outputs, h = [], xt
         for layer in model.layers:
-            h = layer(h)
+            h = layer(h, training=training)
             layer_outputs.append(h.numpy())
-        grads = [(weights[2 * k].numpy(), weights[2 * k + 1].numpy())
-                 for k in range(len(model.layers))]
+        grads = self.impl.convert.gradients_to_reference(model, weights)
         return ModelRun(output.numpy(), layer_outputs, float(value.numpy()), dx.numpy(), grads)
+
+    def inject_masks(self, model, spec: reference.Sequential) -> None:
+        """Make each keras.layers.Dropout drop what the spec's injected mask drops: its
+        ``call`` is replaced, on the instance, by x ⊙ m / (1 − rate) in training."""
+        for k, (mask, rate) in injected_masks(spec).items():
+            scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
+            model.layers[k].call = lambda inputs, training=None, scale=scale: \
+                inputs * scale if training else inputs
 
     def _tensor(self, array: np.ndarray):
         return self.tf.constant(array)

@@ -201,21 +201,31 @@ def test_a_converted_model_converts_integer_input(fw, dtype) -> None:
 
 def test_from_reference_refuses_what_is_not_a_spec_model(fw) -> None:
     with pytest.raises(TypeError, match=r"from_reference: expected a reference.Sequential or "
-                                        r"reference.Dense, got list"):
+                                        r"a spec layer, got list"):
         fw.impl.from_reference([reference.Dense(3, 2)])
 
 
 def test_to_reference_refuses_a_layer_without_spec_counterpart() -> None:
     torch = framework("torch").torch
-    module = torch.nn.Sequential(framework("torch").impl.Dense(3, 2), torch.nn.Dropout(0.5))
-    with pytest.raises(TypeError, match=r"to_reference: only torch_impl.layers.Dense layers .* "
-                                        r"got 1: Dropout"):
+    module = torch.nn.Sequential(framework("torch").impl.Dense(3, 2),
+                                 torch.nn.Bilinear(2, 2, 1, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"to_reference: module 1 \(Bilinear\) has no spec "
+                                        r"counterpart; supported: torch_impl.layers.Dense, "
+                                        r"nn.Linear"):
         framework("torch").impl.to_reference(module)
     import keras
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(TypeError, match=r"to_reference: only tf_impl.layers.Dense layers .* "
-                                        r"got 0: Dense"):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
+                              keras.layers.Lambda(lambda x: 2 * x)])
+    with pytest.raises(TypeError, match=r"to_reference: layer 1 \(lambda\), a Lambda, has no "
+                                        r"spec counterpart; supported: keras.layers.Dense"):
         framework("tf").impl.to_reference(model)
+
+
+def test_to_reference_refuses_an_activation_module_that_follows_no_linear_layer() -> None:
+    torch = framework("torch").torch
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.ReLU())
+    with pytest.raises(TypeError, match=r"module 1 \(ReLU\) must directly follow an nn.Linear"):
+        framework("torch").impl.to_reference(module, input_shape=(3,))
 
 
 def test_to_reference_refuses_layers_of_mixed_dtypes(fw) -> None:

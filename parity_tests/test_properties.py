@@ -25,6 +25,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import reference
 from parity_tests.conftest import framework
 from parity_tests.report import Recorder
 from parity_tests.test_parity import RUNNERS
@@ -95,11 +96,16 @@ def check_finite_differences(concept, case, batch: int, seed: int) -> None:
         scale = size ** (2 if concept.name in SQUARED else 1)
     else:
         model, hidden = data["model"], [data["x"]]
+        dense = [layer for layer in model.layers if isinstance(layer, reference.Dense)]
+        a = data["x"]
         for layer in model.layers:  # the values the loss is built from, for the rounding bound
-            hidden += [hidden[-1] @ layer.W + layer.b, layer.forward(hidden[-1])]
+            if isinstance(layer, reference.Dense):
+                hidden.append(a @ layer.W + layer.b)
+            a = layer.forward(a, training=data.get("training", False))
+            hidden.append(a)
         size = 1.0 + _largest(*hidden, data["y_true"])
         scale = size ** (2 if data["loss"] in SQUARED else 1) * max(
-            layer.out_features for layer in model.layers)
+            layer.out_features for layer in dense)
     for what, analytic, f, x in gradcheck.case_derivatives(concept, data, upstream):
         agrees(analytic, f, x, scale, what)
 

@@ -8,19 +8,22 @@ from reference import (
     autodiff,
     gradcheck,
     initializers,
+    layers,
+    layouts,
     losses,
     optimizers,
     perceptron,
     registry,
     training,
 )
-from reference.layers import Dense
+from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
 from reference.optimizers import gradient_descent
 from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Perceptron", "Sequential", "TrainingDiverged", "activations", "autodiff",
-           "fit", "gradcheck", "gradient_descent", "initializers", "load_weights", "losses",
-           "optimizers", "perceptron", "registry", "save_weights", "training"]
+__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "TrainingDiverged",
+           "activations", "autodiff", "fit", "gradcheck", "gradient_descent", "initializers",
+           "layers", "layouts", "load_weights", "losses", "optimizers", "perceptron", "registry",
+           "save_weights", "training"]

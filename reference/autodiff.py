@@ -524,7 +524,12 @@ def activation(spec: Activation) -> Callable[[Tensor], Tensor]:
 # --- The spec's networks on Tensors, and what the graph computes about them. ---
 
 def _layers(model: Sequential | Dense) -> list[Dense]:
-    return model.layers if isinstance(model, Sequential) else [model]
+    layers = model.layers if isinstance(model, Sequential) else [model]
+    others = [f"{k}: {layer.name}" for k, layer in enumerate(layers)
+              if not isinstance(layer, Dense)]
+    if others:  # the graph here records dense networks, the notes' networks
+        raise TypeError(f"autodiff: only networks of Dense layers are recorded; got {others}")
+    return layers
 
 
 def forward(model: Sequential | Dense, x: Tensor,

@@ -66,19 +66,24 @@ def case_derivatives(concept, data: dict, upstream: np.ndarray | None = None
                lambda v: loss(y_true, v), y_pred)
         return
     model, x, y_true = data["model"], data["x"], data["y_true"]
+    training = data.get("training", False)
     loss = losses.get(data["loss"])
-    dx = model.backward(losses.gradient(data["loss"])(y_true, model.forward(x)))
-    grads = [(dW.copy(), db.copy()) for dW, db in model.grads]
-    yield "dL/dx", dx, lambda v: loss(y_true, model.forward(v)), x
+
+    def loss_at(v: np.ndarray) -> float:
+        return loss(y_true, model.forward(v, training=training))
+
+    dx = model.backward(losses.gradient(data["loss"])(y_true, model.forward(x, training=training)))
+    grads = [{name: g.copy() for name, g in layer.gradients.items()} for layer in model.layers]
+    yield "dL/dx", dx, loss_at, x
     for k, layer in enumerate(model.layers):
-        for name, analytic in zip(("W", "b"), grads[k], strict=True):
-            saved = getattr(layer, name).copy()
+        for name, analytic in grads[k].items():
+            saved = layer.parameters[name].copy()
 
             def through(value: np.ndarray, layer=layer, name=name, saved=saved) -> float:
-                setattr(layer, name, value)
+                layer.set(name, value)
                 try:
-                    return loss(y_true, model.forward(x))
+                    return loss_at(x)
                 finally:
-                    setattr(layer, name, saved)
+                    layer.set(name, saved)
 
             yield f"dL/d{name}[{k}]", analytic, through, saved

@@ -1,6 +1,35 @@
-"""The dense layer: the multi-output perceptron of note 000, for a whole batch at once."""
+"""Layers: the one protocol every spec layer follows, and the layers that prove it.
+
+The protocol (:class:`Layer`), the same for a dense layer, a convolution, a recurrent
+layer or a parameter-free reshape:
+
+* ``forward(x, *, training=False)``: the output; remembers what ``backward`` needs.
+  ``training`` matters where training and inference differ (Dropout, BatchNorm); the
+  default is inference, as a Keras layer called directly (a torch module starts in
+  training mode instead: ``module.train()`` / ``module.eval()``).
+* ``backward(grad_output, *, input_gradient=True)``: given dL/dy, stores dL/dθ for every
+  parameter in ``gradients`` and returns dL/dx (``None`` when not asked for).
+* ``parameters``: the trainable arrays by name, in a fixed order (Dense: ``W``, ``b``);
+  ``gradients``: dL/d(each), same names, from the last ``backward``; ``state``: the
+  named non-trainable arrays (BatchNorm's running statistics), updated by ``forward``
+  in training. ``set(name, value)`` assigns one of either, shape and dtype checked.
+* ``initialize(rng)``: draws the parameters from a generator (``Sequential(seed=…)``
+  re-draws all layers from one generator, layer by layer).
+* ``input_ndim``: the rank of the input it accepts, batch axis included (``None``:
+  any rank ≥ 2); ``output_shape(input_shape)``: the per-sample output shape, or a
+  ``ValueError`` naming the layer when it cannot take that input.
+* ``config()``: the constructor's arguments as JSON-able data; ``from_config(kind,
+  config)`` rebuilds the layer. Weight files and conversion use these.
+
+Each layer kind's mapping onto torch's and Keras's weights is data, not code: see
+``reference.layouts``.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -9,7 +38,116 @@ from reference._validation import as_dtype, as_float_array, check_batch, check_s
 from reference.activations import Activation, get
 
 
-class Dense:
+class Layer:
+    """The protocol (see the module docstring); subclasses fill in the math.
+
+    Shape:
+        x: (N, *input_shape) → y: (N, *output_shape(input_shape)).
+    """
+
+    input_ndim: ClassVar[int | None] = None
+    parameter_names: ClassVar[tuple[str, ...]] = ()
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, dtype: object | None = np.float64, name: str | None = None) -> None:
+        self.name = name or type(self).__name__
+        # None: a layer without parameters computes in its input's float dtype.
+        self.dtype: np.dtype | None = None if dtype is None else as_dtype(dtype, self.name)
+        self._values: dict[str, np.ndarray] = {}
+        self._gradients: dict[str, np.ndarray] | None = None
+
+    # -- parameters, gradients and state -------------------------------------------------
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The trainable arrays by name, in the layer's fixed order."""
+        return {name: self._values[name] for name in self.parameter_names}
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        """The named non-trainable arrays (running statistics); empty for most layers."""
+        return {name: self._values[name] for name in self.state_names}
+
+    @property
+    def gradients(self) -> dict[str, np.ndarray]:
+        """dL/d(parameter) by name, from the last :meth:`backward`."""
+        if self._gradients is None:
+            if not self.parameter_names:
+                return {}
+            raise RuntimeError(f"{self.name}: call backward() before reading gradients")
+        return dict(self._gradients)
+
+    @property
+    def params(self) -> tuple[np.ndarray, ...]:
+        """The parameters as a tuple, in order (Dense: (W, b))."""
+        return tuple(self.parameters.values())
+
+    @property
+    def grads(self) -> tuple[np.ndarray, ...]:
+        """The gradients as a tuple, in the order of :attr:`params`."""
+        gradients = self.gradients
+        return tuple(gradients[name] for name in self.parameter_names)
+
+    def expected_shape(self, name: str) -> tuple[int, ...]:
+        """The shape a parameter or state array must have."""
+        return self._values[name].shape
+
+    def set(self, name: str, value: np.ndarray) -> None:
+        """Assign a parameter or state array (a checked copy) by name."""
+        if name not in self.parameter_names + self.state_names:
+            raise KeyError(f"{self.name}: no parameter or state named {name!r}; it has "
+                           f"{list(self.parameter_names + self.state_names)}")
+        value = as_float_array(value, self.dtype, self.name, name)
+        check_shape(self.name, name, value.shape, self.expected_shape(name))
+        self._values[name] = value.copy()
+
+    # -- what each layer defines ----------------------------------------------------------
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw the parameters from ``rng``; a layer without parameters draws nothing."""
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample output shape for a per-sample ``input_shape``."""
+        return tuple(input_shape)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments (JSON-able), so that ``from_config`` rebuilds it."""
+        return {} if self.dtype is None else {"dtype": self.dtype.name}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- shared plumbing -------------------------------------------------------------------
+
+    def _input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` under the input policy: the layer's dtype (integers converted), its rank."""
+        x = as_float_array(x, self.dtype, self.name, "input x")
+        if self.input_ndim is not None and x.ndim != self.input_ndim:
+            raise ValueError(f"{self.name}: input x must have {self.input_ndim} axes "
+                             f"(batch first), got shape {x.shape}")
+        if self.input_ndim is None and x.ndim < 2:
+            raise ValueError(f"{self.name}: input x needs a batch axis and at least one more, "
+                             f"got shape {x.shape}")
+        return x
+
+    def _upstream(self, grad_output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
+        check_shape(self.name, "grad_output", g.shape, shape)
+        return g
+
+    def _no_forward(self) -> RuntimeError:
+        return RuntimeError(f"{self.name}: call forward() before backward()")
+
+
+class Dense(Layer):
     r"""Fully connected layer: ``z = x W + b``, ``y = φ(z)``.
 
     Entry by entry, z_{n,i} = b_i + Σ_j x_{n,j} W_{j,i}: W_{j,i} joins input j to unit i,
@@ -33,73 +171,73 @@ class Dense:
         name: used in error messages.
     """
 
+    input_ndim = 2
+    parameter_names = ("W", "b")
+
     def __init__(self, in_features: int, out_features: int,
                  activation: str | Activation = "identity", *,
                  dtype: object = np.float64, seed: int | None = None,
                  name: str | None = None) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Dense: widths must be positive, got ({in_features}, {out_features})")
+        for what, width in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
+                raise ValueError(f"Dense: {what} must be a positive integer, got {width!r}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = get(activation)
-        self.name = name or f"Dense({in_features}, {out_features}, {self.activation.name})"
-        self.dtype = as_dtype(dtype, self.name)
+        super().__init__(dtype=dtype, name=name or f"Dense({in_features}, {out_features}, "
+                                                   f"{self.activation.name})")
         self.initialize(np.random.default_rng(seed))
-        self.dW: np.ndarray | None = None
-        self.db: np.ndarray | None = None
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Draw W Glorot-uniform and set b to zero, as ``keras.layers.Dense`` does."""
         shape = (self.in_features, self.out_features)
-        self._W = initializers.glorot_uniform(shape, rng, self.dtype)
-        self._b = initializers.zeros((self.out_features,), dtype=self.dtype)
+        self._values["W"] = initializers.glorot_uniform(shape, rng, self.dtype)
+        self._values["b"] = initializers.zeros((self.out_features,), dtype=self.dtype)
 
     @property
     def W(self) -> np.ndarray:
         """The kernel, shape (in_features, out_features)."""
-        return self._W
+        return self._values["W"]
 
     @W.setter
     def W(self, value: np.ndarray) -> None:
-        value = as_float_array(value, self.dtype, self.name, "W")
-        check_shape(self.name, "W", value.shape, (self.in_features, self.out_features))
-        self._W = value.copy()
+        self.set("W", value)
 
     @property
     def b(self) -> np.ndarray:
         """The bias, shape (out_features,)."""
-        return self._b
+        return self._values["b"]
 
     @b.setter
     def b(self, value: np.ndarray) -> None:
-        value = as_float_array(value, self.dtype, self.name, "b")
-        check_shape(self.name, "b", value.shape, (self.out_features,))
-        self._b = value.copy()
+        self.set("b", value)
 
     @property
-    def params(self) -> tuple[np.ndarray, np.ndarray]:
-        """(W, b)."""
-        return self._W, self._b
+    def dW(self) -> np.ndarray | None:
+        return None if self._gradients is None else self._gradients["W"]
 
     @property
-    def grads(self) -> tuple[np.ndarray, np.ndarray]:
-        """(dL/dW, dL/db) from the last :meth:`backward`."""
-        if self.dW is None or self.db is None:
-            raise RuntimeError(f"{self.name}: call backward() before reading grads")
-        return self.dW, self.db
+    def db(self) -> np.ndarray | None:
+        return None if self._gradients is None else self._gradients["b"]
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if tuple(input_shape) != (self.in_features,):
+            raise ValueError(f"{self.name}: expects {self.in_features} input features per "
+                             f"sample, got per-sample shape {tuple(input_shape)}")
+        return (self.out_features,)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = φ(x W + b); remembers x and z for :meth:`backward`.
 
         x must be (N, in_features) in the layer's dtype; an integer x (the notes' XOR
-        data) is converted to that dtype first.
+        data) is converted to that dtype first. ``training`` changes nothing here.
         """
         x = as_float_array(x, self.dtype, self.name, "input x")
         check_batch(self.name, "input x", x.shape, self.in_features)
-        z = x @ self._W
-        z += self._b  # in place: no second (N, out) temporary
+        z = x @ self.W
+        z += self.b  # in place: no second (N, out) temporary
         self._x, self._z = x, z
         return self.activation(z)
 
@@ -112,17 +250,147 @@ class Dense:
         input that does not require grad).
         """
         if self._x is None or self._z is None:
-            raise RuntimeError(f"{self.name}: call forward() before backward()")
-        g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
-        check_shape(self.name, "grad_output", g.shape, self._z.shape)
+            raise self._no_forward()
+        g = self._upstream(grad_output, self._z.shape)
         delta = self.activation.vjp(self._z, g)
         if len(delta) != 1:
-            self.dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
+            dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
         else:  # one sample: an outer product, which matmul leaves to a slow non-BLAS loop
-            self.dW = self._x.T * delta
-        self.db = np.sum(delta, axis=0)
-        return delta @ self._W.T if input_gradient else None
+            dW = self._x.T * delta
+        self._gradients = {"W": dW, "b": np.sum(delta, axis=0)}
+        return delta @ self.W.T if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "activation": self.activation.name, "activation_params":
+                    dict(self.activation.params), **super().config()}
 
     def __repr__(self) -> str:
         return (f"Dense({self.in_features}, {self.out_features}, "
                 f"activation={self.activation.name!r}, dtype={self.dtype.name})")
+
+
+class Flatten(Layer):
+    r"""Each sample's axes laid out as one: (N, d₁, …, d_k) → (N, d₁·…·d_k), row-major.
+
+    Row-major (C order) means the last axis varies fastest. For an image in the spec's
+    channels-last layout (N, H, W, C) the features come out ordered (h, w, c), as Keras's
+    ``Flatten`` orders them; torch's ``nn.Flatten`` on its (N, C, H, W) images orders
+    them (c, h, w). The numbers are the same, the order is not, so a Dense layer after a
+    Flatten needs its kernel rows permuted when weights move between the two
+    (``reference.layouts``). Backward is the inverse reshape: dL/dx = g reshaped to x.
+
+    Shape:
+        x: (N, d₁, …, d_k) → y: (N, d₁·…·d_k).
+    """
+
+    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (math.prod(input_shape),)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        return x.reshape(len(x), math.prod(x.shape[1:]))  # -1 fails on an empty batch
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, (self._shape[0], math.prod(self._shape[1:])))
+        return g.reshape(self._shape) if input_gradient else None
+
+
+class Dropout(Layer):
+    r"""Inverted dropout: in training, y = x ⊙ m / (1 − p), m_i ~ Bernoulli(1 − p);
+    in inference, y = x.
+
+    Every unit is zeroed with probability p (``rate``) and the survivors are scaled by
+    1/(1 − p), so the expected output equals the inference output and nothing needs
+    rescaling at test time; torch's ``nn.Dropout(p)`` and Keras's ``Dropout(rate)`` both
+    do this, each with its own random numbers. Backward: dL/dx = g ⊙ m / (1 − p).
+
+    The mask can be injected: set ``mask`` (an array of 0s and 1s of the input's shape)
+    and every training forward uses it instead of a draw, which is how the parity suite
+    makes the three frameworks drop the same units. ``last_mask`` holds the mask of the
+    last training forward.
+
+    Shape:
+        x, y: (N, *) any shape; mask: the shape of x.
+
+    Args:
+        rate: p, the probability of dropping a unit, in [0, 1).
+        seed: seeds the generator of the masks.
+    """
+
+    def __init__(self, rate: float, *, seed: int | None = None, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or \
+                not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
+        super().__init__(dtype=dtype, name=name or f"Dropout({rate})")
+        self.rate = float(rate)
+        self.seed = seed
+        self.mask: np.ndarray | None = None
+        self.last_mask: np.ndarray | None = None
+        self._rng = np.random.default_rng(seed)
+        self._scale: np.ndarray | None = None  # m / (1 − p) of the last forward; None: inference
+        self._forwarded = False
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._forwarded = True
+        if not training:
+            self._scale = None
+            return x
+        if self.mask is not None:
+            check_shape(self.name, "mask", np.shape(self.mask), x.shape)
+            keep = np.asarray(self.mask, dtype=bool)
+        else:
+            keep = self._rng.random(x.shape) >= self.rate
+        self.last_mask = keep
+        self._scale = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        return x * self._scale
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if not self._forwarded:
+            raise self._no_forward()
+        g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
+        if not input_gradient:
+            return None
+        return g if self._scale is None else g * self._scale
+
+    def config(self) -> dict[str, Any]:
+        return {"rate": self.rate, "seed": self.seed, **super().config()}
+
+
+LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (Dense, Flatten, Dropout)}
+
+
+def from_config(kind: str, config: dict[str, Any]) -> Layer:
+    """The layer of ``kind`` (a name in ``LAYERS``) built from its :meth:`Layer.config`."""
+    if kind not in LAYERS:
+        raise ValueError(f"from_config: unknown layer kind {kind!r}; the spec has "
+                         f"{', '.join(LAYERS)}")
+    config = dict(config)
+    if kind == "Dense":
+        config["activation"] = get(config.pop("activation"),
+                                   **config.pop("activation_params", {}))
+        in_features, out_features = config.pop("in_features"), config.pop("out_features")
+        return Dense(in_features, out_features, **config)
+    if kind == "Dropout":
+        return Dropout(config.pop("rate"), **config)
+    return LAYERS[kind](**config)
+
+
+def layer_shapes(layers: Sequence[Layer], input_shape: tuple[int, ...]
+                 ) -> list[tuple[int, ...]]:
+    """The per-sample input shape of every layer, then the output shape of the last."""
+    shapes = [tuple(input_shape)]
+    for layer in layers:
+        shapes.append(tuple(layer.output_shape(shapes[-1])))
+    return shapes

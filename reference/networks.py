@@ -6,15 +6,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference._validation import as_float_array, check_batch
-from reference.layers import Dense
+from reference._validation import as_float_array, check_batch, check_shape
+from reference.layers import Layer, layer_shapes
 
 
 class Sequential:
-    r"""A stack of :class:`Dense` layers, ``y = f_L(… f_2(f_1(x)))``.
+    r"""A stack of layers, ``y = f_L(… f_2(f_1(x)))``, any layers that follow the protocol
+    of ``reference.layers.Layer``.
 
-    ``backward`` is backpropagation: the four equations of note 002 in matrix form, for a
-    batch in rows (a^0 = x, z^l = a^{l−1} W^l + b^l, a^l = φ(z^l)):
+    ``backward`` is backpropagation. For dense layers it is the four equations of note 002
+    in matrix form, for a batch in rows (a^0 = x, z^l = a^{l−1} W^l + b^l, a^l = φ(z^l)):
 
     1. δ^L = ∇_a L ⊙ φ'(z^L)                  (error at the output)
     2. δ^l = (δ^{l+1} (W^{l+1})ᵀ) ⊙ φ'(z^l)    (error moved back one layer)
@@ -22,68 +23,119 @@ class Sequential:
     4. ∂L/∂W^l = (a^{l−1})ᵀ δ^l                (weight gradient: input times error)
 
     Each :meth:`Dense.backward` does 1 or 2 for its layer (``activation.vjp``), then 3
-    and 4, and hands δ^l (W^l)ᵀ to the layer below.
+    and 4, and hands δ^l (W^l)ᵀ to the layer below; any other layer hands down its own
+    dL/dx the same way.
 
     Shape:
-        x: (N, in_features of the first layer) → y: (N, out_features of the last layer).
+        x: (N, *input_shape) → y: (N, *output_shape).
 
     Args:
-        layers: Dense layers; consecutive widths must agree and all share one dtype.
-        seed: if given, re-draw every layer's weights from one generator seeded with it,
-            layer by layer, so the whole model is reproducible from one number.
+        layers: the layers, first to last; each must accept the shape the one below it
+            produces, and the layers with parameters must share one dtype (a layer
+            without parameters computes in its input's dtype).
+        input_shape: the per-sample input shape; needed only when the first layer does
+            not fix it (a Dense layer fixes (in_features,)).
+        seed: if given, re-draw every layer's parameters from one generator seeded with
+            it, layer by layer, so the whole model is reproducible from one number.
     """
 
-    def __init__(self, layers: Sequence[Dense], *, seed: int | None = None) -> None:
+    def __init__(self, layers: Sequence[Layer], *, input_shape: Sequence[int] | None = None,
+                 seed: int | None = None) -> None:
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential: needs at least one layer")
-        for k, (below, above) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
-            if below.out_features != above.in_features:
-                raise ValueError(f"Sequential: layer {k} ({below.name}) outputs "
-                                 f"{below.out_features} features but layer {k + 1} "
-                                 f"({above.name}) expects {above.in_features}")
-        dtypes = {layer.dtype for layer in self.layers}
-        if len(dtypes) != 1:
+        foreign = [f"{k}: {type(layer).__name__}" for k, layer in enumerate(self.layers)
+                   if not isinstance(layer, Layer)]
+        if foreign:
+            raise TypeError(f"Sequential: every layer must be a reference.layers.Layer, got "
+                            f"{', '.join(foreign)}")
+        dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
+        if len(dtypes) > 1:
             raise TypeError(f"Sequential: all layers must share one dtype, got "
                             f"{sorted(d.name for d in dtypes)}")
-        self.dtype: np.dtype = dtypes.pop()
+        self.dtype: np.dtype = dtypes.pop() if dtypes else np.dtype(np.float64)
+        if input_shape is None:
+            first = self.layers[0]
+            if not hasattr(first, "in_features"):
+                raise ValueError(f"Sequential: the first layer ({first.name}) does not fix its "
+                                 "input shape; pass input_shape=(…) per sample")
+            input_shape = (first.in_features,)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.shapes = self._shapes()
         if seed is not None:
             rng = np.random.default_rng(seed)
             for layer in self.layers:
                 layer.initialize(rng)
 
+    def _shapes(self) -> list[tuple[int, ...]]:
+        shapes = [self.input_shape]
+        for k, layer in enumerate(self.layers):
+            try:
+                shapes.append(layer_shapes([layer], shapes[-1])[-1])
+            except ValueError as error:
+                shape = shapes[-1]
+                gives = f"{shape[0]} features" if len(shape) == 1 else f"per-sample shape {shape}"
+                below = f"layer {k - 1} ({self.layers[k - 1].name}) outputs" if k else \
+                    "the input has"
+                raise ValueError(f"Sequential: {below} {gives} but layer {k} ({layer.name}) "
+                                 f"cannot take them: {error}") from None
+        return shapes
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The per-sample shape of the output."""
+        return self.shapes[-1]
+
     @property
     def in_features(self) -> int:
-        return self.layers[0].in_features
+        """The input width of a model whose samples are vectors."""
+        (width,) = self.input_shape
+        return width
 
     @property
     def out_features(self) -> int:
-        return self.layers[-1].out_features
+        """The output width of a model whose outputs are vectors."""
+        (width,) = self.output_shape
+        return width
 
     @property
-    def params(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(W, b), …] in layer order, W of shape (in, out)."""
+    def params(self) -> list[tuple[np.ndarray, ...]]:
+        """Each layer's parameters in layer order: (W, b) for Dense, () for Flatten."""
         return [layer.params for layer in self.layers]
 
     @property
-    def grads(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """[(dL/dW, dL/db), …] in layer order, from the last :meth:`backward`."""
+    def grads(self) -> list[tuple[np.ndarray, ...]]:
+        """Each layer's gradients from the last :meth:`backward`, like :attr:`params`."""
         return [layer.grads for layer in self.layers]
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Pass x through every layer in turn."""
+    @property
+    def parameters(self) -> list[dict[str, np.ndarray]]:
+        """Each layer's named parameters, in layer order (``{}`` for Flatten)."""
+        return [layer.parameters for layer in self.layers]
+
+    @property
+    def gradients(self) -> list[dict[str, np.ndarray]]:
+        """Each layer's named gradients from the last :meth:`backward`."""
+        return [layer.gradients for layer in self.layers]
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Pass x through every layer in turn (``training``: Dropout drops, and so on)."""
         x = as_float_array(x, self.dtype, "Sequential", "input x")
-        check_batch("Sequential", "input x", x.shape, self.in_features)
+        if len(self.input_shape) == 1:
+            check_batch("Sequential", "input x", x.shape, self.in_features)
+        else:
+            check_shape("Sequential", "input x", x.shape, (None, *self.input_shape))
         for layer in self.layers:
-            x = layer.forward(x)
+            x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         """Backpropagate g = dL/dy through every layer, last first; return dL/dx.
 
-        ``input_gradient=False`` returns None and skips the first layer's δ¹(W¹)ᵀ, which
-        only a caller who wants dL/dx needs (a training step does not).
+        ``input_gradient=False`` returns None and skips the first layer's dL/dx (for a
+        Dense layer δ¹(W¹)ᵀ), which only a caller who wants dL/dx needs (a training step
+        does not).
         """
         first, *above = self.layers
         for layer in reversed(above):

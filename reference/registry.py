@@ -11,7 +11,9 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
 * activations: ``z`` and ``params`` (keyword arguments of the activation);
 * losses: ``y_true`` and ``y_pred``;
 * layers, networks: ``model`` (a spec :class:`~reference.networks.Sequential`), ``x``,
-  ``y_true`` and ``loss`` (a loss name): forward, loss, then backward;
+  ``y_true`` and ``loss`` (a loss name): forward, loss, then backward; optionally
+  ``training`` (default False: inference). A Dropout layer in training carries an
+  injected ``mask``, so that every framework drops the same units;
 * perceptron: ``X``, ``y``, ``learning_rate``, ``max_epochs``;
 * optimizers: for ``gradient_descent``, ``function`` (written with operators only, so
   every framework can run it), its ``derivative`` (for the spec), ``x0``,
@@ -43,7 +45,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from reference import activations
-from reference.layers import Dense
+from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
 
 Make = Callable[[np.random.Generator, np.dtype, int], dict]
@@ -152,6 +154,36 @@ def _model_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], loss
         return {"model": model, "x": x, "y_true": _targets(loss, rng, batch, widths[-1], dtype),
                 "loss": loss}
     return Case(label, make)
+
+
+def _stack_case(label: str, build: Callable[[np.dtype, int, np.random.Generator], list],
+                input_shape: tuple[int, ...], loss: str, training: bool = False) -> Case:
+    """Layers other than Dense around Dense layers: ``build(dtype, batch, rng)`` gives the
+    layers (a Dropout's mask injected when ``training``)."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = Sequential(build(dtype, batch, rng), input_shape=input_shape,
+                           seed=int(rng.integers(2**31)))
+        for layer in model.layers:
+            if isinstance(layer, Dense):
+                layer.b = rng.uniform(-0.5, 0.5, layer.out_features).astype(dtype)
+        x = rng.standard_normal((batch, *input_shape)).astype(dtype)
+        return {"model": model, "x": x, "y_true": _targets(loss, rng, batch,
+                                                          model.out_features, dtype),
+                "loss": loss, "training": training}
+    return Case(label, make)
+
+
+def _flatten_stack(dtype: np.dtype, batch: int, rng: np.random.Generator) -> list:
+    return [Flatten(), Dense(12, 3, "tanh", dtype=dtype)]
+
+
+def _dropout_stack(rate: float, training: bool):
+    def build(dtype: np.dtype, batch: int, rng: np.random.Generator) -> list:
+        dropout = Dropout(rate)
+        if training:  # the mask every framework will use
+            dropout.mask = rng.random((batch, 6)) >= rate
+        return [Dense(4, 6, "tanh", dtype=dtype), dropout, Dense(6, 3, dtype=dtype)]
+    return build
 
 
 XOR_INPUTS = np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
@@ -414,6 +446,22 @@ def _build() -> tuple[Concept, ...]:
                     for a in activations.NAMES if a != "step"),
     ))
     concepts.append(Concept(
+        name="Flatten", module="layers", summary=_first_line(Flatten.__doc__), notes=(),
+        cases=(
+            _stack_case("Flatten (3, 4) → Dense(12, 3, tanh)", _flatten_stack, (3, 4),
+                        "mean_squared_error"),
+        ),
+    ))
+    concepts.append(Concept(
+        name="Dropout", module="layers", summary=_first_line(Dropout.__doc__), notes=(),
+        cases=(
+            _stack_case("Dense → Dropout(0.5) → Dense, training, mask injected",
+                        _dropout_stack(0.5, True), (4,), "mean_squared_error", training=True),
+            _stack_case("Dense → Dropout(0.5) → Dense, inference: the identity",
+                        _dropout_stack(0.5, False), (4,), "mean_squared_error"),
+        ),
+    ))
+    concepts.append(Concept(
         name="Sequential", module="networks", summary=_first_line(Sequential.__doc__),
         notes=("000", "002", "004"),
         cases=(
@@ -530,7 +578,7 @@ def _with_extreme_cases(concept: Concept) -> Concept:
         extra = (_extreme_activation_case(concept.name),)
     elif concept.module == "losses" and concept.name in _LOSSES:
         extra = (_extreme_loss_case(concept.name, _LOSSES[concept.name][0]),)
-    elif concept.module == "layers":
+    elif concept.name == "Dense":
         extra = tuple(_extreme_model_case(a) for a in activations.NAMES if a != "step")
     else:
         extra = ()
@@ -555,7 +603,7 @@ def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
                 losses.gradient(concept.name)(y_true, y_pred)]
     if concept.module in ("layers", "networks"):
         model, y_true = data["model"], data["y_true"]
-        output = model.forward(data["x"])
+        output = model.forward(data["x"], training=data.get("training", False))
         dx = model.backward(losses.gradient(data["loss"])(y_true, output))
         return [output, np.asarray(losses.get(data["loss"])(y_true, output)), dx,
                 *(g for pair in model.grads for g in pair)]

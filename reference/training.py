@@ -92,16 +92,17 @@ def check_run(where: str, loss: object, optimizer: object, epochs: object,
 
 
 def check_targets(where: str, loss: str, x_shape: tuple, y_shape: tuple, y_dtype: object,
-                  in_features: int, out_features: int) -> None:
-    """Shapes of X and Y against the model: Y (N, out) or, for a sparse loss, (N,) integer
-    class indices (their range is checked by the caller, on its own tensors)."""
-    check_shape(where, "X", x_shape, (None, in_features))
+                  input_shape: tuple, output_shape: tuple) -> None:
+    """Shapes of X and Y against the model's per-sample ``input_shape`` and ``output_shape``
+    (``None``: any size): Y (N, *output_shape) or, for a sparse loss, (N,) integer class
+    indices (their range is checked by the caller, on its own tensors)."""
+    check_shape(where, "X", x_shape, (None, *input_shape))
     check_not_empty(where, "X", x_shape)
     if is_sparse(loss):
         check_integer_labels(where, f"Y (class indices for {loss})", y_dtype)
         check_shape(where, f"Y (class indices for {loss})", y_shape, (x_shape[0],))
     else:
-        check_shape(where, "Y", y_shape, (x_shape[0], out_features))
+        check_shape(where, "Y", y_shape, (x_shape[0], *output_shape))
 
 
 def batch_order(n_samples: int, batch_size: int | None, epochs: int,
@@ -149,9 +150,9 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     check_run("fit", loss, optimizer, epochs, batch_size, seed)
     X = as_float_array(X, model.dtype, "fit", "X")
     Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
-    check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.in_features, model.out_features)
+    check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
     if is_sparse(loss):
-        check_array_within("fit", "Y (class indices)", Y, 0, model.out_features - 1)
+        check_array_within("fit", "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]
@@ -164,7 +165,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
             step += 1
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
-                y_pred = model.forward(X[rows])
+                y_pred = model.forward(X[rows], training=True)
                 value = value_of(Y[rows], y_pred)
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)

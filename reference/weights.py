@@ -5,12 +5,18 @@ Format, version 2: an ``.npz`` file (NumPy's zip of ``.npy`` arrays, stored unco
 holding
 
 * ``meta``: one string, JSON: ``{"format": "nn-rosetta-weights", "version": 2,
-  "model": "Sequential" or "Dense", "dtype": "float64", "layers": [{"kind": "Dense",
-  "config": {"in_features": 3, "out_features": 5, "activation": "sigmoid", "params": {}},
-  "parameters": {"W": [3, 5], "b": [5]}}, …], "sha256": "…"}``: per layer its kind, the
-  configuration that rebuilds it, and the shape of each named parameter;
-* one array per layer and parameter, named ``"{layer index}.{parameter name}"``
-  (``0.W``, ``0.b``, ``1.W``, …); the spec's kernel W is (in, out).
+  "model": "Sequential" (with its per-sample "input_shape") or "Layer" (one layer
+  alone), "dtype": "float64", "layers": [{"kind": "Dense", "config": {…},
+  "arrays": {"W": [3, 5], "b": [5]}}, …], "sha256": "…"}``: per layer its kind (a name
+  in ``reference.layers.LAYERS``), its ``config()`` (what ``from_config`` rebuilds it
+  from) and the shape of each named parameter and state array (the layer protocol's
+  ``parameters`` and ``state``; none for Flatten or Dropout);
+* one array per layer and name, called ``"{layer index}.{name}"`` (``0.W``, ``0.b``,
+  ``2.W``, …); the spec's kernel W is (in, out).
+
+A layer kind is saved once :data:`ARRAY_SHAPES` says which arrays its configuration
+makes, and of which shapes; that is what lets the loader check a file's declarations
+before building anything (``parity_tests/fuzz`` fails for a kind without its entry).
 
 ``sha256`` is the SHA-256 of the canonical JSON of ``meta`` without it (sorted keys,
 no spaces) followed by, for each array in the order of ``layers``, its name, dtype, shape
@@ -46,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -54,16 +61,15 @@ from typing import IO, Any
 
 import numpy as np
 
-from reference import activations
 from reference._validation import FLOAT_NAMES
-from reference.layers import Dense
+from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
 
 FORMAT = "nn-rosetta-weights"
 VERSION = 2
 META_LIMIT = 1 << 20  # bytes: the JSON of thousands of layers
 _NPY_HEADER_LIMIT = 1 << 16  # NumPy writes headers of 128 bytes; it reads up to 10 000
-_Model = Sequential | Dense
+_Model = Sequential | Layer
 
 
 class WeightFileError(ValueError):
@@ -104,56 +110,49 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         raise
 
 
-# One entry per layer kind: its configuration (what rebuilds it), the layer built from a
-# configuration, and the shapes of its named parameters for a configuration (checked
-# before anything is built, so a file cannot make the loader allocate more than it holds).
-# A new layer kind adds its row; the file format does not change.
-def _dense_shapes(in_features: int, out_features: int, **_: object) -> dict[str, list[int]]:
-    return {"W": [in_features, out_features], "b": [out_features]}
+def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
+    return {"W": [config["in_features"], config["out_features"]], "b": [config["out_features"]]}
 
 
-_KINDS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[..., Any],
-                        Callable[..., dict[str, list[int]]]]] = {
-    "Dense": (lambda layer: {"in_features": layer.in_features,
-                             "out_features": layer.out_features,
-                             "activation": layer.activation.name,
-                             "params": dict(layer.activation.params)},
-              lambda dtype, in_features, out_features, activation, params: Dense(
-                  in_features, out_features, activations.get(activation, **params),
-                  dtype=dtype),
-              _dense_shapes),
+# Per layer kind: the names and shapes of the arrays (parameters, then state) a
+# configuration makes, computed without building the layer, so that a file cannot make
+# the loader allocate more than it holds. A new layer kind adds its row.
+ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
+    "Dense": _dense_arrays,
+    "Flatten": lambda config: {},
+    "Dropout": lambda config: {},
 }
 
 
-def _parameters(layer: Dense) -> dict[str, np.ndarray]:
-    return {"W": layer.W, "b": layer.b}
+def _arrays(layer: Layer) -> dict[str, np.ndarray]:
+    return {**layer.parameters, **layer.state}
 
 
-def _set_parameters(layer: Dense, values: dict[str, np.ndarray]) -> None:
-    layer.W, layer.b = values["W"], values["b"]
-
-
-def _describe(layer: Dense) -> dict[str, Any]:
+def _describe(layer: Layer) -> dict[str, Any]:
     kind = type(layer).__name__
-    if kind not in _KINDS:
-        raise TypeError(f"save_weights: no weight-file entry for layer kind {kind}")
-    return {"kind": kind, "config": _KINDS[kind][0](layer),
-            "parameters": {name: list(value.shape)
-                           for name, value in _parameters(layer).items()}}
+    if kind not in ARRAY_SHAPES or LAYERS.get(kind) is not type(layer):
+        raise TypeError(f"save_weights: layer {layer.name} of kind {kind} has no weight-file "
+                        "entry (reference.weights.ARRAY_SHAPES)")
+    return {"kind": kind, "config": layer.config(),
+            "arrays": {name: list(value.shape) for name, value in _arrays(layer).items()}}
 
 
-def _layers(model: _Model) -> list[Dense]:
-    if isinstance(model, Dense):
+def _layers(model: _Model) -> list[Layer]:
+    if isinstance(model, Layer):
         return [model]
     if isinstance(model, Sequential):
         return model.layers
-    raise TypeError(f"expected a reference.Sequential or reference.Dense, got "
+    raise TypeError(f"expected a reference.Sequential or a reference layer, got "
                     f"{type(model).__name__}")
 
 
+def _dtype(model: _Model) -> str:
+    dtype = model.dtype
+    return "float64" if dtype is None else dtype.name
+
+
 def _array_names(meta: dict[str, Any]) -> list[str]:
-    return [f"{k}.{name}" for k, layer in enumerate(meta["layers"])
-            for name in layer["parameters"]]
+    return [f"{k}.{name}" for k, layer in enumerate(meta["layers"]) for name in layer["arrays"]]
 
 
 def checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
@@ -172,10 +171,13 @@ def save_weights(model: _Model, path: str | os.PathLike) -> None:
     """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file),
     atomically."""
     layers = _layers(model)
-    meta = {"format": FORMAT, "version": VERSION, "model": type(model).__name__,
-            "dtype": layers[0].dtype.name, "layers": [_describe(layer) for layer in layers]}
+    meta = {"format": FORMAT, "version": VERSION,
+            "model": "Sequential" if isinstance(model, Sequential) else "Layer",
+            "dtype": _dtype(model), "layers": [_describe(layer) for layer in layers]}
+    if isinstance(model, Sequential):
+        meta["input_shape"] = list(model.input_shape)
     arrays = {f"{k}.{name}": value for k, layer in enumerate(layers)
-              for name, value in _parameters(layer).items()}
+              for name, value in _arrays(layer).items()}
     meta["sha256"] = checksum(meta, arrays)
 
     def write(temporary: str) -> None:
@@ -255,76 +257,88 @@ def _read_meta(path: str | os.PathLike, archive: zipfile.ZipFile) -> dict[str, A
     return _check_meta(path, meta)
 
 
+def _is_shape(shape: object) -> bool:
+    return isinstance(shape, list) and len(shape) <= 8 and all(
+        type(n) is int and n >= 1 for n in shape)
+
+
 def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise WeightFileError(f"{path}: not a {FORMAT} file")
     if meta.get("version") != VERSION:
         raise WeightFileError(f"{path}: format version {meta.get('version')!r}; this "
                               f"nn-rosetta reads version {VERSION}")
-    if meta.get("model") not in ("Sequential", "Dense") or meta.get("dtype") not in FLOAT_NAMES:
+    if meta.get("model") not in ("Sequential", "Layer") or meta.get("dtype") not in FLOAT_NAMES:
         raise WeightFileError(f"{path}: model {meta.get('model')!r} with dtype "
-                              f"{meta.get('dtype')!r}; expected Sequential or Dense, float32 "
+                              f"{meta.get('dtype')!r}; expected Sequential or Layer, float32 "
                               "or float64")
     if not isinstance(meta.get("sha256"), str):
         raise WeightFileError(f"{path}: no 'sha256' checksum in the metadata")
+    if meta["model"] == "Sequential" and not _is_shape(meta.get("input_shape")):
+        raise WeightFileError(f"{path}: 'input_shape' {meta.get('input_shape')!r} is no "
+                              "per-sample shape")
     layers = meta.get("layers")
-    keys = {"kind", "config", "parameters"}
+    keys = {"kind", "config", "arrays"}
     if not isinstance(layers, list) or not layers or \
             any(not isinstance(d, dict) or set(d) != keys for d in layers) or \
-            (meta["model"] == "Dense" and len(layers) != 1):
+            (meta["model"] == "Layer" and len(layers) != 1):
         raise WeightFileError(f"{path}: 'layers' must list each layer's {sorted(keys)}")
     for k, layer in enumerate(layers):
-        shapes = layer["parameters"]
-        if layer["kind"] not in _KINDS or not isinstance(layer["config"], dict) or \
-                not isinstance(shapes, dict) or not shapes or any(
-                    not isinstance(shape, list) or len(shape) > 8 or any(
-                        type(n) is not int or n < 1 for n in shape)
-                    for shape in shapes.values()):
-            raise WeightFileError(f"{path}: layer {k}: kind {layer['kind']!r} with parameter "
-                                  f"shapes {shapes!r}; expected a kind of "
-                                  f"{sorted(_KINDS)} and positive integer shapes")
+        shapes = layer["arrays"]
+        if layer["kind"] not in ARRAY_SHAPES or not isinstance(layer["config"], dict) or \
+                not isinstance(shapes, dict) or not all(map(_is_shape, shapes.values())):
+            raise WeightFileError(f"{path}: layer {k}: kind {layer['kind']!r} with arrays "
+                                  f"{shapes!r}; expected a kind of {sorted(ARRAY_SHAPES)} "
+                                  "and positive integer shapes")
     return meta
 
 
 def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
     """The model the metadata describes: every configuration checked (activation names
     and parameters included) at load, not at the first forward pass; and first, the
-    parameter shapes each configuration makes against those the file declares and holds."""
-    declared = sum(int(np.prod(shape, dtype=np.int64)) for layer in meta["layers"]
-                   for shape in layer["parameters"].values())
+    array shapes each configuration makes against those the file declares and holds."""
+    declared = sum(math.prod(shape) for layer in meta["layers"]
+                   for shape in layer["arrays"].values())
     size = os.path.getsize(path)
     if declared * np.dtype(meta["dtype"]).itemsize > size:
         raise WeightFileError(f"{path}: declares {declared} {meta['dtype']} numbers, more "
                               f"than its {size} bytes can hold")
     for k, layer in enumerate(meta["layers"]):
         try:
-            shapes = _KINDS[layer["kind"]][2](**layer["config"])
-        except TypeError as error:
+            shapes = ARRAY_SHAPES[layer["kind"]](layer["config"])
+        except (KeyError, TypeError) as error:
             raise WeightFileError(f"{path}: layer {k}: configuration {layer['config']!r} "
-                                  f"({error})") from None
-        if shapes != layer["parameters"]:
-            raise WeightFileError(f"{path}: layer {k}: the file declares the parameter "
-                                  f"shapes {layer['parameters']}, its configuration makes "
-                                  f"{shapes}")
+                                  f"({type(error).__name__}: {error})") from None
+        if shapes != layer["arrays"]:
+            raise WeightFileError(f"{path}: layer {k}: the file declares the arrays "
+                                  f"{layer['arrays']}, its configuration makes {shapes}")
     try:
-        layers = [_KINDS[d["kind"]][1](meta["dtype"], **d["config"]) for d in meta["layers"]]
-        return layers[0] if meta["model"] == "Dense" else Sequential(layers)
-    except (TypeError, ValueError) as error:
+        layers = [from_config(d["kind"], d["config"]) for d in meta["layers"]]
+        if meta["model"] == "Layer":
+            return layers[0]
+        return Sequential(layers, input_shape=meta["input_shape"])
+    except (TypeError, ValueError, KeyError) as error:
         raise WeightFileError(f"{path}: describes no valid model: {error}") from None
 
 
-def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model) -> None:
-    layers = _layers(model)
-    if type(model).__name__ != meta["model"] or len(layers) != len(meta["layers"]):
-        raise WeightFileError(f"{path}: holds a {meta['model']} of {len(meta['layers'])} "
-                              f"layer(s), the model is a {type(model).__name__} of "
-                              f"{len(layers)}")
-    for k, (layer, found) in enumerate(zip(layers, meta["layers"], strict=True)):
-        expected = {**_describe(layer), "dtype": layer.dtype.name}
-        found = {**found, "dtype": meta["dtype"]}
-        if found != expected:
+def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model,
+                built: _Model) -> None:
+    """``model`` must be the model the file describes (``built`` from it): same layers,
+    configurations, array shapes, dtype and input shape."""
+    layers, found = _layers(model), _layers(built)
+    if isinstance(model, Sequential) != isinstance(built, Sequential) or \
+            len(layers) != len(found):
+        raise WeightFileError(f"{path}: holds a {meta['model']} of {len(found)} layer(s), "
+                              f"the model is a {type(model).__name__} of {len(layers)}")
+    for k, (layer, other) in enumerate(zip(layers, found, strict=True)):
+        expected = {**_describe(layer), "dtype": _dtype(model)}
+        described = {**_describe(other), "dtype": meta["dtype"]}
+        if described != expected:
             raise WeightFileError(f"{path}: layer {k} ({layer.name}) does not match: the model "
-                                  f"has {expected}, the file {found}")
+                                  f"has {expected}, the file {described}")
+    if isinstance(model, Sequential) and model.input_shape != built.input_shape:
+        raise WeightFileError(f"{path}: made for inputs of shape {built.input_shape}, the "
+                              f"model takes {model.input_shape}")
 
 
 @contextlib.contextmanager
@@ -352,7 +366,7 @@ def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model
         meta = _read_meta(path, archive)
         built = _build(path, meta)  # validates every configuration
         if model is not None:
-            _check_fits(path, meta, model)
+            _check_fits(path, meta, model, built)
         expected = set(_array_names(meta)) | {"meta"}
         found = {name.removesuffix(".npy") for name in archive.namelist()}
         if found != expected:
@@ -361,12 +375,12 @@ def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model
         arrays = {f"{k}.{name}": _read_member(path, archive, f"{k}.{name}", tuple(shape),
                                               meta["dtype"])
                   for k, layer in enumerate(meta["layers"])
-                  for name, shape in layer["parameters"].items()}
+                  for name, shape in layer["arrays"].items()}
     if checksum(meta, arrays) != meta["sha256"]:
         raise WeightFileError(f"{path}: checksum mismatch: the file was changed or corrupted "
                               "after it was written")
     target = built if model is None else model
     for k, layer in enumerate(_layers(target)):
-        _set_parameters(layer, {name: arrays[f"{k}.{name}"]
-                                for name in meta["layers"][k]["parameters"]})
+        for name in meta["layers"][k]["arrays"]:
+            layer.set(name, arrays[f"{k}.{name}"])
     return target

@@ -22,7 +22,7 @@ from tf_impl import (
     training,
 )
 from tf_impl.convert import from_reference, to_reference
-from tf_impl.layers import Dense
+from tf_impl.layers import Dense, Dropout, Flatten
 from tf_impl.networks import Sequential
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
@@ -30,7 +30,7 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Perceptron", "Sequential", "activations", "autodiff",
+__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
            "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
            "to_reference", "training"]

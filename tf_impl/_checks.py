@@ -14,11 +14,13 @@ from reference.training import check_run, check_targets, is_sparse
 from tf_impl._inputs import as_float_tensor
 
 
-def _widths(model: keras.Model) -> tuple[int | None, int | None]:
-    """(in_features, out_features) of the model's first and last ``Dense``, if any."""
-    dense = [layer for layer in getattr(model, "layers", [model])
-             if isinstance(layer, keras.layers.Dense) and layer.built]
-    return (dense[0].kernel.shape[0], dense[-1].units) if dense else (None, None)
+def _out_features(model: keras.Model) -> int | None:
+    """The width of the model's output, when Keras knows it; ``None`` otherwise."""
+    try:
+        shape = tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return shape[-1] if len(shape) == 2 and shape[-1] is not None else None
 
 
 def fit_arguments(model: keras.Model, X: object, Y: object, loss: object, optimizer: object,
@@ -35,9 +37,11 @@ def fit_arguments(model: keras.Model, X: object, Y: object, loss: object, optimi
         Y = as_tensor(Y, "fit", "Y")
     else:
         Y = as_float_tensor(Y, dtype, "fit", "Y")
-    in_features, out_features = _widths(model)
-    check_targets("fit", loss, tuple(X.shape), tuple(Y.shape), Y.dtype,
-                  X.shape[-1] if in_features is None else in_features, out_features)
+    out_features = _out_features(model)
+    output_shape = tuple(Y.shape[1:]) if out_features is None else (out_features,)
+    # the input's per-sample shape is the model's own to check (framework idiom)
+    check_targets("fit", loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
+                  output_shape)
     if is_sparse(loss) and out_features is not None:
         outside = tf.boolean_mask(Y, (Y < 0) | (Y > out_features - 1))
         if tf.size(outside) > 0:

@@ -7,10 +7,14 @@ This is data plumbing: nothing is computed here.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
+import keras
 import numpy as np
 import tensorflow as tf
 
-from reference._validation import as_float_array
+from reference._validation import as_float_array, check_batch, float_conversion
 
 
 def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str) -> tf.Tensor:
@@ -26,3 +30,39 @@ def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str
     numpy_dtype = None if dtype is None else np.dtype(dtype.as_numpy_dtype)
     array = as_float_array(value, numpy_dtype, where, what)
     return tf.constant(array)
+
+
+def spec_input_policy(check: Callable[[keras.Layer, tf.Tensor], tf.Tensor]):
+    """Class decorator: the layer's ``call`` first passes its input through
+    ``check(layer, x)``, which applies the spec's input policy and returns x (integers
+    converted). The check stays out of the class body, which is the Keras idiom."""
+    def decorate(cls: type[keras.Layer]) -> type[keras.Layer]:
+        call = cls.call
+
+        @functools.wraps(call)
+        def checked_call(self: keras.Layer, inputs: tf.Tensor, *args: object,
+                         **kwargs: object) -> tf.Tensor:
+            return call(self, check(self, inputs), *args, **kwargs)
+
+        cls.call = checked_call
+        return cls
+    return decorate
+
+
+def dense_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's policy for a dense layer's input: (N, in_features), the layer's dtype,
+    integers converted explicitly."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
+    check_batch(layer.name, "input x", x.shape, layer.kernel.shape[0])
+    return x if target is None else tf.cast(x, target)
+
+
+def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
+    """A Sequential's input, checked against its first layer when that is a built Dense
+    (Keras would convert it to the model's input dtype silently)."""
+    first = model.layers[0] if model.layers else None
+    if isinstance(first, keras.layers.Dense) and first.built:
+        target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
+        check_batch("Sequential", "input x", x.shape, first.kernel.shape[0])
+        return x if target is None else tf.cast(x, target)
+    return x

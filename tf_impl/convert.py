@@ -1,58 +1,208 @@
-"""Moving a spec model into Keras and back, weights copied exactly.
+"""Moving a spec model into Keras and back, weights copied exactly, driven by the tables of
+``reference.layouts``.
 
-Keras's kernel has the spec's (in, out) layout, so nothing is transposed; the dtype is
-set per layer (``dtype="float64"``) rather than through the global ``floatx``.
+Each spec layer becomes its Keras layer (``keras.layers.Dense``, ``Flatten``,
+``Dropout``), and each row of the layer's table says which Keras weight receives which
+spec array, through which transform (for Dense none: Keras's kernel is (in, out), like
+the spec's). The dtype is set per layer (``dtype="float64"``) rather than through the
+global ``floatx``.
+
+``to_reference`` takes what a Keras user has, too: a ``keras.Sequential`` of plain
+``keras.layers.Dense`` (any activation the spec has, by name), ``Activation`` and
+``LeakyReLU`` layers after a linear Dense, ``Flatten`` and ``Dropout``.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import keras
+import numpy as np
+import tensorflow as tf
 
 import reference
-from tf_impl.layers import CheckedDense, Dense
+from reference.layouts import Context, contexts, layout
+from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 
+# Keras's activation functions (by ``__name__``) and the spec activation each computes.
+# Keras's defaults are written out where they differ from the spec's: leaky_relu's slope
+# is 0.2 in keras.activations (0.3 in the LeakyReLU layer), the spec's 0.01.
+_KERAS_ACTIVATIONS = {
+    "linear": ("identity", {}), "sigmoid": ("sigmoid", {}), "tanh": ("tanh", {}),
+    "relu": ("relu", {}), "leaky_relu": ("leaky_relu", {"negative_slope": 0.2}),
+    "elu": ("elu", {}), "softmax": ("softmax", {}), "softplus": ("softplus", {}),
+    "silu": ("silu", {}), "swish": ("silu", {}), "gelu": ("gelu", {}),
+}
 
-def _dense_from_reference(layer: reference.Dense) -> keras.layers.Dense:
-    mirror = Dense(layer.in_features, layer.out_features, layer.activation.name,
-                   dtype=layer.dtype.name, **layer.activation.params)
-    mirror.set_weights([layer.W, layer.b])
-    return mirror
+
+def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
+    """The Keras layer of a spec layer, its weights not yet copied; ``dtype``: the model's
+    (a Keras layer without weights would otherwise cast its input to float32)."""
+    if isinstance(layer, reference.Dense):
+        return Dense(layer.in_features, layer.out_features, layer.activation.name,
+                     dtype=layer.dtype.name, **layer.activation.params)
+    if isinstance(layer, reference.layers.Flatten):
+        return keras.layers.Flatten(dtype=dtype)
+    if isinstance(layer, reference.layers.Dropout):
+        return keras.layers.Dropout(layer.rate, dtype=dtype)
+    raise TypeError(f"from_reference: no Keras layer for spec layer {layer.name} "
+                    f"({type(layer).__name__})")
 
 
-def from_reference(model: reference.Sequential | reference.Dense) -> keras.Layer:
-    """A Keras model (or layer, for a spec Dense) with the spec ``model``'s exact weights."""
-    if isinstance(model, reference.Dense):
-        return _dense_from_reference(model)
+def _copy_in(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context) -> None:
+    values = {**layer.parameters, **layer.state}
+    for row in layout(type(layer).__name__).rows:
+        getattr(keras_layer, row.keras).assign(row.to_keras.forward(values[row.spec], context))
+
+
+def from_reference(model: reference.Sequential | reference.layers.Layer) -> keras.Layer:
+    """A Keras model (or layer, for a spec layer) with the spec ``model``'s exact weights."""
+    if isinstance(model, reference.layers.Layer):
+        keras_layer = _keras_layer(model, (model.dtype or np.dtype(np.float64)).name)
+        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
+        _copy_in(model, keras_layer, Context(shape))
+        return keras_layer
     if not isinstance(model, reference.Sequential):
-        raise TypeError(f"from_reference: expected a reference.Sequential or reference.Dense, "
+        raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    return Sequential([keras.Input(shape=(model.in_features,), dtype=model.dtype.name),
-                       *(_dense_from_reference(layer) for layer in model.layers)])
+    layers = [_keras_layer(layer, model.dtype.name) for layer in model.layers]
+    keras_model = Sequential([keras.Input(shape=model.input_shape, dtype=model.dtype.name),
+                              *layers])
+    for layer, keras_layer, context in zip(model.layers, layers,
+                                           contexts(model.layers, model.input_shape),
+                                           strict=True):
+        _copy_in(layer, keras_layer, context)
+    return keras_model
 
 
-def _dense_to_reference(layer: keras.layers.Dense) -> reference.Dense:
-    kernel, bias = (v.numpy() for v in (layer.kernel, layer.bias))
-    activation = reference.activations.get(layer.activation.func.__name__,
-                                           **layer.activation.keywords)
-    spec = reference.Dense(kernel.shape[0], kernel.shape[1], activation, dtype=kernel.dtype)
-    spec.W, spec.b = kernel, bias
+@dataclass
+class _Group:
+    """The Keras layers that make one spec layer: ``main`` (and an activation layer after a
+    linear Dense), with the position of ``main`` in the model."""
+
+    index: int
+    main: keras.Layer
+    activation: tuple[str, dict] | None = None
+
+
+def _activation_of(function: object, where: str) -> tuple[str, dict]:
+    if isinstance(function, functools.partial):  # tf_impl.activations.get: name and params
+        return function.func.__name__, dict(function.keywords)
+    name = getattr(function, "__name__", repr(function))
+    if name not in _KERAS_ACTIVATIONS:
+        raise TypeError(f"to_reference: {where} uses the activation {name!r}, which the spec "
+                        f"has not; supported: {', '.join(sorted(_KERAS_ACTIVATIONS))}")
+    return _KERAS_ACTIVATIONS[name]
+
+
+def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
+    groups: list[_Group] = []
+    for k, layer in enumerate(layers):
+        where = f"layer {k} ({layer.name})"
+        if isinstance(layer, keras.layers.Activation | keras.layers.LeakyReLU):
+            last = groups[-1] if groups else None
+            if last is None or not isinstance(last.main, keras.layers.Dense) or \
+                    last.activation or _activation_of(last.main.activation, where)[0] != \
+                    "identity":
+                raise TypeError(f"to_reference: {where} must directly follow a Dense layer "
+                                "without activation: the spec applies an activation inside "
+                                "its Dense layer")
+            last.activation = (("leaky_relu", {"negative_slope": float(layer.negative_slope)})
+                               if isinstance(layer, keras.layers.LeakyReLU) else
+                               _activation_of(layer.activation, where))
+        elif isinstance(layer, keras.layers.Dense | keras.layers.Flatten |
+                        keras.layers.Dropout):
+            groups.append(_Group(k, layer))
+        else:
+            raise TypeError(f"to_reference: {where}, a {type(layer).__name__}, has no spec "
+                            "counterpart; supported: keras.layers.Dense, Activation and "
+                            "LeakyReLU after a linear Dense, Flatten, Dropout")
+    return groups
+
+
+def _layer(group: _Group) -> reference.layers.Layer:
+    """The spec layer of a group, its weights not yet copied."""
+    main, where = group.main, f"layer {group.index} ({group.main.name})"
+    if isinstance(main, keras.layers.Flatten):
+        if main.data_format != "channels_last":
+            raise TypeError(f"to_reference: {where} flattens channels_first data; the spec is "
+                            "channels-last")
+        return reference.layers.Flatten()
+    if isinstance(main, keras.layers.Dropout):
+        if main.noise_shape is not None:
+            raise TypeError(f"to_reference: {where} has a noise_shape; the spec's Dropout "
+                            "draws every unit independently")
+        return reference.layers.Dropout(float(main.rate))
+    if not main.built:
+        raise ValueError(f"to_reference: {where} is not built: call the model once or build "
+                         "it with an input shape, so its weights exist")
+    if not main.use_bias:
+        raise TypeError(f"to_reference: {where} has no bias; the spec's Dense always has one")
+    name, params = group.activation or _activation_of(main.activation, where)
+    kernel = main.kernel
+    return reference.Dense(int(kernel.shape[0]), int(kernel.shape[1]),
+                           reference.activations.get(name, **params), dtype=kernel.dtype)
+
+
+def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context,
+              read=lambda variable: variable.numpy()) -> dict[str, np.ndarray]:
+    """The spec arrays of ``layer`` from ``keras_layer``'s weights, each read by ``read``
+    (its value, or its gradient)."""
+    return {row.spec: row.to_keras.inverse(read(getattr(keras_layer, row.keras)), context)
+            for row in layout(type(layer).__name__).rows}
+
+
+def _walk(model: keras.Layer, input_shape: Sequence[int] | None
+          ) -> tuple[reference.Sequential | reference.layers.Layer,
+                     list[tuple[reference.layers.Layer, _Group, Context]]]:
+    """The spec model of ``model`` (weights not yet copied), and each of its layers with
+    the Keras layers that make it and its place in the model."""
+    if not isinstance(model, keras.Sequential):
+        groups = _groups([model])
+        spec = _layer(groups[0])
+        layers = [spec]
+        shape = (spec.in_features,) if isinstance(spec, reference.Dense) else ()
+    else:
+        groups = _groups(model.layers)
+        layers = [_layer(group) for group in groups]
+        if input_shape is None and model.built and not isinstance(layers[0], reference.Dense):
+            input_shape = tuple(model.input_shape[1:])
+        try:
+            spec = reference.Sequential(layers, input_shape=input_shape)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"to_reference: {error}") from None
+        shape = spec.input_shape
+    return spec, list(zip(layers, groups, contexts(layers, shape), strict=True))
+
+
+def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
+                 ) -> reference.Sequential | reference.layers.Layer:
+    """The spec model equal to a Keras model or layer: one built by :func:`from_reference`,
+    or a ``keras.Sequential`` of plain layers (see the module docstring).
+
+    ``input_shape``: the per-sample input shape, needed only when the model is not built
+    and its first layer does not fix it. Anything without a spec counterpart is refused
+    by name.
+    """
+    if not isinstance(model, keras.Layer):  # before _walk reads Keras attributes off it
+        raise TypeError(f"to_reference: expected a Keras model or layer, got "
+                        f"{type(model).__name__}")
+    spec, walk = _walk(model, input_shape)
+    for layer, group, context in walk:
+        for name, array in _copy_out(layer, group.main, context).items():
+            layer.set(name, array)
     return spec
 
 
-def to_reference(model: keras.Layer) -> reference.Sequential | reference.Dense:
-    """The spec model equal to a Keras model (or layer) built by :func:`from_reference`.
-
-    Only ``tf_impl`` Dense layers (alone or in a Sequential) have a spec counterpart;
-    their dtypes must agree, as the spec's policy requires, and anything else is refused
-    by name.
-    """
-    if isinstance(model, CheckedDense):
-        return _dense_to_reference(model)
-    layers = model.layers if isinstance(model, keras.Sequential) else [model]
-    foreign = [f"{k}: {type(layer).__name__}" for k, layer in enumerate(layers)
-               if not isinstance(layer, CheckedDense)]
-    if foreign:
-        raise TypeError("to_reference: only tf_impl.layers.Dense layers (alone or in a "
-                        f"Sequential) have a spec counterpart; got {', '.join(foreign)}")
-    return reference.Sequential([_dense_to_reference(layer) for layer in layers])
+def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor]
+                           ) -> list[dict[str, np.ndarray]]:
+    """Each spec layer's gradients, named and laid out as the spec's, from
+    ``tape.gradient(loss, model.trainable_variables)`` (``gradients``, in that order)."""
+    by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
+    _, walk = _walk(model, None)
+    return [_copy_out(layer, group.main, context,
+                      read=lambda variable: by_variable[id(variable)].numpy())
+            for layer, group, context in walk]

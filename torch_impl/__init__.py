@@ -13,7 +13,7 @@ from torch_impl import (
     training,
 )
 from torch_impl.convert import from_reference, to_reference, torch_dtype
-from torch_impl.layers import Dense
+from torch_impl.layers import Dense, Dropout, Flatten
 from torch_impl.networks import Sequential
 from torch_impl.optimizers import gradient_descent
 from torch_impl.perceptron import Perceptron
@@ -21,7 +21,7 @@ from torch_impl.runtime import configure_full_precision_determinism
 from torch_impl.training import fit
 from torch_impl.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Perceptron", "Sequential", "activations", "autodiff",
+__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
            "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
            "to_reference", "torch_dtype", "training"]

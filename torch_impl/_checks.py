@@ -13,10 +13,11 @@ from reference.training import check_run, check_targets, is_sparse
 from torch_impl._inputs import as_float_tensor
 
 
-def _widths(model: torch.nn.Module) -> tuple[int | None, int | None]:
-    """(in_features, out_features) of the model's first and last ``nn.Linear``, if any."""
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    return (linears[0].in_features, linears[-1].out_features) if linears else (None, None)
+def _out_features(model: torch.nn.Module) -> int | None:
+    """The width of the model's last ``nn.Linear``, when that is its last parameterised
+    module (the width of its output, then); ``None`` when unknown."""
+    last = [m for m in model.modules() if next(m.parameters(recurse=False), None) is not None]
+    return last[-1].out_features if last and isinstance(last[-1], torch.nn.Linear) else None
 
 
 def fit_arguments(model: torch.nn.Module, X: object, Y: object, loss: object,
@@ -33,9 +34,11 @@ def fit_arguments(model: torch.nn.Module, X: object, Y: object, loss: object,
         Y = as_tensor(Y, "fit", "Y")
     else:
         Y = as_float_tensor(Y, dtype, "fit", "Y")
-    in_features, out_features = _widths(model)
-    check_targets("fit", loss, tuple(X.shape), tuple(Y.shape), Y.dtype,
-                  X.shape[-1] if in_features is None else in_features, out_features)
+    out_features = _out_features(model)
+    output_shape = tuple(Y.shape[1:]) if out_features is None else (out_features,)
+    # the input's per-sample shape is the model's own to check (framework idiom)
+    check_targets("fit", loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
+                  output_shape)
     if is_sparse(loss) and out_features is not None and Y.numel():
         outside = Y[(Y < 0) | (Y > out_features - 1)]
         if outside.numel():

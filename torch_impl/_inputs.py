@@ -7,10 +7,14 @@ This is data plumbing: nothing is computed here.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import torch
+from torch import nn
 
-from reference._validation import as_float_array
+from reference._validation import as_float_array, check_batch, float_conversion
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
 
@@ -27,3 +31,32 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
         return value
     array = as_float_array(value, None if dtype is None else _NUMPY[dtype], where, what)
     return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
+
+
+def spec_input_policy(check: Callable[[nn.Module, torch.Tensor], torch.Tensor]):
+    """Class decorator: every instance checks its input with ``check(module, x)`` (which
+    returns x, integers converted) in a forward pre-hook, before ``forward`` runs.
+
+    The checks stay out of ``forward``, whose body is the idiom a torch user writes.
+    """
+    def decorate(cls: type[nn.Module]) -> type[nn.Module]:
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def __init__(self: nn.Module, *args: object, **kwargs: object) -> None:
+            init(self, *args, **kwargs)
+            self.register_forward_pre_hook(lambda module, args: (check(module, *args),))
+
+        cls.__init__ = __init__
+        return cls
+    return decorate
+
+
+def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a Dense layer's input: (N, in_features), the layer's dtype,
+    integers converted explicitly."""
+    weight = module.linear.weight
+    if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
+        x = x.to(weight.dtype)
+    check_batch(module.name, "input x", x.shape, module.linear.in_features)
+    return x

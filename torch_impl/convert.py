@@ -1,20 +1,46 @@
-"""Moving a spec model into torch and back, weights copied exactly.
+"""Moving a spec model into torch and back, weights copied exactly, driven by the tables of
+``reference.layouts``.
 
-The only change on the way is the layout: the spec's W is (in, out), torch's
-``nn.Linear.weight`` is (out, in), so W is transposed in both directions. The copies
-are bit-for-bit, so a round trip returns the same numbers.
+Each spec layer becomes its torch module (``nn.Linear`` and its activation inside
+``torch_impl.layers.Dense``, ``nn.Flatten``, ``nn.Dropout``), and each row of the layer's
+table says which attribute receives which spec array, through which transform (the
+Dense kernel is transposed: torch's ``weight`` is (out, in)). The copies are bit for bit,
+so a round trip returns the same numbers.
+
+``to_reference`` takes what a torch user has, too: an ``nn.Sequential`` of plain
+``nn.Linear`` modules, each optionally followed by an activation module (``nn.Sigmoid``,
+``nn.ReLU``, ``nn.LeakyReLU(0.2)`` …), ``nn.Flatten`` and ``nn.Dropout``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+from torch import nn
 
 import reference
+from reference.layouts import Context, contexts, layout
 from torch_impl.layers import Dense
-from torch_impl.networks import Sequential
 
 _DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+
+# torch's activation modules and the spec activation each computes: (name, its parameters).
+_ACTIVATION_MODULES = {
+    nn.Identity: lambda m: ("identity", {}),
+    nn.Sigmoid: lambda m: ("sigmoid", {}),
+    nn.Tanh: lambda m: ("tanh", {}),
+    nn.ReLU: lambda m: ("relu", {}),
+    nn.LeakyReLU: lambda m: ("leaky_relu", {"negative_slope": m.negative_slope}),
+    nn.ELU: lambda m: ("elu", {"alpha": m.alpha}),
+    nn.Softmax: lambda m: ("softmax", {}) if m.dim in (-1, 1) else None,
+    nn.Softplus: lambda m: ("softplus", {}) if m.beta == 1 else None,
+    nn.SiLU: lambda m: ("silu", {}),
+    nn.GELU: lambda m: ("gelu", {} if m.approximate == "none" else
+                        {"approximate": m.approximate}),
+}
 
 
 def torch_dtype(dtype: np.dtype) -> torch.dtype:
@@ -22,48 +48,172 @@ def torch_dtype(dtype: np.dtype) -> torch.dtype:
     return _DTYPES[np.dtype(dtype)]
 
 
-def _dense_from_reference(layer: reference.Dense) -> Dense:
-    module = Dense(layer.in_features, layer.out_features, layer.activation.name,
-                   dtype=torch_dtype(layer.dtype), **layer.activation.params)
+def _module(layer: reference.layers.Layer) -> nn.Module:
+    """The torch module of a spec layer, its weights not yet copied."""
+    if isinstance(layer, reference.Dense):
+        return Dense(layer.in_features, layer.out_features, layer.activation.name,
+                     dtype=torch_dtype(layer.dtype), **layer.activation.params)
+    if isinstance(layer, reference.layers.Flatten):
+        return nn.Flatten()
+    if isinstance(layer, reference.layers.Dropout):
+        return nn.Dropout(layer.rate)
+    raise TypeError(f"from_reference: no torch module for spec layer {layer.name} "
+                    f"({type(layer).__name__})")
+
+
+def _holder(module: nn.Module) -> nn.Module:
+    """The module whose attributes the table's torch names refer to."""
+    return module.linear if isinstance(module, Dense) else module
+
+
+def _copy_in(layer: reference.layers.Layer, module: nn.Module, context: Context) -> None:
+    holder = _holder(module)
+    values = {**layer.parameters, **layer.state}
     with torch.no_grad():
-        module.linear.weight.copy_(torch.from_numpy(layer.W.T.copy()))
-        module.linear.bias.copy_(torch.from_numpy(layer.b))
-    return module
+        for row in layout(type(layer).__name__).rows:
+            arrays = row.to_torch.forward(values[row.spec], context)
+            arrays = arrays if isinstance(arrays, tuple) else (arrays,)
+            for name, array in zip(row.torch_names, arrays, strict=True):
+                getattr(holder, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
 
-def from_reference(model: reference.Sequential | reference.Dense) -> torch.nn.Module:
+def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.Module:
     """A torch module computing what the spec ``model`` computes, with its exact weights."""
-    if isinstance(model, reference.Dense):
-        return _dense_from_reference(model)
+    if isinstance(model, reference.layers.Layer):
+        module = _module(model)
+        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
+        _copy_in(model, module, Context(shape))
+        return module
     if not isinstance(model, reference.Sequential):
-        raise TypeError(f"from_reference: expected a reference.Sequential or reference.Dense, "
+        raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    return Sequential(*(_dense_from_reference(layer) for layer in model.layers))
+    modules = [_module(layer) for layer in model.layers]
+    for layer, module, context in zip(model.layers, modules,
+                                      contexts(model.layers, model.input_shape), strict=True):
+        _copy_in(layer, module, context)
+    return nn.Sequential(*modules)
 
 
-def _dense_to_reference(module: Dense) -> reference.Dense:
-    weight = module.linear.weight.detach().cpu().numpy()
-    layer = reference.Dense(module.linear.in_features, module.linear.out_features,
-                            reference.activations.get(module.activation_name,
-                                                      **module.activation_params),
-                            dtype=weight.dtype)
-    layer.W = weight.T
-    layer.b = module.linear.bias.detach().cpu().numpy()
-    return layer
+@dataclass
+class _Group:
+    """The modules that make one spec layer: ``main`` (and an activation module after an
+    ``nn.Linear``), with the position of ``main`` in the torch Sequential."""
+
+    index: int
+    main: nn.Module
+    activation: nn.Module | None = None
 
 
-def to_reference(module: torch.nn.Module) -> reference.Sequential | reference.Dense:
-    """The spec model equal to a module built by :func:`from_reference`.
+def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
+    groups: list[_Group] = []
+    for k, module in enumerate(modules):
+        if type(module) in _ACTIVATION_MODULES:
+            last = groups[-1] if groups else None
+            if last is None or not isinstance(last.main, nn.Linear) or last.activation:
+                raise TypeError(f"to_reference: module {k} ({type(module).__name__}) must "
+                                "directly follow an nn.Linear: the spec applies an "
+                                "activation inside its Dense layer")
+            last.activation = module
+        elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout):
+            groups.append(_Group(k, module))
+        else:
+            supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
+                        "nn.Flatten, nn.Dropout"
+            raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
+                            f"counterpart; supported: {supported}; activations: "
+                            f"{', '.join(sorted(c.__name__ for c in _ACTIVATION_MODULES))}")
+    return groups
 
-    Only ``torch_impl`` Dense layers (alone or in an ``nn.Sequential``) have a spec
-    counterpart; their dtypes must agree, as the spec's policy requires, and anything
-    else is refused by name.
+
+def _activation(group: _Group) -> reference.activations.Activation:
+    if group.activation is None:
+        return reference.activations.get("identity")
+    found = _ACTIVATION_MODULES[type(group.activation)](group.activation)
+    if found is None:
+        raise TypeError(f"to_reference: module {group.index + 1} ({group.activation!r}) "
+                        "computes no spec activation (softmax over the last axis, softplus "
+                        "with beta=1)")
+    name, params = found
+    return reference.activations.get(name, **params)
+
+
+def _layer(group: _Group) -> reference.layers.Layer:
+    """The spec layer of a group, its weights not yet copied."""
+    main = group.main
+    if isinstance(main, Dense):
+        activation = reference.activations.get(main.activation_name, **main.activation_params)
+        main = main.linear
+    elif isinstance(main, nn.Linear):
+        activation = _activation(group)
+    elif isinstance(main, nn.Flatten):
+        if (main.start_dim, main.end_dim) != (1, -1):
+            raise TypeError(f"to_reference: module {group.index} flattens axes "
+                            f"{main.start_dim}..{main.end_dim}; the spec's Flatten keeps the "
+                            "batch axis and flattens all others (1..-1)")
+        return reference.layers.Flatten()
+    else:
+        return reference.layers.Dropout(main.p)
+    if main.bias is None:
+        raise TypeError(f"to_reference: module {group.index} (nn.Linear) has no bias; the "
+                        "spec's Dense always has one")
+    return reference.Dense(main.in_features, main.out_features, activation,
+                           dtype=main.weight.detach().numpy().dtype)
+
+
+def _copy_out(layer: reference.layers.Layer, module: nn.Module, context: Context,
+              read=lambda tensor: tensor) -> dict[str, np.ndarray]:
+    """The spec arrays of ``layer`` from the torch ``module``, each tensor passed through
+    ``read`` first (the tensor itself, or its ``.grad``)."""
+    holder, found = _holder(module), {}
+    for row in layout(type(layer).__name__).rows:
+        arrays = tuple(read(getattr(holder, name)).detach().cpu().numpy()
+                       for name in row.torch_names)
+        found[row.spec] = row.to_torch.inverse(arrays if len(arrays) > 1 else arrays[0],
+                                               context)
+    return found
+
+
+def _walk(module: nn.Module, input_shape: Sequence[int] | None
+          ) -> tuple[reference.Sequential | reference.layers.Layer,
+                     list[tuple[reference.layers.Layer, _Group, Context]]]:
+    """The spec model of ``module`` (weights not yet copied), and each of its layers with
+    the torch modules that make it and its place in the model."""
+    if not isinstance(module, nn.Sequential):
+        groups = _groups([module])
+        model = _layer(groups[0])
+        layers = [model]
+        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
+    else:
+        groups = _groups(list(module))
+        layers = [_layer(group) for group in groups]
+        try:
+            model = reference.Sequential(layers, input_shape=input_shape)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"to_reference: {error}") from None
+        shape = model.input_shape
+    return model, list(zip(layers, groups, contexts(layers, shape), strict=True))
+
+
+def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
+                 ) -> reference.Sequential | reference.layers.Layer:
+    """The spec model equal to a torch module: one built by :func:`from_reference`, or an
+    ``nn.Sequential`` of plain modules (see the module docstring).
+
+    ``input_shape``: the per-sample input shape, needed only when the first module does
+    not fix it (a Flatten first). Anything without a spec counterpart is refused by name.
     """
-    if isinstance(module, Dense):
-        return _dense_to_reference(module)
-    layers = list(module) if isinstance(module, torch.nn.Sequential) else [module]
-    foreign = [f"{k}: {type(m).__name__}" for k, m in enumerate(layers) if not isinstance(m, Dense)]
-    if foreign:
-        raise TypeError("to_reference: only torch_impl.layers.Dense layers (alone or in an "
-                        f"nn.Sequential) have a spec counterpart; got {', '.join(foreign)}")
-    return reference.Sequential([_dense_to_reference(m) for m in layers])
+    model, walk = _walk(module, input_shape)
+    for layer, group, context in walk:
+        for name, array in _copy_out(layer, group.main, context).items():
+            layer.set(name, array)
+    return model
+
+
+def gradients_to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
+                           ) -> list[dict[str, np.ndarray]]:
+    """Each spec layer's gradients from the ``.grad`` that ``loss.backward()`` left on
+    ``module``'s parameters, named and laid out as the spec's (the kernel's transposed
+    back to (in, out))."""
+    _, walk = _walk(module, input_shape)
+    return [_copy_out(layer, group.main, context, read=lambda tensor: tensor.grad)
+            for layer, group, context in walk]

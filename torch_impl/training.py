@@ -36,6 +36,7 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
     loss_fn = getattr(losses, loss)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:

@@ -14,11 +14,11 @@ def _foreign(name: str) -> list:
     fw = framework(name)
     other = framework("tf" if name == "torch" else "torch")
     spec = reference.Sequential([reference.Dense(2, 3), reference.Dense(3, 1)], seed=0)
-    native = ({"torch": lambda: fw.torch.nn.Sequential(fw.torch.nn.Linear(2, 3),
-                                                        fw.torch.nn.ReLU())}
+    # a framework model of a layer the spec lacks (a torch ReLU module is a spec activation)
+    native = (fw.torch.nn.Sequential(fw.torch.nn.Linear(2, 3), fw.torch.nn.Hardswish())
               if name == "torch" else
-              {"tf": lambda: __import__("keras").Sequential([__import__("keras").layers.Dropout(
-                  0.5)])})[name]()
+              __import__("keras").Sequential([__import__("keras").Input((2,)),
+                                              __import__("keras").layers.GaussianNoise(0.1)]))
     return [None, 3, "model", np.zeros((2, 3)), spec.params, other.impl.from_reference(spec),
             native]
 

@@ -129,12 +129,12 @@ def test_hostile_metadata_is_refused_before_anything_is_built(tmp_path_factory,
     value = data.draw(st.sampled_from(_HOSTILE_VALUES))
     if where == "config":
         key = data.draw(st.sampled_from(sorted(layer["config"])))
-        if key == "params":
-            layer["config"]["params"] = {"negative_slope": value}
+        if key == "activation_params":
+            layer["config"]["activation_params"] = {"negative_slope": value}
         else:
             layer["config"][key] = value
     elif where == "parameters":
-        layer["parameters"][data.draw(st.sampled_from(sorted(layer["parameters"])))] = \
+        layer["arrays"][data.draw(st.sampled_from(sorted(layer["arrays"])))] = \
             [value, 5]
     elif where == "layer":
         layer["kind"] = value
@@ -300,7 +300,7 @@ def hostile_files(tmp_path_factory) -> dict[str, str]:
     with np.load(path, allow_pickle=False) as archive:
         meta = json.loads(str(archive["meta"]))
     meta["layers"][0]["config"]["in_features"] = 10**6
-    meta["layers"][0]["parameters"]["W"] = [10**6, 5]
+    meta["layers"][0]["arrays"]["W"] = [10**6, 5]
     _rewrite_npz(path, meta)
     files["meta declaring 10^6 inputs"] = path.rename(folder / "wide.npz")
     _zip_bomb(folder / "bomb.npz", "0.W.npy", 128, _npy_header((3, 5)))

@@ -23,9 +23,12 @@ from reference.gradcheck import gradient_error, numerical_gradient
 DTYPES = (np.float64, np.float32)
 FINITE_DIFFERENCE_ERROR = 1e-7  # central differences, h = 1e-6: ~1e-10, 1e-9 at worst seen
 
+# The graph records activations, losses and dense networks (``autodiff.forward``).
+RECORDED = [concept for concept in registry.CONCEPTS
+            if concept.module in ("activations", "losses") or concept.name in ("Dense",
+                                                                               "Sequential")]
 CASES = [pytest.param(concept, case, id=f"{concept.name}:{case.label}")
-         for concept in registry.CONCEPTS if concept.module in registry.HAND_DIFFERENTIATED
-         for case in concept.cases]
+         for concept in RECORDED for case in concept.cases]
 
 
 def _inputs(case: registry.Case, dtype, batch: int) -> dict:
@@ -87,9 +90,9 @@ def test_autodiff_equals_finite_differences(concept, case, batch) -> None:
     assert gradient_error(_gradient(f, point), numerical) < FINITE_DIFFERENCE_ERROR
 
 
+# The graph records dense networks, the notes' networks (``autodiff.forward``).
 NETWORK_CASES = [pytest.param(case, id=case.label)
-                 for concept in registry.CONCEPTS if concept.module in ("layers", "networks")
-                 for case in concept.cases]
+                 for name in ("Dense", "Sequential") for case in registry.concept(name).cases]
 NETWORKS = [pytest.param(case, id=case.label) for case in registry.concept("Sequential").cases]
 
 

@@ -82,10 +82,11 @@ def test_the_file_records_format_version_shapes_activations_and_dtype(tmp_path) 
     meta = _meta(tmp_path / "model.npz")
     assert (meta["format"], meta["version"], meta["model"], meta["dtype"]) == \
         ("nn-rosetta-weights", VERSION, "Sequential", "float32")
+    assert meta["input_shape"] == [3]
     assert meta["layers"][1] == {
-        "kind": "Dense", "parameters": {"W": [5, 4], "b": [4]},
+        "kind": "Dense", "arrays": {"W": [5, 4], "b": [4]},
         "config": {"in_features": 5, "out_features": 4, "activation": "leaky_relu",
-                   "params": {"negative_slope": 0.2}}}
+                   "activation_params": {"negative_slope": 0.2}, "dtype": "float32"}}
     assert len(meta["sha256"]) == 64
 
 
@@ -137,6 +138,23 @@ def test_a_file_that_contradicts_itself_is_refused(tmp_path, changes, found) -> 
     _rewrite(path, **changes)
     with pytest.raises(WeightFileError, match=found):
         load_weights(path)
+
+
+def test_layers_without_parameters_round_trip_by_kind_and_config(tmp_path) -> None:
+    model = Sequential([reference.layers.Flatten(), Dense(6, 4, "relu"),
+                        reference.layers.Dropout(0.5, seed=3), Dense(4, 2)],
+                       input_shape=(2, 3), seed=0)
+    save_weights(model, tmp_path / "model.npz")
+    loaded = load_weights(tmp_path / "model.npz")
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert loaded.input_shape == (2, 3) and loaded.layers[2].config() == model.layers[2].config()
+    for a, b in zip(loaded.params, model.params, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_every_spec_layer_kind_has_a_weight_file_entry() -> None:
+    assert set(reference.weights.ARRAY_SHAPES) == set(reference.layers.LAYERS)
 
 
 def test_an_unknown_activation_is_refused(tmp_path) -> None:
