@@ -28,9 +28,17 @@ gradient by max(p(1 − p), 1e-12); ``torch_impl.losses`` bridges that to this c
 The ``*_with_logits`` forms need no clipping, stay exact for logits up to ±1e4 and
 beyond, and should be preferred.
 
+float32 extremes: a mean whose sum overflows although the mean does not (two BCE terms
+of 3e38) divides each term by n first, and a class with target 0 adds nothing to a
+categorical cross-entropy even where its log-probability is −inf (0 · log 0 = 0). torch
+and Keras compute the plain sum-then-divide and y · log softmax there, giving inf and
+NaN (``parity_tests/test_extremes.py`` shows each side). An infinite logit gives NaN in
+all three (∞ − ∞), with NumPy's RuntimeWarning in the spec.
+
 Input checks (``reference._validation``): predictions that must be probabilities (the
 losses without ``_with_logits``) and cross-entropy targets must lie in [0, 1]; class
-indices must be integers in [0, C − 1]; NaN is let through and gives a NaN loss.
+indices must be integers in [0, C − 1]; an empty batch is refused; NaN is let through
+and gives a NaN loss.
 """
 
 from __future__ import annotations
