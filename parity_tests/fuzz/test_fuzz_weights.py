@@ -273,18 +273,32 @@ _MEMORY_PROBE = textwrap.dedent("""
             outcome = "refused: " + str(error)[:120]
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         report[path] = [outcome, (after - before) * 1024]
+    try:  # the control: the limit bites at the size of one hostile file
+        bytearray(128 << 20)
+        report["control"] = "128 MiB allocated"
+    except MemoryError:
+        report["control"] = "MemoryError"
     print(json.dumps(report))
 """)
 
 
-def _zip_bomb(path: Path, member: str, megabytes: int, prefix: bytes = b"") -> None:
-    """A zip whose ``member`` inflates to ``megabytes`` MiB from a few hundred KiB."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive, \
-            archive.open(member, "w", force_zip64=True) as stream:
-        stream.write(prefix)
-        chunk = bytes(1 << 20)
-        for _ in range(megabytes):
-            stream.write(chunk)
+def _zip_bomb(source: Path, path: Path, member: str, megabytes: int,
+              prefix: bytes = b"") -> None:
+    """``source``, a valid weight file, with ``member`` replaced by one that inflates to
+    ``megabytes`` MiB from a few hundred KiB."""
+    with zipfile.ZipFile(source) as original:
+        contents = {name: original.read(name) for name in original.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in contents.items():
+            if name != member:
+                archive.writestr(name, value)
+        info = zipfile.ZipInfo(member)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as stream:
+            stream.write(prefix)
+            chunk = bytes(1 << 20)
+            for _ in range(megabytes):
+                stream.write(chunk)
 
 
 @pytest.fixture(scope="module")
@@ -303,11 +317,14 @@ def hostile_files(tmp_path_factory) -> dict[str, str]:
     meta["layers"][0]["arrays"]["W"] = [10**6, 5]
     _rewrite_npz(path, meta)
     files["meta declaring 10^6 inputs"] = path.rename(folder / "wide.npz")
-    _zip_bomb(folder / "bomb.npz", "0.W.npy", 128, _npy_header((3, 5)))
+    valid, _ = _saved("spec", folder)
+    _zip_bomb(valid, folder / "bomb.npz", "0.W.npy", 128, _npy_header((3, 5)))
     files["member inflating to 128 MiB"] = folder / "bomb.npz"
-    _zip_bomb(folder / "meta.npz", "meta.npy", 128)
+    _zip_bomb(valid, folder / "meta.npz", "meta.npy", 128)
     files["meta inflating to 128 MiB"] = folder / "meta.npz"
-    _zip_bomb(folder / "bomb.pt", "model/data/0", 128)
+    valid, _ = _saved("torch", folder)
+    record = next(n for n in zipfile.ZipFile(valid).namelist() if n.endswith("/data/0"))
+    _zip_bomb(valid, folder / "bomb.pt", record, 128)
     files["torch record inflating to 128 MiB"] = folder / "bomb.pt"
     return {label: str(path) for label, path in files.items()}
 
@@ -321,6 +338,7 @@ def test_a_hostile_file_costs_no_more_memory_than_the_model(hostile_files) -> No
                             check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.splitlines()[-1])
+    assert report["control"] == "MemoryError"  # 128 MiB do not fit under the limit
     for label, path in hostile_files.items():
         outcome, grown = report[path]
         assert outcome.startswith("refused: "), f"{label}: {outcome}"
