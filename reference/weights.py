@@ -20,7 +20,7 @@ before building anything (``parity_tests/fuzz`` fails for a kind without its ent
 
 ``sha256`` is the SHA-256 of the canonical JSON of ``meta`` without it (sorted keys,
 no spaces) followed by, for each array in the order of ``layers``, its name, dtype, shape
-and raw C-order bytes: :func:`checksum`. Any change to a number or to the metadata is
+and raw C-order bytes: :func:`_checksum`. Any change to a number or to the metadata is
 caught, beyond what the zip's CRC-32 of each member already catches.
 
 Why it is safe: the arrays are read from their ``.npy`` headers with
@@ -37,7 +37,7 @@ refused after reading a few hundred bytes.
 
 Writes are atomic: the file is written to a temporary file in the same folder, flushed
 and ``fsync``-ed, then moved over ``path`` with ``os.replace``; a write that fails midway
-leaves the previous file as it was (:func:`atomic_write`, which the mirrors share).
+leaves the previous file as it was (``reference._files.atomic_write``, which the mirrors share).
 
 Every failure raises :class:`WeightFileError` naming the file and what was wrong.
 
@@ -54,13 +54,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import numpy as np
 
+from reference._files import WeightFileError, atomic_write
 from reference._validation import FLOAT_NAMES
 from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
@@ -70,44 +70,6 @@ VERSION = 2
 META_LIMIT = 1 << 20  # bytes: the JSON of thousands of layers
 _NPY_HEADER_LIMIT = 1 << 16  # NumPy writes headers of 128 bytes; it reads up to 10 000
 _Model = Sequential | Layer
-
-
-class WeightFileError(ValueError):
-    """A weight file that is unsafe, malformed, corrupted, or does not describe the
-    expected model; or a weight file that could not be written."""
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
-    """Run ``write(temporary_path)``, then move the result over ``path`` in one step.
-
-    The temporary file lies in ``path``'s folder (``os.replace`` is atomic only within a
-    file system) and keeps ``path``'s suffix (Keras insists on ``.weights.h5``). It is
-    ``fsync``-ed before the move, so a crash cannot leave a renamed but empty file. On
-    any failure, an interruption included, the temporary file is removed and ``path`` is
-    untouched.
-    """
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
-    if not os.path.isdir(folder):
-        raise WeightFileError(f"{path}: cannot write: the folder {folder} does not exist")
-    suffix = "".join(part for part in (".weights.h5", ".npz", ".pt") if name.endswith(part))
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}",
-                                         dir=folder)
-    os.close(handle)
-    try:
-        write(temporary)
-        with open(temporary, "rb+") as file:
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        if isinstance(error, OSError):
-            raise WeightFileError(f"{path}: could not be written ({error})") from error
-        raise
 
 
 def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
@@ -155,7 +117,7 @@ def _array_names(meta: dict[str, Any]) -> list[str]:
     return [f"{k}.{name}" for k, layer in enumerate(meta["layers"]) for name in layer["arrays"]]
 
 
-def checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     """SHA-256 of ``meta`` (without its ``sha256``) and the arrays it lists, in order."""
     digest = hashlib.sha256()
     body = {key: value for key, value in meta.items() if key != "sha256"}
@@ -178,7 +140,7 @@ def save_weights(model: _Model, path: str | os.PathLike) -> None:
         meta["input_shape"] = list(model.input_shape)
     arrays = {f"{k}.{name}": value for k, layer in enumerate(layers)
               for name, value in _arrays(layer).items()}
-    meta["sha256"] = checksum(meta, arrays)
+    meta["sha256"] = _checksum(meta, arrays)
 
     def write(temporary: str) -> None:
         with open(temporary, "wb") as file:  # a file: np.savez would append ".npz" to a name
@@ -376,7 +338,7 @@ def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model
                                               meta["dtype"])
                   for k, layer in enumerate(meta["layers"])
                   for name, shape in layer["arrays"].items()}
-    if checksum(meta, arrays) != meta["sha256"]:
+    if _checksum(meta, arrays) != meta["sha256"]:
         raise WeightFileError(f"{path}: checksum mismatch: the file was changed or corrupted "
                               "after it was written")
     target = built if model is None else model

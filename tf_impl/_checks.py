@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import check_hyperparameters, check_within
-from reference.training import check_run, check_targets, is_sparse
 from tf_impl._inputs import as_float_tensor
 
 

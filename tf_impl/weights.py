@@ -20,7 +20,7 @@ bytes) in the file's root attribute ``nn_rosetta_sha256``, which Keras ignores.
 ``load_weights`` checks it before Keras reads the file: truncation, a changed byte or a
 file without the digest (written by ``model.save_weights`` alone) is a
 :class:`WeightFileError` naming the file. Writes are atomic
-(``reference.weights.atomic_write``).
+(``reference._files.atomic_write``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import h5py
 import keras
 import numpy as np
 
-from reference.weights import WeightFileError, atomic_write
+from reference._files import atomic_write
+from reference.weights import WeightFileError
 
 DIGEST = "nn_rosetta_sha256"
 _SUFFIX = ".weights.h5"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import check_hyperparameters, check_within
-from reference.training import check_run, check_targets, is_sparse
 from torch_impl._inputs import as_float_tensor
 
 

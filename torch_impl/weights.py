@@ -24,7 +24,7 @@ the model's tensors plus :data:`OVERHEAD` bytes, so a hostile file cannot make i
 more than the model holds. Then it streams the records through SHA-256 (which also
 checks each record's CRC-32): truncation or a changed byte is a :class:`WeightFileError`
 naming the file, and so is a file without the digest (written by ``torch.save`` alone).
-Only then does ``torch.load`` run. Writes are atomic (``reference.weights.atomic_write``).
+Only then does ``torch.load`` run. Writes are atomic (``reference._files.atomic_write``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ import zipfile
 
 import torch
 
+from reference._files import atomic_write
 from reference._validation import dtype_name
-from reference.weights import WeightFileError, atomic_write
+from reference.weights import WeightFileError
 
 DIGEST = "nn_rosetta.sha256"
 OVERHEAD = 1 << 16  # bytes beyond the tensors: data.pkl's names and the small records
