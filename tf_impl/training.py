@@ -11,10 +11,8 @@ so compare with the spec under ``convention="keras"``.
 The batches come from ``reference.training.batch_order`` (the same seeded permutation as
 the spec and the torch mirror: data plumbing). A non-finite loss raises the spec's
 ``TrainingDiverged`` naming the same step; as the step is one graph, the check comes
-after that step's update: the model then holds the weights that update made from a
-non-finite loss, which may be NaN or still finite (|w| of 5.5e153, say) but are garbage
-either way. The spec and torch stop before the update; the exception is raised in all
-three.
+after that step's update, so the model then holds non-finite weights (the spec and torch
+stop before the update; the exception is raised either way).
 
 Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
 """
@@ -29,9 +27,10 @@ import tensorflow as tf
 import reference
 from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import losses, optimizers
-from tf_impl._checks import fit_arguments
+from tf_impl._inputs import checked, training_data
 
 
+@checked(training_data)
 def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
         seed: int | None = 0, *, tf_function: bool = False) -> History:
@@ -40,7 +39,6 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
     """
-    X, Y = fit_arguments(model, X, Y, loss, optimizer, epochs, batch_size, seed)
     keras_optimizer = optimizers.from_reference(
         reference.optimizers.SGD() if optimizer is None else optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace

@@ -8,7 +8,8 @@ model of the right shape, e.g. one made by ``from_reference``.
 
 Safety: HDF5 datasets are raw numbers read by h5py; nothing is unpickled or executed.
 
-Checks on load, from the HDF5 metadata alone, before any number is read: the file must
+Checks on load (``@checked``), from the HDF5 metadata alone, before any number is read:
+the file must
 hold exactly the datasets the model itself writes (found by saving the model to a
 temporary file), each with the model's shape and dtype. Keras alone would take a
 3-5-2-2 file into a 3-5-2 model, ignore an extra layer group, and cast a float32 file
@@ -35,6 +36,7 @@ import numpy as np
 
 from reference._files import atomic_write
 from reference.weights import WeightFileError
+from tf_impl._inputs import checked
 
 DIGEST = "nn_rosetta_sha256"
 _SUFFIX = ".weights.h5"
@@ -79,7 +81,8 @@ def _layout(model: keras.Model) -> dict[str, tuple[tuple[int, ...], str]]:
             return {name: (d.shape, d.dtype.name) for name, d in _datasets(file).items()}
 
 
-def _check_file(path: str | os.PathLike, model: keras.Model) -> None:
+def _weights_file(where: str, path: str | os.PathLike, model: keras.Model) -> None:
+    """The file holds exactly the model's datasets, shapes and dtypes, and its digest."""
     expected = _layout(model)
     try:
         with h5py.File(path, "r") as file:
@@ -108,11 +111,8 @@ def _check_file(path: str | os.PathLike, model: keras.Model) -> None:
                               f"truncated or corrupted ({error})") from None
 
 
+@checked(_weights_file)
 def load_weights(path: str | os.PathLike, model: keras.Model) -> keras.Model:
     """``model`` with the weights of the ``.weights.h5`` file at ``path``, checked first."""
-    _check_file(path, model)
-    try:
-        model.load_weights(path)
-    except (OSError, ValueError, KeyError) as error:
-        raise WeightFileError(f"{path}: Keras could not load it ({error})") from None
+    model.load_weights(path)
     return model

@@ -23,13 +23,12 @@ from collections.abc import Callable, Iterable
 import torch
 
 import reference
-from torch_impl._checks import hyperparameters
-from torch_impl._inputs import as_float_tensor
+from torch_impl._inputs import checked, hyperparameters, starting_point
 
 _Params = Iterable[torch.Tensor]
 
 
-class _SGDWithDecoupledWeightDecay(torch.optim.SGD):
+class SGDWithDecoupledWeightDecay(torch.optim.SGD):
     """``torch.optim.SGD`` preceded by p ← p (1 − ηλ), AdamW's decay, which SGD lacks."""
 
     def __init__(self, params: _Params, *, decoupled_weight_decay: float, **options) -> None:
@@ -45,36 +44,33 @@ class _SGDWithDecoupledWeightDecay(torch.optim.SGD):
         return super().step(closure)
 
 
+@checked(hyperparameters)
 def SGD(params: _Params, learning_rate: float = 0.01, momentum: float = 0.0,
         nesterov: bool = False, weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False) -> torch.optim.SGD:
     """``torch.optim.SGD`` with the spec's arguments (the spec's default η = 0.01, not 1e-3)."""
-    hyperparameters("SGD", learning_rate=learning_rate, momentum=momentum,
-                    weight_decay=weight_decay)
     options = dict(lr=learning_rate, momentum=momentum, nesterov=nesterov)
     if weight_decay and decoupled_weight_decay:
-        return _SGDWithDecoupledWeightDecay(params, decoupled_weight_decay=weight_decay,
+        return SGDWithDecoupledWeightDecay(params, decoupled_weight_decay=weight_decay,
                                             **options)
     return torch.optim.SGD(params, weight_decay=weight_decay, **options)
 
 
+@checked(hyperparameters)
 def Adam(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
          beta_2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0,
          decoupled_weight_decay: bool = False) -> torch.optim.Adam:
     """``torch.optim.Adam``: ε added after bias correction; L2 decay unless decoupled."""
-    hyperparameters("Adam", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                    epsilon=epsilon, weight_decay=weight_decay)
     return torch.optim.Adam(params, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
                             weight_decay=weight_decay,
                             decoupled_weight_decay=decoupled_weight_decay)
 
 
+@checked(hyperparameters)
 def AdamW(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
           beta_2: float = 0.999, epsilon: float = 1e-8,
           weight_decay: float = 0.01) -> torch.optim.AdamW:
     """``torch.optim.AdamW``: decoupled decay p ← p (1 − ηλ) before the Adam step."""
-    hyperparameters("AdamW", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                    epsilon=epsilon, weight_decay=weight_decay)
     return torch.optim.AdamW(params, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
                              weight_decay=weight_decay)
 
@@ -95,6 +91,7 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
     raise TypeError(f"no torch.optim counterpart for {type(optimizer).__name__}")
 
 
+@checked(starting_point)
 def gradient_descent(function: Callable[[torch.Tensor], torch.Tensor], x0: float,
                      learning_rate: float, precision: float, max_iters: int) -> torch.Tensor:
     """Note 002's gradient descent: a ``requires_grad`` tensor, autograd and ``torch.optim.SGD``.
@@ -105,8 +102,7 @@ def gradient_descent(function: Callable[[torch.Tensor], torch.Tensor], x0: float
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
-    hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
-    x = as_float_tensor(x0, None, "gradient_descent", "x0").clone().requires_grad_(True)
+    x = x0.clone().requires_grad_(True)
     optimizer = torch.optim.SGD([x], lr=learning_rate)
     iterates, last_step = [x.detach().clone()], math.inf
     while last_step > precision and len(iterates) <= max_iters:

@@ -11,7 +11,8 @@ Safety: ``torch.save`` writes a pickle. ``weights_only=True`` makes ``torch.load
 restricted unpickler that rebuilds tensors and plain containers only and refuses every
 other global, so a crafted file cannot run code.
 
-Checks on load, before anything is copied: the names must be exactly the model's (torch
+Checks on load (``@checked``), before anything is copied: the names must be exactly
+the model's (torch
 would report them too) and every tensor must have the model's shape and dtype.
 ``load_state_dict`` alone would cast a float32 file into a float64 model silently.
 
@@ -39,6 +40,7 @@ import torch
 from reference._files import atomic_write
 from reference._validation import dtype_name
 from reference.weights import WeightFileError
+from torch_impl._inputs import checked
 
 DIGEST = "nn_rosetta.sha256"
 OVERHEAD = 1 << 16  # bytes beyond the tensors: data.pkl's names and the small records
@@ -114,8 +116,9 @@ def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
                                   "corrupted after it was written")
 
 
-def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` with the weights of the ``state_dict`` file at ``path``, checked first."""
+def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module) -> None:
+    """Sizes and digest first (:func:`_check_file`), then a state_dict with exactly the
+    model's names, shapes and dtypes."""
     _check_file(path, model)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -128,7 +131,7 @@ def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Mo
                               f"({type(error).__name__}: {error})") from None
     expected = model.state_dict()
     if not isinstance(state, dict) or set(state) != set(expected):
-        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
         raise WeightFileError(f"{path}: expected the tensors {sorted(expected)}, found {found}")
     for name, tensor in state.items():
         want = expected[name]
@@ -138,5 +141,10 @@ def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Mo
                      if isinstance(tensor, torch.Tensor) else type(tensor).__name__)
             raise WeightFileError(f"{path}: {name} should be {dtype_name(want.dtype)} of shape "
                                   f"{tuple(want.shape)}, found {found}")
-    model.load_state_dict(state, strict=True)
+
+
+@checked(_state_dict_file)
+def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with the weights of the ``state_dict`` file at ``path``, checked first."""
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model
