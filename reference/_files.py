@@ -4,6 +4,7 @@ weight files and both mirrors')."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -45,3 +46,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         if isinstance(error, OSError):
             raise WeightFileError(f"{path}: could not be written ({error})") from error
         raise
+
+
+def atomically(finish: Callable[[str], None] | None = None,
+               suffix: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorate ``save(model, path)`` so that it writes through :func:`atomic_write`: the
+    body (the framework's own save, e.g. ``torch.save``) writes the temporary file, then
+    ``finish(temporary)`` (adding a digest, say) before it replaces ``path``. ``suffix``:
+    the ending the framework requires of ``path`` (Keras: ``.weights.h5``)."""
+    def decorate(save: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(save)
+        def run(model: object, path: str | os.PathLike) -> None:
+            if not os.fspath(path).endswith(suffix):
+                raise WeightFileError(f"{path}: the name of this kind of weight file must end "
+                                      f"in {suffix}")
+
+            def write(temporary: str) -> None:
+                save(model, temporary)
+                if finish is not None:
+                    finish(temporary)
+
+            atomic_write(path, write)
+        return run
+    return decorate

@@ -34,7 +34,7 @@ import h5py
 import keras
 import numpy as np
 
-from reference._files import atomic_write
+from reference._files import atomically
 from reference.weights import WeightFileError
 from tf_impl._inputs import checked
 
@@ -57,18 +57,16 @@ def _digest(file: h5py.File) -> str:
     return digest.hexdigest()
 
 
+def _add_digest(path: str) -> None:
+    with h5py.File(path, "r+") as file:
+        file.attrs[DIGEST] = _digest(file)
+
+
+@atomically(finish=_add_digest, suffix=_SUFFIX)
 def save_weights(model: keras.Model, path: str | os.PathLike) -> None:
-    """``model.save_weights(path)``, written atomically with its digest; ``path`` must end
-    in ``.weights.h5``."""
-    if not os.fspath(path).endswith(_SUFFIX):
-        raise WeightFileError(f"{path}: a Keras weight file's name must end in {_SUFFIX}")
-
-    def write(temporary: str) -> None:
-        model.save_weights(temporary)
-        with h5py.File(temporary, "r+") as file:
-            file.attrs[DIGEST] = _digest(file)
-
-    atomic_write(path, write)
+    """``model.save_weights(path)``, written atomically with its digest (``@atomically``);
+    ``path`` must end in ``.weights.h5``."""
+    model.save_weights(path)
 
 
 def _layout(model: keras.Model) -> dict[str, tuple[tuple[int, ...], str]]:

@@ -37,7 +37,7 @@ import zipfile
 
 import torch
 
-from reference._files import atomic_write
+from reference._files import atomically
 from reference._validation import dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
@@ -71,16 +71,11 @@ def _seal(path: str | os.PathLike) -> None:
         archive.writestr(f"{prefix}/{DIGEST}", _digest(archive, path))
 
 
+@atomically(finish=_seal)
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     """``torch.save(model.state_dict(), path)``, written atomically and sealed with its
-    digest."""
-    state = model.state_dict()
-
-    def write(temporary: str) -> None:
-        torch.save(state, temporary)
-        _seal(temporary)
-
-    atomic_write(path, write)
+    digest (``@atomically``)."""
+    torch.save(model.state_dict(), path)
 
 
 def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
