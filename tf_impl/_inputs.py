@@ -195,14 +195,19 @@ def hyperparameters(where: str, **arguments: Any) -> None:
                                     if name in HYPERPARAMETERS})
 
 
-def perceptron_weights(where: str, weights: object, **_: Any) -> dict[str, Any]:
-    """Given weights (n,) or a scalar, as a float tensor."""
+def perceptron_weights(where: str, learning_rate: object, weights: object,
+                       **_: Any) -> dict[str, Any]:
+    """A finite learning rate ≥ 0; given weights (n,) or a scalar, as a float tensor."""
+    check_hyperparameters(where, learning_rate=learning_rate)
     return {} if weights is None else {"weights": as_float_tensor(weights, None, where,
                                                                   "weights")}
 
 
-def perceptron_data(where: str, self: Any, X: object, y: object, **_: Any) -> dict[str, Any]:
-    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype."""
+def perceptron_data(where: str, self: Any, X: object, y: object, max_epochs: object,
+                    **_: Any) -> dict[str, Any]:
+    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype; an
+    integer count of epochs."""
+    check_count(where, "max_epochs", max_epochs, 0)
     X = as_float_tensor(X, None, where, "X")
     if X.shape.rank != 1:
         check_shape(where.split(".")[0], "X", X.shape, (None, None))

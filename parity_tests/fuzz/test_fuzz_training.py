@@ -184,3 +184,20 @@ def test_gradient_descent_refuses_a_learning_rate_that_is_not_finite(package: st
 def test_a_loss_value_never_hides_a_probability_just_above_one() -> None:
     with pytest.raises(ValueError, match=r"from 1\.000000000001 to 1\.000000000001"):
         losses.binary_cross_entropy(np.array([[1.0]]), np.array([[1 + 1e-12]]))
+
+
+@pytest.mark.parametrize("package", ["reference", "torch_impl", "tf_impl"])
+@given(rate=st.sampled_from([1.0, 0.5, 0.0, math.nan, math.inf, -1.0, "1"]),
+       epochs=st.sampled_from([0, 3, np.int64(2), 2.5, -1, "3", True]))
+def test_the_perceptron_takes_a_finite_rate_and_a_whole_number_of_epochs(package, rate,
+                                                                         epochs) -> None:
+    module = __import__(package)
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    y = np.array([1, 1, 1, 0])
+    if package == "torch_impl":
+        X, y = (framework("torch").torch.from_numpy(a) for a in (X, y))
+    result = outcome(lambda: module.Perceptron(rate).fit(X, y, epochs), "Perceptron")
+    valid_rate = isinstance(rate, float) and math.isfinite(rate) and rate >= 0
+    valid_epochs = isinstance(epochs, int | np.integer) and not isinstance(epochs, bool) \
+        and epochs >= 0
+    assert (result.error is None) == (valid_rate and valid_epochs), (rate, epochs, result)
