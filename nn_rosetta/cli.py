@@ -216,10 +216,10 @@ def port_model(model: Path, out: Path, example: Path | None) -> int:
     try:
         ported = porting.port(porting.load(model),
                               None if example is None else np.load(example, allow_pickle=False))
+        written = ported.save(out)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)
         return 2
-    written = ported.save(out)
     print(ported.report, "", *(f"wrote {path}" for path in written), sep="\n")
     return 0 if ported.report.ok else 1
 

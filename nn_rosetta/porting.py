@@ -25,7 +25,6 @@ import functools
 import keyword
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ import reference
 import tf_impl
 import torch_impl
 from nn_rosetta.tolerances import tolerance
+from reference._files import atomic_write
 from reference._validation import as_float_array, check_shape
 from reference.layouts import LAYOUTS, contexts
 from torch_impl import convert as torch_convert
@@ -177,33 +177,21 @@ class Ported:
     report: ParityReport
 
     def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``model.py`` and the weights into ``directory``, each atomically (a
-        temporary file, then ``os.replace``): ``weights.pt`` for a torch module (a state
-        dict, for ``torch.load(…, weights_only=True)``), ``model.weights.h5`` for Keras."""
+        """Write ``model.py`` and the weights into ``directory``, each atomically
+        (``reference._files.atomic_write``: a temporary file, then ``os.replace``):
+        ``weights.pt`` for a torch module (a state dict, for ``torch.load(…,
+        weights_only=True)``), ``model.weights.h5`` for Keras."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         model_py = directory / "model.py"
-        _atomic(model_py, lambda path: Path(path).write_text(self.source, encoding="utf-8"))
+        atomic_write(model_py, lambda path: Path(path).write_text(self.source, encoding="utf-8"))
         if isinstance(self.module, nn.Module):
             weights = directory / "weights.pt"
-            _atomic(weights, lambda path: torch.save(self.module.state_dict(), path))
+            atomic_write(weights, lambda path: torch.save(self.module.state_dict(), path))
         else:
             weights = directory / "model.weights.h5"
-            _atomic(weights, self.module.save_weights)
+            atomic_write(weights, self.module.save_weights)
         return model_py, weights
-
-
-def _atomic(path: Path, write: Callable[[str], object]) -> None:
-    """``write(temporary path)``, then the temporary file replaces ``path`` in one step."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                                         suffix="".join(path.suffixes))
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def supported() -> list[str]:
