@@ -36,11 +36,22 @@ class Context:
 
 @dataclass(frozen=True)
 class Transform:
-    """A change of layout, spec → framework (``forward``) and back (``inverse``)."""
+    """A change of layout, spec → framework (``forward``) and back (``inverse``).
+
+    Gradients come back through ``gradient``, the adjoint of ``forward``: for a
+    transpose or a permutation that is ``inverse`` itself (the default), but where one
+    spec array feeds two framework arrays (b_ih = b, b_hh = 0), dL/db is dL/db_ih, not
+    the sum of the two gradients that ``inverse`` would take.
+    """
 
     name: str  # as the weight-layout page shows it
     forward: Callable[[np.ndarray, Context], Arrays]
     inverse: Callable[[Arrays, Context], np.ndarray]
+    gradient: Callable[[Arrays, Context], np.ndarray] | None = None
+
+    def inverse_gradient(self, gradient: Arrays, context: Context) -> np.ndarray:
+        """dL/d(spec array) from the framework's gradients."""
+        return (self.gradient or self.inverse)(gradient, context)
 
 
 def _same(array: Arrays, context: Context) -> Arrays:
@@ -53,6 +64,52 @@ def _transpose(array: np.ndarray, context: Context) -> np.ndarray:
 
 SAME = Transform("as is", _same, _same)
 TRANSPOSE = Transform("transpose", _transpose, _transpose)
+
+
+def _bias_pair(b: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray]:
+    return b, np.zeros_like(b)
+
+
+def _bias_sum(pair: tuple[np.ndarray, np.ndarray], context: Context) -> np.ndarray:
+    return pair[0] + pair[1]
+
+
+# torch's recurrent layers add two biases, b_ih + b_hh, where Keras has one b: going to
+# torch, b_ih = b and b_hh = 0; coming back, b = b_ih + b_hh (any split sums the same).
+TWO_BIASES = Transform("(b, 0) → b_ih, b_hh; back: b_ih + b_hh", _bias_pair, _bias_sum,
+                       gradient=lambda pair, context: pair[0])  # dL/db_ih = dL/db_hh = dL/db
+
+
+def _swap_first_two_blocks(array: np.ndarray) -> np.ndarray:
+    """Gate blocks along the last axis: (z, r, h) ↔ (r, z, n); its own inverse."""
+    z, r, h = np.split(array, 3, axis=-1)
+    return np.concatenate([r, z, h], axis=-1)
+
+
+def _gru_kernel(array: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(_swap_first_two_blocks(array).T)
+
+
+def _gru_kernel_back(array: np.ndarray, context: Context) -> np.ndarray:
+    return _swap_first_two_blocks(np.ascontiguousarray(array.T))
+
+
+def _gru_biases(b: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray]:
+    if b.ndim != 2:
+        raise TypeError("GRU(reset_after=False) has no torch equivalent: torch's nn.GRU "
+                        "multiplies the reset gate after the recurrent product")
+    return _swap_first_two_blocks(b[0]), _swap_first_two_blocks(b[1])
+
+
+def _gru_biases_back(pair: tuple[np.ndarray, np.ndarray], context: Context) -> np.ndarray:
+    return np.stack([_swap_first_two_blocks(pair[0]), _swap_first_two_blocks(pair[1])])
+
+
+# Keras orders a GRU's gate blocks (z, r, h), torch (r, z, n): swap the first two blocks,
+# then transpose like every torch kernel.
+GRU_GATES = Transform("gates (z, r, h) → (r, z, n), transpose", _gru_kernel, _gru_kernel_back)
+GRU_BIASES = Transform("row 0 → b_ih, row 1 → b_hh, gates (z, r, h) → (r, z, n)",
+                       _gru_biases, _gru_biases_back)
 
 
 @dataclass(frozen=True)
@@ -102,6 +159,39 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
     Layout("Dropout", "nn.Dropout", "keras.layers.Dropout",
            note="torch's p and Keras's rate are the same drop probability; a torch module "
                 "starts in training mode, a Keras layer called directly runs in inference"),
+    Layout("Embedding", "nn.Embedding", "keras.layers.Embedding", (
+        WeightRow("embeddings", "weight", "embeddings",
+                  note="the same (V, D) table; Keras draws U(±0.05), torch N(0, 1)"),
+    ), note="padding: Keras mask_zero=True masks the layers after it and row 0 still "
+            "learns; torch padding_idx=0 masks nothing and row 0 never learns"),
+    *(Layout(kind, f"nn.{torch_kind} (batch_first=True)", f"keras.layers.{kind}", (
+        WeightRow("W", "weight_ih_l0", "kernel", to_torch=TRANSPOSE,
+                  note=f"({blocks}H, in) in torch, (in, {blocks}H) on the Keras cell"),
+        WeightRow("U", "weight_hh_l0", "recurrent_kernel", to_torch=TRANSPOSE,
+                  note=f"({blocks}H, H) in torch, (H, {blocks}H) on the Keras cell"),
+        WeightRow("b", ("bias_ih_l0", "bias_hh_l0"), "bias", to_torch=TWO_BIASES,
+                  note="torch adds two biases, Keras has one"),
+    ), note=f"Keras's weights live on layer.cell; {gates}; torch defaults to "
+            "batch_first=False (time first)")
+      for kind, torch_kind, blocks, gates in (
+          ("SimpleRNN", "RNN", 1, "one block"),
+          ("LSTM", "LSTM", 4, "gate blocks (i, f, c, o) in both"))),
+    Layout("GRU", "nn.GRU (batch_first=True)", "keras.layers.GRU", (
+        WeightRow("W", "weight_ih_l0", "kernel", to_torch=GRU_GATES,
+                  note="blocks (z, r, h) in Keras, (r, z, n) in torch"),
+        WeightRow("U", "weight_hh_l0", "recurrent_kernel", to_torch=GRU_GATES,
+                  note="blocks (z, r, h) in Keras, (r, z, n) in torch"),
+        WeightRow("b", ("bias_ih_l0", "bias_hh_l0"), "bias", to_torch=GRU_BIASES,
+                  note="Keras reset_after=True: (2, 3H), the input and the recurrent bias"),
+    ), note="Keras's weights live on layer.cell; reset_after=True (Keras's default) is "
+            "torch's formula, reset_after=False has no torch equivalent"),
+    Layout("TimeDistributed", "nn.Linear (on the last axis)",
+           "keras.layers.TimeDistributed(Dense)", (
+               WeightRow("W", "weight", "kernel", to_torch=TRANSPOSE,
+                         note="the Dense kernel, shared by every time step"),
+               WeightRow("b", "bias", "bias"),
+           ), note="nn.Linear and keras.layers.Dense act on the last axis of any input "
+                   "already; the spec's Dense takes (N, in) only"),
 )}
 
 
@@ -126,4 +216,22 @@ def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
             flattened = shape
         elif layer.parameter_names:
             flattened = None  # a layer with weights in between: its rows are not permuted
+    return found
+
+
+def time_distributed(layers: list) -> list:
+    """``layers`` with each Dense that follows a sequence output wrapped in a spec
+    ``TimeDistributed``: a framework's plain ``nn.Linear`` or ``keras.layers.Dense`` after a
+    recurrent layer acts at every time step, where the spec's Dense takes (N, in) only."""
+    from reference.layers import Dense, Dropout
+    from reference.sequences import Embedding, TimeDistributed, _Recurrent
+
+    found, sequence = [], False
+    for layer in layers:
+        if isinstance(layer, Dense) and sequence:
+            layer = TimeDistributed(layer)
+        found.append(layer)
+        if not isinstance(layer, Dropout):  # Dropout keeps its input's shape
+            sequence = isinstance(layer, Embedding | TimeDistributed) or (
+                isinstance(layer, _Recurrent) and layer.return_sequences)
     return found

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference import losses
-from reference._validation import as_float_array, check_shape
+from reference._validation import as_float_array, as_index_array, check_shape
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 
@@ -100,10 +100,14 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
     """
-    X = as_float_array(X, model.dtype, "fit", "X")
-    Y = as_float_array(Y, model.dtype, "fit", "Y")
+    X = model.as_input(X, "fit", "X")
     check_shape("fit", "X", X.shape, (None, *model.input_shape))
-    check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape))
+    if loss.startswith("sparse"):  # class indices: one per output position, not a row of C
+        Y = as_index_array(Y, "fit", "Y (class indices)")
+        check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape[:-1]))
+    else:
+        Y = as_float_array(Y, model.dtype, "fit", "Y")
+        check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape))
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]

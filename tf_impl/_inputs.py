@@ -14,7 +14,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from reference._validation import as_float_array, check_batch, float_conversion
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    check_batch,
+    check_shape,
+    float_conversion,
+)
 
 
 def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str) -> tf.Tensor:
@@ -66,3 +72,37 @@ def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
         check_batch("Sequential", "input x", x.shape, first.kernel.shape[0])
         return x if target is None else tf.cast(x, target)
     return x
+
+
+def sequence_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
+    dtype, integers converted explicitly."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
+    check_shape(layer.name, "input x", x.shape, (None, None, layer.cell.kernel.shape[0]))
+    return x if target is None else tf.cast(x, target)
+
+
+def as_index_tensor(value: object, where: str, what: str) -> tf.Tensor:
+    """``value`` as integer indices (an Embedding's input, class labels); a float is
+    refused, as ``reference._validation.as_index_array`` refuses it."""
+    if tf.is_tensor(value):
+        as_index_array(np.empty(0, value.dtype.as_numpy_dtype), where, what)
+        return value
+    return tf.constant(as_index_array(value, where, what))
+
+
+def fit_data(model: keras.Model, X: object, Y: object, loss: str, dtype: tf.DType
+             ) -> tuple[tf.Tensor, tf.Tensor]:
+    """``fit``'s X and Y under the policy: X integer indices when the model begins with a
+    ``keras.layers.Embedding``, else floats; Y class indices for a sparse loss, else
+    floats."""
+    first = model.layers[0] if isinstance(model, keras.Sequential) and model.layers else model
+    X = as_index_tensor(X, "fit", "X") if isinstance(first, keras.layers.Embedding) else \
+        as_float_tensor(X, dtype, "fit", "X")
+    if loss.startswith("sparse"):
+        Y = as_index_tensor(Y, "fit", "Y (class indices)")
+        check_shape("fit", "Y", Y.shape[:1], (X.shape[0],))
+    else:
+        Y = as_float_tensor(Y, dtype, "fit", "Y")
+        check_shape("fit", "Y", Y.shape[:1], (X.shape[0],))
+    return X, Y

@@ -83,10 +83,11 @@ def _checked_sparse(where: str, y_true: tf.Tensor, y_pred: tf.Tensor,
                     probabilities: tuple[str, ...] = ()) -> tuple[tf.Tensor, tf.Tensor]:
     y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
     y_pred = _as_float(where, "y_pred", y_pred, None)
-    check_shape(where, "y_pred", y_pred.shape, (None, None))
+    if len(y_pred.shape) < 2:
+        check_shape(where, "y_pred", y_pred.shape, (None, None))
     check_integer_labels(where, "y_true", y_true.dtype)
-    check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
-    _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
+    check_shape(where, "y_true (class indices)", y_true.shape, tuple(y_pred.shape[:-1]))
+    _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[-1] - 1)
     if "y_pred" in probabilities:
         _within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
     return y_true, y_pred

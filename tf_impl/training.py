@@ -25,10 +25,9 @@ import keras
 import tensorflow as tf
 
 import reference
-from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import losses, optimizers
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import fit_data
 
 
 def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
@@ -40,9 +39,7 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
     (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
     """
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X = as_float_tensor(X, dtype, "fit", "X")
-    Y = as_float_tensor(Y, dtype, "fit", "Y")
-    check_shape("fit", "Y", Y.shape, (X.shape[0], None))
+    X, Y = fit_data(model, X, Y, loss, dtype)
     keras_optimizer = optimizers.from_reference(
         reference.optimizers.SGD() if optimizer is None else optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace
@@ -52,6 +49,9 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
         with tf.GradientTape() as tape:
             value = loss_fn(y, model(x, training=True))
         grads = tape.gradient(value, model.trainable_variables)
+        # An Embedding's gradient is tf.IndexedSlices, one slice per lookup; Keras's Adam
+        # would square each slice apart (v gets Σ g² of a row's lookups, not (Σ g)²).
+        grads = [tf.convert_to_tensor(g) for g in grads]
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value
 

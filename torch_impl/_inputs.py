@@ -14,7 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from reference._validation import as_float_array, check_batch, float_conversion
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    check_batch,
+    check_shape,
+    float_conversion,
+)
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
 
@@ -60,3 +66,38 @@ def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         x = x.to(weight.dtype)
     check_batch(module.name, "input x", x.shape, module.linear.in_features)
     return x
+
+
+def sequence_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
+    dtype, integers converted explicitly."""
+    weight = module.rnn.weight_ih_l0
+    if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
+        x = x.to(weight.dtype)
+    check_shape(module.name, "input x", x.shape, (None, None, module.rnn.input_size))
+    return x
+
+
+def as_index_tensor(value: object, where: str, what: str) -> torch.Tensor:
+    """``value`` as integer indices (an Embedding's input, class labels): a long tensor;
+    a float is refused, as ``reference._validation.as_index_array`` refuses it."""
+    if isinstance(value, torch.Tensor):
+        as_index_array(np.empty(0, str(value.dtype).removeprefix("torch.")), where, what)
+        return value.long()
+    return torch.from_numpy(np.array(as_index_array(value, where, what), np.int64))
+
+
+def fit_data(model: nn.Module, X: object, Y: object, loss: str, dtype: torch.dtype
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fit``'s X and Y under the policy: X integer indices when the model begins with an
+    ``nn.Embedding``, else floats; Y class indices for a sparse loss, else floats."""
+    first = model[0] if isinstance(model, nn.Sequential) else model
+    X = as_index_tensor(X, "fit", "X") if isinstance(first, nn.Embedding) else \
+        as_float_tensor(X, dtype, "fit", "X")
+    if loss.startswith("sparse"):
+        Y = as_index_tensor(Y, "fit", "Y (class indices)")
+        check_shape("fit", "Y", Y.shape[:1], (X.shape[0],))
+    else:
+        Y = as_float_tensor(Y, dtype, "fit", "Y")
+        check_shape("fit", "Y", Y.shape[:1], (X.shape[0],))
+    return X, Y

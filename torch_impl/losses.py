@@ -69,10 +69,11 @@ def _checked(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
 def _checked_sparse(where: str, y_true: torch.Tensor, y_pred: torch.Tensor,
                     probabilities: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor]:
     y_pred = _as_float(where, "y_pred", y_pred, None)
-    check_shape(where, "y_pred", y_pred.shape, (None, None))
+    if len(y_pred.shape) < 2:
+        check_shape(where, "y_pred", y_pred.shape, (None, None))
     check_integer_labels(where, "y_true", y_true.dtype)
-    check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
-    _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
+    check_shape(where, "y_true (class indices)", y_true.shape, tuple(y_pred.shape[:-1]))
+    _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[-1] - 1)
     if "y_pred" in probabilities:
         _within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
     return y_true.long(), y_pred
@@ -129,14 +130,15 @@ def categorical_cross_entropy_with_logits(y_true: torch.Tensor,
                                           y_pred: torch.Tensor) -> torch.Tensor:
     """−(1/N) Σ y log softmax(x): ``F.cross_entropy`` with class-probability targets."""
     y_true, y_pred = _checked("categorical_cross_entropy_with_logits", y_true, y_pred, TARGETS)
-    return F.cross_entropy(y_pred, y_true)
+    return F.cross_entropy(y_pred.movedim(-1, 1), y_true)  # classes on axis 1: (N, C, T)
 
 
 def sparse_categorical_cross_entropy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """−(1/N) Σ log(c_k / Σc), c = clamp(ŷ, ε, 1 − ε), k = ``y_true`` (long, shape (N,))."""
     y_true, y_pred = _checked_sparse("sparse_categorical_cross_entropy", y_true, y_pred,
                                      PREDICTIONS)
-    return F.cross_entropy(torch.log(y_pred.clamp(EPSILON, 1 - EPSILON)), y_true)
+    # F.cross_entropy wants the classes on axis 1: (N, C) or (N, C, T) for sequences.
+    return F.cross_entropy(torch.log(y_pred.clamp(EPSILON, 1 - EPSILON)).movedim(-1, 1), y_true)
 
 
 def sparse_categorical_cross_entropy_with_logits(y_true: torch.Tensor,
@@ -144,7 +146,7 @@ def sparse_categorical_cross_entropy_with_logits(y_true: torch.Tensor,
     """(1/N) Σ (logsumexp(x) − x_k): ``F.cross_entropy`` with class indices."""
     y_true, y_pred = _checked_sparse("sparse_categorical_cross_entropy_with_logits", y_true,
                                      y_pred)
-    return F.cross_entropy(y_pred, y_true)
+    return F.cross_entropy(y_pred.movedim(-1, 1), y_true)  # classes on axis 1: (N, C, T)
 
 
 def get(name: str):

@@ -1,0 +1,85 @@
+"""The spec's sequence layers as Keras layers.
+
+* Embedding is ``keras.layers.Embedding``: ``embeddings`` is the spec's (V, D) table.
+  ``mask_zero=True`` keeps row 0 an ordinary, trainable row and attaches a mask (x ≠ 0)
+  that the recurrent layers after it honour (a masked step carries the states over).
+* SimpleRNN, LSTM and GRU are ``keras.layers.SimpleRNN``, ``LSTM`` and ``GRU``, batch
+  first like the spec; the weights live on the layer's ``cell``: ``kernel`` (in, k·H),
+  ``recurrent_kernel`` (H, k·H) and ``bias``, the spec's W, U and b exactly.
+  ``return_sequences=False`` (Keras's default) returns the last step only;
+  ``return_state=True`` adds the final states; ``initial_state=[h0, c0]`` sets them.
+  The GRU's ``reset_after=True`` (the default) keeps a (2, 3H) bias: input and
+  recurrent; ``reset_after=False`` applies the reset gate before the recurrent product,
+  a formula torch does not have.
+* TimeDistributed is ``keras.layers.TimeDistributed`` around the Dense layer (a plain
+  ``keras.layers.Dense`` acts on the last axis of a sequence by itself, too).
+
+As for Dense, each layer's dtype is explicit, it is built at once so its weights exist,
+and autocasting is off: the spec's input policy (``tf_impl._inputs``) decides.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tf_impl._inputs import sequence_input, spec_input_policy
+
+
+def Embedding(input_dim: int, output_dim: int, *, mask_zero: bool = False,
+              dtype: str = "float64") -> keras.layers.Embedding:
+    """``keras.layers.Embedding``: y = E[x]. Shape: x (N, T) integers → (N, T, D)."""
+    return keras.layers.Embedding(input_dim, output_dim, mask_zero=mask_zero, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="tf_impl")
+@spec_input_policy(sequence_input)
+class CheckedSimpleRNN(keras.layers.SimpleRNN):
+    """``keras.layers.SimpleRNN`` under the spec's input policy instead of autocasting."""
+
+
+@keras.saving.register_keras_serializable(package="tf_impl")
+@spec_input_policy(sequence_input)
+class CheckedLSTM(keras.layers.LSTM):
+    """``keras.layers.LSTM`` under the spec's input policy instead of autocasting."""
+
+
+@keras.saving.register_keras_serializable(package="tf_impl")
+@spec_input_policy(sequence_input)
+class CheckedGRU(keras.layers.GRU):
+    """``keras.layers.GRU`` under the spec's input policy instead of autocasting."""
+
+
+def SimpleRNN(in_features: int, units: int, *, return_sequences: bool = False,
+              dtype: str = "float64") -> keras.layers.SimpleRNN:
+    """h_t = tanh(x_t K + h_{t−1} R + b). Shape: x (N, T, in) → (N, T, H) or (N, H)."""
+    layer = CheckedSimpleRNN(units, return_sequences=return_sequences, dtype=dtype,
+                             autocast=False)
+    layer.build((None, None, in_features))
+    return layer
+
+
+def LSTM(in_features: int, units: int, *, return_sequences: bool = False,
+         dtype: str = "float64") -> keras.layers.LSTM:
+    """Gates (i, f, c, o) in the kernel's column blocks. Shape: x (N, T, in) → (N, T, H)
+    or (N, H)."""
+    layer = CheckedLSTM(units, return_sequences=return_sequences, dtype=dtype,
+                        autocast=False)
+    layer.build((None, None, in_features))
+    return layer
+
+
+def GRU(in_features: int, units: int, *, reset_after: bool = True,
+        return_sequences: bool = False, dtype: str = "float64") -> keras.layers.GRU:
+    """Gates (z, r, h) in the kernel's column blocks. Shape: x (N, T, in) → (N, T, H) or
+    (N, H)."""
+    layer = CheckedGRU(units, reset_after=reset_after, return_sequences=return_sequences,
+                       dtype=dtype, autocast=False)
+    layer.build((None, None, in_features))
+    return layer
+
+
+def TimeDistributed(layer: keras.layers.Dense) -> keras.layers.TimeDistributed:
+    """The Dense layer at every time step. Shape: x (N, T, in) → (N, T, out)."""
+    wrapper = keras.layers.TimeDistributed(layer, dtype=layer.dtype_policy)
+    wrapper.build((None, None, layer.kernel.shape[0]))
+    return wrapper
