@@ -51,6 +51,9 @@ class Layer:
     # "float": the input is converted to the layer's float dtype (integers too);
     # "indices": the input is integer indices, kept as they are (Embedding).
     input_kind: ClassVar[str] = "float"
+    # True: the layer honours a per-step ``mask`` (N, T), which Sequential hands it from an
+    # Embedding with mask_zero=True below it (Keras's mask propagation).
+    takes_mask: ClassVar[bool] = False
     parameter_names: ClassVar[tuple[str, ...]] = ()
     state_names: ClassVar[tuple[str, ...]] = ()
 

@@ -133,8 +133,12 @@ class Sequential:
             check_batch("Sequential", "input x", x.shape, self.in_features)
         else:
             check_shape("Sequential", "input x", x.shape, (None, *self.input_shape))
+        mask = None  # padding an Embedding(mask_zero=True) found, for the next recurrent layer
         for layer in self.layers:
+            if mask is not None and layer.takes_mask:
+                layer.mask, mask = mask, None
             x = layer.forward(x, training=training)
+            mask = getattr(layer, "output_mask", None) if mask is None else mask
         return x
 
     def backward(self, grad_output: np.ndarray, *,

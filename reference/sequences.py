@@ -34,6 +34,11 @@ factors are small: the vanishing gradient (``reference/tests/test_sequences.py``
 measures it). The LSTM's cell state c_t carries a second path, dL/dc_{t−1} = dL/dc_t ⊙ f_t,
 multiplied only by the forget gate, which is how it keeps gradients alive longer.
 
+Masks: a (N, T) boolean ``mask`` (False: padding) makes a step carry the states over
+unchanged, h_t = h_{t−1} (and c_t = c_{t−1}), as Keras does with the mask of an
+``Embedding(mask_zero=True)``; in a Sequential the Embedding's ``output_mask`` reaches
+the recurrent layer after it. Backward, a masked step passes dL/dh_t straight to h_{t−1}.
+
 Initial and final states: set ``initial_state`` on a layer (a tuple of (N, H) arrays:
 (h₀,) or, for the LSTM, (h₀, c₀)) before ``forward``; ``None`` means zeros. After
 ``forward``, ``final_state`` holds the last step's states; after ``backward``,
@@ -142,6 +147,7 @@ class _Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: weights, states, the loop's bookends."""
 
     input_ndim = 3
+    takes_mask = True
     parameter_names = ("W", "U", "b")
     blocks: ClassVar[int]  # gate blocks in W's and U's columns
     state_count: ClassVar[int] = 1  # h (the LSTM adds c)
