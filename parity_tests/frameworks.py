@@ -42,6 +42,13 @@ def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     return ModelRun(h, layer_outputs, value, dx, [layer.gradients for layer in model.layers])
 
 
+def attention_masks(spec: reference.Sequential) -> dict[int, np.ndarray]:
+    """The attention masks set on the spec model's MultiHeadAttention layers: {index: mask}."""
+    return {k: layer.mask for k, layer in enumerate(spec.layers)
+            if isinstance(layer, reference.sequences.MultiHeadAttention)
+            and layer.mask is not None}
+
+
 def injected_masks(spec: reference.Sequential) -> dict[int, tuple[np.ndarray, float]]:
     """The Dropout masks injected into the spec model: {layer index: (mask, rate)}."""
     return {k: (layer.mask, layer.rate) for k, layer in enumerate(spec.layers)
@@ -174,6 +181,8 @@ class Torch(_Framework):
     def inject_masks(self, module, spec: reference.Sequential) -> None:
         """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook
         replaces its output with x ⊙ m / (1 − p) in training (its own draw is discarded)."""
+        for k, mask in attention_masks(spec).items():
+            module[k].mask = self._tensor(mask)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
             module[k].register_forward_hook(
@@ -282,6 +291,8 @@ class TensorFlow(_Framework):
     def inject_masks(self, model, spec: reference.Sequential) -> None:
         """Make each keras.layers.Dropout drop what the spec's injected mask drops: its
         ``call`` is replaced, on the instance, by x ⊙ m / (1 − rate) in training."""
+        for k, mask in attention_masks(spec).items():
+            model.layers[k].mask = self.tf.constant(mask)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
             model.layers[k].call = lambda inputs, training=None, scale=scale: \

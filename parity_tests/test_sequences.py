@@ -4,6 +4,8 @@ character model ported from plain Keras layers to torch through the tables."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -242,3 +244,76 @@ def test_the_keras_character_model_ported_to_torch_gives_the_same_logits() -> No
     plain = torch.nn.Sequential(module[0], module[1], module[2].layer.linear)  # nn.Linear
     back = framework("torch").impl.to_reference(plain, input_shape=(25,))
     np.testing.assert_array_equal(back.layers[2].parameters["W"], spec.layers[2].parameters["W"])
+
+
+# ── Attention: the function, mask polarity, the scale ───────────────────────────────────
+
+
+def _qkv(dtype=np.float64):
+    rng = np.random.default_rng(11)
+    return tuple(rng.standard_normal((2, 2, 4, 3)).astype(dtype) for _ in range(3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scaled_dot_product_attention_with_a_mask_matches_in_all_three(fw, dtype) -> None:
+    q, k, v = _qkv(dtype)
+    mask = np.tril(np.ones((4, 4), bool))
+    expected, _ = reference.sequences.scaled_dot_product_attention(q, k, v, mask)
+    convert = fw.torch.from_numpy if fw.name == "torch" else fw.tf.constant
+    found = fw.impl.sequences.scaled_dot_product_attention(*(convert(t) for t in (q, k, v)),
+                                                          convert(mask))
+    assert _error(found.numpy(), expected, dtype) <= 1
+
+
+def test_torch_attention_masks_disagree_with_each_other_on_what_true_means() -> None:
+    torch = framework("torch").torch
+    q, k, v = (torch.from_numpy(t) for t in _qkv())
+    causal = torch.tril(torch.ones(4, 4, dtype=torch.bool))
+    functional = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=causal)
+    expected, _ = reference.sequences.scaled_dot_product_attention(*_qkv(), causal.numpy())
+    assert _error(functional.numpy(), expected) <= 1  # F.sdpa: True = attend
+    module = torch.nn.MultiheadAttention(6, 2, batch_first=True, dtype=torch.float64)
+    x = torch.from_numpy(np.random.default_rng(12).standard_normal((1, 4, 6)))
+    blocked, _ = module(x, x, x, attn_mask=~causal)  # nn.MultiheadAttention: True = blocked
+    attended, _ = module(x, x, x, attn_mask=causal)
+    spec = framework("torch").impl.to_reference(
+        framework("torch").impl.sequences.MultiHeadAttention(6, 2))
+    wrapper = framework("torch").impl.from_reference(spec)
+    wrapper.attention.load_state_dict(module.state_dict())
+    wrapper.mask = causal[None]
+    assert _error(wrapper(x).detach().numpy(), blocked.detach().numpy()) <= 1
+    assert not torch.allclose(attended, blocked)
+
+
+def test_a_query_that_may_attend_to_nothing_gets_nan_zero_or_the_mean_of_the_values() -> None:
+    """The spec: NaN (0/0, the NaN policy); torch's F.scaled_dot_product_attention: 0;
+    Keras: −0.7·3.4e38 added to every score, so the softmax is uniform over them all."""
+    torch, tf = framework("torch").torch, framework("tf").tf
+    import keras
+    q, k, v = _qkv()
+    nothing = np.ones((4, 4), bool)
+    nothing[0] = False
+    out = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.from_numpy(t) for t in (q, k, v)), attn_mask=torch.from_numpy(nothing))
+    spec, _ = reference.sequences.scaled_dot_product_attention(q, k, v, nothing)
+    assert np.isnan(spec[..., 0, :]).all() and (out[..., 0, :] == 0).all()
+    heads_third = (0, 2, 1, 3)
+    keras_out = keras.ops.dot_product_attention(
+        *(tf.constant(t.transpose(heads_third)) for t in (q, k, v)), mask=tf.constant(nothing))
+    row = keras_out.numpy().transpose(heads_third)[..., 0, :]
+    np.testing.assert_allclose(row, v.mean(axis=-2), rtol=1e-6)
+
+
+def test_keras_rounds_the_attention_scale_through_float32_unless_given_a_tensor() -> None:
+    tf = framework("tf").tf
+    import keras
+    q, k, v = _qkv()
+    expected, _ = reference.sequences.scaled_dot_product_attention(q, k, v)
+    heads_third = (0, 2, 1, 3)
+    inputs = [tf.constant(t.transpose(heads_third)) for t in (q, k, v)]
+    default = keras.ops.dot_product_attention(*inputs).numpy().transpose(heads_third)
+    python_float = keras.ops.dot_product_attention(*inputs, scale=1 / math.sqrt(3.0))
+    assert 1e-9 < np.abs(default - expected).max() < 1e-6
+    assert 1e-9 < np.abs(python_float.numpy().transpose(heads_third) - expected).max()
+    bridged = framework("tf").impl.sequences.scaled_dot_product_attention(q, k, v)
+    assert _error(bridged.numpy(), expected) <= 1

@@ -28,10 +28,12 @@ Arrays = np.ndarray | tuple[np.ndarray, ...]
 class Context:
     """Where a layer sits: its per-sample input shape in the spec's layout, and, when a
     Flatten lies directly below it (parameter-free layers between them allowed), the
-    per-sample shape that Flatten flattened."""
+    per-sample shape that Flatten flattened; ``layer``: the spec layer itself, for a
+    transform that needs its configuration (attention's number of heads)."""
 
     input_shape: tuple[int, ...]
     flattened_from: tuple[int, ...] | None = None
+    layer: object = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,47 @@ def _gru_biases_back(pair: tuple[np.ndarray, np.ndarray], context: Context) -> n
     return np.stack([_swap_first_two_blocks(pair[0]), _swap_first_two_blocks(pair[1])])
 
 
+def _heads(context: Context) -> int:
+    return context.layer.num_heads
+
+
+def _pack_kernels(kernels: tuple[np.ndarray, ...], context: Context) -> np.ndarray:
+    return np.concatenate([k.reshape(k.shape[0], -1).T for k in kernels])
+
+
+def _unpack_kernels(packed: np.ndarray, context: Context) -> tuple[np.ndarray, ...]:
+    e = packed.shape[1]
+    return tuple(np.ascontiguousarray(w.T).reshape(e, _heads(context), -1)
+                 for w in np.split(packed, 3))
+
+
+def _pack_biases(biases: tuple[np.ndarray, ...], context: Context) -> np.ndarray:
+    return np.concatenate([b.reshape(-1) for b in biases])
+
+
+def _unpack_biases(packed: np.ndarray, context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(b.reshape(_heads(context), -1) for b in np.split(packed, 3))
+
+
+def _output_kernel(kernel: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]).T)
+
+
+def _output_kernel_back(weight: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(weight.T).reshape(_heads(context), -1, weight.shape[0])
+
+
+# torch's nn.MultiheadAttention packs the query, key and value projections into one
+# (3E, E) in_proj_weight, each block (E_out, E_in) with the heads' columns side by side;
+# Keras keeps three (E, H, Dh) kernels (and an (H, Dh, E) output kernel).
+PACK_QKV = Transform("(E, H, Dh) × 3 → reshape (E, E), transpose, stack (3E, E)",
+                     _pack_kernels, _unpack_kernels)
+PACK_QKV_BIASES = Transform("(H, Dh) × 3 → concatenate (3E,)", _pack_biases, _unpack_biases)
+OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (E, E), transpose", _output_kernel,
+                          _output_kernel_back)
+SAME_EACH = Transform("as is, each", _same, _same)
+
+
 # Keras orders a GRU's gate blocks (z, r, h), torch (r, z, n): swap the first two blocks,
 # then transpose like every torch kernel.
 GRU_GATES = Transform("gates (z, r, h) → (r, z, n), transpose", _gru_kernel, _gru_kernel_back)
@@ -114,25 +157,47 @@ GRU_BIASES = Transform("row 0 → b_ih, row 1 → b_hh, gates (z, r, h) → (r, 
 
 @dataclass(frozen=True)
 class WeightRow:
-    """One spec array and its counterparts.
+    """One spec array (or several packed together) and its counterparts.
 
-    ``torch``: the attribute of the torch module that holds it (a tuple when a transform
-    splits it); ``keras``: the Keras weight's name (``layer.kernel``, ``layer.bias``).
+    ``spec``: the spec parameter's name, or a tuple of names when the framework packs
+    several spec arrays into one (torch's ``in_proj_weight`` holds the query, key and
+    value kernels; the transform then takes and gives back a tuple). ``torch``: the
+    attribute of the torch module that holds it (a tuple when a transform splits it; a
+    dotted name reaches a submodule, ``out_proj.weight``); ``keras``: the Keras weight's
+    name (``kernel``, ``bias``; a tuple, one per spec array, beside a tuple ``spec``).
     ``trainable``: a parameter (True) or a state array such as a running mean (False).
     ``note``: the convention a porter must know, in a few words.
     """
 
-    spec: str
+    spec: str | tuple[str, ...]
     torch: str | tuple[str, ...]
-    keras: str
+    keras: str | tuple[str, ...]
     to_torch: Transform = SAME
     to_keras: Transform = SAME
     trainable: bool = True
     note: str = ""
 
     @property
+    def spec_names(self) -> tuple[str, ...]:
+        return self.spec if isinstance(self.spec, tuple) else (self.spec,)
+
+    @property
     def torch_names(self) -> tuple[str, ...]:
         return self.torch if isinstance(self.torch, tuple) else (self.torch,)
+
+    @property
+    def keras_names(self) -> tuple[str, ...]:
+        return self.keras if isinstance(self.keras, tuple) else (self.keras,)
+
+
+def pack(arrays: tuple[np.ndarray, ...]) -> Arrays:
+    """Several arrays as one transform argument: the array itself when there is one."""
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def unpack(names: tuple[str, ...], arrays: Arrays) -> dict[str, np.ndarray]:
+    """A transform's result by name: a tuple for several names, an array for one."""
+    return dict(zip(names, arrays if len(names) > 1 else (arrays,), strict=True))
 
 
 @dataclass(frozen=True)
@@ -185,6 +250,21 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                   note="Keras reset_after=True: (2, 3H), the input and the recurrent bias"),
     ), note="Keras's weights live on layer.cell; reset_after=True (Keras's default) is "
             "torch's formula, reset_after=False has no torch equivalent"),
+    Layout("MultiHeadAttention", "nn.MultiheadAttention (batch_first=True)",
+           "keras.layers.MultiHeadAttention", (
+               WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
+                         ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
+                         to_torch=PACK_QKV, to_keras=SAME_EACH,
+                         note="torch packs the three projections, Keras splits them by head"),
+               WeightRow(("query_bias", "key_bias", "value_bias"), "in_proj_bias",
+                         ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
+                         to_torch=PACK_QKV_BIASES, to_keras=SAME_EACH),
+               WeightRow("output_kernel", "out_proj.weight", "output_dense.kernel",
+                         to_torch=OUTPUT_KERNEL, note="(E, E) in torch, (H, Dh, E) in Keras"),
+               WeightRow("output_bias", "out_proj.bias", "output_dense.bias"),
+           ), note="boolean masks have opposite polarity: Keras's attention_mask True "
+                   "attends, nn.MultiheadAttention's attn_mask True blocks (and "
+                   "F.scaled_dot_product_attention's True attends again)"),
     Layout("TimeDistributed", "nn.Linear (on the last axis)",
            "keras.layers.TimeDistributed(Dense)", (
                WeightRow("W", "weight", "kernel", to_torch=TRANSPOSE,
@@ -211,7 +291,7 @@ def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
     shapes = layer_shapes(layers, input_shape)
     found, flattened = [], None
     for layer, shape in zip(layers, shapes, strict=False):
-        found.append(Context(shape, flattened))
+        found.append(Context(shape, flattened, layer))
         if isinstance(layer, Flatten):
             flattened = shape
         elif layer.parameter_names:

@@ -47,7 +47,14 @@ import numpy as np
 from reference import activations
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
-from reference.sequences import GRU, LSTM, Embedding, SimpleRNN, TimeDistributed
+from reference.sequences import (
+    GRU,
+    LSTM,
+    Embedding,
+    MultiHeadAttention,
+    SimpleRNN,
+    TimeDistributed,
+)
 
 Make = Callable[[np.random.Generator, np.dtype, int], dict]
 
@@ -379,6 +386,27 @@ def _sequence_case(label: str, build: Callable[[np.dtype], list], steps: int,
     return Case(label, make)
 
 
+def _attention_case(label: str, steps: int, mask: str | None) -> Case:
+    """Self-attention MultiHeadAttention(6, 2) on (N, T, 6), with random biases; ``mask``:
+    ``"causal"`` (each step attends to itself and the past) or ``"padding"`` (the last
+    step of every other sample is padding no query attends to)."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        layer = MultiHeadAttention(6, 2, dtype=dtype)
+        model = _random_biases(Sequential([layer], input_shape=(steps, 6),
+                                          seed=int(rng.integers(2**31))), rng)
+        for name in ("query_bias", "key_bias", "value_bias"):
+            layer.set(name, rng.uniform(-0.5, 0.5, (2, 3)).astype(dtype))
+        if mask == "causal":
+            layer.mask = np.tril(np.ones((batch, steps, steps), bool))
+        elif mask == "padding":
+            layer.mask = np.ones((batch, steps, steps), bool)
+            layer.mask[::2, :, -1] = False
+        x = rng.standard_normal((batch, steps, 6)).astype(dtype)
+        return {"model": model, "x": x, "loss": "mean_squared_error",
+                "y_true": rng.standard_normal((batch, steps, 6)).astype(dtype)}
+    return Case(label, make)
+
+
 def _char_model_case() -> Case:
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         x, y = char_sequences(batch, 25, rng)
@@ -420,6 +448,14 @@ def _sequence_concepts() -> list[Concept]:
                 notes=(), cases=(*recurrent(LSTM), _char_model_case())),
         Concept(name="GRU", module="sequences", summary=_first_line(GRU.__doc__), notes=(),
                 cases=recurrent(GRU)),
+        Concept(name="MultiHeadAttention", module="sequences",
+                summary=_first_line(MultiHeadAttention.__doc__), notes=(), cases=(
+                    _attention_case("MultiHeadAttention(6, 2), T = 1", 1, None),
+                    _attention_case("MultiHeadAttention(6, 2), T = 4, causal mask", 4,
+                                    "causal"),
+                    _attention_case("MultiHeadAttention(6, 2), T = 5, last step padded in "
+                                    "every other sample", 5, "padding"),
+                )),
         Concept(name="TimeDistributed", module="sequences",
                 summary=_first_line(TimeDistributed.__doc__), notes=(), cases=(
                     _sequence_case("LSTM(3, 4) every step → TimeDistributed(Dense(4, 5)), "

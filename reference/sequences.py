@@ -1,5 +1,5 @@
 """Sequences: Embedding, the recurrent layers (SimpleRNN, LSTM, GRU), with backpropagation
-through time written out step by step.
+through time written out step by step, and attention (scaled dot-product, multi-head).
 
 Layout, for the whole module: batch first, x of shape (N, T, features), as Keras has it.
 torch's recurrent modules default to time first, (T, N, features), unless
@@ -47,6 +47,7 @@ Initial and final states: set ``initial_state`` on a layer (a tuple of (N, H) ar
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -555,4 +556,162 @@ class TimeDistributed(Layer):
         return cls(from_config(inner["kind"], inner["config"]))
 
 
-LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed)})
+# ── Attention ─────────────────────────────────────────────────────────────────────────
+
+
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                                 mask: np.ndarray | None = None
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Attention(Q, K, V) = softmax(Q Kᵀ / √d) V, and the weights softmax(Q Kᵀ / √d).
+
+    Each query row takes a weighted mean of the value rows, weighted by how well it
+    matches each key; dividing by √d (d: the key width) keeps the scores' spread near 1
+    whatever d is, so the softmax does not saturate. ``mask`` (True: attend, Keras's and
+    ``F.scaled_dot_product_attention``'s polarity; ``nn.MultiheadAttention``'s boolean
+    ``attn_mask`` is the opposite) sets the blocked scores to −∞, weight 0. A query that
+    may attend to nothing gets NaN here (0/0: the NaN policy); torch's
+    ``F.scaled_dot_product_attention`` returns 0 there, and Keras, which puts −0.7·3.4e38
+    in a blocked score instead of −∞, the mean of the values.
+
+    Shape:
+        q: (..., T, d); k: (..., S, d); v: (..., S, d_v); mask: broadcastable to
+        (..., T, S) → output (..., T, d_v), weights (..., T, S).
+    """
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    with np.errstate(invalid="ignore"):  # a fully blocked row: NaN, by the rule above
+        weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ v, weights
+
+
+def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                                     weights: np.ndarray, grad_output: np.ndarray
+                                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""dL/dQ, dL/dK, dL/dV given g = dL/d(output) and the forward pass's weights A.
+
+    dL/dV = Aᵀ g; dL/dA = g Vᵀ; through the softmax, row by row,
+    dL/dS = A ⊙ (dL/dA − Σ_j A_j (dL/dA)_j); then S = Q Kᵀ/√d gives
+    dL/dQ = dL/dS K / √d and dL/dK = (dL/dS)ᵀ Q / √d. Blocked entries have A = 0, so
+    no gradient flows through them.
+    """
+    dv = np.swapaxes(weights, -1, -2) @ grad_output
+    da = grad_output @ np.swapaxes(v, -1, -2)
+    ds = weights * (da - np.sum(da * weights, axis=-1, keepdims=True)) / math.sqrt(q.shape[-1])
+    return ds @ k, np.swapaxes(ds, -1, -2) @ q, dv
+
+
+class MultiHeadAttention(Layer):
+    r"""Multi-head self-attention: H heads attend over the sequence in parallel.
+
+    With x (N, T, E) and each head h of width D = E/H:
+    Q_h = x W^q_h + b^q_h, K_h = x W^k_h + b^k_h, V_h = x W^v_h + b^v_h (each (N, T, D)),
+    O_h = Attention(Q_h, K_h, V_h) (:func:`scaled_dot_product_attention`), and
+    y = Σ_h O_h W^o_h + b^o: the heads' outputs side by side, projected back to E.
+    Backward: the output projection's transpose, each head's attention vjp
+    (:func:`scaled_dot_product_attention_vjp`), then the three projections' transposes,
+    whose input gradients add up (x feeds all three).
+
+    Keras's ``MultiHeadAttention(num_heads, key_dim=D)`` keeps the kernels as the spec
+    does, (E, H, D) for the query, key and value and (H, D, E) for the output; torch's
+    ``nn.MultiheadAttention(E, H)`` packs the three input projections into one (3E, E)
+    ``in_proj_weight`` and one (3E,) ``in_proj_bias`` and keeps ``out_proj`` as an
+    ``nn.Linear``; it defaults to time first (``batch_first=False``). Here query, key and
+    value are all x (self-attention), so the layer fits a Sequential.
+
+    ``mask`` (N, T, T), True: query t may attend to key s (Keras's ``attention_mask``);
+    set it before ``forward``, like an injected Dropout mask. A causal mask is
+    ``np.tril(np.ones((T, T), bool))``.
+
+    Shape:
+        x, y: (N, T, E); query/key/value kernels (E, H, D), biases (H, D);
+        output kernel (H, D, E), bias (E,).
+    """
+
+    input_ndim = 3
+    parameter_names = ("query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel",
+                       "value_bias", "output_kernel", "output_bias")
+
+    def __init__(self, embed_dim: int, num_heads: int, *, dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        self.embed_dim = _positive("MultiHeadAttention", "embed_dim", embed_dim)
+        self.num_heads = _positive("MultiHeadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiHeadAttention: embed_dim ({embed_dim}) must be a multiple "
+                             f"of num_heads ({num_heads})")
+        self.head_dim = embed_dim // num_heads
+        super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
+                                                   f"{num_heads})")
+        self.initialize(np.random.default_rng(seed))
+        self.mask: np.ndarray | None = None
+        self._cache: dict[str, np.ndarray] | None = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform kernels (over E in, E out), zero biases."""
+        E, H, D = self.embed_dim, self.num_heads, self.head_dim
+        for part in ("query", "key", "value"):
+            self._values[f"{part}_kernel"] = initializers.glorot_uniform(
+                (E, E), rng, self.dtype).reshape(E, H, D)
+            self._values[f"{part}_bias"] = np.zeros((H, D), self.dtype)
+        self._values["output_kernel"] = initializers.glorot_uniform((E, E), rng,
+                                                                    self.dtype).reshape(H, D, E)
+        self._values["output_bias"] = np.zeros(E, self.dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2 or input_shape[1] != self.embed_dim:
+            raise ValueError(f"{self.name}: takes per-sample shape (T, {self.embed_dim}), got "
+                             f"{tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def _heads(self, x: np.ndarray, part: str) -> np.ndarray:
+        """x W + b for one projection, split by head: (N, T, E) → (N, H, T, D)."""
+        n, t, e = x.shape
+        kernel = self._values[f"{part}_kernel"].reshape(e, -1)
+        z = x @ kernel + self._values[f"{part}_bias"].reshape(-1)
+        return z.reshape(n, t, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        check_shape(self.name, "input x", x.shape, (None, None, self.embed_dim))
+        n, t, e = x.shape
+        mask = None
+        if self.mask is not None:
+            check_shape(self.name, "mask", np.shape(self.mask), (n, t, t))
+            mask = np.asarray(self.mask, bool)[:, None]  # one mask for every head
+        q, k, v = (self._heads(x, part) for part in ("query", "key", "value"))
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        o = heads.transpose(0, 2, 1, 3).reshape(n, t, e)  # the heads side by side
+        self._cache = {"x": x, "q": q, "k": k, "v": v, "weights": weights, "o": o}
+        return o @ self._values["output_kernel"].reshape(e, e) + self._values["output_bias"]
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        c, H, D = self._cache, self.num_heads, self.head_dim
+        x = c["x"]
+        n, t, e = x.shape
+        g = self._upstream(grad_output, x.shape).reshape(n * t, e)
+        gradients = {"output_kernel": (c["o"].reshape(n * t, e).T @ g).reshape(H, D, e),
+                     "output_bias": g.sum(axis=0)}
+        d_heads = (g @ self._values["output_kernel"].reshape(e, e).T).reshape(n, t, H, D)
+        dq, dk, dv = scaled_dot_product_attention_vjp(c["q"], c["k"], c["v"], c["weights"],
+                                                      d_heads.transpose(0, 2, 1, 3))
+        x2 = x.reshape(n * t, e)
+        dx = np.zeros_like(x2) if input_gradient else None
+        for part, dz in (("query", dq), ("key", dk), ("value", dv)):
+            dz = dz.transpose(0, 2, 1, 3).reshape(n * t, e)  # back to (N·T, H·D)
+            gradients[f"{part}_kernel"] = (x2.T @ dz).reshape(e, H, D)
+            gradients[f"{part}_bias"] = dz.sum(axis=0).reshape(H, D)
+            if input_gradient:
+                dx += dz @ self._values[f"{part}_kernel"].reshape(e, e).T
+        self._gradients = {name: gradients[name] for name in self.parameter_names}
+        return None if dx is None else dx.reshape(n, t, e)
+
+    def config(self) -> dict[str, Any]:
+        return {"embed_dim": self.embed_dim, "num_heads": self.num_heads, **super().config()}
+
+
+LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed,
+                                             MultiHeadAttention)})

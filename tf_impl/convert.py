@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 import reference
-from reference.layouts import Context, contexts, layout, time_distributed
+from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from tf_impl import sequences
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
@@ -64,6 +65,8 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
             dtype=dtype)
     if isinstance(layer, reference.sequences.TimeDistributed):
         return sequences.TimeDistributed(_keras_layer(layer.layer, dtype))
+    if isinstance(layer, reference.sequences.MultiHeadAttention):
+        return sequences.MultiHeadAttention(layer.embed_dim, layer.num_heads, dtype=dtype)
     raise TypeError(f"from_reference: no Keras layer for spec layer {layer.name} "
                     f"({type(layer).__name__})")
 
@@ -81,8 +84,9 @@ def _holder(keras_layer: keras.Layer) -> keras.Layer:
 def _copy_in(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context) -> None:
     values = {**layer.parameters, **layer.state}
     for row in layout(type(layer).__name__).rows:
-        weight = getattr(_holder(keras_layer), row.keras)
-        weight.assign(row.to_keras.forward(values[row.spec], context))
+        arrays = row.to_keras.forward(pack(tuple(values[n] for n in row.spec_names)), context)
+        for name, array in unpack(row.keras_names, arrays).items():
+            attrgetter(name)(_holder(keras_layer)).assign(array)
 
 
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> keras.Layer:
@@ -90,7 +94,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     if isinstance(model, reference.layers.Layer):
         keras_layer = _keras_layer(model, (model.dtype or np.dtype(np.float64)).name)
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, keras_layer, Context(shape))
+        _copy_in(model, keras_layer, Context(shape, layer=model))
         return keras_layer
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -144,7 +148,8 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
                                _activation_of(layer.activation, where))
         elif isinstance(layer, keras.layers.Dense | keras.layers.Flatten |
                         keras.layers.Dropout | keras.layers.Embedding | keras.layers.SimpleRNN |
-                        keras.layers.LSTM | keras.layers.GRU | keras.layers.TimeDistributed):
+                        keras.layers.LSTM | keras.layers.GRU | keras.layers.TimeDistributed |
+                        sequences.SelfAttention):
             groups.append(_Group(k, layer))
         else:
             raise TypeError(f"to_reference: {where}, a {type(layer).__name__}, has no spec "
@@ -158,7 +163,7 @@ def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main, where = group.main, f"layer {group.index} ({group.main.name})"
     if isinstance(main, keras.layers.Embedding | keras.layers.RNN |
-                  keras.layers.TimeDistributed):
+                  keras.layers.TimeDistributed | sequences.SelfAttention):
         return _sequence_layer(group)
     if isinstance(main, keras.layers.Flatten):
         if main.data_format != "channels_last":
@@ -189,6 +194,10 @@ def _sequence_layer(group: _Group) -> reference.layers.Layer:
     if not main.built:
         raise ValueError(f"to_reference: {where} is not built: call the model once or build "
                          "it with an input shape, so its weights exist")
+    if isinstance(main, sequences.SelfAttention):
+        kernel = main.query_dense.kernel
+        return reference.sequences.MultiHeadAttention(int(kernel.shape[0]), main.num_heads,
+                                                      dtype=kernel.dtype)
     if isinstance(main, keras.layers.Embedding):
         return reference.sequences.Embedding(main.input_dim, main.output_dim,
                                              mask_zero=main.mask_zero,
@@ -214,9 +223,12 @@ def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: 
               read=lambda variable: variable.numpy()) -> dict[str, np.ndarray]:
     """The spec arrays of ``layer`` from ``keras_layer``'s weights, each read by ``read``
     (its value, or its gradient)."""
-    return {row.spec: row.to_keras.inverse(read(getattr(_holder(keras_layer), row.keras)),
-                                           context)  # Keras's rows are all one-to-one
-            for row in layout(type(layer).__name__).rows}
+    found = {}
+    for row in layout(type(layer).__name__).rows:
+        arrays = pack(tuple(read(attrgetter(name)(_holder(keras_layer)))
+                            for name in row.keras_names))
+        found.update(unpack(row.spec_names, row.to_keras.inverse(arrays, context)))
+    return found
 
 
 def _walk(model: keras.Layer, input_shape: Sequence[int] | None
@@ -228,7 +240,7 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None
         groups = _groups([model])
         spec = _layer(groups[0])
         shape = (spec.in_features,) if isinstance(spec, reference.Dense) else ()
-        return spec, [(spec, groups[0], Context(shape))]
+        return spec, [(spec, groups[0], Context(shape, layer=spec))]
     groups = _groups(model.layers)
     layers = time_distributed([_layer(group) for group in groups])
     if input_shape is None and model.built and not isinstance(layers[0], reference.Dense):

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import torch
 from torch import nn
 
 import reference
-from reference.layouts import Context, contexts, layout, time_distributed
+from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import sequences
 from torch_impl.layers import Dense
 
@@ -79,6 +80,9 @@ def _module(layer: reference.layers.Layer) -> nn.Module:
         return module
     if isinstance(layer, reference.sequences.TimeDistributed):
         return sequences.TimeDistributed(_module(layer.layer))
+    if isinstance(layer, reference.sequences.MultiHeadAttention):
+        return sequences.MultiHeadAttention(layer.embed_dim, layer.num_heads,
+                                            dtype=torch_dtype(layer.dtype))
     raise TypeError(f"from_reference: no torch module for spec layer {layer.name} "
                     f"({type(layer).__name__})")
 
@@ -89,6 +93,8 @@ def _holder(module: nn.Module) -> nn.Module:
         return module.rnn
     if isinstance(module, sequences.TimeDistributed):
         return module.layer.linear
+    if isinstance(module, sequences.MultiHeadAttention):
+        return module.attention
     return module.linear if isinstance(module, Dense) else module
 
 
@@ -97,10 +103,11 @@ def _copy_in(layer: reference.layers.Layer, module: nn.Module, context: Context)
     values = {**layer.parameters, **layer.state}
     with torch.no_grad():
         for row in layout(type(layer).__name__).rows:
-            arrays = row.to_torch.forward(values[row.spec], context)
+            arrays = row.to_torch.forward(pack(tuple(values[n] for n in row.spec_names)),
+                                          context)
             arrays = arrays if isinstance(arrays, tuple) else (arrays,)
             for name, array in zip(row.torch_names, arrays, strict=True):
-                getattr(holder, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
+                attrgetter(name)(holder).copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
 
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.Module:
@@ -108,7 +115,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.M
     if isinstance(model, reference.layers.Layer):
         module = _module(model)
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, module, Context(shape))
+        _copy_in(model, module, Context(shape, layer=model))
         return module
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -141,7 +148,8 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
                                 "activation inside its Dense layer")
             last.activation = module
         elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout | nn.Embedding |
-                        sequences._Recurrent | sequences.TimeDistributed):
+                        sequences._Recurrent | sequences.TimeDistributed |
+                        sequences.MultiHeadAttention):
             groups.append(_Group(k, module))
         else:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
@@ -168,7 +176,8 @@ def _activation(group: _Group) -> reference.activations.Activation:
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main = group.main
-    if isinstance(main, nn.Embedding | sequences._Recurrent | sequences.TimeDistributed):
+    if isinstance(main, nn.Embedding | sequences._Recurrent | sequences.TimeDistributed |
+                  sequences.MultiHeadAttention):
         return _sequence_layer(group)
     if isinstance(main, Dense):
         activation = reference.activations.get(main.activation_name, **main.activation_params)
@@ -195,6 +204,11 @@ def _sequence_layer(group: _Group) -> reference.layers.Layer:
     main, where = group.main, f"module {group.index} ({type(group.main).__name__})"
     if isinstance(main, sequences.TimeDistributed):
         return reference.sequences.TimeDistributed(_layer(_Group(group.index, main.layer)))
+    if isinstance(main, sequences.MultiHeadAttention):
+        attention = main.attention
+        return reference.sequences.MultiHeadAttention(
+            attention.embed_dim, attention.num_heads,
+            dtype=attention.in_proj_weight.detach().numpy().dtype)
     if isinstance(main, nn.Embedding):
         if main.max_norm is not None or main.scale_grad_by_freq:
             raise TypeError(f"to_reference: {where} renormalises rows or scales gradients; "
@@ -218,12 +232,12 @@ def _copy_out(layer: reference.layers.Layer, module: nn.Module, context: Context
     ``gradients`` their ``.grad``."""
     holder, found = _holder(module), {}
     for row in layout(type(layer).__name__).rows:
-        tensors = [getattr(holder, name) for name in row.torch_names]
+        tensors = [attrgetter(name)(holder) for name in row.torch_names]
         arrays = tuple((t if not gradients else t.grad if t.requires_grad else
                         torch.zeros_like(t)).detach().cpu().numpy() for t in tensors)
         arrays = arrays if len(arrays) > 1 else arrays[0]
-        found[row.spec] = (row.to_torch.inverse_gradient(arrays, context) if gradients else
-                           row.to_torch.inverse(arrays, context))
+        found.update(unpack(row.spec_names, row.to_torch.inverse_gradient(arrays, context)
+                            if gradients else row.to_torch.inverse(arrays, context)))
     return found
 
 
@@ -236,7 +250,7 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
         groups = _groups([module])
         model = _layer(groups[0])
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        return model, [(model, groups[0], Context(shape))]
+        return model, [(model, groups[0], Context(shape, layer=model))]
     groups = _groups(list(module))
     layers = time_distributed([_layer(group) for group in groups])
     try:

@@ -10,6 +10,12 @@
   sequence, or its last step as Keras's ``return_sequences=False`` does; the final
   states are the module's ``rnn(x)[1]``. ``batch_first=True`` everywhere: torch's
   default is time first, (T, N, features).
+* MultiHeadAttention wraps ``nn.MultiheadAttention`` for self-attention (query = key =
+  value = x, so it fits an ``nn.Sequential``), ``batch_first=True`` (torch's default is
+  time first). ``mask`` is the spec's and Keras's, True = attend; torch's boolean
+  ``attn_mask`` means the opposite, True = blocked, and wants one (T, S) mask per batch
+  row and head, (N·H, T, S). ``scaled_dot_product_attention`` is
+  ``F.scaled_dot_product_attention``, whose boolean ``attn_mask`` is True = attend again.
 * TimeDistributed: ``nn.Linear`` acts on the last axis of any input by itself; the
   wrapper folds time into the batch so that the Dense module's (N, in) input policy
   holds.
@@ -27,6 +33,7 @@ forget bias 1).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from torch_impl._inputs import sequence_input, spec_input_policy
@@ -93,3 +100,33 @@ class TimeDistributed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layer(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+
+def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                                 mask: torch.Tensor | None = None) -> torch.Tensor:
+    """softmax(Q Kᵀ / √d) V with ``F.scaled_dot_product_attention``; ``mask`` True = attend.
+
+    Shape: q (..., T, d), k (..., S, d), v (..., S, d_v) → (..., T, d_v).
+    """
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+class MultiHeadAttention(nn.Module):
+    """Self-attention with ``nn.MultiheadAttention``: query = key = value = x.
+
+    Shape: x (N, T, E) → (N, T, E); ``mask`` (N, T, T) bool, True = attend.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, *,
+                 dtype: torch.dtype = torch.float64) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True,
+                                               dtype=dtype)
+        self.mask: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blocked = None
+        if self.mask is not None:  # torch's boolean attn_mask: True = blocked, one per head
+            blocked = ~self.mask.repeat_interleave(self.attention.num_heads, dim=0)
+        output, _ = self.attention(x, x, x, attn_mask=blocked, need_weights=False)
+        return output
