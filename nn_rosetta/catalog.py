@@ -9,8 +9,9 @@ For each concept:
 
 * the math: the spec's docstring, and those of its hand-written derivative, vector-Jacobian
   product or gradient (``<name>_derivative``, ``<name>_vjp``, ``<name>_gradient``);
-* the code: the spec's definition with those companions, and each mirror's definition,
-  each with the module-level helpers it uses;
+* the code: the spec's definition with those companions, and each mirror's definition
+  without its docstring (its decorator, the input check, shows; the check's body does
+  not), each with the module-level helpers it uses;
 * where the frameworks differ: the bullets of each mirror module's docstring that name
   the concept (````name````), or the whole docstring where the module holds this one
   concept. A module holding several concepts has its mirrors' docstrings shown whole on
@@ -59,7 +60,11 @@ class Implementation:
 
     @property
     def code(self) -> str:
-        return "\n\n\n".join(d.source for d in self.definitions)
+        """The definitions as written; a mirror's without docstrings, so that its column is
+        the code a framework user writes (the math is the spec's, and the conventions are
+        the mirror module's, both shown beside it)."""
+        return "\n\n\n".join(d.source if self.package == SPEC else d.bare
+                              for d in self.definitions)
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,23 @@ def test_a_page_per_registered_module_group_and_none_for_absent_ones() -> None:
     modules = {c.module for c in registry.CONCEPTS}
     assert {g.page for g in catalog.groups()} == {catalog.page_of(m)[0] for m in modules}
     assert sum(len(g.translations) for g in catalog.groups()) == len(registry.CONCEPTS)
+
+
+def test_show_binary_cross_entropy_is_at_most_four_lines_per_framework(capsys) -> None:
+    """Issue 10: the column is the line a PyTorch or Keras user writes, not our guards."""
+    _, torch_code, tf_code = catalog.find("binary_cross_entropy").implementations
+    _, out, _ = _run(capsys, "show", "binary_cross_entropy", "--width", "400")
+    for implementation in (torch_code, tf_code):
+        lines = implementation.code.splitlines()
+        assert len(lines) <= 4, implementation.code
+        assert all(line.strip() in out for line in lines)  # what the CLI shows
+    assert "F.binary_cross_entropy(p, y_true)" in torch_code.code
+    assert "keras.losses.BinaryCrossentropy(" in tf_code.code
+
+
+def test_a_mirror_column_shows_its_check_as_a_decorator_and_no_docstring() -> None:
+    _, torch_code, _ = catalog.find("mean_squared_error").implementations
+    assert torch_code.code.splitlines() == [
+        "@checked(pair())",
+        "def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:",
+        "    return F.mse_loss(y_pred, y_true)"]
