@@ -51,10 +51,10 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import expit
 
 from reference import initializers
 from reference._validation import as_float_array, as_index_array, check_array_within, check_shape
-from reference.activations import sigmoid
 from reference.layers import LAYERS, Dense, Layer
 
 
@@ -331,7 +331,7 @@ class LSTM(_Recurrent):
         x = self._sequence(x)
         n, steps, _ = x.shape
         H, mask = self.units, self._step_mask(n, steps)
-        xw = x @ self._values["W"] + self._values["b"]
+        xw = x @ self._values["W"] + self._values["b"]  # the input's part of every step at once
         U = self._values["U"]
         hs = np.empty((n, steps + 1, H), self.dtype)  # hs[:, t + 1] = h_t, cs likewise
         cs = np.empty_like(hs)
@@ -339,19 +339,17 @@ class LSTM(_Recurrent):
         gates = np.empty((n, steps, 4 * H), self.dtype)  # i, f, c̃, o after their activations
         tanh_c = np.empty((n, steps, H), self.dtype)
         for t in range(steps):
-            z = xw[:, t] + hs[:, t] @ U
-            a = gates[:, t]
-            a[:, :2 * H] = sigmoid(z[:, :2 * H])
-            a[:, 2 * H:3 * H] = np.tanh(z[:, 2 * H:3 * H])
-            a[:, 3 * H:] = sigmoid(z[:, 3 * H:])
+            z, a = xw[:, t] + hs[:, t] @ U, gates[:, t]
+            expit(z, out=a)  # σ on all four blocks (one call), then tanh on c̃'s
+            np.tanh(z[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
             i, f, c_hat, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c = f * cs[:, t] + i * c_hat
-            tanh_c[:, t] = np.tanh(c)
-            h = o * tanh_c[:, t]
+            c = np.multiply(f, cs[:, t], out=cs[:, t + 1])  # written in place: c_t, then h_t
+            c += i * c_hat
+            np.multiply(o, np.tanh(c, out=tanh_c[:, t]), out=hs[:, t + 1])
             if mask is not None:  # a masked step carries both states over unchanged
-                c = np.where(mask[:, t, None], c, cs[:, t])
-                h = np.where(mask[:, t, None], h, hs[:, t])
-            hs[:, t + 1], cs[:, t + 1] = h, c
+                for states in (hs, cs):
+                    states[:, t + 1] = np.where(mask[:, t, None], states[:, t + 1],
+                                                states[:, t])
         self._cache = {"x": x, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c,
                        "mask": mask}
         self.final_state = (hs[:, -1].copy(), cs[:, -1].copy())
@@ -364,23 +362,34 @@ class LSTM(_Recurrent):
         cache, H = self._cache, self.units
         cs, gates, tanh_c, mask = cache["cs"], cache["gates"], cache["tanh_c"], cache["mask"]
         g = self._upstream_steps(grad_output)
+        n, steps = g.shape[:2]
+        i, f, c_hat, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        # What does not depend on the recurrence, for every step at once: the factors that
+        # turn dc (for i, f, c̃) and dh (for o) into the gates' pre-activation gradients,
+        # dz_i = dc ⊙ c̃ i(1 − i), dz_f = dc ⊙ c_{t−1} f(1 − f), dz_c = dc ⊙ i(1 − c̃²),
+        # dz_o = dh ⊙ tanh(c_t) o(1 − o), and dL/dc_t's share of dh, o(1 − tanh²c_t).
+        factors = np.concatenate([c_hat * i * (1.0 - i), cs[:, :-1] * f * (1.0 - f),
+                                  i * (1.0 - c_hat**2), tanh_c * o * (1.0 - o)],
+                                 axis=-1).reshape(n, steps, 4, H)
+        dc_from_dh = o * (1.0 - tanh_c**2)
+        keep = np.ones((n, steps, 1), self.dtype) if mask is None else \
+            mask[..., None].astype(self.dtype)
         U_T = self._values["U"].T
-        dz = np.empty_like(gates)
+        dz = np.empty((n, steps, 4, H), self.dtype)
         dh_next, dc_next = np.zeros_like(g[:, 0]), np.zeros_like(g[:, 0])
-        for t in reversed(range(g.shape[1])):
-            a = gates[:, t]
-            i, f, c_hat, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            keep = 1.0 if mask is None else mask[:, t, None]
-            dh = g[:, t] + dh_next
-            dc = (dh * o * (1.0 - tanh_c[:, t] ** 2) + dc_next) * keep
-            d = dz[:, t]
-            d[:, :H] = dc * c_hat * i * (1.0 - i)
-            d[:, H:2 * H] = dc * cs[:, t] * f * (1.0 - f)
-            d[:, 2 * H:3 * H] = dc * i * (1.0 - c_hat ** 2)
-            d[:, 3 * H:] = dh * keep * tanh_c[:, t] * o * (1.0 - o)
-            dh_next = d @ U_T + dh * (1.0 - keep)
-            dc_next = dc * f + dc_next * (1.0 - keep)
+        for t in reversed(range(steps)):
+            dh = g[:, t] + dh_next  # this step's output, and back from step t + 1
+            dc = (dh * dc_from_dh[:, t] + dc_next) * keep[:, t]
+            np.multiply(factors[:, t, :3], dc[:, None], out=dz[:, t, :3])
+            np.multiply(factors[:, t, 3], dh * keep[:, t], out=dz[:, t, 3])
+            if mask is not None:  # a masked step passes dh and dc straight through
+                dh_next = dz[:, t].reshape(n, 4 * H) @ U_T + dh * (1.0 - keep[:, t])
+                dc_next = dc * f[:, t] + dc_next * (1.0 - keep[:, t])
+            else:
+                dh_next = dz[:, t].reshape(n, 4 * H) @ U_T
+                dc_next = dc * f[:, t]
         self.initial_state_gradients = (dh_next, dc_next)
+        dz = dz.reshape(n, steps, 4 * H)
         return self._weight_gradients(dz, cache["hs"][:, :-1], dz, input_gradient)
 
 
@@ -437,11 +446,11 @@ class GRU(_Recurrent):
             h_prev, a = hs[:, t], gates[:, t]
             if self.reset_after:
                 hu = h_prev @ U + b[1]
-                a[:, :2 * H] = sigmoid(xw[:, t, :2 * H] + hu[:, :2 * H])
+                a[:, :2 * H] = expit(xw[:, t, :2 * H] + hu[:, :2 * H])
                 inner[:, t] = hu[:, 2 * H:]
                 a[:, 2 * H:] = np.tanh(xw[:, t, 2 * H:] + a[:, H:2 * H] * inner[:, t])
             else:
-                a[:, :2 * H] = sigmoid(xw[:, t, :2 * H] + h_prev @ U[:, :2 * H])
+                a[:, :2 * H] = expit(xw[:, t, :2 * H] + h_prev @ U[:, :2 * H])
                 inner[:, t] = h_prev
                 a[:, 2 * H:] = np.tanh(xw[:, t, 2 * H:] + (a[:, H:2 * H] * h_prev) @ U[:, 2 * H:])
             z, h_hat = a[:, :H], a[:, 2 * H:]
