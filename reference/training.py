@@ -21,7 +21,9 @@ x = 1000 multiplies the weight by about −99. (Note 003's loop also updates the
 with the weight it has just updated; here both gradients come from the same forward
 pass, as in every framework.)
 
-Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted).
+Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted);
+for a model that begins with an Embedding, X is integer indices (N, T), kept as integers;
+for a sparse loss, Y is class indices, (N,) or (N, T) for a model with an output per step.
 """
 
 from __future__ import annotations
