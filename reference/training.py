@@ -22,8 +22,13 @@ with the weight it has just updated; here both gradients come from the same forw
 pass, as in every framework.)
 
 Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted);
-for a model that begins with an Embedding, X is integer indices (N, T), kept as integers;
-for a sparse loss, Y is class indices, (N,) or (N, T) for a model with an output per step.
+for the sparse losses Y holds integer class indices, shape (N,), or (N, T) for a model
+with an output per step; for a model that begins with an Embedding, X is integer
+indices (N, T), kept as integers.
+
+Every argument is checked before the first step (:func:`check_run`, :func:`check_targets`,
+shared with both mirrors' ``fit``): counts are integers (``batch_size=2.5`` is refused,
+not cut to 2), the optimizer's hyper-parameters are finite, class indices lie in range.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference import losses
-from reference._validation import as_float_array, as_index_array, check_shape
+from reference._fit_checks import check_run, check_targets, is_sparse
+from reference._validation import as_float_array, check_array_within, check_count
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 
@@ -70,12 +76,11 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
     it into consecutive batches of ``batch_size`` (``None``: one batch of all rows);
     ``seed=None`` keeps the data order.
     """
-    if n_samples < 1 or epochs < 0:
-        raise ValueError(f"batch_order: need n_samples ≥ 1 and epochs ≥ 0, got {n_samples}, "
-                         f"{epochs}")
-    size = n_samples if batch_size is None else int(batch_size)
-    if size < 1:
-        raise ValueError(f"batch_order: batch_size must be positive or None, got {batch_size}")
+    check_count("batch_order", "n_samples", n_samples, 1)
+    check_count("batch_order", "epochs", epochs, 0)
+    check_count("batch_order", "batch_size", batch_size, 1, none_means="one batch of all rows")
+    check_count("batch_order", "seed", seed, 0, none_means="data order")
+    size = n_samples if batch_size is None else batch_size
     rng = None if seed is None else np.random.default_rng(seed)
     order = []
     for _ in range(epochs):
@@ -91,7 +96,8 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
 
     Args:
         model: a spec :class:`~reference.networks.Sequential`; its weights are updated.
-        X, Y: inputs (N, in_features) and targets (N, out_features).
+        X, Y: inputs (N, in_features) and targets (N, out_features); for a sparse loss,
+            integer class indices (N,).
         loss: a name from ``reference.losses``.
         optimizer: a spec optimizer (default ``SGD()``, η = 0.01); its ``convention``
             decides whose formulas the spec follows.
@@ -102,14 +108,14 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
     """
-    X = model.as_input(X, "fit", "X")
-    check_shape("fit", "X", X.shape, (None, *model.input_shape))
-    if loss.startswith("sparse"):  # class indices: one per output position, not a row of C
-        Y = as_index_array(Y, "fit", "Y (class indices)")
-        check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape[:-1]))
-    else:
-        Y = as_float_array(Y, model.dtype, "fit", "Y")
-        check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape))
+    if not isinstance(model, Sequential):
+        raise TypeError(f"fit: model must be a reference.Sequential, got {type(model).__name__}")
+    check_run("fit", loss, optimizer, epochs, batch_size, seed)
+    X = model.as_input(X, "fit", "X")  # integer indices kept for an Embedding first
+    Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
+    check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
+    if is_sparse(loss):
+        check_array_within("fit", "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]
