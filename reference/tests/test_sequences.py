@@ -157,3 +157,16 @@ def test_the_character_model_learns_its_text() -> None:
                   optimizer=optimizers.Adam(0.01), epochs=10, batch_size=8)
     assert history.loss[0] > 0.99 * np.log(40)  # uniform guessing at first
     assert history.loss[-1] < 0.8 * history.loss[0]
+
+
+def test_sequence_models_round_trip_through_weight_files(tmp_path) -> None:
+    from reference import load_weights, save_weights
+    model = Sequential([Embedding(6, 4, mask_zero=True), GRU(4, 3, reset_after=False,
+                                                           return_sequences=True),
+                        TimeDistributed(Dense(3, 5))], input_shape=(7,), seed=0)
+    save_weights(model, tmp_path / "sequence.npz")
+    loaded = load_weights(tmp_path / "sequence.npz")
+    assert [layer.config() for layer in loaded.layers] == [layer.config()
+                                                           for layer in model.layers]
+    x = np.random.default_rng(8).integers(0, 6, (2, 7))
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
