@@ -51,6 +51,7 @@ class _Recurrent(nn.Module):
     def __init__(self, in_features: int, units: int, *, return_sequences: bool = False,
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
+        # batch_first=True: (N, T, features) like Keras; torch's default is (T, N, features)
         self.rnn = self.rnn_class(in_features, units, batch_first=True, dtype=dtype)
         self.return_sequences = return_sequences
         self.name = f"{type(self).__name__}({in_features}, {units})"
@@ -121,7 +122,7 @@ class MultiHeadAttention(nn.Module):
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
         self.attention = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True,
-                                               dtype=dtype)
+                                               dtype=dtype)  # torch's default: time first
         self.mask: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
