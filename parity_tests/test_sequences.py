@@ -317,3 +317,27 @@ def test_keras_rounds_the_attention_scale_through_float32_unless_given_a_tensor(
     assert 1e-9 < np.abs(python_float.numpy().transpose(heads_third) - expected).max()
     bridged = framework("tf").impl.sequences.scaled_dot_product_attention(q, k, v)
     assert _error(bridged.numpy(), expected) <= 1
+
+
+def test_a_keras_loss_on_a_masked_output_averages_over_the_real_steps_only() -> None:
+    """The mask of Embedding(mask_zero=True) reaches the model's output (the LSTM and the
+    Dense pass it on), and a Keras loss object then leaves the padded steps out of its
+    mean; the spec's loss, torch's and ``tf_impl.losses`` average over every step."""
+    tf = framework("tf").tf
+    import keras
+    spec = reference.Sequential([Embedding(5, 3, mask_zero=True),
+                                 LSTM(3, 4, return_sequences=True),
+                                 reference.sequences.TimeDistributed(reference.Dense(4, 5))],
+                                input_shape=(4,), seed=9)
+    x, y = _padded(), np.array([[1, 2, 3, 4], [0, 1, 2, 3]])
+    out = framework("tf").impl.from_reference(spec)(tf.constant(x))
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                            dtype="float64")(y, out)
+    every_step = reference.losses.sparse_categorical_cross_entropy_with_logits(
+        y, spec.forward(x))
+    per_step = keras.losses.sparse_categorical_crossentropy(y, tf.identity(out),
+                                                            from_logits=True).numpy()
+    assert _error(float(keras_loss), per_step[x != 0].mean()) <= 1
+    assert _error(float(framework("tf").impl.losses.sparse_categorical_cross_entropy_with_logits(
+        tf.constant(y), out)), every_step) <= 1
+    assert abs(float(keras_loss) - every_step) > 1e-4

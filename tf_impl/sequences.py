@@ -3,6 +3,8 @@
 * Embedding is ``keras.layers.Embedding``: ``embeddings`` is the spec's (V, D) table.
   ``mask_zero=True`` keeps row 0 an ordinary, trainable row and attaches a mask (x ≠ 0)
   that the recurrent layers after it honour (a masked step carries the states over).
+  The mask travels on to the model's output, and a Keras loss object then averages over
+  the real steps only; the spec's losses, torch's and ``tf_impl.losses`` over every step.
 * SimpleRNN, LSTM and GRU are ``keras.layers.SimpleRNN``, ``LSTM`` and ``GRU``, batch
   first like the spec; the weights live on the layer's ``cell``: ``kernel`` (in, k·H),
   ``recurrent_kernel`` (H, k·H) and ``bias``, the spec's W, U and b exactly.
