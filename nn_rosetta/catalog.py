@@ -45,6 +45,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "optimizers": ("gradient-descent-and-optimizers", "Gradient descent and optimizers"),
     "training": ("training-loops", "Training loops"),
     "initializers": ("initializers", "Weight initialisers"),
+    "sequences": ("sequences-and-attention", "Sequences and attention"),
 }
 
 

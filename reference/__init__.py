@@ -14,6 +14,7 @@ from reference import (
     optimizers,
     perceptron,
     registry,
+    sequences,
     training,
 )
 from reference.layers import Dense, Dropout, Flatten
@@ -26,4 +27,4 @@ from reference.weights import load_weights, save_weights
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "TrainingDiverged",
            "activations", "autodiff", "fit", "gradcheck", "gradient_descent", "initializers",
            "layers", "layouts", "load_weights", "losses", "optimizers", "perceptron", "registry",
-           "save_weights", "training"]
+           "save_weights", "sequences", "training"]

@@ -19,6 +19,7 @@ from tf_impl import (
     losses,
     optimizers,
     perceptron,
+    sequences,
     training,
 )
 from tf_impl.convert import from_reference, to_reference
@@ -33,4 +34,4 @@ from tf_impl.weights import load_weights, save_weights
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
            "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
-           "to_reference", "training"]
+           "sequences", "to_reference", "training"]

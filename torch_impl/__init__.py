@@ -10,6 +10,7 @@ from torch_impl import (
     losses,
     optimizers,
     perceptron,
+    sequences,
     training,
 )
 from torch_impl.convert import from_reference, to_reference, torch_dtype
@@ -24,4 +25,4 @@ from torch_impl.weights import load_weights, save_weights
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
            "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
-           "to_reference", "torch_dtype", "training"]
+           "sequences", "to_reference", "torch_dtype", "training"]
