@@ -41,7 +41,7 @@ import tf_impl
 import torch_impl
 from nn_rosetta.tolerances import tolerance
 from reference._files import atomic_write
-from reference._validation import as_float_array, check_shape
+from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
 from torch_impl import convert as torch_convert
 
@@ -74,11 +74,60 @@ class Template:
         return {**layer.config(), **derived}
 
 
+def _recurrent(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    if getattr(layer, "reset_after", True) is False:
+        raise TypeError("reset_after=False has no torch GRU: torch applies the reset gate "
+                        "after the recurrent product, as Keras's reset_after=True")
+    last = "" if layer.return_sequences else \
+        "\nx = x[:, -1]  # Keras's return_sequences=False: the last step only"
+    return {"last": last}
+
+
+def _embedding(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    if layer.mask_zero:
+        raise TypeError("mask_zero=True makes Keras skip the padded steps in the layers "
+                        "after it, which plain torch modules do not; it ports without "
+                        "mask_zero")
+    return {}
+
+
+def _time_distributed(layer: reference.layers.Layer, shape: tuple[int, ...]
+                      ) -> dict[str, Any]:
+    return {"in_features": layer.layer.in_features, "out_features": layer.layer.out_features}
+
+
+def _attention(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    if layer.mask is not None:
+        raise TypeError("its attention mask is set per batch, outside the model; it ports "
+                        "without one")
+    return {}
+
+
+_RECURRENT_CALL = "x, _ = self.{attr}(x){last}"
+
+
 # One row per spec layer kind that ports; the kinds are reference.layouts.LAYOUTS's.
 TEMPLATES: dict[str, Template] = {
     "Dense": Template("nn.Linear({in_features}, {out_features})"),
     "Flatten": Template("nn.Flatten()", layout="any"),
     "Dropout": Template("nn.Dropout({rate})", layout="any"),
+    "Embedding": Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding),
+    "SimpleRNN": Template("nn.RNN({in_features}, {units}, batch_first=True)",
+                          note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,
+                          arguments=_recurrent),
+    "LSTM": Template("nn.LSTM({in_features}, {units}, batch_first=True)",
+                     note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,
+                     arguments=_recurrent),
+    "GRU": Template("nn.GRU({in_features}, {units}, batch_first=True)",
+                    note="(N, T, features) as Keras; gates reordered (z, r, h) → (r, z, n)",
+                    call=_RECURRENT_CALL, arguments=_recurrent),
+    "TimeDistributed": Template("nn.Linear({in_features}, {out_features})",
+                                arguments=_time_distributed),
+    "MultiHeadAttention": Template(
+        "nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
+        note="Keras's batches are (N, T, E); torch's default is time first",
+        call="x, _ = self.{attr}(x, x, x, need_weights=False)  # self-attention",
+        arguments=_attention),
 }
 
 # The spec activations as torch expressions ("{}": the pre-activation; used twice, it is
@@ -112,7 +161,7 @@ def _leaky_relu(slope: float, tf64: bool) -> tuple[str, str]:
 
 
 # Keras layers that join the layer before them: the spec applies an activation inside it.
-_JOINS_PREVIOUS = ("Activation", "LeakyReLU")
+_JOINS_PREVIOUS = (keras.layers.Activation, keras.layers.LeakyReLU)
 
 
 @dataclass(frozen=True)
@@ -153,11 +202,13 @@ class ParityReport:
         return self.first_divergence is None
 
     def __str__(self) -> str:
-        width = max(len(p.layer) for p in self.layers) + 2
-        lines = [f"{'layer':<{width}}{'kind':<12}{'max |Δ|':>12}{'rel. error':>13}"
-                 f"{'rtol':>9}",
-                 *(f"{p.layer:<{width}}{p.kind:<12}{p.max_abs_error:>12.3g}{p.error:>13.3g}"
-                   f"{p.rtol:>9g}  {'ok' if p.ok else 'PARTS'}" for p in self.layers)]
+        width = max(len("layer"), *(len(p.layer) for p in self.layers)) + 2
+        kind = max(len("kind"), *(len(p.kind) for p in self.layers)) + 2
+        lines = [f"{'layer':<{width}}{'kind':<{kind}}{'max |Δ|':>10}{'rel. error':>12}"
+                 f"{'rtol':>8}",
+                 *(f"{p.layer:<{width}}{p.kind:<{kind}}{p.max_abs_error:>10.3g}"
+                   f"{p.error:>12.3g}{p.rtol:>8g}  {'ok' if p.ok else 'PARTS'}"
+                   for p in self.layers)]
         first = self.first_divergence
         shape = "×".join(map(str, self.input_shape))
         drawn = "random " if self.drawn else ""
@@ -195,21 +246,22 @@ class Ported:
 
 
 def supported() -> list[str]:
-    """The Keras layers :func:`port` takes."""
-    return [LAYOUTS[kind].keras_layer for kind in TEMPLATES] + \
-        [f"keras.layers.{name} (after a Dense without activation)" for name in _JOINS_PREVIOUS]
+    """The Keras layers :func:`port` takes: each kind of ``reference.layouts.LAYOUTS`` with
+    a template."""
+    return [LAYOUTS[kind].keras_layer for kind in LAYOUTS if kind in TEMPLATES] + \
+        [f"keras.layers.{cls.__name__} (after a layer without activation)"
+         for cls in _JOINS_PREVIOUS]
 
 
 def _check_layers(keras_model: object) -> list[keras.Layer]:
     if not isinstance(keras_model, keras.Sequential):
         raise TypeError(f"port: expects a keras.Sequential, got {type(keras_model).__name__}")
-    ports = {re.match(r"keras\.layers\.(\w+)", LAYOUTS[kind].keras_layer)[1]
-             for kind in TEMPLATES}
+    ports = tuple(getattr(keras.layers, re.match(r"keras\.layers\.(\w+)", keras_layer)[1])
+                  for keras_layer in supported())  # the project's subclasses too
     for k, layer in enumerate(keras_model.layers):
-        name = type(layer).__name__
-        if name not in ports and name not in _JOINS_PREVIOUS:
-            raise TypeError(f"port: layer {k} ({layer.name!r}, a keras.layers.{name}) has no "
-                            f"PyTorch port in nn-rosetta; it ports {', '.join(supported())}")
+        if not isinstance(layer, ports):
+            raise TypeError(f"port: layer {k} ({layer.name!r}, a {type(layer).__name__}) has "
+                            f"no PyTorch port in nn-rosetta; it ports {', '.join(supported())}")
     return list(keras_model.layers)
 
 
@@ -217,7 +269,7 @@ def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
     """The Keras layers that make each spec layer (an activation layer joins its Dense)."""
     groups: list[list[keras.Layer]] = []
     for layer in layers:
-        if type(layer).__name__ in _JOINS_PREVIOUS and groups:
+        if isinstance(layer, _JOINS_PREVIOUS) and groups:
             groups[-1].append(layer)
         else:
             groups.append([layer])
@@ -273,7 +325,7 @@ class _Step:
     to_keras: Callable[[np.ndarray], np.ndarray]
 
 
-def _same(array: np.ndarray) -> np.ndarray:
+def _unchanged(array: np.ndarray) -> np.ndarray:
     return array
 
 
@@ -294,10 +346,12 @@ def _flattened_channels_last(shape: tuple[int, ...]) -> Callable[[np.ndarray], n
 def _permute(rank: int, to_channels_first: bool) -> _Line:
     """The line moving a batch of per-sample ``rank`` between Keras's and torch's layouts."""
     axes = (0, rank, *range(1, rank)) if to_channels_first else (0, *range(2, rank + 1), 1)
+    last, first = ("NHWC", "NCHW") if rank == 3 else ("NLC", "NCL")
     if to_channels_first:
-        return _Line(f"x = x.permute{axes}", "Keras's feature maps are channels-last, "
-                                              "torch's channels-first")
-    return _Line(f"x = x.permute{axes}", "back to channels-last, as the next layer expects")
+        return _Line(f"x = x.permute{axes}", f"{last} → {first}: Keras is channels-last, "
+                                              "torch channels-first")
+    return _Line(f"x = x.permute{axes}", f"{first} → {last}: the next layer takes Keras's "
+                                          "layout")
 
 
 def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> list[_Step]:
@@ -308,7 +362,10 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
             spec.layers, names, contexts(spec.layers, spec.input_shape), tf64, strict=True)):
         template = TEMPLATES[type(layer).__name__]
         shape, out = spec.shapes[k], spec.shapes[k + 1]
-        fields = template.fields(layer, shape)
+        try:
+            fields = template.fields(layer, shape)
+        except TypeError as error:
+            raise TypeError(f"port: layer {name!r} ({type(layer).__name__}): {error}") from None
         forward = []
         if len(shape) > 1 and template.layout == "channels" and not channels_first:
             forward.append(_permute(len(shape), to_channels_first=True))
@@ -319,14 +376,15 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
         attr, init = None, None
         if template.module is not None:
             attr = _attribute(name, taken)
-            note = template.note.format(**fields)
+            note = template.note.format(**fields).strip("; ")
             if context.flattened_from is not None and len(context.flattened_from) > 1:
-                note = "in_features in torch's (c, h, w) order: the columns were permuted " \
-                       "from Keras's (h, w, c)"
+                note = "columns permuted: torch flattens " + (
+                    "(c, h, w), Keras (h, w, c)" if len(context.flattened_from) == 3 else
+                    "(c, l), Keras (l, c)")
             init = _Line(f"self.{attr} = {template.module.format(**fields)}", note)
         lines = [_Line.parse(text) for text in
-                 template.call.format(attr=attr, **fields).split("\n")]
-        activation = getattr(layer, "activation", None)
+                 template.call.format(attr=attr, **fields).split("\n") if text]
+        activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
         if activation is not None:
             expression, comment = ACTIVATIONS[activation.name](activation.params, tf_kernel)
             last = lines[-1]
@@ -343,7 +401,7 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
             flattened = None
         channels_first = channels_first and len(out) > 1  # a global pooling ends the map
         to_keras = _channels_last if channels_first else \
-            _flattened_channels_last(flattened) if flattened else _same
+            _flattened_channels_last(flattened) if flattened else _unchanged
         steps.append(_Step(attr, init, tuple(forward), to_keras))
     return steps
 
@@ -364,6 +422,7 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
     shape = ", ".join(["N", *map(str, spec.input_shape)])
+    what = "integer indices" if spec.layers[0].input_kind == "indices" else spec.dtype.name
     layout = ", channels-last as in Keras" if len(spec.input_shape) == 3 else ""
     return "\n".join([
         f'"""The Keras model {model_name!r} in PyTorch, generated by nn-rosetta (port).',
@@ -372,7 +431,7 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
         '    model.load_state_dict(torch.load("weights.pt", weights_only=True))',
         "    model.eval()  # Dropout and BatchNorm as in a Keras model called directly",
         "",
-        f"Input: ({shape}) {spec.dtype.name}{layout}.",
+        f"Input: ({shape}) {what}{layout}.",
         '"""',
         "",
         *imports,
@@ -407,10 +466,15 @@ def _module(source: str, steps: list[_Step], spec: reference.Sequential) -> nn.M
 
 
 def _example(spec: reference.Sequential, example_input: object | None) -> np.ndarray:
+    first = spec.layers[0]
+    indices = first.input_kind == "indices"  # an Embedding first takes integers
     if example_input is None:
         rng = np.random.default_rng(0)
+        if indices:
+            return rng.integers(0, first.input_dim, (4, *spec.input_shape))
         return rng.standard_normal((4, *spec.input_shape)).astype(spec.dtype)
-    x = as_float_array(example_input, spec.dtype, "port", "example_input")
+    x = as_index_array(example_input, "port", "example_input") if indices else \
+        as_float_array(example_input, spec.dtype, "port", "example_input")
     check_shape("port", "example_input", x.shape, (None, *spec.input_shape))
     return x
 
@@ -467,12 +531,44 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
 
 # -- the other way: a torch nn.Sequential in Keras ------------------------------------------
 
-# One row per spec layer kind that ports to Keras: the layer, a format string over the spec
-# layer's config(); an activation and the dtype are added as keyword arguments.
-KERAS_TEMPLATES: dict[str, str] = {
-    "Dense": "keras.layers.Dense({out_features})",
-    "Flatten": "keras.layers.Flatten()",
-    "Dropout": "keras.layers.Dropout({rate})",
+def _keras_embedding(layer: reference.layers.Layer) -> dict[str, Any]:
+    if layer.padding_idx is not None:
+        raise TypeError("padding_idx keeps a row from learning, which no Keras Embedding "
+                        "does (its mask_zero masks the layers after it instead)")
+    return {}
+
+
+def _keras_recurrent(layer: reference.layers.Layer) -> dict[str, Any]:
+    return {"sequences": ", return_sequences=True" if layer.return_sequences else ""}
+
+
+@dataclass(frozen=True)
+class KerasTemplate:
+    """How one spec layer kind reads in Keras: the layer, a format string over the spec
+    layer's ``config()`` and what ``arguments`` derives, and the comment of its line;
+    an activation and the dtype are added as keyword arguments."""
+
+    layer: str
+    note: str = ""
+    arguments: Callable[[reference.layers.Layer], dict[str, Any]] | None = None
+
+
+# One row per spec layer kind that ports to Keras (feature maps, channels-first in torch,
+# do not port this way yet).
+KERAS_TEMPLATES: dict[str, KerasTemplate] = {
+    "Dense": KerasTemplate("keras.layers.Dense({out_features})"),
+    "Flatten": KerasTemplate("keras.layers.Flatten()"),
+    "Dropout": KerasTemplate("keras.layers.Dropout({rate})"),
+    "Embedding": KerasTemplate("keras.layers.Embedding({input_dim}, {output_dim})",
+                               arguments=_keras_embedding),
+    **{kind: KerasTemplate(f"keras.layers.{kind}({{units}}{{sequences}})",
+                           arguments=_keras_recurrent) for kind in ("SimpleRNN", "LSTM")},
+    "GRU": KerasTemplate("keras.layers.GRU({units}{sequences})",
+                         note="Keras's gates (z, r, h), torch's (r, z, n): reordered",
+                         arguments=_keras_recurrent),
+    # Keras's Dense acts on the last axis of a sequence, as nn.Linear does
+    "TimeDistributed": KerasTemplate("keras.layers.Dense({out_features})",
+                                     arguments=lambda layer: layer.layer.config()),
 }
 
 # A spec activation in Keras: the layer's ``activation=`` argument, or else a layer of its
@@ -511,8 +607,14 @@ def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
         if kind not in KERAS_TEMPLATES or getattr(layer, "channels_last", False):
             raise TypeError(f"port_to_keras: layer {k} ({layer.name}) has no Keras port in "
                             f"nn-rosetta; it ports {', '.join(KERAS_TEMPLATES)}")
+        template = KERAS_TEMPLATES[kind]
+        try:
+            fields = {**layer.config(),
+                      **(template.arguments(layer) if template.arguments else {})}
+        except TypeError as error:
+            raise TypeError(f"port_to_keras: layer {k} ({layer.name}): {error}") from None
         argument, extra, note = "", "", ""
-        activation = getattr(layer, "activation", None)
+        activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
         if activation is not None:
             keras_form = KERAS_ACTIVATIONS.get(activation.name, lambda p: None)(activation.params)
             if keras_form is None:
@@ -520,7 +622,8 @@ def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
                                 f"{activation.name} {activation.params or ''}, which Keras "
                                 "has no plain layer or argument for")
             argument, extra, note = keras_form
-        lines = [_Line(_with(KERAS_TEMPLATES[kind].format(**layer.config()), argument, dtype))]
+        lines = [_Line(_with(template.layer.format(**fields), argument, dtype),
+                       template.note.format(**fields))]
         if extra:
             lines.append(_Line(_with(extra, dtype), note))
         found.append(lines)
@@ -529,9 +632,13 @@ def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
 
 def _keras_source(spec: reference.Sequential, lines: list[list[_Line]]) -> str:
     shape = ", ".join(map(str, spec.input_shape)) + ("," if len(spec.input_shape) == 1 else "")
-    first = _Line(f'keras.Input(({shape}), dtype="float64"),',
-                  "the torch model computes in float64, Keras's default is float32") \
-        if spec.dtype == np.float64 else _Line(f"keras.Input(({shape})),")
+    if spec.layers[0].input_kind == "indices":
+        first = _Line(f'keras.Input(({shape}), dtype="int64"),')
+    elif spec.dtype == np.float64:
+        first = _Line(f'keras.Input(({shape}), dtype="float64"),',
+                      "the torch model computes in float64, Keras's default is float32")
+    else:
+        first = _Line(f"keras.Input(({shape})),")
     body = [first, *(_Line(line.code + ",", line.comment) for group in lines for line in group)]
     return "\n".join([
         '"""The PyTorch model in Keras, generated by nn-rosetta (port_to_keras).',
@@ -539,7 +646,8 @@ def _keras_source(spec: reference.Sequential, lines: list[list[_Line]]) -> str:
         "    model = build()",
         '    model.load_weights("model.weights.h5")',
         "",
-        f"Input: (N, {shape.rstrip(',')}) {spec.dtype.name}.",
+        f"Input: (N, {shape.rstrip(',')}) "
+        f"{'integer indices' if spec.layers[0].input_kind == 'indices' else spec.dtype.name}.",
         '"""',
         "",
         "import keras",

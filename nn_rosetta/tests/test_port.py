@@ -32,12 +32,25 @@ def note004() -> keras.Sequential:
                             name="note004")
 
 
+def _statistics(model: keras.Sequential) -> keras.Sequential:
+    """γ, β and the running statistics of every BatchNormalization away from their
+    defaults (a fresh layer normalises by mean 0 and variance 1: any momentum passes)."""
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n),
+                               rng.uniform(-0.5, 0.5, n), rng.uniform(0.5, 1.5, n)])
+    return model
+
+
 def mlp() -> keras.Sequential:
     """An MLP with dropout, and an activation given as its own layer."""
-    return keras.Sequential([keras.Input((12,)), L.Dense(32, activation="relu", name="fc1"),
-                             L.Dropout(0.5, name="drop"), L.Dense(16, name="fc2"),
-                             L.LeakyReLU(name="leaky"), L.Dense(3, activation="softmax",
-                                                                name="classes")], name="mlp")
+    return _statistics(keras.Sequential([
+        keras.Input((12,)), L.Dense(32, activation="relu", name="fc1"),
+        L.Dropout(0.5, name="drop"),
+        L.Dense(16, name="fc2"), L.LeakyReLU(name="leaky"),
+        L.Dense(3, activation="softmax", name="classes")], name="mlp"))
 
 
 def tf_kernels() -> keras.Sequential:
@@ -50,10 +63,20 @@ def tf_kernels() -> keras.Sequential:
                             name="tf_kernels")
 
 
+def characters() -> keras.Sequential:
+    """The character model of the sequences lab, scaled down: Embedding → LSTM with return
+    sequences → Dense to the vocabulary (logits)."""
+    return keras.Sequential([keras.Input((25,), dtype="int32"),
+                             L.Embedding(40, 16, name="embed"),
+                             L.LSTM(32, return_sequences=True, name="lstm"),
+                             L.Dense(40, name="logits")], name="characters")
+
+
 _RNG = np.random.default_rng(1)
 MODELS = {"note004": (note004, XOR_INPUTS),
           "mlp": (mlp, _RNG.standard_normal((16, 12)).astype(np.float32)),
-          "tf_kernels": (tf_kernels, 3 * _RNG.standard_normal((8, 5)))}
+          "tf_kernels": (tf_kernels, 3 * _RNG.standard_normal((8, 5))),
+          "characters": (characters, _RNG.integers(0, 40, (4, 25)))}
 
 # Run in a fresh interpreter: only model.py, weights.pt and torch.
 VERIFY = """
@@ -89,10 +112,12 @@ def ported(tmp_path_factory) -> dict[str, dict]:
         result = nn_rosetta.port(model, x)
         out = root / name
         result.save(out)
-        x = np.asarray(x, dtype=model.layers[0].dtype)
+        if not isinstance(model.layers[0], L.Embedding):  # indices stay integers
+            x = np.asarray(x, dtype=model.layers[0].dtype)  # XOR's integers, as the port does
         np.save(out / "input.npy", x)
-        found[name] = {"result": result, "out": out, "dtype": x.dtype,
-                       "keras": keras.ops.convert_to_numpy(model(x, training=False))}
+        expected = keras.ops.convert_to_numpy(model(x, training=False))
+        found[name] = {"result": result, "out": out, "dtype": expected.dtype,
+                       "keras": expected}
     done = subprocess.run([sys.executable, "-I", "-c", VERIFY, *(str(f["out"]) for f in
                                                                  found.values())],
                           capture_output=True, text=True, timeout=300, cwd=root)
@@ -156,6 +181,34 @@ def test_the_source_is_one_class_of_plain_torch_nn(ported) -> None:
     assert "self.double()  # the Keras model computes in float64" in source
 
 
+def test_the_lstm_line_bridges_the_batch_axis(ported) -> None:
+    source = ported["characters"]["result"].source
+    assert "self.lstm = nn.LSTM(16, 32, batch_first=True)  # Keras's batches are (N, T" in source
+    assert "x, _ = self.lstm(x)" in source
+    assert "Input: (N, 25) integer indices." in source
+
+
+def test_self_attention_ports_to_torch_multihead_attention() -> None:
+    from tf_impl import sequences  # Keras's MultiHeadAttention with query = key = value = x
+
+    model = keras.Sequential([keras.Input((6, 8)), sequences.MultiHeadAttention(8, 2,
+                                                                                dtype="float32")])
+    result = nn_rosetta.port(model)
+    assert result.report.first_divergence is None, str(result.report)
+    assert "nn.MultiheadAttention(8, 2, batch_first=True)" in result.source
+    assert "(x, x, x, need_weights=False)  # self-attention" in result.source
+
+
+def test_a_layer_setting_without_a_torch_equivalent_is_refused_by_name() -> None:
+    gru = keras.Sequential([keras.Input((7, 5)), L.GRU(6, reset_after=False, name="old_gru")])
+    with pytest.raises(TypeError, match="port: layer 'old_gru' \\(GRU\\): reset_after=False"):
+        nn_rosetta.port(gru)
+    masked = keras.Sequential([keras.Input((7,)), L.Embedding(10, 3, mask_zero=True, name="e"),
+                               L.LSTM(2)])
+    with pytest.raises(TypeError, match="port: layer 'e' \\(Embedding\\): mask_zero=True"):
+        nn_rosetta.port(masked)
+
+
 def test_the_float32_source_says_nothing_about_dtype(ported) -> None:
     source = ported["mlp"]["result"].source
     assert "double" not in source and "float64" not in source
@@ -192,7 +245,7 @@ def test_a_layer_without_a_port_is_refused_by_name() -> None:
     with pytest.raises(TypeError) as error:
         nn_rosetta.port(_unsupported())
     message = str(error.value)
-    assert "layer 1 ('noise', a keras.layers.GaussianNoise) has no PyTorch port" in message
+    assert "layer 1 ('noise', a GaussianNoise) has no PyTorch port" in message
     assert all(name in message for name in porting.supported())
 
 
@@ -222,12 +275,14 @@ def test_an_example_input_of_the_wrong_dtype_or_shape_is_refused_by_name() -> No
 
 
 def test_a_torch_sequential_ports_to_keras_the_other_way(tmp_path) -> None:
-    module = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Dropout(0.3),
-                                 torch.nn.Linear(8, 3), torch.nn.Softmax(dim=-1))
+    module = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(),
+                                 torch.nn.Dropout(0.3), torch.nn.Linear(8, 3),
+                                 torch.nn.Softmax(dim=-1))
     x = np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32)
     result = porting.port_to_keras(module, x)
     assert result.report.first_divergence is None, str(result.report)
     assert 'keras.layers.Dense(8, activation="relu"),' in result.source
+    assert module.training  # the report ran it in inference, and left its mode alone
     result.save(tmp_path)
     namespace: dict = {}
     exec((tmp_path / "model.py").read_text(), namespace)
@@ -247,3 +302,15 @@ def test_a_float64_torch_leaky_relu_parts_from_keras_and_the_report_says_where()
     assert report.first_divergence is report.layers[0]
     assert report.layers[0].layer == "0 (Linear) + 1 (LeakyReLU)"
     assert 1e-10 < report.layers[0].error < 1e-8
+
+
+def test_the_character_model_ports_to_keras_from_torch_modules() -> None:
+    from torch_impl import sequences
+
+    module = torch.nn.Sequential(torch.nn.Embedding(40, 16),
+                                 sequences.LSTM(16, 32, return_sequences=True,
+                                                dtype=torch.float32),
+                                 torch.nn.Linear(32, 40))
+    result = porting.port_to_keras(module, input_shape=(25,))
+    assert result.report.first_divergence is None, str(result.report)
+    assert "keras.layers.LSTM(32, return_sequences=True)," in result.source
