@@ -116,6 +116,7 @@ RUNNERS = {
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "convolution": run_model,
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,
     "training": run_training,

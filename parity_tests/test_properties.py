@@ -155,6 +155,11 @@ def test_networks(drawn) -> None:
     check("networks", *drawn)
 
 
+@given(draws("convolution"))
+def test_convolution(drawn) -> None:
+    check("convolution", *drawn)
+
+
 @given(draws("perceptron"))
 def test_perceptron(drawn) -> None:
     check("perceptron", *drawn)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reference._validation import as_float_array, check_batch, float_conversion
+from reference._validation import as_float_array, check_batch, check_shape, float_conversion
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
 
@@ -59,4 +59,25 @@ def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
         x = x.to(weight.dtype)
     check_batch(module.name, "input x", x.shape, module.linear.in_features)
+    return x
+
+
+def convolution_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a convolution's input, in torch's channels-first layout:
+    (N, in_channels, *spatial), the layer's dtype, integers converted explicitly."""
+    conv = module.conv
+    if float_conversion(module.name, "input x", x.dtype, conv.weight.dtype) is not None:
+        x = x.to(conv.weight.dtype)
+    rank = len(conv.kernel_size)
+    check_shape(module.name, "input x (channels-first)", x.shape,
+                (None, conv.in_channels, *(None,) * rank))
+    return x
+
+
+def pooling_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A pooling layer's input: (N, C, H, W), a float dtype, integers converted."""
+    name = type(module).__name__
+    if float_conversion(name, "input x", x.dtype, None) is not None:
+        x = x.to(torch.float64)
+    check_shape(name, "input x (channels-first)", x.shape, (None,) * 4)
     return x
