@@ -208,7 +208,8 @@ def _convolution_layer(group: _Group) -> reference.layers.Layer:
         if isinstance(main, convolution.MaxPool2D):
             return reference.MaxPool2D(pool.kernel_size, pool.stride, padding)
         return reference.AveragePool2D(pool.kernel_size, pool.stride, padding,
-                                       count_include_pad=not main.divide_by_real_cells)
+                                       count_include_pad=padding == "same" and
+                                       not main.divide_by_real_cells)
     if isinstance(main, nn.MaxPool2d | nn.AvgPool2d):
         if main.padding not in (0, (0, 0)) or main.ceil_mode or \
                 getattr(main, "dilation", 1) not in (1, (1, 1)):
