@@ -19,15 +19,18 @@ one of 9 by (1, 1). torch's ``padding="same"`` refuses strides above 1, so the t
 mirror pads explicitly (``F.pad``) with this formula. ``padding="valid"``: no padding,
 ⌊(n − d·(k − 1) − 1)/s⌋ + 1 positions.
 
-Computation: every layer gathers its windows with one strided slice per kernel offset
-(k_h·k_w of them, a handful) into a (N, H', W', k_h, k_w, C) array (im2col), then does
-one BLAS matrix product; backward multiplies by the transposed kernel and adds the
-columns back one offset at a time (col2im). No Python loop runs over samples or pixels.
+Computation: a convolution gathers its windows with one strided slice per kernel offset
+(k_h·k_w of them, a handful) into a (N, H', W', k_h, k_w, C) array (im2col) and does one
+BLAS matrix product; backward gets dL/dW as one more product, and dL/dx by adding δ W[i, j]ᵀ
+onto the cells under each kernel offset (i, j), one product per offset (col2im). Pooling
+works offset by offset on strided views of the whole batch. No Python loop runs over
+samples or pixels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -119,29 +122,35 @@ class _Windows(Layer):
                 yield i, j, (slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh),
                              slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw))
 
-    def _gather(self, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
-        """The windows of a 2-D batch x (N, H, W, C): (N, H', W', k_h, k_w, C), x padded
-        by the layer's rule with ``fill`` first; remembers the geometry for :meth:`_scatter`."""
+    def _padded(self, x: np.ndarray, fill: float = 0.0) -> tuple[np.ndarray, tuple[int, int]]:
+        """A 2-D batch x (N, H, W, C) padded by the layer's rule with ``fill``, and the
+        output's (H', W'); remembers the geometry for :meth:`_scatter`."""
         out = self._as_2d(self._spatial_out(x.shape[3 - self.rank:3]))
         (top, bottom), (left, right) = self._pads(x.shape[1:3])
         if top or bottom or left or right:
             x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)),
                        constant_values=fill)
+        self._geometry = (x.shape, out, top, left)
+        return x, out
+
+    def _gather(self, x: np.ndarray) -> np.ndarray:
+        """The windows of a 2-D batch x (N, H, W, C), zero-padded: (N, H', W', k_h, k_w, C)."""
+        x, out = self._padded(x)
         kh, kw = self._as_2d(self.kernel_size)
         cols = np.empty((x.shape[0], *out, kh, kw, x.shape[3]), x.dtype)
         for i, j, (rows, columns) in self._slices(out):
             cols[:, :, :, i, j, :] = x[:, rows, columns, :]
-        self._geometry = (x.shape, out, top, left)
         return cols
 
-    def _scatter(self, dcols: np.ndarray) -> np.ndarray:
-        """col2im, the adjoint of :meth:`_gather`: each window's gradient added back onto
-        the cells it read, one kernel offset at a time; the padding cut off."""
+    def _scatter(self, piece: Callable[[int, int], np.ndarray], dtype: np.dtype) -> np.ndarray:
+        """col2im, the adjoint of gathering: for each kernel offset (i, j), ``piece(i, j)``
+        (N, H', W', C), what the windows send the cells they read there, is added onto
+        those cells; the padding cut off."""
         padded_shape, out, top, left = self._geometry
         height, width = (1, self._input_shape[1]) if self.rank == 1 else self._input_shape[1:3]
-        dx = np.zeros(padded_shape, dcols.dtype)
+        dx = np.zeros(padded_shape, dtype)
         for i, j, (rows, columns) in self._slices(out):
-            dx[:, rows, columns, :] += dcols[:, :, :, i, j, :]
+            dx[:, rows, columns, :] += piece(i, j)
         return dx[:, top:top + height, left:left + width, :]
 
     def _input_2d(self, x: np.ndarray) -> np.ndarray:
@@ -249,11 +258,11 @@ class _Convolution(_Windows):
         cols, z = self._cache["cols"], self._cache["z"]
         g = self._grad_2d(grad_output, self._output(z).shape)
         delta = self.activation.vjp(z, g)
-        dW, dcols = self._uncombine(cols, delta, input_gradient)
-        self._gradients = {"W": dW, "b": delta.sum(axis=(0, 1, 2))}
+        self._gradients = {"W": self._kernel_gradient(cols, delta),
+                           "b": delta.sum(axis=(0, 1, 2))}
         if not input_gradient:
             return None
-        return self._dx(self._scatter(dcols))
+        return self._dx(self._scatter(lambda i, j: self._sent_back(delta, i, j), delta.dtype))
 
     def config(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "filters": self.filters,
@@ -295,13 +304,16 @@ class Conv2D(_Convolution):
         rows = cols.reshape(n * h * w, -1)  # (N·H'·W', k_h·k_w·C): one BLAS product
         return (rows @ self.W.reshape(rows.shape[1], -1)).reshape(n, h, w, -1)
 
-    def _uncombine(self, cols: np.ndarray, delta: np.ndarray, input_gradient: bool
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """dL/dW = windowsᵀ δ: one BLAS product (k_h·k_w·C, N·H'·W') × (N·H'·W', out)."""
         rows = cols.reshape(-1, math.prod(cols.shape[3:]))
-        d = delta.reshape(len(rows), -1)
-        kernel = self.W.reshape(rows.shape[1], -1)
-        dW = (rows.T @ d).reshape(self.W.shape)
-        return dW, (d @ kernel.T).reshape(cols.shape) if input_gradient else None
+        return (rows.T @ delta.reshape(len(rows), -1)).reshape(self.W.shape)
+
+    def _sent_back(self, delta: np.ndarray, i: int, j: int) -> np.ndarray:
+        """What the windows send the cells under kernel offset (i, j): δ W[i, j]ᵀ, one
+        product per offset (no (N, H', W', k_h, k_w, C) array of all of them)."""
+        kernel = self.W.reshape(self._as_2d(self.kernel_size) + self.W.shape[-2:])[i, j]
+        return delta @ kernel.T
 
 
 class Conv1D(Conv2D):
@@ -365,16 +377,17 @@ class DepthwiseConv2D(_Convolution):
         z = per_channel @ self.W.reshape(kh * kw, c, -1).transpose(1, 0, 2)  # (C, P, M)
         return z.transpose(1, 0, 2).reshape(n, h, w, -1)
 
-    def _uncombine(self, cols: np.ndarray, delta: np.ndarray, input_gradient: bool
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
         kh, kw, c, m = self.W.shape
-        per_channel = cols.reshape(-1, kh * kw, c).transpose(2, 0, 1)   # (C, P, k)
+        per_channel = cols.reshape(-1, kh * kw, c).transpose(2, 1, 0)   # (C, k, P)
         d = delta.reshape(-1, c, m).transpose(1, 0, 2)                   # (C, P, M)
-        dW = (per_channel.transpose(0, 2, 1) @ d).transpose(1, 0, 2).reshape(self.W.shape)
-        if not input_gradient:
-            return dW, None
-        kernel = self.W.reshape(kh * kw, c, m).transpose(1, 2, 0)       # (C, M, k)
-        return dW, (d @ kernel).transpose(1, 2, 0).reshape(cols.shape)
+        return (per_channel @ d).transpose(1, 0, 2).reshape(self.W.shape)
+
+    def _sent_back(self, delta: np.ndarray, i: int, j: int) -> np.ndarray:
+        """Σ_m δ[…, c·M + m] W[i, j, c, m], channel by channel."""
+        c, m = self.W.shape[2:]
+        return np.einsum("nhwcm,cm->nhwc", delta.reshape(*delta.shape[:3], c, m),
+                         self.W[i, j])
 
     def config(self) -> dict[str, Any]:
         config = super().config()
@@ -421,25 +434,30 @@ class MaxPool2D(_Pool):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input_2d(x)
-        cols = self._gather(x, fill=-np.inf)
-        n, h, w, kh, kw, c = cols.shape
-        cols = cols.reshape(n, h, w, kh * kw, c)
-        winner = np.argmax(cols, axis=3)
-        self._cache = {"winner": winner, "window": (kh, kw)}
-        return self._output(np.take_along_axis(cols, winner[:, :, :, None], axis=3)[:, :, :, 0])
+        x, out = self._padded(x, fill=-np.inf)
+        best, winner = None, None
+        for i, j, (rows, columns) in self._slices(out):  # k_h·k_w offsets, each a whole batch
+            cells = x[:, rows, columns, :]
+            if best is None:
+                best, winner = cells.copy(), np.zeros(cells.shape, np.int16)
+                continue
+            np.copyto(winner, i * self._as_2d(self.kernel_size)[1] + j, where=cells > best)
+            np.maximum(best, cells, out=best)  # a NaN wins and stays: NaN in, NaN out
+        self._cache = {"winner": winner}
+        return self._output(best)
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise self._no_forward()
-        winner, (kh, kw) = self._cache["winner"], self._cache["window"]
+        winner = self._cache["winner"]
         g = self._grad_2d(grad_output, self._output(winner).shape)
         if not input_gradient:
             return None
-        offsets = np.arange(kh * kw).reshape(1, 1, 1, -1, 1)
-        dcols = np.where(winner[:, :, :, None] == offsets, g[:, :, :, None], 0).astype(g.dtype)
-        n, h, w, _, c = dcols.shape
-        return self._dx(self._scatter(dcols.reshape(n, h, w, kh, kw, c)))
+        kw = self._as_2d(self.kernel_size)[1]
+        zero = np.zeros((), g.dtype)
+        return self._dx(self._scatter(lambda i, j: np.where(winner == i * kw + j, g, zero),
+                                      g.dtype))
 
 
 class AveragePool2D(MaxPool2D):
@@ -470,27 +488,26 @@ class AveragePool2D(MaxPool2D):
     def _divisor(self, x: np.ndarray) -> np.ndarray | float:
         if self.padding == "valid" or self.count_include_pad:
             return float(math.prod(self.kernel_size))
-        real = self._gather(np.ones((1, *x.shape[1:3], 1), x.dtype))  # 1 where a real cell
-        return real.sum(axis=(3, 4))  # (1, H', W', 1)
+        real, out = self._padded(np.ones((1, *x.shape[1:3], 1), x.dtype))  # 1: a real cell
+        return sum(real[:, rows, columns, :] for _, _, (rows, columns) in self._slices(out))
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input_2d(x)
         divisor = self._divisor(x)
-        cols = self._gather(x)
-        self._cache = {"divisor": divisor, "shape": cols.shape}
-        return self._output((cols.sum(axis=(3, 4)) / divisor).astype(x.dtype))
+        x, out = self._padded(x)
+        total = sum(x[:, rows, columns, :] for _, _, (rows, columns) in self._slices(out))
+        self._cache = {"divisor": divisor, "shape": total.shape}
+        return self._output((total / divisor).astype(x.dtype))
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise self._no_forward()
-        n, h, w, kh, kw, c = self._cache["shape"]
-        g = self._grad_2d(grad_output, (n, h, w, c))
+        g = self._grad_2d(grad_output, self._cache["shape"])
         if not input_gradient:
             return None
-        share = (g / self._cache["divisor"]).astype(g.dtype)
-        dcols = np.broadcast_to(share[:, :, :, None, None, :], (n, h, w, kh, kw, c))
-        return self._dx(self._scatter(dcols))
+        share = (g / self._cache["divisor"]).astype(g.dtype)  # every cell of a window: g/|w|
+        return self._dx(self._scatter(lambda i, j: share, g.dtype))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "count_include_pad": self.count_include_pad}
