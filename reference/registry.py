@@ -248,8 +248,6 @@ def _convolution_concepts() -> list[Concept]:
             _convolution_case("2×3 kernel, dilation 2, 'same' at stride 1 (odd totals)",
                               conv(1, 2, (2, 3), dilation_rate=2, padding="same",
                                    activation="sigmoid"), (6, 7, 1)),
-            _convolution_case("3×3, dilation (1, 2), 'valid'",
-                              conv(2, 2, 3, dilation_rate=(1, 2)), (6, 7, 2)),
             _convolution_case("2×2 'valid', bias up to ±1e4, tanh",
                               conv(1, 2, 2, activation="tanh"), (4, 4, 1), extreme=True),
         )),
