@@ -27,10 +27,10 @@ import keras
 import tensorflow as tf
 
 import reference
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import checked, starting_point
 
 
-class _CoupledWeightDecay:
+class CoupledWeightDecay:
     """Mixin: L2 weight decay in the gradient, g ← g + λp, before the optimizer's own step."""
 
     def __init__(self, *, coupled_weight_decay: float, **options) -> None:
@@ -42,11 +42,11 @@ class _CoupledWeightDecay:
         return super().update_step(gradient, variable, learning_rate)
 
 
-class _SGDWithL2(_CoupledWeightDecay, keras.optimizers.SGD):
+class SGDWithL2(CoupledWeightDecay, keras.optimizers.SGD):
     """``keras.optimizers.SGD`` with torch's coupled weight decay."""
 
 
-class _AdamWithL2(_CoupledWeightDecay, keras.optimizers.Adam):
+class AdamWithL2(CoupledWeightDecay, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with torch's coupled weight decay."""
 
 
@@ -57,7 +57,7 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
     options = dict(learning_rate=float(learning_rate), momentum=float(momentum),
                    nesterov=nesterov)
     if weight_decay and not decoupled_weight_decay:
-        return _SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
+        return SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
     return keras.optimizers.SGD(weight_decay=weight_decay or None, **options)
 
 
@@ -68,7 +68,7 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
     options = dict(learning_rate=float(learning_rate), beta_1=beta_1, beta_2=beta_2,
                    epsilon=epsilon)
     if weight_decay and not decoupled_weight_decay:
-        return _AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
+        return AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
     return keras.optimizers.Adam(weight_decay=weight_decay or None, **options)
 
 
@@ -95,6 +95,7 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
     raise TypeError(f"no keras.optimizers counterpart for {type(optimizer).__name__}")
 
 
+@checked(starting_point)
 def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
                      learning_rate: float, precision: float, max_iters: int) -> tf.Tensor:
     """Note 002's gradient descent: a ``tf.Variable``, ``GradientTape`` and Keras's ``SGD``.
@@ -109,7 +110,7 @@ def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
-    x = tf.Variable(as_float_tensor(x0, None, "gradient_descent", "x0"))
+    x = tf.Variable(x0)
     optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate))
     optimizer.build([x])  # its variables exist before the step is traced
 
