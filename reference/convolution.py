@@ -70,9 +70,10 @@ class _Windows(Layer):
     rank: ClassVar[int] = 2
     channels_last: ClassVar[bool] = True  # torch holds this layer's data channels-first
 
-    def _setup(self, kernel: Any, strides: Any, padding: str, dilation: Any) -> None:
+    def _setup(self, kernel: Any, strides: Any, padding: str, dilation: Any,
+               kernel_name: str = "kernel_size") -> None:
         where = type(self).__name__
-        self.kernel_size = _tuple(kernel, self.rank, where, "kernel_size")
+        self.kernel_size = _tuple(kernel, self.rank, where, kernel_name)
         self.strides = _tuple(strides, self.rank, where, "strides")
         self.dilation_rate = _tuple(dilation, self.rank, where, "dilation_rate")
         if padding not in PADDINGS:
@@ -400,7 +401,8 @@ class _Pool(_Windows):
 
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", *,
                  dtype: object | None = None, name: str | None = None) -> None:
-        self._setup(pool_size, pool_size if strides is None else strides, padding, 1)
+        self._setup(pool_size, pool_size if strides is None else strides, padding, 1,
+                    "pool_size")
         super().__init__(dtype=dtype, name=name or
                          f"{type(self).__name__}({self.kernel_size}, {self.strides})")
 
@@ -433,15 +435,14 @@ class MaxPool2D(_Pool):
     """
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        x = self._input_2d(x)
-        x, out = self._padded(x, fill=-np.inf)
-        best, winner = None, None
-        for i, j, (rows, columns) in self._slices(out):  # k_h·k_w offsets, each a whole batch
+        x, out = self._padded(self._input_2d(x), fill=-np.inf)
+        kw = self._as_2d(self.kernel_size)[1]
+        (_, _, (rows, columns)), *others = self._slices(out)
+        best = x[:, rows, columns, :].copy()
+        winner = np.zeros(best.shape, np.int16)  # the offset i·k_w + j that holds the max
+        for i, j, (rows, columns) in others:  # k_h·k_w offsets, each over the whole batch
             cells = x[:, rows, columns, :]
-            if best is None:
-                best, winner = cells.copy(), np.zeros(cells.shape, np.int16)
-                continue
-            np.copyto(winner, i * self._as_2d(self.kernel_size)[1] + j, where=cells > best)
+            np.copyto(winner, i * kw + j, where=cells > best)  # strictly: a tie keeps the first
             np.maximum(best, cells, out=best)  # a NaN wins and stays: NaN in, NaN out
         self._cache = {"winner": winner}
         return self._output(best)
@@ -460,7 +461,7 @@ class MaxPool2D(_Pool):
                                       g.dtype))
 
 
-class AveragePool2D(MaxPool2D):
+class AveragePool2D(_Pool):
     r"""Average pooling: y[n, h, w, c] = (1/|w|) Σ_{(i, j) ∈ w} x̃[n, h·s_h + i, w·s_w + j, c].
 
     Under ``"same"`` padding the frameworks divide differently: Keras's
