@@ -55,19 +55,22 @@ def _tuple(value: int | Sequence[int], rank: int) -> tuple[int, ...]:
 
 class SamePadding(nn.Module):
     """TF's ``padding="same"`` as an explicit ``F.pad``, its amounts from the input's size;
-    ``value``: what the padded cells hold (−∞ before a max pooling)."""
+    ``kernel_size``, ``stride``, ``dilation``: an int or one per spatial axis; ``value``:
+    what the padded cells hold (−∞ before a max pooling)."""
 
-    def __init__(self, kernel_size: Sequence[int], stride: Sequence[int],
-                 dilation: Sequence[int], value: float = 0.0) -> None:
+    def __init__(self, kernel_size: int | Sequence[int], stride: int | Sequence[int],
+                 dilation: int | Sequence[int], value: float = 0.0) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
         self.value = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rank = x.dim() - 2
+        k, s, d = ([v] * rank if isinstance(v, int) else v
+                   for v in (self.kernel_size, self.stride, self.dilation))
         pads: list[int] = []
-        for size, k, s, d in zip(x.shape[2:], self.kernel_size, self.stride, self.dilation,
-                                 strict=True):
-            pads = [*same_padding(size, k, s, d), *pads]  # F.pad lists the last axis first
+        for axis, size in enumerate(x.shape[2:]):
+            pads = [*same_padding(size, k[axis], s[axis], d[axis]), *pads]  # F.pad: last first
         return F.pad(x, pads, value=self.value)
 
 
@@ -153,12 +156,10 @@ class MaxPool2D(nn.Module):
     def __init__(self, pool_size: int | Sequence[int] = 2,
                  strides: int | Sequence[int] | None = None, padding: str = "valid") -> None:
         super().__init__()
-        kernel = _tuple(pool_size, 2)
-        stride = kernel if strides is None else _tuple(strides, 2)
+        self.pool = nn.MaxPool2d(pool_size, strides)  # stride None: the pool size, as Keras
         # torch pads a max pooling symmetrically only: TF's cells, holding −∞, by F.pad
         self.pad = nn.Identity() if padding == "valid" else \
-            SamePadding(kernel, stride, (1, 1), value=float("-inf"))
-        self.pool = nn.MaxPool2d(kernel, stride)
+            SamePadding(self.pool.kernel_size, self.pool.stride, 1, value=float("-inf"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.pad(x))
@@ -177,10 +178,9 @@ class AveragePool2D(nn.Module):
                  strides: int | Sequence[int] | None = None, padding: str = "valid", *,
                  count_include_pad: bool = False) -> None:
         super().__init__()
-        kernel = _tuple(pool_size, 2)
-        stride = kernel if strides is None else _tuple(strides, 2)
-        self.pad = nn.Identity() if padding == "valid" else SamePadding(kernel, stride, (1, 1))
-        self.pool = nn.AvgPool2d(kernel, stride)
+        self.pool = nn.AvgPool2d(pool_size, strides)
+        self.pad = nn.Identity() if padding == "valid" else \
+            SamePadding(self.pool.kernel_size, self.pool.stride, 1)
         self.divide_by_real_cells = padding == "same" and not count_include_pad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
