@@ -191,8 +191,9 @@ def _convolution_case(label: str, build: Callable[[np.dtype], list],
     """A convolution or pooling layer (``build(dtype)``: the layers before the head), then
     Flatten → Dense(…, 3): every case also moves a Dense kernel across a Flatten of a
     feature map, whose rows torch orders (c, h, w). Biases random (Glorot leaves them 0);
-    ``extreme``: the first layer's bias reaches ±1e4, scored by binary cross-entropy with
-    logits (bounded gradients, as ``_extreme_model_case``)."""
+    ``extreme``: the first layer's bias reaches ±1e4 (or, for a layer without one, the
+    input), scored by binary cross-entropy with logits (bounded gradients, as
+    ``_extreme_model_case``)."""
     loss = "binary_cross_entropy_with_logits" if extreme else "mean_squared_error"
 
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
@@ -203,10 +204,11 @@ def _convolution_case(label: str, build: Callable[[np.dtype], list],
         for layer in model.layers:
             if "b" in layer.parameter_names:
                 layer.b = rng.uniform(-0.5, 0.5, layer.b.shape).astype(dtype)
-        if extreme:
-            first = model.layers[0]
+        first = model.layers[0]
+        if extreme and "b" in first.parameter_names:
             first.b = _spread(rng, first.b.shape).astype(dtype)
-        x = rng.standard_normal((batch, *input_shape)).astype(dtype)
+        x = (_spread(rng, (batch, *input_shape)) if extreme and "b" not in first.parameter_names
+             else rng.standard_normal((batch, *input_shape))).astype(dtype)
         return {"model": model, "x": x, "y_true": _targets(loss, rng, batch, 3, dtype),
                 "loss": loss}
     return Case(label, make, extreme=extreme)
@@ -275,6 +277,8 @@ def _convolution_concepts() -> list[Concept]:
                 Conv2D(1, 2, 3, activation="relu", dtype=dtype), MaxPool2D(2)], (7, 7, 1)),
             _convolution_case("3×3 stride 2 'same' on 8×8: −∞ padding (0, 1)",
                               pool(MaxPool2D, 3, 2, "same"), (8, 8, 2)),
+            _convolution_case("2×2 on inputs up to ±1e4", pool(MaxPool2D, 2), (4, 4, 2),
+                              extreme=True),
         )),
         Concept(name="AveragePool2D", module="convolution", summary=first_line(AveragePool2D),
                 notes=(), cases=(
