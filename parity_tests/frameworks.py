@@ -219,9 +219,8 @@ class Torch(_Framework):
 
     def fit(self, data: dict) -> dict[str, FitRun]:
         module = self.impl.from_reference(data["model"])
-        X = self.torch_layout(data["model"], self._tensor(data["X"]))
         try:
-            history = self.impl.fit(module, X, data["Y"], **_fit_args(data))
+            history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data))
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
         return {"": FitRun(np.array(history.loss), flat_params(self.impl.to_reference(module)),
