@@ -155,6 +155,7 @@ def test_networks(drawn) -> None:
     check("networks", *drawn)
 
 
+@COSTLY  # finite differences over every input pixel: up to a second an example
 @given(draws("convolution"))
 def test_convolution(drawn) -> None:
     check("convolution", *drawn)
