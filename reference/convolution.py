@@ -442,7 +442,8 @@ class MaxPool2D(_Pool):
         winner = np.zeros(best.shape, np.int16)  # the offset i·k_w + j that holds the max
         for i, j, (rows, columns) in others:  # k_h·k_w offsets, each over the whole batch
             cells = x[:, rows, columns, :]
-            np.copyto(winner, i * kw + j, where=cells > best)  # strictly: a tie keeps the first
+            better = cells > best  # strictly: a tie keeps the first
+            winner += better * (i * kw + j - winner)  # i·k_w + j where better (a fast copyto)
             np.maximum(best, cells, out=best)  # a NaN wins and stays: NaN in, NaN out
         self._cache = {"winner": winner}
         return self._output(best)
@@ -456,9 +457,7 @@ class MaxPool2D(_Pool):
         if not input_gradient:
             return None
         kw = self._as_2d(self.kernel_size)[1]
-        zero = np.zeros((), g.dtype)
-        return self._dx(self._scatter(lambda i, j: np.where(winner == i * kw + j, g, zero),
-                                      g.dtype))
+        return self._dx(self._scatter(lambda i, j: g * (winner == i * kw + j), g.dtype))
 
 
 class AveragePool2D(_Pool):
