@@ -140,3 +140,13 @@ def test_bad_input_is_refused_by_name(make, x, message) -> None:
 def test_bad_arguments_are_refused_by_name(make, message) -> None:
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_weight_files_hold_convolutional_models(tmp_path) -> None:
+    from reference import digits, load_weights, save_weights
+
+    model = digits.digit_cnn("float32", seed=1)
+    save_weights(model, tmp_path / "cnn.npz")
+    loaded = load_weights(tmp_path / "cnn.npz")
+    x, _ = digits.images(2, np.random.default_rng(0), "float32")
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
