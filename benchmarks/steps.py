@@ -25,7 +25,9 @@ LEARNING_RATE = 2.0**-6
 
 @dataclass(frozen=True)
 class Net:
-    """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer.
+    """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer; or,
+    with ``length`` (steps per sequence), the character model: ``widths`` = (vocabulary,
+    embedding, LSTM units, vocabulary), an Embedding → LSTM (every step) → Dense.
 
     ``model="digit_cnn"``: instead the course's digit CNN (``reference.digits.digit_cnn``)
     on generated 28×28×1 digits with sparse labels; its ``widths`` are then the pixels,
@@ -36,6 +38,7 @@ class Net:
     activations: tuple[str, ...]
     loss: str
     batch: int
+    length: int = 0  # 0: not the character model
     model: str = "mlp"
 
     def as_dict(self) -> dict:
@@ -44,7 +47,7 @@ class Net:
     @classmethod
     def from_dict(cls, data: dict) -> Net:
         return cls(tuple(data["widths"]), tuple(data["activations"]), data["loss"],
-                   data["batch"], data.get("model", "mlp"))
+                   data["batch"], data.get("length", 0), data.get("model", "mlp"))
 
     @property
     def describe(self) -> str:
@@ -61,11 +64,20 @@ class Net:
     def matmul_flops(self) -> int:
         """Multiply-adds × 2 of the step's matrix products.
 
+        The character model: per sequence step x_t W (D·4H), h U (H·4H) and the Dense
+        layer (H·V) forward, and as much again twice backward (the weights' gradients, and
+        dL/dx, dL/dh_{t−1}, dL/dh_t); the Embedding's lookup is no matmul.
+
         Per layer x W (forward) and xᵀ δ (dL/dW) cost 2·N·in·out each; δ Wᵀ (dL/dx) as
         much again for every layer but the first, whose dL/dx a training step never needs.
         A convolution is such a product per output pixel: in = k_h·k_w·C_in, out = C_out,
         N·H'·W' rows (:attr:`convolution_flops`); the CNN's Dense layers come after it.
         """
+        if self.length:
+            _, embedding, units, vocabulary = self.widths
+            forward = 2 * self.batch * self.length * (4 * units * (embedding + units) +
+                                                      units * vocabulary)
+            return 3 * forward
         per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
         if self.model == "digit_cnn":
             return self.convolution_flops + 3 * sum(per_layer[1:])
@@ -96,6 +108,8 @@ SIZES: dict[str, Net] = {
     # the course's digit CNN, as its lab trains it (sparse labels, batch 64)
     "cnn": Net((28 * 28, 900, 128, 10), ("relu", "relu", "relu", "softmax"),
                "sparse_categorical_cross_entropy", 64, model="digit_cnn"),
+    # the lab's character model, scaled down (issue 14): 25 LSTM steps of 32 sequences
+    "char": Net((40, 16, 32, 40), (), "sparse_categorical_cross_entropy_with_logits", 32, 25),
 }
 
 IMPLEMENTATIONS = ("reference", "torch_eager", "tf_eager", "tf_function")
@@ -105,7 +119,8 @@ Weights = list[tuple[np.ndarray, ...]]  # each layer with parameters: (W, b)
 
 @dataclass(frozen=True)
 class Step:
-    """One implementation's training step on one batch, and its weights [(W, b), …]."""
+    """One implementation's training step on one batch, and its weights, layer by layer
+    ([(W, b), …] for an MLP)."""
 
     run: Callable[[], None]
     weights: Callable[[], Weights]
@@ -115,6 +130,10 @@ def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
     """The spec model every implementation starts from (mirrors copy its weights)."""
     if net.model == "digit_cnn":
         return digits.digit_cnn(dtype, seed=seed)
+    if net.length:
+        return reference.registry.char_model(np.dtype(dtype), seed, vocabulary=net.widths[0],
+                                             embedding=net.widths[1], units=net.widths[2],
+                                             length=net.length)
     layers = [reference.Dense(fan_in, fan_out, activation, dtype=dtype)
               for (fan_in, fan_out), activation in zip(net.layer_shapes, net.activations,
                                                        strict=True)]
@@ -123,10 +142,13 @@ def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
 
 def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal inputs (N, in) and one-hot targets (N, out), in ``dtype``; for the
-    CNN, generated digits (N, 28, 28, 1) and their labels (N,)."""
+    CNN, generated digits (N, 28, 28, 1) and their labels (N,); for the character model,
+    windows of the registry's text and the next characters (indices)."""
     rng = np.random.default_rng(seed)
     if net.model == "digit_cnn":
         return digits.images(net.batch, rng, dtype)
+    if net.length:
+        return reference.registry.char_sequences(net.batch, net.length, rng)
     x = rng.standard_normal((net.batch, net.widths[0])).astype(dtype)
     y_true = np.eye(net.widths[-1], dtype=dtype)[rng.integers(0, net.widths[-1], net.batch)]
     return x, y_true

@@ -46,6 +46,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "training": ("training-loops", "Training loops"),
     "convolution": ("convolution-and-pooling", "Convolution and pooling"),
     "initializers": ("initializers", "Weight initialisers"),
+    "sequences": ("sequences-and-attention", "Sequences and attention"),
 }
 
 

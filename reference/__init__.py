@@ -15,6 +15,7 @@ from reference import (
     optimizers,
     perceptron,
     registry,
+    sequences,
     training,
 )
 from reference.convolution import (
@@ -36,4 +37,4 @@ __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dro
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
            "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",
            "initializers", "layers", "layouts", "load_weights", "losses", "optimizers",
-           "perceptron", "registry", "save_weights", "training"]
+           "perceptron", "registry", "save_weights", "sequences", "training"]

@@ -20,6 +20,7 @@ from tf_impl import (
     losses,
     optimizers,
     perceptron,
+    sequences,
     training,
 )
 from tf_impl.convert import from_reference, to_reference
@@ -43,4 +44,4 @@ __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dro
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
            "autodiff", "configure_full_precision_determinism", "convolution", "fit",
            "from_reference", "gradient_descent", "initializers", "load_weights", "losses",
-           "optimizers", "perceptron", "save_weights", "to_reference", "training"]
+           "optimizers", "perceptron", "save_weights", "sequences", "to_reference", "training"]

@@ -11,6 +11,7 @@ from torch_impl import (
     losses,
     optimizers,
     perceptron,
+    sequences,
     training,
 )
 from torch_impl.convert import from_reference, to_reference, torch_dtype
@@ -34,4 +35,5 @@ __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dro
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
            "autodiff", "configure_full_precision_determinism", "convolution", "fit",
            "from_reference", "gradient_descent", "initializers", "load_weights", "losses",
-           "optimizers", "perceptron", "save_weights", "to_reference", "torch_dtype", "training"]
+           "optimizers", "perceptron", "save_weights", "sequences", "to_reference", "torch_dtype",
+           "training"]
