@@ -117,6 +117,7 @@ RUNNERS = {
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "convolution": run_model,
     "sequences": run_model,
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,

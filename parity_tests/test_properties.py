@@ -155,6 +155,12 @@ def test_networks(drawn) -> None:
     check("networks", *drawn)
 
 
+@COSTLY  # finite differences over every input pixel: up to a second an example
+@given(draws("convolution"))
+def test_convolution(drawn) -> None:
+    check("convolution", *drawn)
+
+
 @given(draws("perceptron"))
 def test_perceptron(drawn) -> None:
     check("perceptron", *drawn)

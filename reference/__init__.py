@@ -6,6 +6,7 @@ The torch and TF mirrors (``torch_impl``, ``tf_impl``) are tested against this p
 from reference import (
     activations,
     autodiff,
+    convolution,
     gradcheck,
     initializers,
     layers,
@@ -17,6 +18,14 @@ from reference import (
     sequences,
     training,
 )
+from reference.convolution import (
+    AveragePool2D,
+    Conv1D,
+    Conv2D,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+)
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
 from reference.optimizers import gradient_descent
@@ -24,7 +33,8 @@ from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "TrainingDiverged",
-           "activations", "autodiff", "fit", "gradcheck", "gradient_descent", "initializers",
-           "layers", "layouts", "load_weights", "losses", "optimizers", "perceptron", "registry",
-           "save_weights", "sequences", "training"]
+__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
+           "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",
+           "initializers", "layers", "layouts", "load_weights", "losses", "optimizers",
+           "perceptron", "registry", "save_weights", "sequences", "training"]

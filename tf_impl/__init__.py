@@ -15,6 +15,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from tf_impl import (
     activations,
     autodiff,
+    convolution,
     initializers,
     losses,
     optimizers,
@@ -23,6 +24,14 @@ from tf_impl import (
     training,
 )
 from tf_impl.convert import from_reference, to_reference
+from tf_impl.convolution import (
+    AveragePool2D,
+    Conv1D,
+    Conv2D,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+)
 from tf_impl.layers import Dense, Dropout, Flatten
 from tf_impl.networks import Sequential
 from tf_impl.optimizers import gradient_descent
@@ -31,7 +40,8 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
-           "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
-           "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
-           "sequences", "to_reference", "training"]
+__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
+           "autodiff", "configure_full_precision_determinism", "convolution", "fit",
+           "from_reference", "gradient_descent", "initializers", "load_weights", "losses",
+           "optimizers", "perceptron", "save_weights", "sequences", "to_reference", "training"]
