@@ -44,6 +44,7 @@ from reference._files import atomic_write
 from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
 from torch_impl import convert as torch_convert
+from torch_impl.convolution import same_padding
 
 CLASS_NAME = "Net"
 
@@ -72,6 +73,64 @@ class Template:
     def fields(self, layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
         derived = self.arguments(layer, shape) if self.arguments else {}
         return {**layer.config(), **derived}
+
+
+def _size(values: tuple[int, ...]) -> str:
+    """A kernel size or stride as torch's constructors take it: 3 for (3, 3)."""
+    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
+
+
+def _same_padding(layer: reference.layers.Layer, shape: tuple[int, ...]
+                  ) -> list[tuple[int, int]]:
+    """TF's "same" padding of a window layer on a per-sample ``shape``: (before, after)
+    per spatial axis, all zero under "valid"."""
+    if layer.padding != "same":
+        return [(0, 0)] * len(layer.kernel_size)
+    dilation = getattr(layer, "dilation_rate", (1,) * len(layer.kernel_size))
+    return [same_padding(size, k, stride, d) for size, k, stride, d in
+            zip(shape[:-1], layer.kernel_size, layer.strides, dilation, strict=True)]
+
+
+def _windows(layer: reference.layers.Layer, shape: tuple[int, ...], arguments: list[str],
+             value: str = "") -> dict[str, Any]:
+    """The constructor's arguments and the padding: torch's ``padding=`` when TF's "same"
+    pads each side alike, else an F.pad line before the call (TF puts the odd cell after,
+    by amounts that depend on the input size; torch pads symmetrically only)."""
+    pads = _same_padding(layer, shape)
+    fields = {"pad": "", "note": ""}
+    if any(before != after for before, after in pads):
+        flat = tuple(n for pair in reversed(pads) for n in pair)  # F.pad: last axis first
+        fields["pad"] = f"x = F.pad(x, {flat}{value})  # TF's \"same\": the odd cell after\n"
+    elif any(before for before, _ in pads):
+        arguments.append(f"padding={_size(tuple(before for before, _ in pads))}")
+        fields["note"] = "TF's \"same\""
+    return {**fields, "arguments": ", ".join(arguments)}
+
+
+def _convolution(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    arguments = [_size(layer.kernel_size)]
+    if set(layer.strides) != {1}:
+        arguments.append(f"stride={_size(layer.strides)}")
+    if set(layer.dilation_rate) != {1}:
+        arguments.append(f"dilation={_size(layer.dilation_rate)}")
+    return _windows(layer, shape, arguments)
+
+
+def _pooling(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    arguments = [_size(layer.kernel_size)]
+    if layer.strides != layer.kernel_size:
+        arguments.append(f"stride={_size(layer.strides)}")
+    if type(layer).__name__ == "MaxPool2D":
+        return _windows(layer, shape, arguments, value=', value=float("-inf")')
+    fields = _windows(layer, shape, arguments)
+    if fields["pad"] and not layer.count_include_pad:
+        raise TypeError("it averages over the real cells of TF's \"same\" padding, which "
+                        "puts the odd cell after: no torch pooling does that; it ports with "
+                        "padding='valid', or where 'same' pads each side alike")
+    if fields["note"] and not layer.count_include_pad:
+        fields.update(arguments=fields["arguments"] + ", count_include_pad=False",
+                      note="TF's \"same\"; TF averages over the real cells only")
+    return fields
 
 
 def _recurrent(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
@@ -111,6 +170,22 @@ TEMPLATES: dict[str, Template] = {
     "Dense": Template("nn.Linear({in_features}, {out_features})"),
     "Flatten": Template("nn.Flatten()", layout="any"),
     "Dropout": Template("nn.Dropout({rate})", layout="any"),
+    "Conv2D": Template("nn.Conv2d({in_channels}, {filters}, {arguments})", note="{note}",
+                       call="{pad}x = self.{attr}(x)", arguments=_convolution,
+                       layout="channels"),
+    "Conv1D": Template("nn.Conv1d({in_channels}, {filters}, {arguments})", note="{note}",
+                       call="{pad}x = self.{attr}(x)", arguments=_convolution,
+                       layout="channels"),
+    "DepthwiseConv2D": Template(
+        "nn.Conv2d({in_channels}, {in_channels} * {depth_multiplier}, {arguments}, "
+        "groups={in_channels})", note="Keras's DepthwiseConv2D; {note}",
+        call="{pad}x = self.{attr}(x)", arguments=_convolution, layout="channels"),
+    "MaxPool2D": Template("nn.MaxPool2d({arguments})", note="{note}",
+                          call="{pad}x = self.{attr}(x)", arguments=_pooling, layout="channels"),
+    "AveragePool2D": Template("nn.AvgPool2d({arguments})", note="{note}",
+                              call="{pad}x = self.{attr}(x)", arguments=_pooling,
+                              layout="channels"),
+    "GlobalAveragePooling2D": Template(None, call="x = x.mean(dim=(2, 3))", layout="channels"),
     "Embedding": Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding),
     "SimpleRNN": Template("nn.RNN({in_features}, {units}, batch_first=True)",
                           note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,

@@ -63,6 +63,27 @@ def tf_kernels() -> keras.Sequential:
                             name="tf_kernels")
 
 
+def digits_cnn() -> keras.Sequential:
+    """The digit-classification CNN, on 28×28 grey images."""
+    return keras.Sequential([keras.Input((28, 28, 1)),
+                             L.Conv2D(24, 3, activation="relu", name="conv1"),
+                             L.MaxPooling2D(name="pool1"),
+                             L.Conv2D(36, 3, activation="relu", name="conv2"),
+                             L.MaxPooling2D(name="pool2"), L.Flatten(name="flatten"),
+                             L.Dense(128, activation="relu", name="fc"),
+                             L.Dense(10, activation="softmax", name="digits")], name="digits")
+
+
+def same_padding() -> keras.Sequential:
+    """TF's "same" padding where torch's differs (stride 2, a max pooling's odd cell), and
+    a BatchNorm over a feature map's channels."""
+    return _statistics(keras.Sequential([
+        keras.Input((9, 10, 3)), L.Conv2D(4, 3, strides=2, padding="same", name="strided"),
+        L.DepthwiseConv2D(3, padding="same", name="depthwise"),
+        L.MaxPooling2D(2, strides=1, padding="same", name="pool"),
+        L.GlobalAveragePooling2D(name="average"), L.Dense(2, name="out")], name="same_padding"))
+
+
 def characters() -> keras.Sequential:
     """The character model of the sequences lab, scaled down: Embedding → LSTM with return
     sequences → Dense to the vocabulary (logits)."""
@@ -76,6 +97,8 @@ _RNG = np.random.default_rng(1)
 MODELS = {"note004": (note004, XOR_INPUTS),
           "mlp": (mlp, _RNG.standard_normal((16, 12)).astype(np.float32)),
           "tf_kernels": (tf_kernels, 3 * _RNG.standard_normal((8, 5))),
+          "digits_cnn": (digits_cnn, _RNG.random((4, 28, 28, 1)).astype(np.float32)),
+          "same_padding": (same_padding, _RNG.standard_normal((3, 9, 10, 3)).astype(np.float32)),
           "characters": (characters, _RNG.integers(0, 40, (4, 25)))}
 
 # Run in a fresh interpreter: only model.py, weights.pt and torch.
@@ -179,6 +202,16 @@ def test_the_source_is_one_class_of_plain_torch_nn(ported) -> None:
     assert "self.hidden1 = nn.Linear(3, 5)" in source
     assert "return torch.sigmoid(self.out(x))" in source
     assert "self.double()  # the Keras model computes in float64" in source
+
+
+def test_the_cnn_source_bridges_the_layout_and_the_flatten_order_in_comments(ported) -> None:
+    source = ported["digits_cnn"]["result"].source
+    assert "x = x.permute(0, 3, 1, 2)  # NHWC → NCHW" in source
+    assert "self.conv1 = nn.Conv2d(1, 24, 3)" in source
+    assert "self.fc = nn.Linear(900, 128)  # columns permuted: torch flattens (c, h, w)" in source
+    padding = ported["same_padding"]["result"].source
+    assert "x = F.pad(x, (0, 1, 1, 1))  # TF's \"same\": the odd cell after" in padding
+    assert 'x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))' in padding
 
 
 def test_the_lstm_line_bridges_the_batch_axis(ported) -> None:
