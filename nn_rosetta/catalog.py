@@ -41,6 +41,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "optimizers": ("gradient-descent-and-optimizers", "Gradient descent and optimizers"),
     "training": ("training-loops", "Training loops"),
     "initializers": ("initializers", "Weight initialisers"),
+    "normalization": ("normalization", "Normalisation: BatchNorm and LayerNorm"),
 }
 
 

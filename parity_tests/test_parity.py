@@ -17,6 +17,7 @@ import pytest
 
 from parity_tests.autodiff_runner import run_autodiff
 from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
+from parity_tests.normalization_runner import run_normalization
 from parity_tests.report import Recorder
 from parity_tests.tolerances import tolerance
 from reference import activations, losses, optimizers, perceptron, registry
@@ -116,6 +117,7 @@ RUNNERS = {
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "normalization": run_normalization,
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,
     "training": run_training,

@@ -105,7 +105,7 @@ def check_finite_differences(concept, case, batch: int, seed: int) -> None:
             hidden.append(a)
         size = 1.0 + _largest(*hidden, data["y_true"])
         scale = size ** (2 if data["loss"] in SQUARED else 1) * max(
-            layer.out_features for layer in dense)
+            (layer.out_features for layer in dense), default=data["x"].shape[-1])
     for what, analytic, f, x in gradcheck.case_derivatives(concept, data, upstream):
         agrees(analytic, f, x, scale, what)
 
@@ -153,6 +153,11 @@ def test_layers(drawn) -> None:
 @given(draws("networks"))
 def test_networks(drawn) -> None:
     check("networks", *drawn)
+
+
+@given(draws("normalization"))
+def test_normalization(drawn) -> None:
+    check("normalization", *drawn)
 
 
 @given(draws("perceptron"))

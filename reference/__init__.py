@@ -11,6 +11,7 @@ from reference import (
     layers,
     layouts,
     losses,
+    normalization,
     optimizers,
     perceptron,
     registry,
@@ -18,12 +19,14 @@ from reference import (
 )
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
+from reference.normalization import BatchNormalization, LayerNormalization
 from reference.optimizers import gradient_descent
 from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "TrainingDiverged",
-           "activations", "autodiff", "fit", "gradcheck", "gradient_descent", "initializers",
-           "layers", "layouts", "load_weights", "losses", "optimizers", "perceptron", "registry",
-           "save_weights", "training"]
+__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization",
+           "Perceptron", "Sequential", "TrainingDiverged", "activations", "autodiff", "fit",
+           "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
+           "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
+           "training"]

@@ -14,6 +14,12 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   ``y_true`` and ``loss`` (a loss name): forward, loss, then backward; optionally
   ``training`` (default False: inference). A Dropout layer in training carries an
   injected ``mask``, so that every framework drops the same units;
+* normalization: the keys of layers (``x``, ``y_true``: the first training batch,
+  ``training=True``), plus ``steps`` (more training batches, ``(x, y_true)`` pairs) and
+  ``x_inference``, ``y_inference``: several training steps, then inference with the
+  running statistics they left. Training batches have ``batch + 2`` rows: torch refuses a
+  batch of one in training, and with two rows x̂ = ±1 whatever x is, so dL/dx is zero and
+  a comparison of it would compare rounding noise (``reference.normalization``);
 * perceptron: ``X``, ``y``, ``learning_rate``, ``max_epochs``;
 * optimizers: for ``gradient_descent``, ``function`` (written with operators only, so
   every framework can run it), its ``derivative`` (for the spec), ``x0``,
@@ -47,12 +53,13 @@ import numpy as np
 from reference import activations
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
+from reference.normalization import BatchNormalization, LayerNormalization
 
 Make = Callable[[np.random.Generator, np.dtype, int], dict]
 
 # The modules whose spec concepts carry hand-written derivatives (a vjp, a loss gradient,
 # a backward pass); the others (learning, autodiff) build on them.
-HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks")
+HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "normalization")
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,34 @@ def _dropout_stack(rate: float, training: bool):
             dropout.mask = rng.random((batch, 6)) >= rate
         return [Dense(4, 6, "tanh", dtype=dtype), dropout, Dense(6, 3, dtype=dtype)]
     return build
+
+
+def _normalization_case(label: str, build: Callable[[np.dtype], list],
+                        input_shape: tuple[int, ...], steps: int = 3) -> Case:
+    """``steps`` training batches of ``batch + 2`` rows, then an inference batch of ``batch``
+    rows, through the layers ``build(dtype)``, scored by MSE against random targets; γ, β
+    and the running statistics start away from their defaults, so that each matters."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = Sequential(build(dtype), input_shape=input_shape,
+                           seed=int(rng.integers(2**31)))
+        for layer in model.layers:
+            width = getattr(layer, "features", getattr(layer, "out_features", 0))
+            for name in layer.parameter_names + layer.state_names:
+                if name in ("b", "beta", "moving_mean"):
+                    layer.set(name, rng.uniform(-0.5, 0.5, width).astype(dtype))
+                elif name in ("gamma", "moving_variance"):
+                    layer.set(name, rng.uniform(0.5, 1.5, width).astype(dtype))
+
+        def pair(rows: int) -> tuple[np.ndarray, np.ndarray]:
+            x = (1.5 * rng.standard_normal((rows, *input_shape)) + 0.5).astype(dtype)
+            return x, rng.standard_normal((rows, *model.output_shape)).astype(dtype)
+
+        (x, y), *more = [pair(batch + 2) for _ in range(steps)]
+        x_inference, y_inference = pair(batch)
+        return {"model": model, "x": x, "y_true": y, "loss": "mean_squared_error",
+                "training": True, "steps": more, "x_inference": x_inference,
+                "y_inference": y_inference}
+    return Case(label, make)
 
 
 XOR_INPUTS = np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
@@ -475,6 +510,37 @@ def _build() -> tuple[Concept, ...]:
                         (5, 7, 3), ("elu", "identity"), "categorical_cross_entropy_with_logits"),
         ),
     ))
+    concepts.append(Concept(
+        name="BatchNormalization", module="normalization",
+        summary=_first_line(BatchNormalization.__doc__), notes=(),
+        cases=(
+            _normalization_case(
+                "Dense(4, 3, tanh) → BatchNorm(3), Keras's convention, momentum 0.8 → "
+                "Dense(3, 2): 3 training steps, then inference",
+                lambda dtype: [Dense(4, 3, "tanh", dtype=dtype),
+                               BatchNormalization(3, 0.8, convention="keras", dtype=dtype),
+                               Dense(3, 2, dtype=dtype)], (4,)),
+            _normalization_case(
+                "BatchNorm(5), torch's defaults (momentum 0.1, ε 1e-5) → Dense(5, 2, "
+                "sigmoid): 3 training steps, then inference",
+                lambda dtype: [BatchNormalization(5, dtype=dtype),
+                               Dense(5, 2, "sigmoid", dtype=dtype)], (5,)),
+        ),
+    ))
+    concepts.append(Concept(
+        name="LayerNormalization", module="normalization",
+        summary=_first_line(LayerNormalization.__doc__), notes=(),
+        cases=(
+            _normalization_case(
+                "Dense(4, 5, softplus) → LayerNorm(5), Keras's ε 1e-3 → Dense(5, 2)",
+                lambda dtype: [Dense(4, 5, "softplus", dtype=dtype),
+                               LayerNormalization(5, convention="keras", dtype=dtype),
+                               Dense(5, 2, dtype=dtype)], (4,), steps=1),
+            _normalization_case(
+                "LayerNorm(6) on (N, 2, 6), torch's ε 1e-5: each position alone",
+                lambda dtype: [LayerNormalization(6, dtype=dtype)], (2, 6), steps=1),
+        ),
+    ))
     concepts += _learning_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
@@ -601,7 +667,7 @@ def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
         y_true, y_pred = data["y_true"], data["y_pred"]
         return [np.asarray(losses.get(concept.name)(y_true, y_pred)),
                 losses.gradient(concept.name)(y_true, y_pred)]
-    if concept.module in ("layers", "networks"):
+    if concept.module in ("layers", "networks", "normalization"):
         model, y_true = data["model"], data["y_true"]
         output = model.forward(data["x"], training=data.get("training", False))
         dx = model.backward(losses.gradient(data["loss"])(y_true, output))

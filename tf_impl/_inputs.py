@@ -66,3 +66,15 @@ def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
         check_batch("Sequential", "input x", x.shape, first.kernel.shape[0])
         return x if target is None else tf.cast(x, target)
     return x
+
+
+def features_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
+    converted; Keras would compute a float32 input in float64 silently), a batch axis, and
+    its features on the last axis."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
+    features = layer.gamma.shape[0]
+    if len(x.shape) < 2 or x.shape[-1] != features:
+        raise ValueError(f"{layer.name}: input x must be (N, …, {features}), got shape "
+                         f"{tuple(x.shape)}")
+    return x if target is None else tf.cast(x, target)

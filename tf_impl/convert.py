@@ -9,7 +9,8 @@ global ``floatx``.
 
 ``to_reference`` takes what a Keras user has, too: a ``keras.Sequential`` of plain
 ``keras.layers.Dense`` (any activation the spec has, by name), ``Activation`` and
-``LeakyReLU`` layers after a linear Dense, ``Flatten`` and ``Dropout``.
+``LeakyReLU`` layers after a linear Dense, ``Flatten``, ``Dropout``,
+``BatchNormalization`` and ``LayerNormalization`` (channels-last).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tensorflow as tf
 
 import reference
 from reference.layouts import Context, contexts, layout
+from tf_impl import normalization
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 
@@ -48,6 +50,13 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
         return keras.layers.Flatten(dtype=dtype)
     if isinstance(layer, reference.layers.Dropout):
         return keras.layers.Dropout(layer.rate, dtype=dtype)
+    if isinstance(layer, reference.BatchNormalization):
+        # Keras's momentum weights the old value: 1 − m for a layer of torch's convention
+        return normalization.BatchNormalization(layer.features, layer.momentum_as("keras"),
+                                                layer.epsilon, dtype=layer.dtype.name)
+    if isinstance(layer, reference.LayerNormalization):
+        return normalization.LayerNormalization(layer.features, layer.epsilon,
+                                                dtype=layer.dtype.name)
     raise TypeError(f"from_reference: no Keras layer for spec layer {layer.name} "
                     f"({type(layer).__name__})")
 
@@ -114,12 +123,14 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
                                if isinstance(layer, keras.layers.LeakyReLU) else
                                _activation_of(layer.activation, where))
         elif isinstance(layer, keras.layers.Dense | keras.layers.Flatten |
-                        keras.layers.Dropout):
+                        keras.layers.Dropout | keras.layers.BatchNormalization |
+                        keras.layers.LayerNormalization):
             groups.append(_Group(k, layer))
         else:
             raise TypeError(f"to_reference: {where}, a {type(layer).__name__}, has no spec "
                             "counterpart; supported: keras.layers.Dense, Activation and "
-                            "LeakyReLU after a linear Dense, Flatten, Dropout")
+                            "LeakyReLU after a linear Dense, Flatten, Dropout, "
+                            "BatchNormalization, LayerNormalization")
     return groups
 
 
@@ -139,6 +150,8 @@ def _layer(group: _Group) -> reference.layers.Layer:
     if not main.built:
         raise ValueError(f"to_reference: {where} is not built: call the model once or build "
                          "it with an input shape, so its weights exist")
+    if isinstance(main, keras.layers.BatchNormalization | keras.layers.LayerNormalization):
+        return _normalization(main, where)
     if not main.use_bias:
         raise TypeError(f"to_reference: {where} has no bias; the spec's Dense always has one")
     name, params = group.activation or _activation_of(main.activation, where)
@@ -147,12 +160,35 @@ def _layer(group: _Group) -> reference.layers.Layer:
                            reference.activations.get(name, **params), dtype=kernel.dtype)
 
 
+def _normalization(main: keras.Layer, where: str) -> reference.layers.Layer:
+    """The spec layer of a Keras BatchNormalization or LayerNormalization, refused by name
+    where the spec has no counterpart."""
+    axes = list(main.axis) if isinstance(main.axis, list | tuple) else [main.axis]
+    spec = main.input_spec
+    last = [spec.ndim - 1] if spec is not None and spec.ndim else [-1]
+    if axes not in ([-1], last):
+        raise TypeError(f"to_reference: {where} normalises over axis {main.axis}; the spec's "
+                        "layers are channels-last (axis -1)")
+    if not (main.center and main.scale) or getattr(main, "rms_scaling", False) or \
+            getattr(main, "renorm", False):
+        raise TypeError(f"to_reference: {where} lacks γ or β, or uses rms_scaling or renorm; "
+                        "the spec's layer has γ and β and neither option")
+    features, dtype = int(main.gamma.shape[0]), main.gamma.dtype
+    if isinstance(main, keras.layers.LayerNormalization):
+        return reference.LayerNormalization(features, float(main.epsilon), convention="keras",
+                                            dtype=dtype)
+    return reference.BatchNormalization(features, float(main.momentum), float(main.epsilon),
+                                        convention="keras", dtype=dtype)
+
+
 def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context,
-              read=lambda variable: variable.numpy()) -> dict[str, np.ndarray]:
+              read=lambda variable: variable.numpy(),
+              trainable_only: bool = False) -> dict[str, np.ndarray]:
     """The spec arrays of ``layer`` from ``keras_layer``'s weights, each read by ``read``
-    (its value, or its gradient)."""
+    (its value, or its gradient); ``trainable_only``: the parameters, not the state
+    (moving statistics have no gradient)."""
     return {row.spec: row.to_keras.inverse(read(getattr(keras_layer, row.keras)), context)
-            for row in layout(type(layer).__name__).rows}
+            for row in layout(type(layer).__name__).rows if row.trainable or not trainable_only}
 
 
 def _walk(model: keras.Layer, input_shape: Sequence[int] | None
@@ -201,5 +237,6 @@ def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor]
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
     _, walk = _walk(model, None)
     return [_copy_out(layer, group.main, context,
-                      read=lambda variable: by_variable[id(variable)].numpy())
+                      read=lambda variable: by_variable[id(variable)].numpy(),
+                      trainable_only=True)
             for layer, group, context in walk]

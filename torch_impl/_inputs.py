@@ -60,3 +60,19 @@ def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         x = x.to(weight.dtype)
     check_batch(module.name, "input x", x.shape, module.linear.in_features)
     return x
+
+
+def features_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
+    converted), a batch axis, and its features on the feature axis (BatchNorm1d: (N, C))."""
+    where = type(module).__name__
+    weight = module.weight
+    if float_conversion(where, "input x", x.dtype, weight.dtype) is not None:
+        x = x.to(weight.dtype)
+    features = weight.shape[0]
+    if isinstance(module, nn.BatchNorm1d):
+        check_batch(where, "input x", x.shape, features)
+    elif x.ndim < 2 or x.shape[-1] != features:
+        raise ValueError(f"{where}: input x must be (N, …, {features}), got shape "
+                         f"{tuple(x.shape)}")
+    return x

@@ -9,7 +9,8 @@ so a round trip returns the same numbers.
 
 ``to_reference`` takes what a torch user has, too: an ``nn.Sequential`` of plain
 ``nn.Linear`` modules, each optionally followed by an activation module (``nn.Sigmoid``,
-``nn.ReLU``, ``nn.LeakyReLU(0.2)`` …), ``nn.Flatten`` and ``nn.Dropout``.
+``nn.ReLU``, ``nn.LeakyReLU(0.2)`` …), ``nn.Flatten``, ``nn.Dropout``, ``nn.BatchNorm1d`` and
+``nn.LayerNorm``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import nn
 
 import reference
 from reference.layouts import Context, contexts, layout
+from torch_impl import normalization
 from torch_impl.layers import Dense
 
 _DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
@@ -57,6 +59,13 @@ def _module(layer: reference.layers.Layer) -> nn.Module:
         return nn.Flatten()
     if isinstance(layer, reference.layers.Dropout):
         return nn.Dropout(layer.rate)
+    if isinstance(layer, reference.BatchNormalization):
+        # torch's momentum weights the new value: 1 − m for a layer of Keras's convention
+        return normalization.BatchNormalization(layer.features, layer.momentum_as("torch"),
+                                                layer.epsilon, dtype=torch_dtype(layer.dtype))
+    if isinstance(layer, reference.LayerNormalization):
+        return normalization.LayerNormalization(layer.features, layer.epsilon,
+                                                dtype=torch_dtype(layer.dtype))
     raise TypeError(f"from_reference: no torch module for spec layer {layer.name} "
                     f"({type(layer).__name__})")
 
@@ -114,11 +123,12 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
                                 "directly follow an nn.Linear: the spec applies an "
                                 "activation inside its Dense layer")
             last.activation = module
-        elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout):
+        elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout | nn.BatchNorm1d |
+                        nn.LayerNorm):
             groups.append(_Group(k, module))
         else:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
-                        "nn.Flatten, nn.Dropout"
+                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d, nn.LayerNorm"
             raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
                             f"counterpart; supported: {supported}; activations: "
                             f"{', '.join(sorted(c.__name__ for c in _ACTIVATION_MODULES))}")
@@ -151,6 +161,8 @@ def _layer(group: _Group) -> reference.layers.Layer:
                             f"{main.start_dim}..{main.end_dim}; the spec's Flatten keeps the "
                             "batch axis and flattens all others (1..-1)")
         return reference.layers.Flatten()
+    elif isinstance(main, nn.BatchNorm1d | nn.LayerNorm):
+        return _normalization(group)
     else:
         return reference.layers.Dropout(main.p)
     if main.bias is None:
@@ -160,12 +172,35 @@ def _layer(group: _Group) -> reference.layers.Layer:
                            dtype=main.weight.detach().numpy().dtype)
 
 
+def _normalization(group: _Group) -> reference.layers.Layer:
+    """The spec layer of an ``nn.BatchNorm1d`` or ``nn.LayerNorm``, refused by name where
+    the spec has no counterpart."""
+    main, where = group.main, f"to_reference: module {group.index} ({group.main!r})"
+    if getattr(main, "weight", None) is None or getattr(main, "bias", None) is None:
+        raise TypeError(f"{where} has no learnable weight or bias; the spec's always has both")
+    dtype = main.weight.detach().numpy().dtype
+    if isinstance(main, nn.LayerNorm):
+        if len(main.normalized_shape) != 1:
+            raise TypeError(f"{where} normalises over {len(main.normalized_shape)} axes; the "
+                            "spec's LayerNormalization over the last one")
+        return reference.LayerNormalization(main.normalized_shape[0], main.eps,
+                                            convention="torch", dtype=dtype)
+    if main.momentum is None or not main.track_running_stats:
+        raise TypeError(f"{where} keeps no exponential running average (momentum=None or "
+                        "track_running_stats=False); the spec's BatchNormalization does")
+    return reference.BatchNormalization(main.num_features, main.momentum, main.eps,
+                                        convention="torch", dtype=dtype)
+
+
 def _copy_out(layer: reference.layers.Layer, module: nn.Module, context: Context,
-              read=lambda tensor: tensor) -> dict[str, np.ndarray]:
+              read=lambda tensor: tensor, trainable_only: bool = False) -> dict[str, np.ndarray]:
     """The spec arrays of ``layer`` from the torch ``module``, each tensor passed through
-    ``read`` first (the tensor itself, or its ``.grad``)."""
+    ``read`` first (the tensor itself, or its ``.grad``); ``trainable_only``: the
+    parameters, not the state (running statistics have no gradient)."""
     holder, found = _holder(module), {}
     for row in layout(type(layer).__name__).rows:
+        if trainable_only and not row.trainable:
+            continue
         arrays = tuple(read(getattr(holder, name)).detach().cpu().numpy()
                        for name in row.torch_names)
         found[row.spec] = row.to_torch.inverse(arrays if len(arrays) > 1 else arrays[0],
@@ -215,5 +250,6 @@ def gradients_to_reference(module: nn.Module, *, input_shape: Sequence[int] | No
     ``module``'s parameters, named and laid out as the spec's (the kernel's transposed
     back to (in, out))."""
     _, walk = _walk(module, input_shape)
-    return [_copy_out(layer, group.main, context, read=lambda tensor: tensor.grad)
+    return [_copy_out(layer, group.main, context, read=lambda tensor: tensor.grad,
+                      trainable_only=True)
             for layer, group, context in walk]
