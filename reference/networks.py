@@ -118,6 +118,10 @@ class Sequential:
         """Each layer's named gradients from the last :meth:`backward`."""
         return [layer.gradients for layer in self.layers]
 
+    def regularization_loss(self) -> float:
+        """The layers' own loss terms (L2 penalties), summed: what training adds to the loss."""
+        return sum(layer.regularization_loss() for layer in self.layers)
+
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Pass x through every layer in turn (``training``: Dropout drops, and so on)."""
         x = as_float_array(x, self.dtype, "Sequential", "input x")

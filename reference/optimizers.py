@@ -36,6 +36,24 @@ gradient (L2 regularisation of λ/2 ‖p‖², torch's ``weight_decay`` on SGD a
 ``weight_decay`` everywhere). With momentum or Adam the two differ, because the L2 term
 is averaged into the moments and rescaled by Adam, where decoupled decay is not.
 
+Gradient clipping, before everything else in a step (``clipnorm``, ``global_clipnorm``,
+``clipvalue``: Keras's optimizer arguments, at most one of them; torch users call
+``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_`` between ``backward()`` and
+``step()``):
+
+=================  =====================================  =====================================
+                   torch.nn.utils                         keras.optimizers
+=================  =====================================  =====================================
+per variable       clip_grad_norm_([p], c) for each p:    clipnorm=c:
+                   g ← g · min(1, c / (‖g‖ + 1e-6))       g ← g · c / max(‖g‖, c)
+global             clip_grad_norm_(params, c), ‖G‖ the    global_clipnorm=c:
+                   norm of all gradients as one vector:   g ← g · c · min(1/‖G‖, 1/c)
+                   g ← g · min(1, c / (‖G‖ + 1e-6))
+by value           clip_grad_value_(params, v)            clipvalue=v: both clip g to [−v, v]
+=================  =====================================  =====================================
+
+torch's 1e-6 makes its clipped norm c·‖g‖/(‖g‖ + 1e-6), a relative 1e-6/‖g‖ short of c.
+
 An optimizer object holds only its hyper-parameters (it is frozen: use
 ``dataclasses.replace`` for a variant). Its memory lives in an :class:`OptimizerState`
 from :meth:`init`; :meth:`step` updates the parameters in place.
@@ -124,6 +142,47 @@ class _Optimizer:
     decoupled_weight_decay: bool
     convention: str
 
+    clipnorm: float | None
+    global_clipnorm: float | None
+    clipvalue: float | None
+
+    def _check_clipping(self) -> None:
+        given = {k: v for k, v in (("clipnorm", self.clipnorm),
+                                   ("global_clipnorm", self.global_clipnorm),
+                                   ("clipvalue", self.clipvalue)) if v is not None}
+        if len(given) > 1:
+            raise ValueError(f"{type(self).__name__}: at most one of clipnorm, global_clipnorm "
+                             f"and clipvalue (as Keras), got {given}")
+        for what, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not 0.0 < value < math.inf:
+                raise ValueError(f"{type(self).__name__}: {what} must be a positive finite "
+                                 f"number, got {value!r}")
+
+    def _clipped(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The gradients after clipping, in this convention's arithmetic (module docstring)."""
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            return [self._clip_to(g, float(np.sqrt(np.sum(np.square(g)))), self.clipnorm)
+                    for g in grads]
+        if self.global_clipnorm is not None:
+            norms = [np.sqrt(np.sum(np.square(g))) for g in grads]
+            total = float(np.sqrt(np.sum(np.square(norms)))) if self.convention == "torch" \
+                else float(np.sqrt(np.sum([np.sum(np.square(g)) for g in grads])))
+            return [self._clip_to(g, total, self.global_clipnorm) for g in grads]
+        return list(grads)
+
+    def _clip_to(self, g: np.ndarray, norm: float, c: float) -> np.ndarray:
+        real = g.dtype.type  # the norm and the factor in the gradient's dtype, as both do
+        if norm == 0.0:  # nothing to clip (Keras's 1/‖G‖ would be inf, its min then 1/c)
+            return g
+        if self.convention == "torch":
+            return g * min(real(c) / (real(norm) + real(1e-6)), real(1.0))
+        if self.clipnorm is not None:
+            return (g * real(c)) / max(real(norm), real(c))
+        return g * (real(c) * min(real(1.0) / real(norm), real(1.0) / real(c)))
+
     def _hyper(self, value: float) -> float:
         """A hyper-parameter as this convention's framework sees it (see ``keras_rounded``)."""
         return keras_rounded(value) if self.convention == "keras" else float(value)
@@ -136,7 +195,7 @@ class _Optimizer:
              state: OptimizerState) -> None:
         """One update of every parameter, in place."""
         _checked(type(self).__name__, params, grads)
-        for k, (p, g) in enumerate(zip(params, grads, strict=True)):
+        for k, (p, g) in enumerate(zip(params, self._clipped(grads), strict=True)):
             if self.weight_decay and not self.decoupled_weight_decay:
                 g = g + self.weight_decay * p  # coupled: L2 in the gradient
             elif self.weight_decay:
@@ -179,11 +238,15 @@ class SGD(_Optimizer):
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
     convention: str = "torch"
+    clipnorm: float | None = None
+    global_clipnorm: float | None = None
+    clipvalue: float | None = None
 
     _SLOTS = ("momentum",)
 
     def __post_init__(self) -> None:
         _check_convention(self.convention)
+        self._check_clipping()
         if self.nesterov and not self.momentum:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
 
@@ -222,11 +285,15 @@ class Adam(_Optimizer):
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
     convention: str = "torch"
+    clipnorm: float | None = None
+    global_clipnorm: float | None = None
+    clipvalue: float | None = None
 
     _SLOTS = ("m", "v")
 
     def __post_init__(self) -> None:
         _check_convention(self.convention)
+        self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])
 

@@ -317,13 +317,15 @@ def _optimizer_case(label: str, optimizer: object, steps: int = 8,
 
 def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], loss: str,
                    optimizer: object, epochs: int, batch_size: int | None,
-                   data: Callable | None = None, seed: int | None = 0) -> Case:
-    """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones."""
+                   data: Callable | None = None, seed: int | None = 0,
+                   regularizer: float = 0.0) -> Case:
+    """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones
+    (``regularizer``: every Dense layer's L2 λ)."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         if data is not None:
             model, X, Y = data(rng, dtype)
         else:
-            layers = [Dense(i, o, a, dtype=dtype)
+            layers = [Dense(i, o, a, kernel_regularizer=regularizer, dtype=dtype)
                       for i, o, a in zip(widths[:-1], widths[1:], acts, strict=True)]
             model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
             n = 2 * batch + 6
@@ -339,6 +341,17 @@ def _note004_xor(rng: np.random.Generator, dtype: np.dtype) -> tuple:
               Dense(8, 2, "sigmoid", dtype=dtype)]
     model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
     return model, XOR_INPUTS.astype(dtype), XOR_TARGETS.astype(dtype)
+
+
+def _batchnorm_mlp(rng: np.random.Generator, dtype: np.dtype) -> tuple:
+    """Dense(3, 4, tanh) → BatchNorm(4), Keras's convention, momentum 0.9 → Dense(4, 2), on
+    12 random rows (batches of 4: never the single row torch refuses in training)."""
+    layers = [Dense(3, 4, "tanh", dtype=dtype),
+              BatchNormalization(4, 0.9, convention="keras", dtype=dtype),
+              Dense(4, 2, dtype=dtype)]
+    model = Sequential(layers, seed=int(rng.integers(2**31)))
+    X = rng.standard_normal((12, 3)).astype(dtype)
+    return model, X, rng.standard_normal((12, 2)).astype(dtype)
 
 
 def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
@@ -435,6 +448,20 @@ def _learning_concepts() -> list[Concept]:
                                "mean_squared_error", adam(0.01, weight_decay=0.1), 2, 4),
                 _training_case("batches of 4, AdamW λ = 0.1", *mlp, "mean_squared_error",
                                adamw(0.01, weight_decay=0.1), 2, 4),
+                # λ = 2⁻⁴ is exact in float32, where Keras's L2 rounds its λ
+                _training_case("batches of 4, L2 loss term λ‖W‖², λ = 2⁻⁴, momentum 0.9",
+                               *tanh_mlp, "mean_squared_error", sgd(0.1, momentum=0.9), 2, 4,
+                               regularizer=0.0625),
+                _training_case("batches of 4, clipnorm 0.05 per variable, momentum 0.9",
+                               *tanh_mlp, "mean_squared_error",
+                               sgd(0.1, momentum=0.9, clipnorm=0.05), 2, 4),
+                _training_case("batches of 4, global_clipnorm 0.1, Adam", *tanh_mlp,
+                               "mean_squared_error", adam(0.01, global_clipnorm=0.1), 2, 4),
+                _training_case("batches of 4, clipvalue 0.02", *tanh_mlp, "mean_squared_error",
+                               sgd(0.1, clipvalue=0.02), 2, 4),
+                _training_case("batches of 4 through BatchNorm, momentum 0.9, 3 epochs", (), (),
+                               "mean_squared_error", sgd(0.1, momentum=0.9), 3, 4,
+                               data=_batchnorm_mlp),
                 _training_case("note 004: 3-5-8-2 sigmoid on XOR, full batch, η = 2",
                                (3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", sgd(2.0),
                                20, None, data=_note004_xor),

@@ -117,7 +117,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
                 y_pred = model.forward(X[rows], training=True)
-                value = value_of(Y[rows], y_pred)
+                value = value_of(Y[rows], y_pred) + model.regularization_loss()
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)
                 model.backward(gradient_of(Y[rows], y_pred))

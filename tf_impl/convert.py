@@ -45,7 +45,8 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
     (a Keras layer without weights would otherwise cast its input to float32)."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
-                     dtype=layer.dtype.name, **layer.activation.params)
+                     kernel_regularizer=layer.kernel_regularizer, dtype=layer.dtype.name,
+                     **layer.activation.params)
     if isinstance(layer, reference.layers.Flatten):
         return keras.layers.Flatten(dtype=dtype)
     if isinstance(layer, reference.layers.Dropout):
@@ -155,9 +156,16 @@ def _layer(group: _Group) -> reference.layers.Layer:
     if not main.use_bias:
         raise TypeError(f"to_reference: {where} has no bias; the spec's Dense always has one")
     name, params = group.activation or _activation_of(main.activation, where)
+    regularizer = main.kernel_regularizer
+    if regularizer is not None and (not isinstance(regularizer, keras.regularizers.L2) or
+                                    main.bias_regularizer is not None):
+        raise TypeError(f"to_reference: {where} has a regulariser other than an L2 kernel "
+                        f"regulariser ({regularizer!r}); the spec's Dense has only that")
     kernel = main.kernel
     return reference.Dense(int(kernel.shape[0]), int(kernel.shape[1]),
-                           reference.activations.get(name, **params), dtype=kernel.dtype)
+                           reference.activations.get(name, **params),
+                           kernel_regularizer=0.0 if regularizer is None else
+                           float(regularizer.l2), dtype=kernel.dtype)
 
 
 def _normalization(main: keras.Layer, where: str) -> reference.layers.Layer:

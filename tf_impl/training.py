@@ -1,6 +1,7 @@
 """The spec's training run (``reference.training.fit``) the way TensorFlow users write it.
 
-Each step records the forward pass and the loss on a ``tf.GradientTape``, takes
+Each step records the forward pass and the loss (plus ``model.losses``, the layers'
+regularisation terms, as Keras's own ``fit`` adds them) on a ``tf.GradientTape``, takes
 ``tape.gradient`` for the model's ``trainable_variables`` and hands them to
 ``optimizer.apply_gradients``; with ``tf_function=True`` that step is compiled by
 ``tf.function`` (one graph per step, traced once, and again for a smaller last batch).
@@ -50,7 +51,7 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
 
     def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            value = loss_fn(y, model(x, training=True))
+            value = loss_fn(y, model(x, training=True)) + sum(model.losses)  # L2 terms
         grads = tape.gradient(value, model.trainable_variables)
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value

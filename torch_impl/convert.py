@@ -54,6 +54,7 @@ def _module(layer: reference.layers.Layer) -> nn.Module:
     """The torch module of a spec layer, its weights not yet copied."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
+                     kernel_regularizer=layer.kernel_regularizer,
                      dtype=torch_dtype(layer.dtype), **layer.activation.params)
     if isinstance(layer, reference.layers.Flatten):
         return nn.Flatten()
@@ -150,8 +151,10 @@ def _activation(group: _Group) -> reference.activations.Activation:
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main = group.main
+    regularizer = 0.0
     if isinstance(main, Dense):
         activation = reference.activations.get(main.activation_name, **main.activation_params)
+        regularizer = main.kernel_regularizer
         main = main.linear
     elif isinstance(main, nn.Linear):
         activation = _activation(group)
@@ -169,6 +172,7 @@ def _layer(group: _Group) -> reference.layers.Layer:
         raise TypeError(f"to_reference: module {group.index} (nn.Linear) has no bias; the "
                         "spec's Dense always has one")
     return reference.Dense(main.in_features, main.out_features, activation,
+                           kernel_regularizer=regularizer,
                            dtype=main.weight.detach().numpy().dtype)
 
 
