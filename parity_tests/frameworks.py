@@ -304,7 +304,9 @@ class TensorFlow(_Framework):
 
     def fit(self, data: dict, tf_function: bool = True) -> dict[str, FitRun]:
         """The run with its step compiled by ``tf.function``, as TF users train (and faster
-        than eager steps; ``test_learning.py`` checks that eager steps give the same run)."""
+        than eager steps; ``test_learning.py`` checks that eager steps give the same run);
+        eager where the case says ``tf_function=False``."""
+        tf_function = data.get("tf_function", tf_function)
         variant = " (tf.function)" if tf_function else " (eager)"
         model = self.impl.from_reference(data["model"])
         try:

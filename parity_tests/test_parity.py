@@ -19,6 +19,7 @@ from parity_tests.autodiff_runner import run_autodiff
 from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
 from parity_tests.normalization_runner import run_normalization
 from parity_tests.report import Recorder
+from parity_tests.schedules_runner import run_schedule
 from parity_tests.tolerances import tolerance
 from reference import activations, losses, optimizers, perceptron, registry
 
@@ -121,6 +122,7 @@ RUNNERS = {
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,
     "training": run_training,
+    "schedules": run_schedule,
     "autodiff": run_autodiff,
 }
 

@@ -160,6 +160,11 @@ def test_normalization(drawn) -> None:
     check("normalization", *drawn)
 
 
+@given(draws("schedules"))
+def test_schedules(drawn) -> None:
+    check("schedules", *drawn)
+
+
 @given(draws("perceptron"))
 def test_perceptron(drawn) -> None:
     check("perceptron", *drawn)

@@ -15,6 +15,7 @@ from reference import (
     optimizers,
     perceptron,
     registry,
+    schedules,
     training,
 )
 from reference.layers import Dense, Dropout, Flatten
@@ -29,4 +30,4 @@ __all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalizat
            "Perceptron", "Sequential", "TrainingDiverged", "activations", "autodiff", "fit",
            "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
            "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
-           "training"]
+           "schedules", "training"]

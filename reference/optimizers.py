@@ -54,6 +54,9 @@ by value           clip_grad_value_(params, v)            clipvalue=v: both clip
 
 torch's 1e-6 makes its clipped norm c·‖g‖/(‖g‖ + 1e-6), a relative 1e-6/‖g‖ short of c.
 
+``learning_rate`` may be a schedule (``reference.schedules``): η_t then follows it, step
+by step, computed as the convention's framework computes it.
+
 An optimizer object holds only its hyper-parameters (it is frozen: use
 ``dataclasses.replace`` for a variant). Its memory lives in an :class:`OptimizerState`
 from :meth:`init`; :meth:`step` updates the parameters in place.
@@ -70,6 +73,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference._validation import as_float_array
+from reference.schedules import _Schedule
 
 CONVENTIONS = ("torch", "keras")
 EPSILON_DEFAULTS = {"torch": 1e-8, "keras": 1e-7}
@@ -183,6 +187,12 @@ class _Optimizer:
             return (g * real(c)) / max(real(norm), real(c))
         return g * (real(c) * min(real(1.0) / real(norm), real(1.0) / real(c)))
 
+    def _eta(self, state: OptimizerState) -> float:
+        """η of this step: a schedule's at t = ``state.iterations``, or the constant."""
+        if isinstance(self.learning_rate, _Schedule):
+            return self.learning_rate(state.iterations, self.convention)
+        return self._hyper(self.learning_rate)
+
     def _hyper(self, value: float) -> float:
         """A hyper-parameter as this convention's framework sees it (see ``keras_rounded``)."""
         return keras_rounded(value) if self.convention == "keras" else float(value)
@@ -199,16 +209,16 @@ class _Optimizer:
             if self.weight_decay and not self.decoupled_weight_decay:
                 g = g + self.weight_decay * p  # coupled: L2 in the gradient
             elif self.weight_decay:
-                self._decay(p)
+                self._decay(p, self._eta(state))
             self._update(k, p, g, state)
         state.iterations += 1
 
-    def _decay(self, p: np.ndarray) -> None:
+    def _decay(self, p: np.ndarray, eta: float) -> None:
         """Decoupled weight decay, p ← p − ηλp, in each framework's own arithmetic."""
         if self.convention == "keras":
-            p -= (p * self._hyper(self.weight_decay)) * self._hyper(self.learning_rate)
+            p -= (p * self._hyper(self.weight_decay)) * eta
         else:
-            p *= 1.0 - self.learning_rate * self.weight_decay
+            p *= 1.0 - eta * self.weight_decay
 
     _SLOTS: tuple[str, ...] = ()
 
@@ -251,7 +261,7 @@ class SGD(_Optimizer):
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
 
     def _update(self, k: int, p: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
-        eta, mu = self._hyper(self.learning_rate), self._hyper(self.momentum)
+        eta, mu = self._eta(state), self._hyper(self.momentum)
         buffers = state.slots["momentum"]
         if not self.momentum:
             p -= eta * g if self.convention == "torch" else g * eta
@@ -307,12 +317,12 @@ class Adam(_Optimizer):
             m = m + (1.0 - b1) * (g - m)  # torch's lerp_
             v = v * b2 + ((1.0 - b2) * g) * g
             c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-            p += (-(self.learning_rate / c1) * m) / (np.sqrt(v) / c2**0.5 + self.epsilon)
+            p += (-(self._eta(state) / c1) * m) / (np.sqrt(v) / c2**0.5 + self.epsilon)
         else:
             real = p.dtype.type  # Keras forms α in the variable's dtype from rounded βs
             c1 = real(1) - real(self._hyper(b1)) ** real(t)
             c2 = real(1) - real(self._hyper(b2)) ** real(t)
-            alpha = real(self._hyper(self.learning_rate)) * np.sqrt(c2) / c1
+            alpha = real(self._eta(state)) * np.sqrt(c2) / c1
             m = m + (g - m) * (1.0 - b1)
             v = v + (g * g - v) * (1.0 - b2)
             p -= (m * alpha) / (np.sqrt(v) + self.epsilon)

@@ -26,6 +26,7 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   ``learning_rate``, ``precision``, ``max_iters``; for an optimizer, ``optimizer`` (a
   spec object), ``params`` and ``grads`` (one list per step);
 * training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``;
+* schedules: ``schedule`` (a spec schedule) and ``steps``: η at every step;
 * autodiff: the keys of the case it reuses, plus what to differentiate: ``of`` for a
   Jacobian (``"softmax"`` of ``z``, or ``"model"``: the model's output by its ``x``);
   ``loss`` for a Hessian (by ``y_pred``, or by ``x`` when the case has a ``model``).
@@ -354,6 +355,10 @@ def _batchnorm_mlp(rng: np.random.Generator, dtype: np.dtype) -> tuple:
     return model, X, rng.standard_normal((12, 2)).astype(dtype)
 
 
+def _schedule_case(label: str, schedule: object, steps: int = 12) -> Case:
+    return Case(label, lambda rng, dtype, batch: {"schedule": schedule, "steps": steps})
+
+
 def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
     """Note 003's neuron ŷ = w x + b from w = b = 1 (it ignores the ReLU when training)."""
     neuron = Dense(1, 1, "identity", dtype=dtype)
@@ -362,7 +367,12 @@ def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
 
 
 def _learning_concepts() -> list[Concept]:
-    from reference import optimizers, perceptron, training  # local, like losses in _build
+    from reference import optimizers, perceptron, schedules, training  # local, like losses
+
+    exponential = schedules.ExponentialDecay(0.1, 2, 0.5)
+    staircase = schedules.ExponentialDecay(0.1, 2, 0.5, staircase=True)
+    piecewise = schedules.PiecewiseConstantDecay((1, 3), (0.1, 0.05, 0.025))
+    cosine = schedules.CosineDecay(0.01, 5, alpha=0.1)
 
     def summary(obj: object) -> str:
         return _first_line(obj.__doc__)
@@ -427,6 +437,14 @@ def _learning_concepts() -> list[Concept]:
                 _optimizer_case("λ = 0.1, ε = 1e-6", adamw(0.01, epsilon=1e-6, weight_decay=0.1)),
             ),
         ),
+        *(Concept(name=type(runs[0][1]).__name__, module="schedules",
+                  summary=summary(type(runs[0][1])), notes=(),
+                  cases=tuple(_schedule_case(label, schedule) for label, schedule in runs))
+          for runs in ((("η₀ = 0.1, r = 0.5 every 2 steps", exponential),
+                        ("staircase", staircase)),
+                       (("0.1, 0.05 after step 1, 0.025 after step 3", piecewise),),
+                       (("η₀ = 0.01 over 5 steps, α = 0.1, then 7 steps past the end",
+                         cosine),))),
         Concept(
             name="fit", module="training", summary=summary(training.fit),
             notes=("000", "003", "004"),
@@ -459,6 +477,19 @@ def _learning_concepts() -> list[Concept]:
                                "mean_squared_error", adam(0.01, global_clipnorm=0.1), 2, 4),
                 _training_case("batches of 4, clipvalue 0.02", *tanh_mlp, "mean_squared_error",
                                sgd(0.1, clipvalue=0.02), 2, 4),
+                _training_case("batches of 2, ExponentialDecay(0.1, 2, 0.5), momentum 0.9",
+                               *tanh_mlp, "mean_squared_error",
+                               sgd(exponential, momentum=0.9), 1, 2),
+                _training_case("batches of 2, staircase decay, Nesterov", *tanh_mlp,
+                               "mean_squared_error",
+                               sgd(staircase, momentum=0.9, nesterov=True), 1, 2),
+                _training_case("batches of 2, PiecewiseConstantDecay at 1 and 3, SGD",
+                               *tanh_mlp, "mean_squared_error", sgd(piecewise), 1, 2),
+                # Eager TF: inside tf.function TF's float32 cosine is another kernel, one
+                # ulp away at t = 3 (parity_tests/test_schedules.py shows it)
+                _with_inputs(_training_case("batches of 2, CosineDecay(0.01, 5, α = 0.1), Adam",
+                                            *tanh_mlp, "mean_squared_error", adam(cosine), 1, 2),
+                             tf_function=False),
                 _training_case("batches of 4 through BatchNorm, momentum 0.9, 3 epochs", (), (),
                                "mean_squared_error", sgd(0.1, momentum=0.9), 3, 4,
                                data=_batchnorm_mlp),

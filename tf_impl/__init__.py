@@ -17,8 +17,10 @@ from tf_impl import (
     autodiff,
     initializers,
     losses,
+    normalization,
     optimizers,
     perceptron,
+    schedules,
     training,
 )
 from tf_impl.convert import from_reference, to_reference
@@ -32,5 +34,6 @@ from tf_impl.weights import load_weights, save_weights
 
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
-           "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
+           "initializers", "load_weights", "losses", "normalization", "optimizers", "perceptron",
+           "save_weights", "schedules",
            "to_reference", "training"]

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import keras
 import tensorflow as tf
 
 import reference
+from tf_impl import schedules
 from tf_impl._inputs import as_float_tensor
 
 
@@ -53,12 +55,19 @@ class _AdamWithL2(_CoupledWeightDecay, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with torch's coupled weight decay."""
 
 
+def _rate(learning_rate: object) -> object:
+    """A constant η as a Python float, a Keras schedule as it is."""
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        return learning_rate
+    return float(learning_rate)
+
+
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
         weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
         **clipping: float | None) -> keras.optimizers.SGD:
     """``keras.optimizers.SGD`` with the spec's arguments (decay coupled unless told);
     ``clipping``: Keras's ``clipnorm``, ``global_clipnorm`` or ``clipvalue``."""
-    options = dict(learning_rate=float(learning_rate), momentum=float(momentum),
+    options = dict(learning_rate=_rate(learning_rate), momentum=float(momentum),
                    nesterov=nesterov, **clipping)
     if weight_decay and not decoupled_weight_decay:
         return _SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
@@ -69,7 +78,7 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
          epsilon: float = 1e-7, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
          **clipping: float | None) -> keras.optimizers.Adam:
     """``keras.optimizers.Adam``: ε added before bias correction; decay coupled unless told."""
-    options = dict(learning_rate=float(learning_rate), beta_1=beta_1, beta_2=beta_2,
+    options = dict(learning_rate=_rate(learning_rate), beta_1=beta_1, beta_2=beta_2,
                    epsilon=epsilon, **clipping)
     if weight_decay and not decoupled_weight_decay:
         return _AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
@@ -80,7 +89,7 @@ def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.9
           epsilon: float = 1e-7, weight_decay: float = 0.004,
           **clipping: float | None) -> keras.optimizers.AdamW:
     """``keras.optimizers.AdamW``: decoupled decay p ← p − pλη before the Adam step."""
-    return keras.optimizers.AdamW(learning_rate=float(learning_rate), weight_decay=weight_decay,
+    return keras.optimizers.AdamW(learning_rate=_rate(learning_rate), weight_decay=weight_decay,
                                   beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **clipping)
 
 
@@ -88,6 +97,9 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
                    ) -> keras.optimizers.Optimizer:
     """The ``keras.optimizers`` optimizer with the hyper-parameters of a spec optimizer."""
     spec = reference.optimizers
+    if isinstance(optimizer.learning_rate, reference.schedules._Schedule):
+        optimizer = replace(optimizer, learning_rate=schedules.from_reference(
+            optimizer.learning_rate))
     clipping = {k: getattr(optimizer, k) for k in ("clipnorm", "global_clipnorm", "clipvalue")
                 if getattr(optimizer, k, None) is not None}
     if isinstance(optimizer, spec.AdamW):

@@ -8,8 +8,10 @@ from torch_impl import (
     autodiff,
     initializers,
     losses,
+    normalization,
     optimizers,
     perceptron,
+    schedules,
     training,
 )
 from torch_impl.convert import from_reference, to_reference, torch_dtype
@@ -23,5 +25,6 @@ from torch_impl.weights import load_weights, save_weights
 
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
-           "initializers", "load_weights", "losses", "optimizers", "perceptron", "save_weights",
+           "initializers", "load_weights", "losses", "normalization", "optimizers", "perceptron",
+           "save_weights", "schedules",
            "to_reference", "torch_dtype", "training"]

@@ -23,7 +23,7 @@ import torch
 import reference
 from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
-from torch_impl import losses, optimizers
+from torch_impl import losses, optimizers, schedules
 from torch_impl._inputs import as_float_tensor
 
 
@@ -43,6 +43,8 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
     torch_optimizer = optimizers.from_reference(optimizer, model.parameters())
     clipnorm, global_clipnorm, clipvalue = (getattr(optimizer, k, None) for k in
                                             ("clipnorm", "global_clipnorm", "clipvalue"))
+    scheduler = None if isinstance(optimizer.learning_rate, int | float) else \
+        schedules.from_reference(optimizer.learning_rate, torch_optimizer)
     loss_fn = getattr(losses, loss)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
@@ -67,5 +69,7 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
             if clipvalue is not None:
                 torch.nn.utils.clip_grad_value_(model.parameters(), clipvalue)
             torch_optimizer.step()
+            if scheduler is not None:
+                scheduler.step()  # every batch, as a Keras schedule moves (not per epoch)
             history.loss.append(value.item())
     return history
