@@ -42,6 +42,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "training": ("training-loops", "Training loops"),
     "initializers": ("initializers", "Weight initialisers"),
     "normalization": ("normalization", "Normalisation: BatchNorm and LayerNorm"),
+    "schedules": ("training-knobs", "Training knobs: schedules and early stopping"),
+    "callbacks": ("training-knobs", "Training knobs: schedules and early stopping"),
 }
 
 

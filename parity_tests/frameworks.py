@@ -91,14 +91,17 @@ def run_spec_fit(data: dict, convention: str) -> FitRun:
         history = reference.training.fit(
             model, data["X"], data["Y"], loss=data["loss"],
             optimizer=replace(data["optimizer"], convention=convention), epochs=data["epochs"],
-            batch_size=data["batch_size"], seed=data["seed"])
+            batch_size=data["batch_size"], seed=data["seed"],
+            early_stopping=None if data.get("early_stopping") is None else
+            replace(data["early_stopping"], convention=convention))
     except TrainingDiverged as diverged:
         return FitRun(np.array(diverged.history.loss), None, diverged.step)
     return FitRun(np.array(history.loss), flat_params(model), None)
 
 
 def _fit_args(data: dict) -> dict:
-    return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed")}
+    return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed",
+                                 "early_stopping") if k in data}
 
 
 class _Framework:

@@ -123,6 +123,7 @@ RUNNERS = {
     "optimizers": run_optimizer,
     "training": run_training,
     "schedules": run_schedule,
+    "callbacks": run_training,
     "autodiff": run_autodiff,
 }
 

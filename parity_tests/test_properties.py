@@ -165,6 +165,12 @@ def test_schedules(drawn) -> None:
     check("schedules", *drawn)
 
 
+@COSTLY
+@given(draws("callbacks"))
+def test_callbacks(drawn) -> None:
+    check("callbacks", *drawn)
+
+
 @given(draws("perceptron"))
 def test_perceptron(drawn) -> None:
     check("perceptron", *drawn)

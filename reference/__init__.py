@@ -6,6 +6,7 @@ The torch and TF mirrors (``torch_impl``, ``tf_impl``) are tested against this p
 from reference import (
     activations,
     autodiff,
+    callbacks,
     gradcheck,
     initializers,
     layers,
@@ -26,8 +27,8 @@ from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization",
-           "Perceptron", "Sequential", "TrainingDiverged", "activations", "autodiff", "fit",
+__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization", "Perceptron",
+           "Sequential", "TrainingDiverged", "activations", "autodiff", "callbacks", "fit",
            "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
            "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
            "schedules", "training"]

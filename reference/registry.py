@@ -25,7 +25,8 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   every framework can run it), its ``derivative`` (for the spec), ``x0``,
   ``learning_rate``, ``precision``, ``max_iters``; for an optimizer, ``optimizer`` (a
   spec object), ``params`` and ``grads`` (one list per step);
-* training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``;
+* training, callbacks: ``model``, ``X``, ``Y`` and the arguments of
+  ``reference.training.fit`` (callbacks: with ``early_stopping``);
 * schedules: ``schedule`` (a spec schedule) and ``steps``: η at every step;
 * autodiff: the keys of the case it reuses, plus what to differentiate: ``of`` for a
   Jacobian (``"softmax"`` of ``z``, or ``"model"``: the model's output by its ``x``);
@@ -319,7 +320,7 @@ def _optimizer_case(label: str, optimizer: object, steps: int = 8,
 def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], loss: str,
                    optimizer: object, epochs: int, batch_size: int | None,
                    data: Callable | None = None, seed: int | None = 0,
-                   regularizer: float = 0.0) -> Case:
+                   regularizer: float = 0.0, early_stopping: object = None) -> Case:
     """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones
     (``regularizer``: every Dense layer's L2 λ)."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
@@ -332,8 +333,9 @@ def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], l
             n = 2 * batch + 6
             X = rng.standard_normal((n, widths[0])).astype(dtype)
             Y = _targets(loss, rng, n, widths[-1], dtype)
+        stopping = {} if early_stopping is None else {"early_stopping": early_stopping}
         return {"model": model, "X": X, "Y": Y, "loss": loss, "optimizer": optimizer,
-                "epochs": epochs, "batch_size": batch_size, "seed": seed}
+                "epochs": epochs, "batch_size": batch_size, "seed": seed, **stopping}
     return Case(label, make)
 
 
@@ -367,7 +369,13 @@ def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
 
 
 def _learning_concepts() -> list[Concept]:
-    from reference import optimizers, perceptron, schedules, training  # local, like losses
+    from reference import (  # local, like losses
+        callbacks,
+        optimizers,
+        perceptron,
+        schedules,
+        training,
+    )
 
     exponential = schedules.ExponentialDecay(0.1, 2, 0.5)
     staircase = schedules.ExponentialDecay(0.1, 2, 0.5, staircase=True)
@@ -445,6 +453,18 @@ def _learning_concepts() -> list[Concept]:
                        (("0.1, 0.05 after step 1, 0.025 after step 3", piecewise),),
                        (("η₀ = 0.01 over 5 steps, α = 0.1, then 7 steps past the end",
                          cosine),))),
+        Concept(
+            name="EarlyStopping", module="callbacks", summary=summary(callbacks.EarlyStopping),
+            notes=(),
+            cases=(
+                _training_case("full batch, η = 0.5, patience 2, min_delta 0.02, best restored",
+                               *tanh_mlp, "mean_squared_error", sgd(0.5, momentum=0.9), 12,
+                               None, early_stopping=callbacks.EarlyStopping(2, 0.02, True)),
+                _training_case("batches of 4, patience 0, min_delta 0.01, last weights kept",
+                               *tanh_mlp, "mean_squared_error", sgd(0.1), 12, 4,
+                               early_stopping=callbacks.EarlyStopping(0, 0.01)),
+            ),
+        ),
         Concept(
             name="fit", module="training", summary=summary(training.fit),
             notes=("000", "003", "004"),

@@ -33,6 +33,7 @@ import numpy as np
 
 from reference import losses
 from reference._validation import as_float_array, check_shape
+from reference.callbacks import EarlyStopping
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 
@@ -44,6 +45,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     epochs: int = 0
     steps_per_epoch: int = 0
+    stopped_epoch: int | None = None  # 1-based: the epoch after which early stopping ended it
 
 
 class TrainingDiverged(FloatingPointError):
@@ -84,7 +86,7 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
 
 def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
         optimizer: SGD | Adam | None = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0) -> History:
+        seed: int | None = 0, early_stopping: EarlyStopping | None = None) -> History:
     """Train ``model`` in place by gradient descent; return the per-step loss history.
 
     Args:
@@ -96,6 +98,9 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
         epochs: passes over the data.
         batch_size: rows per step; ``None`` = all (full batch), 1 = per sample.
         seed: seeds the shuffle of :func:`batch_order`; ``None`` = data order.
+        early_stopping: a ``reference.callbacks.EarlyStopping``, consulted after every
+            epoch with the mean of its step losses; its ``convention`` decides whose
+            comparison the spec follows.
 
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
@@ -110,6 +115,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     state = optimizer.init(params)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    stopper = None if early_stopping is None else early_stopping.init()
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -124,4 +130,10 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
                 grads = [g for layer in model.layers for g in layer.grads]
                 optimizer.step(params, grads, state)
             history.loss.append(value)
+        if stopper is not None and early_stopping.update(
+                stopper, epoch - 1, float(np.mean(history.loss[-len(batches):])), model):
+            history.stopped_epoch = epoch
+            break
+    if stopper is not None:
+        early_stopping.restore(stopper, model)
     return history

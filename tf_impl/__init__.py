@@ -15,6 +15,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from tf_impl import (
     activations,
     autodiff,
+    callbacks,
     initializers,
     losses,
     normalization,
@@ -33,7 +34,6 @@ from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
-           "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
-           "initializers", "load_weights", "losses", "normalization", "optimizers", "perceptron",
-           "save_weights", "schedules",
-           "to_reference", "training"]
+           "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
+           "gradient_descent", "initializers", "load_weights", "losses", "normalization",
+           "optimizers", "perceptron", "save_weights", "schedules", "to_reference", "training"]

@@ -23,18 +23,20 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import reference
 from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
-from tf_impl import losses, optimizers
+from tf_impl import callbacks, losses, optimizers
 from tf_impl._inputs import as_float_tensor
 
 
 def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0, *, tf_function: bool = False) -> History:
+        seed: int | None = 0, early_stopping: object = None, *,
+        tf_function: bool = False) -> History:
     """Train ``model`` (e.g. from ``tf_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
@@ -60,6 +62,11 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
         train_step = tf.function(train_step, reduce_retracing=True)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    callback = None if early_stopping is None else callbacks.from_reference(early_stopping)
+    if callback is not None:  # a custom loop drives the callback itself
+        model.stop_training = False  # model.fit sets it; the callback sets it True to stop
+        callback.set_model(model)
+        callback.on_train_begin()
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -68,4 +75,11 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
             if not math.isfinite(value):
                 raise TrainingDiverged(step, epoch, value, history)
             history.loss.append(value)
+        if callback is not None:
+            callback.on_epoch_end(epoch - 1, {"loss": float(np.mean(history.loss[-len(batches):]))})
+            if model.stop_training:
+                history.stopped_epoch = epoch
+                break
+    if callback is not None:
+        callback.on_train_end()  # restores the best weights
     return history

@@ -6,6 +6,7 @@ Same module names and public names as ``reference``; gradients come from autogra
 from torch_impl import (
     activations,
     autodiff,
+    callbacks,
     initializers,
     losses,
     normalization,
@@ -24,7 +25,7 @@ from torch_impl.training import fit
 from torch_impl.weights import load_weights, save_weights
 
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
-           "configure_full_precision_determinism", "fit", "from_reference", "gradient_descent",
-           "initializers", "load_weights", "losses", "normalization", "optimizers", "perceptron",
-           "save_weights", "schedules",
-           "to_reference", "torch_dtype", "training"]
+           "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
+           "gradient_descent", "initializers", "load_weights", "losses", "normalization",
+           "optimizers", "perceptron", "save_weights", "schedules", "to_reference", "torch_dtype",
+           "training"]

@@ -23,13 +23,13 @@ import torch
 import reference
 from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
-from torch_impl import losses, optimizers, schedules
+from torch_impl import callbacks, losses, optimizers, schedules
 from torch_impl._inputs import as_float_tensor
 
 
 def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0) -> History:
+        seed: int | None = 0, early_stopping: object = None) -> History:
     """Train ``model`` (e.g. from ``torch_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
@@ -49,6 +49,7 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
+    stopper = None if early_stopping is None else callbacks.from_reference(early_stopping)
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -72,4 +73,10 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
             if scheduler is not None:
                 scheduler.step()  # every batch, as a Keras schedule moves (not per epoch)
             history.loss.append(value.item())
+        if stopper is not None and stopper.step(sum(history.loss[-len(batches):]) /
+                                                len(batches), model):
+            history.stopped_epoch = epoch
+            break
+    if stopper is not None:
+        stopper.restore(model)  # the best epoch's state_dict
     return history
