@@ -8,7 +8,9 @@ anything else, so it works offline and can be mailed as one file.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+import json
 import re
 from pathlib import Path
 from string import Template
@@ -19,9 +21,10 @@ from pygments.lexers import PythonLexer
 
 from docs.bridge import PREAMBLE, Row
 from docs.markdown import legend, status
-from nn_rosetta import docstrings
+from nn_rosetta import cheatsheet, docstrings, notes
 from nn_rosetta.catalog import LABELS, Group, Implementation, Translation
 from nn_rosetta.parity import DTYPES, FRAMEWORKS, Cell, Summary
+from reference import registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 _STYLE = "default"
@@ -29,18 +32,28 @@ _BRIDGE_COLUMNS = "<colgroup>" + "".join(f'<col style="width: {w}%">' for w in (
     3, 22, 13, 20, 21, 21)) + "</colgroup>"
 
 
+def cite(text: str) -> str:
+    """Escaped text with each "note 002" linked to the note's entry on the page."""
+    def link(match: re.Match) -> str:
+        return match[1] + notes.NUMBER.sub(
+            lambda n: f'<a href="#note-{n[0]}">{n[0]}</a>', match[2])
+    return notes.CITATION.sub(link, html.escape(text))
+
+
 def inline(text: str) -> str:
-    """reST inline markup as HTML."""
-    parts = re.split(r"(``[^`]+``)", docstrings.roles_to_literals(text))
+    """reST inline markup (````x````, ``**strong**``) as HTML, notes linked."""
+    parts = re.split(r"(``[^`]+``|\*\*[^*]+\*\*)", docstrings.roles_to_literals(text))
     return "".join(f"<code>{html.escape(p[2:-2])}</code>" if p.startswith("``")
-                   else html.escape(p) for p in parts)
+                   else f"<b>{cite(p[2:-2])}</b>" if p.startswith("**")
+                   else cite(p) for p in parts)
 
 
-def prose(text: str) -> str:
-    """The project's own Markdown (single backticks) as HTML."""
+def prose(text: str, linked: bool = True) -> str:
+    """The project's own Markdown (single backticks) as HTML, notes linked unless the text
+    goes inside a link itself (``linked=False``)."""
     parts = re.split(r"(`[^`]+`)", text)
     return "".join(f"<code>{html.escape(p[1:-1])}</code>" if p.startswith("`")
-                   else html.escape(p) for p in parts)
+                   else cite(p) if linked else html.escape(p) for p in parts)
 
 
 def docstring(text: str) -> str:
@@ -95,11 +108,11 @@ def _column(impl: Implementation | None) -> str:
     helpers = ""
     if impl.helpers:
         names = html.escape(", ".join(h.name for h in impl.helpers))
-        used = code("\n\n".join(h.source for h in impl.helpers))
+        used = code(impl.helpers_shown)
         helpers = f"<details><summary>what it uses from the module: {names}</summary>{used}" \
             "</details>"
     return (f'<div class="column"><div class="column-head"><span>{impl.label}</span>'
-            f"<code>{impl.relpath}</code></div>{code(impl.code)}{helpers}</div>")
+            f"<code>{impl.relpath}</code></div>{code(impl.shown)}{helpers}</div>")
 
 
 def _status(summary: Summary, name: str) -> str:
@@ -108,7 +121,7 @@ def _status(summary: Summary, name: str) -> str:
 
 
 def concept(t: Translation, summary: Summary) -> str:
-    notes = f"notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
+    cited = f"{cite('notes ' + ', '.join(t.concept.notes))} · " if t.concept.notes else ""
     math = "".join(docstring(doc) if k == 0 else
                    docstring(doc).replace("<p>", f"<p><code>{name}</code>: ", 1)
                    for k, (name, doc) in enumerate(t.math))
@@ -119,7 +132,7 @@ def concept(t: Translation, summary: Summary) -> str:
         differ = f'<div class="differ"><h4>Where the frameworks differ</h4><ul>{items}</ul></div>'
     columns = "".join(_column(impl) for impl in t.implementations)
     return (f'<section class="concept" id="{t.name}"><h3 class="mono">{t.name}</h3>'
-            f'<p class="meta">{notes}parity {_status(summary, t.name)}</p>'
+            f'<p class="meta">{cited}parity {_status(summary, t.name)}</p>'
             f'<div class="math">{math}</div><div class="columns">{columns}</div>{differ}'
             f"<h4>Parity</h4>{parity_table(summary, t.name)}</section>")
 
@@ -147,8 +160,8 @@ def bridge(rows: list[Row], summary: Summary) -> str:
     for row in rows:
         quoted = "".join("<td>" + "<br>".join(f"<code>{html.escape(x)}</code>"
                                               for x in c.idioms) + "</td>" for _, c in row.sides)
-        lines.append(f'<tr><td><a href="#bridge-{row.number}">{row.number}</a></td><td>note '
-                     f"{row.note}: <code>{html.escape(row.idiom)}</code></td>"
+        lines.append(f'<tr><td><a href="#bridge-{row.number}">{row.number}</a></td><td>'
+                     f"{cite('note ' + row.note)}: <code>{html.escape(row.idiom)}</code></td>"
                      f"<td>{prose(row.verdict)}</td>{quoted}</tr>")
     out = ['<section class="group" id="bridge"><h2>The bridge from the notes</h2>',
            '<p class="lede">Each TensorFlow idiom of the notes (note 000), and note 004\'s '
@@ -171,7 +184,8 @@ def bridge(rows: list[Row], summary: Summary) -> str:
         measured = "; ".join(cells) if cells else "not measured yet"
         out.append(
             f'<div class="row" id="bridge-{row.number}"><h3>{row.number}. {prose(row.title)}'
-            f'</h3><p class="meta">note {row.note}: <code>{html.escape(row.idiom)}</code> — '
+            f'</h3><p class="meta">{cite("note " + row.note)}: '
+            f'<code>{html.escape(row.idiom)}</code> — '
             f"<b>{prose(row.verdict)}</b></p><p>{prose(row.remark)}</p>"
             f'<div class="columns">{columns}</div>'
             + (f'<div class="columns slip">{slips}</div>' if slips else "")
@@ -180,27 +194,118 @@ def bridge(rows: list[Row], summary: Summary) -> str:
     return "\n".join([*out, "</section>"])
 
 
+def _names(text: str) -> str:
+    return " / ".join(f"<code>{html.escape(n.strip())}</code>" for n in text.split(" / "))
+
+
+def sheet() -> str:
+    """The cheat-sheet: one table, a heading row per section."""
+    concepts = {c.name for c in registry.CONCEPTS}
+    rows = []
+    for k, row in enumerate(cheatsheet.ROWS, start=1):
+        if k == 1 or row.section != cheatsheet.ROWS[k - 2].section:
+            rows.append(f'<tr class="section"><th colspan="5">{html.escape(row.section)}</th></tr>')
+        spec = (f'<a href="#{row.spec}"><code>{row.spec}</code></a>' if row.spec in concepts
+                else f"<code>{html.escape(row.spec)}</code>" if row.spec else "—")
+        tested = (f"<code>test_{row.test}</code>" if row.test
+                  else f'<span class="meta">no test: {prose(row.reason)}</span>')
+        rows.append(f'<tr id="sheet-{k}"><td>{_names(row.keras)}</td><td>{_names(row.torch)}</td>'
+                    f"<td>{spec}</td><td>{prose(row.difference)}</td><td>{tested}</td></tr>")
+    tested = sum(bool(r.test) for r in cheatsheet.ROWS)
+    head = "".join(f"<th>{h}</th>" for h in ("Keras / TensorFlow", "PyTorch", "spec",
+                                             "what differs", "tested by"))
+    return ('<section class="group" id="cheatsheet"><h2>Keras / TensorFlow → PyTorch</h2>'
+            f'<p class="lede">{len(cheatsheet.ROWS)} names side by side: the Keras or '
+            "TensorFlow name, the PyTorch name that does the same, the spec's (linked to its "
+            f"concept below) and the convention that differs. {tested} rows involve numbers, and "
+            "<code>parity_tests/test_cheatsheet.py</code> runs both sides of each on the same "
+            "data; the others say why they have none. In a terminal: "
+            "<code>nn-rosetta cheatsheet</code>.</p>"
+            f'<table class="sheet"><tr>{head}</tr>{"".join(rows)}</table></section>')
+
+
+def notes_section() -> str:
+    out = ['<section class="group" id="notes"><h2>The source notes</h2>',
+           '<p class="lede">The pages cite the study notes the project was built from by '
+           "number. They are not part of the repository; what each is, and the links it "
+           "gives (pictures left out):</p>"]
+    for note in notes.NOTES:
+        links = "".join(f'<li><a href="{html.escape(url)}">{html.escape(label)}</a></li>'
+                        for label, url in note.links) or "<li>no links beyond its pictures</li>"
+        out.append(f'<div class="row" id="{note.anchor}"><h3>Note {note.number}</h3>'
+                   f"<p><b>{prose(note.source)}.</b> Covers {prose(note.topics)}.</p>"
+                   f'<p class="meta">file <code>{note.file}</code></p><ul>{links}</ul></div>')
+    return "\n".join([*out, "</section>"])
+
+
+def search_index(groups: tuple[Group, ...], rows: list[Row]) -> list[list[str]]:
+    """[label, target, words searched] for everything the sidebar reaches, and each name
+    of the cheat-sheet."""
+    found = [[f"{r.keras.split(' / ')[0]} → {r.torch.split(' / ')[0]}", f"sheet-{k}",
+              f"{r.keras} {r.torch} {r.spec} {r.difference}"]
+             for k, r in enumerate(cheatsheet.ROWS, start=1)]
+    found += [[f"bridge {r.number}. {r.title}", f"bridge-{r.number}", f"{r.idiom} {r.remark}"]
+              for r in rows]
+    found += [[t.name, t.name, f"{g.title} {docstrings.plain(t.summary)}"] for g in groups
+              for t in g.translations]
+    found += [[f"note {n.number}", n.anchor, f"{n.source} {n.topics}"] for n in notes.NOTES]
+    return found
+
+
+SEARCH = """(() => {
+  const index = JSON.parse(document.getElementById('search-index').textContent);
+  const box = document.getElementById('search'), list = document.getElementById('results');
+  const find = q => {
+    const words = q.toLowerCase().split(/\\s+/).filter(Boolean);
+    if (!words.length) return [];
+    const scored = index.map(([label, id, text]) => {
+      const l = label.toLowerCase(), all = (label + ' ' + text).toLowerCase();
+      if (!words.every(w => all.includes(w))) return null;
+      return [words.every(w => l.includes(w)) ? 0 : 1, label, id];
+    }).filter(Boolean);
+    return scored.sort((a, b) => a[0] - b[0]).slice(0, 12);
+  };
+  box.addEventListener('input', () => {
+    list.replaceChildren(...find(box.value).map(([, label, id]) => {
+      const li = document.createElement('li'), a = document.createElement('a');
+      a.href = '#' + id; a.textContent = label; li.append(a); return li; }));
+  });
+  box.addEventListener('keydown', e => {
+    const first = list.querySelector('a');
+    if (e.key !== 'Enter' || !first) return;
+    location.hash = first.hash;  // the same hash twice does not scroll: scroll anyway
+    document.getElementById(first.hash.slice(1)).scrollIntoView();
+  });
+})();"""
+
+
 def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]]],
          rows: list[Row], summary: Summary) -> str:
-    nav = ["<ul>"]
+    nav = ['<ul><li class="group"><a href="#cheatsheet">Keras / TensorFlow → PyTorch</a></li>',
+           '<li class="group"><a href="#bridge">The bridge from the notes</a><ul>'
+           + "".join(f'<li><a href="#bridge-{r.number}">{r.number}. '
+                     f"{prose(r.title, linked=False)}</a></li>" for r in rows) + "</ul></li>"]
     for g in groups:
         links = "".join(f'<li><a href="#{t.name}">{t.name.replace("_", "_<wbr>")}</a></li>'
                         for t in g.translations)  # long names break at an underscore
         nav.append(f'<li class="group"><a href="#page-{g.page}">{html.escape(g.title)}</a>'
                    f"<ul>{links}</ul></li>")
-    nav.append('<li class="group"><a href="#bridge">The bridge from the notes</a><ul>'
-               + "".join(f'<li><a href="#bridge-{r.number}">{r.number}. {prose(r.title)}</a></li>'
-                         for r in rows) + "</ul></li></ul>")
+    nav.append('<li class="group"><a href="#notes">The source notes</a></li></ul>')
     main = ["<h1>nn-rosetta</h1>",
             '<p class="lede">Every concept written three times, side by side: the NumPy spec '
             "(<code>reference/</code>), its PyTorch mirror (<code>torch_impl/</code>) and its "
-            "TensorFlow/Keras mirror (<code>tf_impl/</code>). The code is read from the "
-            "packages; under each concept, where the frameworks' conventions differ and the "
+            "TensorFlow/Keras mirror (<code>tf_impl/</code>). First the Keras/TensorFlow → "
+            "PyTorch cheat-sheet and the bridge from the notes' code; then every concept, its "
+            "code read from the packages, where the frameworks' conventions differ and the "
             f"parity the tests measured.</p><p class=\"lede meta\">{prose(legend(summary))}"
-            "</p>"]
+            "</p>", sheet(), bridge(rows, summary)]
     main += [group(g, summary, figures.get(g.page, [])) for g in groups]
-    main.append(bridge(rows, summary))
+    main.append(notes_section())
     css = (TEMPLATES / "page.css").read_text()
     highlight_css = HtmlFormatter(style=_STYLE).get_style_defs(".hl")
+    script = SEARCH
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    index = json.dumps(search_index(groups, rows), ensure_ascii=False).replace("</", "<\\/")
     return Template((TEMPLATES / "page.html").read_text()).substitute(
-        css=css, highlight_css=highlight_css, nav="\n".join(nav), main="\n".join(main))
+        css=css, highlight_css=highlight_css, nav="\n".join(nav), main="\n".join(main),
+        script=script, script_hash=f"sha256-{digest}", index=index)

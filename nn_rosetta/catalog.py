@@ -9,16 +9,20 @@ For each concept:
 
 * the math: the spec's docstring, and those of its hand-written derivative, vector-Jacobian
   product or gradient (``<name>_derivative``, ``<name>_vjp``, ``<name>_gradient``);
-* the code: the spec's definition with those companions, and each mirror's definition,
-  each with the module-level helpers it uses;
+* the code: the spec's definition with those companions, and each mirror's definition
+  without its docstring (its decorator, the input check, shows; the check's body does
+  not), each with the module-level helpers it uses;
 * where the frameworks differ: the bullets of each mirror module's docstring that name
   the concept (````name````), or the whole docstring where the module holds this one
-  concept. A module holding several concepts has its mirrors' docstrings shown whole on
-  the group's page, where the bullets that name no concept (they apply to all) are read.
+  concept. A module holding several concepts has the rest of its mirrors' docstrings
+  (the paragraphs, and the bullets that name no concept: they apply to all) shown on the
+  group's page, so that each bullet is shown once.
 """
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from dataclasses import dataclass
 
 from nn_rosetta import docstrings
@@ -62,7 +66,37 @@ class Implementation:
 
     @property
     def code(self) -> str:
-        return "\n\n\n".join(d.source for d in self.definitions)
+        """The definitions as written; a mirror's without docstrings, so that its column is
+        the code a framework user writes (the math is the spec's, and the conventions are
+        the mirror module's, both shown beside it)."""
+        return "\n\n\n".join(d.source if self.package == SPEC else d.bare
+                              for d in self.definitions)
+
+    @property
+    def shown(self) -> str:
+        """The code as the docs show it: the spec's without the docstrings of its
+        definitions, which the docs render as the concept's math above it (so each is
+        shown once); a mirror's as written."""
+        if self.package != SPEC:
+            return self.code
+        return "\n\n\n".join(_without_docstring(d.source) for d in self.definitions)
+
+    @property
+    def helpers_shown(self) -> str:
+        """The helpers' code; a helper that is a concept itself without its docstrings,
+        which its own section shows."""
+        concepts = {c.name for c in registry.CONCEPTS}
+        return "\n\n\n".join(h.bare if h.name in concepts else h.source for h in self.helpers)
+
+
+def _without_docstring(source: str) -> str:
+    """A definition's source less its own docstring (its methods keep theirs)."""
+    tree = ast.parse(textwrap.dedent(source))
+    node = next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)), None)
+    if node is None or ast.get_docstring(node) is None:
+        return source
+    first, last = node.body[0].lineno, node.body[0].end_lineno
+    return "\n".join(x for k, x in enumerate(source.splitlines(), 1) if not first <= k <= last)
 
 
 @dataclass(frozen=True)
@@ -129,6 +163,20 @@ def _differences(concept: registry.Concept, siblings: list[str]) -> tuple[tuple[
     return tuple(found)
 
 
+def _general(docstring: str, names: list[str]) -> str:
+    """A mirror module's docstring less the bullets that name one of its concepts: those
+    are shown under their concept, so each is shown once."""
+    out = []
+    for block in docstrings.blocks(docstring):
+        if block.kind == "ul":
+            items = [i for i in block.items if not any(f"``{n}``" in i for n in names)]
+            if items:
+                out.append("\n".join(f"* {i}" for i in items))
+        else:
+            out.append(block.text)
+    return "\n\n".join(out)
+
+
 def translate(concept: registry.Concept) -> Translation:
     """The concept's math, code and framework differences, read from the source."""
     siblings = [c.name for c in registry.concepts(concept.module)]
@@ -153,10 +201,12 @@ def groups() -> tuple[Group, ...]:
                 intro.append(spec.docstring)
             if len(registry.concepts(module)) == 1:
                 continue  # the mirrors' module docstrings go to that one concept
+            names = [c.name for c in registry.concepts(module)]
             for package in MIRRORS:
                 source = module_source(package, module)
-                if source is not None and source.docstring:
-                    conventions.append((package, source.docstring))
+                general = _general(source.docstring, names) if source is not None else ""
+                if general:
+                    conventions.append((package, general))
         translations = tuple(translate(c) for m in mine for c in registry.concepts(m))
         found.append(Group(page, title, tuple(mine), tuple(intro), tuple(conventions),
                            translations))

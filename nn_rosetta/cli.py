@@ -1,26 +1,29 @@
-"""``nn-rosetta``: the concepts and their parity status, and one concept's three translations.
+"""nn-rosetta: the concepts, the Keras/TF → PyTorch cheat-sheet, and each concept three ways.
 
+    nn-rosetta cheatsheet           Keras/TensorFlow names beside PyTorch's (alias: bridge)
+    nn-rosetta cheatsheet Dense     the rows that name Dense (any Keras, torch or spec name)
     nn-rosetta list                 every concept, by page, with its parity status
     nn-rosetta show sigmoid         NumPy, PyTorch and TensorFlow side by side
+    nn-rosetta show nn.Linear       names are forgiving: adam, mse, bce, BCELoss, keras.layers.Dense
+    nn-rosetta notes                the source notes the numbers (note 002) refer to
 
-``show`` fits the columns to the terminal (``--width`` overrides), stacks them when the
-terminal is too narrow for three, and highlights the code when writing to a terminal.
-The parity status comes from ``build/parity/report.json`` under the current directory
-(the last ``nox -s parity`` run), else from the docs' committed snapshot.
+show and cheatsheet fit the terminal (--width overrides): side by side from 100 columns,
+stacked below that, and highlighted when writing to a terminal. The parity status comes
+from build/parity/report.json under the current directory (the last nox -s parity run),
+else from the docs' committed snapshot.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
+import os
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
-from nn_rosetta import catalog, docstrings, parity, terminal
+from nn_rosetta import catalog, cheatsheet, docstrings, names, notes, parity, terminal
 from nn_rosetta.parity import DTYPES
-from reference import registry
 
 
 def _summary(report: Path | None) -> parity.Summary | None:
@@ -44,6 +47,7 @@ def list_concepts(summary: parity.Summary | None) -> str:
             lines.append(f"  {t.name:<46}"
                          + "".join(f"{_status(summary, t.name, d):<14}" for d in DTYPES)
                          + " ".join(t.concept.notes))
+    lines += ["", notes.legend()]
     if summary is None:
         lines += ["", "parity: not measured yet; run `nox -s parity`"]
     else:
@@ -58,13 +62,17 @@ def list_concepts(summary: parity.Summary | None) -> str:
 def show_concept(name: str, width: int, colour: bool, summary: parity.Summary | None) -> str:
     t = catalog.find(name)
     status = ", ".join(f"{d} {_status(summary, name, d)}" for d in DTYPES)
-    notes = f"notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
+    cited = f"notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
     head = textwrap.wrap(f"{name} — {docstrings.plain(t.summary)}", width)
-    head += textwrap.wrap(f"{catalog.page_of(t.concept.module)[1]} · {notes}parity {status}",
+    head += textwrap.wrap(f"{catalog.page_of(t.concept.module)[1]} · {cited}parity {status}",
                           width)
     blocks = [(f"{impl.label}  {impl.relpath}" if impl else "missing", impl.code if impl else "")
               for impl in t.implementations]
     out = [*head, "", terminal.columns(blocks, width, colour)]
+    rows = [r for r in cheatsheet.ROWS if r.spec == name]
+    if rows:
+        out += ["", f"From Keras/TF to PyTorch (`nn-rosetta cheatsheet {name}`)",
+                sheet(rows, width)]
     if t.differences:
         out += ["", "Where the frameworks differ"]
         for package, text in t.differences:
@@ -73,11 +81,81 @@ def show_concept(name: str, width: int, colour: bool, summary: parity.Summary | 
                     out += textwrap.wrap(docstrings.plain(item), width,
                                          initial_indent=f"  {catalog.LABELS[package]}: ",
                                          subsequent_indent="    ")
+    if t.concept.notes:
+        out += ["", *textwrap.wrap(notes.legend(), width)]
     return "\n".join(out)
 
 
+_SHEET_COLUMNS = (("Keras / TensorFlow", "keras", 3), ("PyTorch", "torch", 3),
+                  ("spec", "spec", 1.4), ("what differs", "difference", 3))
+
+
+def _cell(row: cheatsheet.Row, field: str) -> str:
+    text = getattr(row, field) or ("—" if field == "spec" else "")
+    return text.replace("`", "")
+
+
+def sheet(rows: list[cheatsheet.Row] | tuple[cheatsheet.Row, ...], width: int) -> str:
+    """Cheat-sheet rows as a table from 100 columns, one block per row below that."""
+    if width < terminal.SIDE_BY_SIDE:
+        out = [terminal.stacked_notice(width)]
+        for row in rows:
+            out.append("")
+            out += textwrap.wrap(_cell(row, "keras"), width)
+            for label, field in (("PyTorch", "torch"), ("spec", "spec"),
+                                 ("differs", "difference")):
+                out += textwrap.wrap(_cell(row, field), width, initial_indent=f"  {label}: ",
+                                     subsequent_indent="    ")
+        return "\n".join(out)
+    room = width - len(terminal.GAP) * (len(_SHEET_COLUMNS) - 1)
+    total = sum(w for *_, w in _SHEET_COLUMNS)
+    widths = [int(room * w / total) for *_, w in _SHEET_COLUMNS]
+    widths[-1] = room - sum(widths[:-1])
+    lines = [terminal.GAP.join(h.ljust(w) for (h, *_), w in zip(_SHEET_COLUMNS, widths,
+                                                               strict=True)).rstrip(),
+             "─┼─".join("─" * w for w in widths)]
+    section = None
+    for row in rows:
+        if row.section != section:
+            section = row.section
+            lines.append(section.upper())
+        cells = [textwrap.wrap(_cell(row, field), w) or [""]
+                 for (_, field, _), w in zip(_SHEET_COLUMNS, widths, strict=True)]
+        for k in range(max(map(len, cells))):
+            lines.append(terminal.GAP.join((c[k] if k < len(c) else "").ljust(w)
+                                           for c, w in zip(cells, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def sheet_rows(word: str | None) -> tuple[cheatsheet.Row, ...]:
+    """The rows a word names: its concept's rows and the rows naming it, else a substring."""
+    if not word:
+        return cheatsheet.ROWS
+    found = names.resolve(word)
+    rows = [r for r in cheatsheet.ROWS if found.concept and r.spec == found.concept]
+    rows += [r for r in found.rows if r not in rows]
+    if not rows:
+        text = word.lower()
+        rows = [r for r in cheatsheet.ROWS if text in f"{r.keras} {r.torch} {r.spec}".lower()]
+    return tuple(rows)
+
+
+def list_notes() -> str:
+    out = []
+    for note in notes.NOTES:
+        out += [f"note {note.number}  ({note.file})",
+                *textwrap.wrap(note.source.replace("`", "") + ".", 88, initial_indent="  ",
+                               subsequent_indent="  "),
+                *textwrap.wrap("Covers " + note.topics.replace("`", "") + ".", 88,
+                               initial_indent="  ", subsequent_indent="  ")]
+        out += [f"  - {label}: {url}" for label, url in note.links] or [
+            "  - it links to nothing beyond its pictures"]
+        out.append("")
+    return "\n".join([*out, f"The same with links: {notes.PAGE}"])
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", type=Path, default=None,
                         help="a parity report.json to read (default: the last run's)")
@@ -89,22 +167,60 @@ def _parser() -> argparse.ArgumentParser:
                       help="columns to fit (default: the terminal's width)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight the code (auto: when writing to a terminal)")
+    sheet = commands.add_parser("cheatsheet", aliases=["bridge"],
+                                help="Keras/TensorFlow names beside PyTorch's, with the spec's")
+    sheet.add_argument("name", nargs="?", help="only the rows about this name")
+    sheet.add_argument("--width", type=int, default=None,
+                       help="columns to fit (default: the terminal's width)")
+    commands.add_parser("notes", help="the source notes that the note numbers refer to")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _width(asked: int | None) -> int:
+    return max(asked or shutil.get_terminal_size().columns, 20)
+
+
+def _unknown(word: str) -> int:
+    close = names.suggestions(word)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    print(f"nn-rosetta: no concept or cheat-sheet name {word!r}{hint} (see `nn-rosetta list` "
+          "and `nn-rosetta cheatsheet`)", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "notes":
+        print(list_notes())
+        return 0
+    if args.command in ("cheatsheet", "bridge"):
+        rows = sheet_rows(args.name)
+        if not rows:
+            return _unknown(args.name)
+        print(sheet(rows, _width(args.width)))
+        return 0
     summary = _summary(args.report)
     if args.command == "list":
         print(list_concepts(summary))
         return 0
-    names = [c.name for c in registry.CONCEPTS]
-    if args.concept not in names:
-        close = difflib.get_close_matches(args.concept, names, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(close)}?" if close else "; see `nn-rosetta list`"
-        print(f"nn-rosetta: no concept named {args.concept!r}{hint}", file=sys.stderr)
-        return 2
-    width = args.width or shutil.get_terminal_size().columns
+    found = names.resolve(args.concept)
+    width = _width(args.width)
+    if found.concept is None:
+        if not found.rows:
+            return _unknown(args.concept)
+        print(f"{args.concept!r} is not a concept of the spec; the cheat-sheet has it:")
+        print(sheet(found.rows, width))
+        return 0
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    print(show_concept(args.concept, max(width, 20), colour, summary))
+    print(show_concept(found.concept, width, colour, summary))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code = run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`nn-rosetta list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code

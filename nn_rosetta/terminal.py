@@ -7,6 +7,7 @@ visible width, so escape codes never count against a column.
 
 from __future__ import annotations
 
+import textwrap
 from itertools import zip_longest
 
 try:
@@ -18,7 +19,9 @@ except ImportError:  # pragma: no cover - exercised only without the docs extra
 
 GAP = " │ "
 CONTINUATION = "↳ "
-MIN_COLUMN = 40  # narrower than this, columns are stacked
+SIDE_BY_SIDE = 100  # three columns side by side from this width; below, stacked
+MIN_COLUMN = (SIDE_BY_SIDE - 2 * len(GAP)) // 3
+_BREAK_AFTER = " ,([{=+*/"  # a cut after one of these keeps names and numbers whole
 
 Segment = tuple[str, str]  # (Pygments colour name or "", text)
 
@@ -46,12 +49,21 @@ def segments(code: str, colour: bool) -> list[list[Segment]]:
     return lines
 
 
+def stacked_notice(width: int) -> str:
+    return "\n".join(textwrap.wrap(
+        f"(stacked: {width} columns is narrower than {SIDE_BY_SIDE}; at {SIDE_BY_SIDE} or "
+        "more, or with --width, the columns stand side by side)", width))
+
+
 def _cuts(text: str, width: int, continued: int) -> list[int]:
-    """Where to cut ``text``: after a space when one is in the second half of the room."""
+    """Where to cut ``text``: after a space, else after a comma, bracket or operator, when
+    one is in the second half of the room; mid-name only when none is."""
     cuts, start, room = [], 0, width
     while len(text) - start > room:
-        space = text.rfind(" ", start + 1, start + room)
-        cut = space + 1 if space > start + room // 2 else start + room
+        window = range(start + room, start + room // 2, -1)
+        cut = (next((i for i in window if text[i - 1] == " "), None)
+               or next((i for i in window if text[i - 1] in _BREAK_AFTER or text[i] == "."),
+                       start + room))
         cuts.append(cut)
         start, room = cut, width - continued
     return cuts
@@ -92,7 +104,7 @@ def columns(blocks: list[tuple[str, str]], width: int, colour: bool) -> str:
     column = (width - len(GAP) * (len(blocks) - 1)) // len(blocks)
     bold = (lambda t: ansiformat("*white*", t)) if colour and PythonLexer else (lambda t: t)
     if column < MIN_COLUMN:
-        out = []
+        out = [stacked_notice(width), ""]
         for title, code in blocks:
             out += [bold(title[:width]), "─" * min(width, len(title))]
             out += [render(row) for row in _block(code, width, colour)] + [""]

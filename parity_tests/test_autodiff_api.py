@@ -213,3 +213,22 @@ def test_spec_second_derivative_of_the_cube_by_finite_differences() -> None:
     assert ad.grad((x * x * x).sum(), [x])[0].tolist() == [12.0]
     H = ad.hessian(lambda v: (v * v * v).sum(), np.array([2.0]))
     assert H.shape == (1, 1) and H[0, 0] == pytest.approx(12.0, rel=1e-12)
+
+
+# --- A scalar power, ``x ** p``: micrograd's ``__pow__``, the same derivative everywhere. ---
+
+POWER_POINT = np.array([0.5, 1.5, 3.0])
+
+
+@pytest.mark.parametrize("exponent", [3, -1.5, 0.5])
+def test_spec_power_gradient_is_torch_and_tf_gradient(exponent: float, torch, tf) -> None:
+    x = ad.Tensor(POWER_POINT, requires_grad=True)
+    spec = ad.grad((x ** exponent).sum(), [x])[0]
+    xt = torch.tensor(POWER_POINT, requires_grad=True)
+    (xt ** exponent).sum().backward()
+    xf = tf.constant(POWER_POINT)
+    with tf.GradientTape() as tape:
+        tape.watch(xf)
+        value = tf.reduce_sum(xf ** exponent)
+    np.testing.assert_allclose(spec, xt.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(spec, tape.gradient(value, xf).numpy(), rtol=1e-15)

@@ -23,10 +23,12 @@ The policy, once for the whole project; every check runs before any computation:
   into an error about a "probability outside [0, 1]". The range checks therefore let
   NaN through (every comparison with NaN is false); ±inf is an ordinary value outside
   the range. Every output and every loss that depends on a NaN input is NaN, and in a
-  network the NaN reaches every parameter's gradient, in the spec and both mirrors
-  (``parity_tests/test_nonfinite.py``). The derivative *at* a NaN entry is left to each
-  framework's kernel (torch's ReLU backward passes the upstream gradient, TF's zeroes
-  it): the NaN loss is the signal.
+  network the NaN reaches every parameter's gradient. The mirrors do what their
+  framework does, documented per function: torch's ``F.binary_cross_entropy`` raises
+  on a NaN probability or target, and ``torch_impl.losses.binary_cross_entropy`` lets
+  it; elsewhere both frameworks propagate NaN too (``parity_tests/test_nonfinite.py``).
+  The derivative *at* a NaN entry is left to each framework's kernel (torch's ReLU
+  backward passes the upstream gradient, TF's zeroes it): the NaN loss is the signal.
 
 The checks take plain tuples, dtype *names* and counts, so the torch and TF mirrors
 reuse them on ``tensor.shape``, ``tensor.dtype`` and values read from their own

@@ -40,20 +40,22 @@ accumulate. Shapes follow NumPy's broadcasting; ``@`` takes 2-D arrays.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from functools import reduce
 
 import numpy as np
+from scipy import special
 
 from reference import losses as _spec_losses
-from reference._erf import erf as _erf
 from reference._validation import as_float_array, check_shape
 from reference.activations import Activation
 from reference.layers import Dense
 from reference.networks import Sequential
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 class Tensor:
@@ -117,6 +119,14 @@ class Tensor:
 
     def __rtruediv__(self, other: _Operand) -> Tensor:
         return div(other, self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        """xᵖ for a scalar exponent p, as in micrograd; derivative p·xᵖ⁻¹."""
+        if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
+            raise TypeError("Tensor.__pow__: the exponent must be a real scalar (int or "
+                            f"float), got {type(exponent).__name__}")
+        return _elementwise(self, np.power(self.data, exponent),
+                            lambda: exponent * np.power(self.data, exponent - 1), "pow")
 
     def __neg__(self) -> Tensor:
         return _result(-self.data, (self,), lambda g: (-g,), "neg")
@@ -283,7 +293,7 @@ def tanh(x: Tensor) -> Tensor:
 
 def erf(x: Tensor) -> Tensor:
     """The error function; derivative (2/√π) e^(−x²)."""
-    return _elementwise(x, _erf(x.data),
+    return _elementwise(x, special.erf(x.data),
                         lambda: _TWO_OVER_SQRT_PI * np.exp(-x.data * x.data), "erf")
 
 
@@ -412,9 +422,17 @@ def silu(z: Tensor) -> Tensor:
     return z * sigmoid(z)
 
 
-def gelu(z: Tensor) -> Tensor:
-    """½ z (1 + erf(z/√2)), the exact form."""
-    return 0.5 * z * (1.0 + erf(z * _SQRT_HALF))
+def _normal_cdf(x: Tensor) -> Tensor:
+    """Φ(x) by ``scipy.special.ndtr``, accurate in both tails; derivative ϕ(x)."""
+    return _elementwise(x, special.ndtr(x.data),
+                        lambda: _INV_SQRT_2PI * np.exp(-0.5 * x.data * x.data), "ndtr")
+
+
+def gelu(z: Tensor, approximate: str = "none") -> Tensor:
+    """z·Φ(z), the exact form; ``approximate="tanh"``: ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))."""
+    if approximate == "tanh":
+        return 0.5 * z * (1.0 + tanh(_SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)))
+    return z * _normal_cdf(z)
 
 
 def logsumexp(x: Tensor) -> Tensor:

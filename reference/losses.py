@@ -21,8 +21,9 @@ computed in ``y_pred``'s dtype; each ``*_gradient`` returns an array shaped like
 
 Probabilities are clipped to [ε, 1 − ε] with ε = 1e-7 (``keras.config.epsilon()``)
 before any logarithm, as Keras does; the gradient is zero where the clip is active.
-So a probability of exactly 0 or 1 costs at most −log ε ≈ 16.12 per entry (15.94 in
-float32, where 1 − ε rounds to 1 − 2⁻²³), not infinity. torch's own ``F.binary_cross_entropy``
+So a probability of exactly 0 or 1 costs at most −log ε ≈ 16.12 per entry, not
+infinity. In float32 that bound holds at p = 0 with y = 1 (16.118); at p = 1 with y = 0
+it is 15.94, since 1 − ε rounds to 1 − 2⁻²³. torch's own ``F.binary_cross_entropy``
 clamps the *logarithm* at −100 instead (a loss of 100 at p = 0, y = 1) and divides its
 gradient by max(p(1 − p), 1e-12); ``torch_impl.losses`` bridges that to this clipping.
 The ``*_with_logits`` forms need no clipping, stay exact for logits up to ±1e4 and

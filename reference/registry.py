@@ -244,7 +244,8 @@ _ACTIVATION_NOTES = {
     "tanh": ("000", "002", "003"), "relu": ("000", "002", "003"), "leaky_relu": ("003",),
     "elu": ("003",), "softmax": ("003",), "softplus": (), "silu": (), "gelu": (),
 }
-_ACTIVATION_PARAMS = {"leaky_relu": ({}, {"negative_slope": 0.2}), "elu": ({}, {"alpha": 0.3})}
+_ACTIVATION_PARAMS = {"leaky_relu": ({}, {"negative_slope": 0.2}), "elu": ({}, {"alpha": 0.3}),
+                      "gelu": ({}, {"approximate": "tanh"})}
 
 _LOSSES = {
     # name: (input kind, notes)

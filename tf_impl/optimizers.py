@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
 
 import keras
 import tensorflow as tf
 
 import reference
 from tf_impl import schedules
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import checked, starting_point
 
 
-class _CoupledWeightDecay:
+class CoupledWeightDecay:
     """Mixin: L2 weight decay in the gradient, g ← g + λp, before the optimizer's own step."""
 
     def __init__(self, *, coupled_weight_decay: float, **options) -> None:
@@ -47,19 +46,12 @@ class _CoupledWeightDecay:
         return super().update_step(gradient, variable, learning_rate)
 
 
-class _SGDWithL2(_CoupledWeightDecay, keras.optimizers.SGD):
+class SGDWithL2(CoupledWeightDecay, keras.optimizers.SGD):
     """``keras.optimizers.SGD`` with torch's coupled weight decay."""
 
 
-class _AdamWithL2(_CoupledWeightDecay, keras.optimizers.Adam):
+class AdamWithL2(CoupledWeightDecay, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with torch's coupled weight decay."""
-
-
-def _rate(learning_rate: object) -> object:
-    """A constant η as a Python float, a Keras schedule as it is."""
-    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        return learning_rate
-    return float(learning_rate)
 
 
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
@@ -67,10 +59,10 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
         **clipping: float | None) -> keras.optimizers.SGD:
     """``keras.optimizers.SGD`` with the spec's arguments (decay coupled unless told);
     ``clipping``: Keras's ``clipnorm``, ``global_clipnorm`` or ``clipvalue``."""
-    options = dict(learning_rate=_rate(learning_rate), momentum=float(momentum),
+    options = dict(learning_rate=learning_rate, momentum=float(momentum),
                    nesterov=nesterov, **clipping)
     if weight_decay and not decoupled_weight_decay:
-        return _SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
+        return SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
     return keras.optimizers.SGD(weight_decay=weight_decay or None, **options)
 
 
@@ -78,10 +70,10 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
          epsilon: float = 1e-7, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
          **clipping: float | None) -> keras.optimizers.Adam:
     """``keras.optimizers.Adam``: ε added before bias correction; decay coupled unless told."""
-    options = dict(learning_rate=_rate(learning_rate), beta_1=beta_1, beta_2=beta_2,
+    options = dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
                    epsilon=epsilon, **clipping)
     if weight_decay and not decoupled_weight_decay:
-        return _AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
+        return AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
     return keras.optimizers.Adam(weight_decay=weight_decay or None, **options)
 
 
@@ -89,7 +81,7 @@ def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.9
           epsilon: float = 1e-7, weight_decay: float = 0.004,
           **clipping: float | None) -> keras.optimizers.AdamW:
     """``keras.optimizers.AdamW``: decoupled decay p ← p − pλη before the Adam step."""
-    return keras.optimizers.AdamW(learning_rate=_rate(learning_rate), weight_decay=weight_decay,
+    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay,
                                   beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **clipping)
 
 
@@ -97,24 +89,25 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
                    ) -> keras.optimizers.Optimizer:
     """The ``keras.optimizers`` optimizer with the hyper-parameters of a spec optimizer."""
     spec = reference.optimizers
-    if isinstance(optimizer.learning_rate, reference.schedules._Schedule):
-        optimizer = replace(optimizer, learning_rate=schedules.from_reference(
-            optimizer.learning_rate))
+    # η: a Python float (Keras keeps it in a float32 variable) or a Keras schedule
+    rate = schedules.from_reference(optimizer.learning_rate) if isinstance(
+        optimizer.learning_rate, reference.schedules.SCHEDULES) else float(optimizer.learning_rate)
     clipping = {k: getattr(optimizer, k) for k in ("clipnorm", "global_clipnorm", "clipvalue")
                 if getattr(optimizer, k, None) is not None}
     if isinstance(optimizer, spec.AdamW):
-        return AdamW(optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
+        return AdamW(rate, optimizer.beta_1, optimizer.beta_2,
                      optimizer.epsilon, optimizer.weight_decay, **clipping)
     if isinstance(optimizer, spec.Adam):
-        return Adam(optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
+        return Adam(rate, optimizer.beta_1, optimizer.beta_2,
                     optimizer.epsilon, optimizer.weight_decay, optimizer.decoupled_weight_decay,
                     **clipping)
     if isinstance(optimizer, spec.SGD):
-        return SGD(optimizer.learning_rate, optimizer.momentum, optimizer.nesterov,
+        return SGD(rate, optimizer.momentum, optimizer.nesterov,
                    optimizer.weight_decay, optimizer.decoupled_weight_decay, **clipping)
     raise TypeError(f"no keras.optimizers counterpart for {type(optimizer).__name__}")
 
 
+@checked(starting_point)
 def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
                      learning_rate: float, precision: float, max_iters: int) -> tf.Tensor:
     """Note 002's gradient descent: a ``tf.Variable``, ``GradientTape`` and Keras's ``SGD``.
@@ -129,7 +122,7 @@ def gradient_descent(function: Callable[[tf.Variable], tf.Tensor], x0: float,
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
-    x = tf.Variable(as_float_tensor(x0, None, "gradient_descent", "x0"))
+    x = tf.Variable(x0)
     optimizer = keras.optimizers.SGD(learning_rate=float(learning_rate))
     optimizer.build([x])  # its variables exist before the step is traced
 

@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from reference._validation import check_shape
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import (
+    checked,
+    perceptron_data,
+    perceptron_input,
+    perceptron_weights,
+    ready,
+    same_shape,
+)
 from tf_impl.activations import step
 
 
@@ -27,42 +33,34 @@ class Perceptron:
     scalar; weight_history (epochs_run, n + 1), rows [w, b].
     """
 
-    def __init__(self, learning_rate: float = 1.0, *, weights: object = None,
+    @checked(perceptron_weights, where="Perceptron")
+    def __init__(self, learning_rate: float = 1.0, *, weights: tf.Tensor | None = None,
                  bias: float = 0.0) -> None:
         self.learning_rate = float(learning_rate)
         self.converged = False
         self.epochs_run = 0
         self.weight_history: tf.Tensor | None = None
-        self._w: tf.Variable | None = None
-        self._b: tf.Variable | None = None
-        self._one_d = False
-        if weights is not None:
-            w = as_float_tensor(weights, None, "Perceptron", "weights")
-            self._one_d = w.shape.rank == 0
-            self._w = tf.Variable(tf.reshape(w, [-1]))
-            self._b = tf.Variable(tf.constant(bias, dtype=w.dtype))
+        self._one_d = weights is not None and weights.shape.rank == 0
+        self._w = None if weights is None else tf.Variable(tf.reshape(weights, [-1]))
+        self._b = None if weights is None else tf.Variable(tf.constant(bias, weights.dtype))
 
     @property
+    @checked(ready)
     def weights(self) -> tf.Tensor:
         """w: shape (n,), or a scalar tensor in the 1-d form."""
-        self._check_ready()
         return self._w[0] if self._one_d else tf.convert_to_tensor(self._w)
 
     @property
+    @checked(ready)
     def bias(self) -> tf.Tensor:
         """b, a scalar tensor."""
-        self._check_ready()
         return tf.convert_to_tensor(self._b)
 
+    @checked(perceptron_data)
     def fit(self, X: tf.Tensor, y: tf.Tensor, max_epochs: int = 100) -> Perceptron:
         """Learn w and b from zero by the perceptron rule, one sample at a time; returns self."""
-        X = as_float_tensor(X, None, "Perceptron.fit", "X")
         self._one_d = X.shape.rank == 1
-        X = self._features(X)
-        y = as_float_tensor(y, X.dtype, "Perceptron.fit", "y")
-        check_shape("Perceptron.fit", "y", y.shape, (X.shape[0],))
-        if not bool(tf.reduce_all((y == 0) | (y == 1))):
-            raise ValueError("Perceptron.fit: labels y must be 0 or 1")
+        X = X[:, None] if self._one_d else X  # the 1-d form: one feature per sample
         self._w = tf.Variable(tf.zeros(X.shape[1], dtype=X.dtype))
         self._b = tf.Variable(tf.zeros((), dtype=X.dtype))
         history = []
@@ -84,32 +82,20 @@ class Perceptron:
                                else tf.zeros((0, X.shape[1] + 1), dtype=X.dtype))
         return self
 
+    @checked(perceptron_input)
     def decision_function(self, X: tf.Tensor) -> tf.Tensor:
         """f(x) = w·x + b for every sample. Shape (N,)."""
-        self._check_ready()
-        X = self._features(as_float_tensor(X, self._w.dtype, "Perceptron", "X"))
-        check_shape("Perceptron", "X", X.shape, (None, self._w.shape[0]))
         return tf.tensordot(X, self._w, axes=1) + self._b
 
     def predict(self, X: tf.Tensor) -> tf.Tensor:
         """ŷ = step(w·x + b) ∈ {0, 1}. Shape (N,)."""
         return step(self.decision_function(X))
 
-    def _features(self, X: tf.Tensor) -> tf.Tensor:
-        if X.shape.rank == 1 and self._one_d:
-            return X[:, None]
-        check_shape("Perceptron", "X", X.shape, (None, None))
-        return X
 
-    def _check_ready(self) -> None:
-        if self._w is None:
-            raise RuntimeError("Perceptron: call fit() or give weights= before using it")
-
-
+@checked(same_shape("x", "w"))
 def sigmoid_perceptron_loss(w: tf.Tensor, x: tf.Tensor, y: float) -> tf.Tensor:
     """L(w) = (σ(xᵀw) − y)², bias folded into x; ``tape.gradient(L, w)`` is note 001's DL.
 
     Shape: w, x (n + 1,); y a scalar.
     """
-    check_shape("sigmoid_perceptron_loss", "x", x.shape, tuple(w.shape))
     return tf.square(tf.sigmoid(tf.tensordot(x, w, axes=1)) - y)

@@ -27,12 +27,12 @@ import numpy as np
 import tensorflow as tf
 
 import reference
-from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import callbacks, losses, optimizers
-from tf_impl._inputs import as_float_tensor
+from tf_impl._inputs import checked, training_data
 
 
+@checked(training_data)
 def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
         seed: int | None = 0, early_stopping: object = None, *,
@@ -42,10 +42,6 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
     """
-    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X = as_float_tensor(X, dtype, "fit", "X")
-    Y = as_float_tensor(Y, dtype, "fit", "Y")
-    check_shape("fit", "Y", Y.shape, (X.shape[0], None))
     keras_optimizer = optimizers.from_reference(
         reference.optimizers.SGD() if optimizer is None else optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace

@@ -8,7 +8,7 @@ model of the right shape, e.g. one made by ``from_reference``.
 
 Safety: HDF5 datasets are raw numbers read by h5py; nothing is unpickled or executed.
 
-Checks on load: Keras itself refuses a file whose variables do not fit the model's
+Checks on load (``@checked``): Keras itself refuses a file whose variables do not fit the model's
 shapes, naming the layer. It would, however, cast a float32 file into a float64 model
 silently; every dataset's dtype is therefore checked against the model's first.
 """
@@ -22,6 +22,7 @@ import keras
 
 from reference._validation import dtype_name
 from reference.weights import WeightFileError
+from tf_impl._inputs import checked
 
 
 def save_weights(model: keras.Model, path: str | os.PathLike) -> None:
@@ -41,12 +42,17 @@ def _dataset_dtypes(path: str | os.PathLike) -> dict[str, str]:
     return found
 
 
-def load_weights(path: str | os.PathLike, model: keras.Model) -> keras.Model:
-    """``model`` with the weights of the ``.weights.h5`` file at ``path``, checked first."""
+def _weights_file(where: str, path: str | os.PathLike, model: keras.Model) -> None:
+    """Every dataset of the file has the model's dtype (Keras would cast it silently)."""
     wanted = {dtype_name(v.dtype) for v in model.weights}
     for name, dtype in _dataset_dtypes(path).items():
         if {dtype} != wanted:
             raise WeightFileError(f"{path}: {name} is {dtype}, the model computes in "
                                   f"{', '.join(sorted(wanted))}")
+
+
+@checked(_weights_file)
+def load_weights(path: str | os.PathLike, model: keras.Model) -> keras.Model:
+    """``model`` with the weights of the ``.weights.h5`` file at ``path``, checked first."""
     model.load_weights(path)
     return model

@@ -1,22 +1,65 @@
-"""Turning user data (NumPy arrays, lists or tensors) into tensors under the spec's dtype policy.
+"""The torch mirror's input checks, written once and kept out of the bodies.
 
-Integer data (the notes' XOR table) becomes floating; a float tensor of the other float
-dtype is refused, as ``reference._validation`` refuses it, rather than cast silently.
-This is data plumbing: nothing is computed here.
+A public function's body is what a PyTorch user writes; what it may be given is said
+by its decorator, ``@checked(check)``. ``check(where, **arguments)`` runs the spec's
+checks (``reference._validation``) on the bound arguments before the body, raises the
+spec's clear error naming ``where`` (the function, or ``Class.method``), and returns
+the arguments it converted (integer data to the float dtype, arrays to tensors), which
+replace the originals. The checks below are data plumbing: nothing is computed here.
+
+The dtype policy: integer data (the notes' XOR table) becomes floating; a float tensor
+of the other float dtype is refused, as ``reference._validation`` refuses it, rather
+than cast silently.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import inspect
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from reference._validation import as_float_array, check_batch, float_conversion
+from reference._validation import (
+    as_float_array,
+    check_batch,
+    check_integer_labels,
+    check_same_shape,
+    check_shape,
+    check_within,
+    float_conversion,
+)
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
+Check = Callable[..., Mapping[str, Any] | None]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
+    """Run ``check(where, **arguments)`` before the decorated function; use what it returns.
+
+    ``where`` (default: the function's ``__qualname__``) names the function in the errors.
+    The check receives every argument by name, defaults applied (``self`` too, for a
+    method), and returns a mapping of the arguments it replaced, or ``None``.
+    """
+    def decorate(function: _F) -> _F:
+        signature = inspect.signature(function)
+        name = where or function.__qualname__
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            bound.arguments.update(check(name, **bound.arguments) or {})
+            return function(*bound.args, **bound.kwargs)
+
+        return run  # type: ignore[return-value]
+    return decorate
 
 
 def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
@@ -31,6 +74,109 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
         return value
     array = as_float_array(value, None if dtype is None else _NUMPY[dtype], where, what)
     return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
+
+
+# -- losses -------------------------------------------------------------------------------
+
+def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    target = float_conversion(where, what, t.dtype, dtype)
+    return t if target is None else t.to(getattr(torch, target))
+
+
+def _within(where: str, what: str, t: torch.Tensor, low: float, high: float) -> None:
+    t = t.detach()
+    outside = t[(t < low) | (t > high)]  # NaN compares false: it passes (the NaN policy)
+    if outside.numel():
+        check_within(where, what, outside.numel(), outside.min().item(), outside.max().item(),
+                     low, high)
+
+
+def pair(probabilities: tuple[str, ...] = ()) -> Check:
+    """A loss's ``(y_true, y_pred)``: one float dtype, the same shape, and the arguments
+    named in ``probabilities`` in [0, 1]."""
+    def check(where: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> dict[str, Any]:
+        y_pred = _as_float(where, "y_pred", torch.as_tensor(y_pred), None)
+        y_true = _as_float(where, "y_true", torch.as_tensor(y_true), y_pred.dtype)
+        check_same_shape(where, y_true.shape, y_pred.shape)
+        for what, t in (("y_true", y_true), ("y_pred", y_pred)):
+            if what in probabilities:
+                _within(where, f"{what} (probabilities)", t, 0.0, 1.0)
+        return {"y_true": y_true, "y_pred": y_pred}
+    return check
+
+
+def sparse(probabilities: tuple[str, ...] = ()) -> Check:
+    """A sparse loss's class indices (N,) in [0, C − 1] (made ``torch.long``, as
+    ``F.cross_entropy`` requires) and predictions (N, C)."""
+    def check(where: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> dict[str, Any]:
+        y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
+        y_pred = _as_float(where, "y_pred", y_pred, None)
+        check_shape(where, "y_pred", y_pred.shape, (None, None))
+        check_integer_labels(where, "y_true", y_true.dtype)
+        check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
+        _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
+        if "y_pred" in probabilities:
+            _within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
+        return {"y_true": y_true.long(), "y_pred": y_pred}
+    return check
+
+
+# -- training, optimizers, perceptron --------------------------------------------------------
+
+def training_data(where: str, model: torch.nn.Module, X: object, Y: object,
+                  **_: Any) -> dict[str, Any]:
+    """``fit``'s X (N, in) and Y (N, out) as tensors of the model's dtype."""
+    dtype = next(model.parameters()).dtype
+    X = as_float_tensor(X, dtype, where, "X")
+    Y = as_float_tensor(Y, dtype, where, "Y")
+    check_shape(where, "Y", Y.shape, (X.shape[0], None))
+    return {"X": X, "Y": Y}
+
+
+def starting_point(where: str, x0: object, **_: Any) -> dict[str, Any]:
+    """A starting point ``x0`` as a float tensor."""
+    return {"x0": as_float_tensor(x0, None, where, "x0")}
+
+
+def perceptron_weights(where: str, weights: object, **_: Any) -> dict[str, Any]:
+    """Given weights (n,) or a scalar, as a float tensor."""
+    return {} if weights is None else {"weights": as_float_tensor(weights, None, where,
+                                                                  "weights")}
+
+
+def perceptron_data(where: str, self: Any, X: object, y: object, **_: Any) -> dict[str, Any]:
+    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype."""
+    X = as_float_tensor(X, None, where, "X")
+    if X.ndim != 1:
+        check_shape(where.split(".")[0], "X", X.shape, (None, None))
+    y = as_float_tensor(y, X.dtype, where, "y")
+    check_shape(where, "y", y.shape, (X.shape[0],))
+    if not torch.all((y == 0) | (y == 1)):
+        raise ValueError(f"{where}: labels y must be 0 or 1")
+    return {"X": X, "y": y}
+
+
+def ready(where: str, self: Any, **_: Any) -> None:
+    """A perceptron that has weights: fitted, or given them."""
+    if self._w is None:
+        raise RuntimeError(f"{where.split('.')[0]}: call fit() or give weights= before using it")
+
+
+def perceptron_input(where: str, self: Any, X: object, **_: Any) -> dict[str, Any]:
+    """Inputs for a fitted perceptron: X (N, n), or (N,) in the 1-d form, made (N, 1)."""
+    ready(where, self)
+    where = where.split(".")[0]
+    X = as_float_tensor(X, self._w.dtype, where, "X")
+    X = X[:, None] if X.ndim == 1 and self._one_d else X
+    check_shape(where, "X", X.shape, (None, self._w.shape[0]))
+    return {"X": X}
+
+
+def same_shape(first: str, second: str) -> Check:
+    """Two arguments of one shape (``first``'s is checked against ``second``'s)."""
+    def check(where: str, **arguments: Any) -> None:
+        check_shape(where, first, arguments[first].shape, tuple(arguments[second].shape))
+    return check
 
 
 def spec_input_policy(check: Callable[[nn.Module, torch.Tensor], torch.Tensor]):
@@ -76,3 +222,20 @@ def features_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"{where}: input x must be (N, …, {features}), got shape "
                          f"{tuple(x.shape)}")
     return x
+
+
+def schedule_start(where: str, optimizer: torch.optim.Optimizer,
+                   initial_learning_rate: float | None = None,
+                   values: Sequence[float] | None = None, **_: Any) -> None:
+    """A torch scheduler starts from the optimizer's ``lr``, which must be the schedule's
+    η₀; ``MultiStepLR`` multiplies by one γ, so piecewise values must be geometric."""
+    start = values[0] if initial_learning_rate is None else initial_learning_rate
+    lr = optimizer.param_groups[0]["lr"]
+    if lr != start:
+        raise ValueError(f"{where}: the optimizer's lr is {lr} but the schedule starts from "
+                         f"{start}; torch schedules from the optimizer's lr")
+    if values is not None and not all(
+            math.isclose(b / a, values[1] / values[0], rel_tol=1e-12)
+            for a, b in itertools.pairwise(values)):
+        raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
+                         f"{list(values)} are not geometric")

@@ -11,8 +11,8 @@ bridged to the spec:
   dtype to where log(1 + e^x) rounds to x: 40 in float64, 20 in float32.
 * ``step``: ``torch.heaviside(z, 0)`` has no autograd formula: torch raises on
   ``backward``, which is the honest answer for a function with no useful gradient. It
-  also returns 0 at NaN, where the spec (like ``np.heaviside``) keeps NaN: NaN entries
-  are passed through.
+  returns 0 at NaN, where the spec (like ``np.heaviside``) keeps NaN: torch's
+  convention, kept (``parity_tests/test_nonfinite.py`` shows both sides).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def identity(z: torch.Tensor) -> torch.Tensor:
 
 
 def step(z: torch.Tensor) -> torch.Tensor:
-    """1 if z > 0 else 0 (value 0 at z = 0); NaN stays NaN, which ``torch.heaviside`` maps to 0."""
-    return torch.where(z.isnan(), z, torch.heaviside(z, torch.zeros((), dtype=z.dtype)))
+    """1 if z > 0 else 0 (value 0 at z = 0, and at NaN: torch's convention, see above)."""
+    return torch.heaviside(z, torch.zeros((), dtype=z.dtype))
 
 
 def sigmoid(z: torch.Tensor) -> torch.Tensor:
@@ -74,13 +74,16 @@ def silu(z: torch.Tensor) -> torch.Tensor:
     return F.silu(z)
 
 
-def gelu(z: torch.Tensor) -> torch.Tensor:
-    """z·Φ(z), the exact erf form (``approximate="none"``)."""
-    return F.gelu(z, approximate="none")
+def gelu(z: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+    """z·Φ(z), the exact erf form; ``approximate="tanh"``: ½z(1 + tanh(√(2/π)(z + 0.044715z³)))."""
+    return F.gelu(z, approximate=approximate)
 
 
-class _Apply(nn.Module):
-    """A function above as a module: torch has no step module and no dtype-aware softplus."""
+class Activation(nn.Module):
+    """A function above as a module: torch has no step module and no dtype-aware softplus.
+
+    Shape: any; the output has the input's shape.
+    """
 
     def __init__(self, function) -> None:
         super().__init__()
@@ -97,16 +100,16 @@ def get(name: str, **params: float) -> nn.Module:
     """The ``torch.nn`` module for the spec's activation ``name`` with ``params``."""
     modules = {
         "identity": lambda: nn.Identity(),
-        "step": lambda: _Apply(step),
+        "step": lambda: Activation(step),
         "sigmoid": lambda: nn.Sigmoid(),
         "tanh": lambda: nn.Tanh(),
         "relu": lambda: nn.ReLU(),
         "leaky_relu": lambda negative_slope=0.01: nn.LeakyReLU(negative_slope),
         "elu": lambda alpha=1.0: nn.ELU(alpha),
         "softmax": lambda: nn.Softmax(dim=-1),
-        "softplus": lambda: _Apply(softplus),
+        "softplus": lambda: Activation(softplus),
         "silu": lambda: nn.SiLU(),
-        "gelu": lambda: nn.GELU(approximate="none"),
+        "gelu": lambda approximate="none": nn.GELU(approximate=approximate),
     }
     if name not in modules:
         raise ValueError(f"unknown activation {name!r}")

@@ -18,14 +18,11 @@ import torch
 from torch import nn
 
 
-def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    return torch.empty(tuple(reversed(shape)), dtype=dtype)  # torch's (out, in) layout
-
-
 def glorot_uniform(shape: tuple[int, int], rng: torch.Generator | None = None,
                    dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """U(±√(6 / (fan_in + fan_out))) by ``nn.init.xavier_uniform_``."""
-    return nn.init.xavier_uniform_(_empty(shape, dtype), generator=rng).T
+    weight = torch.empty(shape[::-1], dtype=dtype)  # torch's (out, in) layout
+    return nn.init.xavier_uniform_(weight, generator=rng).T
 
 
 def torch_linear_default(shape: tuple[int, ...], rng: torch.Generator | None = None,
@@ -37,7 +34,8 @@ def torch_linear_default(shape: tuple[int, ...], rng: torch.Generator | None = N
     bias (fan_out,) through ``uniform_`` with the bound of its layer's ``fan_in``.
     """
     if fan_in is None:
-        return nn.init.kaiming_uniform_(_empty(shape, dtype), a=math.sqrt(5), generator=rng).T
+        weight = torch.empty(shape[::-1], dtype=dtype)  # torch's (out, in) layout
+        return nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=rng).T
     bound = 1.0 / math.sqrt(fan_in)
     return nn.init.uniform_(torch.empty(shape, dtype=dtype), -bound, bound, generator=rng)
 

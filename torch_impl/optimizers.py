@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable
 import torch
 
 import reference
-from torch_impl._inputs import as_float_tensor
+from torch_impl._inputs import checked, starting_point
 
 _Params = Iterable[torch.Tensor]
 
 
-class _SGDWithDecoupledWeightDecay(torch.optim.SGD):
+class SGDWithDecoupledWeightDecay(torch.optim.SGD):
     """``torch.optim.SGD`` preceded by p ← p (1 − ηλ), AdamW's decay, which SGD lacks."""
 
     def __init__(self, params: _Params, *, decoupled_weight_decay: float, **options) -> None:
@@ -50,7 +50,7 @@ def SGD(params: _Params, learning_rate: float = 0.01, momentum: float = 0.0,
     """``torch.optim.SGD`` with the spec's arguments (the spec's default η = 0.01, not 1e-3)."""
     options = dict(lr=learning_rate, momentum=momentum, nesterov=nesterov)
     if weight_decay and decoupled_weight_decay:
-        return _SGDWithDecoupledWeightDecay(params, decoupled_weight_decay=weight_decay,
+        return SGDWithDecoupledWeightDecay(params, decoupled_weight_decay=weight_decay,
                                             **options)
     return torch.optim.SGD(params, weight_decay=weight_decay, **options)
 
@@ -90,6 +90,7 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
     raise TypeError(f"no torch.optim counterpart for {type(optimizer).__name__}")
 
 
+@checked(starting_point)
 def gradient_descent(function: Callable[[torch.Tensor], torch.Tensor], x0: float,
                      learning_rate: float, precision: float, max_iters: int) -> torch.Tensor:
     """Note 002's gradient descent: a ``requires_grad`` tensor, autograd and ``torch.optim.SGD``.
@@ -100,7 +101,7 @@ def gradient_descent(function: Callable[[torch.Tensor], torch.Tensor], x0: float
 
     Shape: x0 a scalar → the iterates, shape (k + 1,).
     """
-    x = as_float_tensor(x0, None, "gradient_descent", "x0").clone().requires_grad_(True)
+    x = x0.clone().requires_grad_(True)
     optimizer = torch.optim.SGD([x], lr=learning_rate)
     iterates, last_step = [x.detach().clone()], math.inf
     while last_step > precision and len(iterates) <= max_iters:

@@ -17,45 +17,40 @@ returns torch's scheduler; ``from_reference`` builds one from a spec schedule ob
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import torch
 from torch.optim import lr_scheduler
 
 import reference
+from torch_impl._inputs import checked, schedule_start
 
 
+@checked(schedule_start)
 def ExponentialDecay(optimizer: torch.optim.Optimizer, initial_learning_rate: float,
                      decay_steps: int, decay_rate: float,
                      staircase: bool = False) -> lr_scheduler.LRScheduler:
     """η₀ r^(t/k): ``ExponentialLR(γ = r^(1/k))``; with ``staircase``, ``StepLR(k, r)``.
 
-    ``initial_learning_rate`` must be the optimizer's ``lr`` (torch starts from it).
+    ``initial_learning_rate`` must be the optimizer's ``lr``: torch starts from it.
     """
-    _check_initial(optimizer, initial_learning_rate)
     if staircase:
         return lr_scheduler.StepLR(optimizer, step_size=decay_steps, gamma=decay_rate)
     return lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate ** (1 / decay_steps))
 
 
+@checked(schedule_start)
 def PiecewiseConstantDecay(optimizer: torch.optim.Optimizer, boundaries: list[int],
                            values: list[float]) -> lr_scheduler.MultiStepLR:
     """v_i between boundaries: ``MultiStepLR`` at milestones b + 1, for geometric values."""
-    _check_initial(optimizer, values[0])
     gamma = values[1] / values[0]
-    if not all(math.isclose(b / a, gamma, rel_tol=1e-12) for a, b in itertools.pairwise(values)):
-        raise ValueError(f"PiecewiseConstantDecay: MultiStepLR multiplies by one γ, but the "
-                         f"values {list(values)} are not geometric")
     # Keras keeps v_i up to and including step b; MultiStepLR switches at the milestone
     return lr_scheduler.MultiStepLR(optimizer, milestones=[b + 1 for b in boundaries],
                                     gamma=gamma)
 
 
+@checked(schedule_start)
 def CosineDecay(optimizer: torch.optim.Optimizer, initial_learning_rate: float,
                 decay_steps: int, alpha: float = 0.0) -> lr_scheduler.CosineAnnealingLR:
     """η₀ ((1 − α)(1 + cos(π t/k))/2 + α): ``CosineAnnealingLR(k, eta_min = α η₀)``."""
-    _check_initial(optimizer, initial_learning_rate)
     return lr_scheduler.CosineAnnealingLR(optimizer, T_max=decay_steps,
                                           eta_min=alpha * initial_learning_rate)
 
@@ -75,9 +70,3 @@ def from_reference(schedule: object, optimizer: torch.optim.Optimizer
                            schedule.alpha)
     raise TypeError(f"no torch scheduler for {type(schedule).__name__}")
 
-
-def _check_initial(optimizer: torch.optim.Optimizer, initial_learning_rate: float) -> None:
-    lr = optimizer.param_groups[0]["lr"]
-    if lr != initial_learning_rate:
-        raise ValueError(f"the optimizer's lr is {lr}, the schedule starts from "
-                         f"{initial_learning_rate}: torch schedules from the optimizer's lr")

@@ -21,12 +21,12 @@ from __future__ import annotations
 import torch
 
 import reference
-from reference._validation import check_shape
 from reference.training import History, TrainingDiverged, batch_order
 from torch_impl import callbacks, losses, optimizers, schedules
-from torch_impl._inputs import as_float_tensor
+from torch_impl._inputs import checked, training_data
 
 
+@checked(training_data)
 def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
         seed: int | None = 0, early_stopping: object = None) -> History:
@@ -35,10 +35,6 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``).
     """
-    dtype = next(model.parameters()).dtype
-    X = as_float_tensor(X, dtype, "fit", "X")
-    Y = as_float_tensor(Y, dtype, "fit", "Y")
-    check_shape("fit", "Y", Y.shape, (X.shape[0], None))
     optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
     torch_optimizer = optimizers.from_reference(optimizer, model.parameters())
     clipnorm, global_clipnorm, clipvalue = (getattr(optimizer, k, None) for k in

@@ -11,8 +11,9 @@ Safety: ``torch.save`` writes a pickle. ``weights_only=True`` makes ``torch.load
 restricted unpickler that rebuilds tensors and plain containers only and refuses every
 other global, so a crafted file cannot run code.
 
-Checks on load, before anything is copied: the names must be exactly the model's (torch
-would report them too) and every tensor must have the model's shape and dtype.
+Checks on load (``@checked``), before anything is copied: the names must be exactly the
+model's (torch would report them too) and every tensor must have the model's shape and
+dtype.
 ``load_state_dict`` alone would cast a float32 file into a float64 model silently.
 """
 
@@ -25,6 +26,7 @@ import torch
 
 from reference._validation import dtype_name
 from reference.weights import WeightFileError
+from torch_impl._inputs import checked
 
 
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
@@ -32,8 +34,8 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     torch.save(model.state_dict(), path)
 
 
-def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` with the weights of the ``state_dict`` file at ``path``, checked first."""
+def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module) -> None:
+    """The file holds a state_dict with exactly the model's names, shapes and dtypes."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -53,5 +55,10 @@ def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Mo
                      if isinstance(tensor, torch.Tensor) else type(tensor).__name__)
             raise WeightFileError(f"{path}: {name} should be {dtype_name(want.dtype)} of shape "
                                   f"{tuple(want.shape)}, found {found}")
-    model.load_state_dict(state, strict=True)
+
+
+@checked(_state_dict_file)
+def load_weights(path: str | os.PathLike, model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with the weights of the ``state_dict`` file at ``path``, checked first."""
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model

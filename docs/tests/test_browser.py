@@ -1,8 +1,10 @@
-"""The HTML page in a real browser (Debian's chromium, headless) at a laptop's 1366×768.
+"""The HTML page in a real browser (Debian's chromium, headless), wide and narrow.
 
 The page is built here from the code and the committed parity snapshot, loaded from
-file, measured with a script run in the page, and photographed: the screenshots go to
-``build/docs/``. Without chromium this test fails (CI installs it; see README.md).
+file, measured with a script run in the page at 1400×900 and at 800×900, and
+photographed at both widths: the screenshots go to ``build/docs/``. The search box is
+typed into as a reader would. Without chromium this test fails (CI installs it; see
+README.md).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from docs import build
 from docs.tests import chromium
 from reference import registry
 
-WIDTH, HEIGHT = 1366, 768
+WIDTH, NARROW, HEIGHT = 1400, 800, 900
 SHOTS = build.HTML.parent
 
 PROBE = """(() => {
@@ -32,8 +34,19 @@ PROBE = """(() => {
     nav: box(document.querySelector('nav')), main: box(document.querySelector('main')),
     sections, brokenLinks: links.filter(id => id && !document.getElementById(id)),
     links: links.length,
-    images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, alt: i.alt}))};
+    images: [...document.images].map(i => ({ok: i.complete && i.naturalWidth > 0, alt: i.alt})),
+    order: [...document.querySelectorAll('main > section.group')].map(s => s.id),
+    sheet: box(document.getElementById('cheatsheet')), height: innerHeight,
+    literalStrong: (() => { const prose = document.querySelector('main').cloneNode(true);
+                            prose.querySelectorAll('pre, code').forEach(e => e.remove());
+                            return prose.textContent.includes('**'); })()};
 })()"""
+
+
+def _resize(browser, width: int) -> None:
+    browser.page("Emulation.setDeviceMetricsOverride",
+                 {"width": width, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    browser.evaluate("window.scrollTo(0, 0)")
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +63,7 @@ def browser(tmp_path_factory):
     try:
         for domain in ("Page", "Runtime", "Log", "Network"):
             browser.page(f"{domain}.enable")
-        browser.page("Emulation.setDeviceMetricsOverride",
-                     {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+        _resize(browser, WIDTH)
         browser.page("Page.navigate", {"url": build.HTML.as_uri()})
         browser.wait_for("Page.loadEventFired")
         yield browser
@@ -77,8 +89,9 @@ def test_the_page_loads_without_console_errors_or_network_requests(browser) -> N
 
 
 def test_numpy_pytorch_and_tensorflow_stand_side_by_side_at_laptop_width(browser) -> None:
+    _resize(browser, WIDTH)
     found = browser.evaluate(PROBE)
-    _shoot(browser, "screenshot.png")
+    _shoot(browser, f"screenshot-{WIDTH}.png")
     assert found["viewport"] == WIDTH
     assert found["scrollWidth"] <= WIDTH, "the page scrolls sideways"
     assert found["nav"]["right"] <= found["main"]["left"], "the concept list covers the page"
@@ -92,8 +105,57 @@ def test_numpy_pytorch_and_tensorflow_stand_side_by_side_at_laptop_width(browser
 
 
 def test_every_navigation_link_and_figure_works(browser) -> None:
+    _resize(browser, WIDTH)
     found = browser.evaluate(PROBE)
     assert found["links"] > len(registry.CONCEPTS) and not found["brokenLinks"]
     assert found["images"] and all(image["ok"] for image in found["images"]), found["images"]
     browser.evaluate("document.getElementById('sigmoid').scrollIntoView()")
     _shoot(browser, "screenshot-sigmoid.png")
+
+
+def test_the_cheatsheet_then_the_bridge_come_first_and_markup_is_rendered(browser) -> None:
+    _resize(browser, WIDTH)
+    found = browser.evaluate(PROBE)
+    assert found["order"][:2] == ["cheatsheet", "bridge"]
+    assert found["order"][-1] == "notes"
+    assert found["sheet"]["top"] < found["height"], "the cheat-sheet starts below the first screen"
+    assert not found["literalStrong"], "literal ** on the page"
+    first = browser.evaluate("document.querySelector('nav > ul a').hash")
+    assert first == "#cheatsheet"
+
+
+def test_at_800_px_the_concept_list_takes_less_than_half_the_first_screen(browser) -> None:
+    _resize(browser, NARROW)
+    found = browser.evaluate(PROBE)
+    _shoot(browser, f"screenshot-{NARROW}.png")
+    assert found["viewport"] == NARROW and found["scrollWidth"] <= NARROW
+    nav = browser.evaluate("document.querySelector('nav').getBoundingClientRect().height")
+    assert nav < found["height"] / 2, f"the list is {nav} px of {found['height']}"
+    assert found["sheet"]["top"] < found["height"], "the cheat-sheet is not on the first screen"
+    for section in found["sections"]:  # one column under another, each the page's width
+        assert all(c["right"] <= NARROW for c in section["columns"]), section["id"]
+
+
+TYPE = """(() => {
+  const box = document.getElementById('search');
+  box.focus(); box.value = %s; box.dispatchEvent(new Event('input'));
+  return [...document.querySelectorAll('#results a')].map(a => [a.textContent, a.hash]);
+})()"""
+
+
+@pytest.mark.parametrize("width", [WIDTH, NARROW])
+def test_the_search_box_finds_keras_torch_and_spec_names_offline(browser, width) -> None:
+    _resize(browser, width)
+    results = browser.evaluate(TYPE % json.dumps("BCELoss"))
+    assert results and results[0][0].startswith("keras.losses.BinaryCrossentropy()"), results
+    assert ["binary_cross_entropy", "#binary_cross_entropy"] in browser.evaluate(
+        TYPE % json.dumps("binary cross"))
+    assert browser.evaluate(TYPE % json.dumps("no such thing anywhere")) == []
+    browser.evaluate(TYPE % json.dumps("adam"))
+    browser.page("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Enter", "code": "Enter",
+                                            "windowsVirtualKeyCode": 13})
+    hash_, top = browser.evaluate("[location.hash, document.getElementById("
+                                  "location.hash.slice(1))?.getBoundingClientRect().top]")
+    assert hash_ and top is not None and 0 <= top < HEIGHT, (hash_, top)
+    _shoot(browser, f"screenshot-search-{width}.png")
+    browser.evaluate(TYPE % json.dumps(""))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import reference
-from nn_rosetta import catalog, cli, parity
+from nn_rosetta import catalog, cheatsheet, cli, names, notes, parity
 from reference import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,112 @@ def test_show_highlights_when_asked_and_not_into_a_pipe(capsys) -> None:
 def test_show_names_the_closest_concepts_for_a_typo(capsys) -> None:
     code, out, err = _run(capsys, "show", "sigmod")
     assert code == 2 and not out
-    assert "no concept named 'sigmod'" in err and "sigmoid" in err
+    assert "no concept or cheat-sheet name 'sigmod'; did you mean sigmoid" in err
+
+
+@pytest.mark.parametrize(("word", "concept"), [
+    ("adam", "Adam"), ("sgd", "SGD"), ("mse", "mean_squared_error"),
+    ("bce", "binary_cross_entropy"), ("dense", "Dense"), ("nn.Linear", "Dense"),
+    ("BCELoss", "binary_cross_entropy"), ("keras.layers.Dense", "Dense"),
+    ("BinaryCrossentropy", "binary_cross_entropy"), ("perceptron", "Perceptron"),
+    ("sequential", "Sequential"), ("SIGMOID", "sigmoid"), ("nn.BCEWithLogitsLoss",
+                                                          "binary_cross_entropy_with_logits"),
+    ("torch.optim.AdamW", "AdamW"), ("keras.losses.MeanSquaredError", "mean_squared_error")])
+def test_show_resolves_keras_torch_and_short_names(capsys, word, concept) -> None:
+    assert names.resolve(word).concept == concept
+    code, out, _ = _run(capsys, "show", word, "--width", "120")
+    assert code == 0 and out.startswith(f"{concept} — ")
+
+
+def test_every_concept_and_cheatsheet_name_resolves_to_its_row() -> None:
+    concepts = {c.name for c in registry.CONCEPTS}
+    for concept in concepts:
+        assert names.resolve(concept.upper()).concept == concept
+    for row in cheatsheet.ROWS:
+        for name in filter(names.key, row.names):
+            found = names.resolve(name)
+            assert found.concept == row.spec or row in found.rows, name
+
+
+def test_suggestions_rank_what_the_word_most_likely_means() -> None:
+    assert names.suggestions("adm")[:2] == ["Adam", "AdamW"]
+    assert names.suggestions("sigmiod")[0] == "sigmoid"
+    assert names.suggestions("binary_cross")[:2] == ["binary_cross_entropy",
+                                                     "binary_cross_entropy_with_logits"]
+    assert names.suggestions("earlystop") == ["EarlyStopping"]
+
+
+def test_a_cheatsheet_name_without_a_concept_shows_its_row(capsys) -> None:
+    code, out, _ = _run(capsys, "show", "stop_gradient", "--width", "120")
+    assert code == 0 and "is not a concept of the spec; the cheat-sheet has it" in out
+    assert "x.detach()" in out
+
+
+def test_cheatsheet_lists_every_row_side_by_side_from_100_columns(capsys) -> None:
+    code, out, _ = _run(capsys, "cheatsheet", "--width", "100")
+    lines = out.splitlines()
+    assert code == 0 and max(len(line) for line in lines) <= 100
+    row = next(line for line in lines if line.startswith("keras.layers.Dense(units)"))
+    assert "nn.Linear(in_features," in row and "Dense" in row  # one line, side by side
+    assert all(r.section.upper() in lines for r in cheatsheet.ROWS)
+    assert _run(capsys, "bridge", "--width", "100")[1] == out  # the alias
+
+
+def test_cheatsheet_stacks_below_100_columns_and_says_so(capsys) -> None:
+    code, out, _ = _run(capsys, "cheatsheet", "BCELoss", "--width", "99")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("(stacked: 99 columns is narrower than 100")
+    assert "  PyTorch: nn.BCELoss() / F.binary_cross_entropy" in lines
+    assert max(len(line) for line in lines) <= 99
+
+
+def test_show_is_side_by_side_at_100_and_stacked_at_99_saying_so(capsys) -> None:
+    _, wide, _ = _run(capsys, "show", "relu", "--width", "100")
+    _, narrow, _ = _run(capsys, "show", "relu", "--width", "99")
+    assert any("def relu(z: np.ndarray)" in x and "def relu(z: torch.Tensor)" in x
+               for x in wide.splitlines())
+    assert "(stacked: 99 columns is narrower than 100" in narrow and "(stacked" not in wide
+
+
+def test_wrapped_code_is_not_cut_inside_a_name(capsys) -> None:
+    _, out, _ = _run(capsys, "show", "binary_cross_entropy", "--width", "160")
+    code = "\n".join(impl.code for impl in catalog.find("binary_cross_entropy").implementations)
+    names_in_code = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]{3,}", code))
+    table = [line for line in out.splitlines() if " │ " in line]  # the code, not the prose
+    cells = [cell.strip() for line in table for cell in line.split(" │ ")]
+    assert max(len(line) for line in out.splitlines()) <= 160
+    pieces = {w for cell in cells for w in re.findall(r"[A-Za-z_][A-Za-z_0-9]{3,}", cell)}
+    broken = {p for p in pieces - names_in_code
+              if any(n.startswith(p) or n.endswith(p) for n in names_in_code)}
+    assert not broken
+
+
+def test_notes_says_what_each_note_is(capsys) -> None:
+    code, out, _ = _run(capsys, "notes")
+    assert code == 0
+    for note in notes.NOTES:
+        assert f"note {note.number}  ({note.file})" in out
+        assert all(url in out for _, url in note.links)
+    _, listed, _ = _run(capsys, "list")
+    assert notes.legend() in listed
+
+
+def test_help_is_plain_text() -> None:
+    done = subprocess.run([sys.executable, "-m", "nn_rosetta", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert "``" not in done.stdout and ":class:" not in done.stdout
+    assert "nn-rosetta cheatsheet" in done.stdout and "side by side from 100 columns" in (
+        done.stdout)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    reader = subprocess.Popen([sys.executable, "-m", "nn_rosetta", "cheatsheet", "--width", "120"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # like `| head` leaving before the output is written
+    with reader.stderr:
+        err = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
 def test_the_console_script_runs_main() -> None:
@@ -151,3 +256,23 @@ def test_a_page_per_registered_module_group_and_none_for_absent_ones() -> None:
     modules = {c.module for c in registry.CONCEPTS}
     assert {g.page for g in catalog.groups()} == {catalog.page_of(m)[0] for m in modules}
     assert sum(len(g.translations) for g in catalog.groups()) == len(registry.CONCEPTS)
+
+
+def test_show_binary_cross_entropy_is_at_most_four_lines_per_framework(capsys) -> None:
+    """Issue 10: the column is the line a PyTorch or Keras user writes, not our guards."""
+    _, torch_code, tf_code = catalog.find("binary_cross_entropy").implementations
+    _, out, _ = _run(capsys, "show", "binary_cross_entropy", "--width", "400")
+    for implementation in (torch_code, tf_code):
+        lines = implementation.code.splitlines()
+        assert len(lines) <= 4, implementation.code
+        assert all(line.strip() in out for line in lines)  # what the CLI shows
+    assert "F.binary_cross_entropy(p, y_true)" in torch_code.code
+    assert "keras.losses.BinaryCrossentropy(" in tf_code.code
+
+
+def test_a_mirror_column_shows_its_check_as_a_decorator_and_no_docstring() -> None:
+    _, torch_code, _ = catalog.find("mean_squared_error").implementations
+    assert torch_code.code.splitlines() == [
+        "@checked(pair())",
+        "def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:",
+        "    return F.mse_loss(y_pred, y_true)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -91,12 +92,46 @@ def test_silu_is_z_times_sigmoid() -> None:
     np.testing.assert_allclose(activations.silu(GRID), expected, rtol=1e-14, atol=1e-300)
 
 
-def test_gelu_is_the_exact_erf_form() -> None:
-    expected = [0.5 * z * (1.0 + math.erf(z / math.sqrt(2.0))) for z in GRID]
-    np.testing.assert_allclose(activations.gelu(GRID), expected, rtol=1e-14, atol=1e-16)
-    tanh_approximation = 0.5 * GRID * (1 + np.tanh(math.sqrt(2 / math.pi)
-                                                   * (GRID + 0.044715 * GRID**3)))
+# GELU's tails: z·Φ(z) in 50-digit arithmetic (mpmath), independent of scipy's ndtr.
+GELU_GRID = np.linspace(-12.0, 5.0, 1701)
+
+
+def _gelu_exact(z: float) -> float:
+    with mpmath.workdps(50):
+        x = mpmath.mpf(float(z))
+        return float(x * mpmath.ncdf(x))
+
+
+def test_gelu_is_accurate_in_both_tails_in_float64() -> None:
+    """½ z (1 + erf(z/√2)) cancels for z ≪ 0 (issue 10: −0.0 at z = −12 for −2.1e-32)."""
+    expected = np.array([_gelu_exact(z) for z in GELU_GRID])
+    np.testing.assert_allclose(activations.gelu(GELU_GRID), expected, rtol=1e-6, atol=0)
+
+
+def test_gelu_is_within_a_few_ulps_in_float32() -> None:
+    z = GELU_GRID.astype(np.float32)
+    expected = np.array([_gelu_exact(v) for v in z])
+    ulps = np.abs(activations.gelu(z) - expected) / np.spacing(np.abs(expected).astype(np.float32))
+    assert np.max(ulps) <= 4
+
+
+def test_gelu_derivative_is_phi_plus_z_times_density() -> None:
+    expected = [float(mpmath.ncdf(z) + z * mpmath.npdf(z)) for z in GRID]
+    np.testing.assert_allclose(activations.gelu_derivative(GRID), expected, rtol=1e-13,
+                               atol=1e-300)
+
+
+def test_gelu_tanh_form_is_the_frameworks_approximation_and_differs_from_the_exact() -> None:
+    u = math.sqrt(2 / math.pi) * (GRID + 0.044715 * GRID**3)
+    tanh_approximation = 0.5 * GRID * (1 + np.tanh(u))
+    np.testing.assert_allclose(activations.gelu(GRID, approximate="tanh"), tanh_approximation,
+                               rtol=1e-14, atol=1e-16)
     assert np.max(np.abs(activations.gelu(GRID) - tanh_approximation)) > 1e-4
+
+
+def test_gelu_refuses_an_unknown_form() -> None:
+    with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'erf'"):
+        activations.gelu(GRID, approximate="erf")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -253,6 +253,24 @@ def test_a_shared_intermediate_passes_on_its_summed_gradient_once() -> None:
     np.testing.assert_allclose(derived, [expected], rtol=1e-15)
 
 
+@pytest.mark.parametrize("exponent", [2, 3, -1.5, 0.5])
+def test_power_with_a_scalar_exponent_equals_finite_differences(exponent: float) -> None:
+    """d(xᵖ)/dx = p·xᵖ⁻¹, the micrograd ``__pow__``."""
+    point = np.array([0.5, 1.5, 3.0])
+    derived = _gradient(lambda x: (x ** exponent).sum(), point)
+    numerical = numerical_gradient(lambda v: float(np.sum(v ** exponent)), point)
+    assert gradient_error(derived, numerical) < FINITE_DIFFERENCE_ERROR
+    np.testing.assert_allclose(derived, exponent * point ** (exponent - 1), rtol=1e-15)
+
+
+def test_power_keeps_float32_and_refuses_a_tensor_exponent() -> None:
+    x = ad.Tensor(np.array([2.0], dtype=np.float32), requires_grad=True)
+    assert (x ** 2).data.dtype == np.float32
+    assert ad.grad((x ** 2).sum(), [x])[0].dtype == np.float32
+    with pytest.raises(TypeError, match=r"Tensor\.__pow__: the exponent must be a real scalar"):
+        x ** x
+
+
 def test_broadcast_bias_gradient_is_summed_over_the_batch() -> None:
     z = ad.Tensor(np.arange(6.0).reshape(3, 2))
     b = ad.Tensor(np.zeros(2), requires_grad=True)

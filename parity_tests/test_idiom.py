@@ -1,0 +1,117 @@
+"""The mirrors read as the idiom: a public body calls the framework, never our guards.
+
+House rule 1: the body of a public function or method in ``torch_impl/`` and
+``tf_impl/`` is what a PyTorch or Keras user writes. Input checks run before the body,
+from the package's one decorator (``@checked(...)`` in ``_inputs.py``), so a body may
+not call a private helper of the project (a name starting with ``_``, defined in the
+module or imported, or a ``self._method``) nor anything from ``reference._validation``
+or the packages' private ``_inputs`` modules. Decorators are not the body: they may.
+
+This reads the source with ``ast``; nothing is imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MIRRORS = ("torch_impl", "tf_impl")
+# Modules whose bodies may only call the public API; imports from them are guards.
+GUARD_MODULES = ("reference._validation", "torch_impl._inputs", "tf_impl._inputs")
+# Modules being rewritten to the layer protocol (issue 10, part 2): they still call
+# private helpers and leave this list when that rewrite lands.
+PENDING_THE_LAYER_PROTOCOL = {"torch_impl/convert.py", "tf_impl/convert.py"}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for package in MIRRORS for p in (ROOT / package).glob("*.py")
+                  if not p.name.startswith("_"))
+
+
+def _guard_names(tree: ast.Module) -> set[str]:
+    """Names the module imports from a guard module (or the guard modules themselves)."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in GUARD_MODULES:
+            found.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            found.update(alias.asname or alias.name for alias in node.names
+                         if f"{node.module}.{alias.name}" in GUARD_MODULES)
+        elif isinstance(node, ast.Import):
+            found.update(alias.asname or alias.name for alias in node.names
+                         if alias.name in GUARD_MODULES)
+    return found
+
+
+def _public_bodies(tree: ast.Module):
+    """(qualified name, body statements) of each public function and public class's method."""
+    function = ast.FunctionDef | ast.AsyncFunctionDef
+    for node in tree.body:
+        if isinstance(node, function) and not node.name.startswith("_"):
+            yield node.name, node.body
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            for member in node.body:
+                private = member.name.startswith("_") and not member.name.endswith("__") \
+                    if isinstance(member, function) else True
+                if not private:
+                    yield f"{node.name}.{member.name}", member.body
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _root_name(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def guard_calls(source: str) -> list[str]:
+    """'function: called' for every call of a private helper or guard in a public body."""
+    tree = ast.parse(source)
+    guards = _guard_names(tree)
+    found = []
+    for where, body in _public_bodies(tree):
+        for statement in body:
+            for node in ast.walk(statement):
+                if not isinstance(node, ast.Call):
+                    continue
+                callee = node.func
+                name = callee.id if isinstance(callee, ast.Name) else \
+                    callee.attr if isinstance(callee, ast.Attribute) else None
+                if name is None:
+                    continue
+                if _private(name) or name in guards or _root_name(callee) in guards:
+                    found.append(f"{where}: {ast.unparse(callee)}(...)")
+    return found
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_public_bodies_call_no_private_helper_or_guard(path: Path) -> None:
+    relpath = f"{path.parent.name}/{path.name}"
+    found = guard_calls(path.read_text(encoding="utf-8"))
+    if relpath in PENDING_THE_LAYER_PROTOCOL:
+        assert found, f"{relpath} passes now: remove it from PENDING_THE_LAYER_PROTOCOL"
+        return
+    assert not found, f"{relpath}: public bodies call guards or private helpers: {found}"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("def f(x):\n    return _helper(x)\n", ["f: _helper(...)"]),
+    ("from reference._validation import check_shape\n"
+     "def f(x):\n    check_shape('f', 'x', x.shape, (None,))\n", ["f: check_shape(...)"]),
+    ("from reference import _validation\n"
+     "def f(x):\n    _validation.check_shape('f', 'x', x.shape, (None,))\n",
+     ["f: _validation.check_shape(...)"]),
+    ("class A:\n    def g(self):\n        return self._ready()\n", ["A.g: self._ready(...)"]),
+    ("from torch_impl._inputs import checked, pair\n"
+     "@checked(pair())\ndef f(y_true, y_pred):\n    return super().__init__()\n", []),
+    ("def _private(x):\n    return _helper(x)\n", []),
+])
+def test_the_walk_finds_guards_in_bodies_and_not_in_decorators(source: str,
+                                                                expected: list[str]) -> None:
+    assert guard_calls(source) == expected

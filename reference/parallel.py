@@ -1,0 +1,111 @@
+r"""Data parallelism: W replicas of one model, each given a shard of the batch.
+
+Each replica r holds the same weights θ, takes its shard S_r of the batch (n_r rows,
+Σ n_r = N) and computes the mean loss and its gradient over that shard alone:
+
+    L_r = (1/n_r) Σ_{i∈S_r} ℓ_i,        g_r = ∇_θ L_r
+
+The full batch's mean loss is a sum over the same rows, so the replicas' results
+combine into it exactly, each shard weighted by its share of the rows:
+
+    L = (1/N) Σ_i ℓ_i = Σ_r (n_r/N) L_r,        ∇_θ L = Σ_r (n_r/N) g_r
+
+With even shards (n_r = N/W) the weights are all 1/W: the plain average of the
+replicas' gradients, which is what ``DistributedDataParallel`` computes (an all-reduce
+sum, divided by W). With an uneven last shard (7 rows on 2 replicas: 4 and 3) the plain
+average weighs the smaller shard's rows more (1/6 each instead of 1/7) and is no longer
+the full-batch gradient; the weights n_r/N are. The frameworks get there in two ways:
+
+* scale each replica's loss so that the all-reduce does the weighting: torch's DDP
+  averages, so a rank's loss is L_r·n_r·W/N; ``tf.distribute`` sums, so a replica's loss
+  is Σ_{i∈S_r} ℓ_i / N (``tf.nn.compute_average_loss`` with the global batch size);
+* or keep every shard the same size, where all of these coincide.
+
+A data-parallel run is therefore the spec's full-batch run (``reference.fit`` with
+``batch_size=None``), step for step; :func:`data_parallel_fit` computes it the
+replicas' way, and the parity suite holds both frameworks' distributed engines to it.
+How the rows are dealt out does not change the sum: the spec deals them like torch's
+``DistributedSampler``, rank r taking rows r, r + W, r + 2W, … (:func:`shard_rows`).
+
+Shape: X (N, in_features), Y (N, out_features); N ≥ W, so that no shard is empty.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reference import losses
+from reference._validation import as_float_array, check_shape
+from reference.networks import Sequential
+from reference.optimizers import SGD, Adam
+from reference.training import History, TrainingDiverged
+
+
+def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
+    """The rows of each replica's shard: rank r takes rows r, r + W, r + 2W, ….
+
+    The shards differ in size by at most one row; when W does not divide N, the ranks
+    from N mod W on have one row fewer (the uneven last shard). Every row is in
+    exactly one shard.
+    """
+    if world_size < 1 or n_samples < world_size:
+        raise ValueError(f"shard_rows: need 1 ≤ world_size ≤ n_samples, got world_size "
+                         f"{world_size} for {n_samples} samples")
+    return [np.arange(rank, n_samples, world_size) for rank in range(world_size)]
+
+
+def _shard_step(model: Sequential, x: np.ndarray, y: np.ndarray,
+                loss: str) -> tuple[float, list[np.ndarray]]:
+    """One replica: its shard's mean loss L_r and gradient g_r."""
+    y_pred = model.forward(x)
+    value = losses.get(loss)(y, y_pred)
+    model.backward(losses.gradient(loss)(y, y_pred), input_gradient=False)
+    return value, [g.copy() for pair in model.grads for g in pair]
+
+
+def data_parallel_gradient(model: Sequential, X: np.ndarray, Y: np.ndarray,
+                           loss: str = "mean_squared_error",
+                           world_size: int = 2) -> tuple[float, list[np.ndarray]]:
+    """The full batch's loss and gradient, from W shards: Σ_r (n_r/N)·(L_r, g_r).
+
+    Returns the loss and the gradients [dL/dW¹, dL/db¹, dL/dW², …] (the spec's layout,
+    W of shape (in, out)); they equal a single full-batch backward pass up to rounding.
+    """
+    X = as_float_array(X, model.dtype, "data_parallel_gradient", "X")
+    Y = as_float_array(Y, model.dtype, "data_parallel_gradient", "Y")
+    check_shape("data_parallel_gradient", "Y", Y.shape, (X.shape[0], model.out_features))
+    value, grads = 0.0, None
+    for rows in shard_rows(X.shape[0], world_size):
+        shard_value, shard_grads = _shard_step(model, X[rows], Y[rows], loss)
+        share = len(rows) / X.shape[0]  # n_r / N: this shard's weight in the full batch
+        value += share * shard_value
+        weighted = [share * g for g in shard_grads]
+        grads = weighted if grads is None else [a + b for a, b in zip(grads, weighted,
+                                                                      strict=True)]
+    return value, grads
+
+
+def data_parallel_fit(model: Sequential, X: np.ndarray, Y: np.ndarray,
+                      loss: str = "mean_squared_error", optimizer: SGD | Adam | None = None,
+                      epochs: int = 1, world_size: int = 2) -> History:
+    """Full-batch training with each step's gradient combined from W shards.
+
+    One step per epoch, on all N rows; the per-step loss history is the full batch's
+    loss (before that step's update), as in ``reference.fit(..., batch_size=None)``.
+
+    Raises:
+        TrainingDiverged: at the first step whose loss is inf or nan (before its update).
+    """
+    optimizer = SGD() if optimizer is None else optimizer
+    params = [p for pair in model.params for p in pair]
+    state = optimizer.init(params)
+    history = History(epochs=epochs, steps_per_epoch=1)
+    for epoch in range(1, epochs + 1):
+        value, grads = data_parallel_gradient(model, X, Y, loss, world_size)
+        if not math.isfinite(value):
+            raise TrainingDiverged(epoch, epoch, value, history)
+        optimizer.step(params, grads, state)
+        history.loss.append(value)
+    return history

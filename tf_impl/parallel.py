@@ -1,0 +1,150 @@
+"""Data parallelism (``reference.parallel``) with ``tf.distribute.MirroredStrategy``.
+
+One process drives W replicas, one per device (here logical CPU devices, set up with
+``tf.config.set_logical_device_configuration`` before TF first touches its devices).
+``strategy.experimental_distribute_dataset`` splits each global batch into W
+consecutive slices; ``strategy.run`` runs the step on every replica, and Keras's
+``apply_gradients`` sums the replicas' gradients before one update of the mirrored
+variables. The model and the optimizer are created under ``strategy.scope()``.
+
+Conventions bridged to the spec:
+
+* The replicas' gradients are **summed**, so a custom loop divides each replica's summed
+  loss by the **global** batch: ``tf.nn.compute_average_loss(per_example,
+  global_batch_size=N)``. A per-replica ``reduce_mean`` gives W times the gradient (the
+  classic mistake). Without ``global_batch_size`` it divides by the replica's own rows
+  times W: right for even slices, wrong for an uneven last one (4 and 3 rows of 7: 1/8
+  and 1/6 instead of 1/7).
+* Keras ``fit`` under the strategy scales each replica's mean loss by 1/W
+  (``keras.losses.loss.scale_loss_for_distribution``): the plain average of the slices'
+  gradients, the full batch's only when the slices are even. A batch that splits
+  unevenly gives the average of the slices' means instead, and one that does so first
+  stops ``fit`` in its model build (``_maybe_symbolic_build`` averages the first batch
+  over the replicas: "Inputs to operation AddN … must have the same size and shape").
+* ``fit``'s History keeps the loss in a ``Mean`` metric of dtype ``floatx``: with a
+  float64 model and floatx float32 the logged losses are float32-rounded (2.7e-8 off)
+  while the weights are float64-exact; ``keras.config.set_floatx("float64")`` first.
+* ``shard_rows``: the slices are consecutive rows (7 on 2 replicas: 0–3 and 4–6), where
+  torch's sampler deals them out in turn; the gradient's sum does not depend on it.
+
+Shape: X (N, in_features), Y (N, out_features); N ≥ W.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import reference
+from reference.training import History, TrainingDiverged
+from tf_impl import optimizers
+from tf_impl._inputs import checked, training_data
+
+# The losses whose per-example form a custom loop needs: Keras loss classes by spec name.
+LOSSES = {"mean_squared_error": keras.losses.MeanSquaredError,
+          "mean_absolute_error": keras.losses.MeanAbsoluteError,
+          "mean_squared_logarithmic_error": keras.losses.MeanSquaredLogarithmicError}
+
+
+def shard_rows(n_samples: int, strategy: tf.distribute.Strategy) -> list[np.ndarray]:
+    """The rows each replica gets when a batch of all ``n_samples`` rows is distributed."""
+    rows = tf.data.Dataset.range(n_samples).batch(n_samples)
+    batch = next(iter(strategy.experimental_distribute_dataset(rows)))
+    return [t.numpy() for t in strategy.experimental_local_results(batch)]
+
+
+def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: str,
+                   **_: object) -> dict[str, tf.Tensor]:
+    """``fit``'s data checks, and a loss with a per-example Keras form."""
+    if loss not in LOSSES:
+        raise ValueError(f"{where}: loss must be one of {sorted(LOSSES)} (a per-example Keras "
+                         f"loss), got {loss!r}")
+    return training_data(where, model=model, X=X, Y=Y)
+
+
+@checked(_parallel_data)
+def data_parallel_gradient(model: keras.Model, X: object, Y: object,
+                           loss: str = "mean_squared_error",
+                           strategy: tf.distribute.Strategy | None = None,
+                           ) -> tuple[float, list[tf.Tensor]]:
+    """One step's full-batch loss and gradients, summed over the replicas of ``strategy``.
+
+    The gradients are what ``apply_gradients`` would receive: each replica's, all-reduced
+    (``ReplicaContext.all_reduce``), aligned with ``model.trainable_variables``.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    n = int(X.shape[0])
+    per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
+    batch = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices((X, Y)).batch(n))))
+
+    def replica_step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        with tf.GradientTape() as tape:
+            # The replicas' gradients are summed: divide by the global batch, not this slice.
+            value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
+                                               global_batch_size=n)
+        grads = tape.gradient(value, model.trainable_variables)
+        return value, tf.distribute.get_replica_context().all_reduce("sum", grads)
+
+    @tf.function
+    def step(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        value, grads = strategy.run(replica_step, args=(x, y))
+        return (strategy.reduce("sum", value, axis=None),
+                strategy.experimental_local_results(grads)[0])
+
+    value, grads = step(*batch)
+    return float(value), list(grads)
+
+
+@checked(_parallel_data)
+def data_parallel_fit(model: keras.Model, X: object, Y: object,
+                      loss: str = "mean_squared_error", optimizer: object = None,
+                      epochs: int = 1, strategy: tf.distribute.Strategy | None = None, *,
+                      keras_fit: bool = False) -> History:
+    """Full-batch training of ``model`` (built under ``strategy.scope()``) in place.
+
+    A custom loop (``strategy.run`` inside ``tf.function``), or with ``keras_fit=True``
+    ``model.compile`` and ``model.fit`` under the same strategy. The arguments are the
+    spec's: ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
+    Returns the full batch's loss before every step.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    n = int(X.shape[0])
+    dataset = tf.data.Dataset.from_tensor_slices((X, Y)).batch(n)  # one step per epoch
+    with strategy.scope():
+        keras_optimizer = optimizers.from_reference(
+            reference.optimizers.SGD() if optimizer is None else optimizer)
+        keras_optimizer.build(model.trainable_variables)  # its variables: mirrored, up front
+        if keras_fit:
+            # Keras's default reduction; under a strategy, each replica's mean is scaled by 1/W.
+            model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
+                reduction="sum_over_batch_size", dtype=Y.dtype.name))
+    if keras_fit:
+        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
+        return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
+    per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
+
+    def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            # The replicas' gradients are summed: divide by the global batch, not this slice.
+            value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
+                                               global_batch_size=n)
+        grads = tape.gradient(value, model.trainable_variables)
+        keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return value
+
+    @tf.function
+    def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        return strategy.reduce("sum", strategy.run(replica_step, args=(x, y)), axis=None)
+
+    history = History(epochs=epochs, steps_per_epoch=1)
+    batches = strategy.experimental_distribute_dataset(dataset.repeat(epochs))
+    for epoch, (x, y) in enumerate(batches, start=1):
+        value = float(train_step(x, y))
+        if not math.isfinite(value):
+            raise TrainingDiverged(epoch, epoch, value, history)
+        history.loss.append(value)
+    return history

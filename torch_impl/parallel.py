@@ -1,0 +1,107 @@
+"""Data parallelism (``reference.parallel``) with ``torch.distributed`` and DDP.
+
+Each of W processes (ranks) runs this code on the whole dataset; ``DistributedSampler``
+hands rank r its shard, rows r, r + W, …; ``DistributedDataParallel`` all-reduces the
+gradients during ``backward()`` and divides them by W, so every rank's optimizer takes
+the same step. The caller starts the processes and the process group first
+(``torch.multiprocessing.spawn`` or ``torchrun``, then
+``dist.init_process_group("gloo")``; see the data-parallelism page).
+
+Conventions bridged to the spec:
+
+* DDP averages over ranks: with even shards each rank's mean loss is already right, and
+  dividing it by the world size again scales the gradient by 1/W (the classic mistake).
+  With an uneven last shard the plain average overweights the smaller shard, so each
+  rank's mean loss is scaled by n_r·W/N (1 with even shards).
+* ``DistributedSampler`` evens out the shards by repeating the first rows (7 rows on 2
+  ranks: rank 1 gets rows 1, 3, 5 and row 0 again, see ``shard_rows``); the full batch
+  counts each row once, so the copy is dropped.
+
+Shape: X (N, in_features), Y (N, out_features), the full data on every rank; N ≥ W.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+import reference
+from reference.training import History, TrainingDiverged
+from torch_impl import losses, optimizers
+from torch_impl._inputs import checked, training_data
+
+
+def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
+    """The rows ``DistributedSampler`` gives each rank (unshuffled): r, r + W, …, padded.
+
+    When W does not divide N the sampler repeats the first rows so that every rank
+    gets ⌈N/W⌉ of them.
+    """
+    return [np.array(list(DistributedSampler(range(n_samples), num_replicas=world_size,
+                                             rank=rank, shuffle=False)))
+            for rank in range(world_size)]
+
+
+@checked(training_data)
+def data_parallel_gradient(model: torch.nn.Module, X: object, Y: object,
+                           loss: str = "mean_squared_error") -> tuple[float, list[torch.Tensor]]:
+    """One DDP forward and backward: the full batch's loss and ``[p.grad for p in …]``.
+
+    Call it on every rank of an initialised process group, with the same ``model``
+    weights and the same data; each rank returns the same (all-reduced) gradients.
+    """
+    world, rank, n = dist.get_world_size(), dist.get_rank(), len(X)
+    ddp = DistributedDataParallel(model)
+    dataset = TensorDataset(X, Y)
+    sampler = DistributedSampler(dataset, shuffle=False)  # this rank's rows: r, r + W, …
+    x, y = next(iter(DataLoader(dataset, batch_size=len(sampler), sampler=sampler)))
+    # The sampler pads an uneven dataset with copies of its first rows: drop this rank's.
+    x, y = x[:len(range(rank, n, world))], y[:len(range(rank, n, world))]
+    # DDP averages the W ranks' gradients; the full batch weighs this shard by n_r/N.
+    value = getattr(losses, loss)(y, ddp(x)) * (len(x) * world / n)
+    value.backward()
+    logged = value.detach().clone()
+    dist.all_reduce(logged)  # Σ_r of the scaled losses: W times the full batch's
+    return logged.item() / world, [p.grad for p in ddp.parameters()]
+
+
+@checked(training_data)
+def data_parallel_fit(model: torch.nn.Module, X: object, Y: object,
+                      loss: str = "mean_squared_error", optimizer: object = None,
+                      epochs: int = 1) -> History:
+    """Full-batch training of ``model`` in place under DDP; the full batch's losses.
+
+    Call it on every rank of an initialised process group. The arguments are the spec's:
+    ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
+    """
+    world, rank, n = dist.get_world_size(), dist.get_rank(), len(X)
+    ddp = DistributedDataParallel(model)
+    torch_optimizer = optimizers.from_reference(
+        reference.optimizers.SGD() if optimizer is None else optimizer, ddp.parameters())
+    loss_fn = getattr(losses, loss)
+    dataset = TensorDataset(X, Y)
+    sampler = DistributedSampler(dataset, shuffle=False)  # this rank's rows: r, r + W, …
+    loader = DataLoader(dataset, batch_size=len(sampler), sampler=sampler)  # one full batch
+    history = History(epochs=epochs, steps_per_epoch=1)
+    for epoch in range(1, epochs + 1):
+        sampler.set_epoch(epoch)
+        for x, y in loader:
+            # The sampler pads an uneven dataset with copies of its first rows: drop this rank's.
+            x, y = x[:len(range(rank, n, world))], y[:len(range(rank, n, world))]
+            torch_optimizer.zero_grad()
+            # DDP averages the W ranks' gradients; the full batch weighs this shard by n_r/N.
+            value = loss_fn(y, ddp(x)) * (len(x) * world / n)
+            logged = value.detach().clone()
+            dist.all_reduce(logged)  # Σ_r of the scaled losses: W times the full batch's
+            full_batch = logged.item() / world
+            if not math.isfinite(full_batch):
+                raise TrainingDiverged(epoch, epoch, full_batch, history)
+            value.backward()
+            torch_optimizer.step()
+            history.loss.append(full_batch)
+    return history
