@@ -155,6 +155,7 @@ def test_networks(drawn) -> None:
     check("networks", *drawn)
 
 
+@COSTLY
 @given(draws("normalization"))
 def test_normalization(drawn) -> None:
     check("normalization", *drawn)
