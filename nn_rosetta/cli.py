@@ -154,6 +154,17 @@ def list_notes() -> str:
     return "\n".join([*out, f"The same with links: {notes.PAGE}"])
 
 
+def _columns(text: str) -> int:
+    """--width: a whole number of columns, at least 20 (the narrowest readable layout)."""
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of columns, got {text!r}") from None
+    if width < 20:
+        raise argparse.ArgumentTypeError(f"at least 20 columns, got {width}")
+    return width
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,14 +174,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="every concept with its parity status")
     show = commands.add_parser("show", help="one concept in NumPy, PyTorch and TensorFlow")
     show.add_argument("concept")
-    show.add_argument("--width", type=int, default=None,
+    show.add_argument("--width", type=_columns, default=None,
                       help="columns to fit (default: the terminal's width)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight the code (auto: when writing to a terminal)")
     sheet = commands.add_parser("cheatsheet", aliases=["bridge"],
                                 help="Keras/TensorFlow names beside PyTorch's, with the spec's")
     sheet.add_argument("name", nargs="?", help="only the rows about this name")
-    sheet.add_argument("--width", type=int, default=None,
+    sheet.add_argument("--width", type=_columns, default=None,
                        help="columns to fit (default: the terminal's width)")
     commands.add_parser("notes", help="the source notes that the note numbers refer to")
     return parser
@@ -188,7 +199,7 @@ def _unknown(word: str) -> int:
     return 2
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
     if args.command == "notes":
         print(list_notes())
         return 0
@@ -198,7 +209,6 @@ def run(args: argparse.Namespace) -> int:
             return _unknown(args.name)
         print(sheet(rows, _width(args.width)))
         return 0
-    summary = _summary(args.report)
     if args.command == "list":
         print(list_concepts(summary))
         return 0
@@ -216,9 +226,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    summary = None
+    if args.command in ("list", "show"):
+        try:
+            summary = _summary(args.report)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            parser.error(f"--report {args.report}: not a readable parity report "
+                         f"({type(error).__name__}: {error})")
     try:
-        code = run(args)
+        code = run(args, summary)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader left (`nn-rosetta list | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -126,7 +126,8 @@ def test_probabilities_outside_0_1_are_refused(fw, name: str, bad: float) -> Non
 @pytest.mark.parametrize("name", PROBABILITY_TARGETS)
 def test_cross_entropy_targets_outside_0_1_are_refused(fw, name: str) -> None:
     with pytest.raises(ValueError, match=rf"{name}: y_true \(probabilities\) must lie in "
-                                         r"\[0, 1\], but 2 values lie outside \(from -1 to 2\)"):
+                                         r"\[0, 1\], but 2 values lie outside "
+                                         r"\(from -1\.0 to 2\.0\)"):
         loss(fw, name, np.array([[2.0, -1.0, 0.0]]), np.array([[0.2, 0.5, 0.3]]))
 
 

@@ -79,3 +79,36 @@ def test_keras_hidden_logits_trap_end_to_end() -> None:
     mirror = float(tf_fw.impl.losses.binary_cross_entropy(tf_fw.tf.constant(y), p))
     assert mirror == pytest.approx(LOG_2_23, rel=1e-6)
     assert mirror == pytest.approx(losses.binary_cross_entropy(y, p.numpy()), rel=1e-7)
+
+
+# float32 logits at the edge of the range: the spec's mean does not overflow and its
+# categorical cross-entropy takes 0 · log 0 as 0; torch and Keras compute the textbook
+# sum-then-divide and y · log softmax, so they give inf and NaN there. A convention of
+# the frameworks, shown here on each side rather than bridged inside the mirrors'
+# bodies: at such values a training run stops with TrainingDiverged in all three.
+BIG = np.float32(3e38)
+
+
+def test_spec_bce_with_logits_mean_does_not_overflow_in_float32() -> None:
+    y_true = np.array([[0.0, 1.0]], np.float32)
+    logits = np.array([[BIG, -BIG]], np.float32)  # per entry: 3e38 and 3e38, sum 6e38
+    assert losses.binary_cross_entropy_with_logits(y_true, logits) == pytest.approx(3e38,
+                                                                                     rel=1e-6)
+
+
+def test_spec_cce_with_logits_takes_zero_times_log_zero_as_zero() -> None:
+    y_true = np.array([[1.0, 0.0]], np.float32)
+    logits = np.array([[BIG, -BIG]], np.float32)  # log softmax: [0, −inf] in float32
+    assert losses.categorical_cross_entropy_with_logits(y_true, logits) == 0.0
+
+
+def test_frameworks_overflow_where_the_spec_does_not(fw) -> None:
+    mirror = fw.impl.losses
+    bce = mirror.binary_cross_entropy_with_logits(
+        *(fw._tensor(a) for a in (np.array([[0.0, 1.0]], np.float32),
+                                  np.array([[BIG, -BIG]], np.float32))))
+    cce = mirror.categorical_cross_entropy_with_logits(
+        *(fw._tensor(a) for a in (np.array([[1.0, 0.0]], np.float32),
+                                  np.array([[BIG, -BIG]], np.float32))))
+    assert math.isinf(float(bce))  # 3e38 + 3e38 overflows before the division by 2
+    assert math.isnan(float(cce))  # 0 · (−inf)

@@ -16,7 +16,12 @@ The policy, once for the whole project; every check runs before any computation:
   happened, the shape that was expected and the shape that was received.
 * Values are checked where the mathematics needs a range: probabilities in [0, 1] and
   class indices in [0, C − 1]. The error says how many values are outside and shows
-  the extreme ones.
+  the extreme ones, with every digit Python needs to tell them apart (``repr``): a
+  probability of 1 + 1e-12 shows as 1.000000000001, not as 1.
+* An empty batch (no rows, or rows of no entries) is refused: its mean is 0/0.
+* Counts (``epochs``, ``batch_size``) are integers, never truncated floats; a
+  hyper-parameter (a learning rate, a momentum, …) is a finite real number in its
+  range: NaN or ±inf there would silently turn every weight into NaN.
 * Non-finite values (NaN) are never refused, clipped or skipped: NaN in, NaN out. A NaN
   is the symptom of an earlier failure (a diverged run, a division by zero upstream);
   it must reach the loss, where it is seen, rather than vanish into a clip or turn
@@ -37,6 +42,8 @@ reductions, without any NumPy computation.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -126,6 +133,14 @@ def check_same_shape(where: str, y_true_shape: Sequence[int],
                          f"{y_pred_shape}; they must match exactly (nothing is broadcast)")
     if len(y_pred_shape) == 0:
         raise ValueError(f"{where}: expected a batch dimension, got a scalar")
+    check_not_empty(where, "y_pred", y_pred_shape)
+
+
+def check_not_empty(where: str, what: str, shape: Sequence[int | None]) -> None:
+    """Refuse an array with no entries: a mean over it is 0/0 (NaN), a sum silently 0."""
+    if any(n == 0 for n in shape):
+        raise ValueError(f"{where}: {what} is empty (shape {tuple(shape)}); a loss needs at "
+                         "least one sample with at least one entry")
 
 
 def check_batch(where: str, what: str, received: Sequence[int], width: int) -> None:
@@ -153,7 +168,7 @@ def check_within(where: str, what: str, outside: int, lowest: float, highest: fl
     if outside:
         values = "1 value lies" if outside == 1 else f"{outside} values lie"
         raise ValueError(f"{where}: {what} must lie in [{low:g}, {high:g}], but {values} "
-                         f"outside (from {lowest:g} to {highest:g})")
+                         f"outside (from {lowest!r} to {highest!r})")
 
 
 def check_array_within(where: str, what: str, array: np.ndarray, low: float,
@@ -161,5 +176,55 @@ def check_array_within(where: str, what: str, array: np.ndarray, low: float,
     """:func:`check_within` for a NumPy array (the spec's own inputs)."""
     outside = array[(array < low) | (array > high)]  # NaN compares false: it passes
     if outside.size:
-        check_within(where, what, outside.size, float(outside.min()), float(outside.max()),
+        check_within(where, what, outside.size, outside.min().item(), outside.max().item(),
                      low, high)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def check_count(where: str, what: str, value: object, minimum: int, *,
+                none_means: str | None = None) -> None:
+    """Require an integer ≥ ``minimum`` (``None`` too, when ``none_means`` says what it is).
+
+    A float is refused even when whole: ``batch_size=2.5`` would otherwise be cut to 2.
+    """
+    if value is None and none_means is not None:
+        return
+    if not _is_integer(value) or value < minimum:
+        allowed = f"an integer ≥ {minimum}" + (f" or None ({none_means})" if none_means else "")
+        raise ValueError(f"{where}: {what} must be {allowed}, got {value!r}")
+
+
+def check_real(where: str, what: str, value: object, low: float = 0.0,
+               high: float = math.inf, *, high_open: bool = False) -> None:
+    """Require a finite real number in [low, high] (or [low, high) with ``high_open``)."""
+    if math.isfinite(high):
+        shown = f"a finite number in [{low!r}, {high!r}{')' if high_open else ']'}"
+    else:
+        shown = f"a finite number ≥ {low!r}" if math.isfinite(low) else "a finite number"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(value) or value < low or value > high or \
+            (high_open and value == high):
+        raise ValueError(f"{where}: {what} must be {shown}, got {value!r}")
+
+
+# The range of every optimizer hyper-parameter, shared by the spec's optimizer objects and
+# the mirrors' optimizer builders: (low, high, high_open).
+HYPERPARAMETERS = {
+    "learning_rate": (0.0, math.inf, False),
+    "momentum": (0.0, 1.0, False),
+    "beta_1": (0.0, 1.0, True),
+    "beta_2": (0.0, 1.0, True),
+    "epsilon": (0.0, math.inf, False),
+    "weight_decay": (0.0, math.inf, False),
+    "precision": (0.0, math.inf, False),
+}
+
+
+def check_hyperparameters(where: str, **values: object) -> None:
+    """Check each named hyper-parameter against its range in :data:`HYPERPARAMETERS`."""
+    for name, value in values.items():
+        low, high, high_open = HYPERPARAMETERS[name]
+        check_real(where, name, value, low, high, high_open=high_open)

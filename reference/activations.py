@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
-from reference._validation import as_float_array
+from reference._validation import as_float_array, check_real
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -33,18 +33,18 @@ _GELU_TANH_CUBIC = 0.044715
 _GELU_FORMS = ("none", "tanh")
 
 
-def _float(z: object) -> np.ndarray:
-    return as_float_array(z, None, "activation", "z")
+def _float(z: object, where: str) -> np.ndarray:
+    return as_float_array(z, None, where, "z")
 
 
 def identity(z: np.ndarray) -> np.ndarray:
     """φ(z) = z (a Dense layer with no activation; Keras calls it ``linear``)."""
-    return _float(z).copy()
+    return _float(z, "identity").copy()
 
 
 def identity_derivative(z: np.ndarray) -> np.ndarray:
     """φ'(z) = 1."""
-    return np.ones_like(_float(z))
+    return np.ones_like(_float(z, "identity_derivative"))
 
 
 def step(z: np.ndarray) -> np.ndarray:
@@ -54,12 +54,12 @@ def step(z: np.ndarray) -> np.ndarray:
     trains with ``z >= 0`` but predicts with ``z > 0``; this project uses ``z > 0`` for both.
     ``np.heaviside`` keeps NaN (a comparison ``z > 0`` would turn it into 0 and hide it).
     """
-    return np.heaviside(_float(z), 0.0)
+    return np.heaviside(_float(z, "step"), 0.0)
 
 
 def step_derivative(z: np.ndarray) -> np.ndarray:
     """φ'(z) = 0 wherever it exists (undefined at 0): the step cannot be trained by gradients."""
-    return np.zeros_like(_float(z))
+    return np.zeros_like(_float(z, "step_derivative"))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -68,7 +68,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     Stable form: with e = e^(−|z|) ≤ 1, σ(z) = 1/(1+e) for z ≥ 0 and e/(1+e) for z < 0,
     so ``exp`` never overflows.
     """
-    z = _float(z)
+    z = _float(z, "sigmoid")
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -81,7 +81,7 @@ def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1, in (−1, 1)."""
-    return np.tanh(_float(z))
+    return np.tanh(_float(z, "tanh"))
 
 
 def tanh_derivative(z: np.ndarray) -> np.ndarray:
@@ -90,20 +90,20 @@ def tanh_derivative(z: np.ndarray) -> np.ndarray:
     The last form keeps every digit where tanh(z) → ±1 and 1 − tanh² would cancel
     (at z = 6 it loses 4 digits), and ``exp`` never overflows.
     """
-    z = _float(z)
+    z = _float(z, "tanh_derivative")
     e = np.exp(-2.0 * np.abs(z))
     return 4.0 * e / np.square(1.0 + e)
 
 
 def relu(z: np.ndarray) -> np.ndarray:
     """ReLU(z) = max(0, z)."""
-    z = _float(z)
+    z = _float(z, "relu")
     return np.maximum(z, 0.0)
 
 
 def relu_derivative(z: np.ndarray) -> np.ndarray:
     """ReLU'(z) = 1 if z > 0 else 0 (0 at the kink, as in torch and TF)."""
-    z = _float(z)
+    z = _float(z, "relu_derivative")
     return (z > 0).astype(z.dtype)
 
 
@@ -113,26 +113,26 @@ def leaky_relu(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     The default s = 0.01 is torch's ``nn.LeakyReLU``; Keras uses 0.2 (``activations``)
     or 0.3 (the ``LeakyReLU`` layer), so the mirrors always pass the slope explicitly.
     """
-    z = _float(z)
+    z = _float(z, "leaky_relu")
     return np.where(z > 0, z, negative_slope * z)
 
 
 def leaky_relu_derivative(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     """φ'(z) = 1 if z > 0 else s (s at the kink, as in torch and TF)."""
-    z = _float(z)
+    z = _float(z, "leaky_relu_derivative")
     return np.where(z > 0, 1.0, negative_slope).astype(z.dtype)
 
 
 def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """ELU(z) = z if z > 0 else α(e^z − 1)."""
-    z = _float(z)
+    z = _float(z, "elu")
     # expm1 only sees z ≤ 0, so it cannot overflow for large positive z.
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
 
 
 def elu_derivative(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """ELU'(z) = 1 if z > 0 else α·e^z."""
-    z = _float(z)
+    z = _float(z, "elu_derivative")
     return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
 
 
@@ -142,8 +142,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
     Computed as e^(z − max z) / Σ e^(z − max z) (the log-sum-exp shift), so the largest
     exponent is e^0 = 1 and nothing overflows.
     """
-    z = _float(z)
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    z = _float(z, "softmax")
+    with np.errstate(over="ignore"):  # a gap beyond the dtype's range: −inf, whose e^ is 0
+        e = np.exp(z - np.max(z, axis=-1, keepdims=True, initial=-np.inf))  # no rows: empty
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
@@ -158,7 +159,7 @@ def softmax_vjp(z: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
 
 def softplus(z: np.ndarray) -> np.ndarray:
     """softplus(z) = log(1 + e^z), written max(z, 0) + log1p(e^(−|z|)) so it never overflows."""
-    z = _float(z)
+    z = _float(z, "softplus")
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
@@ -169,13 +170,13 @@ def softplus_derivative(z: np.ndarray) -> np.ndarray:
 
 def silu(z: np.ndarray) -> np.ndarray:
     """SiLU (swish with β = 1): φ(z) = z·σ(z)."""
-    z = _float(z)
+    z = _float(z, "silu")
     return z * sigmoid(z)
 
 
 def silu_derivative(z: np.ndarray) -> np.ndarray:
     """φ'(z) = σ(z)(1 + z(1 − σ(z)))."""
-    z = _float(z)
+    z = _float(z, "silu_derivative")
     s = sigmoid(z)
     return s * (1.0 + z * (1.0 - s))
 
@@ -196,7 +197,7 @@ def gelu(z: np.ndarray, approximate: str = "none") -> np.ndarray:
     ``gelu(approximate=True)``): φ(z) = ½ z (1 + tanh(u)), u = √(2/π)(z + 0.044715 z³);
     it differs from the exact form by up to 4e-4.
     """
-    z = _float(z)
+    z = _float(z, "gelu")
     if _gelu_form(approximate) == "tanh":
         return 0.5 * z * (1.0 + np.tanh(_gelu_tanh_argument(z)))
     return z * ndtr(z)
@@ -213,7 +214,7 @@ def gelu_derivative(z: np.ndarray, approximate: str = "none") -> np.ndarray:
     Tanh form: φ'(z) = ½(1 + t) + ½ z (1 − t²) u'(z), t = tanh(u),
     u'(z) = √(2/π)(1 + 3·0.044715 z²).
     """
-    z = _float(z)
+    z = _float(z, "gelu_derivative")
     if _gelu_form(approximate) == "tanh":
         t = np.tanh(_gelu_tanh_argument(z))
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_TANH_CUBIC * z * z)
@@ -271,4 +272,9 @@ def get(identifier: str | Activation, **params: float | str) -> Activation:
     if unknown:
         raise TypeError(f"activation {identifier!r} takes no parameter "
                         f"{', '.join(sorted(unknown))}")
+    for name, value in params.items():  # checked here, not at the first forward pass
+        if name == "approximate":
+            _gelu_form(value)
+        else:
+            check_real(f"activation {identifier!r}", name, value, -math.inf)
     return Activation(identifier, dict(params))

@@ -29,9 +29,17 @@ gradient by max(p(1 − p), 1e-12); ``torch_impl.losses`` bridges that to this c
 The ``*_with_logits`` forms need no clipping, stay exact for logits up to ±1e4 and
 beyond, and should be preferred.
 
+float32 extremes: a mean whose sum overflows although the mean does not (two BCE terms
+of 3e38) divides each term by n first, and a class with target 0 adds nothing to a
+categorical cross-entropy even where its log-probability is −inf (0 · log 0 = 0). torch
+and Keras compute the plain sum-then-divide and y · log softmax there, giving inf and
+NaN (``parity_tests/test_extremes.py`` shows each side). An infinite logit gives NaN in
+all three (∞ − ∞), with NumPy's RuntimeWarning in the spec.
+
 Input checks (``reference._validation``): predictions that must be probabilities (the
 losses without ``_with_logits``) and cross-entropy targets must lie in [0, 1]; class
-indices must be integers in [0, C − 1]; NaN is let through and gives a NaN loss.
+indices must be integers in [0, C − 1]; an empty batch is refused; NaN is let through
+and gives a NaN loss.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from reference._validation import (
     as_float_array,
     check_array_within,
     check_integer_labels,
+    check_not_empty,
     check_same_shape,
     check_shape,
 )
@@ -71,6 +80,7 @@ def _sparse(where: str, y_true: object, y_pred: object,
             probabilities: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     y_pred = as_float_array(y_pred, None, where, "y_pred")
     check_shape(where, "y_pred", y_pred.shape, (None, None))
+    check_not_empty(where, "y_pred", y_pred.shape)
     indices = np.asarray(y_true)
     check_integer_labels(where, "y_true", indices.dtype)
     check_shape(where, "y_true (class indices)", indices.shape, (y_pred.shape[0],))
@@ -94,10 +104,21 @@ def _batch_size(y_pred: np.ndarray) -> int:
     return y_pred.shape[0]
 
 
+def _mean(values: np.ndarray) -> float:
+    """The mean of every entry, without overflow: in float32 the sum of two losses of
+    3e38 is inf where their mean is 3e38, so then each term is divided by n first (the
+    usual sum-then-divide is kept otherwise: it is what torch and Keras compute)."""
+    with np.errstate(over="ignore"):
+        mean = np.mean(values)
+    if np.isinf(mean) and np.isfinite(values).all():
+        mean = np.sum(values / values.size)
+    return float(mean)
+
+
 def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = (1/n) Σ (ŷ − y)², over all n entries."""
     y_true, y_pred = _pair("mean_squared_error", y_true, y_pred)
-    return float(np.mean(np.square(y_pred - y_true)))
+    return _mean(np.square(y_pred - y_true))
 
 
 def mean_squared_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -121,7 +142,7 @@ def half_mean_squared_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> 
 def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = (1/n) Σ |ŷ − y|, over all n entries."""
     y_true, y_pred = _pair("mean_absolute_error", y_true, y_pred)
-    return float(np.mean(np.abs(y_pred - y_true)))
+    return _mean(np.abs(y_pred - y_true))
 
 
 def mean_absolute_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -135,7 +156,7 @@ def mean_squared_logarithmic_error(y_true: np.ndarray, y_pred: np.ndarray) -> fl
     y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
     eps = y_pred.dtype.type(EPSILON)
     d = np.log1p(np.maximum(y_pred, eps)) - np.log1p(np.maximum(y_true, eps))
-    return float(np.mean(np.square(d)))
+    return _mean(np.square(d))
 
 
 def mean_squared_logarithmic_error_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -152,7 +173,7 @@ def binary_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = −(1/n) Σ [y log p + (1 − y) log(1 − p)], p = clip(ŷ, ε, 1 − ε), over all entries."""
     y_true, y_pred = _pair("binary_cross_entropy", y_true, y_pred, BOTH)
     p = _clip(y_pred)
-    return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
+    return _mean(-(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
 
 
 def binary_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -169,7 +190,7 @@ def binary_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> 
     Per entry: max(x, 0) − x·y + log(1 + e^(−|x|)), exact and finite for every finite x.
     """
     y_true, x = _pair("binary_cross_entropy_with_logits", y_true, y_pred, TARGETS)
-    return float(np.mean(np.maximum(x, 0.0) - x * y_true + np.log1p(np.exp(-np.abs(x)))))
+    return _mean(np.maximum(x, 0.0) - x * y_true + np.log1p(np.exp(-np.abs(x))))
 
 
 def binary_cross_entropy_with_logits_gradient(y_true: np.ndarray,
@@ -180,7 +201,8 @@ def binary_cross_entropy_with_logits_gradient(y_true: np.ndarray,
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
-    shifted = x - np.max(x, axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap wider than the dtype's range: −inf, exactly
+        shifted = x - np.max(x, axis=-1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
@@ -210,10 +232,16 @@ def categorical_cross_entropy_gradient(y_true: np.ndarray, y_pred: np.ndarray) -
 def categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = −(1/N) Σ_samples Σ_classes y · log softmax(x), x = ``y_pred`` the logits.
 
-    log softmax(x) = x − logsumexp(x), computed with the max shift: finite for any finite x.
+    log softmax(x) = x − logsumexp(x), computed with the max shift. A class with target 0
+    adds nothing, even where its log-probability is −inf (float32 logits 3e38 and −3e38:
+    the shift overflows), so 0 · (−inf) is taken as 0, not NaN.
     """
     y_true, x = _pair("categorical_cross_entropy_with_logits", y_true, y_pred, TARGETS)
-    return float(-np.sum(y_true * _log_softmax(x)) / _batch_size(x))
+    log_q = _log_softmax(x)
+    with np.errstate(invalid="ignore"):
+        terms = y_true * log_q
+    terms[(y_true == 0) & np.isneginf(log_q)] = 0.0
+    return float(-np.sum(terms) / _batch_size(x))
 
 
 def categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
@@ -234,7 +262,7 @@ def sparse_categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> 
     k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred, PREDICTIONS)
     c = _clip(y_pred)
     rows = np.arange(len(k))
-    return float(np.mean(np.log(np.sum(c, axis=-1)) - np.log(c[rows, k])))
+    return _mean(np.log(np.sum(c, axis=-1)) - np.log(c[rows, k]))
 
 
 def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
@@ -251,7 +279,7 @@ def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
 def sparse_categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """L = (1/N) Σ (logsumexp(x) − x_k), x = ``y_pred`` (N, C) logits, k = ``y_true`` (N,)."""
     k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
-    return float(-np.mean(_log_softmax(x)[np.arange(len(k)), k]))
+    return _mean(-_log_softmax(x)[np.arange(len(k)), k])
 
 
 def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,

@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference._validation import as_float_array
+from reference._validation import as_float_array, check_count, check_hyperparameters
 from reference.schedules import _Schedule
 
 CONVENTIONS = ("torch", "keras")
@@ -106,6 +106,8 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0: float, learni
     Shape: x0 a scalar → the iterates x_0, x_1, …, x_k, shape (k + 1,).
     """
     _check_convention(convention)
+    check_hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
+    check_count("gradient_descent", "max_iters", max_iters, 0)
     x = as_float_array(x0, None, "gradient_descent", "x0")
     eta = keras_rounded(learning_rate) if convention == "keras" else float(learning_rate)
     iterates, last_step = [x], math.inf
@@ -129,7 +131,30 @@ def _check_convention(convention: str) -> None:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
-def _checked(name: str, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+def _first_rate(learning_rate: float | _Schedule) -> float:
+    """η, or a schedule's η₀ (the schedule checks the rest of itself)."""
+    return learning_rate.initial_learning_rate if isinstance(learning_rate, _Schedule) \
+        else learning_rate
+
+
+def _checked(name: str, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+             state: OptimizerState, slots: tuple[str, ...]) -> None:
+    if not isinstance(state, OptimizerState):
+        raise TypeError(f"{name}.step: state must be an OptimizerState from {name}.init, got "
+                        f"{type(state).__name__}")
+    check_count(f"{name}.step", "state.iterations", state.iterations, 0)
+    if set(state.slots) != set(slots) or \
+            any(len(state.slots[slot]) != len(params) for slot in slots):
+        found = {slot: len(arrays) for slot, arrays in state.slots.items()}
+        raise ValueError(f"{name}.step: the state holds the slots {found} (arrays per slot), "
+                         f"but {len(params)} parameters need the slots {list(slots)}; make "
+                         f"the state with {name}.init(params)")
+    for slot in slots:  # a state made for other shapes would be broadcast silently
+        for k, (p, kept) in enumerate(zip(params, state.slots[slot], strict=True)):
+            if kept is not None and (kept.shape != p.shape or kept.dtype != p.dtype):
+                raise ValueError(f"{name}.step: state slot {slot!r} {k} has shape {kept.shape} "
+                                 f"and dtype {kept.dtype}, its parameter {p.shape} and "
+                                 f"{p.dtype}: the state was made for other parameters")
     if len(params) != len(grads):
         raise ValueError(f"{name}.step: {len(params)} parameters but {len(grads)} gradients")
     for k, (p, g) in enumerate(zip(params, grads, strict=True)):
@@ -204,7 +229,7 @@ class _Optimizer:
     def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
              state: OptimizerState) -> None:
         """One update of every parameter, in place."""
-        _checked(type(self).__name__, params, grads)
+        _checked(type(self).__name__, params, grads, state, self._SLOTS)
         for k, (p, g) in enumerate(zip(params, self._clipped(grads), strict=True)):
             if self.weight_decay and not self.decoupled_weight_decay:
                 g = g + self.weight_decay * p  # coupled: L2 in the gradient
@@ -257,6 +282,8 @@ class SGD(_Optimizer):
     def __post_init__(self) -> None:
         _check_convention(self.convention)
         self._check_clipping()
+        check_hyperparameters("SGD", learning_rate=_first_rate(self.learning_rate),
+                              momentum=self.momentum, weight_decay=self.weight_decay)
         if self.nesterov and not self.momentum:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
 
@@ -306,6 +333,11 @@ class Adam(_Optimizer):
         self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])
+        if self.weight_decay is not None:  # AdamW resolves its default below
+            check_hyperparameters(type(self).__name__,
+                                  learning_rate=_first_rate(self.learning_rate),
+                                  beta_1=self.beta_1, beta_2=self.beta_2,
+                                  epsilon=self.epsilon, weight_decay=self.weight_decay)
 
     def _update(self, k: int, p: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
         m_slot, v_slot = state.slots["m"], state.slots["v"]
@@ -345,3 +377,4 @@ class AdamW(Adam):
         if self.weight_decay is None:
             object.__setattr__(self, "weight_decay",
                                ADAMW_WEIGHT_DECAY_DEFAULTS[self.convention])
+            super().__post_init__()

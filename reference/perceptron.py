@@ -33,7 +33,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._validation import as_float_array, check_shape
+from reference._validation import (
+    as_float_array,
+    check_count,
+    check_hyperparameters,
+    check_shape,
+)
 from reference.activations import sigmoid, step
 
 
@@ -47,6 +52,7 @@ class Perceptron:
 
     def __init__(self, learning_rate: float = 1.0, *, weights: object = None,
                  bias: float = 0.0) -> None:
+        check_hyperparameters("Perceptron", learning_rate=learning_rate)
         self.learning_rate = float(learning_rate)
         self.converged = False
         self.epochs_run = 0
@@ -79,6 +85,7 @@ class Perceptron:
         correction changes the next prediction). ``converged`` says whether an epoch
         passed without a mistake within ``max_epochs``; ``epochs_run`` counts the epochs.
         """
+        check_count("Perceptron.fit", "max_epochs", max_epochs, 0)
         X, y = self._inputs(X, y)
         n_features = X.shape[1]
         w, b = np.zeros(n_features, dtype=X.dtype), np.zeros((), dtype=X.dtype)

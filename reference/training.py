@@ -21,7 +21,12 @@ x = 1000 multiplies the weight by about −99. (Note 003's loop also updates the
 with the weight it has just updated; here both gradients come from the same forward
 pass, as in every framework.)
 
-Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted).
+Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted);
+for the sparse losses Y holds integer class indices, shape (N,).
+
+Every argument is checked before the first step (:func:`check_run`, :func:`check_targets`,
+shared with both mirrors' ``fit``): counts are integers (``batch_size=2.5`` is refused,
+not cut to 2), the optimizer's hyper-parameters are finite, class indices lie in range.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference import losses
-from reference._validation import as_float_array, check_shape
+from reference._fit_checks import check_run, check_targets, is_sparse
+from reference._validation import as_float_array, check_array_within, check_count
 from reference.callbacks import EarlyStopping
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
@@ -70,12 +76,11 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
     it into consecutive batches of ``batch_size`` (``None``: one batch of all rows);
     ``seed=None`` keeps the data order.
     """
-    if n_samples < 1 or epochs < 0:
-        raise ValueError(f"batch_order: need n_samples ≥ 1 and epochs ≥ 0, got {n_samples}, "
-                         f"{epochs}")
-    size = n_samples if batch_size is None else int(batch_size)
-    if size < 1:
-        raise ValueError(f"batch_order: batch_size must be positive or None, got {batch_size}")
+    check_count("batch_order", "n_samples", n_samples, 1)
+    check_count("batch_order", "epochs", epochs, 0)
+    check_count("batch_order", "batch_size", batch_size, 1, none_means="one batch of all rows")
+    check_count("batch_order", "seed", seed, 0, none_means="data order")
+    size = n_samples if batch_size is None else batch_size
     rng = None if seed is None else np.random.default_rng(seed)
     order = []
     for _ in range(epochs):
@@ -91,7 +96,8 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
 
     Args:
         model: a spec :class:`~reference.networks.Sequential`; its weights are updated.
-        X, Y: inputs (N, in_features) and targets (N, out_features).
+        X, Y: inputs (N, in_features) and targets (N, out_features); for a sparse loss,
+            integer class indices (N,).
         loss: a name from ``reference.losses``.
         optimizer: a spec optimizer (default ``SGD()``, η = 0.01); its ``convention``
             decides whose formulas the spec follows.
@@ -105,10 +111,17 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
     """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"fit: model must be a reference.Sequential, got {type(model).__name__}")
+    check_run("fit", loss, optimizer, epochs, batch_size, seed)
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
+                        f"None, got {type(early_stopping).__name__}")
     X = as_float_array(X, model.dtype, "fit", "X")
-    Y = as_float_array(Y, model.dtype, "fit", "Y")
-    check_shape("fit", "X", X.shape, (None, *model.input_shape))
-    check_shape("fit", "Y", Y.shape, (X.shape[0], *model.output_shape))
+    Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
+    check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
+    if is_sparse(loss):
+        check_array_within("fit", "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]

@@ -1,182 +1,352 @@
-"""Weight files: a spec model saved and loaded without any possibility of running code.
+"""Weight files: a spec model saved and loaded without any possibility of running code,
+written atomically, read with memory bounded by the model, and checked by a checksum.
 
-Format, version 1: an ``.npz`` file (NumPy's zip of ``.npy`` arrays) holding
+Format, version 2: an ``.npz`` file (NumPy's zip of ``.npy`` arrays, stored uncompressed)
+holding
 
-* ``meta``: one string, JSON: ``{"format": "nn-rosetta-weights", "version": 1,
-  "model": "Sequential" or "Dense", "dtype": "float64", "layers": [{"in_features": 3,
-  "out_features": 5, "activation": "sigmoid", "params": {}}, …]}``;
-* ``W0``, ``b0``, ``W1``, ``b1``, …: each layer's kernel, shape (in, out), and bias.
+* ``meta``: one string, JSON: ``{"format": "nn-rosetta-weights", "version": 2,
+  "model": "Sequential" (with its per-sample "input_shape") or "Layer" (one layer
+  alone), "dtype": "float64", "layers": [{"kind": "Dense", "config": {…},
+  "arrays": {"W": [3, 5], "b": [5]}}, …], "sha256": "…"}``: per layer its kind (a name
+  in ``reference.layers.LAYERS``), its ``config()`` (what ``from_config`` rebuilds it
+  from) and the shape of each named parameter and state array (the layer protocol's
+  ``parameters`` and ``state``; none for Flatten or Dropout);
+* one array per layer and name, called ``"{layer index}.{name}"`` (``0.W``, ``0.b``,
+  ``2.W``, …); the spec's kernel W is (in, out).
 
-Why it is safe: the file is read with ``np.load(path, allow_pickle=False)``, so NumPy
-itself refuses any array of Python objects, the only place an ``.npy`` can hold a pickle
-(and a pickle's ``__reduce__`` can call any function). Nothing else in the file is
-executable: JSON and raw numbers.
+A layer kind is saved once :data:`ARRAY_SHAPES` says which arrays its configuration
+makes, and of which shapes; that is what lets the loader check a file's declarations
+before building anything (``parity_tests/fuzz`` fails for a kind without its entry).
 
-What is checked on load, before a model is built: the format name and version, that the
-arrays are exactly those the metadata announces, each array's shape and dtype against
-the metadata, consecutive widths, and the activations' names and parameters. Given a
-``model``, the file must also describe that model's architecture: same layers, widths,
-activations and dtype. Any mismatch raises :class:`WeightFileError` naming the file, the
-layer, what was expected and what was found.
+``sha256`` is the SHA-256 of the canonical JSON of ``meta`` without it (sorted keys,
+no spaces) followed by, for each array in the order of ``layers``, its name, dtype, shape
+and raw C-order bytes: :func:`_checksum`. Any change to a number or to the metadata is
+caught, beyond what the zip's CRC-32 of each member already catches.
+
+Why it is safe: the arrays are read from their ``.npy`` headers with
+``allow_pickle=False`` semantics: only plain float32/float64 arrays are accepted, so no
+pickle (whose ``__reduce__`` can call any function) is ever unpickled. Nothing else in the
+file is executable: JSON and raw numbers.
+
+Memory: nothing is read before its size is known to be the model's. The ``meta`` member
+may be at most :data:`META_LIMIT` bytes; then every array member's declared size (its
+zip entry, stored, not compressed, so it cannot expand) and its ``.npy`` header's shape
+and dtype are checked against the model the metadata describes (and, given ``model``,
+against that model) before its data is read. A file whose headers declare 7 TiB is
+refused after reading a few hundred bytes.
+
+Writes are atomic: the file is written to a temporary file in the same folder, flushed
+and ``fsync``-ed, then moved over ``path`` with ``os.replace``; a write that fails midway
+leaves the previous file as it was (``reference._files.atomic_write``, which the mirrors share).
+
+Every failure raises :class:`WeightFileError` naming the file and what was wrong.
 
 The mirrors keep their frameworks' own formats: ``torch_impl.weights`` (a ``state_dict``
 file, loaded with ``weights_only=True``) and ``tf_impl.weights`` (a Keras
-``.weights.h5``), with the same public names.
+``.weights.h5``), with the same public names, the same atomic writes and each a
+SHA-256 digest inside the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import math
 import os
 import zipfile
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import numpy as np
 
-from reference import activations
+from reference._files import WeightFileError, atomic_write
 from reference._validation import FLOAT_NAMES
-from reference.layers import Dense
+from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
 
 FORMAT = "nn-rosetta-weights"
-VERSION = 1
-_Model = Sequential | Dense
+VERSION = 2
+META_LIMIT = 1 << 20  # bytes: the JSON of thousands of layers
+_NPY_HEADER_LIMIT = 1 << 16  # NumPy writes headers of 128 bytes; it reads up to 10 000
+_Model = Sequential | Layer
 
 
-class WeightFileError(ValueError):
-    """A weight file that is unsafe, malformed, or does not describe the expected model."""
+def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
+    return {"W": [config["in_features"], config["out_features"]], "b": [config["out_features"]]}
 
 
-def _describe(layer: Dense) -> dict[str, Any]:
-    return {"in_features": layer.in_features, "out_features": layer.out_features,
-            "activation": layer.activation.name, "params": dict(layer.activation.params)}
+# Per layer kind: the names and shapes of the arrays (parameters, then state) a
+# configuration makes, computed without building the layer, so that a file cannot make
+# the loader allocate more than it holds. A new layer kind adds its row.
+ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
+    "Dense": _dense_arrays,
+    "Flatten": lambda config: {},
+    "Dropout": lambda config: {},
+    "BatchNormalization": lambda config: {name: [config["features"]] for name in (
+        "gamma", "beta", "moving_mean", "moving_variance")},
+    "LayerNormalization": lambda config: {"gamma": [config["features"]],
+                                          "beta": [config["features"]]},
+}
 
 
-def _layers(model: _Model) -> list[Dense]:
-    if isinstance(model, Dense):
+def _arrays(layer: Layer) -> dict[str, np.ndarray]:
+    return {**layer.parameters, **layer.state}
+
+
+def _describe(layer: Layer) -> dict[str, Any]:
+    kind = type(layer).__name__
+    if kind not in ARRAY_SHAPES or LAYERS.get(kind) is not type(layer):
+        raise TypeError(f"save_weights: layer {layer.name} of kind {kind} has no weight-file "
+                        "entry (reference.weights.ARRAY_SHAPES)")
+    return {"kind": kind, "config": layer.config(),
+            "arrays": {name: list(value.shape) for name, value in _arrays(layer).items()}}
+
+
+def _layers(model: _Model) -> list[Layer]:
+    if isinstance(model, Layer):
         return [model]
     if isinstance(model, Sequential):
-        others = [f"{k}: {layer.name}" for k, layer in enumerate(model.layers)
-                  if not isinstance(layer, Dense)]
-        if others:
-            raise TypeError(f"weight files (format {VERSION}) hold Dense layers only; got "
-                            f"{others}")
         return model.layers
-    raise TypeError(f"expected a reference.Sequential or reference.Dense, got "
+    raise TypeError(f"expected a reference.Sequential or a reference layer, got "
                     f"{type(model).__name__}")
 
 
+def _dtype(model: _Model) -> str:
+    dtype = model.dtype
+    return "float64" if dtype is None else dtype.name
+
+
+def _array_names(meta: dict[str, Any]) -> list[str]:
+    return [f"{k}.{name}" for k, layer in enumerate(meta["layers"]) for name in layer["arrays"]]
+
+
+def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of ``meta`` (without its ``sha256``) and the arrays it lists, in order."""
+    digest = hashlib.sha256()
+    body = {key: value for key, value in meta.items() if key != "sha256"}
+    digest.update(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    for name in _array_names(meta):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"\n{name} {array.dtype.str} {array.shape}\n".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
 def save_weights(model: _Model, path: str | os.PathLike) -> None:
-    """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file)."""
+    """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file),
+    atomically."""
     layers = _layers(model)
-    meta = {"format": FORMAT, "version": VERSION, "model": type(model).__name__,
-            "dtype": layers[0].dtype.name, "layers": [_describe(layer) for layer in layers]}
-    arrays = {"meta": np.array(json.dumps(meta))}
-    for k, layer in enumerate(layers):
-        arrays[f"W{k}"], arrays[f"b{k}"] = layer.W, layer.b
-    with open(path, "wb") as file:  # a file object: np.savez would append ".npz" to a name
-        np.savez(file, **arrays)
+    meta = {"format": FORMAT, "version": VERSION,
+            "model": "Sequential" if isinstance(model, Sequential) else "Layer",
+            "dtype": _dtype(model), "layers": [_describe(layer) for layer in layers]}
+    if isinstance(model, Sequential):
+        meta["input_shape"] = list(model.input_shape)
+    arrays = {f"{k}.{name}": value for k, layer in enumerate(layers)
+              for name, value in _arrays(layer).items()}
+    meta["sha256"] = _checksum(meta, arrays)
+
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as file:  # a file: np.savez would append ".npz" to a name
+            np.savez(file, meta=np.array(json.dumps(meta)), **arrays)
+            file.flush()
+
+    atomic_write(path, write)
 
 
-def _read(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every array in the file, refusing pickles and anything that is not an ``.npz``."""
-    unsafe = (f"{path}: refused: it holds pickled Python objects, and unpickling can run "
-              "code")
+def _npy_header(path: str | os.PathLike, name: str,
+                stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype an ``.npy`` member declares: no data read."""
     try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as error:  # neither .npy nor .npz: NumPy would have to unpickle it
-        raise WeightFileError(f"{unsafe} ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise WeightFileError(f"{path}: unreadable as an .npz weight file ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise WeightFileError(f"{path}: a single array, not an .npz weight file")
-    with archive:
-        try:
-            return {name: archive[name] for name in archive.files}
-        except ValueError as error:  # "Object arrays cannot be loaded when allow_pickle=False"
-            raise WeightFileError(f"{unsafe} ({error})") from None
+        version = np.lib.format.read_magic(stream)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        return reader(stream, max_header_size=_NPY_HEADER_LIMIT)
+    except (ValueError, SyntaxError, TypeError, EOFError, OSError, zipfile.BadZipFile) as error:
+        raise WeightFileError(f"{path}: member {name!r} has no valid .npy header "
+                              f"({error})") from None
 
 
-def _meta(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    raw = arrays.get("meta")
-    if raw is None or raw.dtype.kind != "U" or raw.shape != ():
+def _read_member(path: str | os.PathLike, archive: zipfile.ZipFile, name: str,
+                 shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """The array ``name``, after its zip entry and ``.npy`` header declared ``shape`` and
+    ``dtype``: at most the model's own bytes are ever read."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size > nbytes + _NPY_HEADER_LIMIT:
+        raise WeightFileError(f"{path}: member {name!r} declares {info.file_size} bytes "
+                              f"(compression {info.compress_type}); the model's {dtype} "
+                              f"array of shape {shape} takes {nbytes}, stored uncompressed")
+    try:
+        with archive.open(info) as stream:
+            found_shape, fortran, found_dtype = _npy_header(path, name, stream)
+            if found_dtype.hasobject:
+                raise WeightFileError(f"{path}: {name} refused: it holds pickled Python "
+                                      "objects, and unpickling can run code")
+            if found_shape != shape or found_dtype != np.dtype(dtype):  # byte order too
+                raise WeightFileError(f"{path}: {name} should be {dtype} of shape {shape}, "
+                                      f"found {found_dtype.name} ({found_dtype.str}) of shape "
+                                      f"{found_shape}")
+            data = stream.read(nbytes)
+            if len(data) != nbytes or stream.read(1):  # reading to the end checks the CRC
+                raise WeightFileError(f"{path}: {name} holds {len(data)} bytes of data where "
+                                      f"its header declares {nbytes}: truncated or padded")
+    except (zipfile.BadZipFile, OSError, EOFError) as error:  # "Bad CRC-32", a cut stream
+        raise WeightFileError(f"{path}: member {name!r} is corrupted ({error})") from None
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.ascontiguousarray(array)
+
+
+def _read_meta(path: str | os.PathLike, archive: zipfile.ZipFile) -> dict[str, Any]:
+    info = next((i for i in archive.infolist() if i.filename == "meta.npy"), None)
+    if info is None:
         raise WeightFileError(f"{path}: no 'meta' string: not a {FORMAT} file")
+    if info.file_size > META_LIMIT or info.compress_type != zipfile.ZIP_STORED:
+        raise WeightFileError(f"{path}: 'meta' declares {info.file_size} bytes (compression "
+                              f"{info.compress_type}); at most {META_LIMIT}, uncompressed")
     try:
-        meta = json.loads(str(raw))
-    except json.JSONDecodeError as error:
+        with archive.open(info) as stream:
+            shape, _, dtype = _npy_header(path, "meta", stream)
+            if shape != () or dtype.kind != "U":
+                raise WeightFileError(f"{path}: 'meta' should be one string, found "
+                                      f"{dtype.str} of shape {shape}: not a {FORMAT} file")
+            data = stream.read(dtype.itemsize)
+            stream.read(1)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise WeightFileError(f"{path}: member 'meta' is corrupted ({error})") from None
+    if len(data) != dtype.itemsize:
+        raise WeightFileError(f"{path}: 'meta' is truncated")
+    try:
+        meta = json.loads(str(np.frombuffer(data, dtype=dtype)[0]))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
         raise WeightFileError(f"{path}: 'meta' is not valid JSON ({error})") from None
+    return _check_meta(path, meta)
+
+
+def _is_shape(shape: object) -> bool:
+    return isinstance(shape, list) and len(shape) <= 8 and all(
+        type(n) is int and n >= 1 for n in shape)
+
+
+def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise WeightFileError(f"{path}: not a {FORMAT} file")
     if meta.get("version") != VERSION:
         raise WeightFileError(f"{path}: format version {meta.get('version')!r}; this "
                               f"nn-rosetta reads version {VERSION}")
-    if meta.get("model") not in ("Sequential", "Dense") or meta.get("dtype") not in FLOAT_NAMES:
+    if meta.get("model") not in ("Sequential", "Layer") or meta.get("dtype") not in FLOAT_NAMES:
         raise WeightFileError(f"{path}: model {meta.get('model')!r} with dtype "
-                              f"{meta.get('dtype')!r}; expected Sequential or Dense, float32 "
+                              f"{meta.get('dtype')!r}; expected Sequential or Layer, float32 "
                               "or float64")
+    if not isinstance(meta.get("sha256"), str):
+        raise WeightFileError(f"{path}: no 'sha256' checksum in the metadata")
+    if meta["model"] == "Sequential" and not _is_shape(meta.get("input_shape")):
+        raise WeightFileError(f"{path}: 'input_shape' {meta.get('input_shape')!r} is no "
+                              "per-sample shape")
     layers = meta.get("layers")
-    keys = {"in_features", "out_features", "activation", "params"}
+    keys = {"kind", "config", "arrays"}
     if not isinstance(layers, list) or not layers or \
             any(not isinstance(d, dict) or set(d) != keys for d in layers) or \
-            (meta["model"] == "Dense" and len(layers) != 1):
+            (meta["model"] == "Layer" and len(layers) != 1):
         raise WeightFileError(f"{path}: 'layers' must list each layer's {sorted(keys)}")
+    for k, layer in enumerate(layers):
+        shapes = layer["arrays"]
+        if layer["kind"] not in ARRAY_SHAPES or not isinstance(layer["config"], dict) or \
+                not isinstance(shapes, dict) or not all(map(_is_shape, shapes.values())):
+            raise WeightFileError(f"{path}: layer {k}: kind {layer['kind']!r} with arrays "
+                                  f"{shapes!r}; expected a kind of {sorted(ARRAY_SHAPES)} "
+                                  "and positive integer shapes")
     return meta
 
 
-def _check_arrays(path: str | os.PathLike, meta: dict[str, Any],
-                  arrays: dict[str, np.ndarray]) -> None:
-    expected_names = {"meta"} | {f"{p}{k}" for k in range(len(meta["layers"])) for p in "Wb"}
-    if set(arrays) != expected_names:
-        raise WeightFileError(f"{path}: expected the arrays {sorted(expected_names)}, found "
-                              f"{sorted(arrays)}")
-    for k, layer in enumerate(meta["layers"]):
-        shapes = {f"W{k}": (layer["in_features"], layer["out_features"]),
-                  f"b{k}": (layer["out_features"],)}
-        for name, shape in shapes.items():
-            array = arrays[name]
-            if array.shape != shape or array.dtype.name != meta["dtype"]:
-                raise WeightFileError(f"{path}: layer {k}: {name} should be {meta['dtype']} "
-                                      f"of shape {shape}, found {array.dtype.name} of shape "
-                                      f"{array.shape}")
-
-
 def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
+    """The model the metadata describes: every configuration checked (activation names
+    and parameters included) at load, not at the first forward pass; and first, the
+    array shapes each configuration makes against those the file declares and holds."""
+    declared = sum(math.prod(shape) for layer in meta["layers"]
+                   for shape in layer["arrays"].values())
+    size = os.path.getsize(path)
+    if declared * np.dtype(meta["dtype"]).itemsize > size:
+        raise WeightFileError(f"{path}: declares {declared} {meta['dtype']} numbers, more "
+                              f"than its {size} bytes can hold")
+    for k, layer in enumerate(meta["layers"]):
+        try:
+            shapes = ARRAY_SHAPES[layer["kind"]](layer["config"])
+        except (KeyError, TypeError) as error:
+            raise WeightFileError(f"{path}: layer {k}: configuration {layer['config']!r} "
+                                  f"({type(error).__name__}: {error})") from None
+        if shapes != layer["arrays"]:
+            raise WeightFileError(f"{path}: layer {k}: the file declares the arrays "
+                                  f"{layer['arrays']}, its configuration makes {shapes}")
     try:
-        layers = [Dense(d["in_features"], d["out_features"],
-                        activations.get(d["activation"], **d["params"]), dtype=meta["dtype"])
-                  for d in meta["layers"]]
-        return layers[0] if meta["model"] == "Dense" else Sequential(layers)
-    except (TypeError, ValueError) as error:
+        layers = [from_config(d["kind"], d["config"]) for d in meta["layers"]]
+        if meta["model"] == "Layer":
+            return layers[0]
+        return Sequential(layers, input_shape=meta["input_shape"])
+    except (TypeError, ValueError, KeyError) as error:
         raise WeightFileError(f"{path}: describes no valid model: {error}") from None
 
 
-def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model) -> None:
-    layers = _layers(model)
-    if type(model).__name__ != meta["model"] or len(layers) != len(meta["layers"]):
-        raise WeightFileError(f"{path}: holds a {meta['model']} of {len(meta['layers'])} "
-                              f"layer(s), the model is a {type(model).__name__} of "
-                              f"{len(layers)}")
-    for k, (layer, found) in enumerate(zip(layers, meta["layers"], strict=True)):
-        expected = {**_describe(layer), "dtype": layer.dtype.name}
-        found = {**found, "dtype": meta["dtype"]}
-        if found != expected:
+def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model,
+                built: _Model) -> None:
+    """``model`` must be the model the file describes (``built`` from it): same layers,
+    configurations, array shapes, dtype and input shape."""
+    layers, found = _layers(model), _layers(built)
+    if isinstance(model, Sequential) != isinstance(built, Sequential) or \
+            len(layers) != len(found):
+        raise WeightFileError(f"{path}: holds a {meta['model']} of {len(found)} layer(s), "
+                              f"the model is a {type(model).__name__} of {len(layers)}")
+    for k, (layer, other) in enumerate(zip(layers, found, strict=True)):
+        expected = {**_describe(layer), "dtype": _dtype(model)}
+        described = {**_describe(other), "dtype": meta["dtype"]}
+        if described != expected:
             raise WeightFileError(f"{path}: layer {k} ({layer.name}) does not match: the model "
-                                  f"has {expected}, the file {found}")
+                                  f"has {expected}, the file {described}")
+    if isinstance(model, Sequential) and model.input_shape != built.input_shape:
+        raise WeightFileError(f"{path}: made for inputs of shape {built.input_shape}, the "
+                              f"model takes {model.input_shape}")
+
+
+@contextlib.contextmanager
+def _archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield archive
+    except zipfile.BadZipFile as error:
+        raise WeightFileError(f"{path}: not an .npz weight file: its zip structure is "
+                              f"missing or damaged ({error})") from None
+    except OSError as error:
+        raise WeightFileError(f"{path}: unreadable ({error})") from None
 
 
 def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model:
     """The model saved in ``path``: a new one, or ``model`` with the file's weights.
 
-    Raises :class:`WeightFileError` on a pickle, a malformed file, or (given ``model``) a
-    file describing another architecture; nothing is modified before every check passed.
+    Raises :class:`WeightFileError` on a malformed, corrupted or truncated file, a file
+    whose checksum does not match, or (given ``model``) a file describing another
+    architecture. Nothing is modified before every check passed.
     """
-    arrays = _read(path)
-    meta = _meta(path, arrays)
-    _check_arrays(path, meta, arrays)
-    if model is None:
-        model = _build(path, meta)
-    else:
-        _check_fits(path, meta, model)
-    for k, layer in enumerate(_layers(model)):
-        layer.W, layer.b = arrays[f"W{k}"], arrays[f"b{k}"]
-    return model
+    if model is not None:
+        _layers(model)  # a TypeError for what is no spec model
+    with _archive(path) as archive:
+        meta = _read_meta(path, archive)
+        built = _build(path, meta)  # validates every configuration
+        if model is not None:
+            _check_fits(path, meta, model, built)
+        expected = set(_array_names(meta)) | {"meta"}
+        found = {name.removesuffix(".npy") for name in archive.namelist()}
+        if found != expected:
+            raise WeightFileError(f"{path}: expected the arrays {sorted(expected)}, found "
+                                  f"{sorted(found)}")
+        arrays = {f"{k}.{name}": _read_member(path, archive, f"{k}.{name}", tuple(shape),
+                                              meta["dtype"])
+                  for k, layer in enumerate(meta["layers"])
+                  for name, shape in layer["arrays"].items()}
+    if _checksum(meta, arrays) != meta["sha256"]:
+        raise WeightFileError(f"{path}: checksum mismatch: the file was changed or corrupted "
+                              "after it was written")
+    target = built if model is None else model
+    for k, layer in enumerate(_layers(target)):
+        for name in meta["layers"][k]["arrays"]:
+            layer.set(name, arrays[f"{k}.{name}"])
+    return target

@@ -25,10 +25,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
+    HYPERPARAMETERS,
     as_float_array,
     check_batch,
+    check_count,
+    check_hyperparameters,
     check_integer_labels,
+    check_not_empty,
     check_same_shape,
     check_shape,
     check_within,
@@ -76,6 +81,23 @@ def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str
     return tf.constant(array)
 
 
+def _numeric(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
+                        f"dtype {array.dtype.name}")
+    return array
+
+
+def as_tensor(value: object, where: str, what: str) -> tf.Tensor:
+    """A tensor as it is; anything else through NumPy, so Python floats are float64 as in
+    the spec (``tf.convert_to_tensor([0.1])`` would make them float32)."""
+    if tf.is_tensor(value) or isinstance(value, tf.Variable):
+        return tf.convert_to_tensor(value)
+    return tf.constant(_numeric(value, where, what))
+
+
 # -- losses -------------------------------------------------------------------------------
 
 def _as_float(where: str, what: str, t: tf.Tensor, dtype: tf.DType | None) -> tf.Tensor:
@@ -97,7 +119,7 @@ def pair(probabilities: tuple[str, ...] = ()) -> Check:
     """A loss's ``(y_true, y_pred)``: one float dtype, the same shape, and the arguments
     named in ``probabilities`` in [0, 1]."""
     def check(where: str, y_true: tf.Tensor, y_pred: tf.Tensor) -> dict[str, Any]:
-        y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+        y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
         y_pred = _as_float(where, "y_pred", y_pred, None)
         y_true = _as_float(where, "y_true", y_true, y_pred.dtype)
         check_same_shape(where, y_true.shape, y_pred.shape)
@@ -111,9 +133,10 @@ def pair(probabilities: tuple[str, ...] = ()) -> Check:
 def sparse(probabilities: tuple[str, ...] = ()) -> Check:
     """A sparse loss's integer class indices (N,) in [0, C − 1] and predictions (N, C)."""
     def check(where: str, y_true: tf.Tensor, y_pred: tf.Tensor) -> dict[str, Any]:
-        y_true, y_pred = tf.convert_to_tensor(y_true), tf.convert_to_tensor(y_pred)
+        y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
         y_pred = _as_float(where, "y_pred", y_pred, None)
         check_shape(where, "y_pred", y_pred.shape, (None, None))
+        check_not_empty(where, "y_pred", y_pred.shape)
         check_integer_labels(where, "y_true", y_true.dtype)
         check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
         _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
@@ -125,28 +148,68 @@ def sparse(probabilities: tuple[str, ...] = ()) -> Check:
 
 # -- training, optimizers, perceptron --------------------------------------------------------
 
-def training_data(where: str, model: Any, X: object, Y: object, **_: Any) -> dict[str, Any]:
-    """``fit``'s X (N, in) and Y (N, out) as tensors of the model's dtype."""
+def _out_features(model: keras.Layer) -> int | None:
+    """The width of the model's output, when Keras knows it; ``None`` otherwise."""
+    try:
+        shape = tuple(model.output_shape)
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return shape[-1] if len(shape) == 2 and shape[-1] is not None else None
+
+
+def training_data(where: str, model: Any, X: object, Y: object,
+                  loss: object = "mean_squared_error", optimizer: object = None,
+                  epochs: object = 1, batch_size: object = None, seed: object = 0,
+                  **_: Any) -> dict[str, Any]:
+    """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
+    X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
+    integer class indices (N,) in [0, C − 1]."""
+    if not isinstance(model, keras.Layer) or not model.trainable_variables:
+        raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
+                        f"got {type(model).__name__}")
+    check_run(where, loss, optimizer, epochs, batch_size, seed)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     X = as_float_tensor(X, dtype, where, "X")
-    Y = as_float_tensor(Y, dtype, where, "Y")
-    check_shape(where, "Y", Y.shape, (X.shape[0], None))
+    Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
+    out_features = _out_features(model)
+    # the input's per-sample shape is the model's own to check (framework idiom)
+    check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
+                  tuple(Y.shape[1:]) if out_features is None else (out_features,))
+    if is_sparse(loss) and out_features is not None:
+        _within(where, "Y (class indices)", Y, 0, out_features - 1)
     return {"X": X, "Y": Y}
 
 
-def starting_point(where: str, x0: object, **_: Any) -> dict[str, Any]:
-    """A starting point ``x0`` as a float tensor."""
+def starting_point(where: str, x0: object, learning_rate: object, precision: object,
+                   max_iters: object, **_: Any) -> dict[str, Any]:
+    """A starting point ``x0`` as a float tensor; a finite η ≥ 0 and precision, an
+    integer count of steps (the framework would take NaN)."""
+    check_hyperparameters(where, learning_rate=learning_rate, precision=precision)
+    check_count(where, "max_iters", max_iters, 0)
     return {"x0": as_float_tensor(x0, None, where, "x0")}
 
 
-def perceptron_weights(where: str, weights: object, **_: Any) -> dict[str, Any]:
-    """Given weights (n,) or a scalar, as a float tensor."""
+def hyperparameters(where: str, **arguments: Any) -> None:
+    """An optimizer builder's hyper-parameters: finite and in range (the framework would
+    take a NaN learning rate, and Keras a negative one)."""
+    check_hyperparameters(where, **{name: value for name, value in arguments.items()
+                                    if name in HYPERPARAMETERS and not isinstance(
+                                        value, keras.optimizers.schedules.LearningRateSchedule)})
+
+
+def perceptron_weights(where: str, learning_rate: object, weights: object,
+                       **_: Any) -> dict[str, Any]:
+    """A finite learning rate ≥ 0; given weights (n,) or a scalar, as a float tensor."""
+    check_hyperparameters(where, learning_rate=learning_rate)
     return {} if weights is None else {"weights": as_float_tensor(weights, None, where,
                                                                   "weights")}
 
 
-def perceptron_data(where: str, self: Any, X: object, y: object, **_: Any) -> dict[str, Any]:
-    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype."""
+def perceptron_data(where: str, self: Any, X: object, y: object, max_epochs: object,
+                    **_: Any) -> dict[str, Any]:
+    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype; an
+    integer count of epochs."""
+    check_count(where, "max_epochs", max_epochs, 0)
     X = as_float_tensor(X, None, where, "X")
     if X.shape.rank != 1:
         check_shape(where.split(".")[0], "X", X.shape, (None, None))

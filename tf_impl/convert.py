@@ -231,6 +231,9 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     and its first layer does not fix it. Anything without a spec counterpart is refused
     by name.
     """
+    if not isinstance(model, keras.Layer):  # before _walk reads Keras attributes off it
+        raise TypeError(f"to_reference: expected a Keras model or layer, got "
+                        f"{type(model).__name__}")
     spec, walk = _walk(model, input_shape)
     for layer, group, context in walk:
         for name, array in _copy_out(layer, group.main, context).items():

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 import reference
 from tf_impl import schedules
-from tf_impl._inputs import checked, starting_point
+from tf_impl._inputs import checked, hyperparameters, starting_point
 
 
 class CoupledWeightDecay:
@@ -54,6 +54,7 @@ class AdamWithL2(CoupledWeightDecay, keras.optimizers.Adam):
     """``keras.optimizers.Adam`` with torch's coupled weight decay."""
 
 
+@checked(hyperparameters)
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
         weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
         **clipping: float | None) -> keras.optimizers.SGD:
@@ -66,6 +67,7 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
     return keras.optimizers.SGD(weight_decay=weight_decay or None, **options)
 
 
+@checked(hyperparameters)
 def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
          epsilon: float = 1e-7, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
          **clipping: float | None) -> keras.optimizers.Adam:
@@ -77,6 +79,7 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
     return keras.optimizers.Adam(weight_decay=weight_decay or None, **options)
 
 
+@checked(hyperparameters)
 def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
           epsilon: float = 1e-7, weight_decay: float = 0.004,
           **clipping: float | None) -> keras.optimizers.AdamW:

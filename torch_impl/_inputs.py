@@ -25,10 +25,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
+    HYPERPARAMETERS,
     as_float_array,
     check_batch,
+    check_count,
+    check_hyperparameters,
     check_integer_labels,
+    check_not_empty,
     check_same_shape,
     check_shape,
     check_within,
@@ -76,6 +81,23 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
     return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
 
 
+def _numeric(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
+                        f"dtype {array.dtype.name}")
+    return array
+
+
+def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
+    """A tensor as it is; anything else (a list, an array) through NumPy: Python floats
+    become float64, as in the spec, not torch's default float32."""
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.as_tensor(_numeric(value, where, what))
+
+
 # -- losses -------------------------------------------------------------------------------
 
 def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
@@ -95,8 +117,8 @@ def pair(probabilities: tuple[str, ...] = ()) -> Check:
     """A loss's ``(y_true, y_pred)``: one float dtype, the same shape, and the arguments
     named in ``probabilities`` in [0, 1]."""
     def check(where: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> dict[str, Any]:
-        y_pred = _as_float(where, "y_pred", torch.as_tensor(y_pred), None)
-        y_true = _as_float(where, "y_true", torch.as_tensor(y_true), y_pred.dtype)
+        y_pred = _as_float(where, "y_pred", as_tensor(y_pred, where, "y_pred"), None)
+        y_true = _as_float(where, "y_true", as_tensor(y_true, where, "y_true"), y_pred.dtype)
         check_same_shape(where, y_true.shape, y_pred.shape)
         for what, t in (("y_true", y_true), ("y_pred", y_pred)):
             if what in probabilities:
@@ -109,9 +131,10 @@ def sparse(probabilities: tuple[str, ...] = ()) -> Check:
     """A sparse loss's class indices (N,) in [0, C − 1] (made ``torch.long``, as
     ``F.cross_entropy`` requires) and predictions (N, C)."""
     def check(where: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> dict[str, Any]:
-        y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
+        y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
         y_pred = _as_float(where, "y_pred", y_pred, None)
         check_shape(where, "y_pred", y_pred.shape, (None, None))
+        check_not_empty(where, "y_pred", y_pred.shape)
         check_integer_labels(where, "y_true", y_true.dtype)
         check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
         _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
@@ -123,29 +146,65 @@ def sparse(probabilities: tuple[str, ...] = ()) -> Check:
 
 # -- training, optimizers, perceptron --------------------------------------------------------
 
-def training_data(where: str, model: torch.nn.Module, X: object, Y: object,
+def _out_features(model: nn.Module) -> int | None:
+    """The width of the model's last ``nn.Linear``, when that is its last parameterised
+    module (the width of its output, then); ``None`` when unknown."""
+    last = [m for m in model.modules() if next(m.parameters(recurse=False), None) is not None]
+    return last[-1].out_features if last and isinstance(last[-1], nn.Linear) else None
+
+
+def training_data(where: str, model: nn.Module, X: object, Y: object,
+                  loss: object = "mean_squared_error", optimizer: object = None,
+                  epochs: object = 1, batch_size: object = None, seed: object = 0,
                   **_: Any) -> dict[str, Any]:
-    """``fit``'s X (N, in) and Y (N, out) as tensors of the model's dtype."""
+    """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
+    X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
+    integer class indices (N,) in [0, C − 1]."""
+    if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
+        raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
+                        f"{type(model).__name__}")
+    check_run(where, loss, optimizer, epochs, batch_size, seed)
     dtype = next(model.parameters()).dtype
     X = as_float_tensor(X, dtype, where, "X")
-    Y = as_float_tensor(Y, dtype, where, "Y")
-    check_shape(where, "Y", Y.shape, (X.shape[0], None))
+    Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
+    out_features = _out_features(model)
+    # the input's per-sample shape is the model's own to check (framework idiom)
+    check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
+                  tuple(Y.shape[1:]) if out_features is None else (out_features,))
+    if is_sparse(loss) and out_features is not None:
+        _within(where, "Y (class indices)", Y, 0, out_features - 1)
     return {"X": X, "Y": Y}
 
 
-def starting_point(where: str, x0: object, **_: Any) -> dict[str, Any]:
-    """A starting point ``x0`` as a float tensor."""
+def starting_point(where: str, x0: object, learning_rate: object, precision: object,
+                   max_iters: object, **_: Any) -> dict[str, Any]:
+    """A starting point ``x0`` as a float tensor; a finite η ≥ 0 and precision, an
+    integer count of steps (the framework would take NaN)."""
+    check_hyperparameters(where, learning_rate=learning_rate, precision=precision)
+    check_count(where, "max_iters", max_iters, 0)
     return {"x0": as_float_tensor(x0, None, where, "x0")}
 
 
-def perceptron_weights(where: str, weights: object, **_: Any) -> dict[str, Any]:
-    """Given weights (n,) or a scalar, as a float tensor."""
+def hyperparameters(where: str, **arguments: Any) -> None:
+    """An optimizer builder's hyper-parameters: finite and in range (the framework would
+    take a NaN learning rate, and Keras a negative one)."""
+    check_hyperparameters(where, **{name: value for name, value in arguments.items()
+                                    if name in HYPERPARAMETERS})
+
+
+def perceptron_weights(where: str, learning_rate: object, weights: object,
+                       **_: Any) -> dict[str, Any]:
+    """A finite learning rate ≥ 0; given weights (n,) or a scalar, as a float tensor."""
+    check_hyperparameters(where, learning_rate=learning_rate)
     return {} if weights is None else {"weights": as_float_tensor(weights, None, where,
                                                                   "weights")}
 
 
-def perceptron_data(where: str, self: Any, X: object, y: object, **_: Any) -> dict[str, Any]:
-    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype."""
+def perceptron_data(where: str, self: Any, X: object, y: object, max_epochs: object,
+                    **_: Any) -> dict[str, Any]:
+    """Training data: X (N, n) or (N,), labels y (N,) of 0 and 1, one float dtype; an
+    integer count of epochs."""
+    check_count(where, "max_epochs", max_epochs, 0)
     X = as_float_tensor(X, None, where, "X")
     if X.ndim != 1:
         check_shape(where.split(".")[0], "X", X.shape, (None, None))

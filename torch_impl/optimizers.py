@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 import reference
-from torch_impl._inputs import checked, starting_point
+from torch_impl._inputs import checked, hyperparameters, starting_point
 
 _Params = Iterable[torch.Tensor]
 
@@ -44,6 +44,7 @@ class SGDWithDecoupledWeightDecay(torch.optim.SGD):
         return super().step(closure)
 
 
+@checked(hyperparameters)
 def SGD(params: _Params, learning_rate: float = 0.01, momentum: float = 0.0,
         nesterov: bool = False, weight_decay: float = 0.0,
         decoupled_weight_decay: bool = False) -> torch.optim.SGD:
@@ -55,6 +56,7 @@ def SGD(params: _Params, learning_rate: float = 0.01, momentum: float = 0.0,
     return torch.optim.SGD(params, weight_decay=weight_decay, **options)
 
 
+@checked(hyperparameters)
 def Adam(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
          beta_2: float = 0.999, epsilon: float = 1e-8, weight_decay: float = 0.0,
          decoupled_weight_decay: bool = False) -> torch.optim.Adam:
@@ -64,6 +66,7 @@ def Adam(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
                             decoupled_weight_decay=decoupled_weight_decay)
 
 
+@checked(hyperparameters)
 def AdamW(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
           beta_2: float = 0.999, epsilon: float = 1e-8,
           weight_decay: float = 0.01) -> torch.optim.AdamW:

@@ -11,41 +11,122 @@ Safety: ``torch.save`` writes a pickle. ``weights_only=True`` makes ``torch.load
 restricted unpickler that rebuilds tensors and plain containers only and refuses every
 other global, so a crafted file cannot run code.
 
-Checks on load (``@checked``), before anything is copied: the names must be exactly the
-model's (torch would report them too) and every tensor must have the model's shape and
-dtype.
+Checks on load (``@checked``), before anything is copied: the names must be exactly
+the model's (torch
+would report them too) and every tensor must have the model's shape and dtype.
 ``load_state_dict`` alone would cast a float32 file into a float64 model silently.
+
+Integrity and memory: ``torch.save`` writes a zip of uncompressed records (``data.pkl``,
+``data/0``, …). ``save_weights`` adds one record, ``nn_rosetta.sha256``, the SHA-256 of
+every other record (name and bytes, in name order); ``torch.load`` ignores it, so the
+file stays a plain ``state_dict`` file. ``load_weights`` first reads the zip's directory
+only: every record must be stored uncompressed and all of them together no larger than
+the model's tensors plus :data:`OVERHEAD` bytes, so a hostile file cannot make it read
+more than the model holds. Then it streams the records through SHA-256 (which also
+checks each record's CRC-32): truncation or a changed byte is a :class:`WeightFileError`
+naming the file, and so is a file without the digest (written by ``torch.save`` alone).
+Only then does ``torch.load`` run. Writes are atomic (``reference._files.atomic_write``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
+import zipfile
 
 import torch
 
+from reference._files import atomically
 from reference._validation import dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
 
+DIGEST = "nn_rosetta.sha256"
+OVERHEAD = 1 << 16  # bytes beyond the tensors: data.pkl's names and the small records
+_PER_TENSOR = 1 << 10  # data.pkl's bytes per tensor, generously, and a record's alignment
 
+
+def _digest(archive: zipfile.ZipFile, path: str | os.PathLike) -> str:
+    """SHA-256 of every record but the digest, streamed: reading a record to its end
+    checks its CRC-32 too."""
+    digest = hashlib.sha256()
+    try:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.filename.endswith(f"/{DIGEST}"):
+                continue
+            digest.update(f"\n{info.filename}\n".encode())
+            with archive.open(info) as record:
+                while chunk := record.read(1 << 20):
+                    digest.update(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise WeightFileError(f"{path}: corrupted or truncated ({error})") from None
+    return digest.hexdigest()
+
+
+def _seal(path: str | os.PathLike) -> None:
+    """Add the digest record to the ``torch.save`` file at ``path``."""
+    with zipfile.ZipFile(path, "a") as archive:
+        prefix = archive.namelist()[0].split("/")[0]
+        archive.writestr(f"{prefix}/{DIGEST}", _digest(archive, path))
+
+
+@atomically(finish=_seal)
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
-    """``torch.save(model.state_dict(), path)``."""
+    """``torch.save(model.state_dict(), path)``, written atomically and sealed with its
+    digest (``@atomically``)."""
     torch.save(model.state_dict(), path)
 
 
+def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
+    """Sizes and digest from the zip's directory and records, before ``torch.load``."""
+    expected = model.state_dict()
+    limit = OVERHEAD + sum(_PER_TENSOR + t.numel() * t.element_size()
+                           for t in expected.values())
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise WeightFileError(f"{path}: not a torch.save zip file, or its zip directory is "
+                              f"damaged or cut off ({error})") from None
+    except OSError as error:
+        raise WeightFileError(f"{path}: unreadable ({error})") from None
+    with archive:
+        infos = archive.infolist()
+        declared = sum(info.file_size for info in infos)
+        compressed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]
+        if compressed or declared > limit:
+            raise WeightFileError(f"{path}: declares {declared} bytes in {len(infos)} "
+                                  f"records ({len(compressed)} compressed); the model's "
+                                  f"state_dict takes at most {limit}, uncompressed")
+        seals = [i for i in infos if i.filename.endswith(f"/{DIGEST}")]
+        if len(seals) != 1 or seals[0].file_size != 64:
+            raise WeightFileError(f"{path}: no {DIGEST} record: not written by "
+                                  "torch_impl.save_weights, so its integrity cannot be checked")
+        try:
+            stored = archive.read(seals[0]).decode("ascii")
+        except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
+            raise WeightFileError(f"{path}: its digest record is corrupted ({error})") from None
+        if _digest(archive, path) != stored:
+            raise WeightFileError(f"{path}: checksum mismatch: the file was changed or "
+                                  "corrupted after it was written")
+
+
 def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module) -> None:
-    """The file holds a state_dict with exactly the model's names, shapes and dtypes."""
+    """Sizes and digest first (:func:`_check_file`), then a state_dict with exactly the
+    model's names, shapes and dtypes."""
+    _check_file(path, model)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise WeightFileError(f"{path}: refused by torch.load(weights_only=True), which "
                               f"unpickles tensors only ({str(error).splitlines()[0]})") from None
-    except (OSError, RuntimeError, EOFError) as error:
-        raise WeightFileError(f"{path}: unreadable as a torch state_dict ({error})") from None
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, IndexError,
+            AttributeError) as error:  # a crafted file that passed the digest
+        raise WeightFileError(f"{path}: unreadable as a torch state_dict "
+                              f"({type(error).__name__}: {error})") from None
     expected = model.state_dict()
     if not isinstance(state, dict) or set(state) != set(expected):
-        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        found = sorted(map(str, state)) if isinstance(state, dict) else type(state).__name__
         raise WeightFileError(f"{path}: expected the tensors {sorted(expected)}, found {found}")
     for name, tensor in state.items():
         want = expected[name]

@@ -186,8 +186,8 @@ def test_cross_entropy_targets_outside_0_1_are_refused(name: str) -> None:
     y_pred = np.array([[0.2, 0.5, 0.3]])
     for function in _both(name):
         with pytest.raises(ValueError, match=rf"{name}: y_true \(probabilities\) must lie in "
-                                             r"\[0, 1\], but 2 values lie outside \(from -1 "
-                                             r"to 2\)"):
+                                             r"\[0, 1\], but 2 values lie outside \(from -1\.0 "
+                                             r"to 2\.0\)"):
             function(y_true, y_pred)
 
 

@@ -148,3 +148,16 @@ def test_an_input_with_the_wrong_number_of_features_is_refused() -> None:
         BatchNormalization(3).forward(X)
     with pytest.raises(ValueError, match=r"LayerNormalization\(3\).*3 features"):
         Sequential([LayerNormalization(3)], input_shape=(2,))
+
+
+def test_a_weight_file_keeps_the_running_statistics(tmp_path) -> None:
+    from reference import load_weights, save_weights
+
+    model = Sequential([Dense(2, 2), BatchNormalization(2, 0.9, convention="keras"),
+                        LayerNormalization(2)], seed=0)
+    model.forward(X[:, :2], training=True)  # the running statistics move
+    save_weights(model, tmp_path / "m.npz")
+    loaded = load_weights(tmp_path / "m.npz")
+    for name, value in model.layers[1].state.items():
+        np.testing.assert_array_equal(loaded.layers[1].state[name], value)
+    assert loaded.layers[1].config() == model.layers[1].config()

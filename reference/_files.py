@@ -1,0 +1,71 @@
+"""Writing files atomically, and the error every weight file raises (shared by the spec's
+weight files and both mirrors')."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from collections.abc import Callable
+
+
+class WeightFileError(ValueError):
+    """A weight file that is unsafe, malformed, corrupted, or does not describe the
+    expected model; or a weight file that could not be written."""
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Run ``write(temporary_path)``, then move the result over ``path`` in one step.
+
+    The temporary file lies in ``path``'s folder (``os.replace`` is atomic only within a
+    file system) and keeps ``path``'s suffix (Keras insists on ``.weights.h5``). It is
+    ``fsync``-ed before the move, so a crash cannot leave a renamed but empty file. On
+    any failure, an interruption included, the temporary file is removed and ``path`` is
+    untouched.
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
+    if not os.path.isdir(folder):
+        raise WeightFileError(f"{path}: cannot write: the folder {folder} does not exist")
+    suffix = "".join(part for part in (".weights.h5", ".npz", ".pt") if name.endswith(part))
+    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}",
+                                         dir=folder)
+    os.close(handle)
+    try:
+        write(temporary)
+        with open(temporary, "rb+") as file:
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        if isinstance(error, OSError):
+            raise WeightFileError(f"{path}: could not be written ({error})") from error
+        raise
+
+
+def atomically(finish: Callable[[str], None] | None = None,
+               suffix: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorate ``save(model, path)`` so that it writes through :func:`atomic_write`: the
+    body (the framework's own save, e.g. ``torch.save``) writes the temporary file, then
+    ``finish(temporary)`` (adding a digest, say) before it replaces ``path``. ``suffix``:
+    the ending the framework requires of ``path`` (Keras: ``.weights.h5``)."""
+    def decorate(save: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(save)
+        def run(model: object, path: str | os.PathLike) -> None:
+            if not os.fspath(path).endswith(suffix):
+                raise WeightFileError(f"{path}: the name of this kind of weight file must end "
+                                      f"in {suffix}")
+
+            def write(temporary: str) -> None:
+                save(model, temporary)
+                if finish is not None:
+                    finish(temporary)
+
+            atomic_write(path, write)
+        return run
+    return decorate

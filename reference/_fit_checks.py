@@ -1,0 +1,46 @@
+"""The checks of a training run, shared by the spec's ``fit`` and both mirrors' (data
+plumbing: the mirrors call them on their tensors' shapes and dtypes, before any step)."""
+
+from __future__ import annotations
+
+from reference import losses
+from reference._validation import (
+    check_count,
+    check_integer_labels,
+    check_not_empty,
+    check_shape,
+)
+from reference.optimizers import SGD, Adam
+
+
+def is_sparse(loss: str) -> bool:
+    """Whether the loss takes class indices (N,) rather than targets (N, C)."""
+    return loss.startswith("sparse_")
+
+
+def check_run(where: str, loss: object, optimizer: object, epochs: object,
+              batch_size: object, seed: object) -> None:
+    """The arguments of a training run, checked before anything runs (all three ``fit``)."""
+    if not isinstance(loss, str):
+        raise TypeError(f"{where}: loss must be a loss name (str), got {type(loss).__name__}")
+    losses.get(loss)
+    if optimizer is not None and not isinstance(optimizer, SGD | Adam):
+        raise TypeError(f"{where}: optimizer must be a reference.optimizers object (SGD, Adam, "
+                        f"AdamW) or None, got {type(optimizer).__name__}")
+    check_count(where, "epochs", epochs, 0)
+    check_count(where, "batch_size", batch_size, 1, none_means="one batch of all rows")
+    check_count(where, "seed", seed, 0, none_means="data order")
+
+
+def check_targets(where: str, loss: str, x_shape: tuple, y_shape: tuple, y_dtype: object,
+                  input_shape: tuple, output_shape: tuple) -> None:
+    """Shapes of X and Y against the model's per-sample ``input_shape`` and ``output_shape``
+    (``None``: any size): Y (N, *output_shape) or, for a sparse loss, (N,) integer class
+    indices (their range is checked by the caller, on its own tensors)."""
+    check_shape(where, "X", x_shape, (None, *input_shape))
+    check_not_empty(where, "X", x_shape)
+    if is_sparse(loss):
+        check_integer_labels(where, f"Y (class indices for {loss})", y_dtype)
+        check_shape(where, f"Y (class indices for {loss})", y_shape, (x_shape[0],))
+    else:
+        check_shape(where, "Y", y_shape, (x_shape[0], *output_shape))
