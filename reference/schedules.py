@@ -2,10 +2,10 @@ r"""Learning-rate schedules: η as a function of the step t (the number of updat
 this one), under Keras's names.
 
 =======================  ================================  ==================================
-spec / Keras             η_t                               torch, ``scheduler.step()`` per batch
+spec / Keras             η_t                               torch, scheduler.step() per batch
 =======================  ================================  ==================================
 ExponentialDecay         η₀ · r^(t/k)                      ExponentialLR(γ = r^(1/k))
-  ``staircase=True``     η₀ · r^⌊t/k⌋                      StepLR(step_size=k, γ = r)
+  staircase=True         η₀ · r^⌊t/k⌋                      StepLR(step_size=k, γ = r)
 PiecewiseConstantDecay   v_i for b_{i−1} < t ≤ b_i         MultiStepLR(milestones = b_i + 1,
                                                            γ = v_{i+1}/v_i), for geometric v
 CosineDecay              η₀ ((1 − α) c_t + α),             CosineAnnealingLR(T_max = k,
@@ -22,8 +22,8 @@ The conventions differ in more than names:
   float32 (its ``convert_to_tensor`` of a Python float), even for float64 weights.
   ``convention=`` reproduces either to the last bit: the recursion's rounding for
   ``"torch"``, float32 (with a correctly rounded cosine, as TF's) for ``"keras"``.
-* boundaries: Keras's piecewise schedule switches *after* step b (t ≤ b keeps v₀), torch's
-  MultiStepLR *at* milestone m, so the milestone is b + 1.
+* boundaries: Keras's piecewise schedule switches after step b (t ≤ b keeps v₀), torch's
+  MultiStepLR at milestone m, so the milestone is b + 1.
 * past the end: Keras's CosineDecay stays at α η₀ after k steps; torch's
   CosineAnnealingLR keeps following the cosine, back up towards η₀ over the next k.
 

@@ -5,7 +5,7 @@ A Keras schedule is passed as the optimizer's ``learning_rate`` and evaluated at
 ``scheduler.step()``). It evaluates its closed form in float32, the dtype of
 ``convert_to_tensor`` of a Python float, even for float64 weights: η₀ r^(t/k) for
 ``ExponentialDecay``, v_i for b_{i−1} < t ≤ b_i for ``PiecewiseConstantDecay`` (η changes
-*after* step b), and ``CosineDecay`` holds α η₀ once t passes k.
+after step b), and ``CosineDecay`` holds α η₀ once t passes k.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ returns torch's scheduler; ``from_reference`` builds one from a spec schedule ob
   Keras schedule, call it after every ``optimizer.step()`` (``torch_impl.fit`` does).
 * torch computes η recursively from the last value, in Python floats: ``ExponentialLR``
   multiplies by γ = r^(1/k) each step, where Keras evaluates η₀ r^(t/k) in float32.
-* ``PiecewiseConstantDecay`` is ``MultiStepLR``, which multiplies η by γ *at* each
+* ``PiecewiseConstantDecay`` is ``MultiStepLR``, which multiplies η by γ at each
   milestone: Keras's boundary b (η changes after step b) is milestone b + 1, and the
   values must be geometric (v_{i+1} = γ v_i) for one γ to reproduce them.
 * ``CosineDecay`` is ``CosineAnnealingLR(T_max=k, eta_min=α η₀)``, which after k steps
