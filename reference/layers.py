@@ -13,6 +13,8 @@ layer or a parameter-free reshape:
   ``gradients``: dL/d(each), same names, from the last ``backward``; ``state``: the
   named non-trainable arrays (BatchNorm's running statistics), updated by ``forward``
   in training. ``set(name, value)`` assigns one of either, shape and dtype checked.
+* ``regularization_loss()``: the layer's own term of the loss, which training adds to it
+  (Dense's L2 penalty λ‖W‖², whose gradient ``backward`` includes); 0 for most layers.
 * ``initialize(rng)``: draws the parameters from a generator (``Sequential(seed=…)``
   re-draws all layers from one generator, layer by layer).
 * ``input_ndim``: the rank of the input it accepts, batch axis included (``None``:
