@@ -151,3 +151,32 @@ def test_the_mirrors_refuse_the_other_float_dtype_with_the_spec_message(torch) -
                   tf_impl.normalization.LayerNormalization(2)):
         with pytest.raises(TypeError, match=r"float32.*float64"):
             layer(x32)
+
+
+def test_batchnorm2d_on_channels_first_images_is_the_spec_on_channels_last(torch, keras) -> None:
+    """After a convolution: one μ, σ² per channel over the batch and the pixels. torch's
+    nn.BatchNorm2d sees (N, C, H, W), the spec and Keras (N, H, W, C)."""
+    import reference
+    import tf_impl
+    import torch_impl
+
+    images = np.random.default_rng(0).standard_normal((2, 3, 4, 5)) + 1.0
+    spec = reference.Sequential([reference.BatchNormalization(5, 0.9, convention="keras")],
+                                input_shape=(3, 4, 5))
+    spec_torch = reference.normalization.under(spec, "torch")
+    module, model = torch_impl.from_reference(spec_torch), tf_impl.from_reference(spec)
+    assert isinstance(module[0], torch.nn.BatchNorm2d)
+    for training in (True, False):
+        module.train(training)
+        out = module(torch.from_numpy(images).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        np.testing.assert_allclose(out.detach().numpy(),
+                                   spec_torch.forward(images, training=training),
+                                   rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(model(images, training=training).numpy(),
+                                   spec.forward(images, training=training),
+                                   rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(module[0].running_var.numpy(),  # n = N·H·W = 24
+                               0.9 + 0.1 * images.reshape(-1, 5).var(axis=0, ddof=1),
+                               rtol=1e-14)
+    np.testing.assert_allclose(model.layers[0].moving_variance.numpy(),
+                               spec.layers[0].state["moving_variance"], rtol=1e-14)

@@ -40,9 +40,11 @@ _KERAS_ACTIVATIONS = {
 }
 
 
-def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
+def _keras_layer(layer: reference.layers.Layer, dtype: str,
+                 context: Context | None = None) -> keras.Layer:
     """The Keras layer of a spec layer, its weights not yet copied; ``dtype``: the model's
-    (a Keras layer without weights would otherwise cast its input to float32)."""
+    (a Keras layer without weights would otherwise cast its input to float32); ``context``:
+    where it sits (a BatchNorm is built for its input's rank)."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
                      kernel_regularizer=layer.kernel_regularizer, dtype=layer.dtype.name,
@@ -53,8 +55,9 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
         return keras.layers.Dropout(layer.rate, dtype=dtype)
     if isinstance(layer, reference.BatchNormalization):
         # Keras's momentum weights the old value: 1 − m for a layer of torch's convention
-        return normalization.BatchNormalization(layer.features, layer.momentum_as("keras"),
-                                                layer.epsilon, dtype=layer.dtype.name)
+        return normalization.BatchNormalization(
+            layer.features, layer.momentum_as("keras"), layer.epsilon, dtype=layer.dtype.name,
+            input_shape=None if context is None else context.input_shape)
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=layer.dtype.name)
@@ -78,7 +81,9 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    layers = [_keras_layer(layer, model.dtype.name) for layer in model.layers]
+    places = contexts(model.layers, model.input_shape)
+    layers = [_keras_layer(layer, model.dtype.name, context)
+              for layer, context in zip(model.layers, places, strict=True)]
     keras_model = Sequential([keras.Input(shape=model.input_shape, dtype=model.dtype.name),
                               *layers])
     for layer, keras_layer, context in zip(model.layers, layers,

@@ -40,17 +40,19 @@ class CheckedLayerNormalization(keras.layers.LayerNormalization):
 
 
 def BatchNormalization(features: int, momentum: float = 0.99, epsilon: float = 1e-3, *,
-                       dtype: str = "float64") -> keras.layers.BatchNormalization:
+                       dtype: str = "float64", input_shape: tuple[int, ...] | None = None
+                       ) -> keras.layers.BatchNormalization:
     """A built ``keras.layers.BatchNormalization``: y = γ (x − μ)/√(σ² + ε) + β.
 
     ``momentum`` in Keras's meaning, the weight of the old value (from a torch model:
-    ``1 - torch_momentum``).
+    ``1 - torch_momentum``). ``input_shape``: per sample, (features,) unless told (an image
+    (H, W, C)): Keras builds the layer for one rank.
 
     Shape: x, y (N, *, C); gamma, beta, moving_mean, moving_variance (C,).
     """
     layer = CheckedBatchNormalization(momentum=momentum, epsilon=epsilon, dtype=dtype,
                                       autocast=False)  # autocast off: the policy decides
-    layer.build((None, features))
+    layer.build((None, *(input_shape or (features,))))
     return layer
 
 

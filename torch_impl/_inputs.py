@@ -277,6 +277,10 @@ def features_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     features = weight.shape[0]
     if isinstance(module, nn.BatchNorm1d):
         check_batch(where, "input x", x.shape, features)
+    elif isinstance(module, nn.BatchNorm2d):
+        if x.ndim != 4 or x.shape[1] != features:
+            raise ValueError(f"{where}: input x must be (N, {features}, H, W), channels-first, "
+                             f"got shape {tuple(x.shape)}")
     elif x.ndim < 2 or x.shape[-1] != features:
         raise ValueError(f"{where}: input x must be (N, …, {features}), got shape "
                          f"{tuple(x.shape)}")

@@ -50,8 +50,9 @@ def torch_dtype(dtype: np.dtype) -> torch.dtype:
     return _DTYPES[np.dtype(dtype)]
 
 
-def _module(layer: reference.layers.Layer) -> nn.Module:
-    """The torch module of a spec layer, its weights not yet copied."""
+def _module(layer: reference.layers.Layer, context: Context | None = None) -> nn.Module:
+    """The torch module of a spec layer, its weights not yet copied; ``context``: where it
+    sits (a BatchNorm after a convolution sees images)."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
                      kernel_regularizer=layer.kernel_regularizer,
@@ -62,8 +63,10 @@ def _module(layer: reference.layers.Layer) -> nn.Module:
         return nn.Dropout(layer.rate)
     if isinstance(layer, reference.BatchNormalization):
         # torch's momentum weights the new value: 1 − m for a layer of Keras's convention
+        images = context is not None and len(context.input_shape) == 3
         return normalization.BatchNormalization(layer.features, layer.momentum_as("torch"),
-                                                layer.epsilon, dtype=torch_dtype(layer.dtype))
+                                                layer.epsilon, images=images,
+                                                dtype=torch_dtype(layer.dtype))
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=torch_dtype(layer.dtype))
@@ -97,9 +100,10 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.M
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    modules = [_module(layer) for layer in model.layers]
-    for layer, module, context in zip(model.layers, modules,
-                                      contexts(model.layers, model.input_shape), strict=True):
+    places = contexts(model.layers, model.input_shape)
+    modules = [_module(layer, context) for layer, context in zip(model.layers, places,
+                                                                   strict=True)]
+    for layer, module, context in zip(model.layers, modules, places, strict=True):
         _copy_in(layer, module, context)
     return nn.Sequential(*modules)
 
@@ -125,11 +129,11 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
                                 "activation inside its Dense layer")
             last.activation = module
         elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout | nn.BatchNorm1d |
-                        nn.LayerNorm):
+                        nn.BatchNorm2d | nn.LayerNorm):
             groups.append(_Group(k, module))
         else:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
-                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d, nn.LayerNorm"
+                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d/2d, nn.LayerNorm"
             raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
                             f"counterpart; supported: {supported}; activations: "
                             f"{', '.join(sorted(c.__name__ for c in _ACTIVATION_MODULES))}")
@@ -164,7 +168,7 @@ def _layer(group: _Group) -> reference.layers.Layer:
                             f"{main.start_dim}..{main.end_dim}; the spec's Flatten keeps the "
                             "batch axis and flattens all others (1..-1)")
         return reference.layers.Flatten()
-    elif isinstance(main, nn.BatchNorm1d | nn.LayerNorm):
+    elif isinstance(main, nn.BatchNorm1d | nn.BatchNorm2d | nn.LayerNorm):
         return _normalization(group)
     else:
         return reference.layers.Dropout(main.p)

@@ -1,6 +1,8 @@
 """The spec's normalisation layers as ``torch.nn`` modules.
 
-* ``BatchNormalization`` is ``nn.BatchNorm1d`` over the features of (N, C). Its momentum
+* ``BatchNormalization`` is ``nn.BatchNorm1d`` over the features of (N, C), and
+  ``nn.BatchNorm2d`` over the channels of torch's channels-first images (N, C, H, W),
+  the spec's and Keras's (N, H, W, C) permuted at the boundary. Its momentum
   weights the new batch statistic, r ← (1 − m) r + m s, default 0.1; Keras's weights
   the old value, default 0.99, so a Keras model ported to torch needs
   ``momentum=1 - m_keras`` (``torch_impl.from_reference`` writes that line). ε defaults to
@@ -32,20 +34,29 @@ class BatchNorm1d(nn.BatchNorm1d):
 
 
 @spec_input_policy(features_input)
+class BatchNorm2d(nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` under the spec's input policy."""
+
+
+@spec_input_policy(features_input)
 class LayerNorm(nn.LayerNorm):
     """``nn.LayerNorm`` under the spec's input policy."""
 
 
 def BatchNormalization(features: int, momentum: float = 0.1, epsilon: float = 1e-5, *,
-                       dtype: torch.dtype = torch.float64) -> nn.BatchNorm1d:
-    """``nn.BatchNorm1d``: y = γ (x − μ)/√(σ² + ε) + β over the batch, per feature.
+                       images: bool = False, dtype: torch.dtype = torch.float64
+                       ) -> nn.BatchNorm1d | nn.BatchNorm2d:
+    """``nn.BatchNorm1d``: y = γ (x − μ)/√(σ² + ε) + β over the batch, per feature;
+    ``nn.BatchNorm2d`` for ``images``, per channel over the batch and the pixels.
 
     ``momentum`` in torch's meaning, the weight of the new value (from a Keras model:
     ``1 - keras_momentum``).
 
-    Shape: x, y (N, C); weight, bias, running_mean, running_var (C,).
+    Shape: x, y (N, C), or (N, C, H, W) channels-first for ``images``; weight, bias,
+    running_mean, running_var (C,).
     """
-    return BatchNorm1d(features, eps=epsilon, momentum=momentum, dtype=dtype)
+    module = BatchNorm2d if images else BatchNorm1d
+    return module(features, eps=epsilon, momentum=momentum, dtype=dtype)
 
 
 def LayerNormalization(features: int, epsilon: float = 1e-5, *,
