@@ -161,3 +161,19 @@ def test_a_weight_file_keeps_the_running_statistics(tmp_path) -> None:
     for name, value in model.layers[1].state.items():
         np.testing.assert_array_equal(loaded.layers[1].state[name], value)
     assert loaded.layers[1].config() == model.layers[1].config()
+
+
+def test_no_fixed_factor_turns_one_running_variance_into_the_other() -> None:
+    """Why the weight layout copies running_var as is: after k steps from 1, torch's is
+    (1 − m)ᵏ + n/(n − 1)·(Keras's − (1 − m)ᵏ), so its ratio to Keras's depends on k (and
+    on the batches), reaching n/(n − 1) only as the initial 1 fades."""
+    torch_bn = BatchNormalization(2, 0.1, convention="torch")
+    keras_bn = BatchNormalization(2, 0.9, convention="keras")
+    ratios = []
+    for _ in range(40):
+        torch_bn.forward(X, training=True)
+        keras_bn.forward(X, training=True)
+        ratios.append(torch_bn.state["moving_variance"][0] / keras_bn.state["moving_variance"][0])
+    assert ratios[0] == pytest.approx((0.9 + 0.1 * 5 * 4 / 3) / (0.9 + 0.1 * 5), rel=1e-15)
+    assert ratios[0] < ratios[5] < ratios[-1] < 4 / 3
+    assert ratios[-1] == pytest.approx(4 / 3, rel=1e-2)
