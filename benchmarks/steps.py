@@ -24,12 +24,15 @@ LEARNING_RATE = 2.0**-6
 
 @dataclass(frozen=True)
 class Net:
-    """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer."""
+    """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer; or,
+    with ``length`` (steps per sequence), the character model: ``widths`` = (vocabulary,
+    embedding, LSTM units, vocabulary), an Embedding → LSTM (every step) → Dense."""
 
     widths: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
     batch: int
+    length: int = 0  # 0: an MLP
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -37,7 +40,7 @@ class Net:
     @classmethod
     def from_dict(cls, data: dict) -> Net:
         return cls(tuple(data["widths"]), tuple(data["activations"]), data["loss"],
-                   data["batch"])
+                   data["batch"], data.get("length", 0))
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -47,9 +50,18 @@ class Net:
     def matmul_flops(self) -> int:
         """Multiply-adds × 2 of the step's matrix products.
 
+        The character model: per sequence step x_t W (D·4H), h U (H·4H) and the Dense
+        layer (H·V) forward, and as much again twice backward (the weights' gradients, and
+        dL/dx, dL/dh_{t−1}, dL/dh_t); the Embedding's lookup is no matmul.
+
         Per layer x W (forward) and xᵀ δ (dL/dW) cost 2·N·in·out each; δ Wᵀ (dL/dx) as
         much again for every layer but the first, whose dL/dx a training step never needs.
         """
+        if self.length:
+            _, embedding, units, vocabulary = self.widths
+            forward = 2 * self.batch * self.length * (4 * units * (embedding + units) +
+                                                      units * vocabulary)
+            return 3 * forward
         per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
         return 3 * sum(per_layer) - per_layer[0]
 
@@ -65,16 +77,19 @@ SIZES: dict[str, Net] = {
     "small": Net((3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", 4),
     "medium": mlp((784, 256, 128, 10), 128),     # an MNIST-sized classifier
     "large": mlp((1024, 4096, 4096, 10), 512),   # matmul-bound: 21 M parameters
+    # the lab's character model, scaled down (issue 14): 25 LSTM steps of 32 sequences
+    "char": Net((40, 16, 32, 40), (), "sparse_categorical_cross_entropy_with_logits", 32, 25),
 }
 
 IMPLEMENTATIONS = ("reference", "torch_eager", "tf_eager", "tf_function")
 
-Weights = list[tuple[np.ndarray, np.ndarray]]
+Weights = list[tuple[np.ndarray, ...]]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One implementation's training step on one batch, and its weights [(W, b), …]."""
+    """One implementation's training step on one batch, and its weights, layer by layer
+    ([(W, b), …] for an MLP)."""
 
     run: Callable[[], None]
     weights: Callable[[], Weights]
@@ -82,6 +97,10 @@ class Step:
 
 def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
     """The spec model every implementation starts from (mirrors copy its weights)."""
+    if net.length:
+        return reference.registry.char_model(np.dtype(dtype), seed, vocabulary=net.widths[0],
+                                             embedding=net.widths[1], units=net.widths[2],
+                                             length=net.length)
     layers = [reference.Dense(fan_in, fan_out, activation, dtype=dtype)
               for (fan_in, fan_out), activation in zip(net.layer_shapes, net.activations,
                                                        strict=True)]
@@ -89,8 +108,11 @@ def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
 
 
 def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Standard-normal inputs (N, in) and one-hot targets (N, out), in ``dtype``."""
+    """Standard-normal inputs (N, in) and one-hot targets (N, out), in ``dtype``; for the
+    character model, windows of the registry's text and the next characters (indices)."""
     rng = np.random.default_rng(seed)
+    if net.length:
+        return reference.registry.char_sequences(net.batch, net.length, rng)
     x = rng.standard_normal((net.batch, net.widths[0])).astype(dtype)
     y_true = np.eye(net.widths[-1], dtype=dtype)[rng.integers(0, net.widths[-1], net.batch)]
     return x, y_true
@@ -105,11 +127,11 @@ def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
         y_pred = model.forward(x)
         value(y_true, y_pred)
         model.backward(gradient(y_true, y_pred), input_gradient=False)
-        for (W, b), (dW, db) in zip(model.params, model.grads, strict=True):
-            W -= LEARNING_RATE * dW  # the layer's own arrays, updated in place
-            b -= LEARNING_RATE * db
+        for params, grads in zip(model.params, model.grads, strict=True):
+            for p, g in zip(params, grads, strict=True):
+                p -= LEARNING_RATE * g  # the layer's own arrays, updated in place
 
-    return Step(step, lambda: [(W.copy(), b.copy()) for W, b in model.params])
+    return Step(step, lambda: [tuple(p.copy() for p in params) for params in model.params])
 
 
 def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
@@ -129,7 +151,8 @@ def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndar
         loss_fn(targets, module(inputs)).backward()
         optimizer.step()
 
-    return Step(step, lambda: torch_impl.to_reference(module).params)
+    return Step(step, lambda: torch_impl.to_reference(module,
+                                                      input_shape=model.input_shape).params)
 
 
 def _keras_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.colors
 import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure as Canvas
@@ -192,8 +193,52 @@ def batchnorm_running_mean() -> tuple[Canvas, str]:
     return figure, caption
 
 
+def recurrent_gate_blocks() -> tuple[Canvas, str]:
+    """The gate blocks of an LSTM's and a GRU's input kernel in the spec's (and Keras's)
+    layout and in torch's, mapped by the weight-layout table's own transform."""
+    from reference.layouts import Context, layout
+
+    gates = {"LSTM": (("i", "f", "c", "o"), ("i", "f", "g", "o")),
+             "GRU": (("z", "r", "h"), ("r", "z", "n"))}
+    units, features = 2, 3
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    figure = Canvas(figsize=(8.0, 4.6), layout="constrained")
+    axes = figure.subplots(2, 2, width_ratios=[2.2, 1.0])
+    for row, (kind, (spec_names, torch_names)) in enumerate(gates.items()):
+        blocks = len(spec_names)
+        # each entry holds the number of the spec gate it belongs to
+        kernel = np.repeat(np.arange(blocks, dtype=float), units)[None].repeat(features, 0)
+        weight_row = next(r for r in layout(kind).rows if r.spec == "W")
+        torch_weight = weight_row.to_torch.forward(kernel, Context((features,)))
+        for ax, array, names, title in (
+                (axes[row, 0], kernel, spec_names,
+                 f"{kind}: spec W = Keras cell.kernel, (in, {blocks}H)"),
+                (axes[row, 1], torch_weight, torch_names,
+                 f"torch weight_ih_l0, ({blocks}H, in)")):
+            ax.imshow(array, cmap=matplotlib.colors.ListedColormap(colours[:blocks]),
+                      vmin=-0.5, vmax=blocks - 0.5, aspect="equal")
+            along_columns = array.shape[1] > array.shape[0]
+            for b in range(blocks):
+                gate = int(array[0, b * units] if along_columns else array[b * units, 0])
+                spot = ((b * units + (units - 1) / 2, (features - 1) / 2) if along_columns else
+                        ((features - 1) / 2, b * units + (units - 1) / 2))
+                ax.text(*spot, f"{names[b]}\n(spec {spec_names[gate]})" if names != spec_names
+                        else names[b], ha="center", va="center", color="white", fontsize=8)
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    caption = ("The gate blocks of a recurrent layer's input kernel (H = 2 units, 3 input "
+               "features), placed by the weight-layout table's own transform "
+               "(`reference.layouts`). The LSTM keeps its gate order (i, f, c/g, o) and is "
+               "only transposed; the GRU's first two blocks swap, Keras's (z, r, h) becoming "
+               "torch's (r, z, n). The recurrent kernel U follows the same rule; the biases "
+               "split in two in torch (b_ih, b_hh).")
+    return figure, caption
+
+
 FIGURES = (
     Figure("activations", "activations", activations_and_derivatives),
+    Figure("sequences", "recurrent-gate-blocks", recurrent_gate_blocks),
     Figure("perceptron", "perceptron-boundary", perceptron_boundary),
     Figure("optimizers", "gradient-descent-learning-rates", gradient_descent_learning_rates),
     Figure("training", "xor-loss-curves", xor_loss_curves),

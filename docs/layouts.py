@@ -18,9 +18,10 @@ def _table(layout: Layout) -> str:
     lines = ["| spec | torch | Keras | spec → torch | spec → Keras | kind | convention |",
              "|---|---|---|---|---|---|---|"]
     for row in layout.rows:
-        torch_names = ", ".join(f"`{name}`" for name in row.torch_names)
+        spec, torch_names, keras_names = (", ".join(f"`{name}`" for name in names) for names in
+                                          (row.spec_names, row.torch_names, row.keras_names))
         kind = "parameter" if row.trainable else "state"
-        lines.append(f"| `{row.spec}` | {torch_names} | `{row.keras}` | {row.to_torch.name} | "
+        lines.append(f"| {spec} | {torch_names} | {keras_names} | {row.to_torch.name} | "
                      f"{row.to_keras.name} | {kind} | {_cell(row.note)} |")
     return "\n".join(lines) + "\n"
 

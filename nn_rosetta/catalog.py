@@ -48,6 +48,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "normalization": ("normalization", "Normalisation: BatchNorm and LayerNorm"),
     "schedules": ("training-knobs", "Training knobs: schedules and early stopping"),
     "callbacks": ("training-knobs", "Training knobs: schedules and early stopping"),
+    "sequences": ("sequences-and-attention", "Sequences and attention"),
 }
 
 

@@ -92,6 +92,35 @@ ROWS: tuple[Row, ...] = (
            "loss = loss_fn(...) + λ * (linear.weight ** 2).sum()", "Dense",
            "λ‖W‖² in the loss: gradient 2λW, the bias spared; torch's `weight_decay=2λ` "
            "matches the kernel but decays the bias too", "l2_regularizer"),
+    _layer("keras.layers.Embedding(input_dim, output_dim)",
+           "nn.Embedding(num_embeddings, embedding_dim)", "Embedding",
+           "the same (V, D) table; `mask_zero=True` masks the next layers and row 0 learns, "
+           "`padding_idx=0` masks nothing and freezes row 0", "embedding"),
+    _layer("keras.layers.SimpleRNN(units)", "nn.RNN(in, units, batch_first=True)",
+           "SimpleRNN", "torch is time first unless `batch_first=True`; kernels transposed; "
+           "torch adds two biases, `b_ih + b_hh`", "simple_rnn"),
+    _layer("keras.layers.LSTM(units, return_sequences=True)",
+           "nn.LSTM(in, units, batch_first=True)", "LSTM",
+           "same gate order (i, f, c/g, o), kernels transposed, `bias` = `b_ih + b_hh`; "
+           "torch returns `output, (h_n, c_n)`, Keras the last step unless "
+           "`return_sequences=True` (states with `return_state=True`)", "lstm"),
+    _layer("keras.layers.GRU(units)", "nn.GRU(in, units, batch_first=True)", "GRU",
+           "gate blocks (z, r, h) ↔ (r, z, n); bias (2, 3H) ↔ `b_ih`, `b_hh`; "
+           "`reset_after=False` has no torch counterpart", "gru"),
+    _layer("keras.layers.TimeDistributed(Dense(units)) / Dense on a sequence",
+           "nn.Linear on a sequence", "TimeDistributed",
+           "both apply the layer at every step with one set of weights; the Keras wrapper "
+           "computes in float32 unless given `dtype`", "time_distributed"),
+    _layer("keras.layers.MultiHeadAttention(num_heads, key_dim)(x, x, attention_mask=m)",
+           "nn.MultiheadAttention(E, num_heads, batch_first=True)(x, x, x, attn_mask=~m)",
+           "MultiHeadAttention",
+           "mask True = attend in Keras, = blocked in torch; torch packs the q, k, v "
+           "projections into one (3E, E) `in_proj_weight`", "multi_head_attention"),
+    _layer("keras.ops.dot_product_attention(q, k, v, mask=m)",
+           "F.scaled_dot_product_attention(q, k, v, attn_mask=m)", "MultiHeadAttention",
+           "heads second to last (N, T, H, d) in Keras, second in torch; both masks True = "
+           "attend; Keras on TF rounds a Python-float `scale` to float32",
+           "dot_product_attention"),
     _act("keras.activations.sigmoid / tf.nn.sigmoid", "torch.sigmoid / nn.Sigmoid()",
          "sigmoid", "the same function; a Keras sigmoid output carries hidden logits",
          "sigmoid"),

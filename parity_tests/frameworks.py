@@ -26,7 +26,7 @@ class ModelRun:
     output: np.ndarray
     layer_outputs: list[np.ndarray]
     loss: float
-    dx: np.ndarray
+    dx: np.ndarray | None  # None: the input is integer indices (an Embedding's), no gradient
     grads: list[dict[str, np.ndarray]]  # each layer's, by the spec's parameter names
 
 
@@ -40,6 +40,13 @@ def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     value = reference.losses.get(loss)(y_true, h)
     dx = model.backward(reference.losses.gradient(loss)(y_true, h))
     return ModelRun(h, layer_outputs, value, dx, [layer.gradients for layer in model.layers])
+
+
+def attention_masks(spec: reference.Sequential) -> dict[int, np.ndarray]:
+    """The attention masks set on the spec model's MultiHeadAttention layers: {index: mask}."""
+    return {k: layer.mask for k, layer in enumerate(spec.layers)
+            if isinstance(layer, reference.sequences.MultiHeadAttention)
+            and layer.mask is not None}
 
 
 def injected_masks(spec: reference.Sequential) -> dict[int, tuple[np.ndarray, float]]:
@@ -161,7 +168,7 @@ class Torch(_Framework):
         module = self.impl.from_reference(spec)
         module.train(training)  # a torch module starts in training mode; the spec does not
         self.inject_masks(module, spec)
-        xt = self._tensor(x, requires_grad=True)
+        xt = self._tensor(x, requires_grad=x.dtype.kind == "f")
         output = module(xt)
         value = getattr(self.impl.losses, loss)(self._tensor(y_true), output)
         value.backward()
@@ -171,12 +178,14 @@ class Torch(_Framework):
                 h = layer(h)
                 layer_outputs.append(h.numpy())
         grads = self.impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
-        return ModelRun(output.detach().numpy(), layer_outputs, value.item(), xt.grad.numpy(),
-                        grads)
+        dx = None if xt.grad is None else xt.grad.numpy()
+        return ModelRun(output.detach().numpy(), layer_outputs, value.item(), dx, grads)
 
     def inject_masks(self, module, spec: reference.Sequential) -> None:
         """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook
         replaces its output with x ⊙ m / (1 − p) in training (its own draw is discarded)."""
+        for k, mask in attention_masks(spec).items():
+            module[k].mask = self._tensor(mask)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
             module[k].register_forward_hook(
@@ -203,8 +212,8 @@ class Torch(_Framework):
             history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data))
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
-        return {"": FitRun(np.array(history.loss), flat_params(self.impl.to_reference(module)),
-                           None)}
+        spec = self.impl.to_reference(module, input_shape=data["model"].input_shape)
+        return {"": FitRun(np.array(history.loss), flat_params(spec), None)}
     # --- autodiff (parity_tests/autodiff_runner.py): results in the spec's layout ---
 
     def autodiff_jacobian(self, of: str, x: np.ndarray,
@@ -269,7 +278,8 @@ class TensorFlow(_Framework):
         self.inject_masks(model, spec)
         xt = self.tf.constant(x)
         with self.tf.GradientTape() as tape:
-            tape.watch(xt)
+            if x.dtype.kind == "f":  # integer indices (an Embedding's input) have no gradient
+                tape.watch(xt)
             output = model(xt, training=training)
             value = getattr(self.impl.losses, loss)(self.tf.constant(y_true), output)
         dx, *weights = tape.gradient(value, [xt, *model.trainable_variables])
@@ -278,11 +288,14 @@ class TensorFlow(_Framework):
             h = layer(h, training=training)
             layer_outputs.append(h.numpy())
         grads = self.impl.convert.gradients_to_reference(model, weights)
-        return ModelRun(output.numpy(), layer_outputs, float(value.numpy()), dx.numpy(), grads)
+        return ModelRun(output.numpy(), layer_outputs, float(value.numpy()),
+                        None if dx is None else dx.numpy(), grads)
 
     def inject_masks(self, model, spec: reference.Sequential) -> None:
         """Make each keras.layers.Dropout drop what the spec's injected mask drops: its
         ``call`` is replaced, on the instance, by x ⊙ m / (1 − rate) in training."""
+        for k, mask in attention_masks(spec).items():
+            model.layers[k].mask = self.tf.constant(mask)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
             model.layers[k].call = lambda inputs, training=None, scale=scale: \

@@ -138,6 +138,113 @@ def test_get_set_weights() -> None:
     agree(layer(x), linear(t(x)))
 
 
+def _rnn_like(layer, torch_class, gates: tuple[int, ...] | None = None) -> nn.Module:
+    """A batch-first torch RNN holding a built Keras recurrent layer's weights: kernels
+    transposed, Keras's bias in ``b_ih`` (``b_hh`` zero), blocks reordered by ``gates``."""
+    kernel, recurrent, bias = (w.numpy() for w in layer.cell.weights)
+    rnn = torch_class(kernel.shape[0], layer.cell.units, batch_first=True, dtype=torch.float64)
+    order = np.concatenate([np.arange(g * layer.cell.units, (g + 1) * layer.cell.units)
+                            for g in gates]) if gates else np.arange(kernel.shape[1])
+    b_ih, b_hh = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(t(kernel[:, order].T))
+        rnn.weight_hh_l0.copy_(t(recurrent[:, order].T))
+        rnn.bias_ih_l0.copy_(t(b_ih[order]))
+        rnn.bias_hh_l0.copy_(t(b_hh[order]))
+    return rnn
+
+
+def _keras_recurrent(layer, x: np.ndarray):
+    layer.build(x.shape)
+    layer.set_weights([data(*w.shape, seed=k) * 0.5 for k, w in enumerate(layer.weights)])
+    return layer
+
+
+def test_embedding() -> None:
+    x = np.array([[3, 0, 1], [2, 2, 0]])
+    keras_table = keras.layers.Embedding(4, 2, mask_zero=True, dtype="float64")
+    keras_table.build(x.shape)
+    table = nn.Embedding(4, 2, padding_idx=0, dtype=torch.float64)
+    with torch.no_grad():
+        table.weight.copy_(t(keras_table.embeddings.numpy()))  # the same (V, D) table
+    agree(keras_table(x), table(t(x)))
+    assert keras_table.compute_mask(x).numpy().tolist() == (x != 0).tolist()
+    table(t(x)).sum().backward()
+    assert table.weight.grad[0].abs().max() == 0  # padding_idx: row 0 never learns
+
+
+def test_simple_rnn() -> None:
+    x = data(2, 5, 3)
+    layer = _keras_recurrent(keras.layers.SimpleRNN(4, return_sequences=True,
+                                                    dtype="float64"), x)
+    agree(layer(x), _rnn_like(layer, nn.RNN)(t(x))[0])
+
+
+def test_lstm() -> None:
+    x = data(2, 5, 3)
+    layer = _keras_recurrent(keras.layers.LSTM(4, return_sequences=True, return_state=True,
+                                               dtype="float64"), x)
+    output, h, c = layer(x)
+    torch_output, (h_n, c_n) = _rnn_like(layer, nn.LSTM)(t(x))
+    agree(output, torch_output)
+    agree(h, h_n[0])
+    agree(c, c_n[0])
+    last = keras.layers.LSTM(4, dtype="float64")  # Keras's default: the last step only
+    last.build(x.shape)
+    last.set_weights(layer.get_weights())
+    agree(last(x), torch_output[:, -1])
+
+
+def test_gru() -> None:
+    x = data(2, 5, 3)
+    layer = _keras_recurrent(keras.layers.GRU(4, return_sequences=True, dtype="float64"), x)
+    agree(layer(x), _rnn_like(layer, nn.GRU, gates=(1, 0, 2))(t(x))[0])  # (z, r, h) → (r, z, n)
+    unswapped = _rnn_like(layer, nn.GRU)(t(x))[0].detach().numpy()
+    assert np.abs(unswapped - layer(x).numpy()).max() > 1e-3
+
+
+def test_time_distributed() -> None:
+    x = data(2, 5, 3)
+    dense = keras_dense(4, x[:, 0])
+    # the wrapper has a dtype policy of its own: float32 (casting x) unless told
+    agree(keras.layers.TimeDistributed(dense, dtype="float64")(x), linear_like(dense)(t(x)))
+    agree(dense(x), linear_like(dense)(t(x)))  # a Dense on a sequence acts at every step
+
+
+def test_multi_head_attention() -> None:
+    x = data(2, 4, 6)
+    keras_attention = keras.layers.MultiHeadAttention(2, 3, dtype="float64")
+    keras_attention.build(x.shape, x.shape)
+    keras_attention.set_weights([data(*w.shape, seed=k) * 0.5
+                                 for k, w in enumerate(keras_attention.weights)])
+    attend = np.tril(np.ones((2, 4, 4), bool))
+    q, k, v, out = (keras_attention.query_dense, keras_attention.key_dense,
+                    keras_attention.value_dense, keras_attention.output_dense)
+    attention = nn.MultiheadAttention(6, 2, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():  # (E, H, Dh) kernels → one packed (3E, E) in_proj_weight
+        attention.in_proj_weight.copy_(t(np.concatenate(
+            [d.kernel.numpy().reshape(6, 6).T for d in (q, k, v)])))
+        attention.in_proj_bias.copy_(t(np.concatenate(
+            [d.bias.numpy().reshape(6) for d in (q, k, v)])))
+        attention.out_proj.weight.copy_(t(out.kernel.numpy().reshape(6, 6).T))
+        attention.out_proj.bias.copy_(t(out.bias.numpy()))
+    blocked = ~t(attend).repeat_interleave(2, dim=0)  # torch: True = blocked, one per head
+    expected = keras_attention(x, x, attention_mask=attend).numpy()
+    # float32's bound: Keras on TF rounds its scale 1/√Dh through float32 (~1e-8 here)
+    agree(expected, attention(t(x), t(x), t(x), attn_mask=blocked)[0], dtype="float32")
+
+
+def test_dot_product_attention() -> None:
+    q, k, v = (data(2, 2, 4, 3, seed=s) for s in range(3))  # (N, H, T, d): torch's layout
+    mask = np.tril(np.ones((4, 4), bool))
+    heads_third = (0, 2, 1, 3)
+    keras_out = keras.ops.dot_product_attention(
+        *(x.transpose(heads_third) for x in (q, k, v)), mask=mask,
+        scale=np.float64(1 / np.sqrt(3)))  # a NumPy float: no float32 rounding
+    torch_out = F.scaled_dot_product_attention(t(q), t(k), t(v), attn_mask=t(mask))
+    agree(keras_out.numpy().transpose(heads_third), torch_out)
+
+
 def test_float64_layer() -> None:
     assert keras.layers.Dense(2).dtype == "float32"
     assert nn.Linear(3, 2).weight.dtype == torch.float32

@@ -105,7 +105,7 @@ def check_finite_differences(concept, case, batch: int, seed: int) -> None:
             hidden.append(a)
         size = 1.0 + _largest(*hidden, data["y_true"])
         scale = size ** (2 if data["loss"] in SQUARED else 1) * max(
-            (layer.out_features for layer in dense), default=data["x"].shape[-1])
+            (layer.out_features for layer in dense), default=1)
     for what, analytic, f, x in gradcheck.case_derivatives(concept, data, upstream):
         agrees(analytic, f, x, scale, what)
 
@@ -191,6 +191,12 @@ def test_training(drawn) -> None:
 @given(draws("autodiff"))
 def test_autodiff(drawn) -> None:
     check("autodiff", *drawn)
+
+
+@COSTLY  # a Keras recurrent layer's first call per shape builds its loop: ~0.5 s
+@given(draws("sequences"))
+def test_sequences(drawn) -> None:
+    check("sequences", *drawn)
 
 
 def test_every_registry_module_has_a_property_test() -> None:

@@ -17,6 +17,7 @@ from reference import (
     perceptron,
     registry,
     schedules,
+    sequences,
     training,
 )
 from reference.layers import Dense, Dropout, Flatten
@@ -31,4 +32,4 @@ __all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalizat
            "Sequential", "TrainingDiverged", "activations", "autodiff", "callbacks", "fit",
            "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
            "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
-           "schedules", "training"]
+           "schedules", "sequences", "training"]

@@ -14,7 +14,8 @@ from reference.optimizers import SGD, Adam
 
 
 def is_sparse(loss: str) -> bool:
-    """Whether the loss takes class indices (N,) rather than targets (N, C)."""
+    """Whether the loss takes class indices (N,) rather than targets (N, C) (or (N, T)
+    rather than (N, T, C))."""
     return loss.startswith("sparse_")
 
 
@@ -35,12 +36,14 @@ def check_run(where: str, loss: object, optimizer: object, epochs: object,
 def check_targets(where: str, loss: str, x_shape: tuple, y_shape: tuple, y_dtype: object,
                   input_shape: tuple, output_shape: tuple) -> None:
     """Shapes of X and Y against the model's per-sample ``input_shape`` and ``output_shape``
-    (``None``: any size): Y (N, *output_shape) or, for a sparse loss, (N,) integer class
-    indices (their range is checked by the caller, on its own tensors)."""
+    (``None``: any size): Y (N, *output_shape) or, for a sparse loss, integer class
+    indices (N,), one per sample, or (N, T), one per step of a sequence output (their
+    range is checked by the caller, on its own tensors)."""
     check_shape(where, "X", x_shape, (None, *input_shape))
     check_not_empty(where, "X", x_shape)
     if is_sparse(loss):
         check_integer_labels(where, f"Y (class indices for {loss})", y_dtype)
-        check_shape(where, f"Y (class indices for {loss})", y_shape, (x_shape[0],))
+        check_shape(where, f"Y (class indices for {loss})", y_shape,
+                    (x_shape[0], *output_shape[:-1]))
     else:
         check_shape(where, "Y", y_shape, (x_shape[0], *output_shape))

@@ -104,6 +104,16 @@ def as_float_array(value: object, dtype: np.dtype | None, where: str, what: str)
     return array if target is None else array.astype(target)
 
 
+def as_index_array(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as integer indices (an Embedding's input): any integer dtype, never a
+    float (1.7 would be truncated silently) nor a bool."""
+    array = np.asarray(value)
+    name = array.dtype.name
+    if name == "bool" or not is_integer_name(name):
+        raise TypeError(f"{where}: {what} must hold integer indices, got dtype {name}")
+    return array
+
+
 def check_shape(where: str, what: str, received: Sequence[int],
                 expected: Sequence[int | None]) -> None:
     """Raise ``ValueError`` unless ``received`` matches ``expected`` (``None`` = any size).

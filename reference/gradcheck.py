@@ -74,7 +74,8 @@ def case_derivatives(concept, data: dict, upstream: np.ndarray | None = None
 
     dx = model.backward(losses.gradient(data["loss"])(y_true, model.forward(x, training=training)))
     grads = [{name: g.copy() for name, g in layer.gradients.items()} for layer in model.layers]
-    yield "dL/dx", dx, loss_at, x
+    if dx is not None:  # None: the input is integer indices (an Embedding's)
+        yield "dL/dx", dx, loss_at, x
     for k, layer in enumerate(model.layers):
         for name, analytic in grads[k].items():
             saved = layer.parameters[name].copy()

@@ -18,8 +18,10 @@ layer or a parameter-free reshape:
 * ``initialize(rng)``: draws the parameters from a generator (``Sequential(seed=…)``
   re-draws all layers from one generator, layer by layer).
 * ``input_ndim``: the rank of the input it accepts, batch axis included (``None``:
-  any rank ≥ 2); ``output_shape(input_shape)``: the per-sample output shape, or a
-  ``ValueError`` naming the layer when it cannot take that input.
+  any rank ≥ 2); ``input_kind``: ``"float"`` (converted to the layer's dtype under the
+  input policy) or ``"indices"`` (integer indices, kept as integers: Embedding);
+  ``output_shape(input_shape)``: the per-sample output shape, or a ``ValueError``
+  naming the layer when it cannot take that input.
 * ``config()``: the constructor's arguments as JSON-able data; ``from_config(kind,
   config)`` rebuilds the layer. Weight files and conversion use these.
 
@@ -48,6 +50,12 @@ class Layer:
     """
 
     input_ndim: ClassVar[int | None] = None
+    # "float": the input is converted to the layer's float dtype (integers too);
+    # "indices": the input is integer indices, kept as they are (Embedding).
+    input_kind: ClassVar[str] = "float"
+    # True: the layer honours a per-step ``mask`` (N, T), which Sequential hands it from an
+    # Embedding with mask_zero=True below it (Keras's mask propagation).
+    takes_mask: ClassVar[bool] = False
     parameter_names: ClassVar[tuple[str, ...]] = ()
     state_names: ClassVar[tuple[str, ...]] = ()
 
@@ -404,6 +412,8 @@ def from_config(kind: str, config: dict[str, Any]) -> Layer:
     if kind not in LAYERS:
         raise ValueError(f"from_config: unknown layer kind {kind!r}; the spec has "
                          f"{', '.join(LAYERS)}")
+    if hasattr(LAYERS[kind], "from_config"):  # a layer that wraps another (TimeDistributed)
+        return LAYERS[kind].from_config(config)
     config = dict(config)
     if kind == "Dense":
         config["activation"] = get(config.pop("activation"),

@@ -28,19 +28,32 @@ Arrays = np.ndarray | tuple[np.ndarray, ...]
 class Context:
     """Where a layer sits: its per-sample input shape in the spec's layout, and, when a
     Flatten lies directly below it (parameter-free layers between them allowed), the
-    per-sample shape that Flatten flattened."""
+    per-sample shape that Flatten flattened; ``layer``: the spec layer itself, for a
+    transform that needs its configuration (attention's number of heads)."""
 
     input_shape: tuple[int, ...]
     flattened_from: tuple[int, ...] | None = None
+    layer: object = None
 
 
 @dataclass(frozen=True)
 class Transform:
-    """A change of layout, spec → framework (``forward``) and back (``inverse``)."""
+    """A change of layout, spec → framework (``forward``) and back (``inverse``).
+
+    Gradients come back through ``gradient``, the adjoint of ``forward``: for a
+    transpose or a permutation that is ``inverse`` itself (the default), but where one
+    spec array feeds two framework arrays (b_ih = b, b_hh = 0), dL/db is dL/db_ih, not
+    the sum of the two gradients that ``inverse`` would take.
+    """
 
     name: str  # as the weight-layout page shows it
     forward: Callable[[np.ndarray, Context], Arrays]
     inverse: Callable[[Arrays, Context], np.ndarray]
+    gradient: Callable[[Arrays, Context], np.ndarray] | None = None
+
+    def inverse_gradient(self, gradient: Arrays, context: Context) -> np.ndarray:
+        """dL/d(spec array) from the framework's gradients."""
+        return (self.gradient or self.inverse)(gradient, context)
 
 
 def _same(array: Arrays, context: Context) -> Arrays:
@@ -55,27 +68,136 @@ SAME = Transform("as is", _same, _same)
 TRANSPOSE = Transform("transpose", _transpose, _transpose)
 
 
+def _bias_pair(b: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray]:
+    return b, np.zeros_like(b)
+
+
+def _bias_sum(pair: tuple[np.ndarray, np.ndarray], context: Context) -> np.ndarray:
+    return pair[0] + pair[1]
+
+
+# torch's recurrent layers add two biases, b_ih + b_hh, where Keras has one b: going to
+# torch, b_ih = b and b_hh = 0; coming back, b = b_ih + b_hh (any split sums the same).
+TWO_BIASES = Transform("(b, 0) → b_ih, b_hh; back: b_ih + b_hh", _bias_pair, _bias_sum,
+                       gradient=lambda pair, context: pair[0])  # dL/db_ih = dL/db_hh = dL/db
+
+
+def _swap_first_two_blocks(array: np.ndarray) -> np.ndarray:
+    """Gate blocks along the last axis: (z, r, h) ↔ (r, z, n); its own inverse."""
+    z, r, h = np.split(array, 3, axis=-1)
+    return np.concatenate([r, z, h], axis=-1)
+
+
+def _gru_kernel(array: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(_swap_first_two_blocks(array).T)
+
+
+def _gru_kernel_back(array: np.ndarray, context: Context) -> np.ndarray:
+    return _swap_first_two_blocks(np.ascontiguousarray(array.T))
+
+
+def _gru_biases(b: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray]:
+    if b.ndim != 2:
+        raise TypeError("GRU(reset_after=False) has no torch equivalent: torch's nn.GRU "
+                        "multiplies the reset gate after the recurrent product")
+    return _swap_first_two_blocks(b[0]), _swap_first_two_blocks(b[1])
+
+
+def _gru_biases_back(pair: tuple[np.ndarray, np.ndarray], context: Context) -> np.ndarray:
+    return np.stack([_swap_first_two_blocks(pair[0]), _swap_first_two_blocks(pair[1])])
+
+
+def _heads(context: Context) -> int:
+    return context.layer.num_heads
+
+
+def _pack_kernels(kernels: tuple[np.ndarray, ...], context: Context) -> np.ndarray:
+    return np.concatenate([k.reshape(k.shape[0], -1).T for k in kernels])
+
+
+def _unpack_kernels(packed: np.ndarray, context: Context) -> tuple[np.ndarray, ...]:
+    e = packed.shape[1]
+    return tuple(np.ascontiguousarray(w.T).reshape(e, _heads(context), -1)
+                 for w in np.split(packed, 3))
+
+
+def _pack_biases(biases: tuple[np.ndarray, ...], context: Context) -> np.ndarray:
+    return np.concatenate([b.reshape(-1) for b in biases])
+
+
+def _unpack_biases(packed: np.ndarray, context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(b.reshape(_heads(context), -1) for b in np.split(packed, 3))
+
+
+def _output_kernel(kernel: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(kernel.reshape(-1, kernel.shape[-1]).T)
+
+
+def _output_kernel_back(weight: np.ndarray, context: Context) -> np.ndarray:
+    return np.ascontiguousarray(weight.T).reshape(_heads(context), -1, weight.shape[0])
+
+
+# torch's nn.MultiheadAttention packs the query, key and value projections into one
+# (3E, E) in_proj_weight, each block (E_out, E_in) with the heads' columns side by side;
+# Keras keeps three (E, H, Dh) kernels (and an (H, Dh, E) output kernel).
+PACK_QKV = Transform("(E, H, Dh) × 3 → reshape (E, E), transpose, stack (3E, E)",
+                     _pack_kernels, _unpack_kernels)
+PACK_QKV_BIASES = Transform("(H, Dh) × 3 → concatenate (3E,)", _pack_biases, _unpack_biases)
+OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (E, E), transpose", _output_kernel,
+                          _output_kernel_back)
+SAME_EACH = Transform("as is, each", _same, _same)
+
+
+# Keras orders a GRU's gate blocks (z, r, h), torch (r, z, n): swap the first two blocks,
+# then transpose like every torch kernel.
+GRU_GATES = Transform("gates (z, r, h) → (r, z, n), transpose", _gru_kernel, _gru_kernel_back)
+GRU_BIASES = Transform("row 0 → b_ih, row 1 → b_hh, gates (z, r, h) → (r, z, n)",
+                       _gru_biases, _gru_biases_back)
+
+
 @dataclass(frozen=True)
 class WeightRow:
-    """One spec array and its counterparts.
+    """One spec array (or several packed together) and its counterparts.
 
-    ``torch``: the attribute of the torch module that holds it (a tuple when a transform
-    splits it); ``keras``: the Keras weight's name (``layer.kernel``, ``layer.bias``).
+    ``spec``: the spec parameter's name, or a tuple of names when the framework packs
+    several spec arrays into one (torch's ``in_proj_weight`` holds the query, key and
+    value kernels; the transform then takes and gives back a tuple). ``torch``: the
+    attribute of the torch module that holds it (a tuple when a transform splits it; a
+    dotted name reaches a submodule, ``out_proj.weight``); ``keras``: the Keras weight's
+    name (``kernel``, ``bias``; a tuple, one per spec array, beside a tuple ``spec``).
     ``trainable``: a parameter (True) or a state array such as a running mean (False).
     ``note``: the convention a porter must know, in a few words.
     """
 
-    spec: str
+    spec: str | tuple[str, ...]
     torch: str | tuple[str, ...]
-    keras: str
+    keras: str | tuple[str, ...]
     to_torch: Transform = SAME
     to_keras: Transform = SAME
     trainable: bool = True
     note: str = ""
 
     @property
+    def spec_names(self) -> tuple[str, ...]:
+        return self.spec if isinstance(self.spec, tuple) else (self.spec,)
+
+    @property
     def torch_names(self) -> tuple[str, ...]:
         return self.torch if isinstance(self.torch, tuple) else (self.torch,)
+
+    @property
+    def keras_names(self) -> tuple[str, ...]:
+        return self.keras if isinstance(self.keras, tuple) else (self.keras,)
+
+
+def pack(arrays: tuple[np.ndarray, ...]) -> Arrays:
+    """Several arrays as one transform argument: the array itself when there is one."""
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def unpack(names: tuple[str, ...], arrays: Arrays) -> dict[str, np.ndarray]:
+    """A transform's result by name: a tuple for several names, an array for one."""
+    return dict(zip(names, arrays if len(names) > 1 else (arrays,), strict=True))
 
 
 @dataclass(frozen=True)
@@ -116,6 +238,54 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
         WeightRow("gamma", "weight", "gamma"),
         WeightRow("beta", "bias", "beta"),
     ), note="ε 1e-5 (torch) against 1e-3 (Keras)"),
+    Layout("Embedding", "nn.Embedding", "keras.layers.Embedding", (
+        WeightRow("embeddings", "weight", "embeddings",
+                  note="the same (V, D) table; Keras draws U(±0.05), torch N(0, 1)"),
+    ), note="padding: Keras mask_zero=True masks the layers after it and row 0 still "
+            "learns; torch padding_idx=0 masks nothing and row 0 never learns"),
+    *(Layout(kind, f"nn.{torch_kind} (batch_first=True)", f"keras.layers.{kind}", (
+        WeightRow("W", "weight_ih_l0", "kernel", to_torch=TRANSPOSE,
+                  note=f"({blocks}H, in) in torch, (in, {blocks}H) on the Keras cell"),
+        WeightRow("U", "weight_hh_l0", "recurrent_kernel", to_torch=TRANSPOSE,
+                  note=f"({blocks}H, H) in torch, (H, {blocks}H) on the Keras cell"),
+        WeightRow("b", ("bias_ih_l0", "bias_hh_l0"), "bias", to_torch=TWO_BIASES,
+                  note="torch adds two biases, Keras has one"),
+    ), note=f"Keras's weights live on layer.cell; {gates}; torch defaults to "
+            "batch_first=False (time first)")
+      for kind, torch_kind, blocks, gates in (
+          ("SimpleRNN", "RNN", 1, "one block"),
+          ("LSTM", "LSTM", 4, "gate blocks (i, f, c, o) in both"))),
+    Layout("GRU", "nn.GRU (batch_first=True)", "keras.layers.GRU", (
+        WeightRow("W", "weight_ih_l0", "kernel", to_torch=GRU_GATES,
+                  note="blocks (z, r, h) in Keras, (r, z, n) in torch"),
+        WeightRow("U", "weight_hh_l0", "recurrent_kernel", to_torch=GRU_GATES,
+                  note="blocks (z, r, h) in Keras, (r, z, n) in torch"),
+        WeightRow("b", ("bias_ih_l0", "bias_hh_l0"), "bias", to_torch=GRU_BIASES,
+                  note="Keras reset_after=True: (2, 3H), the input and the recurrent bias"),
+    ), note="Keras's weights live on layer.cell; reset_after=True (Keras's default) is "
+            "torch's formula, reset_after=False has no torch equivalent"),
+    Layout("MultiHeadAttention", "nn.MultiheadAttention (batch_first=True)",
+           "keras.layers.MultiHeadAttention", (
+               WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
+                         ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
+                         to_torch=PACK_QKV, to_keras=SAME_EACH,
+                         note="torch packs the three projections, Keras splits them by head"),
+               WeightRow(("query_bias", "key_bias", "value_bias"), "in_proj_bias",
+                         ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
+                         to_torch=PACK_QKV_BIASES, to_keras=SAME_EACH),
+               WeightRow("output_kernel", "out_proj.weight", "output_dense.kernel",
+                         to_torch=OUTPUT_KERNEL, note="(E, E) in torch, (H, Dh, E) in Keras"),
+               WeightRow("output_bias", "out_proj.bias", "output_dense.bias"),
+           ), note="boolean masks have opposite polarity: Keras's attention_mask True "
+                   "attends, nn.MultiheadAttention's attn_mask True blocks (and "
+                   "F.scaled_dot_product_attention's True attends again)"),
+    Layout("TimeDistributed", "nn.Linear (on the last axis)",
+           "keras.layers.TimeDistributed(Dense)", (
+               WeightRow("W", "weight", "kernel", to_torch=TRANSPOSE,
+                         note="the Dense kernel, shared by every time step"),
+               WeightRow("b", "bias", "bias"),
+           ), note="nn.Linear and keras.layers.Dense act on the last axis of any input "
+                   "already; the spec's Dense takes (N, in) only"),
 )}
 
 
@@ -135,9 +305,27 @@ def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
     shapes = layer_shapes(layers, input_shape)
     found, flattened = [], None
     for layer, shape in zip(layers, shapes, strict=False):
-        found.append(Context(shape, flattened))
+        found.append(Context(shape, flattened, layer))
         if isinstance(layer, Flatten):
             flattened = shape
         elif layer.parameter_names:
             flattened = None  # a layer with weights in between: its rows are not permuted
+    return found
+
+
+def time_distributed(layers: list) -> list:
+    """``layers`` with each Dense that follows a sequence output wrapped in a spec
+    ``TimeDistributed``: a framework's plain ``nn.Linear`` or ``keras.layers.Dense`` after a
+    recurrent layer acts at every time step, where the spec's Dense takes (N, in) only."""
+    from reference.layers import Dense, Dropout
+    from reference.sequences import Embedding, TimeDistributed, _Recurrent
+
+    found, sequence = [], False
+    for layer in layers:
+        if isinstance(layer, Dense) and sequence:
+            layer = TimeDistributed(layer)
+        found.append(layer)
+        if not isinstance(layer, Dropout):  # Dropout keeps its input's shape
+            sequence = isinstance(layer, Embedding | TimeDistributed) or (
+                isinstance(layer, _Recurrent) and layer.return_sequences)
     return found

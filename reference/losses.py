@@ -14,7 +14,10 @@ per-sample loss is the sum over the classes. ``half_mean_squared_error`` is the
 the batch.
 
 Shapes: ``y_true`` and ``y_pred`` must have the same shape, (N,) or (N, C), except for
-the sparse losses, which take class indices of shape (N,) and predictions (N, C).
+the sparse losses, which take class indices of shape (N,) and predictions (N, C), or,
+for sequences, indices (N, T) and predictions (N, T, C): then the loss is the mean over
+every position (n, t), as in Keras, and torch's ``F.cross_entropy`` wants the classes on
+axis 1, (N, C, T).
 Nothing is broadcast: (N, 1) against (N,) is an error. Each loss returns a Python float
 computed in ``y_pred``'s dtype; each ``*_gradient`` returns an array shaped like
 ``y_pred``.
@@ -79,12 +82,13 @@ def _pair(where: str, y_true: object, y_pred: object,
 def _sparse(where: str, y_true: object, y_pred: object,
             probabilities: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     y_pred = as_float_array(y_pred, None, where, "y_pred")
-    check_shape(where, "y_pred", y_pred.shape, (None, None))
+    if y_pred.ndim < 2:
+        check_shape(where, "y_pred", y_pred.shape, (None, None))
     check_not_empty(where, "y_pred", y_pred.shape)
     indices = np.asarray(y_true)
     check_integer_labels(where, "y_true", indices.dtype)
-    check_shape(where, "y_true (class indices)", indices.shape, (y_pred.shape[0],))
-    check_array_within(where, "y_true (class indices)", indices, 0, y_pred.shape[1] - 1)
+    check_shape(where, "y_true (class indices)", indices.shape, y_pred.shape[:-1])
+    check_array_within(where, "y_true (class indices)", indices, 0, y_pred.shape[-1] - 1)
     if "y_pred" in probabilities:
         check_array_within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
     return indices, y_pred
@@ -98,6 +102,11 @@ def _clip(p: np.ndarray) -> np.ndarray:
 def _inside_clip(p: np.ndarray) -> np.ndarray:
     eps = p.dtype.type(EPSILON)
     return (p >= eps) & (p <= 1 - eps)
+
+
+def _picked(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """values[..., k]: the entry of class k at every position."""
+    return np.take_along_axis(values, k[..., None], axis=-1)[..., 0]
 
 
 def _batch_size(y_pred: np.ndarray) -> int:
@@ -261,8 +270,7 @@ def sparse_categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> 
     """
     k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred, PREDICTIONS)
     c = _clip(y_pred)
-    rows = np.arange(len(k))
-    return _mean(np.log(np.sum(c, axis=-1)) - np.log(c[rows, k]))
+    return _mean(np.log(np.sum(c, axis=-1)) - np.log(_picked(c, k)))
 
 
 def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
@@ -271,24 +279,25 @@ def sparse_categorical_cross_entropy_gradient(y_true: np.ndarray,
     k, y_pred = _sparse("sparse_categorical_cross_entropy", y_true, y_pred, PREDICTIONS)
     c = _clip(y_pred)
     grad = np.broadcast_to(1.0 / np.sum(c, axis=-1, keepdims=True), c.shape).copy()
-    rows = np.arange(len(k))
-    grad[rows, k] -= 1.0 / c[rows, k]
-    return np.where(_inside_clip(y_pred), grad / len(k), 0.0).astype(y_pred.dtype)
+    np.put_along_axis(grad, k[..., None], (_picked(grad, k) - 1.0 / _picked(c, k))[..., None],
+                      axis=-1)
+    return np.where(_inside_clip(y_pred), grad / k.size, 0.0).astype(y_pred.dtype)
 
 
 def sparse_categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """L = (1/N) Σ (logsumexp(x) − x_k), x = ``y_pred`` (N, C) logits, k = ``y_true`` (N,)."""
+    """L = (1/N) Σ (logsumexp(x) − x_k), x = ``y_pred`` (N, C) logits, k = ``y_true`` (N,);
+    for sequences, (N, T, C) and (N, T), the mean over all N·T positions."""
     k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
-    return _mean(-_log_softmax(x)[np.arange(len(k)), k])
+    return _mean(-_picked(_log_softmax(x), k))
 
 
 def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
                                                           y_pred: np.ndarray) -> np.ndarray:
-    """dL/dx = (softmax(x) − onehot(k))/N."""
+    """dL/dx = (softmax(x) − onehot(k))/N (N·T for sequences)."""
     k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
     grad = softmax(x)
-    grad[np.arange(len(k)), k] -= 1.0
-    return grad / len(k)
+    np.put_along_axis(grad, k[..., None], _picked(grad, k)[..., None] - 1.0, axis=-1)
+    return grad / k.size
 
 
 NAMES = (

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference._validation import as_float_array, check_batch, check_shape
+from reference._validation import as_float_array, as_index_array, check_batch, check_shape
 from reference.layers import Layer, layer_shapes
 
 
@@ -121,16 +121,27 @@ class Sequential:
     def regularization_loss(self) -> float:
         """The layers' own loss terms (L2 penalties), summed: what training adds to the loss."""
         return sum(layer.regularization_loss() for layer in self.layers)
+    def as_input(self, x: object, where: str = "Sequential", what: str = "input x"
+                 ) -> np.ndarray:
+        """``x`` under the input policy of the first layer: converted to the model's dtype
+        (integers too), or, when that layer takes indices (Embedding), kept as integers."""
+        if self.layers[0].input_kind == "indices":
+            return as_index_array(x, where, what)
+        return as_float_array(x, self.dtype, where, what)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Pass x through every layer in turn (``training``: Dropout drops, and so on)."""
-        x = as_float_array(x, self.dtype, "Sequential", "input x")
-        if len(self.input_shape) == 1:
+        x = self.as_input(x)
+        if len(self.input_shape) == 1 and self.layers[0].input_kind == "float":
             check_batch("Sequential", "input x", x.shape, self.in_features)
         else:
             check_shape("Sequential", "input x", x.shape, (None, *self.input_shape))
+        mask = None  # padding an Embedding(mask_zero=True) found, for the next recurrent layer
         for layer in self.layers:
+            if mask is not None and layer.takes_mask:
+                layer.mask, mask = mask, None
             x = layer.forward(x, training=training)
+            mask = getattr(layer, "output_mask", None) if mask is None else mask
         return x
 
     def backward(self, grad_output: np.ndarray, *,

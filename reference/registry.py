@@ -56,12 +56,21 @@ from reference import activations
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization, LayerNormalization
+from reference.sequences import (
+    GRU,
+    LSTM,
+    Embedding,
+    MultiHeadAttention,
+    SimpleRNN,
+    TimeDistributed,
+)
 
 Make = Callable[[np.random.Generator, np.dtype, int], dict]
 
 # The modules whose spec concepts carry hand-written derivatives (a vjp, a loss gradient,
 # a backward pass); the others (learning, autodiff) build on them.
-HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "normalization")
+HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "normalization",
+                       "sequences")
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,8 @@ class Case:
 
     label: str
     make: Make
-    gradcheck: bool = True  # False: an input sits on a kink (see the module docstring)
+    gradcheck: bool = True  # False: an input sits on a kink (see the module docstring), or
+    # the case is too large for one finite difference per entry (its layers have their own)
     extreme: bool = False  # True: values up to ±1e4 or exact 0/1 probabilities
 
 
@@ -369,6 +379,152 @@ def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
     return Sequential([neuron]), NOTE_003_INPUTS.astype(dtype), NOTE_003_TARGETS.astype(dtype)
 
 
+# ── Sequences: Embedding, the recurrent layers, the character model ─────────────────────
+
+# A short original paragraph (written for this project) for the character model.
+CHAR_TEXT = (
+    "the river keeps no diary, yet every stone along its bed remembers the water. "
+    "a model that reads one letter at a time must do the same: carry a little of what "
+    "came before, forget what no longer helps, and guess the next letter from the state "
+    "it kept. short words come back often - the, and, of, it - and so do the spaces "
+    "between them; the rare letters, q and z and x, arrive like visitors. train it for a "
+    "while and it learns that a full stop is followed by a space, that 'q' wants a 'u', "
+    "and that the river, whatever it forgets, keeps moving."
+)
+# Forty symbols, space first; every character of CHAR_TEXT is one of them.
+CHAR_VOCABULARY = " abcdefghijklmnopqrstuvwxyz.,;:'!?-()\"01"
+
+
+def char_sequences(count: int, length: int, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` windows of CHAR_TEXT at random offsets, as indices into CHAR_VOCABULARY:
+    the inputs (count, length) and the targets, the same windows one character later."""
+    codes = np.array([CHAR_VOCABULARY.index(c) for c in CHAR_TEXT])
+    starts = rng.integers(0, len(codes) - length, size=count)
+    windows = codes[starts[:, None] + np.arange(length + 1)]
+    return windows[:, :-1], windows[:, 1:]
+
+
+def char_model(dtype: np.dtype, seed: int, *, vocabulary: int = 40, embedding: int = 16,
+               units: int = 32, length: int = 25) -> Sequential:
+    """The lab's character model, scaled down: Embedding → LSTM (every step) → Dense to
+    the vocabulary at every step, giving logits for sparse categorical cross-entropy."""
+    return Sequential([Embedding(vocabulary, embedding, dtype=dtype),
+                       LSTM(embedding, units, return_sequences=True, dtype=dtype),
+                       TimeDistributed(Dense(units, vocabulary, dtype=dtype))],
+                      input_shape=(length,), seed=seed)
+
+
+def _random_biases(model: Sequential, rng: np.random.Generator) -> Sequential:
+    for layer in model.layers:
+        if "b" in layer.parameter_names:
+            b = layer.parameters["b"]
+            layer.set("b", rng.uniform(-0.5, 0.5, b.shape).astype(b.dtype))
+    return model
+
+
+def _sequence_case(label: str, build: Callable[[np.dtype], list], steps: int,
+                   features: int, loss: str = "mean_squared_error") -> Case:
+    """Layers on a random (N, T, features) sequence (integer indices below ``features``
+    when the first layer is an Embedding), with random biases, scored by ``loss``."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        layers = build(dtype)
+        indices = isinstance(layers[0], Embedding)
+        model = _random_biases(Sequential(layers, input_shape=(
+            (steps,) if indices else (steps, features)), seed=int(rng.integers(2**31))), rng)
+        if indices:
+            x = rng.integers(0, features, (batch, steps))
+        else:
+            x = rng.standard_normal((batch, steps, features)).astype(dtype)
+        out = model.output_shape
+        y_true = (rng.integers(0, out[-1], (batch, *out[:-1])) if loss.startswith("sparse")
+                  else rng.standard_normal((batch, *out)).astype(dtype))
+        return {"model": model, "x": x, "y_true": y_true, "loss": loss}
+    return Case(label, make)
+
+
+def _attention_case(label: str, steps: int, mask: str | None) -> Case:
+    """Self-attention MultiHeadAttention(6, 2) on (N, T, 6), with random biases; ``mask``:
+    ``"causal"`` (each step attends to itself and the past) or ``"padding"`` (the last
+    step of every other sample is padding no query attends to)."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        layer = MultiHeadAttention(6, 2, dtype=dtype)
+        model = _random_biases(Sequential([layer], input_shape=(steps, 6),
+                                          seed=int(rng.integers(2**31))), rng)
+        for name in ("query_bias", "key_bias", "value_bias"):
+            layer.set(name, rng.uniform(-0.5, 0.5, (2, 3)).astype(dtype))
+        if mask == "causal":
+            layer.mask = np.tril(np.ones((batch, steps, steps), bool))
+        elif mask == "padding":
+            layer.mask = np.ones((batch, steps, steps), bool)
+            layer.mask[::2, :, -1] = False
+        x = rng.standard_normal((batch, steps, 6)).astype(dtype)
+        return {"model": model, "x": x, "loss": "mean_squared_error",
+                "y_true": rng.standard_normal((batch, steps, 6)).astype(dtype)}
+    return Case(label, make)
+
+
+def _char_model_case() -> Case:
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        x, y = char_sequences(batch, 25, rng)
+        return {"model": char_model(dtype, int(rng.integers(2**31))), "x": x, "y_true": y,
+                "loss": "sparse_categorical_cross_entropy_with_logits"}
+    # 8 000 weights, two forward passes each: its layers' own cases are checked instead.
+    return Case("character model: Embedding(40, 16) → LSTM(32) → Dense(40), T = 25", make,
+                gradcheck=False)
+
+
+def _char_training(rng: np.random.Generator, dtype: np.dtype) -> tuple:
+    X, Y = char_sequences(8, 25, rng)
+    return char_model(dtype, int(rng.integers(2**31))), X, Y
+
+
+def _sequence_concepts() -> list[Concept]:
+    def recurrent(kind: type, **options: object) -> tuple[Case, ...]:
+        """Three lengths, one step included; the last step alone and every step."""
+        name = kind.__name__
+        return tuple(_sequence_case(
+            f"{name}(3, 4{''.join(f', {k}={v}' for k, v in options.items())}), T = {steps}, "
+            f"{'every step' if every else 'last step'}",
+            lambda dtype, every=every: [kind(3, 4, return_sequences=every, dtype=dtype,
+                                             **options)], steps, 3)
+            for steps, every in ((1, False), (3, True), (7, False)))
+
+    return [
+        Concept(name="Embedding", module="sequences", summary=_first_line(Embedding.__doc__),
+                notes=(), cases=(
+                    _sequence_case("Embedding(7, 3), T = 4, MSE",
+                                   lambda dtype: [Embedding(7, 3, dtype=dtype)], 4, 7),
+                    _sequence_case("Embedding(7, 3) → SimpleRNN(3, 4), T = 5",
+                                   lambda dtype: [Embedding(7, 3, dtype=dtype),
+                                                  SimpleRNN(3, 4, dtype=dtype)], 5, 7),
+                )),
+        Concept(name="SimpleRNN", module="sequences", summary=_first_line(SimpleRNN.__doc__),
+                notes=(), cases=recurrent(SimpleRNN)),
+        Concept(name="LSTM", module="sequences", summary=_first_line(LSTM.__doc__),
+                notes=(), cases=(*recurrent(LSTM), _char_model_case())),
+        Concept(name="GRU", module="sequences", summary=_first_line(GRU.__doc__), notes=(),
+                cases=recurrent(GRU)),
+        Concept(name="MultiHeadAttention", module="sequences",
+                summary=_first_line(MultiHeadAttention.__doc__), notes=(), cases=(
+                    _attention_case("MultiHeadAttention(6, 2), T = 1", 1, None),
+                    _attention_case("MultiHeadAttention(6, 2), T = 4, causal mask", 4,
+                                    "causal"),
+                    _attention_case("MultiHeadAttention(6, 2), T = 5, last step padded in "
+                                    "every other sample", 5, "padding"),
+                )),
+        Concept(name="TimeDistributed", module="sequences",
+                summary=_first_line(TimeDistributed.__doc__), notes=(), cases=(
+                    _sequence_case("LSTM(3, 4) every step → TimeDistributed(Dense(4, 5)), "
+                                   "sparse cross-entropy from logits",
+                                   lambda dtype: [LSTM(3, 4, return_sequences=True,
+                                                       dtype=dtype),
+                                                  TimeDistributed(Dense(4, 5, dtype=dtype))],
+                                   4, 3, "sparse_categorical_cross_entropy_with_logits"),
+                )),
+    ]
+
+
 def _learning_concepts() -> list[Concept]:
     from reference import (  # local, like losses
         callbacks,
@@ -517,6 +673,9 @@ def _learning_concepts() -> list[Concept]:
                 _training_case("note 004: 3-5-8-2 sigmoid on XOR, full batch, η = 2",
                                (3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", sgd(2.0),
                                20, None, data=_note004_xor),
+                _training_case("character model, 8 sequences of 25, Adam η = 0.01, 5 steps",
+                               (), (), "sparse_categorical_cross_entropy_with_logits",
+                               adam(0.01), 5, None, data=_char_training),
                 _training_case("note 003: per sample, η = 1e-4, x = 1000 (the note's 100 steps)",
                                (1, 1), ("identity",), "half_mean_squared_error", sgd(1e-4), 25,
                                1, data=_note003_neuron, seed=None),
@@ -620,6 +779,7 @@ def _build() -> tuple[Concept, ...]:
                 lambda dtype: [LayerNormalization(6, dtype=dtype)], (2, 6), steps=1),
         ),
     ))
+    concepts += _sequence_concepts()
     concepts += _learning_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
@@ -746,11 +906,12 @@ def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
         y_true, y_pred = data["y_true"], data["y_pred"]
         return [np.asarray(losses.get(concept.name)(y_true, y_pred)),
                 losses.gradient(concept.name)(y_true, y_pred)]
-    if concept.module in ("layers", "networks", "normalization"):
+    if concept.module in ("layers", "networks", "normalization", "sequences"):
         model, y_true = data["model"], data["y_true"]
         output = model.forward(data["x"], training=data.get("training", False))
         dx = model.backward(losses.gradient(data["loss"])(y_true, output))
-        return [output, np.asarray(losses.get(data["loss"])(y_true, output)), dx,
+        return [output, np.asarray(losses.get(data["loss"])(y_true, output)),
+                *([] if dx is None else [dx]),  # None: integer indices in (an Embedding)
                 *(g for pair in model.grads for g in pair)]
     raise ValueError(f"{concept.name}: module {concept.module!r} has no hand-written "
                      f"derivatives (see HAND_DIFFERENTIATED)")

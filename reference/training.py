@@ -22,7 +22,9 @@ with the weight it has just updated; here both gradients come from the same forw
 pass, as in every framework.)
 
 Shape: X (N, in_features), Y (N, out_features) of the model's dtype (integers converted);
-for the sparse losses Y holds integer class indices, shape (N,).
+for the sparse losses Y holds integer class indices, shape (N,), or (N, T) for a model
+with an output per step; for a model that begins with an Embedding, X is integer
+indices (N, T), kept as integers.
 
 Every argument is checked before the first step (:func:`check_run`, :func:`check_targets`,
 shared with both mirrors' ``fit``): counts are integers (``batch_size=2.5`` is refused,
@@ -117,7 +119,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
                         f"None, got {type(early_stopping).__name__}")
-    X = as_float_array(X, model.dtype, "fit", "X")
+    X = model.as_input(X, "fit", "X")  # integer indices kept for an Embedding first
     Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
     check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
     if is_sparse(loss):

@@ -79,6 +79,22 @@ def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
 # Per layer kind: the names and shapes of the arrays (parameters, then state) a
 # configuration makes, computed without building the layer, so that a file cannot make
 # the loader allocate more than it holds. A new layer kind adds its row.
+def _recurrent_arrays(blocks: int) -> Callable[[dict[str, Any]], dict[str, list[int]]]:
+    def shapes(config: dict[str, Any]) -> dict[str, list[int]]:
+        units = config["units"]
+        bias = [2, blocks * units] if config.get("reset_after") else [blocks * units]
+        return {"W": [config["in_features"], blocks * units], "U": [units, blocks * units],
+                "b": bias}
+    return shapes
+
+
+def _attention_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
+    e, h = config["embed_dim"], config["num_heads"]
+    projection = {f"{part}_{array}": shape for part in ("query", "key", "value")
+                  for array, shape in (("kernel", [e, h, e // h]), ("bias", [h, e // h]))}
+    return {**projection, "output_kernel": [h, e // h, e], "output_bias": [e]}
+
+
 ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
     "Dense": _dense_arrays,
     "Flatten": lambda config: {},
@@ -87,6 +103,12 @@ ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
         "gamma", "beta", "moving_mean", "moving_variance")},
     "LayerNormalization": lambda config: {"gamma": [config["features"]],
                                           "beta": [config["features"]]},
+    "Embedding": lambda config: {"embeddings": [config["input_dim"], config["output_dim"]]},
+    "SimpleRNN": _recurrent_arrays(1),
+    "LSTM": _recurrent_arrays(4),
+    "GRU": _recurrent_arrays(3),
+    "TimeDistributed": lambda config: _dense_arrays(config["layer"]["config"]),
+    "MultiHeadAttention": _attention_arrays,
 }
 
 

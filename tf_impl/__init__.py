@@ -22,6 +22,7 @@ from tf_impl import (
     optimizers,
     perceptron,
     schedules,
+    sequences,
     training,
 )
 from tf_impl.convert import from_reference, to_reference
@@ -36,4 +37,5 @@ from tf_impl.weights import load_weights, save_weights
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
            "gradient_descent", "initializers", "load_weights", "losses", "normalization",
-           "optimizers", "perceptron", "save_weights", "schedules", "to_reference", "training"]
+           "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
+           "training"]

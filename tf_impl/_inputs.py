@@ -29,6 +29,7 @@ from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
     as_float_array,
+    as_index_array,
     check_batch,
     check_count,
     check_hyperparameters,
@@ -131,15 +132,17 @@ def pair(probabilities: tuple[str, ...] = ()) -> Check:
 
 
 def sparse(probabilities: tuple[str, ...] = ()) -> Check:
-    """A sparse loss's integer class indices (N,) in [0, C − 1] and predictions (N, C)."""
+    """A sparse loss's integer class indices (N,) in [0, C − 1] and predictions (N, C);
+    or (N, T) and (N, T, C)."""
     def check(where: str, y_true: tf.Tensor, y_pred: tf.Tensor) -> dict[str, Any]:
         y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
         y_pred = _as_float(where, "y_pred", y_pred, None)
-        check_shape(where, "y_pred", y_pred.shape, (None, None))
+        if len(y_pred.shape) < 2:
+            check_shape(where, "y_pred", y_pred.shape, (None, None))
         check_not_empty(where, "y_pred", y_pred.shape)
         check_integer_labels(where, "y_true", y_true.dtype)
-        check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
-        _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
+        check_shape(where, "y_true (class indices)", y_true.shape, tuple(y_pred.shape[:-1]))
+        _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[-1] - 1)
         if "y_pred" in probabilities:
             _within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
         return {"y_true": y_true, "y_pred": y_pred}
@@ -149,12 +152,13 @@ def sparse(probabilities: tuple[str, ...] = ()) -> Check:
 # -- training, optimizers, perceptron --------------------------------------------------------
 
 def _out_features(model: keras.Layer) -> int | None:
-    """The width of the model's output, when Keras knows it; ``None`` otherwise."""
+    """The width of the model's output (at every step of a sequence), when Keras knows it;
+    ``None`` otherwise."""
     try:
         shape = tuple(model.output_shape)
     except (AttributeError, ValueError, TypeError):
         return None
-    return shape[-1] if len(shape) == 2 and shape[-1] is not None else None
+    return shape[-1] if len(shape) >= 2 and shape[-1] is not None else None
 
 
 def training_data(where: str, model: Any, X: object, Y: object,
@@ -163,21 +167,37 @@ def training_data(where: str, model: Any, X: object, Y: object,
                   **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
     X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
-    integer class indices (N,) in [0, C − 1]."""
+    integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
+    integer indices when the model begins with an Embedding."""
     if not isinstance(model, keras.Layer) or not model.trainable_variables:
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    X = as_float_tensor(X, dtype, where, "X")
+    first = model.layers[0] if isinstance(model, keras.Sequential) and model.layers else model
+    X = as_index_tensor(X, where, "X") if isinstance(first, keras.layers.Embedding) else \
+        as_float_tensor(X, dtype, where, "X")
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
     out_features = _out_features(model)
+    # the per-sample output: Y's own shape, its class axis (sparse) or last width the model's
+    per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
+    output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
+        if out_features is None else (*per_step, out_features)
     # the input's per-sample shape is the model's own to check (framework idiom)
     check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
-                  tuple(Y.shape[1:]) if out_features is None else (out_features,))
+                  output_shape)
     if is_sparse(loss) and out_features is not None:
         _within(where, "Y (class indices)", Y, 0, out_features - 1)
     return {"X": X, "Y": Y}
+
+
+def as_index_tensor(value: object, where: str, what: str) -> tf.Tensor:
+    """``value`` as integer indices (an Embedding's input, class labels); a float is
+    refused, as ``reference._validation.as_index_array`` refuses it."""
+    if tf.is_tensor(value):
+        as_index_array(np.empty(0, value.dtype.as_numpy_dtype), where, what)
+        return value
+    return tf.constant(as_index_array(value, where, what))
 
 
 def starting_point(where: str, x0: object, learning_rate: object, precision: object,
@@ -288,4 +308,12 @@ def features_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
     if len(x.shape) < 2 or x.shape[-1] != features:
         raise ValueError(f"{layer.name}: input x must be (N, …, {features}), got shape "
                          f"{tuple(x.shape)}")
+    return x if target is None else tf.cast(x, target)
+
+
+def sequence_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
+    dtype, integers converted explicitly."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
+    check_shape(layer.name, "input x", x.shape, (None, None, layer.cell.kernel.shape[0]))
     return x if target is None else tf.cast(x, target)

@@ -18,14 +18,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 import reference
-from reference.layouts import Context, contexts, layout
-from tf_impl import normalization
+from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
+from tf_impl import normalization, sequences
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 
@@ -61,14 +62,43 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str,
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=layer.dtype.name)
+    if isinstance(layer, reference.sequences.Embedding):
+        if layer.padding_idx is not None:
+            raise TypeError(f"from_reference: {layer.name} has padding_idx, torch's "
+                            "convention; Keras has none (its mask_zero masks, and row 0 learns)")
+        return sequences.Embedding(layer.input_dim, layer.output_dim,
+                                   mask_zero=layer.mask_zero, dtype=dtype)
+    if isinstance(layer, reference.sequences.GRU):
+        return sequences.GRU(layer.in_features, layer.units, reset_after=layer.reset_after,
+                             return_sequences=layer.return_sequences, dtype=dtype)
+    if isinstance(layer, reference.sequences._Recurrent):
+        return getattr(sequences, type(layer).__name__)(
+            layer.in_features, layer.units, return_sequences=layer.return_sequences,
+            dtype=dtype)
+    if isinstance(layer, reference.sequences.TimeDistributed):
+        return sequences.TimeDistributed(_keras_layer(layer.layer, dtype))
+    if isinstance(layer, reference.sequences.MultiHeadAttention):
+        return sequences.MultiHeadAttention(layer.embed_dim, layer.num_heads, dtype=dtype)
     raise TypeError(f"from_reference: no Keras layer for spec layer {layer.name} "
                     f"({type(layer).__name__})")
+
+
+def _holder(keras_layer: keras.Layer) -> keras.Layer:
+    """The layer whose attributes the table's Keras names refer to: a recurrent layer's
+    weights live on its ``cell``, a TimeDistributed's on the layer it wraps."""
+    if isinstance(keras_layer, keras.layers.RNN):
+        return keras_layer.cell
+    if isinstance(keras_layer, keras.layers.TimeDistributed):
+        return keras_layer.layer
+    return keras_layer
 
 
 def _copy_in(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context) -> None:
     values = {**layer.parameters, **layer.state}
     for row in layout(type(layer).__name__).rows:
-        getattr(keras_layer, row.keras).assign(row.to_keras.forward(values[row.spec], context))
+        arrays = row.to_keras.forward(pack(tuple(values[n] for n in row.spec_names)), context)
+        for name, array in unpack(row.keras_names, arrays).items():
+            attrgetter(name)(_holder(keras_layer)).assign(array)
 
 
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> keras.Layer:
@@ -76,7 +106,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     if isinstance(model, reference.layers.Layer):
         keras_layer = _keras_layer(model, (model.dtype or np.dtype(np.float64)).name)
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, keras_layer, Context(shape))
+        _copy_in(model, keras_layer, Context(shape, layer=model))
         return keras_layer
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -84,7 +114,9 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     places = contexts(model.layers, model.input_shape)
     layers = [_keras_layer(layer, model.dtype.name, context)
               for layer, context in zip(model.layers, places, strict=True)]
-    keras_model = Sequential([keras.Input(shape=model.input_shape, dtype=model.dtype.name),
+    indices = model.layers[0].input_kind == "indices"  # an Embedding first takes integers
+    keras_model = Sequential([keras.Input(shape=model.input_shape,
+                                          dtype="int64" if indices else model.dtype.name),
                               *layers])
     for layer, keras_layer, context in zip(model.layers, layers,
                                            contexts(model.layers, model.input_shape),
@@ -130,19 +162,25 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
                                _activation_of(layer.activation, where))
         elif isinstance(layer, keras.layers.Dense | keras.layers.Flatten |
                         keras.layers.Dropout | keras.layers.BatchNormalization |
-                        keras.layers.LayerNormalization):
+                        keras.layers.LayerNormalization | keras.layers.Embedding |
+                        keras.layers.SimpleRNN | keras.layers.LSTM | keras.layers.GRU |
+                        keras.layers.TimeDistributed | sequences.SelfAttention):
             groups.append(_Group(k, layer))
         else:
             raise TypeError(f"to_reference: {where}, a {type(layer).__name__}, has no spec "
                             "counterpart; supported: keras.layers.Dense, Activation and "
                             "LeakyReLU after a linear Dense, Flatten, Dropout, "
-                            "BatchNormalization, LayerNormalization")
+                            "BatchNormalization, LayerNormalization, Embedding, "
+                            "SimpleRNN, LSTM, GRU, TimeDistributed(Dense)")
     return groups
 
 
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main, where = group.main, f"layer {group.index} ({group.main.name})"
+    if isinstance(main, keras.layers.Embedding | keras.layers.RNN |
+                  keras.layers.TimeDistributed | sequences.SelfAttention):
+        return _sequence_layer(group)
     if isinstance(main, keras.layers.Flatten):
         if main.data_format != "channels_last":
             raise TypeError(f"to_reference: {where} flattens channels_first data; the spec is "
@@ -194,14 +232,53 @@ def _normalization(main: keras.Layer, where: str) -> reference.layers.Layer:
                                         convention="keras", dtype=dtype)
 
 
+def _sequence_layer(group: _Group) -> reference.layers.Layer:
+    """The spec layer of an Embedding, a recurrent layer or a TimeDistributed(Dense)."""
+    main, where = group.main, f"layer {group.index} ({group.main.name})"
+    if isinstance(main, keras.layers.TimeDistributed):
+        return reference.sequences.TimeDistributed(_layer(_Group(group.index, main.layer)))
+    if not main.built:
+        raise ValueError(f"to_reference: {where} is not built: call the model once or build "
+                         "it with an input shape, so its weights exist")
+    if isinstance(main, sequences.SelfAttention):
+        kernel = main.query_dense.kernel
+        return reference.sequences.MultiHeadAttention(int(kernel.shape[0]), main.num_heads,
+                                                      dtype=kernel.dtype)
+    if isinstance(main, keras.layers.Embedding):
+        return reference.sequences.Embedding(main.input_dim, main.output_dim,
+                                             mask_zero=main.mask_zero,
+                                             dtype=main.embeddings.dtype)
+    cell = main.cell
+    plain = (_activation_of(cell.activation, where)[0] == "tanh" and cell.use_bias and
+             not main.go_backwards and not main.stateful and not main.return_state and
+             not cell.dropout and not cell.recurrent_dropout and
+             _activation_of(getattr(cell, "recurrent_activation", keras.activations.sigmoid),
+                            where)[0] == "sigmoid")
+    if not plain:
+        raise TypeError(f"to_reference: {where} must use tanh and sigmoid, a bias, no "
+                        "dropout, run forwards and return no state, as the spec's does")
+    kind = next(kind for kind in ("SimpleRNN", "LSTM", "GRU")
+                if isinstance(main, getattr(keras.layers, kind)))
+    extra = {"reset_after": cell.reset_after} if kind == "GRU" else {}
+    return getattr(reference.sequences, kind)(
+        int(cell.kernel.shape[0]), cell.units, return_sequences=main.return_sequences,
+        dtype=cell.kernel.dtype, **extra)
+
+
 def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context,
               read=lambda variable: variable.numpy(),
               trainable_only: bool = False) -> dict[str, np.ndarray]:
     """The spec arrays of ``layer`` from ``keras_layer``'s weights, each read by ``read``
     (its value, or its gradient); ``trainable_only``: the parameters, not the state
     (moving statistics have no gradient)."""
-    return {row.spec: row.to_keras.inverse(read(getattr(keras_layer, row.keras)), context)
-            for row in layout(type(layer).__name__).rows if row.trainable or not trainable_only}
+    found = {}
+    for row in layout(type(layer).__name__).rows:
+        if trainable_only and not row.trainable:
+            continue
+        arrays = pack(tuple(read(attrgetter(name)(_holder(keras_layer)))
+                            for name in row.keras_names))
+        found.update(unpack(row.spec_names, row.to_keras.inverse(arrays, context)))
+    return found
 
 
 def _walk(model: keras.Layer, input_shape: Sequence[int] | None
@@ -212,18 +289,17 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None
     if not isinstance(model, keras.Sequential):
         groups = _groups([model])
         spec = _layer(groups[0])
-        layers = [spec]
         shape = (spec.in_features,) if isinstance(spec, reference.Dense) else ()
-    else:
-        groups = _groups(model.layers)
-        layers = [_layer(group) for group in groups]
-        if input_shape is None and model.built and not isinstance(layers[0], reference.Dense):
-            input_shape = tuple(model.input_shape[1:])
-        try:
-            spec = reference.Sequential(layers, input_shape=input_shape)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"to_reference: {error}") from None
-        shape = spec.input_shape
+        return spec, [(spec, groups[0], Context(shape, layer=spec))]
+    groups = _groups(model.layers)
+    layers = time_distributed([_layer(group) for group in groups])
+    if input_shape is None and model.built and not isinstance(layers[0], reference.Dense):
+        input_shape = tuple(model.input_shape[1:])
+    try:
+        spec = reference.Sequential(layers, input_shape=input_shape)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"to_reference: {error}") from None
+    shape = spec.input_shape
     return spec, list(zip(layers, groups, contexts(layers, shape), strict=True))
 
 
@@ -249,10 +325,13 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
 def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor]
                            ) -> list[dict[str, np.ndarray]]:
     """Each spec layer's gradients, named and laid out as the spec's, from
-    ``tape.gradient(loss, model.trainable_variables)`` (``gradients``, in that order)."""
+    ``tape.gradient(loss, model.trainable_variables)`` (``gradients``, in that order).
+
+    An Embedding's gradient comes as ``tf.IndexedSlices`` (the rows looked up, not the
+    whole table); ``tf.convert_to_tensor`` makes it the dense (V, D) array the spec has."""
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
     _, walk = _walk(model, None)
     return [_copy_out(layer, group.main, context,
-                      read=lambda variable: by_variable[id(variable)].numpy(),
-                      trainable_only=True)
+                      read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)])
+                      .numpy(), trainable_only=True)
             for layer, group, context in walk]

@@ -51,6 +51,9 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
         with tf.GradientTape() as tape:
             value = loss_fn(y, model(x, training=True)) + sum(model.losses)  # L2 terms
         grads = tape.gradient(value, model.trainable_variables)
+        # An Embedding's gradient is tf.IndexedSlices, one slice per lookup; Keras's Adam
+        # would square each slice apart (v gets Σ g² of a row's lookups, not (Σ g)²).
+        grads = [tf.convert_to_tensor(g) for g in grads]
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value
 

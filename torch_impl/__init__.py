@@ -13,6 +13,7 @@ from torch_impl import (
     optimizers,
     perceptron,
     schedules,
+    sequences,
     training,
 )
 from torch_impl.convert import from_reference, to_reference, torch_dtype
@@ -27,5 +28,5 @@ from torch_impl.weights import load_weights, save_weights
 __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
            "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
            "gradient_descent", "initializers", "load_weights", "losses", "normalization",
-           "optimizers", "perceptron", "save_weights", "schedules", "to_reference", "torch_dtype",
-           "training"]
+           "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
+           "torch_dtype", "training"]

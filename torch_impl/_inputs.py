@@ -29,6 +29,7 @@ from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
     as_float_array,
+    as_index_array,
     check_batch,
     check_count,
     check_hyperparameters,
@@ -129,15 +130,16 @@ def pair(probabilities: tuple[str, ...] = ()) -> Check:
 
 def sparse(probabilities: tuple[str, ...] = ()) -> Check:
     """A sparse loss's class indices (N,) in [0, C − 1] (made ``torch.long``, as
-    ``F.cross_entropy`` requires) and predictions (N, C)."""
+    ``F.cross_entropy`` requires) and predictions (N, C); or (N, T) and (N, T, C)."""
     def check(where: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> dict[str, Any]:
         y_true, y_pred = as_tensor(y_true, where, "y_true"), as_tensor(y_pred, where, "y_pred")
         y_pred = _as_float(where, "y_pred", y_pred, None)
-        check_shape(where, "y_pred", y_pred.shape, (None, None))
+        if len(y_pred.shape) < 2:
+            check_shape(where, "y_pred", y_pred.shape, (None, None))
         check_not_empty(where, "y_pred", y_pred.shape)
         check_integer_labels(where, "y_true", y_true.dtype)
-        check_shape(where, "y_true (class indices)", y_true.shape, (y_pred.shape[0],))
-        _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[1] - 1)
+        check_shape(where, "y_true (class indices)", y_true.shape, tuple(y_pred.shape[:-1]))
+        _within(where, "y_true (class indices)", y_true, 0, y_pred.shape[-1] - 1)
         if "y_pred" in probabilities:
             _within(where, "y_pred (probabilities)", y_pred, 0.0, 1.0)
         return {"y_true": y_true.long(), "y_pred": y_pred}
@@ -159,21 +161,37 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
                   **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
     X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
-    integer class indices (N,) in [0, C − 1]."""
+    integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
+    integer indices when the model begins with an Embedding."""
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed)
     dtype = next(model.parameters()).dtype
-    X = as_float_tensor(X, dtype, where, "X")
+    first = model[0] if isinstance(model, nn.Sequential) else model
+    X = as_index_tensor(X, where, "X") if isinstance(first, nn.Embedding) else \
+        as_float_tensor(X, dtype, where, "X")
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
     out_features = _out_features(model)
+    # the per-sample output: Y's own shape, its class axis (sparse) or last width the model's
+    per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
+    output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
+        if out_features is None else (*per_step, out_features)
     # the input's per-sample shape is the model's own to check (framework idiom)
     check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
-                  tuple(Y.shape[1:]) if out_features is None else (out_features,))
+                  output_shape)
     if is_sparse(loss) and out_features is not None:
         _within(where, "Y (class indices)", Y, 0, out_features - 1)
     return {"X": X, "Y": Y}
+
+
+def as_index_tensor(value: object, where: str, what: str) -> torch.Tensor:
+    """``value`` as integer indices (an Embedding's input, class labels): a long tensor;
+    a float is refused, as ``reference._validation.as_index_array`` refuses it."""
+    if isinstance(value, torch.Tensor):
+        as_index_array(np.empty(0, str(value.dtype).removeprefix("torch.")), where, what)
+        return value.long()
+    return torch.from_numpy(np.array(as_index_array(value, where, what), np.int64))
 
 
 def starting_point(where: str, x0: object, learning_rate: object, precision: object,
@@ -302,3 +320,13 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
             for a, b in itertools.pairwise(values)):
         raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
                          f"{list(values)} are not geometric")
+
+
+def sequence_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
+    dtype, integers converted explicitly."""
+    weight = module.rnn.weight_ih_l0
+    if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
+        x = x.to(weight.dtype)
+    check_shape(module.name, "input x", x.shape, (None, None, module.rnn.input_size))
+    return x

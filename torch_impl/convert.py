@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import torch
 from torch import nn
 
 import reference
-from reference.layouts import Context, contexts, layout
-from torch_impl import normalization
+from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
+from torch_impl import normalization, sequences
 from torch_impl.layers import Dense
 
 _DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
@@ -70,12 +71,42 @@ def _module(layer: reference.layers.Layer, context: Context | None = None) -> nn
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=torch_dtype(layer.dtype))
+    if isinstance(layer, reference.sequences.Embedding):
+        if layer.mask_zero:
+            raise TypeError(f"from_reference: {layer.name} has mask_zero=True, Keras's "
+                            "convention; torch has no mask to pass on (padding_idx only "
+                            "freezes a row)")
+        return nn.Embedding(layer.input_dim, layer.output_dim, padding_idx=layer.padding_idx,
+                            dtype=torch_dtype(layer.dtype))
+    if isinstance(layer, reference.sequences.GRU) and not layer.reset_after:
+        raise TypeError(f"from_reference: {layer.name} has reset_after=False, which no torch "
+                        "module computes (nn.GRU is reset_after=True)")
+    if isinstance(layer, reference.sequences._Recurrent):
+        module = getattr(sequences, type(layer).__name__)(
+            layer.in_features, layer.units, return_sequences=layer.return_sequences,
+            dtype=torch_dtype(layer.dtype))
+        if not isinstance(layer, reference.sequences.GRU):  # the GRU's b_hh is Keras's too
+            # One bias, as Keras trains it: b_hh stays 0. Trained too, it would move the sum
+            # b_ih + b_hh by 2ηg per SGD step where Keras's bias moves by ηg.
+            module.rnn.bias_hh_l0.requires_grad_(False)
+        return module
+    if isinstance(layer, reference.sequences.TimeDistributed):
+        return sequences.TimeDistributed(_module(layer.layer))
+    if isinstance(layer, reference.sequences.MultiHeadAttention):
+        return sequences.MultiHeadAttention(layer.embed_dim, layer.num_heads,
+                                            dtype=torch_dtype(layer.dtype))
     raise TypeError(f"from_reference: no torch module for spec layer {layer.name} "
                     f"({type(layer).__name__})")
 
 
 def _holder(module: nn.Module) -> nn.Module:
     """The module whose attributes the table's torch names refer to."""
+    if isinstance(module, sequences._Recurrent):
+        return module.rnn
+    if isinstance(module, sequences.TimeDistributed):
+        return module.layer.linear
+    if isinstance(module, sequences.MultiHeadAttention):
+        return module.attention
     return module.linear if isinstance(module, Dense) else module
 
 
@@ -84,10 +115,11 @@ def _copy_in(layer: reference.layers.Layer, module: nn.Module, context: Context)
     values = {**layer.parameters, **layer.state}
     with torch.no_grad():
         for row in layout(type(layer).__name__).rows:
-            arrays = row.to_torch.forward(values[row.spec], context)
+            arrays = row.to_torch.forward(pack(tuple(values[n] for n in row.spec_names)),
+                                          context)
             arrays = arrays if isinstance(arrays, tuple) else (arrays,)
             for name, array in zip(row.torch_names, arrays, strict=True):
-                getattr(holder, name).copy_(torch.from_numpy(np.ascontiguousarray(array)))
+                attrgetter(name)(holder).copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
 
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.Module:
@@ -95,7 +127,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.M
     if isinstance(model, reference.layers.Layer):
         module = _module(model)
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, module, Context(shape))
+        _copy_in(model, module, Context(shape, layer=model))
         return module
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -129,11 +161,14 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
                                 "activation inside its Dense layer")
             last.activation = module
         elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout | nn.BatchNorm1d |
-                        nn.BatchNorm2d | nn.LayerNorm):
+                        nn.BatchNorm2d | nn.LayerNorm | nn.Embedding | sequences._Recurrent |
+                        sequences.TimeDistributed | sequences.MultiHeadAttention):
             groups.append(_Group(k, module))
         else:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
-                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d/2d, nn.LayerNorm"
+                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d/2d, nn.LayerNorm, " \
+                        "nn.Embedding, torch_impl.sequences' SimpleRNN, LSTM, GRU (an " \
+                        "nn.RNN/LSTM/GRU returns a tuple: wrap it)"
             raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
                             f"counterpart; supported: {supported}; activations: "
                             f"{', '.join(sorted(c.__name__ for c in _ACTIVATION_MODULES))}")
@@ -155,6 +190,9 @@ def _activation(group: _Group) -> reference.activations.Activation:
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main = group.main
+    if isinstance(main, nn.Embedding | sequences._Recurrent | sequences.TimeDistributed |
+                  sequences.MultiHeadAttention):
+        return _sequence_layer(group)
     regularizer = 0.0
     if isinstance(main, Dense):
         activation = reference.activations.get(main.activation_name, **main.activation_params)
@@ -200,19 +238,47 @@ def _normalization(group: _Group) -> reference.layers.Layer:
                                         convention="torch", dtype=dtype)
 
 
+def _sequence_layer(group: _Group) -> reference.layers.Layer:
+    """The spec layer of an embedding, recurrent or time-distributed module."""
+    main, where = group.main, f"module {group.index} ({type(group.main).__name__})"
+    if isinstance(main, sequences.TimeDistributed):
+        return reference.sequences.TimeDistributed(_layer(_Group(group.index, main.layer)))
+    if isinstance(main, sequences.MultiHeadAttention):
+        attention = main.attention
+        return reference.sequences.MultiHeadAttention(
+            attention.embed_dim, attention.num_heads,
+            dtype=attention.in_proj_weight.detach().numpy().dtype)
+    if isinstance(main, nn.Embedding):
+        if main.max_norm is not None or main.scale_grad_by_freq:
+            raise TypeError(f"to_reference: {where} renormalises rows or scales gradients; "
+                            "the spec's Embedding does neither")
+        return reference.sequences.Embedding(main.num_embeddings, main.embedding_dim,
+                                             padding_idx=main.padding_idx,
+                                             dtype=main.weight.detach().numpy().dtype)
+    rnn = main.rnn
+    if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first or \
+            getattr(rnn, "nonlinearity", "tanh") != "tanh" or getattr(rnn, "proj_size", 0):
+        raise TypeError(f"to_reference: {where} must be one layer, one direction, with "
+                        "biases, batch first and tanh, as the spec's")
+    return getattr(reference.sequences, type(main).__name__)(
+        rnn.input_size, rnn.hidden_size, return_sequences=main.return_sequences,
+        dtype=rnn.weight_ih_l0.detach().numpy().dtype)
+
+
 def _copy_out(layer: reference.layers.Layer, module: nn.Module, context: Context,
-              read=lambda tensor: tensor, trainable_only: bool = False) -> dict[str, np.ndarray]:
-    """The spec arrays of ``layer`` from the torch ``module``, each tensor passed through
-    ``read`` first (the tensor itself, or its ``.grad``); ``trainable_only``: the
-    parameters, not the state (running statistics have no gradient)."""
+              gradients: bool = False) -> dict[str, np.ndarray]:
+    """The spec arrays of ``layer`` from the torch ``module``: its weights, or with
+    ``gradients`` their ``.grad``."""
     holder, found = _holder(module), {}
     for row in layout(type(layer).__name__).rows:
-        if trainable_only and not row.trainable:
+        if gradients and not row.trainable:  # running statistics have no gradient
             continue
-        arrays = tuple(read(getattr(holder, name)).detach().cpu().numpy()
-                       for name in row.torch_names)
-        found[row.spec] = row.to_torch.inverse(arrays if len(arrays) > 1 else arrays[0],
-                                               context)
+        tensors = [attrgetter(name)(holder) for name in row.torch_names]
+        arrays = tuple((t if not gradients else t.grad if t.requires_grad else
+                        torch.zeros_like(t)).detach().cpu().numpy() for t in tensors)
+        arrays = arrays if len(arrays) > 1 else arrays[0]
+        found.update(unpack(row.spec_names, row.to_torch.inverse_gradient(arrays, context)
+                            if gradients else row.to_torch.inverse(arrays, context)))
     return found
 
 
@@ -224,16 +290,15 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
     if not isinstance(module, nn.Sequential):
         groups = _groups([module])
         model = _layer(groups[0])
-        layers = [model]
         shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-    else:
-        groups = _groups(list(module))
-        layers = [_layer(group) for group in groups]
-        try:
-            model = reference.Sequential(layers, input_shape=input_shape)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"to_reference: {error}") from None
-        shape = model.input_shape
+        return model, [(model, groups[0], Context(shape, layer=model))]
+    groups = _groups(list(module))
+    layers = time_distributed([_layer(group) for group in groups])
+    try:
+        model = reference.Sequential(layers, input_shape=input_shape)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"to_reference: {error}") from None
+    shape = model.input_shape
     return model, list(zip(layers, groups, contexts(layers, shape), strict=True))
 
 
@@ -258,6 +323,5 @@ def gradients_to_reference(module: nn.Module, *, input_shape: Sequence[int] | No
     ``module``'s parameters, named and laid out as the spec's (the kernel's transposed
     back to (in, out))."""
     _, walk = _walk(module, input_shape)
-    return [_copy_out(layer, group.main, context, read=lambda tensor: tensor.grad,
-                      trainable_only=True)
+    return [_copy_out(layer, group.main, context, gradients=True)
             for layer, group, context in walk]

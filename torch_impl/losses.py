@@ -96,14 +96,15 @@ def categorical_cross_entropy_with_logits(y_true: torch.Tensor,
 @checked(sparse(PREDICTIONS))
 def sparse_categorical_cross_entropy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     """−(1/N) Σ log(c_k / Σc), c = clamp(ŷ, ε, 1 − ε), k = ``y_true`` (long, shape (N,))."""
-    return F.cross_entropy(torch.log(y_pred.clamp(EPSILON, 1 - EPSILON)), y_true)
+    # F.cross_entropy wants the classes on axis 1: (N, C) or (N, C, T) for sequences.
+    return F.cross_entropy(torch.log(y_pred.clamp(EPSILON, 1 - EPSILON)).movedim(-1, 1), y_true)
 
 
 @checked(sparse())
 def sparse_categorical_cross_entropy_with_logits(y_true: torch.Tensor,
                                                  y_pred: torch.Tensor) -> torch.Tensor:
     """(1/N) Σ (logsumexp(x) − x_k): ``F.cross_entropy`` with class indices."""
-    return F.cross_entropy(y_pred, y_true)
+    return F.cross_entropy(y_pred.movedim(-1, 1), y_true)  # classes on axis 1: (N, C, T)
 
 
 def get(name: str):

@@ -117,4 +117,4 @@ def test_every_layer_kind_has_a_weight_layout_naming_its_own_arrays(kind: str) -
     layout = layouts.layout(kind)
     layer_class = layers.LAYERS[kind]
     named = set(layer_class.parameter_names + layer_class.state_names)
-    assert {row.spec for row in layout.rows} == named
+    assert {name for row in layout.rows for name in row.spec_names} == named

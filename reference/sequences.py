@@ -1,0 +1,726 @@
+"""Sequences: Embedding, the recurrent layers (SimpleRNN, LSTM, GRU), with backpropagation
+through time written out step by step, and attention (scaled dot-product, multi-head).
+
+Layout, for the whole module: batch first, x of shape (N, T, features), as Keras has it.
+torch's recurrent modules default to time first, (T, N, features), unless
+``batch_first=True``; the torch mirror always passes it.
+
+Weights: the Keras layout. A recurrent layer with k gate blocks (SimpleRNN 1, GRU 3,
+LSTM 4) and H units keeps a kernel ``W`` (in, k·H) applied to the input, a recurrent
+kernel ``U`` (H, k·H) applied to the previous state, and a bias ``b``; column block j of
+W, U and b belongs to gate j. torch stores the transposes, ``weight_ih_l0 = Wᵀ`` and
+``weight_hh_l0 = Uᵀ``, and two biases, ``bias_ih_l0`` and ``bias_hh_l0``, that are only
+ever added (except in the GRU's candidate, see :class:`GRU`). ``reference.layouts``
+holds these rules as data.
+
+Backpropagation through time (BPTT). Unrolled over T steps, a recurrent layer is a deep
+network of T copies of one cell that share W, U and b. Backward walks the steps from the
+last to the first. At step t the gradient reaching the state h_t is
+
+    dL/dh_t = g_t + (dL/dz_{t+1}) Uᵀ,
+
+the upstream gradient of that step's output (g_t; zero for every step but the last when
+only the last step is returned) plus what flows back from step t+1 through the
+recurrence. From it the cell's own derivatives give dL/dz_t, the gradient of the step's
+pre-activations; then, because the weights are shared, their gradients are sums over
+the steps, done as one matrix product each after the loop:
+
+    dL/dW = Σ_t x_tᵀ dL/dz_t,   dL/dU = Σ_t h_{t−1}ᵀ dL/dz_t,   dL/db = Σ_t Σ_n dL/dz_t,
+    dL/dx_t = dL/dz_t Wᵀ.
+
+The factor Uᵀ, times the activation's derivative (≤ 1 for tanh, ≤ 1/4 for sigmoid), is
+applied once per step going back, so dL/dh_0 shrinks geometrically with T when those
+factors are small: the vanishing gradient (``reference/tests/test_sequences.py``
+measures it). The LSTM's cell state c_t carries a second path, dL/dc_{t−1} = dL/dc_t ⊙ f_t,
+multiplied only by the forget gate, which is how it keeps gradients alive longer.
+
+Masks: a (N, T) boolean ``mask`` (False: padding) makes a step carry the states over
+unchanged, h_t = h_{t−1} (and c_t = c_{t−1}), as Keras does with the mask of an
+``Embedding(mask_zero=True)``; in a Sequential the Embedding's ``output_mask`` reaches
+the recurrent layer after it. Backward, a masked step passes dL/dh_t straight to h_{t−1}.
+
+Initial and final states: set ``initial_state`` on a layer (a tuple of (N, H) arrays:
+(h₀,) or, for the LSTM, (h₀, c₀)) before ``forward``; ``None`` means zeros. After
+``forward``, ``final_state`` holds the last step's states; after ``backward``,
+``initial_state_gradients`` holds dL/d(initial state).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.special import expit
+
+from reference import initializers
+from reference._validation import as_float_array, as_index_array, check_array_within, check_shape
+from reference.layers import LAYERS, Dense, Layer
+
+
+def _positive(where: str, what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{where}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Embedding(Layer):
+    r"""A lookup table: y_{n,t} = E[x_{n,t}], row x_{n,t} of the table E.
+
+    Equivalent to a one-hot vector times E (onehot(k) E = E[k]) without building the
+    one-hot vectors. Backward: row k of dL/dE is the sum of the upstream gradients of
+    every position that looked k up (a scatter-add, ``np.add.at``); the input, integer
+    indices, has no gradient (``backward`` returns None).
+
+    Keras's ``Embedding`` (``embeddings``, drawn U(−0.05, 0.05)) and torch's
+    ``nn.Embedding`` (``weight``, drawn N(0, 1)) hold the same (V, D) table. Padding
+    differs: Keras ``mask_zero=True`` keeps row 0 an ordinary trainable row and passes
+    a mask (x ≠ 0) to the layers after it; torch ``padding_idx=0`` leaves the lookup
+    alone but never updates that row (its gradient is zero) and passes no mask. The
+    spec's ``padding_idx`` is torch's; its ``mask_zero`` is Keras's (``output_mask``).
+
+    Shape:
+        x: (N, T) integer indices in [0, V − 1] → y: (N, T, D); E: (V, D).
+
+    Args:
+        input_dim: V, the vocabulary size; output_dim: D, the embedding width.
+        mask_zero: index 0 is padding: ``output_mask`` (x ≠ 0) is set by ``forward``
+            for the layers after it (Keras's convention).
+        padding_idx: this row's gradient is zero (torch's convention).
+    """
+
+    input_ndim = 2
+    input_kind = "indices"
+    parameter_names = ("embeddings",)
+
+    def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False,
+                 padding_idx: int | None = None, dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        self.input_dim = _positive("Embedding", "input_dim", input_dim)
+        self.output_dim = _positive("Embedding", "output_dim", output_dim)
+        if padding_idx is not None and not 0 <= padding_idx < input_dim:
+            raise ValueError(f"Embedding: padding_idx must lie in [0, {input_dim - 1}], got "
+                             f"{padding_idx!r}")
+        self.mask_zero, self.padding_idx = bool(mask_zero), padding_idx
+        super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
+        self.initialize(np.random.default_rng(seed))
+        self.output_mask: np.ndarray | None = None
+        self._x: np.ndarray | None = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Draw E from U(−0.05, 0.05), as ``keras.layers.Embedding`` does."""
+        shape = (self.input_dim, self.output_dim)
+        self._values["embeddings"] = rng.uniform(-0.05, 0.05, shape).astype(self.dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 1:
+            raise ValueError(f"{self.name}: takes (N, T) indices, got per-sample shape "
+                             f"{tuple(input_shape)}")
+        return (*input_shape, self.output_dim)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = as_index_array(x, self.name, "input x")
+        check_shape(self.name, "input x", x.shape, (None, None))
+        check_array_within(self.name, "input x (indices)", x, 0, self.input_dim - 1)
+        self._x = x
+        self.output_mask = x != 0 if self.mask_zero else None
+        return self._values["embeddings"][x]
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._x is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, (*self._x.shape, self.output_dim))
+        dE = np.zeros_like(self._values["embeddings"])
+        np.add.at(dE, self._x.reshape(-1), g.reshape(-1, self.output_dim))
+        if self.padding_idx is not None:
+            dE[self.padding_idx] = 0.0  # torch's padding_idx: that row never learns
+        self._gradients = {"embeddings": dE}
+        return None  # indices have no gradient
+
+    def config(self) -> dict[str, Any]:
+        return {"input_dim": self.input_dim, "output_dim": self.output_dim,
+                "mask_zero": self.mask_zero, "padding_idx": self.padding_idx,
+                **super().config()}
+
+
+class _Recurrent(Layer):
+    """What SimpleRNN, LSTM and GRU share: weights, states, the loop's bookends."""
+
+    input_ndim = 3
+    takes_mask = True
+    parameter_names = ("W", "U", "b")
+    blocks: ClassVar[int]  # gate blocks in W's and U's columns
+    state_count: ClassVar[int] = 1  # h (the LSTM adds c)
+
+    def __init__(self, in_features: int, units: int, *, return_sequences: bool = False,
+                 dtype: object = np.float64, seed: int | None = None,
+                 name: str | None = None) -> None:
+        kind = type(self).__name__
+        self.in_features = _positive(kind, "in_features", in_features)
+        self.units = _positive(kind, "units", units)
+        self.return_sequences = bool(return_sequences)
+        super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
+        self.initialize(np.random.default_rng(seed))
+        self.initial_state: tuple[np.ndarray, ...] | None = None
+        self.final_state: tuple[np.ndarray, ...] | None = None
+        self.initial_state_gradients: tuple[np.ndarray, ...] | None = None
+        self.mask: np.ndarray | None = None
+        self._cache: dict[str, Any] | None = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Keras's defaults: Glorot-uniform W, orthogonal U, zero b (LSTM: forget 1)."""
+        H, k = self.units, self.blocks
+        self._values["W"] = initializers.glorot_uniform((self.in_features, k * H), rng,
+                                                        self.dtype)
+        q, r = np.linalg.qr(rng.standard_normal((k * H, H)))
+        self._values["U"] = np.ascontiguousarray((q * np.sign(np.diag(r))).T, self.dtype)
+        self._values["b"] = self._initial_bias()
+
+    def _initial_bias(self) -> np.ndarray:
+        return np.zeros(self.blocks * self.units, self.dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2 or input_shape[1] != self.in_features:
+            raise ValueError(f"{self.name}: takes per-sample shape (T, {self.in_features}), "
+                             f"got {tuple(input_shape)}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    # -- the loop's bookends -------------------------------------------------------------
+
+    def _sequence(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        check_shape(self.name, "input x", x.shape, (None, None, self.in_features))
+        if x.shape[1] < 1:
+            raise ValueError(f"{self.name}: the sequence needs at least one step, got "
+                             f"shape {x.shape}")
+        return x
+
+    def _initial(self, n: int) -> tuple[np.ndarray, ...]:
+        if self.initial_state is None:
+            return tuple(np.zeros((n, self.units), self.dtype)
+                         for _ in range(self.state_count))
+        if len(self.initial_state) != self.state_count:
+            raise ValueError(f"{self.name}: initial_state must hold {self.state_count} "
+                             f"array(s), got {len(self.initial_state)}")
+        states = tuple(as_float_array(s, self.dtype, self.name, "initial_state")
+                       for s in self.initial_state)
+        for s in states:
+            check_shape(self.name, "initial_state", s.shape, (n, self.units))
+        return states
+
+    def _step_mask(self, n: int, t: int) -> np.ndarray | None:
+        if self.mask is None:
+            return None
+        check_shape(self.name, "mask", np.shape(self.mask), (n, t))
+        return np.asarray(self.mask, bool)
+
+    def _output(self, hs: np.ndarray) -> np.ndarray:
+        return hs if self.return_sequences else hs[:, -1]
+
+    def _upstream_steps(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dh_t from above for every step: g itself, or g at the last step only."""
+        n, t = self._cache["x"].shape[:2]
+        if self.return_sequences:
+            return self._upstream(grad_output, (n, t, self.units))
+        g = self._upstream(grad_output, (n, self.units))
+        steps = np.zeros((n, t, self.units), self.dtype)
+        steps[:, -1] = g
+        return steps
+
+    def _weight_gradients(self, dX: np.ndarray, h_prev: np.ndarray, dR: np.ndarray,
+                          input_gradient: bool) -> np.ndarray | None:
+        """The sums over steps, one matrix product each: dL/dW = Σ_t x_tᵀ dz_t, …"""
+        x = self._cache["x"]
+        k = dX.shape[-1]
+        dW = x.reshape(-1, self.in_features).T @ dX.reshape(-1, k)
+        dU = h_prev.reshape(-1, self.units).T @ dR.reshape(-1, dR.shape[-1])
+        self._gradients = {"W": dW, "U": dU, "b": self._bias_gradient(dX, dR)}
+        return dX @ self._values["W"].T if input_gradient else None
+
+    def _bias_gradient(self, dX: np.ndarray, dR: np.ndarray) -> np.ndarray:
+        return dX.sum(axis=(0, 1))
+
+    def config(self) -> dict[str, Any]:
+        return {"in_features": self.in_features, "units": self.units,
+                "return_sequences": self.return_sequences, **super().config()}
+
+
+class SimpleRNN(_Recurrent):
+    r"""The plain recurrent layer: h_t = tanh(x_t W + h_{t−1} U + b), h_0 = 0.
+
+    Backward through time, a_t = x_t W + h_{t−1} U + b: dL/da_t = dL/dh_t ⊙ (1 − h_t²)
+    and dL/dh_{t−1} = g_{t−1} + dL/da_t Uᵀ (the module docstring has the sums).
+
+    torch's ``nn.RNN`` computes the same with ``weight_ih_l0 = Wᵀ``, ``weight_hh_l0 =
+    Uᵀ`` and b split as ``bias_ih_l0 + bias_hh_l0``; Keras's ``SimpleRNN`` has W, U, b as
+    ``kernel``, ``recurrent_kernel``, ``bias``.
+
+    Shape:
+        x: (N, T, in_features) → y: (N, T, H) with ``return_sequences``, else (N, H) (the
+        last step); W: (in_features, H); U: (H, H); b: (H,).
+    """
+
+    blocks = 1
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._sequence(x)
+        n, steps, _ = x.shape
+        mask = self._step_mask(n, steps)
+        xw = x @ self._values["W"] + self._values["b"]  # the input's part of every step at once
+        U = self._values["U"]
+        hs = np.empty((n, steps + 1, self.units), self.dtype)  # hs[:, t + 1] = h_t
+        hs[:, 0] = self._initial(n)[0]
+        for t in range(steps):
+            h = np.tanh(xw[:, t] + hs[:, t] @ U)
+            hs[:, t + 1] = h if mask is None else np.where(mask[:, t, None], h, hs[:, t])
+        self._cache = {"x": x, "hs": hs, "mask": mask}
+        self.final_state = (hs[:, -1].copy(),)
+        return self._output(hs[:, 1:])
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        hs, mask = self._cache["hs"], self._cache["mask"]
+        g = self._upstream_steps(grad_output)
+        U_T = self._values["U"].T
+        da = np.empty_like(g)
+        dh_next = np.zeros_like(g[:, 0])
+        for t in reversed(range(g.shape[1])):
+            dh = g[:, t] + dh_next  # from this step's output, and back from step t + 1
+            keep = 1.0 if mask is None else mask[:, t, None]
+            da[:, t] = dh * keep * (1.0 - hs[:, t + 1] ** 2)
+            dh_next = da[:, t] @ U_T + dh * (1.0 - keep)  # a masked step passes dh through
+        self.initial_state_gradients = (dh_next,)
+        return self._weight_gradients(da, hs[:, :-1], da, input_gradient)
+
+
+class LSTM(_Recurrent):
+    r"""Long short-term memory, gates in the order (i, f, c̃, o) in both frameworks:
+
+        z_t = x_t W + h_{t−1} U + b,  split into four blocks of H columns,
+        i_t = σ(z_i),  f_t = σ(z_f),  c̃_t = tanh(z_c),  o_t = σ(z_o),
+        c_t = f_t ⊙ c_{t−1} + i_t ⊙ c̃_t,   h_t = o_t ⊙ tanh(c_t),   h_0 = c_0 = 0.
+
+    Backward through time, with dh = dL/dh_t (this step's upstream plus dL/dz_{t+1} Uᵀ)
+    and dc = dL/dc_t = dh ⊙ o_t ⊙ (1 − tanh²c_t) + dL/dc_{t+1} ⊙ f_{t+1}:
+
+        dz_i = dc ⊙ c̃_t ⊙ i_t(1 − i_t),   dz_f = dc ⊙ c_{t−1} ⊙ f_t(1 − f_t),
+        dz_c = dc ⊙ i_t ⊙ (1 − c̃_t²),    dz_o = dh ⊙ tanh(c_t) ⊙ o_t(1 − o_t).
+
+    torch's ``nn.LSTM`` (gates i, f, g, o: the same order) stores ``weight_ih_l0 = Wᵀ``
+    (4H, in), ``weight_hh_l0 = Uᵀ`` (4H, H) and two biases whose sum is b; Keras's
+    ``LSTM`` keeps W, U, b as ``cell.kernel``, ``cell.recurrent_kernel``, ``cell.bias``,
+    with ``unit_forget_bias=True``: the forget block of b starts at 1 (the spec's too).
+
+    Shape:
+        x: (N, T, in_features) → y: (N, T, H) with ``return_sequences``, else (N, H);
+        W: (in_features, 4H); U: (H, 4H); b: (4H,); states h, c: (N, H).
+    """
+
+    blocks = 4
+    state_count = 2
+
+    def _initial_bias(self) -> np.ndarray:
+        b = np.zeros(4 * self.units, self.dtype)
+        b[self.units:2 * self.units] = 1.0  # Keras's unit_forget_bias
+        return b
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._sequence(x)
+        n, steps, _ = x.shape
+        H, mask = self.units, self._step_mask(n, steps)
+        xw = x @ self._values["W"] + self._values["b"]  # the input's part of every step at once
+        U = self._values["U"]
+        hs = np.empty((n, steps + 1, H), self.dtype)  # hs[:, t + 1] = h_t, cs likewise
+        cs = np.empty_like(hs)
+        hs[:, 0], cs[:, 0] = self._initial(n)
+        gates = np.empty((n, steps, 4 * H), self.dtype)  # i, f, c̃, o after their activations
+        tanh_c = np.empty((n, steps, H), self.dtype)
+        for t in range(steps):
+            z, a = xw[:, t] + hs[:, t] @ U, gates[:, t]
+            expit(z, out=a)  # σ on all four blocks (one call), then tanh on c̃'s
+            np.tanh(z[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+            i, f, c_hat, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = np.multiply(f, cs[:, t], out=cs[:, t + 1])  # written in place: c_t, then h_t
+            c += i * c_hat
+            np.multiply(o, np.tanh(c, out=tanh_c[:, t]), out=hs[:, t + 1])
+            if mask is not None:  # a masked step carries both states over unchanged
+                for states in (hs, cs):
+                    states[:, t + 1] = np.where(mask[:, t, None], states[:, t + 1],
+                                                states[:, t])
+        self._cache = {"x": x, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c,
+                       "mask": mask}
+        self.final_state = (hs[:, -1].copy(), cs[:, -1].copy())
+        return self._output(hs[:, 1:])
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        cache, H = self._cache, self.units
+        cs, gates, tanh_c, mask = cache["cs"], cache["gates"], cache["tanh_c"], cache["mask"]
+        g = self._upstream_steps(grad_output)
+        n, steps = g.shape[:2]
+        i, f, c_hat, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        # What does not depend on the recurrence, for every step at once: the factors that
+        # turn dc (for i, f, c̃) and dh (for o) into the gates' pre-activation gradients,
+        # dz_i = dc ⊙ c̃ i(1 − i), dz_f = dc ⊙ c_{t−1} f(1 − f), dz_c = dc ⊙ i(1 − c̃²),
+        # dz_o = dh ⊙ tanh(c_t) o(1 − o), and dL/dc_t's share of dh, o(1 − tanh²c_t).
+        factors = np.concatenate([c_hat * i * (1.0 - i), cs[:, :-1] * f * (1.0 - f),
+                                  i * (1.0 - c_hat**2), tanh_c * o * (1.0 - o)],
+                                 axis=-1).reshape(n, steps, 4, H)
+        dc_from_dh = o * (1.0 - tanh_c**2)
+        keep = np.ones((n, steps, 1), self.dtype) if mask is None else \
+            mask[..., None].astype(self.dtype)
+        U_T = self._values["U"].T
+        dz = np.empty((n, steps, 4, H), self.dtype)
+        dh_next, dc_next = np.zeros_like(g[:, 0]), np.zeros_like(g[:, 0])
+        for t in reversed(range(steps)):
+            dh = g[:, t] + dh_next  # this step's output, and back from step t + 1
+            dc = (dh * dc_from_dh[:, t] + dc_next) * keep[:, t]
+            np.multiply(factors[:, t, :3], dc[:, None], out=dz[:, t, :3])
+            np.multiply(factors[:, t, 3], dh * keep[:, t], out=dz[:, t, 3])
+            if mask is not None:  # a masked step passes dh and dc straight through
+                dh_next = dz[:, t].reshape(n, 4 * H) @ U_T + dh * (1.0 - keep[:, t])
+                dc_next = dc * f[:, t] + dc_next * (1.0 - keep[:, t])
+            else:
+                dh_next = dz[:, t].reshape(n, 4 * H) @ U_T
+                dc_next = dc * f[:, t]
+        self.initial_state_gradients = (dh_next, dc_next)
+        dz = dz.reshape(n, steps, 4 * H)
+        return self._weight_gradients(dz, cache["hs"][:, :-1], dz, input_gradient)
+
+
+class GRU(_Recurrent):
+    r"""Gated recurrent unit, Keras's gate order (z, r, h̃) in W's, U's and b's blocks:
+
+        z_t = σ(x_t W_z + h_{t−1} U_z + b_z),   r_t = σ(x_t W_r + h_{t−1} U_r + b_r),
+        reset_after=True (Keras's default, torch's formula):
+            h̃_t = tanh(x_t W_h + b⁽ⁱ⁾_h + r_t ⊙ (h_{t−1} U_h + b⁽ʳ⁾_h)),
+        reset_after=False (the original GRU; no torch equivalent):
+            h̃_t = tanh(x_t W_h + (r_t ⊙ h_{t−1}) U_h + b_h),
+        h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t.
+
+    With ``reset_after=True`` the bias is (2, 3H): row 0 is added to the input's part and
+    row 1 to the recurrent part, because the reset gate multiplies the latter alone; that
+    is exactly torch's (``bias_ih_l0``, ``bias_hh_l0``). torch's ``nn.GRU`` orders the
+    blocks (r, z, n) instead, so converting swaps the first two blocks of every array.
+
+    Backward through time, dh = dL/dh_t, a_h the argument of tanh:
+    da_h = dh ⊙ (1 − z) ⊙ (1 − h̃²), dz_z = dh ⊙ (h_{t−1} − h̃) ⊙ z(1 − z), and the reset
+    gate's dz_r = (da_h ⊙ (h_{t−1}U_h + b⁽ʳ⁾_h)) ⊙ r(1 − r) (reset_after=True) or
+    (da_h U_hᵀ ⊙ h_{t−1}) ⊙ r(1 − r) (reset_after=False); dL/dh_{t−1} collects dh ⊙ z and
+    every recurrent product's transpose.
+
+    Shape:
+        x: (N, T, in_features) → y: (N, T, H) or (N, H); W: (in_features, 3H);
+        U: (H, 3H); b: (2, 3H) with ``reset_after=True``, else (3H,).
+    """
+
+    blocks = 3
+
+    def __init__(self, in_features: int, units: int, *, reset_after: bool = True,
+                 return_sequences: bool = False, dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        self.reset_after = bool(reset_after)
+        super().__init__(in_features, units, return_sequences=return_sequences, dtype=dtype,
+                         seed=seed, name=name)
+
+    def _initial_bias(self) -> np.ndarray:
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        return np.zeros(shape, self.dtype)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._sequence(x)
+        n, steps, _ = x.shape
+        H, mask = self.units, self._step_mask(n, steps)
+        W, U, b = self._values["W"], self._values["U"], self._values["b"]
+        xw = x @ W + (b[0] if self.reset_after else b)
+        hs = np.empty((n, steps + 1, H), self.dtype)
+        hs[:, 0] = self._initial(n)[0]
+        gates = np.empty((n, steps, 3 * H), self.dtype)  # z, r, h̃ after their activations
+        inner = np.empty((n, steps, H), self.dtype)  # what r multiplies: h U_h + b⁽ʳ⁾ or h
+        for t in range(steps):
+            h_prev, a = hs[:, t], gates[:, t]
+            if self.reset_after:
+                hu = h_prev @ U + b[1]
+                a[:, :2 * H] = expit(xw[:, t, :2 * H] + hu[:, :2 * H])
+                inner[:, t] = hu[:, 2 * H:]
+                a[:, 2 * H:] = np.tanh(xw[:, t, 2 * H:] + a[:, H:2 * H] * inner[:, t])
+            else:
+                a[:, :2 * H] = expit(xw[:, t, :2 * H] + h_prev @ U[:, :2 * H])
+                inner[:, t] = h_prev
+                a[:, 2 * H:] = np.tanh(xw[:, t, 2 * H:] + (a[:, H:2 * H] * h_prev) @ U[:, 2 * H:])
+            z, h_hat = a[:, :H], a[:, 2 * H:]
+            h = z * h_prev + (1.0 - z) * h_hat
+            hs[:, t + 1] = h if mask is None else np.where(mask[:, t, None], h, h_prev)
+        self._cache = {"x": x, "hs": hs, "gates": gates, "inner": inner, "mask": mask}
+        self.final_state = (hs[:, -1].copy(),)
+        return self._output(hs[:, 1:])
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        cache, H = self._cache, self.units
+        hs, gates, inner, mask = cache["hs"], cache["gates"], cache["inner"], cache["mask"]
+        g = self._upstream_steps(grad_output)
+        U = self._values["U"]
+        dX = np.empty_like(gates)  # dL/d(input part x_t W + b⁽ⁱ⁾) per step
+        dR = np.empty_like(gates)  # dL/d(recurrent part h_{t−1} U + b⁽ʳ⁾) (reset_after=True)
+        dh_next = np.zeros_like(g[:, 0])
+        for t in reversed(range(g.shape[1])):
+            a, h_prev = gates[:, t], hs[:, t]
+            z, r, h_hat = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            keep = 1.0 if mask is None else mask[:, t, None]
+            dh = g[:, t] + dh_next
+            d = dX[:, t]
+            d[:, 2 * H:] = dh * keep * (1.0 - z) * (1.0 - h_hat ** 2)
+            d[:, :H] = dh * keep * (h_prev - h_hat) * z * (1.0 - z)
+            if self.reset_after:
+                d[:, H:2 * H] = d[:, 2 * H:] * inner[:, t] * r * (1.0 - r)
+                dR[:, t, :2 * H] = d[:, :2 * H]
+                dR[:, t, 2 * H:] = d[:, 2 * H:] * r
+                dh_next = dR[:, t] @ U.T
+            else:
+                d_rh = d[:, 2 * H:] @ U[:, 2 * H:].T  # dL/d(r ⊙ h_{t−1})
+                d[:, H:2 * H] = d_rh * h_prev * r * (1.0 - r)
+                dh_next = d[:, :2 * H] @ U[:, :2 * H].T + d_rh * r
+            dh_next += dh * z * keep + dh * (1.0 - keep)
+        self.initial_state_gradients = (dh_next,)
+        if self.reset_after:
+            return self._weight_gradients(dX, hs[:, :-1], dR, input_gradient)
+        # reset_after=False: U_z and U_r multiply h_{t−1}, U_h multiplies r ⊙ h_{t−1}
+        dx = self._weight_gradients(dX, hs[:, :-1], dX, input_gradient)
+        rh = gates[:, :, H:2 * H] * hs[:, :-1]
+        self._gradients["U"][:, 2 * H:] = rh.reshape(-1, H).T @ dX[..., 2 * H:].reshape(-1, H)
+        return dx
+
+    def _bias_gradient(self, dX: np.ndarray, dR: np.ndarray) -> np.ndarray:
+        if self.reset_after:
+            return np.stack([dX.sum(axis=(0, 1)), dR.sum(axis=(0, 1))])
+        return dX.sum(axis=(0, 1))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "reset_after": self.reset_after}
+
+
+class TimeDistributed(Layer):
+    r"""A Dense layer applied at every time step, with the same weights: y_{n,t} = f(x_{n,t}).
+
+    Keras's ``Dense`` and torch's ``nn.Linear`` both act on the last axis of any input,
+    so on a sequence they are already time-distributed; the spec's Dense takes (N, in)
+    only (the input policy: no input is reshaped by accident), so a sequence model says
+    it with this wrapper, as ``keras.layers.TimeDistributed`` does. Forward and backward
+    fold time into the batch, (N, T, in) → (N·T, in), and call the Dense layer once.
+
+    Shape:
+        x: (N, T, in_features) → y: (N, T, out_features); W, b: the Dense layer's.
+    """
+
+    input_ndim = 3
+    parameter_names = ("W", "b")
+
+    def __init__(self, layer: Dense, *, name: str | None = None) -> None:
+        if not isinstance(layer, Dense):
+            raise TypeError(f"TimeDistributed: wraps a Dense layer, got {type(layer).__name__}")
+        super().__init__(dtype=layer.dtype, name=name or f"TimeDistributed({layer.name})")
+        self.layer = layer
+        self._values = layer._values  # one set of weights, the Dense layer's
+        self._shape: tuple[int, ...] | None = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        self.layer.initialize(rng)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name}: takes per-sample shape (T, features), got "
+                             f"{tuple(input_shape)}")
+        return (input_shape[0], *self.layer.output_shape(input_shape[1:]))
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        y = self.layer.forward(x.reshape(-1, x.shape[-1]), training=training)
+        return y.reshape(*x.shape[:-1], y.shape[-1])
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        g = np.asarray(grad_output)
+        dx = self.layer.backward(g.reshape(-1, g.shape[-1]), input_gradient=input_gradient)
+        self._gradients = self.layer._gradients
+        return None if dx is None else dx.reshape(self._shape)
+
+    def config(self) -> dict[str, Any]:
+        return {"layer": {"kind": "Dense", "config": self.layer.config()}}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
+        from reference.layers import from_config
+        inner = config["layer"]
+        return cls(from_config(inner["kind"], inner["config"]))
+
+
+# ── Attention ─────────────────────────────────────────────────────────────────────────
+
+
+def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                                 mask: np.ndarray | None = None
+                                 ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Attention(Q, K, V) = softmax(Q Kᵀ / √d) V, and the weights softmax(Q Kᵀ / √d).
+
+    Each query row takes a weighted mean of the value rows, weighted by how well it
+    matches each key; dividing by √d (d: the key width) keeps the scores' spread near 1
+    whatever d is, so the softmax does not saturate. ``mask`` (True: attend, Keras's and
+    ``F.scaled_dot_product_attention``'s polarity; ``nn.MultiheadAttention``'s boolean
+    ``attn_mask`` is the opposite) sets the blocked scores to −∞, weight 0. A query that
+    may attend to nothing gets NaN here (0/0: the NaN policy); torch's
+    ``F.scaled_dot_product_attention`` returns 0 there, and Keras, which puts −0.7·3.4e38
+    in a blocked score instead of −∞, the mean of the values.
+
+    Shape:
+        q: (..., T, d); k: (..., S, d); v: (..., S, d_v); mask: broadcastable to
+        (..., T, S) → output (..., T, d_v), weights (..., T, S).
+    """
+    scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    with np.errstate(invalid="ignore"):  # a fully blocked row: NaN, by the rule above
+        weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ v, weights
+
+
+def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                                     weights: np.ndarray, grad_output: np.ndarray
+                                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""dL/dQ, dL/dK, dL/dV given g = dL/d(output) and the forward pass's weights A.
+
+    dL/dV = Aᵀ g; dL/dA = g Vᵀ; through the softmax, row by row,
+    dL/dS = A ⊙ (dL/dA − Σ_j A_j (dL/dA)_j); then S = Q Kᵀ/√d gives
+    dL/dQ = dL/dS K / √d and dL/dK = (dL/dS)ᵀ Q / √d. Blocked entries have A = 0, so
+    no gradient flows through them.
+    """
+    dv = np.swapaxes(weights, -1, -2) @ grad_output
+    da = grad_output @ np.swapaxes(v, -1, -2)
+    ds = weights * (da - np.sum(da * weights, axis=-1, keepdims=True)) / math.sqrt(q.shape[-1])
+    return ds @ k, np.swapaxes(ds, -1, -2) @ q, dv
+
+
+class MultiHeadAttention(Layer):
+    r"""Multi-head self-attention: H heads attend over the sequence in parallel.
+
+    With x (N, T, E) and each head h of width D = E/H:
+    Q_h = x W^q_h + b^q_h, K_h = x W^k_h + b^k_h, V_h = x W^v_h + b^v_h (each (N, T, D)),
+    O_h = Attention(Q_h, K_h, V_h) (:func:`scaled_dot_product_attention`), and
+    y = Σ_h O_h W^o_h + b^o: the heads' outputs side by side, projected back to E.
+    Backward: the output projection's transpose, each head's attention vjp
+    (:func:`scaled_dot_product_attention_vjp`), then the three projections' transposes,
+    whose input gradients add up (x feeds all three).
+
+    Keras's ``MultiHeadAttention(num_heads, key_dim=D)`` keeps the kernels as the spec
+    does, (E, H, D) for the query, key and value and (H, D, E) for the output; torch's
+    ``nn.MultiheadAttention(E, H)`` packs the three input projections into one (3E, E)
+    ``in_proj_weight`` and one (3E,) ``in_proj_bias`` and keeps ``out_proj`` as an
+    ``nn.Linear``; it defaults to time first (``batch_first=False``). Here query, key and
+    value are all x (self-attention), so the layer fits a Sequential.
+
+    ``mask`` (N, T, T), True: query t may attend to key s (Keras's ``attention_mask``);
+    set it before ``forward``, like an injected Dropout mask. A causal mask is
+    ``np.tril(np.ones((T, T), bool))``.
+
+    Shape:
+        x, y: (N, T, E); query/key/value kernels (E, H, D), biases (H, D);
+        output kernel (H, D, E), bias (E,).
+    """
+
+    input_ndim = 3
+    parameter_names = ("query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel",
+                       "value_bias", "output_kernel", "output_bias")
+
+    def __init__(self, embed_dim: int, num_heads: int, *, dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        self.embed_dim = _positive("MultiHeadAttention", "embed_dim", embed_dim)
+        self.num_heads = _positive("MultiHeadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiHeadAttention: embed_dim ({embed_dim}) must be a multiple "
+                             f"of num_heads ({num_heads})")
+        self.head_dim = embed_dim // num_heads
+        super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
+                                                   f"{num_heads})")
+        self.initialize(np.random.default_rng(seed))
+        self.mask: np.ndarray | None = None
+        self._cache: dict[str, np.ndarray] | None = None
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform kernels (over E in, E out), zero biases."""
+        E, H, D = self.embed_dim, self.num_heads, self.head_dim
+        for part in ("query", "key", "value"):
+            self._values[f"{part}_kernel"] = initializers.glorot_uniform(
+                (E, E), rng, self.dtype).reshape(E, H, D)
+            self._values[f"{part}_bias"] = np.zeros((H, D), self.dtype)
+        self._values["output_kernel"] = initializers.glorot_uniform((E, E), rng,
+                                                                    self.dtype).reshape(H, D, E)
+        self._values["output_bias"] = np.zeros(E, self.dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2 or input_shape[1] != self.embed_dim:
+            raise ValueError(f"{self.name}: takes per-sample shape (T, {self.embed_dim}), got "
+                             f"{tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def _heads(self, x: np.ndarray, part: str) -> np.ndarray:
+        """x W + b for one projection, split by head: (N, T, E) → (N, H, T, D)."""
+        n, t, e = x.shape
+        kernel = self._values[f"{part}_kernel"].reshape(e, -1)
+        z = x @ kernel + self._values[f"{part}_bias"].reshape(-1)
+        return z.reshape(n, t, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        check_shape(self.name, "input x", x.shape, (None, None, self.embed_dim))
+        n, t, e = x.shape
+        mask = None
+        if self.mask is not None:
+            check_shape(self.name, "mask", np.shape(self.mask), (n, t, t))
+            mask = np.asarray(self.mask, bool)[:, None]  # one mask for every head
+        q, k, v = (self._heads(x, part) for part in ("query", "key", "value"))
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        o = heads.transpose(0, 2, 1, 3).reshape(n, t, e)  # the heads side by side
+        self._cache = {"x": x, "q": q, "k": k, "v": v, "weights": weights, "o": o}
+        return o @ self._values["output_kernel"].reshape(e, e) + self._values["output_bias"]
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        c, H, D = self._cache, self.num_heads, self.head_dim
+        x = c["x"]
+        n, t, e = x.shape
+        g = self._upstream(grad_output, x.shape).reshape(n * t, e)
+        gradients = {"output_kernel": (c["o"].reshape(n * t, e).T @ g).reshape(H, D, e),
+                     "output_bias": g.sum(axis=0)}
+        d_heads = (g @ self._values["output_kernel"].reshape(e, e).T).reshape(n, t, H, D)
+        dq, dk, dv = scaled_dot_product_attention_vjp(c["q"], c["k"], c["v"], c["weights"],
+                                                      d_heads.transpose(0, 2, 1, 3))
+        x2 = x.reshape(n * t, e)
+        dx = np.zeros_like(x2) if input_gradient else None
+        for part, dz in (("query", dq), ("key", dk), ("value", dv)):
+            dz = dz.transpose(0, 2, 1, 3).reshape(n * t, e)  # back to (N·T, H·D)
+            gradients[f"{part}_kernel"] = (x2.T @ dz).reshape(e, H, D)
+            gradients[f"{part}_bias"] = dz.sum(axis=0).reshape(H, D)
+            if input_gradient:
+                dx += dz @ self._values[f"{part}_kernel"].reshape(e, e).T
+        self._gradients = {name: gradients[name] for name in self.parameter_names}
+        return None if dx is None else dx.reshape(n, t, e)
+
+    def config(self) -> dict[str, Any]:
+        return {"embed_dim": self.embed_dim, "num_heads": self.num_heads, **super().config()}
+
+
+LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed,
+                                             MultiHeadAttention)})
