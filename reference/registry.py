@@ -214,12 +214,11 @@ def _normalization_case(label: str, build: Callable[[np.dtype], list],
         model = Sequential(build(dtype), input_shape=input_shape,
                            seed=int(rng.integers(2**31)))
         for layer in model.layers:
-            width = getattr(layer, "features", getattr(layer, "out_features", 0))
-            for name in layer.parameter_names + layer.state_names:
+            for name, value in {**layer.parameters, **layer.state}.items():
                 if name in ("b", "beta", "moving_mean"):
-                    layer.set(name, rng.uniform(-0.5, 0.5, width).astype(dtype))
+                    layer.set(name, rng.uniform(-0.5, 0.5, value.shape).astype(dtype))
                 elif name in ("gamma", "moving_variance"):
-                    layer.set(name, rng.uniform(0.5, 1.5, width).astype(dtype))
+                    layer.set(name, rng.uniform(0.5, 1.5, value.shape).astype(dtype))
 
         def pair(rows: int) -> tuple[np.ndarray, np.ndarray]:
             x = (1.5 * rng.standard_normal((rows, *input_shape)) + 0.5).astype(dtype)
