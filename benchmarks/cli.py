@@ -96,7 +96,7 @@ def time_steps(workers: Workers, args: argparse.Namespace) -> list[tuple[str, st
     timings = []
     for k, (size, dtype) in enumerate(configs, start=1):
         net = SIZES[size]
-        progress(f"[{k}/{len(configs)}] {size} {dtype}: {'-'.join(map(str, net.widths))} at "
+        progress(f"[{k}/{len(configs)}] {size} {dtype}: {net.describe} at "
                  f"batch {net.batch}, {args.rounds} turns of {args.budget / args.rounds:.2g} s "
                  "per implementation")
         results = measure(workers, net, dtype, args.budget, args.rounds)

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(args.top)
 
     flops = net.matmul_flops
-    print(f"spec step, {args.size} {args.dtype} ({'-'.join(map(str, net.widths))} at batch "
+    print(f"spec step, {args.size} {args.dtype} ({net.describe} at batch "
           f"{net.batch}): {1e3 * per_step:.3f} ms, {flops / per_step / 1e9:.1f} GFLOP/s")
     for library, floor in floors.items():
         print(f"  its matmuls alone in {library:5}: {1e3 * floor:.3f} ms "

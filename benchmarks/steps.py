@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 import reference
+from reference import digits
 
 # Dyadic, so exact in float32, where Keras keeps its learning rate even for float64
 # weights: η = 0.01 would step by 0.0099999998 there (conventions.md §4).
@@ -26,13 +27,19 @@ LEARNING_RATE = 2.0**-6
 class Net:
     """An MLP and its batch: ``widths[0] → … → widths[-1]``, one activation per layer; or,
     with ``length`` (steps per sequence), the character model: ``widths`` = (vocabulary,
-    embedding, LSTM units, vocabulary), an Embedding → LSTM (every step) → Dense."""
+    embedding, LSTM units, vocabulary), an Embedding → LSTM (every step) → Dense.
+
+    ``model="digit_cnn"``: instead the course's digit CNN (``reference.digits.digit_cnn``)
+    on generated 28×28×1 digits with sparse labels; its ``widths`` are then the pixels,
+    the flattened features, the hidden units and the classes, for the reports.
+    """
 
     widths: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
     batch: int
-    length: int = 0  # 0: an MLP
+    length: int = 0  # 0: not the character model
+    model: str = "mlp"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +47,14 @@ class Net:
     @classmethod
     def from_dict(cls, data: dict) -> Net:
         return cls(tuple(data["widths"]), tuple(data["activations"]), data["loss"],
-                   data["batch"], data.get("length", 0))
+                   data["batch"], data.get("length", 0), data.get("model", "mlp"))
+
+    @property
+    def describe(self) -> str:
+        """The network in a few characters, for progress lines."""
+        if self.model == "digit_cnn":
+            return "digit CNN 28×28×1 → conv 24 → pool → conv 36 → pool → 900-128-10"
+        return "-".join(map(str, self.widths))
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -56,6 +70,8 @@ class Net:
 
         Per layer x W (forward) and xᵀ δ (dL/dW) cost 2·N·in·out each; δ Wᵀ (dL/dx) as
         much again for every layer but the first, whose dL/dx a training step never needs.
+        A convolution is such a product per output pixel: in = k_h·k_w·C_in, out = C_out,
+        N·H'·W' rows (:attr:`convolution_flops`); the CNN's Dense layers come after it.
         """
         if self.length:
             _, embedding, units, vocabulary = self.widths
@@ -63,7 +79,19 @@ class Net:
                                                       units * vocabulary)
             return 3 * forward
         per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
+        if self.model == "digit_cnn":
+            return self.convolution_flops + 3 * sum(per_layer[1:])
         return 3 * sum(per_layer) - per_layer[0]
+
+    @property
+    def convolution_flops(self) -> int:
+        """The digit CNN's convolutions: conv1 (26×26 outputs, 3·3·1 → 24) forward and
+        dL/dW; conv2 (11×11, 3·3·24 → 36) forward, dL/dW and dL/dx. 0 for an MLP."""
+        if self.model != "digit_cnn":
+            return 0
+        conv1 = 2 * self.batch * 26 * 26 * 9 * 1 * 24
+        conv2 = 2 * self.batch * 11 * 11 * 9 * 24 * 36
+        return 2 * conv1 + 3 * conv2
 
 
 def mlp(widths: tuple[int, ...], batch: int) -> Net:
@@ -77,13 +105,16 @@ SIZES: dict[str, Net] = {
     "small": Net((3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", 4),
     "medium": mlp((784, 256, 128, 10), 128),     # an MNIST-sized classifier
     "large": mlp((1024, 4096, 4096, 10), 512),   # matmul-bound: 21 M parameters
+    # the course's digit CNN, as its lab trains it (sparse labels, batch 64)
+    "cnn": Net((28 * 28, 900, 128, 10), ("relu", "relu", "relu", "softmax"),
+               "sparse_categorical_cross_entropy", 64, model="digit_cnn"),
     # the lab's character model, scaled down (issue 14): 25 LSTM steps of 32 sequences
     "char": Net((40, 16, 32, 40), (), "sparse_categorical_cross_entropy_with_logits", 32, 25),
 }
 
 IMPLEMENTATIONS = ("reference", "torch_eager", "tf_eager", "tf_function")
 
-Weights = list[tuple[np.ndarray, ...]]
+Weights = list[tuple[np.ndarray, ...]]  # each layer with parameters: (W, b)
 
 
 @dataclass(frozen=True)
@@ -97,6 +128,8 @@ class Step:
 
 def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
     """The spec model every implementation starts from (mirrors copy its weights)."""
+    if net.model == "digit_cnn":
+        return digits.digit_cnn(dtype, seed=seed)
     if net.length:
         return reference.registry.char_model(np.dtype(dtype), seed, vocabulary=net.widths[0],
                                              embedding=net.widths[1], units=net.widths[2],
@@ -109,8 +142,11 @@ def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
 
 def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal inputs (N, in) and one-hot targets (N, out), in ``dtype``; for the
-    character model, windows of the registry's text and the next characters (indices)."""
+    CNN, generated digits (N, 28, 28, 1) and their labels (N,); for the character model,
+    windows of the registry's text and the next characters (indices)."""
     rng = np.random.default_rng(seed)
+    if net.model == "digit_cnn":
+        return digits.images(net.batch, rng, dtype)
     if net.length:
         return reference.registry.char_sequences(net.batch, net.length, rng)
     x = rng.standard_normal((net.batch, net.widths[0])).astype(dtype)
@@ -127,11 +163,15 @@ def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
         y_pred = model.forward(x)
         value(y_true, y_pred)
         model.backward(gradient(y_true, y_pred), input_gradient=False)
-        for params, grads in zip(model.params, model.grads, strict=True):
-            for p, g in zip(params, grads, strict=True):
+        for layer in model.layers:
+            for p, g in zip(layer.params, layer.grads, strict=True):
                 p -= LEARNING_RATE * g  # the layer's own arrays, updated in place
 
-    return Step(step, lambda: [tuple(p.copy() for p in params) for params in model.params])
+    return Step(step, lambda: _weights(model))
+
+
+def _weights(model: reference.Sequential) -> Weights:
+    return [tuple(p.copy() for p in params) for params in model.params if params]
 
 
 def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
@@ -145,14 +185,16 @@ def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndar
     optimizer = torch.optim.SGD(module.parameters(), lr=LEARNING_RATE)
     loss_fn = getattr(torch_impl.losses, loss)
     inputs, targets = torch.from_numpy(x), torch.from_numpy(y_true)
+    if inputs.dim() == 4:  # images: torch's own layout, NCHW, as its data loaders give it
+        inputs = torch_impl.convolution.channels_first(inputs).contiguous()
+    shape = model.input_shape
 
     def step() -> None:
         optimizer.zero_grad()
         loss_fn(targets, module(inputs)).backward()
         optimizer.step()
 
-    return Step(step, lambda: torch_impl.to_reference(module,
-                                                      input_shape=model.input_shape).params)
+    return Step(step, lambda: _weights(torch_impl.to_reference(module, input_shape=shape)))
 
 
 def _keras_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
@@ -175,7 +217,7 @@ def _keras_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
         optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
 
     return Step(tf.function(step) if compile_step else step,
-                lambda: tf_impl.to_reference(keras_model).params)
+                lambda: _weights(tf_impl.to_reference(keras_model)))
 
 
 def tf_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,

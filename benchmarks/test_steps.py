@@ -17,7 +17,7 @@ def test_flops_of_note_004_net_by_hand() -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("size", ["small", "medium", "char"])
+@pytest.mark.parametrize("size", ["small", "medium", "cnn", "char"])
 def test_every_implementation_takes_the_spec_step(size: str, dtype: str) -> None:
     """Two SGD steps from the same weights leave every implementation with the spec's."""
     steps = {impl: build_step(impl, SIZES[size], dtype) for impl in BUILDERS}
@@ -34,3 +34,12 @@ def test_every_implementation_takes_the_spec_step(size: str, dtype: str) -> None
                 assert W.dtype == eW.dtype == np.dtype(dtype)
                 assert not np.array_equal(eW, W0), "the step must move the weights"
                 assert tol.error(W, eW) <= tol.rtol, f"{impl}: a weight differs from the spec's"
+
+
+def test_flops_of_the_digit_cnn_by_hand() -> None:
+    """Convolutions: conv1 forward and dL/dW (no dL/dx for the data), conv2 all three;
+    Dense 900 → 128 → 10 all three (neither is the first layer)."""
+    conv1, conv2 = 2 * 64 * 26 * 26 * 9 * 24, 2 * 64 * 11 * 11 * 9 * 24 * 36
+    dense = 2 * 64 * (900 * 128 + 128 * 10)
+    assert SIZES["cnn"].convolution_flops == 2 * conv1 + 3 * conv2 == 398_684_160
+    assert SIZES["cnn"].matmul_flops == 2 * conv1 + 3 * conv2 + 3 * dense

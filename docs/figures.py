@@ -193,6 +193,51 @@ def batchnorm_running_mean() -> tuple[Canvas, str]:
     return figure, caption
 
 
+def same_padding_at_stride_2() -> tuple[Canvas, str]:
+    """TF's "same" padding of an 8×8 input for a 3×3 kernel at stride 2, beside what a torch
+    porter writes (symmetric padding=1) and what torch needs (an explicit pad)."""
+    from matplotlib.patches import Rectangle
+
+    from reference.convolution import same_padding
+
+    size, kernel, stride = 8, 3, 2
+    before, after = same_padding(size, kernel, stride)
+    out = -(-size // stride)
+    panels = (("Keras: padding=\"same\"", before, after, "#1f77b4"),
+              ("torch: padding=1 (symmetric)", 1, 1, "#d62728"),
+              (f"torch: F.pad(x, ({before}, {after}, {before}, {after})), padding=0",
+               before, after, "#1f77b4"))
+    figure = Canvas(figsize=(10.0, 3.8), layout="constrained")
+    for ax, (title, top, bottom, colour) in zip(figure.subplots(1, 3), panels, strict=True):
+        padded, shift = top + size + bottom, 1 - top  # the input at cells 1..8 in every panel
+        for r in range(padded):
+            for c in range(padded):
+                real = top <= r < top + size and top <= c < top + size
+                ax.add_patch(Rectangle((c + shift, r + shift), 1, 1,
+                                       facecolor="white" if real else "0.82", edgecolor="0.6",
+                                       linewidth=0.5))
+        for r, c in ((0, 0), (out - 1, out - 1)):  # the first and the last window
+            ax.add_patch(Rectangle((c * stride + shift + 0.08, r * stride + shift + 0.08),
+                                   kernel - 0.16, kernel - 0.16, fill=False, edgecolor=colour,
+                                   linewidth=2.0))
+        ax.set_xlim(-0.5, 10.5)
+        ax.set_ylim(10.5, -0.5)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(f"{title}\npads ({top}, {bottom}) per axis, {out}×{out} outputs",
+                     fontsize=9)
+    caption = (f"A 3×3 kernel at stride 2 on an 8×8 input (white; grey: padding), the first "
+               f"and last windows outlined. TensorFlow's `\"same\"` needs "
+               f"(⌈8/2⌉ − 1)·2 + 3 − 8 = {before + after} padded cell per axis and puts it "
+               f"after: ({before}, {after}). torch's `padding=\"same\"` refuses a stride of 2, "
+               "and the `padding=1` a porter writes instead pads both sides: the outputs have "
+               "the same 4×4 shape, so nothing errors, but every window sits one cell up and "
+               "left of TensorFlow's. The torch mirror pads explicitly by TensorFlow's rule "
+               "(`torch_impl.convolution.SamePadding`, an `F.pad`); on a 9×9 input the "
+               "padding is (1, 1) and the two agree.")
+    return figure, caption
+
+
 def recurrent_gate_blocks() -> tuple[Canvas, str]:
     """The gate blocks of an LSTM's and a GRU's input kernel in the spec's (and Keras's)
     layout and in torch's, mapped by the weight-layout table's own transform."""
@@ -243,6 +288,7 @@ FIGURES = (
     Figure("optimizers", "gradient-descent-learning-rates", gradient_descent_learning_rates),
     Figure("training", "xor-loss-curves", xor_loss_curves),
     Figure("normalization", "batchnorm-running-mean", batchnorm_running_mean),
+    Figure("convolution", "same-padding-at-stride-2", same_padding_at_stride_2),
 )
 
 

@@ -44,6 +44,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "perceptron": ("perceptron", "The perceptron"),
     "optimizers": ("gradient-descent-and-optimizers", "Gradient descent and optimizers"),
     "training": ("training-loops", "Training loops"),
+    "convolution": ("convolution-and-pooling", "Convolution and pooling"),
     "initializers": ("initializers", "Weight initialisers"),
     "normalization": ("normalization", "Normalisation: BatchNorm and LayerNorm"),
     "schedules": ("training-knobs", "Training knobs: schedules and early stopping"),

@@ -60,6 +60,39 @@ ROWS: tuple[Row, ...] = (
     _layer("keras.layers.Flatten()", "nn.Flatten()", "Flatten",
            "the same order for a contiguous array: Keras's channels-last images flatten in "
            "another order than torch's channels-first", "flatten"),
+    _layer("keras.layers.Conv2D(filters, kernel_size)",
+           "nn.Conv2d(in_channels, out_channels, kernel_size)", "Conv2D",
+           "images (N, H, W, C) ↔ (N, C, H, W): `x.permute(0, 3, 1, 2)`; kernel "
+           "(k_h, k_w, in, out) ↔ `weight` (out, in, k_h, k_w)", "conv2d"),
+    _layer("keras.layers.Conv2D(…, strides=2, padding=\"same\")",
+           "nn.ZeroPad2d((l, r, t, b)) + nn.Conv2d(…, stride=2)", "Conv2D",
+           "TF pads the odd cell at the bottom/right, by an amount that depends on the input "
+           "size; torch's `padding=\"same\"` refuses `stride` > 1, and `padding=1` shifts "
+           "every window", "conv2d_same_stride_2"),
+    _layer("keras.layers.Conv1D(filters, kernel_size)",
+           "nn.Conv1d(in_channels, out_channels, kernel_size)", "Conv1D",
+           "sequences (N, L, C) ↔ (N, C, L); kernel (k, in, out) ↔ `weight` (out, in, k)",
+           "conv1d"),
+    _layer("keras.layers.DepthwiseConv2D(kernel_size, depth_multiplier=M)",
+           "nn.Conv2d(C, C * M, kernel_size, groups=C)", "DepthwiseConv2D",
+           "kernel (k_h, k_w, C, M) ↔ `weight` (C·M, 1, k_h, k_w); output channel c·M + m in "
+           "both", "depthwise_conv2d"),
+    _layer("keras.layers.MaxPooling2D(pool_size) / keras.layers.MaxPool2D",
+           "nn.MaxPool2d(kernel_size)", "MaxPool2D",
+           "stride defaults to the pool size in both; `padding=\"same\"` pads −∞ by TF's "
+           "rule, torch needs `F.pad(x, …, value=-inf)` first", "max_pool2d"),
+    _layer("keras.layers.AveragePooling2D(…, padding=\"same\")",
+           "nn.AvgPool2d(…, padding=p, count_include_pad=False)", "AveragePool2D",
+           "Keras leaves padded cells out of the divisor; torch counts them unless told "
+           "`count_include_pad=False`", "average_pool2d_same"),
+    _layer("keras.layers.GlobalAveragePooling2D()",
+           "x.mean(dim=(2, 3)) / nn.AdaptiveAvgPool2d(1) + nn.Flatten()",
+           "GlobalAveragePooling2D", "the mean over H, W: axes (1, 2) in Keras, (2, 3) in torch",
+           "global_average_pooling2d"),
+    _layer("keras.layers.Flatten() after a Conv2D", "nn.Flatten() after an nn.Conv2d",
+           "Flatten", "features (h, w, c) ↔ (c, h, w): the next Dense kernel's rows must be "
+           "permuted when weights move, or the outputs are wrong without an error",
+           "flatten_after_conv"),
     _layer("keras.layers.Dropout(rate)", "nn.Dropout(p)", "Dropout",
            "`rate` ↔ `p`, both the probability of dropping; active only when training "
            "(`training=True` ↔ `model.train()`)", "dropout"),

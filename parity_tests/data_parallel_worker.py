@@ -18,6 +18,7 @@ results go back as one ``.npz``: gradients and weights flat in the spec's layout
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import socket
@@ -99,6 +100,11 @@ def _torch_rank(rank: int, port: int, out: str, kill_rank: int | None) -> None:
         p.grad.T if p.ndim == 2 else p.grad for p in ddp.parameters())
     if rank == 0:
         np.savez(out, **results)
+    # Every DDP wrapper (and its reducer's hooks) is freed, and both ranks are done, before
+    # the group goes: a reducer outliving its group aborts the process at exit.
+    del ddp
+    gc.collect()
+    dist.barrier()
     dist.destroy_process_group()
 
 

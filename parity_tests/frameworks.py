@@ -42,6 +42,12 @@ def run_spec_model(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     return ModelRun(h, layer_outputs, value, dx, [layer.gradients for layer in model.layers])
 
 
+def has_feature_maps(spec: reference.Sequential) -> bool:
+    """Whether the model convolves or pools: then its input is a channels-last feature map
+    ((N, H, W, C) or (N, L, C)) in the spec and Keras, channels-first in torch."""
+    return any(getattr(layer, "channels_last", False) for layer in spec.layers)
+
+
 def attention_masks(spec: reference.Sequential) -> dict[int, np.ndarray]:
     """The attention masks set on the spec model's MultiHeadAttention layers: {index: mask}."""
     return {k: layer.mask for k, layer in enumerate(spec.layers)
@@ -169,17 +175,36 @@ class Torch(_Framework):
         module.train(training)  # a torch module starts in training mode; the spec does not
         self.inject_masks(module, spec)
         xt = self._tensor(x, requires_grad=x.dtype.kind == "f")
-        output = module(xt)
+        output = module(self.torch_layout(spec, xt))  # dL/dx flows back to the spec's layout
         value = getattr(self.impl.losses, loss)(self._tensor(y_true), output)
         value.backward()
         with self.torch.no_grad():
-            layer_outputs, h = [], xt
+            layer_outputs, h = [], self.torch_layout(spec, xt)
             for layer in module:
-                h = layer(h)
-                layer_outputs.append(h.numpy())
+                h, before = layer(h), h
+                layer_outputs.append(self.spec_layout(spec, layer, h, before).numpy())
         grads = self.impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
         dx = None if xt.grad is None else xt.grad.numpy()
         return ModelRun(output.detach().numpy(), layer_outputs, value.item(), dx, grads)
+
+    def torch_layout(self, spec: reference.Sequential, x):
+        """The layout change at the boundary: a spec batch of feature maps, channels-last,
+        becomes torch's channels-first ``x.permute(0, 3, 1, 2)`` (or (0, 2, 1) for
+        sequences); anything else passes as it is."""
+        return self.impl.convolution.channels_first(x) if has_feature_maps(spec) else x
+
+    def spec_layout(self, spec: reference.Sequential, layer, output, layer_input):
+        """A torch layer's output in the spec's layout, for comparing layer by layer:
+        feature maps back to channels-last, and the (c, h, w)-ordered features of a
+        Flatten of a feature map to (h, w, c)."""
+        convolution = self.impl.convolution
+        if not has_feature_maps(spec):  # sequences are batch-first in torch too
+            return output
+        if output.dim() >= 3:
+            return convolution.channels_last(output)
+        if isinstance(layer, self.torch.nn.Flatten) and layer_input.dim() >= 3:
+            return convolution.channels_last(layer_input).reshape(len(output), -1)
+        return output
 
     def inject_masks(self, module, spec: reference.Sequential) -> None:
         """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook

@@ -76,7 +76,7 @@ def _torch_run(fw, spec, batches, inference, loss: str) -> list[Step]:
             module.eval()  # until now in training mode, torch's default
         module.zero_grad()
         xt = fw._tensor(x, requires_grad=True)
-        output = module(_torch_layout(fw, spec, xt))  # feature maps enter channels-first
+        output = module(fw.torch_layout(spec, xt))  # feature maps enter channels-first
         value = loss_fn(fw._tensor(y), output)
         value.backward()
         grads = impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
@@ -84,12 +84,6 @@ def _torch_run(fw, spec, batches, inference, loss: str) -> list[Step]:
                  impl.to_reference(module, input_shape=spec.input_shape).layers]
         steps.append(Step(output.detach().numpy(), value.item(), xt.grad.numpy(), grads, state))
     return steps
-
-
-def _torch_layout(fw, spec, x):
-    """The adapter's boundary change for feature maps (channels-last → channels-first),
-    where the adapter has one; a model of vectors passes as it is."""
-    return fw.torch_layout(spec, x) if hasattr(fw, "torch_layout") else x
 
 
 def _tf_run(fw, spec, batches, inference, loss: str) -> list[Step]:

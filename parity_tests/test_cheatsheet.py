@@ -102,6 +102,101 @@ def test_flatten() -> None:
     agree(keras.layers.Flatten()(x), nn.Flatten()(t(x)))
 
 
+def nchw(x: np.ndarray) -> torch.Tensor:
+    """A Keras batch of images (N, H, W, C) as torch takes it, (N, C, H, W)."""
+    return t(x).permute(0, 3, 1, 2)
+
+
+def nhwc(y: torch.Tensor) -> torch.Tensor:
+    return y.permute(0, 2, 3, 1)
+
+
+def conv_like(layer, **options) -> nn.Conv2d:
+    """An ``nn.Conv2d`` holding a built Keras ``Conv2D``'s weights."""
+    kernel, bias = layer.get_weights()
+    kh, kw, cin, cout = kernel.shape
+    conv = nn.Conv2d(cin, cout, (kh, kw), dtype=torch.float64, **options)
+    with torch.no_grad():
+        conv.weight.copy_(t(kernel).permute(3, 2, 0, 1))  # (k_h, k_w, in, out) → (out, in, …)
+        conv.bias.copy_(t(bias))
+    return conv
+
+
+def test_conv2d() -> None:
+    x = data(2, 6, 5, 3)
+    layer = keras.layers.Conv2D(4, 3, dtype="float64")
+    agree(layer(x), nhwc(conv_like(layer)(nchw(x))))
+
+
+def test_conv2d_same_stride_2() -> None:
+    x = data(2, 8, 8, 2)  # 8 at stride 2: TF pads (0, 1) on each axis
+    layer = keras.layers.Conv2D(3, 3, strides=2, padding="same", dtype="float64")
+    expected = layer(x)
+    with pytest.raises(ValueError, match="not supported for strided convolutions"):
+        conv_like(layer, stride=2, padding="same")
+    padded = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), conv_like(layer, stride=2))
+    agree(expected, nhwc(padded(nchw(x))))
+    symmetric = conv_like(layer, stride=2, padding=1)(nchw(x))
+    assert tuple(nhwc(symmetric).shape) == tuple(expected.shape)  # the same shape, and …
+    assert tolerance(np.float64, "output").error(nhwc(symmetric).detach(), expected) > 1e-3
+
+
+def test_conv1d() -> None:
+    x = data(2, 7, 3)
+    layer = keras.layers.Conv1D(4, 3, dtype="float64")
+    layer.build(x.shape)
+    kernel, bias = layer.get_weights()
+    conv = nn.Conv1d(3, 4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        conv.weight.copy_(t(kernel).permute(2, 1, 0))  # (k, in, out) → (out, in, k)
+        conv.bias.copy_(t(bias))
+    agree(layer(x), conv(t(x).permute(0, 2, 1)).permute(0, 2, 1))
+
+
+def test_depthwise_conv2d() -> None:
+    x = data(2, 5, 5, 3)
+    layer = keras.layers.DepthwiseConv2D(3, depth_multiplier=2, dtype="float64")
+    layer.build(x.shape)
+    kernel, bias = layer.get_weights()  # (3, 3, C=3, M=2)
+    conv = nn.Conv2d(3, 6, 3, groups=3, dtype=torch.float64)
+    with torch.no_grad():
+        conv.weight.copy_(t(kernel.reshape(3, 3, 6).transpose(2, 0, 1)[:, None]))
+        conv.bias.copy_(t(bias))
+    agree(layer(x), nhwc(conv(nchw(x))))
+
+
+def test_max_pool2d() -> None:
+    x = data(2, 6, 6, 2)
+    agree(keras.layers.MaxPooling2D(2, dtype="float64")(x), nhwc(nn.MaxPool2d(2)(nchw(x))))
+    same = keras.layers.MaxPooling2D(3, 2, padding="same", dtype="float64")(x)  # pads (0, 1)
+    padded = F.pad(nchw(x), (0, 1, 0, 1), value=float("-inf"))
+    agree(same, nhwc(nn.MaxPool2d(3, 2)(padded)))
+
+
+def test_average_pool2d_same() -> None:
+    x = data(2, 7, 7, 2)  # 7 at stride 2: TF pads (1, 1), torch's padding=1
+    expected = keras.layers.AveragePooling2D(3, 2, padding="same", dtype="float64")(x)
+    agree(expected, nhwc(nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)(nchw(x))))
+    counted = nhwc(nn.AvgPool2d(3, 2, padding=1)(nchw(x)))  # torch's default divisor: 9
+    assert tolerance(np.float64, "output").error(counted, expected) > 1e-3
+
+
+def test_global_average_pooling2d() -> None:
+    x = data(2, 4, 5, 3)
+    expected = keras.layers.GlobalAveragePooling2D(dtype="float64")(x)
+    agree(expected, nchw(x).mean(dim=(2, 3)))
+    agree(expected, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(nchw(x)))
+
+
+def test_flatten_after_conv() -> None:
+    x = data(2, 3, 3, 2)
+    keras_features = keras.layers.Flatten(dtype="float64")(x)  # (h, w, c)
+    torch_features = nn.Flatten()(nchw(x))  # (c, h, w)
+    rows = np.arange(18).reshape(3, 3, 2).transpose(2, 0, 1).ravel()  # (c, h, w) ← (h, w, c)
+    agree(np.asarray(keras_features)[:, rows], torch_features)
+    assert tolerance(np.float64, "output").error(torch_features, keras_features) > 1e-3
+
+
 def test_dropout() -> None:
     x = np.ones((50, 40))
     keras_drop, torch_drop = keras.layers.Dropout(0.25, seed=0), nn.Dropout(p=0.25)

@@ -120,6 +120,7 @@ RUNNERS = {
     "layers": run_model,
     "networks": run_model,
     "normalization": run_normalization,
+    "convolution": run_model,
     "sequences": run_model,
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,

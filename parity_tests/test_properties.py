@@ -172,6 +172,12 @@ def test_callbacks(drawn) -> None:
     check("callbacks", *drawn)
 
 
+@COSTLY  # finite differences over every input pixel: up to a second an example
+@given(draws("convolution"))
+def test_convolution(drawn) -> None:
+    check("convolution", *drawn)
+
+
 @given(draws("perceptron"))
 def test_perceptron(drawn) -> None:
     check("perceptron", *drawn)

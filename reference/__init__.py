@@ -7,6 +7,7 @@ from reference import (
     activations,
     autodiff,
     callbacks,
+    convolution,
     gradcheck,
     initializers,
     layers,
@@ -19,6 +20,14 @@ from reference import (
     schedules,
     sequences,
     training,
+)
+from reference.convolution import (
+    AveragePool2D,
+    Conv1D,
+    Conv2D,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
 )
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
@@ -33,3 +42,8 @@ __all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalizat
            "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
            "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
            "schedules", "sequences", "training"]
+__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
+           "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",
+           "initializers", "layers", "layouts", "load_weights", "losses", "optimizers",
+           "perceptron", "registry", "save_weights", "sequences", "training"]

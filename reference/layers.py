@@ -415,9 +415,10 @@ def from_config(kind: str, config: dict[str, Any]) -> Layer:
     if hasattr(LAYERS[kind], "from_config"):  # a layer that wraps another (TimeDistributed)
         return LAYERS[kind].from_config(config)
     config = dict(config)
-    if kind == "Dense":
+    if "activation" in config:  # Dense and the convolutions
         config["activation"] = get(config.pop("activation"),
                                    **config.pop("activation_params", {}))
+    if kind == "Dense":
         in_features, out_features = config.pop("in_features"), config.pop("out_features")
         return Dense(in_features, out_features, **config)
     if kind == "Dropout":

@@ -17,7 +17,7 @@ Where torch and Keras differ, the spec computes either by name (``convention=``)
 ``reference.optimizers`` does:
 
 ===================  ===================================  ===================================
-                     "torch" (nn.BatchNorm1d)             "keras" (layers.BatchNormalization)
+                     "torch" (nn.BatchNorm1d/2d)          "keras" (layers.BatchNormalization)
 ===================  ===================================  ===================================
 momentum m           weights the new value, 0.1:          weights the old value, 0.99:
                      r ← (1 − m) r + m s                  r ← m r + (1 − m) s

@@ -69,7 +69,8 @@ Make = Callable[[np.random.Generator, np.dtype, int], dict]
 
 # The modules whose spec concepts carry hand-written derivatives (a vjp, a loss gradient,
 # a backward pass); the others (learning, autodiff) build on them.
-HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "normalization",
+HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "convolution",
+                       "normalization",
                        "sequences")
 
 
@@ -205,6 +206,11 @@ def _dropout_stack(rate: float, training: bool):
     return build
 
 
+def _conv2d(*args: object, **options: object):
+    from reference.convolution import Conv2D  # local, like _convolution_concepts
+    return Conv2D(*args, **options)
+
+
 def _normalization_case(label: str, build: Callable[[np.dtype], list],
                         input_shape: tuple[int, ...], steps: int = 3) -> Case:
     """``steps`` training batches of ``batch + 2`` rows, then an inference batch of ``batch``
@@ -230,6 +236,116 @@ def _normalization_case(label: str, build: Callable[[np.dtype], list],
                 "training": True, "steps": more, "x_inference": x_inference,
                 "y_inference": y_inference}
     return Case(label, make)
+
+
+def _convolution_case(label: str, build: Callable[[np.dtype], list],
+                      input_shape: tuple[int, ...], *, extreme: bool = False) -> Case:
+    """A convolution or pooling layer (``build(dtype)``: the layers before the head), then
+    Flatten → Dense(…, 3): every case also moves a Dense kernel across a Flatten of a
+    feature map, whose rows torch orders (c, h, w). Biases random (Glorot leaves them 0);
+    ``extreme``: the first layer's bias reaches ±1e4 (or, for a layer without one, the
+    input), scored by binary cross-entropy with logits (bounded gradients, as
+    ``_extreme_model_case``)."""
+    loss = "binary_cross_entropy_with_logits" if extreme else "mean_squared_error"
+
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        body = build(dtype)
+        features = int(np.prod(Sequential(body, input_shape=input_shape).output_shape))
+        model = Sequential([*body, Flatten(), Dense(features, 3, dtype=dtype)],
+                           input_shape=input_shape, seed=int(rng.integers(2**31)))
+        for layer in model.layers:
+            if "b" in layer.parameter_names:
+                layer.b = rng.uniform(-0.5, 0.5, layer.b.shape).astype(dtype)
+        first = model.layers[0]
+        if extreme and "b" in first.parameter_names:
+            first.b = _spread(rng, first.b.shape).astype(dtype)
+        x = (_spread(rng, (batch, *input_shape)) if extreme and "b" not in first.parameter_names
+             else rng.standard_normal((batch, *input_shape))).astype(dtype)
+        return {"model": model, "x": x, "y_true": _targets(loss, rng, batch, 3, dtype),
+                "loss": loss}
+    return Case(label, make, extreme=extreme)
+
+
+def _convolution_concepts() -> list[Concept]:
+    """Convolution and pooling, channels-last; the sizes chosen so that TF's "same"
+    padding is asymmetric (a 3×3 kernel at stride 2 on 8 cells pads (0, 1)) or symmetric
+    (on 9 cells, (1, 1)), kept small for the parity suite's minute."""
+    from reference.convolution import (
+        AveragePool2D,
+        Conv1D,
+        Conv2D,
+        DepthwiseConv2D,
+        GlobalAveragePooling2D,
+        MaxPool2D,
+    )
+
+    def conv(*args: object, **options: object) -> Callable[[np.dtype], list]:
+        return lambda dtype: [Conv2D(*args, dtype=dtype, **options)]
+
+    def pool(kind: type, *args: object, **options: object) -> Callable[[np.dtype], list]:
+        return lambda dtype: [kind(*args, **options)]
+
+    def first_line(kind: type) -> str:
+        return _first_line(kind.__doc__)
+
+    return [
+        Concept(name="Conv2D", module="convolution", summary=first_line(Conv2D),
+                notes=("003",), cases=(
+            _convolution_case("3×3 stride 2 'same' on 8×8, tanh: TF pads (0, 1)",
+                              conv(2, 3, 3, strides=2, padding="same", activation="tanh"),
+                              (8, 8, 2)),
+            _convolution_case("3×3 stride 2 'same' on 9×9, relu: TF pads (1, 1)",
+                              conv(1, 2, 3, strides=2, padding="same", activation="relu"),
+                              (9, 9, 1)),
+            _convolution_case("3×2 kernel, strides (2, 1), 'same' on 7×6",
+                              conv(2, 2, (3, 2), strides=(2, 1), padding="same"), (7, 6, 2)),
+            _convolution_case("2×3 kernel, dilation 2, 'same' at stride 1 (odd totals)",
+                              conv(1, 2, (2, 3), dilation_rate=2, padding="same",
+                                   activation="sigmoid"), (6, 7, 1)),
+            _convolution_case("2×2 'valid', bias up to ±1e4, tanh",
+                              conv(1, 2, 2, activation="tanh"), (4, 4, 1), extreme=True),
+        )),
+        Concept(name="Conv1D", module="convolution", summary=first_line(Conv1D), notes=(),
+                cases=(
+            _convolution_case("k = 3, stride 2, 'same' on L = 10: TF pads (0, 1)",
+                              lambda dtype: [Conv1D(2, 3, 3, strides=2, padding="same",
+                                                    activation="tanh", dtype=dtype)],
+                              (10, 2)),
+            _convolution_case("k = 2, dilation 3, 'valid'",
+                              lambda dtype: [Conv1D(2, 2, 2, dilation_rate=3, dtype=dtype)],
+                              (9, 2)),
+        )),
+        Concept(name="DepthwiseConv2D", module="convolution",
+                summary=first_line(DepthwiseConv2D), notes=(), cases=(
+            _convolution_case("3×3, depth multiplier 2, stride 2 'same' on 8×8",
+                              lambda dtype: [DepthwiseConv2D(2, 3, depth_multiplier=2,
+                                                             strides=2, padding="same",
+                                                             activation="tanh", dtype=dtype)],
+                              (8, 8, 2)),
+        )),
+        Concept(name="MaxPool2D", module="convolution", summary=first_line(MaxPool2D),
+                notes=(), cases=(
+            _convolution_case("2×2 after a 3×3 relu convolution", lambda dtype: [
+                Conv2D(1, 2, 3, activation="relu", dtype=dtype), MaxPool2D(2)], (7, 7, 1)),
+            _convolution_case("3×3 stride 2 'same' on 8×8: −∞ padding (0, 1)",
+                              pool(MaxPool2D, 3, 2, "same"), (8, 8, 2)),
+            _convolution_case("2×2 on inputs up to ±1e4", pool(MaxPool2D, 2), (4, 4, 2),
+                              extreme=True),
+        )),
+        Concept(name="AveragePool2D", module="convolution", summary=first_line(AveragePool2D),
+                notes=(), cases=(
+            _convolution_case("3×3 stride 2 'same' on 8×8: real cells in the divisor",
+                              pool(AveragePool2D, 3, 2, "same"), (8, 8, 2)),
+            _convolution_case("2×3 'valid', strides (1, 2)",
+                              pool(AveragePool2D, (2, 3), (1, 2)), (5, 7, 2)),
+        )),
+        Concept(name="GlobalAveragePooling2D", module="convolution",
+                summary=first_line(GlobalAveragePooling2D), notes=(), cases=(
+            _convolution_case("after a 3×3 'same' convolution", lambda dtype: [
+                Conv2D(2, 4, 3, padding="same", activation="tanh", dtype=dtype),
+                GlobalAveragePooling2D()], (5, 6, 2)),
+        )),
+    ]
 
 
 XOR_INPUTS = np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
@@ -762,6 +878,13 @@ def _build() -> tuple[Concept, ...]:
                 "sigmoid): 3 training steps, then inference",
                 lambda dtype: [BatchNormalization(5, dtype=dtype),
                                Dense(5, 2, "sigmoid", dtype=dtype)], (5,)),
+            _normalization_case(
+                "Conv2D(2 → 3, 3×3 'same') → BatchNorm(3) per channel (torch's BatchNorm2d), "
+                "momentum 0.9 → Flatten → Dense(48, 2): 2 training steps, then inference",
+                lambda dtype: [_conv2d(2, 3, 3, padding="same", activation="tanh",
+                                       dtype=dtype),
+                               BatchNormalization(3, 0.9, convention="keras", dtype=dtype),
+                               Flatten(), Dense(48, 2, dtype=dtype)], (4, 4, 2), steps=2),
         ),
     ))
     concepts.append(Concept(
@@ -778,6 +901,7 @@ def _build() -> tuple[Concept, ...]:
                 lambda dtype: [LayerNormalization(6, dtype=dtype)], (2, 6), steps=1),
         ),
     ))
+    concepts += _convolution_concepts()
     concepts += _sequence_concepts()
     concepts += _learning_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})
@@ -905,7 +1029,7 @@ def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
         y_true, y_pred = data["y_true"], data["y_pred"]
         return [np.asarray(losses.get(concept.name)(y_true, y_pred)),
                 losses.gradient(concept.name)(y_true, y_pred)]
-    if concept.module in ("layers", "networks", "normalization", "sequences"):
+    if concept.module in ("layers", "networks", "convolution", "normalization", "sequences"):
         model, y_true = data["model"], data["y_true"]
         output = model.forward(data["x"], training=data.get("training", False))
         dx = model.backward(losses.gradient(data["loss"])(y_true, output))

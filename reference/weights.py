@@ -76,6 +76,15 @@ def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
     return {"W": [config["in_features"], config["out_features"]], "b": [config["out_features"]]}
 
 
+def _convolution_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
+    """Conv1D, Conv2D: W (*kernel_size, in, filters); DepthwiseConv2D: W (*kernel_size, in,
+    depth_multiplier), b (in · depth_multiplier)."""
+    kernel, channels = list(config["kernel_size"]), config["in_channels"]
+    out = config["depth_multiplier"] if "depth_multiplier" in config else config["filters"]
+    return {"W": [*kernel, channels, out],
+            "b": [channels * out if "depth_multiplier" in config else out]}
+
+
 # Per layer kind: the names and shapes of the arrays (parameters, then state) a
 # configuration makes, computed without building the layer, so that a file cannot make
 # the loader allocate more than it holds. A new layer kind adds its row.
@@ -103,6 +112,9 @@ ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
         "gamma", "beta", "moving_mean", "moving_variance")},
     "LayerNormalization": lambda config: {"gamma": [config["features"]],
                                           "beta": [config["features"]]},
+    **dict.fromkeys(("Conv1D", "Conv2D", "DepthwiseConv2D"), _convolution_arrays),
+    **dict.fromkeys(("MaxPool2D", "AveragePool2D", "GlobalAveragePooling2D"),
+                    lambda config: {}),
     "Embedding": lambda config: {"embeddings": [config["input_dim"], config["output_dim"]]},
     "SimpleRNN": _recurrent_arrays(1),
     "LSTM": _recurrent_arrays(4),

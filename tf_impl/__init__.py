@@ -16,6 +16,7 @@ from tf_impl import (
     activations,
     autodiff,
     callbacks,
+    convolution,
     initializers,
     losses,
     normalization,
@@ -26,6 +27,14 @@ from tf_impl import (
     training,
 )
 from tf_impl.convert import from_reference, to_reference
+from tf_impl.convolution import (
+    AveragePool2D,
+    Conv1D,
+    Conv2D,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+)
 from tf_impl.layers import Dense, Dropout, Flatten
 from tf_impl.networks import Sequential
 from tf_impl.optimizers import gradient_descent
@@ -39,3 +48,8 @@ __all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activatio
            "gradient_descent", "initializers", "load_weights", "losses", "normalization",
            "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
            "training"]
+__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
+           "autodiff", "configure_full_precision_determinism", "convolution", "fit",
+           "from_reference", "gradient_descent", "initializers", "load_weights", "losses",
+           "optimizers", "perceptron", "save_weights", "sequences", "to_reference", "training"]

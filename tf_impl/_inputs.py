@@ -296,6 +296,10 @@ def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
         target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
         check_batch("Sequential", "input x", x.shape, first.kernel.shape[0])
         return x if target is None else tf.cast(x, target)
+    if isinstance(first, keras.layers.Conv1D | keras.layers.Conv2D |
+                  keras.layers.DepthwiseConv2D) and first.built:
+        target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
+        return x if target is None else tf.cast(x, target)
     return x
 
 
@@ -308,6 +312,14 @@ def features_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
     if len(x.shape) < 2 or x.shape[-1] != features:
         raise ValueError(f"{layer.name}: input x must be (N, …, {features}), got shape "
                          f"{tuple(x.shape)}")
+    return x if target is None else tf.cast(x, target)
+
+
+def layer_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's dtype policy for a layer with weights other than Dense (a convolution):
+    the layer's dtype, integers converted; Keras's own input spec checks the rank and the
+    channels, naming the layer."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
     return x if target is None else tf.cast(x, target)
 
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from tf_impl import normalization, sequences
+from tf_impl import convolution, normalization, sequences
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 
@@ -62,6 +62,8 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str,
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=layer.dtype.name)
+    if isinstance(layer, _CONVOLUTION_LAYERS):
+        return _convolution_layer(layer, dtype)
     if isinstance(layer, reference.sequences.Embedding):
         if layer.padding_idx is not None:
             raise TypeError(f"from_reference: {layer.name} has padding_idx, torch's "
@@ -81,6 +83,38 @@ def _keras_layer(layer: reference.layers.Layer, dtype: str,
         return sequences.MultiHeadAttention(layer.embed_dim, layer.num_heads, dtype=dtype)
     raise TypeError(f"from_reference: no Keras layer for spec layer {layer.name} "
                     f"({type(layer).__name__})")
+
+
+_CONVOLUTION_LAYERS = (reference.Conv1D, reference.Conv2D, reference.DepthwiseConv2D,
+                       reference.MaxPool2D, reference.AveragePool2D,
+                       reference.GlobalAveragePooling2D)
+_KERAS_CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+_KERAS_POOLINGS = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D,
+                   keras.layers.GlobalAveragePooling2D)
+
+
+def _convolution_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
+    """The Keras layer of a spec convolution or pooling layer (channels-last, as the spec)."""
+    kind = type(layer).__name__
+    if kind == "GlobalAveragePooling2D":
+        return convolution.GlobalAveragePooling2D(dtype=dtype)
+    if kind == "MaxPool2D":
+        return convolution.MaxPool2D(layer.pool_size, layer.strides, layer.padding, dtype=dtype)
+    if kind == "AveragePool2D":
+        if layer.count_include_pad and layer.padding == "same":
+            raise TypeError(f"from_reference: {layer.name} counts padded cells in its divisor "
+                            "(count_include_pad=True); Keras's AveragePooling2D always leaves "
+                            "them out")
+        return convolution.AveragePool2D(layer.pool_size, layer.strides, layer.padding,
+                                         dtype=dtype)
+    options = {"strides": layer.strides, "padding": layer.padding,
+               "dilation_rate": layer.dilation_rate, "activation": layer.activation.name,
+               "dtype": layer.dtype.name, **layer.activation.params}
+    if kind == "DepthwiseConv2D":
+        return convolution.DepthwiseConv2D(layer.in_channels, layer.kernel_size,
+                                           depth_multiplier=layer.depth_multiplier, **options)
+    return getattr(convolution, kind)(layer.in_channels, layer.filters, layer.kernel_size,
+                                      **options)
 
 
 def _holder(keras_layer: keras.Layer) -> keras.Layer:
@@ -105,8 +139,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     """A Keras model (or layer, for a spec layer) with the spec ``model``'s exact weights."""
     if isinstance(model, reference.layers.Layer):
         keras_layer = _keras_layer(model, (model.dtype or np.dtype(np.float64)).name)
-        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, keras_layer, Context(shape, layer=model))
+        _copy_in(model, keras_layer, Context(_single_shape(model), layer=model))
         return keras_layer
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -123,6 +156,14 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
                                            strict=True):
         _copy_in(layer, keras_layer, context)
     return keras_model
+
+
+def _single_shape(layer: reference.layers.Layer) -> tuple:
+    """What a lone layer's Context knows of its input: Dense's width, a convolution's
+    channels (last)."""
+    if isinstance(layer, reference.Dense):
+        return (layer.in_features,)
+    return (layer.in_channels,) if hasattr(layer, "in_channels") else ()
 
 
 @dataclass
@@ -151,33 +192,73 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
         where = f"layer {k} ({layer.name})"
         if isinstance(layer, keras.layers.Activation | keras.layers.LeakyReLU):
             last = groups[-1] if groups else None
-            if last is None or not isinstance(last.main, keras.layers.Dense) or \
+            if last is None or not isinstance(last.main, (keras.layers.Dense,
+                                                          *_KERAS_CONVOLUTIONS)) or \
                     last.activation or _activation_of(last.main.activation, where)[0] != \
                     "identity":
-                raise TypeError(f"to_reference: {where} must directly follow a Dense layer "
-                                "without activation: the spec applies an activation inside "
-                                "its Dense layer")
+                raise TypeError(f"to_reference: {where} must directly follow a Dense or "
+                                "convolution layer without activation: the spec applies an "
+                                "activation inside its Dense and convolution layers")
             last.activation = (("leaky_relu", {"negative_slope": float(layer.negative_slope)})
                                if isinstance(layer, keras.layers.LeakyReLU) else
                                _activation_of(layer.activation, where))
-        elif isinstance(layer, keras.layers.Dense | keras.layers.Flatten |
-                        keras.layers.Dropout | keras.layers.BatchNormalization |
-                        keras.layers.LayerNormalization | keras.layers.Embedding |
-                        keras.layers.SimpleRNN | keras.layers.LSTM | keras.layers.GRU |
-                        keras.layers.TimeDistributed | sequences.SelfAttention):
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.Flatten, keras.layers.Dropout,
+                                keras.layers.BatchNormalization, keras.layers.LayerNormalization,
+                                keras.layers.Embedding, keras.layers.SimpleRNN, keras.layers.LSTM,
+                                keras.layers.GRU, keras.layers.TimeDistributed,
+                                sequences.SelfAttention, *_KERAS_CONVOLUTIONS, *_KERAS_POOLINGS)):
             groups.append(_Group(k, layer))
         else:
             raise TypeError(f"to_reference: {where}, a {type(layer).__name__}, has no spec "
                             "counterpart; supported: keras.layers.Dense, Activation and "
-                            "LeakyReLU after a linear Dense, Flatten, Dropout, "
-                            "BatchNormalization, LayerNormalization, Embedding, "
-                            "SimpleRNN, LSTM, GRU, TimeDistributed(Dense)")
+                            "LeakyReLU after a linear Dense or convolution, Flatten, Dropout, "
+                            "Conv1D, Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, "
+                            "GlobalAveragePooling2D, BatchNormalization, LayerNormalization, "
+                            "Embedding, SimpleRNN, LSTM, GRU, TimeDistributed(Dense)")
     return groups
+
+
+def _keras_convolution(group: _Group) -> reference.layers.Layer:
+    """The spec layer of a Keras convolution or pooling layer (weights not yet copied)."""
+    main, where = group.main, f"layer {group.index} ({group.main.name})"
+    if getattr(main, "data_format", "channels_last") != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+    if isinstance(main, keras.layers.GlobalAveragePooling2D):
+        if main.keepdims:
+            raise TypeError(f"to_reference: {where} keeps dims; the spec's gives (N, C)")
+        return reference.GlobalAveragePooling2D()
+    padding = main.padding.lower()
+    if padding not in ("valid", "same"):
+        raise TypeError(f"to_reference: {where} pads {padding!r}; the spec pads 'valid' or "
+                        "'same'")
+    if isinstance(main, keras.layers.MaxPooling2D | keras.layers.AveragePooling2D):
+        pooling = reference.MaxPool2D if isinstance(main, keras.layers.MaxPooling2D) else \
+            reference.AveragePool2D
+        return pooling(main.pool_size, main.strides, padding)
+    if not main.built:
+        raise ValueError(f"to_reference: {where} is not built: call the model once or build "
+                         "it with an input shape, so its weights exist")
+    if not main.use_bias or getattr(main, "groups", 1) != 1:
+        raise TypeError(f"to_reference: {where} has no bias or groups > 1; the spec's "
+                        "convolutions have a bias and one group (DepthwiseConv2D: one per "
+                        "channel)")
+    name, params = group.activation or _activation_of(main.activation, where)
+    kernel = main.kernel
+    options = {"strides": main.strides, "padding": padding,
+               "dilation_rate": main.dilation_rate,
+               "activation": reference.activations.get(name, **params), "dtype": kernel.dtype}
+    if isinstance(main, keras.layers.DepthwiseConv2D):
+        return reference.DepthwiseConv2D(int(kernel.shape[2]), main.kernel_size,
+                                         depth_multiplier=int(kernel.shape[3]), **options)
+    kind = reference.Conv1D if isinstance(main, keras.layers.Conv1D) else reference.Conv2D
+    return kind(int(kernel.shape[-2]), int(kernel.shape[-1]), main.kernel_size, **options)
 
 
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main, where = group.main, f"layer {group.index} ({group.main.name})"
+    if isinstance(main, (*_KERAS_CONVOLUTIONS, *_KERAS_POOLINGS)):
+        return _keras_convolution(group)
     if isinstance(main, keras.layers.Embedding | keras.layers.RNN |
                   keras.layers.TimeDistributed | sequences.SelfAttention):
         return _sequence_layer(group)
@@ -289,7 +370,7 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None
     if not isinstance(model, keras.Sequential):
         groups = _groups([model])
         spec = _layer(groups[0])
-        shape = (spec.in_features,) if isinstance(spec, reference.Dense) else ()
+        shape = _single_shape(spec)
         return spec, [(spec, groups[0], Context(shape, layer=spec))]
     groups = _groups(model.layers)
     layers = time_distributed([_layer(group) for group in groups])

@@ -322,6 +322,27 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
                          f"{list(values)} are not geometric")
 
 
+def convolution_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a convolution's input, in torch's channels-first layout:
+    (N, in_channels, *spatial), the layer's dtype, integers converted explicitly."""
+    conv = module.conv
+    if float_conversion(module.name, "input x", x.dtype, conv.weight.dtype) is not None:
+        x = x.to(conv.weight.dtype)
+    rank = len(conv.kernel_size)
+    check_shape(module.name, "input x (channels-first)", x.shape,
+                (None, conv.in_channels, *(None,) * rank))
+    return x
+
+
+def pooling_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A pooling layer's input: (N, C, H, W), a float dtype, integers converted."""
+    name = type(module).__name__
+    if float_conversion(name, "input x", x.dtype, None) is not None:
+        x = x.to(torch.float64)
+    check_shape(name, "input x (channels-first)", x.shape, (None,) * 4)
+    return x
+
+
 def sequence_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
     dtype, integers converted explicitly."""

@@ -25,7 +25,7 @@ from torch import nn
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from torch_impl import normalization, sequences
+from torch_impl import convolution, normalization, sequences
 from torch_impl.layers import Dense
 
 _DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
@@ -44,6 +44,15 @@ _ACTIVATION_MODULES = {
     nn.GELU: lambda m: ("gelu", {} if m.approximate == "none" else
                         {"approximate": m.approximate}),
 }
+
+
+_CONVOLUTION_LAYERS = (reference.Conv1D, reference.Conv2D, reference.DepthwiseConv2D,
+                       reference.MaxPool2D, reference.AveragePool2D,
+                       reference.GlobalAveragePooling2D)
+# torch modules that make a spec convolution or pooling layer (channels-first data).
+_CONVOLUTION_MODULES = (nn.Conv1d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d,
+                        convolution._Convolution, convolution.MaxPool2D,
+                        convolution.AveragePool2D, convolution.GlobalAveragePooling2D)
 
 
 def torch_dtype(dtype: np.dtype) -> torch.dtype:
@@ -71,6 +80,8 @@ def _module(layer: reference.layers.Layer, context: Context | None = None) -> nn
     if isinstance(layer, reference.LayerNormalization):
         return normalization.LayerNormalization(layer.features, layer.epsilon,
                                                 dtype=torch_dtype(layer.dtype))
+    if isinstance(layer, _CONVOLUTION_LAYERS):
+        return _convolution_module(layer)
     if isinstance(layer, reference.sequences.Embedding):
         if layer.mask_zero:
             raise TypeError(f"from_reference: {layer.name} has mask_zero=True, Keras's "
@@ -99,8 +110,30 @@ def _module(layer: reference.layers.Layer, context: Context | None = None) -> nn
                     f"({type(layer).__name__})")
 
 
+def _convolution_module(layer: reference.layers.Layer) -> nn.Module:
+    """The torch module of a spec convolution or pooling layer (channels-first)."""
+    kind = type(layer).__name__
+    if kind == "GlobalAveragePooling2D":
+        return convolution.GlobalAveragePooling2D()
+    if kind == "MaxPool2D":
+        return convolution.MaxPool2D(layer.pool_size, layer.strides, layer.padding)
+    if kind == "AveragePool2D":
+        return convolution.AveragePool2D(layer.pool_size, layer.strides, layer.padding,
+                                         count_include_pad=layer.count_include_pad)
+    options = {"strides": layer.strides, "padding": layer.padding,
+               "dilation_rate": layer.dilation_rate, "activation": layer.activation.name,
+               "dtype": torch_dtype(layer.dtype), **layer.activation.params}
+    if kind == "DepthwiseConv2D":
+        return convolution.DepthwiseConv2D(layer.in_channels, layer.kernel_size,
+                                           depth_multiplier=layer.depth_multiplier, **options)
+    return getattr(convolution, kind)(layer.in_channels, layer.filters, layer.kernel_size,
+                                      **options)
+
+
 def _holder(module: nn.Module) -> nn.Module:
     """The module whose attributes the table's torch names refer to."""
+    if isinstance(module, convolution._Convolution):
+        return module.conv
     if isinstance(module, sequences._Recurrent):
         return module.rnn
     if isinstance(module, sequences.TimeDistributed):
@@ -108,6 +141,14 @@ def _holder(module: nn.Module) -> nn.Module:
     if isinstance(module, sequences.MultiHeadAttention):
         return module.attention
     return module.linear if isinstance(module, Dense) else module
+
+
+def _single_shape(layer: reference.layers.Layer) -> tuple:
+    """What a lone layer's Context knows of its input: Dense's width, a convolution's
+    channels (last, as in the spec's layout)."""
+    if isinstance(layer, reference.Dense):
+        return (layer.in_features,)
+    return (layer.in_channels,) if hasattr(layer, "in_channels") else ()
 
 
 def _copy_in(layer: reference.layers.Layer, module: nn.Module, context: Context) -> None:
@@ -126,8 +167,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.M
     """A torch module computing what the spec ``model`` computes, with its exact weights."""
     if isinstance(model, reference.layers.Layer):
         module = _module(model)
-        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
-        _copy_in(model, module, Context(shape, layer=model))
+        _copy_in(model, module, Context(_single_shape(model), layer=model))
         return module
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
@@ -155,18 +195,22 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
     for k, module in enumerate(modules):
         if type(module) in _ACTIVATION_MODULES:
             last = groups[-1] if groups else None
-            if last is None or not isinstance(last.main, nn.Linear) or last.activation:
+            if last is None or not isinstance(last.main, nn.Linear | nn.Conv1d | nn.Conv2d) \
+                    or last.activation:
                 raise TypeError(f"to_reference: module {k} ({type(module).__name__}) must "
-                                "directly follow an nn.Linear: the spec applies an "
-                                "activation inside its Dense layer")
+                                "directly follow an nn.Linear or nn.Conv1d/2d: the spec applies "
+                                "an activation inside its Dense and convolution layers")
             last.activation = module
-        elif isinstance(module, Dense | nn.Linear | nn.Flatten | nn.Dropout | nn.BatchNorm1d |
-                        nn.BatchNorm2d | nn.LayerNorm | nn.Embedding | sequences._Recurrent |
-                        sequences.TimeDistributed | sequences.MultiHeadAttention):
+        elif isinstance(module, (Dense, nn.Linear, nn.Flatten, nn.Dropout, nn.BatchNorm1d,
+                                 nn.BatchNorm2d, nn.LayerNorm, nn.Embedding,
+                                 sequences._Recurrent, sequences.TimeDistributed,
+                                 sequences.MultiHeadAttention, *_CONVOLUTION_MODULES)):
             groups.append(_Group(k, module))
         else:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
-                        "nn.Flatten, nn.Dropout, nn.BatchNorm1d/2d, nn.LayerNorm, " \
+                        "nn.Flatten, nn.Dropout, nn.Conv1d, nn.Conv2d (+ an activation module), " \
+                        "nn.MaxPool2d, nn.AvgPool2d, torch_impl.convolution's layers, " \
+                        "nn.BatchNorm1d/2d, nn.LayerNorm, " \
                         "nn.Embedding, torch_impl.sequences' SimpleRNN, LSTM, GRU (an " \
                         "nn.RNN/LSTM/GRU returns a tuple: wrap it)"
             raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
@@ -187,9 +231,69 @@ def _activation(group: _Group) -> reference.activations.Activation:
     return reference.activations.get(name, **params)
 
 
+def _padding(group: _Group, conv: nn.Module, pad: nn.Module | None = None) -> str:
+    """The spec's padding ("valid" or TF's "same") of a torch convolution or pooling."""
+    if isinstance(pad, convolution.SamePadding) or conv.padding == "same":
+        return "same"
+    pads = (conv.padding,) * 2 if isinstance(conv.padding, int) else conv.padding
+    if conv.padding == "valid" or not any(pads):
+        return "valid"
+    kernel, dilation = tuple(conv.kernel_size), getattr(conv, "dilation", (1,) * len(pads))
+    stride = conv.stride if isinstance(conv.stride, tuple) else (conv.stride,) * len(pads)
+    if all(s == 1 and 2 * p == d * (k - 1)
+           for p, k, s, d in zip(pads, kernel, stride, dilation, strict=True)):
+        return "same"  # symmetric padding at stride 1 that keeps the size: TF's "same"
+    raise TypeError(f"to_reference: module {group.index} ({type(conv).__name__}) pads {pads} "
+                    "symmetrically; the spec pads by TF's rule only ('valid', or 'same': "
+                    "⌈n/s⌉ outputs, the odd cell at the bottom/right)")
+
+
+def _convolution_layer(group: _Group) -> reference.layers.Layer:
+    """The spec layer of a torch convolution or pooling group."""
+    main, where = group.main, f"module {group.index} ({type(group.main).__name__})"
+    if isinstance(main, convolution.GlobalAveragePooling2D):
+        return reference.GlobalAveragePooling2D()
+    if isinstance(main, convolution.MaxPool2D | convolution.AveragePool2D):
+        pool, padding = main.pool, _padding(group, main.pool, main.pad)
+        if isinstance(main, convolution.MaxPool2D):
+            return reference.MaxPool2D(pool.kernel_size, pool.stride, padding)
+        return reference.AveragePool2D(pool.kernel_size, pool.stride, padding,
+                                       count_include_pad=padding == "same" and
+                                       not main.divide_by_real_cells)
+    if isinstance(main, nn.MaxPool2d | nn.AvgPool2d):
+        if main.padding not in (0, (0, 0)) or main.ceil_mode or \
+                getattr(main, "dilation", 1) not in (1, (1, 1)):
+            raise TypeError(f"to_reference: {where} pads, dilates or rounds its output size "
+                            "up; the spec pools without padding or with TF's 'same'")
+        pooling = reference.MaxPool2D if isinstance(main, nn.MaxPool2d) else \
+            reference.AveragePool2D
+        return pooling(main.kernel_size, main.stride, "valid")
+    if isinstance(main, convolution._Convolution):
+        conv, padding = main.conv, _padding(group, main.conv, main.pad)
+        activation = reference.activations.get(main.activation_name, **main.activation_params)
+    else:
+        conv, padding, activation = main, _padding(group, main), _activation(group)
+    if conv.bias is None or conv.padding_mode != "zeros":
+        raise TypeError(f"to_reference: {where} has no bias or pads other than with zeros; "
+                        "the spec's convolutions have a bias and pad with zeros")
+    options = {"strides": conv.stride, "padding": padding, "dilation_rate": conv.dilation,
+               "activation": activation, "dtype": conv.weight.detach().numpy().dtype}
+    if conv.groups == 1:
+        kind = reference.Conv1D if isinstance(conv, nn.Conv1d) else reference.Conv2D
+        return kind(conv.in_channels, conv.out_channels, conv.kernel_size, **options)
+    if conv.groups == conv.in_channels and isinstance(conv, nn.Conv2d):
+        return reference.DepthwiseConv2D(conv.in_channels, conv.kernel_size,
+                                         depth_multiplier=conv.out_channels // conv.in_channels,
+                                         **options)
+    raise TypeError(f"to_reference: {where} has groups={conv.groups}; the spec has ordinary "
+                    "(groups=1) and depthwise (groups=in_channels) convolutions")
+
+
 def _layer(group: _Group) -> reference.layers.Layer:
     """The spec layer of a group, its weights not yet copied."""
     main = group.main
+    if isinstance(main, _CONVOLUTION_MODULES):
+        return _convolution_layer(group)
     if isinstance(main, nn.Embedding | sequences._Recurrent | sequences.TimeDistributed |
                   sequences.MultiHeadAttention):
         return _sequence_layer(group)
@@ -290,7 +394,7 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
     if not isinstance(module, nn.Sequential):
         groups = _groups([module])
         model = _layer(groups[0])
-        shape = (model.in_features,) if isinstance(model, reference.Dense) else ()
+        shape = _single_shape(model)
         return model, [(model, groups[0], Context(shape, layer=model))]
     groups = _groups(list(module))
     layers = time_distributed([_layer(group) for group in groups])

@@ -1,0 +1,146 @@
+"""Convolutional models across the frameworks: exact round trips through the layout tables,
+plain ``nn.Conv2d`` and ``keras.layers.Conv2D`` models taken in, and what has no spec
+counterpart refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import reference
+from parity_tests.conftest import framework
+from parity_tests.tolerances import tolerance
+from reference import registry
+
+
+def _every_layer_kind(dtype) -> reference.Sequential:
+    """One of each convolution and pooling kind, biases non-zero, with a Dense after a
+    Flatten of a feature map (whose rows torch permutes)."""
+    layers = [reference.Conv2D(2, 4, (3, 2), strides=2, padding="same", activation="relu",
+                               dtype=dtype),
+              reference.DepthwiseConv2D(4, 3, depth_multiplier=2, padding="same", dtype=dtype),
+              reference.MaxPool2D(2, 1, "same"), reference.AveragePool2D(2),
+              reference.Flatten(), reference.Dense(32, 3, "softmax", dtype=dtype)]
+    model = reference.Sequential(layers, input_shape=(8, 7, 2), seed=3)
+    for layer in model.layers:
+        if "b" in layer.parameter_names:
+            layer.b = np.linspace(-1, 1, layer.b.size).astype(dtype)
+    return model
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_round_trip_is_bit_exact(fw, dtype) -> None:
+    spec = _every_layer_kind(dtype)
+    back = fw.impl.to_reference(fw.impl.from_reference(spec), input_shape=spec.input_shape)
+    assert [layer.config() for layer in back.layers] == [layer.config() for layer in
+                                                         spec.layers]
+    for mine, theirs in zip(spec.parameters, back.parameters, strict=True):
+        for name, value in mine.items():
+            assert theirs[name].dtype == value.dtype
+            np.testing.assert_array_equal(theirs[name], value)
+
+
+def test_a_conv1d_model_round_trips_too(fw) -> None:
+    concept = registry.concept("Conv1D")
+    spec = concept.cases[0].make(np.random.default_rng(0), np.dtype(np.float64), 1)["model"]
+    back = fw.impl.to_reference(fw.impl.from_reference(spec), input_shape=spec.input_shape)
+    for mine, theirs in zip(spec.parameters, back.parameters, strict=True):
+        for name, value in mine.items():
+            np.testing.assert_array_equal(theirs[name], value)
+
+
+def test_torch_holds_kernels_out_in_kh_kw_and_keras_kh_kw_in_out() -> None:
+    spec = _every_layer_kind(np.float64)
+    module = framework("torch").impl.from_reference(spec)
+    keras_model = framework("tf").impl.from_reference(spec)
+    W = spec.layers[0].W  # (3, 2, 2, 4)
+    np.testing.assert_array_equal(module[0].conv.weight.detach().numpy(),
+                                  W.transpose(3, 2, 0, 1))
+    np.testing.assert_array_equal(keras_model.layers[0].kernel.numpy(), W)
+    depthwise = spec.layers[1].W  # (3, 3, 4, 2): output channel c·2 + m
+    np.testing.assert_array_equal(module[1].conv.weight.detach().numpy()[5, 0],
+                                  depthwise[:, :, 2, 1])
+
+
+def _agree(actual, expected, dtype=np.float64) -> None:
+    tol = tolerance(dtype, "output")
+    assert tol.error(actual, expected) <= tol.rtol
+
+
+def test_a_plain_torch_model_converts_to_the_spec() -> None:
+    """What a torch user writes: padding=1 at stride 1 is TF's "same"; an activation module
+    after a convolution joins it."""
+    torch = framework("torch").torch
+    from torch import nn
+
+    import torch_impl
+
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, dtype=torch.float64), nn.Tanh(),
+        nn.MaxPool2d(2), nn.Conv2d(4, 4, 3, groups=4, dtype=torch.float64),
+        nn.AvgPool2d(2, 1), nn.Flatten(), nn.Linear(4, 2, dtype=torch.float64))
+    spec = torch_impl.to_reference(module, input_shape=(8, 8, 3))
+    assert [type(layer).__name__ for layer in spec.layers] == [
+        "Conv2D", "MaxPool2D", "DepthwiseConv2D", "AveragePool2D", "Flatten", "Dense"]
+    assert spec.layers[0].padding == "same" and spec.layers[0].activation.name == "tanh"
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 3))
+    expected = module(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy()
+    _agree(spec.forward(x), expected)
+
+
+def test_a_plain_keras_model_converts_to_the_spec() -> None:
+    framework("tf")
+    import keras
+
+    import tf_impl
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((9, 8, 2), dtype="float64"),  # Keras's default input dtype is float32
+        keras.layers.Conv2D(3, 3, strides=2, padding="same", dtype="float64"),
+        keras.layers.Activation("relu", dtype="float64"),
+        keras.layers.DepthwiseConv2D(2, depth_multiplier=2, dtype="float64"),
+        keras.layers.AveragePooling2D(2, padding="same", dtype="float64"),
+        keras.layers.GlobalAveragePooling2D(dtype="float64"),
+        keras.layers.Dense(2, dtype="float64"),
+    ])
+    spec = tf_impl.to_reference(model)
+    assert spec.layers[0].activation.name == "relu" and spec.layers[0].padding == "same"
+    x = np.random.default_rng(1).standard_normal((2, 9, 8, 2))
+    _agree(spec.forward(x), model(x).numpy())
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda nn: nn.Conv2d(2, 2, 3, stride=2, padding=1), r"pads \(1, 1\) symmetrically"),
+    (lambda nn: nn.Conv2d(4, 4, 3, groups=2), "groups=2"),
+    (lambda nn: nn.MaxPool2d(2, ceil_mode=True), "rounds its output size up"),
+    (lambda nn: nn.Conv2d(2, 2, 3, bias=False), "no bias"),
+])
+def test_torch_modules_without_a_spec_counterpart_are_refused(build, message) -> None:
+    framework("torch")
+    from torch import nn
+
+    import torch_impl
+
+    with pytest.raises(TypeError, match=message):
+        torch_impl.to_reference(nn.Sequential(build(nn), nn.Flatten()), input_shape=(8, 8, 2))
+
+
+def test_keras_cannot_hold_an_average_pooling_that_counts_padding() -> None:
+    import tf_impl
+
+    framework("tf")
+    spec = reference.Sequential([reference.AveragePool2D(3, 2, "same", count_include_pad=True),
+                                 reference.Flatten()], input_shape=(6, 6, 1))
+    with pytest.raises(TypeError, match="Keras's AveragePooling2D always leaves them out"):
+        tf_impl.from_reference(spec)
+
+
+def test_torch_mirror_refuses_a_channels_last_batch() -> None:
+    torch = framework("torch").torch
+    import torch_impl
+
+    conv = torch_impl.Conv2D(3, 4, 3)
+    with pytest.raises(ValueError, match=r"Conv2D\(3, 4, identity\): input x \(channels-first\)"):
+        conv(torch.zeros(2, 8, 8, 3, dtype=torch.float64))  # NHWC given to an NCHW layer

@@ -1,0 +1,557 @@
+"""Convolution and pooling, channels-last: images are (N, H, W, C), sequences (N, L, C).
+
+Why channels-last: it is Keras's default (``data_format="channels_last"``) and the
+layout of the course the notes follow (its digit-classification lab feeds (N, 28, 28, 1)
+to ``keras.layers.Conv2D``); a sample's features then flatten to (h, w, c), the order
+Keras's ``Flatten`` produces. torch holds images channels-first, (N, C, H, W), and its
+``nn.Flatten`` orders features (c, h, w). The layout changes only at the torch boundary,
+in plain sight: ``torch_impl.convolution.channels_first`` permutes an input batch with
+``x.permute(0, 3, 1, 2)``, the kernel tables of ``reference.layouts`` permute the
+weights, and the Dense layer after a Flatten has its kernel rows permuted from (h, w, c)
+to (c, h, w).
+
+Padding, TF's rule (``padding="same"``): the output has ⌈n / s⌉ positions along an axis
+of size n at stride s, and the input is padded by
+total = max((⌈n/s⌉ − 1)·s + d·(k − 1) + 1 − n, 0) cells, ⌊total/2⌋ before and the rest
+after (:func:`same_padding`). When ``total`` is odd the extra cell goes at the bottom or
+right, and it depends on n: a 3×3 kernel at stride 2 pads an input of 10 by (0, 1) and
+one of 9 by (1, 1). torch's ``padding="same"`` refuses strides above 1, so the torch
+mirror pads explicitly (``F.pad``) with this formula. ``padding="valid"``: no padding,
+⌊(n − d·(k − 1) − 1)/s⌋ + 1 positions.
+
+Computation: a convolution gathers its windows with one strided slice per kernel offset
+(k_h·k_w of them, a handful) into a (N, H', W', k_h, k_w, C) array (im2col) and does one
+BLAS matrix product; backward gets dL/dW as one more product, and dL/dx by adding δ W[i, j]ᵀ
+onto the cells under each kernel offset (i, j), one product per offset (col2im). Pooling
+works offset by offset on strided views of the whole batch. No Python loop runs over
+samples or pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from reference.activations import Activation, get
+from reference.layers import LAYERS, Layer
+
+PADDINGS = ("valid", "same")
+
+
+def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1
+                 ) -> tuple[int, int]:
+    """TF's ``padding="same"`` along one axis: the cells (before, after) added to an input
+    of ``size``; the odd one, if any, goes after (bottom or right)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _tuple(value: int | tuple[int, ...], rank: int, where: str, what: str) -> tuple[int, ...]:
+    values = (value,) * rank if isinstance(value, int | np.integer) else tuple(value)
+    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, int | np.integer)
+                                  or v < 1 for v in values):
+        raise ValueError(f"{where}: {what} must be a positive integer or {rank} of them, "
+                         f"got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+class _Windows(Layer):
+    """What convolution and pooling share: a window of ``kernel`` cells (``dilation``
+    apart) placed every ``stride`` cells, the padding rule, and gather/scatter.
+
+    Inside, every layer works in 2-D: a 1-D layer sees (N, L, C) as (N, 1, L, C) with a
+    1 × k window, so one implementation serves both.
+    """
+
+    rank: ClassVar[int] = 2
+    channels_last: ClassVar[bool] = True  # torch holds this layer's data channels-first
+
+    def _setup(self, kernel: Any, strides: Any, padding: str, dilation: Any,
+               kernel_name: str = "kernel_size") -> None:
+        where = type(self).__name__
+        self.kernel_size = _tuple(kernel, self.rank, where, kernel_name)
+        self.strides = _tuple(strides, self.rank, where, "strides")
+        self.dilation_rate = _tuple(dilation, self.rank, where, "dilation_rate")
+        if padding not in PADDINGS:
+            raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
+        self.padding = padding
+        self.input_ndim = self.rank + 2
+        self._cache: dict[str, Any] | None = None
+
+    def _as_2d(self, values: tuple[int, ...], fill: int = 1) -> tuple[int, int]:
+        return (fill, *values) if self.rank == 1 else values
+
+    def _spatial_out(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        out = []
+        for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate,
+                              strict=True):
+            span = d * (k - 1) + 1
+            if self.padding == "same":
+                out.append(-(-n // s))
+            elif n < span:
+                raise ValueError(f"{self.name}: a window of {span} cells does not fit an input "
+                                 f"of {n} cells without padding")
+            else:
+                out.append((n - span) // s + 1)
+        return tuple(out)
+
+    def _check_spatial(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != self.rank + 1:
+            layout = "(H, W, C)" if self.rank == 2 else "(L, C)"
+            raise ValueError(f"{self.name}: expects per-sample shape {layout}, channels last, "
+                             f"got {tuple(input_shape)}")
+        return self._spatial_out(tuple(input_shape[:-1]))
+
+    def _pads(self, sizes: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        kernel, stride = self._as_2d(self.kernel_size), self._as_2d(self.strides)
+        dilation = self._as_2d(self.dilation_rate)
+        if self.padding == "valid":
+            return (0, 0), (0, 0)
+        return tuple(same_padding(n, k, s, d)  # type: ignore[return-value]
+                     for n, k, s, d in zip(sizes, kernel, stride, dilation, strict=True))
+
+    def _slices(self, out: tuple[int, int]):
+        """For each kernel offset (i, j): the input cells it meets, as two strided slices."""
+        (kh, kw), (sh, sw) = self._as_2d(self.kernel_size), self._as_2d(self.strides)
+        dh, dw = self._as_2d(self.dilation_rate)
+        for i in range(kh):
+            for j in range(kw):
+                yield i, j, (slice(i * dh, i * dh + sh * (out[0] - 1) + 1, sh),
+                             slice(j * dw, j * dw + sw * (out[1] - 1) + 1, sw))
+
+    def _padded(self, x: np.ndarray, fill: float = 0.0) -> tuple[np.ndarray, tuple[int, int]]:
+        """A 2-D batch x (N, H, W, C) padded by the layer's rule with ``fill``, and the
+        output's (H', W'); remembers the geometry for :meth:`_scatter`."""
+        out = self._as_2d(self._spatial_out(x.shape[3 - self.rank:3]))
+        (top, bottom), (left, right) = self._pads(x.shape[1:3])
+        if top or bottom or left or right:
+            x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)),
+                       constant_values=fill)
+        self._geometry = (x.shape, out, top, left)
+        return x, out
+
+    def _gather(self, x: np.ndarray) -> np.ndarray:
+        """The windows of a 2-D batch x (N, H, W, C), zero-padded: (N, H', W', k_h, k_w, C)."""
+        x, out = self._padded(x)
+        kh, kw = self._as_2d(self.kernel_size)
+        cols = np.empty((x.shape[0], *out, kh, kw, x.shape[3]), x.dtype)
+        for i, j, (rows, columns) in self._slices(out):
+            cols[:, :, :, i, j, :] = x[:, rows, columns, :]
+        return cols
+
+    def _scatter(self, piece: Callable[[int, int], np.ndarray], dtype: np.dtype) -> np.ndarray:
+        """col2im, the adjoint of gathering: for each kernel offset (i, j), ``piece(i, j)``
+        (N, H', W', C), what the windows send the cells they read there, is added onto
+        those cells; the padding cut off."""
+        padded_shape, out, top, left = self._geometry
+        height, width = (1, self._input_shape[1]) if self.rank == 1 else self._input_shape[1:3]
+        dx = np.zeros(padded_shape, dtype)
+        for i, j, (rows, columns) in self._slices(out):
+            dx[:, rows, columns, :] += piece(i, j)
+        return dx[:, top:top + height, left:left + width, :]
+
+    def _input_2d(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        self._input_shape = x.shape
+        return x[:, None] if self.rank == 1 else x
+
+    def _output(self, y: np.ndarray) -> np.ndarray:
+        return y[:, 0] if self.rank == 1 else y
+
+    def _grad_2d(self, grad_output: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        g = self._upstream(grad_output, shape)
+        return g[:, None] if self.rank == 1 else g
+
+    def _dx(self, dx: np.ndarray) -> np.ndarray:
+        return dx[:, 0] if self.rank == 1 else dx
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, **super().config()}
+
+
+class _Convolution(_Windows):
+    """A convolution's kernel W, bias b and activation φ (see :class:`Conv2D`)."""
+
+    parameter_names = ("W", "b")
+
+    def __init__(self, in_channels: int, filters: int, kernel_size: Any, *, strides: Any = 1,
+                 padding: str = "valid", dilation_rate: Any = 1,
+                 activation: str | Activation = "identity", dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        kind = type(self).__name__
+        for what, width in (("in_channels", in_channels), ("filters", filters)):
+            if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
+                raise ValueError(f"{kind}: {what} must be a positive integer, got {width!r}")
+        self.in_channels, self.filters = int(in_channels), int(filters)
+        self.activation = get(activation)
+        self._setup(kernel_size, strides, padding, dilation_rate)
+        super().__init__(dtype=dtype, name=name or
+                         f"{kind}({in_channels}, {filters}, {self.activation.name})")
+        self.initialize(np.random.default_rng(seed))
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        return (*self.kernel_size, self.in_channels, self.filters)
+
+    @property
+    def out_channels(self) -> int:
+        return self.filters
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform kernel (fans counted over the window: k_h·k_w·in and k_h·k_w·out)
+        and zero bias, Keras's defaults."""
+        window = math.prod(self.kernel_size)
+        limit = np.sqrt(6.0 / (window * self.in_channels + window * self.out_channels))
+        self._values["W"] = rng.uniform(-limit, limit, self.kernel_shape).astype(self.dtype)
+        self._values["b"] = np.zeros(self.out_channels, self.dtype)
+
+    @property
+    def W(self) -> np.ndarray:
+        """The kernel (see the class's Shape section)."""
+        return self._values["W"]
+
+    @W.setter
+    def W(self, value: np.ndarray) -> None:
+        self.set("W", value)
+
+    @property
+    def b(self) -> np.ndarray:
+        """The bias, shape (out_channels,)."""
+        return self._values["b"]
+
+    @b.setter
+    def b(self, value: np.ndarray) -> None:
+        self.set("b", value)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        out = self._check_spatial(input_shape)
+        if input_shape[-1] != self.in_channels:
+            raise ValueError(f"{self.name}: expects {self.in_channels} input channels (the last "
+                             f"axis), got per-sample shape {tuple(input_shape)}")
+        return (*out, self.out_channels)
+
+    def _check_channels(self, x: np.ndarray) -> None:
+        if x.shape[-1] != self.in_channels:
+            raise ValueError(f"{self.name}: input x must have {self.in_channels} channels on its "
+                             f"last axis (channels-last), got shape {x.shape}")
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = φ(conv(x, W) + b); remembers the windows and z for :meth:`backward`."""
+        x = self._input_2d(x)
+        self._check_channels(x)
+        cols = self._gather(x)
+        z = self._combine(cols)
+        z += self.b
+        self._cache = {"cols": cols, "z": z}
+        return self._output(self.activation(z))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """Given g = dL/dy: δ = φ'(z) ⊙ g, dL/dW from the windows and δ, dL/db = Σ δ, and
+        dL/dx as the windows' gradients added back (col2im)."""
+        if self._cache is None:
+            raise self._no_forward()
+        cols, z = self._cache["cols"], self._cache["z"]
+        g = self._grad_2d(grad_output, self._output(z).shape)
+        delta = self.activation.vjp(z, g)
+        self._gradients = {"W": self._kernel_gradient(cols, delta),
+                           "b": delta.sum(axis=(0, 1, 2))}
+        if not input_gradient:
+            return None
+        return self._dx(self._scatter(lambda i, j: self._sent_back(delta, i, j), delta.dtype))
+
+    def config(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "filters": self.filters,
+                "dilation_rate": list(self.dilation_rate), "activation": self.activation.name,
+                "activation_params": dict(self.activation.params), **super().config()}
+
+
+class Conv2D(_Convolution):
+    r"""2-D convolution over channels-last images, y = φ(conv(x, W) + b).
+
+    A cross-correlation, as in every framework:
+
+        z[n, h, w, o] = b_o + Σ_{i, j, c} x̃[n, h·s_h + i·d_h, w·s_w + j·d_w, c] · W[i, j, c, o],
+        y = φ(z),
+
+    x̃ the input padded by the layer's rule (module docstring: TF's ``"same"`` or
+    ``"valid"``), s the strides, d the dilation. The kernel layout (k_h, k_w, in, out) is
+    Keras's; torch's ``nn.Conv2d.weight`` is (out, in, k_h, k_w), ``W.transpose(3, 2, 0, 1)``.
+
+    Backward, given g = dL/dy: δ = φ'(z) ⊙ g; dL/dW[i, j, c, o] = Σ_{n,h,w} x̃[…] δ[n,h,w,o]
+    (windows transposed times δ), dL/db = Σ_{n,h,w} δ, and dL/dx̃ = δ Wᵀ spread back over
+    every window (each input cell collects what each window it fell in sends it).
+
+    Shape:
+        x: (N, H, W, in_channels) → y, z: (N, H', W', filters), H' = ⌈H/s_h⌉ with
+        ``"same"``, ⌊(H − d_h(k_h − 1) − 1)/s_h⌋ + 1 with ``"valid"`` (W' alike);
+        W: (k_h, k_w, in_channels, filters); b: (filters,).
+
+    Args:
+        in_channels, filters: channels in and out.
+        kernel_size, strides, dilation_rate: an int or a pair (h, w).
+        padding: ``"valid"`` (none) or ``"same"`` (TF's rule).
+        activation: a name from ``reference.activations`` or an ``Activation``.
+        dtype, seed, name: as :class:`reference.layers.Dense`.
+    """
+
+    def _combine(self, cols: np.ndarray) -> np.ndarray:
+        n, h, w = cols.shape[:3]
+        rows = cols.reshape(n * h * w, -1)  # (N·H'·W', k_h·k_w·C): one BLAS product
+        return (rows @ self.W.reshape(rows.shape[1], -1)).reshape(n, h, w, -1)
+
+    def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """dL/dW = windowsᵀ δ: one BLAS product (k_h·k_w·C, N·H'·W') × (N·H'·W', out)."""
+        rows = cols.reshape(-1, math.prod(cols.shape[3:]))
+        return (rows.T @ delta.reshape(len(rows), -1)).reshape(self.W.shape)
+
+    def _sent_back(self, delta: np.ndarray, i: int, j: int) -> np.ndarray:
+        """What the windows send the cells under kernel offset (i, j): δ W[i, j]ᵀ, one
+        product per offset (no (N, H', W', k_h, k_w, C) array of all of them)."""
+        kernel = self.W.reshape(self._as_2d(self.kernel_size) + self.W.shape[-2:])[i, j]
+        return delta @ kernel.T
+
+
+class Conv1D(Conv2D):
+    r"""1-D convolution over channels-last sequences, y = φ(conv(x, W) + b).
+
+        z[n, l, o] = b_o + Σ_{i, c} x̃[n, l·s + i·d, c] · W[i, c, o],  y = φ(z).
+
+    Everything else as :class:`Conv2D` along one axis. torch's ``nn.Conv1d`` takes
+    (N, C, L) and stores its weight (out, in, k), ``W.transpose(2, 1, 0)``.
+
+    Shape:
+        x: (N, L, in_channels) → y, z: (N, L', filters); W: (k, in_channels, filters);
+        b: (filters,).
+    """
+
+    rank = 1
+
+
+class DepthwiseConv2D(_Convolution):
+    r"""Depthwise 2-D convolution: each channel convolved with its own M filters.
+
+    Each input channel c meets its own ``depth_multiplier`` M filters and channels never
+    mix (a grouped convolution with one group per channel):
+
+        z[n, h, w, c·M + m] = b_{c·M+m}
+                             + Σ_{i, j} x̃[n, h·s_h + i·d_h, w·s_w + j·d_w, c] W[i, j, c, m].
+
+    Keras's ``DepthwiseConv2D`` keeps the kernel (k_h, k_w, in, M) as here; torch writes it
+    ``nn.Conv2d(C, C·M, k, groups=C)`` with weight (C·M, 1, k_h, k_w), output channel
+    c·M + m in both.
+
+    Backward per channel, as :class:`Conv2D`'s with in = 1: dL/dW[i, j, c, m] =
+    Σ x̃[…, c] δ[…, c·M + m], dL/dx̃ = Σ_m δ[…, c·M + m] W[i, j, c, m] spread back.
+
+    Shape:
+        x: (N, H, W, C) → y, z: (N, H', W', C·M); W: (k_h, k_w, C, M); b: (C·M,).
+    """
+
+    def __init__(self, in_channels: int, kernel_size: Any, *, depth_multiplier: int = 1,
+                 **options: Any) -> None:
+        self.depth_multiplier = _tuple(depth_multiplier, 1, "DepthwiseConv2D",
+                                       "depth_multiplier")[0]
+        super().__init__(in_channels, in_channels * self.depth_multiplier, kernel_size,
+                         **options)
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        return (*self.kernel_size, self.in_channels, self.depth_multiplier)
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform as Keras counts the fans of a depthwise kernel (k_h·k_w·C and
+        k_h·k_w·M), zero bias."""
+        window = math.prod(self.kernel_size)
+        limit = np.sqrt(6.0 / (window * self.in_channels + window * self.depth_multiplier))
+        self._values["W"] = rng.uniform(-limit, limit, self.kernel_shape).astype(self.dtype)
+        self._values["b"] = np.zeros(self.out_channels, self.dtype)
+
+    def _combine(self, cols: np.ndarray) -> np.ndarray:
+        n, h, w, kh, kw, c = cols.shape
+        per_channel = cols.reshape(-1, kh * kw, c).transpose(2, 0, 1)  # (C, P, k_h·k_w)
+        z = per_channel @ self.W.reshape(kh * kw, c, -1).transpose(1, 0, 2)  # (C, P, M)
+        return z.transpose(1, 0, 2).reshape(n, h, w, -1)
+
+    def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        kh, kw, c, m = self.W.shape
+        per_channel = cols.reshape(-1, kh * kw, c).transpose(2, 1, 0)   # (C, k, P)
+        d = delta.reshape(-1, c, m).transpose(1, 0, 2)                   # (C, P, M)
+        return (per_channel @ d).transpose(1, 0, 2).reshape(self.W.shape)
+
+    def _sent_back(self, delta: np.ndarray, i: int, j: int) -> np.ndarray:
+        """Σ_m δ[…, c·M + m] W[i, j, c, m], channel by channel."""
+        c, m = self.W.shape[2:]
+        return np.einsum("nhwcm,cm->nhwc", delta.reshape(*delta.shape[:3], c, m),
+                         self.W[i, j])
+
+    def config(self) -> dict[str, Any]:
+        config = super().config()
+        del config["filters"]
+        return {**config, "depth_multiplier": self.depth_multiplier}
+
+
+class _Pool(_Windows):
+    """A pooling window (see :class:`MaxPool2D`); no parameters, the input's dtype."""
+
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", *,
+                 dtype: object | None = None, name: str | None = None) -> None:
+        self._setup(pool_size, pool_size if strides is None else strides, padding, 1,
+                    "pool_size")
+        super().__init__(dtype=dtype, name=name or
+                         f"{type(self).__name__}({self.kernel_size}, {self.strides})")
+
+    @property
+    def pool_size(self) -> tuple[int, ...]:
+        return self.kernel_size
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (*self._check_spatial(input_shape), input_shape[-1])
+
+    def config(self) -> dict[str, Any]:
+        config = super().config()
+        return {"pool_size": config.pop("kernel_size"), **config}
+
+
+class MaxPool2D(_Pool):
+    r"""Max pooling: y[n, h, w, c] = max_{i, j} x̃[n, h·s_h + i, w·s_w + j, c], x̃ padded
+    with −∞ under ``"same"`` (a padded cell never wins).
+
+    Backward: each window sends g to the cell that held its maximum (the first, in
+    row-major order, on a tie, as torch and TF both pick); a cell in several windows
+    collects from each.
+
+    Shape:
+        x: (N, H, W, C) → y: (N, H', W', C), H' as :class:`Conv2D`'s with d = 1.
+
+    Args:
+        pool_size: an int or a pair; strides: the same, default ``pool_size``
+            (Keras's and torch's default both); padding: ``"valid"`` or ``"same"``.
+    """
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x, out = self._padded(self._input_2d(x), fill=-np.inf)
+        kw = self._as_2d(self.kernel_size)[1]
+        (_, _, (rows, columns)), *others = self._slices(out)
+        best = x[:, rows, columns, :].copy()
+        winner = np.zeros(best.shape, np.int16)  # the offset i·k_w + j that holds the max
+        for i, j, (rows, columns) in others:  # k_h·k_w offsets, each over the whole batch
+            cells = x[:, rows, columns, :]
+            better = cells > best  # strictly: a tie keeps the first
+            winner += better * (i * kw + j - winner)  # i·k_w + j where better (a fast copyto)
+            np.maximum(best, cells, out=best)  # a NaN wins and stays: NaN in, NaN out
+        self._cache = {"winner": winner}
+        return self._output(best)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        winner = self._cache["winner"]
+        g = self._grad_2d(grad_output, self._output(winner).shape)
+        if not input_gradient:
+            return None
+        kw = self._as_2d(self.kernel_size)[1]
+        return self._dx(self._scatter(lambda i, j: g * (winner == i * kw + j), g.dtype))
+
+
+class AveragePool2D(_Pool):
+    r"""Average pooling: y[n, h, w, c] = (1/|w|) Σ_{(i, j) ∈ w} x̃[n, h·s_h + i, w·s_w + j, c].
+
+    Under ``"same"`` padding the frameworks divide differently: Keras's
+    ``AveragePooling2D`` (TF's ``avg_pool``) averages over the window's real cells only,
+    |w| = the cells inside the input (``count_include_pad=False``, the default here);
+    torch's ``nn.AvgPool2d`` counts its zero padding in the divisor unless told
+    ``count_include_pad=False`` (its default is True), |w| = k_h·k_w.
+
+    Backward: every cell of a window receives g / |w|.
+
+    Shape:
+        x: (N, H, W, C) → y: (N, H', W', C).
+
+    Args:
+        pool_size, strides, padding: as :class:`MaxPool2D`.
+        count_include_pad: count the padded cells in the divisor (torch's default) rather
+            than leave them out (Keras's only behaviour).
+    """
+
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", *,
+                 count_include_pad: bool = False, **options: Any) -> None:
+        super().__init__(pool_size, strides, padding, **options)
+        self.count_include_pad = bool(count_include_pad)
+
+    def _divisor(self, x: np.ndarray) -> np.ndarray | float:
+        if self.padding == "valid" or self.count_include_pad:
+            return float(math.prod(self.kernel_size))
+        real, out = self._padded(np.ones((1, *x.shape[1:3], 1), x.dtype))  # 1: a real cell
+        return sum(real[:, rows, columns, :] for _, _, (rows, columns) in self._slices(out))
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input_2d(x)
+        divisor = self._divisor(x)
+        x, out = self._padded(x)
+        total = sum(x[:, rows, columns, :] for _, _, (rows, columns) in self._slices(out))
+        self._cache = {"divisor": divisor, "shape": total.shape}
+        return self._output((total / divisor).astype(x.dtype))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._cache is None:
+            raise self._no_forward()
+        g = self._grad_2d(grad_output, self._cache["shape"])
+        if not input_gradient:
+            return None
+        share = (g / self._cache["divisor"]).astype(g.dtype)  # every cell of a window: g/|w|
+        return self._dx(self._scatter(lambda i, j: share, g.dtype))
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "count_include_pad": self.count_include_pad}
+
+
+class GlobalAveragePooling2D(Layer):
+    r"""The mean of each channel over the whole image: y[n, c] = (1/HW) Σ_{h,w} x[n, h, w, c].
+
+    Keras's ``GlobalAveragePooling2D``; in torch ``x.mean(dim=(2, 3))`` on (N, C, H, W)
+    (or ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``). Backward: g / (HW) to every
+    cell.
+
+    Shape:
+        x: (N, H, W, C) → y: (N, C).
+    """
+
+    input_ndim = 4
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
+                             f"{tuple(input_shape)}")
+        return (input_shape[-1],)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        return x.mean(axis=(1, 2))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        n, h, w, c = self._shape
+        g = self._upstream(grad_output, (n, c))
+        if not input_gradient:
+            return None
+        return np.broadcast_to((g / (h * w))[:, None, None, :], self._shape).copy()
+
+
+LAYERS.update({cls.__name__: cls for cls in (Conv1D, Conv2D, DepthwiseConv2D, MaxPool2D,
+                                             AveragePool2D, GlobalAveragePooling2D)})

@@ -1,0 +1,111 @@
+"""Handwritten-digit-like images, drawn with NumPy, and the digit CNN of the course's lab.
+
+The course the notes follow (MIT's introduction to deep learning) trains, in its second
+lab, a small convolutional network on MNIST's 28×28 handwritten digits. Nothing is
+downloaded here: :func:`images` draws digit-like images instead, each digit a few pen
+strokes (polylines in the unit square) rendered with a soft, randomly thick pen after a
+random rotation, scale and shift, so that no two samples are alike but a network can
+still learn the ten classes. The rendering is vectorised: every pixel's distance to every
+stroke segment of every sample at once.
+
+:func:`digit_cnn` is the lab's network, in the spec; ``torch_impl.from_reference`` and
+``tf_impl.from_reference`` give its PyTorch and Keras twins with the same weights.
+
+Shape:
+    images: (N, 28, 28, 1) in [0, 1], channels-last like MNIST in Keras;
+    labels: (N,) integers 0–9 (sparse labels, for sparse categorical cross-entropy).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from reference.convolution import Conv2D, MaxPool2D
+from reference.layers import Dense, Flatten
+from reference.networks import Sequential
+
+SIZE = 28
+
+
+def _circle(cx: float, cy: float, rx: float, ry: float, start: float = 0.0,
+            stop: float = 2 * np.pi, points: int = 12) -> list[tuple[float, float]]:
+    angles = np.linspace(start, stop, points)
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+# Each digit as pen strokes: polylines of (x, y) points in the unit square, y downwards.
+STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_circle(0.5, 0.5, 0.25, 0.38, points=16)],
+    1: [[(0.35, 0.25), (0.52, 0.1), (0.52, 0.9)]],
+    2: [[(0.25, 0.3), (0.38, 0.13), (0.6, 0.12), (0.74, 0.28), (0.68, 0.47), (0.25, 0.88),
+         (0.78, 0.88)]],
+    3: [[(0.25, 0.15), (0.72, 0.15), (0.45, 0.45), (0.72, 0.62), (0.62, 0.86), (0.25, 0.84)]],
+    4: [[(0.64, 0.9), (0.64, 0.1), (0.2, 0.62), (0.8, 0.62)]],
+    5: [[(0.75, 0.12), (0.32, 0.12), (0.28, 0.45), (0.6, 0.42), (0.75, 0.64), (0.6, 0.87),
+         (0.25, 0.84)]],
+    6: [[(0.7, 0.12), (0.42, 0.3), (0.28, 0.64), (0.4, 0.87), (0.64, 0.85), (0.72, 0.66),
+         (0.55, 0.5), (0.3, 0.6)]],
+    7: [[(0.22, 0.12), (0.78, 0.12), (0.42, 0.9)]],
+    8: [_circle(0.5, 0.3, 0.2, 0.18, points=12), _circle(0.5, 0.68, 0.24, 0.21, points=12)],
+    9: [_circle(0.5, 0.32, 0.22, 0.2, points=12), [(0.72, 0.32), (0.62, 0.9)]],
+}
+
+
+def _segments(digit: int) -> np.ndarray:
+    """The digit's strokes as segments (S, 2 ends, 2 coordinates)."""
+    return np.array([pair for line in STROKES[digit] for pair in itertools.pairwise(line)])
+
+
+def images(n: int, rng: np.random.Generator, dtype: object = np.float64
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` digit-like images with their labels, drawn from ``rng``.
+
+    Each sample: a random digit, its strokes rotated by up to ±0.2 rad, scaled by 0.8–1.1,
+    shifted by up to ±0.1, drawn with a pen 0.045–0.075 wide (in units of the image) whose
+    edge fades over 0.03, plus a little noise; pixel values clipped to [0, 1].
+    """
+    labels = rng.integers(0, 10, n)
+    longest = max(len(_segments(d)) for d in range(10))
+    segments = np.zeros((n, longest, 2, 2))
+    used = np.zeros((n, longest), bool)
+    for digit in range(10):  # ten digits, not n samples: the stroke tables by label
+        own = _segments(digit)
+        segments[labels == digit, :len(own)] = own
+        used[labels == digit, :len(own)] = True
+    angle = rng.uniform(-0.2, 0.2, n)
+    rotation = np.stack([np.stack([np.cos(angle), -np.sin(angle)], -1),
+                         np.stack([np.sin(angle), np.cos(angle)], -1)], -2)  # (n, 2, 2)
+    scale = rng.uniform(0.8, 1.1, (n, 1, 1, 1))
+    shift = rng.uniform(-0.1, 0.1, (n, 1, 1, 2))
+    segments = 0.5 + scale * np.einsum("nij,nsej->nsei", rotation, segments - 0.5) + shift
+    grid = (np.arange(SIZE) + 0.5) / SIZE
+    pixels = np.stack(np.meshgrid(grid, grid, indexing="xy"), -1).reshape(-1, 2)  # (P, 2): x, y
+    a, b = segments[:, :, None, 0], segments[:, :, None, 1]  # (n, S, 1, 2)
+    ab = b - a
+    t = np.clip(np.sum((pixels - a) * ab, -1) / np.maximum(np.sum(ab * ab, -1), 1e-12), 0, 1)
+    distance = np.linalg.norm(pixels - (a + t[..., None] * ab), axis=-1)  # (n, S, P)
+    distance = np.where(used[:, :, None], distance, np.inf).min(axis=1)  # nearest stroke
+    width = rng.uniform(0.045, 0.075, (n, 1))
+    ink = np.clip(1.0 - (distance - width) / 0.03, 0.0, 1.0)
+    ink = np.clip(ink + rng.uniform(0.0, 0.05, ink.shape), 0.0, 1.0)
+    return ink.reshape(n, SIZE, SIZE, 1).astype(dtype), labels
+
+
+def digit_cnn(dtype: object = np.float64, seed: int | None = 0) -> Sequential:
+    """The lab's network on (N, 28, 28, 1): Conv2D 24 filters 3×3 relu → MaxPool 2×2 →
+    Conv2D 36 filters 3×3 relu → MaxPool 2×2 → Flatten → Dense 128 relu → Dense 10 softmax.
+
+    Shapes per sample: 28×28×1 → 26×26×24 → 13×13×24 → 11×11×36 → 5×5×36 → 900 → 128 → 10.
+    Trained in the lab with sparse categorical cross-entropy and Adam at 1e-3, batch 64.
+    """
+    return Sequential([
+        Conv2D(1, 24, 3, activation="relu", dtype=dtype),
+        MaxPool2D(2),
+        Conv2D(24, 36, 3, activation="relu", dtype=dtype),
+        MaxPool2D(2),
+        Flatten(),
+        Dense(900, 128, "relu", dtype=dtype),
+        Dense(128, 10, "softmax", dtype=dtype),
+    ], input_shape=(SIZE, SIZE, 1), seed=seed)

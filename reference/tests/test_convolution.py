@@ -1,0 +1,152 @@
+"""The spec's convolution and pooling against their definitions, written out as loops
+over output pixels (fine in a test, on a few pixels), and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference import layers
+from reference.convolution import (
+    AveragePool2D,
+    Conv1D,
+    Conv2D,
+    DepthwiseConv2D,
+    GlobalAveragePooling2D,
+    MaxPool2D,
+    same_padding,
+)
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride", "dilation", "pads"), [
+    (8, 3, 2, 1, (0, 1)), (10, 3, 2, 1, (0, 1)), (9, 3, 2, 1, (1, 1)),  # the issue's sizes
+    (7, 4, 1, 1, (1, 2)),  # an even kernel at stride 1: the odd cell after, too
+    (7, 3, 1, 2, (2, 2)), (5, 3, 3, 1, (0, 1)), (6, 2, 2, 1, (0, 0)),
+])
+def test_same_padding_is_tf_rule(size, kernel, stride, dilation, pads) -> None:
+    assert same_padding(size, kernel, stride, dilation) == pads
+
+
+def _by_definition(x, W, b, stride, dilation, pads):
+    """z[n, h, w, o] = b_o + Σ x̃[n, h·s + i·d, w·s + j·d, c] W[i, j, c, o], pixel by pixel."""
+    (top, bottom), (left, right) = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    kh, kw, _, out = W.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    height = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    width = (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    z = np.zeros((len(x), height, width, out))
+    for h in range(height):
+        for w in range(width):
+            rows = slice(h * sh, h * sh + dh * (kh - 1) + 1, dh)
+            window = xp[:, rows, w * sw:w * sw + dw * (kw - 1) + 1:dw]
+            z[:, h, w] = np.einsum("nijc,ijco->no", window, W) + b
+    return z
+
+
+@pytest.mark.parametrize(("kernel", "strides", "dilation", "padding", "size"), [
+    ((3, 3), (2, 2), (1, 1), "same", (8, 8)),
+    ((3, 2), (2, 1), (1, 1), "same", (7, 6)),
+    ((2, 3), (1, 1), (2, 2), "same", (6, 7)),
+    ((3, 3), (1, 2), (1, 1), "valid", (6, 7)),
+])
+def test_conv2d_is_its_definition(kernel, strides, dilation, padding, size) -> None:
+    rng = np.random.default_rng(0)
+    conv = Conv2D(2, 3, kernel, strides=strides, padding=padding, dilation_rate=dilation, seed=1)
+    conv.b = rng.standard_normal(3)
+    x = rng.standard_normal((2, *size, 2))
+    pads = [same_padding(n, k, s, d) if padding == "same" else (0, 0)
+            for n, k, s, d in zip(size, kernel, strides, dilation, strict=True)]
+    np.testing.assert_allclose(conv.forward(x), _by_definition(x, conv.W, conv.b, strides,
+                                                               dilation, pads), rtol=1e-12)
+
+
+def test_conv1d_is_conv2d_on_a_single_row() -> None:
+    rng = np.random.default_rng(2)
+    conv1d = Conv1D(2, 3, 3, strides=2, padding="same", seed=3)
+    conv2d = Conv2D(2, 3, (1, 3), strides=(1, 2), padding="same")
+    conv2d.W = conv1d.W[None]
+    x = rng.standard_normal((2, 10, 2))
+    np.testing.assert_allclose(conv1d.forward(x), conv2d.forward(x[:, None])[:, 0], rtol=1e-12)
+
+
+def test_depthwise_is_one_convolution_per_channel() -> None:
+    rng = np.random.default_rng(4)
+    depthwise = DepthwiseConv2D(2, 3, depth_multiplier=2, padding="same", seed=5)
+    x = rng.standard_normal((2, 5, 5, 2))
+    y = depthwise.forward(x)
+    for c in range(2):
+        single = Conv2D(1, 2, 3, padding="same")
+        single.W = depthwise.W[:, :, c:c + 1, :]
+        np.testing.assert_allclose(y[..., 2 * c:2 * c + 2], single.forward(x[..., c:c + 1]),
+                                   rtol=1e-12)
+
+
+def test_pooling_by_definition() -> None:
+    x = np.arange(16.0).reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(MaxPool2D(2).forward(x)[0, :, :, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(AveragePool2D(2).forward(x)[0, :, :, 0],
+                                  [[2.5, 4.5], [10.5, 12.5]])
+    # "same", 3×3 at stride 2 on 4: pads (0, 1); the last window holds 2×2 real cells
+    same = AveragePool2D(3, 2, "same")
+    assert same.forward(x)[0, 1, 1, 0] == np.mean([10, 11, 14, 15])
+    counted = AveragePool2D(3, 2, "same", count_include_pad=True)
+    assert counted.forward(x)[0, 1, 1, 0] == np.sum([10, 11, 14, 15]) / 9
+    np.testing.assert_array_equal(GlobalAveragePooling2D().forward(x), [[7.5]])
+
+
+def test_a_max_pooling_tie_sends_the_gradient_to_the_first_cell_only() -> None:
+    pool = MaxPool2D(2)
+    pool.forward(np.ones((1, 2, 2, 1)))
+    np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))).ravel(), [1, 0, 0, 0])
+
+
+def test_nan_in_nan_out() -> None:
+    x = np.zeros((1, 2, 2, 1))
+    x[0, 1, 1, 0] = np.nan
+    assert np.isnan(MaxPool2D(2).forward(x)).all()
+    assert np.isnan(Conv2D(1, 1, 2, seed=0).forward(x)).all()
+
+
+def test_config_rebuilds_every_layer() -> None:
+    for layer in (Conv2D(2, 3, (3, 2), strides=2, padding="same", dilation_rate=1,
+                         activation="relu", dtype="float32"),
+                  Conv1D(2, 3, 3, dilation_rate=2), DepthwiseConv2D(2, 3, depth_multiplier=2),
+                  MaxPool2D(3, 2, "same"), AveragePool2D(2, count_include_pad=True),
+                  GlobalAveragePooling2D()):
+        rebuilt = layers.from_config(type(layer).__name__, layer.config())
+        assert rebuilt.config() == layer.config()
+
+
+@pytest.mark.parametrize(("make", "x", "message"), [
+    (lambda: Conv2D(3, 2, 3), np.zeros((1, 5, 5, 2)),
+     r"Conv2D\(3, 2, identity\): input x must have 3 channels on its last axis"),
+    (lambda: Conv2D(3, 2, 3), np.zeros((5, 5, 3)), r"must have 4 axes \(batch first\)"),
+    (lambda: Conv2D(1, 2, 5), np.zeros((1, 4, 4, 1)),
+     "a window of 5 cells does not fit an input of 4 cells without padding"),
+    (lambda: MaxPool2D(2), np.zeros((1, 4, 4)), r"must have 4 axes"),
+])
+def test_bad_input_is_refused_by_name(make, x, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make().forward(x)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Conv2D(2, 3, 3, padding="SAME"), "padding must be 'valid' or 'same'"),
+    (lambda: Conv2D(2, 0, 3), "filters must be a positive integer"),
+    (lambda: Conv2D(2, 3, (3, 3, 3)), "kernel_size must be a positive integer or 2 of them"),
+    (lambda: MaxPool2D(0), "MaxPool2D: pool_size must be a positive integer"),
+])
+def test_bad_arguments_are_refused_by_name(make, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_weight_files_hold_convolutional_models(tmp_path) -> None:
+    from reference import digits, load_weights, save_weights
+
+    model = digits.digit_cnn("float32", seed=1)
+    save_weights(model, tmp_path / "cnn.npz")
+    loaded = load_weights(tmp_path / "cnn.npz")
+    x, _ = digits.images(2, np.random.default_rng(0), "float32")
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
