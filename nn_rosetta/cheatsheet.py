@@ -119,6 +119,10 @@ ROWS: tuple[Row, ...] = (
            "momentum weights the old value in Keras (0.99), the new in torch (0.1): "
            "`momentum=1 − m`; ε 1e-3 vs 1e-5; torch stores the unbiased variance",
            "batch_normalization"),
+    _layer("keras.layers.BatchNormalization() after a Conv2D",
+           "nn.BatchNorm2d(channels, momentum=0.01, eps=1e-3)", "BatchNormalization",
+           "per channel over the batch and the pixels: Keras on (N, H, W, C), torch on "
+           "(N, C, H, W)", "batch_normalization_2d"),
     _layer("keras.layers.LayerNormalization()", "nn.LayerNorm(features, eps=1e-3)",
            "LayerNormalization", "ε 1e-3 in Keras, 1e-5 in torch", "layer_normalization"),
     _layer("keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(λ))",

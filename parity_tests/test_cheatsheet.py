@@ -359,6 +359,14 @@ def test_batch_normalization() -> None:
     agree(layer(x), (x - layer.moving_mean.numpy()) / np.sqrt(layer.moving_variance + 1e-3))
 
 
+def test_batch_normalization_2d() -> None:
+    x = data(2, 3, 4, 5)  # (N, H, W, C)
+    layer = keras.layers.BatchNormalization(dtype="float64")
+    module = nn.BatchNorm2d(5, momentum=1 - 0.99, eps=1e-3, dtype=torch.float64)
+    agree(layer(x, training=True), module(t(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+    agree(layer.moving_mean, module.running_mean)
+
+
 def test_layer_normalization() -> None:
     x = data(4, 5)
     agree(keras.layers.LayerNormalization(dtype="float64")(x),
