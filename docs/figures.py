@@ -157,6 +157,42 @@ def xor_loss_curves() -> tuple[Canvas, str]:
     return figure, caption
 
 
+def batchnorm_running_mean() -> tuple[Canvas, str]:
+    """A BatchNorm running mean over one run under torch's and Keras's momentum."""
+    from reference.normalization import BatchNormalization
+
+    rng = np.random.default_rng(0)
+    batches = 2.0 + rng.standard_normal((150, 16, 1))  # one feature of mean 2, batches of 16
+    runs = {"torch's default, momentum 0.1 (weight of the new value)":
+            BatchNormalization(1, 0.1, convention="torch"),
+            "Keras's default, momentum 0.99 (weight of the old value)":
+            BatchNormalization(1, 0.99, convention="keras"),
+            "Keras with momentum=0.1 copied from torch":
+            BatchNormalization(1, 0.1, convention="keras")}
+    figure = Canvas(figsize=(7.0, 3.4), layout="constrained")
+    ax = figure.subplots()
+    steps = np.arange(1, len(batches) + 1)
+    ax.plot(steps, batches.mean(axis=(1, 2)), ".", color="0.7", markersize=3,
+            label="batch mean")
+    for (label, layer), style in zip(runs.items(), ("-", "--", ":"), strict=True):
+        means = []
+        for x in batches:
+            layer.forward(x, training=True)
+            means.append(layer.state["moving_mean"][0])
+        ax.plot(steps, means, style, linewidth=1.6, label=label)
+    ax.axhline(2.0, color="0.8", linewidth=0.8)
+    ax.set(xlabel="training step", ylabel="running mean", xlim=(0, len(batches)))
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    caption = ("The running mean of one BatchNorm feature (true mean 2, batches of 16, the "
+               "spec's `BatchNormalization`) over one run. torch's momentum 0.1 weights the "
+               "new batch and settles in about 20 steps; Keras's 0.99 weights the old value "
+               "and has covered only ~78% of the way after 150 steps, so a model evaluated "
+               "early normalises with statistics still near their initial 0. The same number "
+               "0.1 given to Keras keeps 10% of the old value: the running mean then jumps "
+               "with every batch. A port needs momentum = 1 − m.")
+    return figure, caption
+
+
 def same_padding_at_stride_2() -> tuple[Canvas, str]:
     """TF's "same" padding of an 8×8 input for a 3×3 kernel at stride 2, beside what a torch
     porter writes (symmetric padding=1) and what torch needs (an explicit pad)."""
@@ -251,6 +287,7 @@ FIGURES = (
     Figure("perceptron", "perceptron-boundary", perceptron_boundary),
     Figure("optimizers", "gradient-descent-learning-rates", gradient_descent_learning_rates),
     Figure("training", "xor-loss-curves", xor_loss_curves),
+    Figure("normalization", "batchnorm-running-mean", batchnorm_running_mean),
     Figure("convolution", "same-padding-at-stride-2", same_padding_at_stride_2),
 )
 

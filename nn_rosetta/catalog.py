@@ -46,6 +46,9 @@ GROUPS: dict[str, tuple[str, str]] = {
     "training": ("training-loops", "Training loops"),
     "convolution": ("convolution-and-pooling", "Convolution and pooling"),
     "initializers": ("initializers", "Weight initialisers"),
+    "normalization": ("normalization", "Normalisation: BatchNorm and LayerNorm"),
+    "schedules": ("training-knobs", "Training knobs: schedules and early stopping"),
+    "callbacks": ("training-knobs", "Training knobs: schedules and early stopping"),
     "sequences": ("sequences-and-attention", "Sequences and attention"),
 }
 

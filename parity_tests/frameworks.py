@@ -104,14 +104,17 @@ def run_spec_fit(data: dict, convention: str) -> FitRun:
         history = reference.training.fit(
             model, data["X"], data["Y"], loss=data["loss"],
             optimizer=replace(data["optimizer"], convention=convention), epochs=data["epochs"],
-            batch_size=data["batch_size"], seed=data["seed"])
+            batch_size=data["batch_size"], seed=data["seed"],
+            early_stopping=None if data.get("early_stopping") is None else
+            replace(data["early_stopping"], convention=convention))
     except TrainingDiverged as diverged:
         return FitRun(np.array(diverged.history.loss), None, diverged.step)
     return FitRun(np.array(history.loss), flat_params(model), None)
 
 
 def _fit_args(data: dict) -> dict:
-    return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed")}
+    return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed",
+                                 "early_stopping") if k in data}
 
 
 class _Framework:
@@ -342,7 +345,9 @@ class TensorFlow(_Framework):
 
     def fit(self, data: dict, tf_function: bool = True) -> dict[str, FitRun]:
         """The run with its step compiled by ``tf.function``, as TF users train (and faster
-        than eager steps; ``test_learning.py`` checks that eager steps give the same run)."""
+        than eager steps; ``test_learning.py`` checks that eager steps give the same run);
+        eager where the case says ``tf_function=False``."""
+        tf_function = data.get("tf_function", tf_function)
         variant = " (tf.function)" if tf_function else " (eager)"
         model = self.impl.from_reference(data["model"])
         try:

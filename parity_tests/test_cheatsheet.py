@@ -347,6 +347,45 @@ def test_float64_layer() -> None:
     assert nn.Linear(3, 2).double().weight.dtype == torch.float64
 
 
+def test_batch_normalization() -> None:
+    x = data(8, 3)
+    layer = keras.layers.BatchNormalization(dtype="float64")
+    module = nn.BatchNorm1d(3, momentum=1 - 0.99, eps=1e-3, dtype=torch.float64)
+    agree(layer(x, training=True), module(t(x)))  # the batch's statistics, biased variance
+    agree(layer.moving_mean, module.running_mean)
+    # torch's running_var averages the unbiased variance n/(n − 1) σ², Keras's the biased one
+    agree((layer.moving_variance.numpy() - 0.99) * 8 / 7, module.running_var.numpy() - 0.99)
+    # called directly, Keras normalises with the moving statistics (inference)
+    agree(layer(x), (x - layer.moving_mean.numpy()) / np.sqrt(layer.moving_variance + 1e-3))
+
+
+def test_batch_normalization_2d() -> None:
+    x = data(2, 3, 4, 5)  # (N, H, W, C)
+    layer = keras.layers.BatchNormalization(dtype="float64")
+    module = nn.BatchNorm2d(5, momentum=1 - 0.99, eps=1e-3, dtype=torch.float64)
+    agree(layer(x, training=True), module(t(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+    agree(layer.moving_mean, module.running_mean)
+
+
+def test_layer_normalization() -> None:
+    x = data(4, 5)
+    agree(keras.layers.LayerNormalization(dtype="float64")(x),
+          nn.LayerNorm(5, eps=1e-3, dtype=torch.float64)(t(x)))
+    assert nn.LayerNorm(5).eps == 1e-5
+
+
+def test_l2_regularizer() -> None:
+    x, y = data(4, 3), data(4, 2, seed=3)
+    layer = keras_dense(2, x, kernel_regularizer=keras.regularizers.L2(0.125))
+    linear = linear_like(layer)
+    with tf.GradientTape() as tape:
+        loss = keras.losses.MeanSquaredError(dtype="float64")(y, layer(x)) + sum(layer.losses)
+    kernel_grad, bias_grad = tape.gradient(loss, [layer.kernel, layer.bias])
+    (F.mse_loss(linear(t(x)), t(y)) + 0.125 * (linear.weight ** 2).sum()).backward()
+    agree(kernel_grad, linear.weight.grad.T, kind="gradient")
+    agree(bias_grad, linear.bias.grad, kind="gradient")
+
+
 # ── activations ──────────────────────────────────────────────────────────────────────────
 
 def _activation(keras_fn, torch_fn, **kw) -> None:
@@ -558,6 +597,80 @@ def test_learning_rate() -> None:
     param_groups = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1).param_groups
     assert float(optimizer.learning_rate.numpy()) == float(np.float32(0.1)) != 0.1
     assert param_groups[0]["lr"] == 0.1
+
+
+def test_weight_decay() -> None:
+    # no gradient: only the decay moves the weights (0.25 and 0.5 are exact in float32)
+    w, p = tf.Variable(data(4, seed=9)), nn.Parameter(t(data(4, seed=9)))
+    keras.optimizers.SGD(0.25, weight_decay=0.5).apply_gradients([(tf.zeros(4, "float64"), w)])
+    p.grad = torch.zeros(4, dtype=torch.float64)
+    torch.optim.SGD([p], lr=0.25, weight_decay=0.5).step()
+    agree(w.numpy(), p)  # one step from a zero gradient: both shrink by 1 − ηλ
+    a, b = _steps(keras.optimizers.SGD(0.25, momentum=0.5, weight_decay=0.5),
+                  lambda ps: torch.optim.SGD(ps, lr=0.25, momentum=0.5, weight_decay=0.5))
+    assert np.max(np.abs(a - b)) > 1e-3  # with momentum, decoupled and coupled part
+
+
+def _clipped(keras_optimizer, clip) -> tuple[np.ndarray, np.ndarray]:
+    grads = [data(3, seed=1) * 4, data(2, seed=2) / 4]
+    variables = [tf.Variable(np.zeros_like(g)) for g in grads]
+    keras_optimizer.apply_gradients(zip([tf.constant(-g) for g in grads], variables,
+                                        strict=True))  # SGD(1.0) from 0: p = clip(g)
+    params = [nn.Parameter(torch.zeros(len(g), dtype=torch.float64)) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = t(g).clone()
+    clip(params)
+    return (np.concatenate([v.numpy() for v in variables]),
+            np.concatenate([p.grad.numpy() for p in params]))
+
+
+def test_clipnorm() -> None:
+    keras_side, torch_side = _clipped(keras.optimizers.SGD(1.0, clipnorm=1.0),
+                                      lambda ps: [nn.utils.clip_grad_norm_(p, 1.0) for p in ps])
+    agree(keras_side, torch_side, dtype="float32")  # torch's 1e-6 (next row): float32 level
+
+
+def test_global_clipnorm() -> None:
+    keras_side, torch_side = _clipped(keras.optimizers.SGD(1.0, global_clipnorm=1.0),
+                                      lambda ps: nn.utils.clip_grad_norm_(ps, 1.0))
+    norm = np.linalg.norm(torch_side)
+    assert np.linalg.norm(keras_side) == pytest.approx(1.0, rel=1e-15)
+    assert 0 < 1.0 - norm < 1e-6  # c ‖g‖ / (‖g‖ + 1e-6)
+
+
+def test_clipvalue() -> None:
+    agree(*_clipped(keras.optimizers.SGD(1.0, clipvalue=0.5),
+                    lambda ps: nn.utils.clip_grad_value_(ps, 0.5)))
+
+
+def _torch_rates(make, steps: int = 8) -> list[float]:
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.5)
+    scheduler, rates = make(opt), []
+    for _ in range(steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()  # per batch, as Keras's schedule moves
+    return rates
+
+
+def test_exponential_decay() -> None:
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.5, 2, 0.25)
+    agree([schedule(s) for s in range(8)],
+          _torch_rates(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.25 ** (1 / 2))),
+          dtype="float32")  # Keras computes η in float32
+
+
+def test_piecewise_constant_decay() -> None:
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([2], [0.5, 0.25])
+    agree([schedule(s) for s in range(8)],
+          _torch_rates(lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [3], gamma=0.5)))
+
+
+def test_cosine_decay() -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(0.5, 4)
+    rates = _torch_rates(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=4))
+    agree([schedule(s) for s in range(5)], rates[:5], dtype="float32")
+    assert float(schedule(7)) == 0.0 and rates[7] > 0.4  # Keras stays down; torch climbs
 
 
 # ── training ─────────────────────────────────────────────────────────────────────────────

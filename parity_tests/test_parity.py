@@ -17,7 +17,9 @@ import pytest
 
 from parity_tests.autodiff_runner import run_autodiff
 from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
+from parity_tests.normalization_runner import run_normalization
 from parity_tests.report import Recorder
+from parity_tests.schedules_runner import run_schedule
 from parity_tests.tolerances import tolerance
 from reference import activations, losses, optimizers, perceptron, registry
 
@@ -117,11 +119,14 @@ RUNNERS = {
     "losses": run_loss,
     "layers": run_model,
     "networks": run_model,
+    "normalization": run_normalization,
     "convolution": run_model,
     "sequences": run_model,
     "perceptron": run_perceptron,
     "optimizers": run_optimizer,
     "training": run_training,
+    "schedules": run_schedule,
+    "callbacks": run_training,
     "autodiff": run_autodiff,
 }
 

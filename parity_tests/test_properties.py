@@ -155,6 +155,23 @@ def test_networks(drawn) -> None:
     check("networks", *drawn)
 
 
+@COSTLY
+@given(draws("normalization"))
+def test_normalization(drawn) -> None:
+    check("normalization", *drawn)
+
+
+@given(draws("schedules"))
+def test_schedules(drawn) -> None:
+    check("schedules", *drawn)
+
+
+@COSTLY
+@given(draws("callbacks"))
+def test_callbacks(drawn) -> None:
+    check("callbacks", *drawn)
+
+
 @COSTLY  # finite differences over every input pixel: up to a second an example
 @given(draws("convolution"))
 def test_convolution(drawn) -> None:

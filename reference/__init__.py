@@ -6,15 +6,18 @@ The torch and TF mirrors (``torch_impl``, ``tf_impl``) are tested against this p
 from reference import (
     activations,
     autodiff,
+    callbacks,
     convolution,
     gradcheck,
     initializers,
     layers,
     layouts,
     losses,
+    normalization,
     optimizers,
     perceptron,
     registry,
+    schedules,
     sequences,
     training,
 )
@@ -28,11 +31,17 @@ from reference.convolution import (
 )
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
+from reference.normalization import BatchNormalization, LayerNormalization
 from reference.optimizers import gradient_descent
 from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
+__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization", "Perceptron",
+           "Sequential", "TrainingDiverged", "activations", "autodiff", "callbacks", "fit",
+           "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
+           "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
+           "schedules", "sequences", "training"]
 __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
            "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",

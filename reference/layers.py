@@ -13,6 +13,8 @@ layer or a parameter-free reshape:
   ``gradients``: dL/d(each), same names, from the last ``backward``; ``state``: the
   named non-trainable arrays (BatchNorm's running statistics), updated by ``forward``
   in training. ``set(name, value)`` assigns one of either, shape and dtype checked.
+* ``regularization_loss()``: the layer's own term of the loss, which training adds to it
+  (Dense's L2 penalty λ‖W‖², whose gradient ``backward`` includes); 0 for most layers.
 * ``initialize(rng)``: draws the parameters from a generator (``Sequential(seed=…)``
   re-draws all layers from one generator, layer by layer).
 * ``input_ndim``: the rank of the input it accepts, batch axis included (``None``:
@@ -96,6 +98,10 @@ class Layer:
         gradients = self.gradients
         return tuple(gradients[name] for name in self.parameter_names)
 
+    def regularization_loss(self) -> float:
+        """The layer's own term of the loss (a weight penalty); 0 for most layers."""
+        return 0.0
+
     def expected_shape(self, name: str) -> tuple[int, ...]:
         """The shape a parameter or state array must have."""
         return self._values[name].shape
@@ -165,6 +171,12 @@ class Dense(Layer):
     Backward, given g = dL/dy: δ = dL/dz = φ'(z) ⊙ g (a vector-Jacobian product for
     softmax), then dL/dW = xᵀ δ, dL/db = Σ_n δ_n and dL/dx = δ Wᵀ.
 
+    L2 regularisation as a loss term (Keras's ``kernel_regularizer=L2(λ)``): the layer
+    adds λ‖W‖² = λ Σ W² to the loss (:meth:`regularization_loss`), so dL/dW gains 2λW;
+    the bias is not penalised. torch has no such argument: its users add the term to the
+    loss in the loop, or use ``weight_decay=λ'``, which adds λ'p to the gradient of every
+    parameter, the bias included (λ' = 2λ gives the kernel the same step).
+
     Shape:
         x: (N, in_features); y, z, g: (N, out_features);
         W: (in_features, out_features); b: (out_features,).
@@ -172,6 +184,7 @@ class Dense(Layer):
     Args:
         in_features, out_features: widths of the input and of the layer.
         activation: a name from ``reference.activations`` or an ``Activation``.
+        kernel_regularizer: λ of the L2 loss term λ‖W‖² (0: none).
         dtype: float64 (default, NumPy's) or float32; float inputs must match it, integer
             inputs are converted to it (``reference._validation`` states the policy).
         seed: seeds the Glorot-uniform kernel (Keras's default, zero bias).
@@ -184,11 +197,17 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int,
                  activation: str | Activation = "identity", *,
-                 dtype: object = np.float64, seed: int | None = None,
-                 name: str | None = None) -> None:
+                 kernel_regularizer: float = 0.0, dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
         for what, width in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"Dense: {what} must be a positive integer, got {width!r}")
+        if isinstance(kernel_regularizer, bool) or \
+                not isinstance(kernel_regularizer, int | float) or \
+                not 0.0 <= kernel_regularizer < math.inf:
+            raise ValueError(f"Dense: kernel_regularizer must be a finite number ≥ 0 (λ of "
+                             f"λ‖W‖²), got {kernel_regularizer!r}")
+        self.kernel_regularizer = float(kernel_regularizer)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = get(activation)
@@ -265,13 +284,22 @@ class Dense(Layer):
             dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
         else:  # one sample: an outer product, which matmul leaves to a slow non-BLAS loop
             dW = self._x.T * delta
+        if self.kernel_regularizer:
+            dW += (2.0 * self.kernel_regularizer) * self.W  # d(λ‖W‖²)/dW
         self._gradients = {"W": dW, "b": np.sum(delta, axis=0)}
         return delta @ self.W.T if input_gradient else None
 
+    def regularization_loss(self) -> float:
+        """λ‖W‖² for ``kernel_regularizer`` λ (0 without one)."""
+        return self.kernel_regularizer * float(np.sum(np.square(self.W))) \
+            if self.kernel_regularizer else 0.0
+
     def config(self) -> dict[str, Any]:
+        regularizer = {"kernel_regularizer": self.kernel_regularizer} \
+            if self.kernel_regularizer else {}
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "activation": self.activation.name, "activation_params":
-                    dict(self.activation.params), **super().config()}
+                    dict(self.activation.params), **regularizer, **super().config()}
 
     def __repr__(self) -> str:
         return (f"Dense({self.in_features}, {self.out_features}, "

@@ -301,6 +301,21 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
     Layout("Dropout", "nn.Dropout", "keras.layers.Dropout",
            note="torch's p and Keras's rate are the same drop probability; a torch module "
                 "starts in training mode, a Keras layer called directly runs in inference"),
+    Layout("BatchNormalization", "nn.BatchNorm1d / nn.BatchNorm2d",
+           "keras.layers.BatchNormalization", (
+        WeightRow("gamma", "weight", "gamma"),
+        WeightRow("beta", "bias", "beta"),
+        WeightRow("moving_mean", "running_mean", "moving_mean", trainable=False),
+        WeightRow("moving_variance", "running_var", "moving_variance", trainable=False,
+                  note="as is: both normalise with the stored value at inference; torch "
+                       "averages the unbiased batch variance into it, Keras the biased one, "
+                       "so the two part only in how training updates it"),
+    ), note="momentum: torch's weights the new value (0.1), Keras's the old (0.99): "
+            "m_torch = 1 − m_keras; ε 1e-5 against 1e-3"),
+    Layout("LayerNormalization", "nn.LayerNorm", "keras.layers.LayerNormalization", (
+        WeightRow("gamma", "weight", "gamma"),
+        WeightRow("beta", "bias", "beta"),
+    ), note="ε 1e-5 (torch) against 1e-3 (Keras)"),
     Layout("Embedding", "nn.Embedding", "keras.layers.Embedding", (
         WeightRow("embeddings", "weight", "embeddings",
                   note="the same (V, D) table; Keras draws U(±0.05), torch N(0, 1)"),

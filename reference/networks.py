@@ -118,6 +118,9 @@ class Sequential:
         """Each layer's named gradients from the last :meth:`backward`."""
         return [layer.gradients for layer in self.layers]
 
+    def regularization_loss(self) -> float:
+        """The layers' own loss terms (L2 penalties), summed: what training adds to the loss."""
+        return sum(layer.regularization_loss() for layer in self.layers)
     def as_input(self, x: object, where: str = "Sequential", what: str = "input x"
                  ) -> np.ndarray:
         """``x`` under the input policy of the first layer: converted to the model's dtype

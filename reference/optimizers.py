@@ -36,6 +36,27 @@ gradient (L2 regularisation of λ/2 ‖p‖², torch's ``weight_decay`` on SGD a
 ``weight_decay`` everywhere). With momentum or Adam the two differ, because the L2 term
 is averaged into the moments and rescaled by Adam, where decoupled decay is not.
 
+Gradient clipping, before everything else in a step (``clipnorm``, ``global_clipnorm``,
+``clipvalue``: Keras's optimizer arguments, at most one of them; torch users call
+``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_`` between ``backward()`` and
+``step()``):
+
+=================  =====================================  =====================================
+                   torch.nn.utils                         keras.optimizers
+=================  =====================================  =====================================
+per variable       clip_grad_norm_([p], c) for each p:    clipnorm=c:
+                   g ← g · min(1, c / (‖g‖ + 1e-6))       g ← g · c / max(‖g‖, c)
+global             clip_grad_norm_(params, c), ‖G‖ the    global_clipnorm=c:
+                   norm of all gradients as one vector:   g ← g · c · min(1/‖G‖, 1/c)
+                   g ← g · min(1, c / (‖G‖ + 1e-6))
+by value           clip_grad_value_(params, v)            clipvalue=v: both clip g to [−v, v]
+=================  =====================================  =====================================
+
+torch's 1e-6 makes its clipped norm c·‖g‖/(‖g‖ + 1e-6), a relative 1e-6/‖g‖ short of c.
+
+``learning_rate`` may be a schedule (``reference.schedules``): η_t then follows it, step
+by step, computed as the convention's framework computes it.
+
 An optimizer object holds only its hyper-parameters (it is frozen: use
 ``dataclasses.replace`` for a variant). Its memory lives in an :class:`OptimizerState`
 from :meth:`init`; :meth:`step` updates the parameters in place.
@@ -52,6 +73,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference._validation import as_float_array, check_count, check_hyperparameters
+from reference.schedules import _Schedule
 
 CONVENTIONS = ("torch", "keras")
 EPSILON_DEFAULTS = {"torch": 1e-8, "keras": 1e-7}
@@ -109,6 +131,12 @@ def _check_convention(convention: str) -> None:
         raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
+def _first_rate(learning_rate: float | _Schedule) -> float:
+    """η, or a schedule's η₀ (the schedule checks the rest of itself)."""
+    return learning_rate.initial_learning_rate if isinstance(learning_rate, _Schedule) \
+        else learning_rate
+
+
 def _checked(name: str, params: Sequence[np.ndarray], grads: Sequence[np.ndarray],
              state: OptimizerState, slots: tuple[str, ...]) -> None:
     if not isinstance(state, OptimizerState):
@@ -143,6 +171,53 @@ class _Optimizer:
     decoupled_weight_decay: bool
     convention: str
 
+    clipnorm: float | None
+    global_clipnorm: float | None
+    clipvalue: float | None
+
+    def _check_clipping(self) -> None:
+        given = {k: v for k, v in (("clipnorm", self.clipnorm),
+                                   ("global_clipnorm", self.global_clipnorm),
+                                   ("clipvalue", self.clipvalue)) if v is not None}
+        if len(given) > 1:
+            raise ValueError(f"{type(self).__name__}: at most one of clipnorm, global_clipnorm "
+                             f"and clipvalue (as Keras), got {given}")
+        for what, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not 0.0 < value < math.inf:
+                raise ValueError(f"{type(self).__name__}: {what} must be a positive finite "
+                                 f"number, got {value!r}")
+
+    def _clipped(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The gradients after clipping, in this convention's arithmetic (module docstring)."""
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            return [self._clip_to(g, float(np.sqrt(np.sum(np.square(g)))), self.clipnorm)
+                    for g in grads]
+        if self.global_clipnorm is not None:
+            norms = [np.sqrt(np.sum(np.square(g))) for g in grads]
+            total = float(np.sqrt(np.sum(np.square(norms)))) if self.convention == "torch" \
+                else float(np.sqrt(np.sum([np.sum(np.square(g)) for g in grads])))
+            return [self._clip_to(g, total, self.global_clipnorm) for g in grads]
+        return list(grads)
+
+    def _clip_to(self, g: np.ndarray, norm: float, c: float) -> np.ndarray:
+        real = g.dtype.type  # the norm and the factor in the gradient's dtype, as both do
+        if norm == 0.0:  # nothing to clip (Keras's 1/‖G‖ would be inf, its min then 1/c)
+            return g
+        if self.convention == "torch":
+            return g * min(real(c) / (real(norm) + real(1e-6)), real(1.0))
+        if self.clipnorm is not None:
+            return (g * real(c)) / max(real(norm), real(c))
+        return g * (real(c) * min(real(1.0) / real(norm), real(1.0) / real(c)))
+
+    def _eta(self, state: OptimizerState) -> float:
+        """η of this step: a schedule's at t = ``state.iterations``, or the constant."""
+        if isinstance(self.learning_rate, _Schedule):
+            return self.learning_rate(state.iterations, self.convention)
+        return self._hyper(self.learning_rate)
+
     def _hyper(self, value: float) -> float:
         """A hyper-parameter as this convention's framework sees it (see ``keras_rounded``)."""
         return keras_rounded(value) if self.convention == "keras" else float(value)
@@ -155,20 +230,20 @@ class _Optimizer:
              state: OptimizerState) -> None:
         """One update of every parameter, in place."""
         _checked(type(self).__name__, params, grads, state, self._SLOTS)
-        for k, (p, g) in enumerate(zip(params, grads, strict=True)):
+        for k, (p, g) in enumerate(zip(params, self._clipped(grads), strict=True)):
             if self.weight_decay and not self.decoupled_weight_decay:
                 g = g + self.weight_decay * p  # coupled: L2 in the gradient
             elif self.weight_decay:
-                self._decay(p)
+                self._decay(p, self._eta(state))
             self._update(k, p, g, state)
         state.iterations += 1
 
-    def _decay(self, p: np.ndarray) -> None:
+    def _decay(self, p: np.ndarray, eta: float) -> None:
         """Decoupled weight decay, p ← p − ηλp, in each framework's own arithmetic."""
         if self.convention == "keras":
-            p -= (p * self._hyper(self.weight_decay)) * self._hyper(self.learning_rate)
+            p -= (p * self._hyper(self.weight_decay)) * eta
         else:
-            p *= 1.0 - self.learning_rate * self.weight_decay
+            p *= 1.0 - eta * self.weight_decay
 
     _SLOTS: tuple[str, ...] = ()
 
@@ -198,18 +273,22 @@ class SGD(_Optimizer):
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
     convention: str = "torch"
+    clipnorm: float | None = None
+    global_clipnorm: float | None = None
+    clipvalue: float | None = None
 
     _SLOTS = ("momentum",)
 
     def __post_init__(self) -> None:
         _check_convention(self.convention)
-        check_hyperparameters("SGD", learning_rate=self.learning_rate, momentum=self.momentum,
-                              weight_decay=self.weight_decay)
+        self._check_clipping()
+        check_hyperparameters("SGD", learning_rate=_first_rate(self.learning_rate),
+                              momentum=self.momentum, weight_decay=self.weight_decay)
         if self.nesterov and not self.momentum:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
 
     def _update(self, k: int, p: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
-        eta, mu = self._hyper(self.learning_rate), self._hyper(self.momentum)
+        eta, mu = self._eta(state), self._hyper(self.momentum)
         buffers = state.slots["momentum"]
         if not self.momentum:
             p -= eta * g if self.convention == "torch" else g * eta
@@ -243,15 +322,20 @@ class Adam(_Optimizer):
     weight_decay: float = 0.0
     decoupled_weight_decay: bool = False
     convention: str = "torch"
+    clipnorm: float | None = None
+    global_clipnorm: float | None = None
+    clipvalue: float | None = None
 
     _SLOTS = ("m", "v")
 
     def __post_init__(self) -> None:
         _check_convention(self.convention)
+        self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])
         if self.weight_decay is not None:  # AdamW resolves its default below
-            check_hyperparameters(type(self).__name__, learning_rate=self.learning_rate,
+            check_hyperparameters(type(self).__name__,
+                                  learning_rate=_first_rate(self.learning_rate),
                                   beta_1=self.beta_1, beta_2=self.beta_2,
                                   epsilon=self.epsilon, weight_decay=self.weight_decay)
 
@@ -265,12 +349,12 @@ class Adam(_Optimizer):
             m = m + (1.0 - b1) * (g - m)  # torch's lerp_
             v = v * b2 + ((1.0 - b2) * g) * g
             c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-            p += (-(self.learning_rate / c1) * m) / (np.sqrt(v) / c2**0.5 + self.epsilon)
+            p += (-(self._eta(state) / c1) * m) / (np.sqrt(v) / c2**0.5 + self.epsilon)
         else:
             real = p.dtype.type  # Keras forms α in the variable's dtype from rounded βs
             c1 = real(1) - real(self._hyper(b1)) ** real(t)
             c2 = real(1) - real(self._hyper(b2)) ** real(t)
-            alpha = real(self._hyper(self.learning_rate)) * np.sqrt(c2) / c1
+            alpha = real(self._eta(state)) * np.sqrt(c2) / c1
             m = m + (g - m) * (1.0 - b1)
             v = v + (g * g - v) * (1.0 - b2)
             p -= (m * alpha) / (np.sqrt(v) + self.epsilon)

@@ -14,12 +14,20 @@ A case's ``make(rng, dtype, batch)`` returns a dict; its keys depend on the modu
   ``y_true`` and ``loss`` (a loss name): forward, loss, then backward; optionally
   ``training`` (default False: inference). A Dropout layer in training carries an
   injected ``mask``, so that every framework drops the same units;
+* normalization: the keys of layers (``x``, ``y_true``: the first training batch,
+  ``training=True``), plus ``steps`` (more training batches, ``(x, y_true)`` pairs) and
+  ``x_inference``, ``y_inference``: several training steps, then inference with the
+  running statistics they left. Training batches have ``batch + 2`` rows: torch refuses a
+  batch of one in training, and with two rows x̂ = ±1 whatever x is, so dL/dx is zero and
+  a comparison of it would compare rounding noise (``reference.normalization``);
 * perceptron: ``X``, ``y``, ``learning_rate``, ``max_epochs``;
 * optimizers: for ``gradient_descent``, ``function`` (written with operators only, so
   every framework can run it), its ``derivative`` (for the spec), ``x0``,
   ``learning_rate``, ``precision``, ``max_iters``; for an optimizer, ``optimizer`` (a
   spec object), ``params`` and ``grads`` (one list per step);
-* training: ``model``, ``X``, ``Y`` and the arguments of ``reference.training.fit``;
+* training, callbacks: ``model``, ``X``, ``Y`` and the arguments of
+  ``reference.training.fit`` (callbacks: with ``early_stopping``);
+* schedules: ``schedule`` (a spec schedule) and ``steps``: η at every step;
 * autodiff: the keys of the case it reuses, plus what to differentiate: ``of`` for a
   Jacobian (``"softmax"`` of ``z``, or ``"model"``: the model's output by its ``x``);
   ``loss`` for a Hessian (by ``y_pred``, or by ``x`` when the case has a ``model``).
@@ -47,6 +55,7 @@ import numpy as np
 from reference import activations
 from reference.layers import Dense, Dropout, Flatten
 from reference.networks import Sequential
+from reference.normalization import BatchNormalization, LayerNormalization
 from reference.sequences import (
     GRU,
     LSTM,
@@ -61,6 +70,7 @@ Make = Callable[[np.random.Generator, np.dtype, int], dict]
 # The modules whose spec concepts carry hand-written derivatives (a vjp, a loss gradient,
 # a backward pass); the others (learning, autodiff) build on them.
 HAND_DIFFERENTIATED = ("activations", "losses", "layers", "networks", "convolution",
+                       "normalization",
                        "sequences")
 
 
@@ -194,6 +204,38 @@ def _dropout_stack(rate: float, training: bool):
             dropout.mask = rng.random((batch, 6)) >= rate
         return [Dense(4, 6, "tanh", dtype=dtype), dropout, Dense(6, 3, dtype=dtype)]
     return build
+
+
+def _conv2d(*args: object, **options: object):
+    from reference.convolution import Conv2D  # local, like _convolution_concepts
+    return Conv2D(*args, **options)
+
+
+def _normalization_case(label: str, build: Callable[[np.dtype], list],
+                        input_shape: tuple[int, ...], steps: int = 3) -> Case:
+    """``steps`` training batches of ``batch + 2`` rows, then an inference batch of ``batch``
+    rows, through the layers ``build(dtype)``, scored by MSE against random targets; γ, β
+    and the running statistics start away from their defaults, so that each matters."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = Sequential(build(dtype), input_shape=input_shape,
+                           seed=int(rng.integers(2**31)))
+        for layer in model.layers:
+            for name, value in {**layer.parameters, **layer.state}.items():
+                if name in ("b", "beta", "moving_mean"):
+                    layer.set(name, rng.uniform(-0.5, 0.5, value.shape).astype(dtype))
+                elif name in ("gamma", "moving_variance"):
+                    layer.set(name, rng.uniform(0.5, 1.5, value.shape).astype(dtype))
+
+        def pair(rows: int) -> tuple[np.ndarray, np.ndarray]:
+            x = (1.5 * rng.standard_normal((rows, *input_shape)) + 0.5).astype(dtype)
+            return x, rng.standard_normal((rows, *model.output_shape)).astype(dtype)
+
+        (x, y), *more = [pair(batch + 2) for _ in range(steps)]
+        x_inference, y_inference = pair(batch)
+        return {"model": model, "x": x, "y_true": y, "loss": "mean_squared_error",
+                "training": True, "steps": more, "x_inference": x_inference,
+                "y_inference": y_inference}
+    return Case(label, make)
 
 
 def _convolution_case(label: str, build: Callable[[np.dtype], list],
@@ -403,20 +445,23 @@ def _optimizer_case(label: str, optimizer: object, steps: int = 8,
 
 def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], loss: str,
                    optimizer: object, epochs: int, batch_size: int | None,
-                   data: Callable | None = None, seed: int | None = 0) -> Case:
-    """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones."""
+                   data: Callable | None = None, seed: int | None = 0,
+                   regularizer: float = 0.0, early_stopping: object = None) -> Case:
+    """A training run; ``data(dtype)`` gives a note's fixed (model, X, Y), else random ones
+    (``regularizer``: every Dense layer's L2 λ)."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         if data is not None:
             model, X, Y = data(rng, dtype)
         else:
-            layers = [Dense(i, o, a, dtype=dtype)
+            layers = [Dense(i, o, a, kernel_regularizer=regularizer, dtype=dtype)
                       for i, o, a in zip(widths[:-1], widths[1:], acts, strict=True)]
             model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
             n = 2 * batch + 6
             X = rng.standard_normal((n, widths[0])).astype(dtype)
             Y = _targets(loss, rng, n, widths[-1], dtype)
+        stopping = {} if early_stopping is None else {"early_stopping": early_stopping}
         return {"model": model, "X": X, "Y": Y, "loss": loss, "optimizer": optimizer,
-                "epochs": epochs, "batch_size": batch_size, "seed": seed}
+                "epochs": epochs, "batch_size": batch_size, "seed": seed, **stopping}
     return Case(label, make)
 
 
@@ -425,6 +470,21 @@ def _note004_xor(rng: np.random.Generator, dtype: np.dtype) -> tuple:
               Dense(8, 2, "sigmoid", dtype=dtype)]
     model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
     return model, XOR_INPUTS.astype(dtype), XOR_TARGETS.astype(dtype)
+
+
+def _batchnorm_mlp(rng: np.random.Generator, dtype: np.dtype) -> tuple:
+    """Dense(3, 4, tanh) → BatchNorm(4), Keras's convention, momentum 0.9 → Dense(4, 2), on
+    12 random rows (batches of 4: never the single row torch refuses in training)."""
+    layers = [Dense(3, 4, "tanh", dtype=dtype),
+              BatchNormalization(4, 0.9, convention="keras", dtype=dtype),
+              Dense(4, 2, dtype=dtype)]
+    model = Sequential(layers, seed=int(rng.integers(2**31)))
+    X = rng.standard_normal((12, 3)).astype(dtype)
+    return model, X, rng.standard_normal((12, 2)).astype(dtype)
+
+
+def _schedule_case(label: str, schedule: object, steps: int = 12) -> Case:
+    return Case(label, lambda rng, dtype, batch: {"schedule": schedule, "steps": steps})
 
 
 def _note003_neuron(rng: np.random.Generator, dtype: np.dtype) -> tuple:
@@ -581,7 +641,18 @@ def _sequence_concepts() -> list[Concept]:
 
 
 def _learning_concepts() -> list[Concept]:
-    from reference import optimizers, perceptron, training  # local, like losses in _build
+    from reference import (  # local, like losses
+        callbacks,
+        optimizers,
+        perceptron,
+        schedules,
+        training,
+    )
+
+    exponential = schedules.ExponentialDecay(0.1, 2, 0.5)
+    staircase = schedules.ExponentialDecay(0.1, 2, 0.5, staircase=True)
+    piecewise = schedules.PiecewiseConstantDecay((1, 3), (0.1, 0.05, 0.025))
+    cosine = schedules.CosineDecay(0.01, 5, alpha=0.1)
 
     def summary(obj: object) -> str:
         return _first_line(obj.__doc__)
@@ -646,6 +717,26 @@ def _learning_concepts() -> list[Concept]:
                 _optimizer_case("λ = 0.1, ε = 1e-6", adamw(0.01, epsilon=1e-6, weight_decay=0.1)),
             ),
         ),
+        *(Concept(name=type(runs[0][1]).__name__, module="schedules",
+                  summary=summary(type(runs[0][1])), notes=(),
+                  cases=tuple(_schedule_case(label, schedule) for label, schedule in runs))
+          for runs in ((("η₀ = 0.1, r = 0.5 every 2 steps", exponential),
+                        ("staircase", staircase)),
+                       (("0.1, 0.05 after step 1, 0.025 after step 3", piecewise),),
+                       (("η₀ = 0.01 over 5 steps, α = 0.1, then 7 steps past the end",
+                         cosine),))),
+        Concept(
+            name="EarlyStopping", module="callbacks", summary=summary(callbacks.EarlyStopping),
+            notes=(),
+            cases=(
+                _training_case("full batch, η = 0.5, patience 2, min_delta 0.02, best restored",
+                               *tanh_mlp, "mean_squared_error", sgd(0.5, momentum=0.9), 12,
+                               None, early_stopping=callbacks.EarlyStopping(2, 0.02, True)),
+                _training_case("batches of 4, patience 0, min_delta 0.01, last weights kept",
+                               *tanh_mlp, "mean_squared_error", sgd(0.1), 12, 4,
+                               early_stopping=callbacks.EarlyStopping(0, 0.01)),
+            ),
+        ),
         Concept(
             name="fit", module="training", summary=summary(training.fit),
             notes=("000", "003", "004"),
@@ -667,6 +758,33 @@ def _learning_concepts() -> list[Concept]:
                                "mean_squared_error", adam(0.01, weight_decay=0.1), 2, 4),
                 _training_case("batches of 4, AdamW λ = 0.1", *mlp, "mean_squared_error",
                                adamw(0.01, weight_decay=0.1), 2, 4),
+                # λ = 2⁻⁴ is exact in float32, where Keras's L2 rounds its λ
+                _training_case("batches of 4, L2 loss term λ‖W‖², λ = 2⁻⁴, momentum 0.9",
+                               *tanh_mlp, "mean_squared_error", sgd(0.1, momentum=0.9), 2, 4,
+                               regularizer=0.0625),
+                _training_case("batches of 4, clipnorm 0.05 per variable, momentum 0.9",
+                               *tanh_mlp, "mean_squared_error",
+                               sgd(0.1, momentum=0.9, clipnorm=0.05), 2, 4),
+                _training_case("batches of 4, global_clipnorm 0.1, Adam", *tanh_mlp,
+                               "mean_squared_error", adam(0.01, global_clipnorm=0.1), 2, 4),
+                _training_case("batches of 4, clipvalue 0.02", *tanh_mlp, "mean_squared_error",
+                               sgd(0.1, clipvalue=0.02), 2, 4),
+                _training_case("batches of 2, ExponentialDecay(0.1, 2, 0.5), momentum 0.9",
+                               *tanh_mlp, "mean_squared_error",
+                               sgd(exponential, momentum=0.9), 1, 2),
+                _training_case("batches of 2, staircase decay, Nesterov", *tanh_mlp,
+                               "mean_squared_error",
+                               sgd(staircase, momentum=0.9, nesterov=True), 1, 2),
+                _training_case("batches of 2, PiecewiseConstantDecay at 1 and 3, SGD",
+                               *tanh_mlp, "mean_squared_error", sgd(piecewise), 1, 2),
+                # Eager TF: inside tf.function TF's float32 cosine is another kernel, one
+                # ulp away at t = 3 (parity_tests/test_schedules.py shows it)
+                _with_inputs(_training_case("batches of 2, CosineDecay(0.01, 5, α = 0.1), Adam",
+                                            *tanh_mlp, "mean_squared_error", adam(cosine), 1, 2),
+                             tf_function=False),
+                _training_case("batches of 4 through BatchNorm, momentum 0.9, 3 epochs", (), (),
+                               "mean_squared_error", sgd(0.1, momentum=0.9), 3, 4,
+                               data=_batchnorm_mlp),
                 _training_case("note 004: 3-5-8-2 sigmoid on XOR, full batch, η = 2",
                                (3, 5, 8, 2), ("sigmoid",) * 3, "mean_squared_error", sgd(2.0),
                                20, None, data=_note004_xor),
@@ -743,6 +861,44 @@ def _build() -> tuple[Concept, ...]:
                         "categorical_cross_entropy"),
             _model_case("5-7-3 elu, logits, categorical cross-entropy with logits",
                         (5, 7, 3), ("elu", "identity"), "categorical_cross_entropy_with_logits"),
+        ),
+    ))
+    concepts.append(Concept(
+        name="BatchNormalization", module="normalization",
+        summary=_first_line(BatchNormalization.__doc__), notes=(),
+        cases=(
+            _normalization_case(
+                "Dense(4, 3, tanh) → BatchNorm(3), Keras's convention, momentum 0.8 → "
+                "Dense(3, 2): 3 training steps, then inference",
+                lambda dtype: [Dense(4, 3, "tanh", dtype=dtype),
+                               BatchNormalization(3, 0.8, convention="keras", dtype=dtype),
+                               Dense(3, 2, dtype=dtype)], (4,)),
+            _normalization_case(
+                "BatchNorm(5), torch's defaults (momentum 0.1, ε 1e-5) → Dense(5, 2, "
+                "sigmoid): 3 training steps, then inference",
+                lambda dtype: [BatchNormalization(5, dtype=dtype),
+                               Dense(5, 2, "sigmoid", dtype=dtype)], (5,)),
+            _normalization_case(
+                "Conv2D(2 → 3, 3×3 'same') → BatchNorm(3) per channel (torch's BatchNorm2d), "
+                "momentum 0.9 → Flatten → Dense(48, 2): 2 training steps, then inference",
+                lambda dtype: [_conv2d(2, 3, 3, padding="same", activation="tanh",
+                                       dtype=dtype),
+                               BatchNormalization(3, 0.9, convention="keras", dtype=dtype),
+                               Flatten(), Dense(48, 2, dtype=dtype)], (4, 4, 2), steps=2),
+        ),
+    ))
+    concepts.append(Concept(
+        name="LayerNormalization", module="normalization",
+        summary=_first_line(LayerNormalization.__doc__), notes=(),
+        cases=(
+            _normalization_case(
+                "Dense(4, 5, softplus) → LayerNorm(5), Keras's ε 1e-3 → Dense(5, 2)",
+                lambda dtype: [Dense(4, 5, "softplus", dtype=dtype),
+                               LayerNormalization(5, convention="keras", dtype=dtype),
+                               Dense(5, 2, dtype=dtype)], (4,), steps=1),
+            _normalization_case(
+                "LayerNorm(6) on (N, 2, 6), torch's ε 1e-5: each position alone",
+                lambda dtype: [LayerNormalization(6, dtype=dtype)], (2, 6), steps=1),
         ),
     ))
     concepts += _convolution_concepts()
@@ -873,7 +1029,7 @@ def spec_results(concept: Concept, data: dict) -> list[np.ndarray]:
         y_true, y_pred = data["y_true"], data["y_pred"]
         return [np.asarray(losses.get(concept.name)(y_true, y_pred)),
                 losses.gradient(concept.name)(y_true, y_pred)]
-    if concept.module in ("layers", "networks", "convolution", "sequences"):
+    if concept.module in ("layers", "networks", "convolution", "normalization", "sequences"):
         model, y_true = data["model"], data["y_true"]
         output = model.forward(data["x"], training=data.get("training", False))
         dx = model.backward(losses.gradient(data["loss"])(y_true, output))

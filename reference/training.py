@@ -41,6 +41,7 @@ import numpy as np
 from reference import losses
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import as_float_array, check_array_within, check_count
+from reference.callbacks import EarlyStopping
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 
@@ -52,6 +53,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     epochs: int = 0
     steps_per_epoch: int = 0
+    stopped_epoch: int | None = None  # 1-based: the epoch after which early stopping ended it
 
 
 class TrainingDiverged(FloatingPointError):
@@ -91,7 +93,7 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
 
 def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
         optimizer: SGD | Adam | None = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0) -> History:
+        seed: int | None = 0, early_stopping: EarlyStopping | None = None) -> History:
     """Train ``model`` in place by gradient descent; return the per-step loss history.
 
     Args:
@@ -104,6 +106,9 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
         epochs: passes over the data.
         batch_size: rows per step; ``None`` = all (full batch), 1 = per sample.
         seed: seeds the shuffle of :func:`batch_order`; ``None`` = data order.
+        early_stopping: a ``reference.callbacks.EarlyStopping``, consulted after every
+            epoch with the mean of its step losses; its ``convention`` decides whose
+            comparison the spec follows.
 
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
@@ -111,6 +116,9 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     if not isinstance(model, Sequential):
         raise TypeError(f"fit: model must be a reference.Sequential, got {type(model).__name__}")
     check_run("fit", loss, optimizer, epochs, batch_size, seed)
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
+                        f"None, got {type(early_stopping).__name__}")
     X = model.as_input(X, "fit", "X")  # integer indices kept for an Embedding first
     Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
     check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
@@ -122,6 +130,7 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     state = optimizer.init(params)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
+    stopper = None if early_stopping is None else early_stopping.init()
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -129,11 +138,17 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
                 y_pred = model.forward(X[rows], training=True)
-                value = value_of(Y[rows], y_pred)
+                value = value_of(Y[rows], y_pred) + model.regularization_loss()
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)
                 model.backward(gradient_of(Y[rows], y_pred))
                 grads = [g for layer in model.layers for g in layer.grads]
                 optimizer.step(params, grads, state)
             history.loss.append(value)
+        if stopper is not None and early_stopping.update(
+                stopper, epoch - 1, float(np.mean(history.loss[-len(batches):])), model):
+            history.stopped_epoch = epoch
+            break
+    if stopper is not None:
+        early_stopping.restore(stopper, model)
     return history

@@ -108,6 +108,10 @@ ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
     "Dense": _dense_arrays,
     "Flatten": lambda config: {},
     "Dropout": lambda config: {},
+    "BatchNormalization": lambda config: {name: [config["features"]] for name in (
+        "gamma", "beta", "moving_mean", "moving_variance")},
+    "LayerNormalization": lambda config: {"gamma": [config["features"]],
+                                          "beta": [config["features"]]},
     **dict.fromkeys(("Conv1D", "Conv2D", "DepthwiseConv2D"), _convolution_arrays),
     **dict.fromkeys(("MaxPool2D", "AveragePool2D", "GlobalAveragePooling2D"),
                     lambda config: {}),

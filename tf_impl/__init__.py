@@ -15,11 +15,14 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from tf_impl import (
     activations,
     autodiff,
+    callbacks,
     convolution,
     initializers,
     losses,
+    normalization,
     optimizers,
     perceptron,
+    schedules,
     sequences,
     training,
 )
@@ -40,6 +43,11 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
+__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
+           "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
+           "gradient_descent", "initializers", "load_weights", "losses", "normalization",
+           "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
+           "training"]
 __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
            "autodiff", "configure_full_precision_determinism", "convolution", "fit",

@@ -213,7 +213,8 @@ def hyperparameters(where: str, **arguments: Any) -> None:
     """An optimizer builder's hyper-parameters: finite and in range (the framework would
     take a NaN learning rate, and Keras a negative one)."""
     check_hyperparameters(where, **{name: value for name, value in arguments.items()
-                                    if name in HYPERPARAMETERS})
+                                    if name in HYPERPARAMETERS and not isinstance(
+                                        value, keras.optimizers.schedules.LearningRateSchedule)})
 
 
 def perceptron_weights(where: str, learning_rate: object, weights: object,
@@ -300,6 +301,18 @@ def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
         target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
         return x if target is None else tf.cast(x, target)
     return x
+
+
+def features_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
+    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
+    converted; Keras would compute a float32 input in float64 silently), a batch axis, and
+    its features on the last axis."""
+    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
+    features = layer.gamma.shape[0]
+    if len(x.shape) < 2 or x.shape[-1] != features:
+        raise ValueError(f"{layer.name}: input x must be (N, …, {features}), got shape "
+                         f"{tuple(x.shape)}")
+    return x if target is None else tf.cast(x, target)
 
 
 def layer_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:

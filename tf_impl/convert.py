@@ -9,7 +9,8 @@ global ``floatx``.
 
 ``to_reference`` takes what a Keras user has, too: a ``keras.Sequential`` of plain
 ``keras.layers.Dense`` (any activation the spec has, by name), ``Activation`` and
-``LeakyReLU`` layers after a linear Dense, ``Flatten`` and ``Dropout``.
+``LeakyReLU`` layers after a linear Dense, ``Flatten``, ``Dropout``,
+``BatchNormalization`` and ``LayerNormalization`` (channels-last).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tensorflow as tf
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from tf_impl import convolution, sequences
+from tf_impl import convolution, normalization, sequences
 from tf_impl.layers import Dense
 from tf_impl.networks import Sequential
 
@@ -40,16 +41,27 @@ _KERAS_ACTIVATIONS = {
 }
 
 
-def _keras_layer(layer: reference.layers.Layer, dtype: str) -> keras.Layer:
+def _keras_layer(layer: reference.layers.Layer, dtype: str,
+                 context: Context | None = None) -> keras.Layer:
     """The Keras layer of a spec layer, its weights not yet copied; ``dtype``: the model's
-    (a Keras layer without weights would otherwise cast its input to float32)."""
+    (a Keras layer without weights would otherwise cast its input to float32); ``context``:
+    where it sits (a BatchNorm is built for its input's rank)."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
-                     dtype=layer.dtype.name, **layer.activation.params)
+                     kernel_regularizer=layer.kernel_regularizer, dtype=layer.dtype.name,
+                     **layer.activation.params)
     if isinstance(layer, reference.layers.Flatten):
         return keras.layers.Flatten(dtype=dtype)
     if isinstance(layer, reference.layers.Dropout):
         return keras.layers.Dropout(layer.rate, dtype=dtype)
+    if isinstance(layer, reference.BatchNormalization):
+        # Keras's momentum weights the old value: 1 − m for a layer of torch's convention
+        return normalization.BatchNormalization(
+            layer.features, layer.momentum_as("keras"), layer.epsilon, dtype=layer.dtype.name,
+            input_shape=None if context is None else context.input_shape)
+    if isinstance(layer, reference.LayerNormalization):
+        return normalization.LayerNormalization(layer.features, layer.epsilon,
+                                                dtype=layer.dtype.name)
     if isinstance(layer, _CONVOLUTION_LAYERS):
         return _convolution_layer(layer, dtype)
     if isinstance(layer, reference.sequences.Embedding):
@@ -132,7 +144,9 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    layers = [_keras_layer(layer, model.dtype.name) for layer in model.layers]
+    places = contexts(model.layers, model.input_shape)
+    layers = [_keras_layer(layer, model.dtype.name, context)
+              for layer, context in zip(model.layers, places, strict=True)]
     indices = model.layers[0].input_kind == "indices"  # an Embedding first takes integers
     keras_model = Sequential([keras.Input(shape=model.input_shape,
                                           dtype="int64" if indices else model.dtype.name),
@@ -189,6 +203,7 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
                                if isinstance(layer, keras.layers.LeakyReLU) else
                                _activation_of(layer.activation, where))
         elif isinstance(layer, (keras.layers.Dense, keras.layers.Flatten, keras.layers.Dropout,
+                                keras.layers.BatchNormalization, keras.layers.LayerNormalization,
                                 keras.layers.Embedding, keras.layers.SimpleRNN, keras.layers.LSTM,
                                 keras.layers.GRU, keras.layers.TimeDistributed,
                                 sequences.SelfAttention, *_KERAS_CONVOLUTIONS, *_KERAS_POOLINGS)):
@@ -198,8 +213,8 @@ def _groups(layers: Sequence[keras.Layer]) -> list[_Group]:
                             "counterpart; supported: keras.layers.Dense, Activation and "
                             "LeakyReLU after a linear Dense or convolution, Flatten, Dropout, "
                             "Conv1D, Conv2D, DepthwiseConv2D, MaxPooling2D, AveragePooling2D, "
-                            "GlobalAveragePooling2D, Embedding, SimpleRNN, LSTM, GRU, "
-                            "TimeDistributed(Dense)")
+                            "GlobalAveragePooling2D, BatchNormalization, LayerNormalization, "
+                            "Embedding, SimpleRNN, LSTM, GRU, TimeDistributed(Dense)")
     return groups
 
 
@@ -260,12 +275,42 @@ def _layer(group: _Group) -> reference.layers.Layer:
     if not main.built:
         raise ValueError(f"to_reference: {where} is not built: call the model once or build "
                          "it with an input shape, so its weights exist")
+    if isinstance(main, keras.layers.BatchNormalization | keras.layers.LayerNormalization):
+        return _normalization(main, where)
     if not main.use_bias:
         raise TypeError(f"to_reference: {where} has no bias; the spec's Dense always has one")
     name, params = group.activation or _activation_of(main.activation, where)
+    regularizer = main.kernel_regularizer
+    if regularizer is not None and (not isinstance(regularizer, keras.regularizers.L2) or
+                                    main.bias_regularizer is not None):
+        raise TypeError(f"to_reference: {where} has a regulariser other than an L2 kernel "
+                        f"regulariser ({regularizer!r}); the spec's Dense has only that")
     kernel = main.kernel
     return reference.Dense(int(kernel.shape[0]), int(kernel.shape[1]),
-                           reference.activations.get(name, **params), dtype=kernel.dtype)
+                           reference.activations.get(name, **params),
+                           kernel_regularizer=0.0 if regularizer is None else
+                           float(regularizer.l2), dtype=kernel.dtype)
+
+
+def _normalization(main: keras.Layer, where: str) -> reference.layers.Layer:
+    """The spec layer of a Keras BatchNormalization or LayerNormalization, refused by name
+    where the spec has no counterpart."""
+    axes = list(main.axis) if isinstance(main.axis, list | tuple) else [main.axis]
+    spec = main.input_spec
+    last = [spec.ndim - 1] if spec is not None and spec.ndim else [-1]
+    if axes not in ([-1], last):
+        raise TypeError(f"to_reference: {where} normalises over axis {main.axis}; the spec's "
+                        "layers are channels-last (axis -1)")
+    if not (main.center and main.scale) or getattr(main, "rms_scaling", False) or \
+            getattr(main, "renorm", False):
+        raise TypeError(f"to_reference: {where} lacks γ or β, or uses rms_scaling or renorm; "
+                        "the spec's layer has γ and β and neither option")
+    features, dtype = int(main.gamma.shape[0]), main.gamma.dtype
+    if isinstance(main, keras.layers.LayerNormalization):
+        return reference.LayerNormalization(features, float(main.epsilon), convention="keras",
+                                            dtype=dtype)
+    return reference.BatchNormalization(features, float(main.momentum), float(main.epsilon),
+                                        convention="keras", dtype=dtype)
 
 
 def _sequence_layer(group: _Group) -> reference.layers.Layer:
@@ -302,11 +347,15 @@ def _sequence_layer(group: _Group) -> reference.layers.Layer:
 
 
 def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context,
-              read=lambda variable: variable.numpy()) -> dict[str, np.ndarray]:
+              read=lambda variable: variable.numpy(),
+              trainable_only: bool = False) -> dict[str, np.ndarray]:
     """The spec arrays of ``layer`` from ``keras_layer``'s weights, each read by ``read``
-    (its value, or its gradient)."""
+    (its value, or its gradient); ``trainable_only``: the parameters, not the state
+    (moving statistics have no gradient)."""
     found = {}
     for row in layout(type(layer).__name__).rows:
+        if trainable_only and not row.trainable:
+            continue
         arrays = pack(tuple(read(attrgetter(name)(_holder(keras_layer)))
                             for name in row.keras_names))
         found.update(unpack(row.spec_names, row.to_keras.inverse(arrays, context)))
@@ -365,5 +414,5 @@ def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor]
     _, walk = _walk(model, None)
     return [_copy_out(layer, group.main, context,
                       read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)])
-                      .numpy())
+                      .numpy(), trainable_only=True)
             for layer, group, context in walk]

@@ -4,6 +4,8 @@
   defaults: Glorot-uniform kernel and zero bias (the spec's too), and the layer's dtype
   policy, float32 unless told, which also casts float64 inputs to float32. Here the dtype
   is always explicit, and the layer is built at once so its weights exist.
+* ``kernel_regularizer=keras.regularizers.L2(λ)`` puts λ‖W‖² into ``model.losses``,
+  which a training loop adds to the loss (gradient 2λW, the bias untouched).
 * Flatten is ``keras.layers.Flatten``: row-major, as the spec's; on Keras's channels-last
   images the order is (h, w, c), the spec's too.
 * Dropout is ``keras.layers.Dropout(rate)``: inverted dropout, like the spec's. Called
@@ -41,13 +43,16 @@ class CheckedDense(keras.layers.Dense):
 
 
 def Dense(in_features: int, out_features: int, activation: str = "identity", *,
-          dtype: str = "float64", **activation_params: float) -> keras.layers.Dense:
+          kernel_regularizer: float = 0.0, dtype: str = "float64",
+          **activation_params: float) -> keras.layers.Dense:
     """A built ``keras.layers.Dense``: y = φ(x K + b), kernel K of shape (in, out).
 
     Shape: x (N, in_features) → y (N, out_features). Keras layers do not take the input
     width; ``build`` does, so it is called here (Keras keeps build and call apart).
     """
+    regularizer = keras.regularizers.L2(kernel_regularizer) if kernel_regularizer else None
     layer = CheckedDense(out_features, activation=get(activation, **activation_params),
+                         kernel_regularizer=regularizer,  # adds λ‖W‖² to model.losses
                          dtype=dtype, autocast=False)  # autocast off: the policy decides
     layer.build((None, in_features))
     return layer

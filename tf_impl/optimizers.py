@@ -11,7 +11,10 @@ reproduces them (see ``reference.optimizers``):
 * the learning rate is a variable of ``floatx`` (float32), and μ, β₁, β₂ (inside βᵗ) and
   the weight decay go through ``ops.cast`` of a Python float, i.e. through float32, even
   when the model is float64;
-* ``weight_decay`` is decoupled on every Keras optimizer, p ← p − pλη before the step.
+* ``weight_decay`` is decoupled on every Keras optimizer, p ← p − pλη before the step;
+* ``clipnorm`` clips each variable's gradient to norm c alone, ``global_clipnorm`` all of
+  them together, ``clipvalue`` each entry; the optimizer does it in ``apply_gradients``,
+  before the decay and the step (torch users clip in the loop instead).
 
 Bridged: coupled (L2) weight decay, which torch's ``SGD`` and ``Adam`` do and Keras has
 no option for, is added by a small subclass whose ``update_step`` uses g + λp in place
@@ -27,6 +30,7 @@ import keras
 import tensorflow as tf
 
 import reference
+from tf_impl import schedules
 from tf_impl._inputs import checked, hyperparameters, starting_point
 
 
@@ -52,11 +56,12 @@ class AdamWithL2(CoupledWeightDecay, keras.optimizers.Adam):
 
 @checked(hyperparameters)
 def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-        weight_decay: float = 0.0,
-        decoupled_weight_decay: bool = False) -> keras.optimizers.SGD:
-    """``keras.optimizers.SGD`` with the spec's arguments (decay coupled unless told)."""
-    options = dict(learning_rate=float(learning_rate), momentum=float(momentum),
-                   nesterov=nesterov)
+        weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
+        **clipping: float | None) -> keras.optimizers.SGD:
+    """``keras.optimizers.SGD`` with the spec's arguments (decay coupled unless told);
+    ``clipping``: Keras's ``clipnorm``, ``global_clipnorm`` or ``clipvalue``."""
+    options = dict(learning_rate=learning_rate, momentum=float(momentum),
+                   nesterov=nesterov, **clipping)
     if weight_decay and not decoupled_weight_decay:
         return SGDWithL2(coupled_weight_decay=weight_decay, name="sgd_with_l2", **options)
     return keras.optimizers.SGD(weight_decay=weight_decay or None, **options)
@@ -64,11 +69,11 @@ def SGD(learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = Fal
 
 @checked(hyperparameters)
 def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-         epsilon: float = 1e-7, weight_decay: float = 0.0,
-         decoupled_weight_decay: bool = False) -> keras.optimizers.Adam:
+         epsilon: float = 1e-7, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
+         **clipping: float | None) -> keras.optimizers.Adam:
     """``keras.optimizers.Adam``: ε added before bias correction; decay coupled unless told."""
-    options = dict(learning_rate=float(learning_rate), beta_1=beta_1, beta_2=beta_2,
-                   epsilon=epsilon)
+    options = dict(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                   epsilon=epsilon, **clipping)
     if weight_decay and not decoupled_weight_decay:
         return AdamWithL2(coupled_weight_decay=weight_decay, name="adam_with_l2", **options)
     return keras.optimizers.Adam(weight_decay=weight_decay or None, **options)
@@ -76,25 +81,32 @@ def Adam(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99
 
 @checked(hyperparameters)
 def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-          epsilon: float = 1e-7, weight_decay: float = 0.004) -> keras.optimizers.AdamW:
+          epsilon: float = 1e-7, weight_decay: float = 0.004,
+          **clipping: float | None) -> keras.optimizers.AdamW:
     """``keras.optimizers.AdamW``: decoupled decay p ← p − pλη before the Adam step."""
-    return keras.optimizers.AdamW(learning_rate=float(learning_rate), weight_decay=weight_decay,
-                                  beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay,
+                                  beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **clipping)
 
 
 def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Adam
                    ) -> keras.optimizers.Optimizer:
     """The ``keras.optimizers`` optimizer with the hyper-parameters of a spec optimizer."""
     spec = reference.optimizers
+    # η: a Python float (Keras keeps it in a float32 variable) or a Keras schedule
+    rate = schedules.from_reference(optimizer.learning_rate) if isinstance(
+        optimizer.learning_rate, reference.schedules.SCHEDULES) else float(optimizer.learning_rate)
+    clipping = {k: getattr(optimizer, k) for k in ("clipnorm", "global_clipnorm", "clipvalue")
+                if getattr(optimizer, k, None) is not None}
     if isinstance(optimizer, spec.AdamW):
-        return AdamW(optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
-                     optimizer.epsilon, optimizer.weight_decay)
+        return AdamW(rate, optimizer.beta_1, optimizer.beta_2,
+                     optimizer.epsilon, optimizer.weight_decay, **clipping)
     if isinstance(optimizer, spec.Adam):
-        return Adam(optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
-                    optimizer.epsilon, optimizer.weight_decay, optimizer.decoupled_weight_decay)
+        return Adam(rate, optimizer.beta_1, optimizer.beta_2,
+                    optimizer.epsilon, optimizer.weight_decay, optimizer.decoupled_weight_decay,
+                    **clipping)
     if isinstance(optimizer, spec.SGD):
-        return SGD(optimizer.learning_rate, optimizer.momentum, optimizer.nesterov,
-                   optimizer.weight_decay, optimizer.decoupled_weight_decay)
+        return SGD(rate, optimizer.momentum, optimizer.nesterov,
+                   optimizer.weight_decay, optimizer.decoupled_weight_decay, **clipping)
     raise TypeError(f"no keras.optimizers counterpart for {type(optimizer).__name__}")
 
 

@@ -6,11 +6,14 @@ Same module names and public names as ``reference``; gradients come from autogra
 from torch_impl import (
     activations,
     autodiff,
+    callbacks,
     convolution,
     initializers,
     losses,
+    normalization,
     optimizers,
     perceptron,
+    schedules,
     sequences,
     training,
 )
@@ -31,6 +34,11 @@ from torch_impl.runtime import configure_full_precision_determinism
 from torch_impl.training import fit
 from torch_impl.weights import load_weights, save_weights
 
+__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
+           "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
+           "gradient_descent", "initializers", "load_weights", "losses", "normalization",
+           "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
+           "torch_dtype", "training"]
 __all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
            "autodiff", "configure_full_precision_determinism", "convolution", "fit",

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -281,6 +283,43 @@ def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         x = x.to(weight.dtype)
     check_batch(module.name, "input x", x.shape, module.linear.in_features)
     return x
+
+
+def features_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
+    converted), a batch axis, and its features on the feature axis (BatchNorm1d: (N, C))."""
+    where = type(module).__name__
+    weight = module.weight
+    if float_conversion(where, "input x", x.dtype, weight.dtype) is not None:
+        x = x.to(weight.dtype)
+    features = weight.shape[0]
+    if isinstance(module, nn.BatchNorm1d):
+        check_batch(where, "input x", x.shape, features)
+    elif isinstance(module, nn.BatchNorm2d):
+        if x.ndim != 4 or x.shape[1] != features:
+            raise ValueError(f"{where}: input x must be (N, {features}, H, W), channels-first, "
+                             f"got shape {tuple(x.shape)}")
+    elif x.ndim < 2 or x.shape[-1] != features:
+        raise ValueError(f"{where}: input x must be (N, …, {features}), got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def schedule_start(where: str, optimizer: torch.optim.Optimizer,
+                   initial_learning_rate: float | None = None,
+                   values: Sequence[float] | None = None, **_: Any) -> None:
+    """A torch scheduler starts from the optimizer's ``lr``, which must be the schedule's
+    η₀; ``MultiStepLR`` multiplies by one γ, so piecewise values must be geometric."""
+    start = values[0] if initial_learning_rate is None else initial_learning_rate
+    lr = optimizer.param_groups[0]["lr"]
+    if lr != start:
+        raise ValueError(f"{where}: the optimizer's lr is {lr} but the schedule starts from "
+                         f"{start}; torch schedules from the optimizer's lr")
+    if values is not None and not all(
+            math.isclose(b / a, values[1] / values[0], rel_tol=1e-12)
+            for a, b in itertools.pairwise(values)):
+        raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
+                         f"{list(values)} are not geometric")
 
 
 def convolution_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:

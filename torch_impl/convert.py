@@ -9,7 +9,8 @@ so a round trip returns the same numbers.
 
 ``to_reference`` takes what a torch user has, too: an ``nn.Sequential`` of plain
 ``nn.Linear`` modules, each optionally followed by an activation module (``nn.Sigmoid``,
-``nn.ReLU``, ``nn.LeakyReLU(0.2)`` …), ``nn.Flatten`` and ``nn.Dropout``.
+``nn.ReLU``, ``nn.LeakyReLU(0.2)`` …), ``nn.Flatten``, ``nn.Dropout``, ``nn.BatchNorm1d`` and
+``nn.LayerNorm``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from torch import nn
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from torch_impl import convolution, sequences
+from torch_impl import convolution, normalization, sequences
 from torch_impl.layers import Dense
 
 _DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
@@ -59,15 +60,26 @@ def torch_dtype(dtype: np.dtype) -> torch.dtype:
     return _DTYPES[np.dtype(dtype)]
 
 
-def _module(layer: reference.layers.Layer) -> nn.Module:
-    """The torch module of a spec layer, its weights not yet copied."""
+def _module(layer: reference.layers.Layer, context: Context | None = None) -> nn.Module:
+    """The torch module of a spec layer, its weights not yet copied; ``context``: where it
+    sits (a BatchNorm after a convolution sees images)."""
     if isinstance(layer, reference.Dense):
         return Dense(layer.in_features, layer.out_features, layer.activation.name,
+                     kernel_regularizer=layer.kernel_regularizer,
                      dtype=torch_dtype(layer.dtype), **layer.activation.params)
     if isinstance(layer, reference.layers.Flatten):
         return nn.Flatten()
     if isinstance(layer, reference.layers.Dropout):
         return nn.Dropout(layer.rate)
+    if isinstance(layer, reference.BatchNormalization):
+        # torch's momentum weights the new value: 1 − m for a layer of Keras's convention
+        images = context is not None and len(context.input_shape) == 3
+        return normalization.BatchNormalization(layer.features, layer.momentum_as("torch"),
+                                                layer.epsilon, images=images,
+                                                dtype=torch_dtype(layer.dtype))
+    if isinstance(layer, reference.LayerNormalization):
+        return normalization.LayerNormalization(layer.features, layer.epsilon,
+                                                dtype=torch_dtype(layer.dtype))
     if isinstance(layer, _CONVOLUTION_LAYERS):
         return _convolution_module(layer)
     if isinstance(layer, reference.sequences.Embedding):
@@ -160,9 +172,10 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.M
     if not isinstance(model, reference.Sequential):
         raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
                         f"got {type(model).__name__}")
-    modules = [_module(layer) for layer in model.layers]
-    for layer, module, context in zip(model.layers, modules,
-                                      contexts(model.layers, model.input_shape), strict=True):
+    places = contexts(model.layers, model.input_shape)
+    modules = [_module(layer, context) for layer, context in zip(model.layers, places,
+                                                                   strict=True)]
+    for layer, module, context in zip(model.layers, modules, places, strict=True):
         _copy_in(layer, module, context)
     return nn.Sequential(*modules)
 
@@ -188,7 +201,8 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
                                 "directly follow an nn.Linear or nn.Conv1d/2d: the spec applies "
                                 "an activation inside its Dense and convolution layers")
             last.activation = module
-        elif isinstance(module, (Dense, nn.Linear, nn.Flatten, nn.Dropout, nn.Embedding,
+        elif isinstance(module, (Dense, nn.Linear, nn.Flatten, nn.Dropout, nn.BatchNorm1d,
+                                 nn.BatchNorm2d, nn.LayerNorm, nn.Embedding,
                                  sequences._Recurrent, sequences.TimeDistributed,
                                  sequences.MultiHeadAttention, *_CONVOLUTION_MODULES)):
             groups.append(_Group(k, module))
@@ -196,6 +210,7 @@ def _groups(modules: Sequence[nn.Module]) -> list[_Group]:
             supported = "torch_impl.layers.Dense, nn.Linear (+ an activation module), " \
                         "nn.Flatten, nn.Dropout, nn.Conv1d, nn.Conv2d (+ an activation module), " \
                         "nn.MaxPool2d, nn.AvgPool2d, torch_impl.convolution's layers, " \
+                        "nn.BatchNorm1d/2d, nn.LayerNorm, " \
                         "nn.Embedding, torch_impl.sequences' SimpleRNN, LSTM, GRU (an " \
                         "nn.RNN/LSTM/GRU returns a tuple: wrap it)"
             raise TypeError(f"to_reference: module {k} ({type(module).__name__}) has no spec "
@@ -282,8 +297,10 @@ def _layer(group: _Group) -> reference.layers.Layer:
     if isinstance(main, nn.Embedding | sequences._Recurrent | sequences.TimeDistributed |
                   sequences.MultiHeadAttention):
         return _sequence_layer(group)
+    regularizer = 0.0
     if isinstance(main, Dense):
         activation = reference.activations.get(main.activation_name, **main.activation_params)
+        regularizer = main.kernel_regularizer
         main = main.linear
     elif isinstance(main, nn.Linear):
         activation = _activation(group)
@@ -293,13 +310,36 @@ def _layer(group: _Group) -> reference.layers.Layer:
                             f"{main.start_dim}..{main.end_dim}; the spec's Flatten keeps the "
                             "batch axis and flattens all others (1..-1)")
         return reference.layers.Flatten()
+    elif isinstance(main, nn.BatchNorm1d | nn.BatchNorm2d | nn.LayerNorm):
+        return _normalization(group)
     else:
         return reference.layers.Dropout(main.p)
     if main.bias is None:
         raise TypeError(f"to_reference: module {group.index} (nn.Linear) has no bias; the "
                         "spec's Dense always has one")
     return reference.Dense(main.in_features, main.out_features, activation,
+                           kernel_regularizer=regularizer,
                            dtype=main.weight.detach().numpy().dtype)
+
+
+def _normalization(group: _Group) -> reference.layers.Layer:
+    """The spec layer of an ``nn.BatchNorm1d`` or ``nn.LayerNorm``, refused by name where
+    the spec has no counterpart."""
+    main, where = group.main, f"to_reference: module {group.index} ({group.main!r})"
+    if getattr(main, "weight", None) is None or getattr(main, "bias", None) is None:
+        raise TypeError(f"{where} has no learnable weight or bias; the spec's always has both")
+    dtype = main.weight.detach().numpy().dtype
+    if isinstance(main, nn.LayerNorm):
+        if len(main.normalized_shape) != 1:
+            raise TypeError(f"{where} normalises over {len(main.normalized_shape)} axes; the "
+                            "spec's LayerNormalization over the last one")
+        return reference.LayerNormalization(main.normalized_shape[0], main.eps,
+                                            convention="torch", dtype=dtype)
+    if main.momentum is None or not main.track_running_stats:
+        raise TypeError(f"{where} keeps no exponential running average (momentum=None or "
+                        "track_running_stats=False); the spec's BatchNormalization does")
+    return reference.BatchNormalization(main.num_features, main.momentum, main.eps,
+                                        convention="torch", dtype=dtype)
 
 
 def _sequence_layer(group: _Group) -> reference.layers.Layer:
@@ -335,6 +375,8 @@ def _copy_out(layer: reference.layers.Layer, module: nn.Module, context: Context
     ``gradients`` their ``.grad``."""
     holder, found = _holder(module), {}
     for row in layout(type(layer).__name__).rows:
+        if gradients and not row.trainable:  # running statistics have no gradient
+            continue
         tensors = [attrgetter(name)(holder) for name in row.torch_names]
         arrays = tuple((t if not gradients else t.grad if t.requires_grad else
                         torch.zeros_like(t)).detach().cpu().numpy() for t in tensors)

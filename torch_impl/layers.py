@@ -6,6 +6,10 @@
   holds that rule as data). Default initialisation differs too: ``nn.Linear`` draws weight
   and bias from U(±1/√in_features), where the spec (like Keras) draws a Glorot-uniform
   kernel and a zero bias; parity copies the weights, so the initialisers never meet.
+* ``kernel_regularizer`` (λ of the spec's L2 loss term λ‖W‖², Keras's ``L2(λ)``) has
+  no ``nn.Linear`` counterpart: the module keeps λ and ``torch_impl.fit`` writes the
+  term into the loss, as torch users do. ``weight_decay=2λ`` would give the kernel the
+  same step but decay the bias too.
 * Flatten is ``nn.Flatten``: it flattens from axis 1 in row-major order, as the spec does.
   On torch's channels-first images that order is (c, h, w), not the spec's and Keras's
   (h, w, c).
@@ -41,9 +45,12 @@ class Dense(nn.Module):
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str = "identity", *,
-                 dtype: torch.dtype = torch.float64, **activation_params: float) -> None:
+                 kernel_regularizer: float = 0.0, dtype: torch.dtype = torch.float64,
+                 **activation_params: float) -> None:
         super().__init__()
         self.linear = nn.Linear(in_features, out_features, dtype=dtype)
+        # torch has no regulariser argument: the training loop adds λ‖W‖² to the loss
+        self.kernel_regularizer = kernel_regularizer
         self.activation = get(activation, **activation_params)
         self.activation_name = activation
         self.activation_params = dict(activation_params)

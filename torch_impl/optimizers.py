@@ -79,14 +79,16 @@ def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Ad
                    params: _Params) -> torch.optim.Optimizer:
     """The ``torch.optim`` optimizer with the hyper-parameters of a spec optimizer object."""
     spec = reference.optimizers
+    # a schedule starts from its η₀; torch_impl.schedules moves the lr from there
+    lr = getattr(optimizer.learning_rate, "initial_learning_rate", optimizer.learning_rate)
     if isinstance(optimizer, spec.AdamW):
-        return AdamW(params, optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
+        return AdamW(params, lr, optimizer.beta_1, optimizer.beta_2,
                      optimizer.epsilon, optimizer.weight_decay)
     if isinstance(optimizer, spec.Adam):
-        return Adam(params, optimizer.learning_rate, optimizer.beta_1, optimizer.beta_2,
+        return Adam(params, lr, optimizer.beta_1, optimizer.beta_2,
                     optimizer.epsilon, optimizer.weight_decay, optimizer.decoupled_weight_decay)
     if isinstance(optimizer, spec.SGD):
-        return SGD(params, optimizer.learning_rate, optimizer.momentum, optimizer.nesterov,
+        return SGD(params, lr, optimizer.momentum, optimizer.nesterov,
                    optimizer.weight_decay, optimizer.decoupled_weight_decay)
     raise TypeError(f"no torch.optim counterpart for {type(optimizer).__name__}")
 

@@ -1,9 +1,13 @@
 """The spec's training run (``reference.training.fit``) the way torch users write it.
 
 Each step: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``,
-``optimizer.step()``. The optimizer is torch's own (``torch.optim.SGD``, ``Adam``,
-``AdamW``), built from the spec's optimizer object by ``torch_impl.optimizers``; torch
-follows its own formulas, so compare with the spec under ``convention="torch"``.
+``optimizer.step()``, with gradient clipping (``torch.nn.utils.clip_grad_norm_``,
+``clip_grad_value_``) between the last two when the spec's optimizer asks for it. An L2
+loss term (a Dense layer's ``kernel_regularizer`` λ, Keras's
+``L2(λ)``) is written into the loss, λ Σ W², as torch users write it. The optimizer is
+torch's own (``torch.optim.SGD``, ``Adam``, ``AdamW``), built from the spec's optimizer
+object by ``torch_impl.optimizers``; torch follows its own formulas, so compare with the
+spec under ``convention="torch"``.
 
 The batches come from ``reference.training.batch_order`` (the same seeded permutation as
 the spec and the TF mirror: data plumbing, shared so that the three see the same rows),
@@ -18,25 +22,30 @@ import torch
 
 import reference
 from reference.training import History, TrainingDiverged, batch_order
-from torch_impl import losses, optimizers
+from torch_impl import callbacks, losses, optimizers, schedules
 from torch_impl._inputs import checked, training_data
 
 
 @checked(training_data)
 def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0) -> History:
+        seed: int | None = 0, early_stopping: object = None) -> History:
     """Train ``model`` (e.g. from ``torch_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``).
     """
-    torch_optimizer = optimizers.from_reference(
-        reference.optimizers.SGD() if optimizer is None else optimizer, model.parameters())
+    optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
+    torch_optimizer = optimizers.from_reference(optimizer, model.parameters())
+    clipnorm, global_clipnorm, clipvalue = (getattr(optimizer, k, None) for k in
+                                            ("clipnorm", "global_clipnorm", "clipvalue"))
+    scheduler = None if isinstance(optimizer.learning_rate, int | float) else \
+        schedules.from_reference(optimizer.learning_rate, torch_optimizer)
     loss_fn = getattr(losses, loss)
     order = batch_order(X.shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
+    stopper = None if early_stopping is None else callbacks.from_reference(early_stopping)
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -44,9 +53,26 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
             index = torch.from_numpy(rows)
             torch_optimizer.zero_grad()
             value = loss_fn(Y[index], model(X[index]))
+            value = value + sum(m.kernel_regularizer * m.linear.weight.square().sum()
+                                for m in model.modules() if getattr(m, "kernel_regularizer", 0))
             if not torch.isfinite(value):
                 raise TrainingDiverged(step, epoch, value.item(), history)
             value.backward()
+            if clipnorm is not None:  # Keras's clipnorm: each parameter's gradient alone
+                for p in model.parameters():
+                    torch.nn.utils.clip_grad_norm_(p, clipnorm)
+            if global_clipnorm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), global_clipnorm)
+            if clipvalue is not None:
+                torch.nn.utils.clip_grad_value_(model.parameters(), clipvalue)
             torch_optimizer.step()
+            if scheduler is not None:
+                scheduler.step()  # every batch, as a Keras schedule moves (not per epoch)
             history.loss.append(value.item())
+        if stopper is not None and stopper.step(sum(history.loss[-len(batches):]) /
+                                                len(batches), model):
+            history.stopped_epoch = epoch
+            break
+    if stopper is not None:
+        stopper.restore(model)  # the best epoch's state_dict
     return history

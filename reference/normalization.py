@@ -1,0 +1,286 @@
+r"""Normalisation layers: BatchNormalization and LayerNormalization.
+
+Both standardise their input and then scale and shift it with trainable γ (``gamma``)
+and β (``beta``), one per feature (the last axis, channels-last):
+
+    x̂ = (x − μ) / √(σ² + ε);   y = γ x̂ + β
+
+They differ in what μ and σ² are averaged over. BatchNormalization averages over every
+axis but the last (the batch, and the pixels of an image): one μ and σ² per feature,
+shared by the batch. LayerNormalization averages over the last axis: one μ and σ² per
+sample, so it computes the same in training and in inference.
+
+BatchNormalization in training uses the batch's own statistics (σ² the biased variance,
+Σ (x − μ)² / n) and updates running averages of them (``state``: ``moving_mean``,
+``moving_variance``); in inference it normalises with those running averages instead.
+Where torch and Keras differ, the spec computes either by name (``convention=``), as
+``reference.optimizers`` does:
+
+===================  ===================================  ===================================
+                     "torch" (nn.BatchNorm1d/2d)          "keras" (layers.BatchNormalization)
+===================  ===================================  ===================================
+momentum m           weights the new value, 0.1:          weights the old value, 0.99:
+                     r ← (1 − m) r + m s                  r ← m r + (1 − m) s
+ε                    1e-5                                 1e-3
+stored variance      unbiased: s = σ² · n / (n − 1)       biased: s = σ²
+batch of one         refused in training (n = 1)          allowed: y = β
+called directly      training (module.train())            inference (training=None)
+===================  ===================================  ===================================
+
+n is the number of values averaged per feature: N after a Dense layer, N·H·W after a
+channels-last convolution. Both normalise a training batch with the biased σ², and at
+inference both use the stored value as it is; so the unbiased correction changes the
+running variance, never a training output. The same decay is momentum m in one and
+1 − m in the other (``momentum_as``); the porting line is ``momentum=1 - m_keras``.
+
+LayerNormalization: the conventions differ only in ε (torch 1e-5, Keras 1e-3).
+
+Backward (both layers, with sums over the axes the statistics were averaged over and
+n values in each): dL/dβ = Σ g, dL/dγ = Σ g ⊙ x̂, and with ĝ = γ g,
+
+    dL/dx = (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂)) / √(σ² + ε)
+
+because μ and σ² depend on every x in their average. In BatchNormalization's inference
+μ and σ² are constants, and dL/dx = ĝ / √(σ² + ε).
+
+Shape:
+    x, y, g: (N, *, C), C = ``features``; gamma, beta, moving_mean, moving_variance: (C,).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference import initializers
+from reference._validation import check_shape
+from reference.layers import LAYERS, Layer
+
+CONVENTIONS = ("torch", "keras")
+BATCH_NORM_DEFAULTS = {"torch": {"momentum": 0.1, "epsilon": 1e-5},
+                       "keras": {"momentum": 0.99, "epsilon": 1e-3}}
+LAYER_NORM_EPSILON = {"torch": 1e-5, "keras": 1e-3}
+
+
+def _check_convention(where: str, convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"{where}: convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
+def _check_features(where: str, features: object) -> int:
+    if isinstance(features, bool) or not isinstance(features, int | np.integer) or features < 1:
+        raise ValueError(f"{where}: features must be a positive integer, got {features!r}")
+    return int(features)
+
+
+def _check_number(where: str, what: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or \
+            not low <= value <= high:
+        raise ValueError(f"{where}: {what} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+class _Normalization(Layer):
+    """What both layers share: γ and β per feature, the input check, the backward pass."""
+
+    parameter_names = ("gamma", "beta")
+
+    def __init__(self, features: int, *, dtype: object, name: str | None) -> None:
+        self.features = _check_features(type(self).__name__, features)
+        super().__init__(dtype=dtype, name=name or f"{type(self).__name__}({features})")
+        self.initialize(np.random.default_rng(0))  # draws nothing: γ = 1, β = 0
+        self._batch_statistics = False
+        self._x_hat: np.ndarray | None = None
+        self._inv_std: np.ndarray | None = None
+        self._axes: tuple[int, ...] = ()  # the axes the last forward averaged over
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """γ = 1, β = 0, as both frameworks start (nothing is drawn)."""
+        self._values["gamma"] = np.ones(self.features, dtype=self.dtype)
+        self._values["beta"] = initializers.zeros((self.features,), dtype=self.dtype)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not input_shape or input_shape[-1] != self.features:
+            raise ValueError(f"{self.name}: expects {self.features} features on the last axis "
+                             f"(channels-last), got per-sample shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def _checked(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        check_shape(self.name, "input x", x.shape, (*x.shape[:-1], self.features))
+        return x
+
+    def _normalize(self, x: np.ndarray, mean: np.ndarray, variance: np.ndarray,
+                   axes: tuple[int, ...] | None) -> np.ndarray:
+        """y = γ x̂ + β, remembering x̂ and 1/√(σ² + ε); ``axes``: those the statistics
+        came from (None: constants, BatchNorm's inference)."""
+        inv_std = 1.0 / np.sqrt(variance + x.dtype.type(self.epsilon))
+        x_hat = (x - mean) * inv_std
+        self._x_hat, self._inv_std, self._axes = x_hat, inv_std, axes or ()
+        self._batch_statistics = axes is not None
+        return x_hat * self._values["gamma"] + self._values["beta"]
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """Given g = dL/dy: dL/dγ = Σ g x̂, dL/dβ = Σ g; returns dL/dx (module docstring)."""
+        if self._x_hat is None or self._inv_std is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, self._x_hat.shape)
+        every_but_last = tuple(range(g.ndim - 1))
+        self._gradients = {"gamma": np.sum(g * self._x_hat, axis=every_but_last),
+                           "beta": np.sum(g, axis=every_but_last)}
+        if not input_gradient:
+            return None
+        g_hat = g * self._values["gamma"]
+        if not self._batch_statistics:
+            return g_hat * self._inv_std
+        axes = self._axes
+        return (g_hat - np.mean(g_hat, axis=axes, keepdims=True)
+                - self._x_hat * np.mean(g_hat * self._x_hat, axis=axes, keepdims=True)
+                ) * self._inv_std
+
+
+class BatchNormalization(_Normalization):
+    r"""Batch normalisation over every axis but the last: one μ, σ² per feature.
+
+    Training: μ, σ² of the batch (σ² biased); y = γ (x − μ)/√(σ² + ε) + β; then the
+    running statistics move towards μ and σ² (or the unbiased variance, under
+    ``"torch"``) by the convention's momentum. Inference: the same with the running
+    statistics in place of μ and σ². See the module docstring for the conventions and
+    the backward pass.
+
+    Shape:
+        x, y: (N, C) after a Dense layer, (N, H, W, C) after a channels-last convolution;
+        gamma, beta, moving_mean, moving_variance: (C,).
+
+    Args:
+        features: C, the size of the last axis.
+        momentum: in the convention's own meaning (torch: the weight of the new value,
+            default 0.1; Keras: of the old one, default 0.99).
+        epsilon: added to σ² (default torch 1e-5, Keras 1e-3).
+        convention: ``"torch"`` (default, as in ``reference.optimizers``) or ``"keras"``.
+    """
+
+    state_names = ("moving_mean", "moving_variance")
+
+    def __init__(self, features: int, momentum: float | None = None,
+                 epsilon: float | None = None, *, convention: str = "torch",
+                 dtype: object = np.float64, name: str | None = None) -> None:
+        _check_convention("BatchNormalization", convention)
+        defaults = BATCH_NORM_DEFAULTS[convention]
+        self.convention = convention
+        self.momentum = _check_number("BatchNormalization", "momentum",
+                                      defaults["momentum"] if momentum is None else momentum,
+                                      0.0, 1.0)
+        self.epsilon = _check_number("BatchNormalization", "epsilon",
+                                     defaults["epsilon"] if epsilon is None else epsilon,
+                                     0.0, np.inf)
+        super().__init__(features, dtype=dtype, name=name)
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """γ = 1, β = 0, running mean 0 and running variance 1, as both frameworks start."""
+        super().initialize(rng)
+        self._values["moving_mean"] = initializers.zeros((self.features,), dtype=self.dtype)
+        self._values["moving_variance"] = np.ones(self.features, dtype=self.dtype)
+
+    def momentum_as(self, convention: str) -> float:
+        """This layer's decay as ``convention`` spells it: m in its own, 1 − m in the other."""
+        _check_convention("BatchNormalization.momentum_as", convention)
+        return self.momentum if convention == self.convention else 1.0 - self.momentum
+
+    def under(self, convention: str) -> BatchNormalization:
+        """A copy that updates as ``convention``'s framework does, with the same decay, ε,
+        weights and running statistics (what a port to that framework computes)."""
+        copy = BatchNormalization(self.features, self.momentum_as(convention), self.epsilon,
+                                  convention=convention, dtype=self.dtype, name=self.name)
+        for key, value in {**self.parameters, **self.state}.items():
+            copy.set(key, value)
+        return copy
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = γ x̂ + β with the batch's statistics (training, which updates the running
+        ones) or the running statistics (inference)."""
+        x = self._checked(x)
+        axes = tuple(range(x.ndim - 1))
+        if not training:
+            return self._normalize(x, self._values["moving_mean"],
+                                   self._values["moving_variance"], None)
+        n = x.size // self.features
+        if n == 1 and self.convention == "torch":
+            raise ValueError(f"{self.name}: a training batch needs more than one value per "
+                             f"feature under torch's convention (its unbiased variance "
+                             f"divides by n − 1), got input shape {x.shape}")
+        mean = np.mean(x, axis=axes)
+        variance = np.mean(np.square(x - mean), axis=axes)
+        self._update(mean, variance, n)
+        return self._normalize(x, mean, variance, axes)
+
+    def _update(self, mean: np.ndarray, variance: np.ndarray, n: int) -> None:
+        m, r_mean, r_var = self.momentum, self._values["moving_mean"], \
+            self._values["moving_variance"]
+        if self.convention == "keras":  # m weights the old value
+            self._values["moving_mean"] = r_mean * m + mean * (1.0 - m)
+            self._values["moving_variance"] = r_var * m + variance * (1.0 - m)
+        else:  # m weights the new value, and the stored variance is the unbiased one
+            self._values["moving_mean"] = (1.0 - m) * r_mean + m * mean
+            self._values["moving_variance"] = (1.0 - m) * r_var + m * (variance * (n / (n - 1)))
+
+    def config(self) -> dict[str, Any]:
+        return {"features": self.features, "momentum": self.momentum, "epsilon": self.epsilon,
+                "convention": self.convention, **super().config()}
+
+
+class LayerNormalization(_Normalization):
+    r"""Layer normalisation over the last axis: one μ, σ² per sample (per position).
+
+    y = γ (x − μ)/√(σ² + ε) + β, μ and σ² (biased) over the C features of each sample;
+    the same in training and inference, and nothing is stored. See the module docstring
+    for the backward pass.
+
+    Shape:
+        x, y: (N, *, C); gamma, beta: (C,).
+
+    Args:
+        features: C, the size of the last axis.
+        epsilon: added to σ² (default torch 1e-5, Keras 1e-3).
+        convention: ``"torch"`` (default) or ``"keras"``; it decides only ε's default.
+    """
+
+    def __init__(self, features: int, epsilon: float | None = None, *,
+                 convention: str = "torch", dtype: object = np.float64,
+                 name: str | None = None) -> None:
+        _check_convention("LayerNormalization", convention)
+        self.convention = convention
+        self.epsilon = _check_number("LayerNormalization", "epsilon",
+                                     LAYER_NORM_EPSILON[convention] if epsilon is None
+                                     else epsilon, 0.0, np.inf)
+        super().__init__(features, dtype=dtype, name=name)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = γ x̂ + β, statistics over the last axis; ``training`` changes nothing."""
+        x = self._checked(x)
+        mean = np.mean(x, axis=-1, keepdims=True)
+        variance = np.mean(np.square(x - mean), axis=-1, keepdims=True)
+        return self._normalize(x, mean, variance, (-1,))
+
+    def config(self) -> dict[str, Any]:
+        return {"features": self.features, "epsilon": self.epsilon,
+                "convention": self.convention, **super().config()}
+
+
+def under(model, convention: str):
+    """A copy of a spec ``Sequential`` whose BatchNormalization layers update as
+    ``convention``'s framework does (same decay, ε, weights and statistics); the other
+    layers are copied unchanged. The parity suite compares torch with ``"torch"`` and
+    Keras with ``"keras"``."""
+    import copy
+
+    from reference.networks import Sequential
+
+    layers = [layer.under(convention) if isinstance(layer, BatchNormalization)
+              else copy.deepcopy(layer) for layer in model.layers]
+    return Sequential(layers, input_shape=model.input_shape)
+
+
+LAYERS.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization)})

@@ -1,0 +1,178 @@
+r"""Learning-rate schedules: η as a function of the step t (the number of updates before
+this one), under Keras's names.
+
+=======================  ================================  ==================================
+spec / Keras             η_t                               torch, scheduler.step() per batch
+=======================  ================================  ==================================
+ExponentialDecay         η₀ · r^(t/k)                      ExponentialLR(γ = r^(1/k))
+  staircase=True         η₀ · r^⌊t/k⌋                      StepLR(step_size=k, γ = r)
+PiecewiseConstantDecay   v_i for b_{i−1} < t ≤ b_i         MultiStepLR(milestones = b_i + 1,
+                                                           γ = v_{i+1}/v_i), for geometric v
+CosineDecay              η₀ ((1 − α) c_t + α),             CosineAnnealingLR(T_max = k,
+                         c_t = (1 + cos(π min(t,k)/k))/2   eta_min = α η₀)
+=======================  ================================  ==================================
+
+The conventions differ in more than names:
+
+* when: a Keras schedule is a function of ``optimizer.iterations``, so η moves every
+  batch; a torch scheduler moves once per ``scheduler.step()``, which torch code
+  conventionally calls once per epoch. The bridge steps it once per batch.
+* how: torch updates η recursively from the last value (η_t = γ η_{t−1}; the cosine by
+  the ratio of consecutive cosines), in Python floats; Keras evaluates the closed form in
+  float32 (its ``convert_to_tensor`` of a Python float), even for float64 weights.
+  ``convention=`` reproduces either to the last bit: the recursion's rounding for
+  ``"torch"``, float32 (with a correctly rounded cosine, as TF's) for ``"keras"``.
+* boundaries: Keras's piecewise schedule switches after step b (t ≤ b keeps v₀), torch's
+  MultiStepLR at milestone m, so the milestone is b + 1.
+* past the end: Keras's CosineDecay stays at α η₀ after k steps; torch's
+  CosineAnnealingLR keeps following the cosine, back up towards η₀ over the next k.
+
+Shape: ``learning_rates(steps)``: (steps,), η for the updates t = 0, …, steps − 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+CONVENTIONS = ("torch", "keras")
+_f32 = np.float32
+
+
+def _check_convention(convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
+def _positive(where: str, **values: float) -> None:
+    for what, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not 0.0 < value < math.inf:
+            raise ValueError(f"{where}: {what} must be a positive finite number, got {value!r}")
+
+
+class _Schedule:
+    """What the schedules share: η_t by convention, for one step or a run of them."""
+
+    def learning_rates(self, steps: int, convention: str = "torch") -> np.ndarray:
+        """η for the updates t = 0, …, steps − 1, as ``convention``'s framework computes it."""
+        _check_convention(convention)
+        if convention == "keras":
+            return np.array([float(self._keras(t)) for t in range(steps)])
+        rates, eta = [], float(self.initial_learning_rate)
+        for t in range(steps):
+            eta = eta if t == 0 else self._torch_next(t, eta)
+            rates.append(eta)
+        return np.array(rates)
+
+    def __call__(self, step: int, convention: str = "torch") -> float:
+        """η for the update after ``step`` updates."""
+        return float(self.learning_rates(step + 1, convention)[-1])
+
+    initial_learning_rate: float  # η₀, the optimizer's learning rate in torch
+
+    def _keras(self, t: int) -> np.float32:
+        raise NotImplementedError
+
+    def _torch_next(self, t: int, eta: float) -> float:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ExponentialDecay(_Schedule):
+    """η_t = η₀ · r^(t/k), or η₀ · r^⌊t/k⌋ with ``staircase`` (Keras's ExponentialDecay;
+    torch's ExponentialLR(γ = r^(1/k)) or StepLR(k, r) stepped per batch)."""
+
+    initial_learning_rate: float
+    decay_steps: int
+    decay_rate: float
+    staircase: bool = False
+
+    def __post_init__(self) -> None:
+        _positive("ExponentialDecay", initial_learning_rate=self.initial_learning_rate,
+                  decay_steps=self.decay_steps, decay_rate=self.decay_rate)
+
+    def _keras(self, t: int) -> np.float32:
+        p = _f32(t) / _f32(self.decay_steps)
+        return _f32(self.initial_learning_rate) * np.power(
+            _f32(self.decay_rate), np.floor(p) if self.staircase else p)
+
+    def _torch_next(self, t: int, eta: float) -> float:
+        if self.staircase:  # StepLR: γ = r every k steps
+            return eta * self.decay_rate if t % self.decay_steps == 0 else eta
+        return eta * self.decay_rate ** (1 / self.decay_steps)  # ExponentialLR's γ
+
+
+@dataclass(frozen=True)
+class PiecewiseConstantDecay(_Schedule):
+    """η_t = v₀ for t ≤ b₀, v_i for b_{i−1} < t ≤ b_i, the last v after the last b
+    (Keras's PiecewiseConstantDecay; torch's MultiStepLR(milestones b_i + 1, γ) when each
+    v is γ times the one before)."""
+
+    boundaries: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(self.boundaries) + 1 or \
+                list(self.boundaries) != sorted(set(self.boundaries)):
+            raise ValueError(f"PiecewiseConstantDecay: needs increasing boundaries and one "
+                             f"value more than boundaries, got {self.boundaries}, {self.values}")
+        _positive("PiecewiseConstantDecay", **{f"values[{i}]": v
+                                               for i, v in enumerate(self.values)})
+
+    @property
+    def gamma(self) -> float:
+        """torch's γ: the ratio of the second value to the first (the values must be geometric
+        for MultiStepLR; ``torch_impl.schedules`` checks)."""
+        return self.values[1] / self.values[0]
+
+    @property
+    def initial_learning_rate(self) -> float:
+        """η₀ = v₀."""
+        return float(self.values[0])
+
+    def _keras(self, t: int) -> np.float32:
+        return _f32(self.values[int(np.searchsorted(self.boundaries, t, side="left"))])
+
+    def _torch_next(self, t: int, eta: float) -> float:
+        milestones = [b + 1 for b in self.boundaries]
+        return eta * self.gamma ** milestones.count(t) if t in milestones else eta
+
+
+@dataclass(frozen=True)
+class CosineDecay(_Schedule):
+    """η_t = η₀ ((1 − α) (1 + cos(π min(t, k)/k))/2 + α) (Keras's CosineDecay without
+    warm-up; torch's CosineAnnealingLR(T_max = k, eta_min = α η₀) for t ≤ k)."""
+
+    initial_learning_rate: float
+    decay_steps: int
+    alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        _positive("CosineDecay", initial_learning_rate=self.initial_learning_rate,
+                  decay_steps=self.decay_steps)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"CosineDecay: alpha must be in [0, 1], got {self.alpha!r}")
+
+    @property
+    def eta_min(self) -> float:
+        """torch's floor, α η₀."""
+        return self.alpha * self.initial_learning_rate
+
+    def _keras(self, t: int) -> np.float32:
+        fraction = min(_f32(t), _f32(self.decay_steps)) / _f32(self.decay_steps)
+        cosine = _f32(np.cos(np.float64(_f32(math.pi) * fraction)))  # TF's is correctly rounded
+        decayed = _f32(1 - self.alpha) * (_f32(0.5) * (_f32(1.0) + cosine)) + _f32(self.alpha)
+        return _f32(self.initial_learning_rate) * decayed
+
+    def _torch_next(self, t: int, eta: float) -> float:
+        k, low = self.decay_steps, self.eta_min
+        if (t - 1 - k) % (2 * k) == 0:  # torch's branch at the cosine's trough
+            return eta + (self.initial_learning_rate - low) * (1 - math.cos(math.pi / k)) / 2
+        return (1 + math.cos(math.pi * t / k)) / (1 + math.cos(math.pi * (t - 1) / k)) * \
+            (eta - low) + low
+
+
+SCHEDULES = (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)
