@@ -133,6 +133,27 @@ def _pooling(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str,
     return fields
 
 
+def _batch_norm(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    arguments, bridged = [str(layer.features)], []
+    if layer.epsilon != 1e-5:
+        arguments.append(f"eps={layer.epsilon!r}")
+        bridged.append(f"Keras's ε {layer.epsilon:g}")
+    if layer.convention == "keras":
+        arguments.append(f"momentum=1 - {layer.momentum!r}")
+        bridged.append("its momentum weights the old mean, torch's the new")
+    elif layer.momentum != 0.1:
+        arguments.append(f"momentum={layer.momentum!r}")
+    return {"arguments": ", ".join(arguments), "note": "; ".join(bridged),
+            "d": "2d" if len(shape) == 3 else "1d"}
+
+
+def _layer_norm(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    if layer.epsilon == 1e-5:
+        return {"arguments": str(layer.features), "note": ""}
+    return {"arguments": f"{layer.features}, eps={layer.epsilon!r}",
+            "note": f"Keras's ε {layer.epsilon:g}; torch's default is 1e-5"}
+
+
 def _recurrent(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
     if getattr(layer, "reset_after", True) is False:
         raise TypeError("reset_after=False has no torch GRU: torch applies the reset gate "
@@ -186,6 +207,10 @@ TEMPLATES: dict[str, Template] = {
                               call="{pad}x = self.{attr}(x)", arguments=_pooling,
                               layout="channels"),
     "GlobalAveragePooling2D": Template(None, call="x = x.mean(dim=(2, 3))", layout="channels"),
+    "BatchNormalization": Template("nn.BatchNorm{d}({arguments})", note="{note}",
+                                   arguments=_batch_norm, layout="channels"),
+    "LayerNormalization": Template("nn.LayerNorm({arguments})", note="{note}",
+                                   arguments=_layer_norm),
     "Embedding": Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding),
     "SimpleRNN": Template("nn.RNN({in_features}, {units}, batch_first=True)",
                           note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,
@@ -606,6 +631,14 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
 
 # -- the other way: a torch nn.Sequential in Keras ------------------------------------------
 
+def _keras_batch_norm(layer: reference.layers.Layer) -> dict[str, Any]:
+    if layer.convention == "keras":
+        return {"arguments": f"momentum={layer.momentum!r}, epsilon={layer.epsilon!r}",
+                "note": ""}
+    return {"arguments": f"momentum=1 - {layer.momentum!r}, epsilon={layer.epsilon!r}",
+            "note": "torch's momentum weights the new mean, Keras's the old; torch's ε"}
+
+
 def _keras_embedding(layer: reference.layers.Layer) -> dict[str, Any]:
     if layer.padding_idx is not None:
         raise TypeError("padding_idx keeps a row from learning, which no Keras Embedding "
@@ -634,6 +667,10 @@ KERAS_TEMPLATES: dict[str, KerasTemplate] = {
     "Dense": KerasTemplate("keras.layers.Dense({out_features})"),
     "Flatten": KerasTemplate("keras.layers.Flatten()"),
     "Dropout": KerasTemplate("keras.layers.Dropout({rate})"),
+    "BatchNormalization": KerasTemplate("keras.layers.BatchNormalization({arguments})",
+                                        note="{note}", arguments=_keras_batch_norm),
+    "LayerNormalization": KerasTemplate("keras.layers.LayerNormalization(epsilon={epsilon!r})",
+                                        note="torch's ε; Keras's default is 1e-3"),
     "Embedding": KerasTemplate("keras.layers.Embedding({input_dim}, {output_dim})",
                                arguments=_keras_embedding),
     **{kind: KerasTemplate(f"keras.layers.{kind}({{units}}{{sequences}})",

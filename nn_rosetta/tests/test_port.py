@@ -45,10 +45,10 @@ def _statistics(model: keras.Sequential) -> keras.Sequential:
 
 
 def mlp() -> keras.Sequential:
-    """An MLP with dropout, and an activation given as its own layer."""
+    """An MLP with BatchNorm and dropout, and an activation given as its own layer."""
     return _statistics(keras.Sequential([
         keras.Input((12,)), L.Dense(32, activation="relu", name="fc1"),
-        L.Dropout(0.5, name="drop"),
+        L.BatchNormalization(name="norm"), L.Dropout(0.5, name="drop"),
         L.Dense(16, name="fc2"), L.LeakyReLU(name="leaky"),
         L.Dense(3, activation="softmax", name="classes")], name="mlp"))
 
@@ -79,7 +79,7 @@ def same_padding() -> keras.Sequential:
     a BatchNorm over a feature map's channels."""
     return _statistics(keras.Sequential([
         keras.Input((9, 10, 3)), L.Conv2D(4, 3, strides=2, padding="same", name="strided"),
-        L.DepthwiseConv2D(3, padding="same", name="depthwise"),
+        L.BatchNormalization(name="norm"), L.DepthwiseConv2D(3, padding="same", name="depthwise"),
         L.MaxPooling2D(2, strides=1, padding="same", name="pool"),
         L.GlobalAveragePooling2D(name="average"), L.Dense(2, name="out")], name="same_padding"))
 
@@ -178,9 +178,9 @@ def test_the_report_names_the_first_layer_where_a_convention_is_missed(monkeypat
     monkeypatch.setitem(porting.ACTIVATIONS, "leaky_relu",
                         lambda params, tf64: ("F.leaky_relu({})", ""))
     report = nn_rosetta.port(mlp(), MODELS["mlp"][1]).report
-    assert report.first_divergence is report.layers[2]
+    assert report.first_divergence is report.layers[3]
     assert report.first_divergence.layer == "fc2 + leaky"
-    assert [layer.ok for layer in report.layers] == [True, True, False, False]
+    assert [layer.ok for layer in report.layers] == [True, True, True, False, False]
     assert "torch and Keras part at layer fc2 + leaky" in str(report)
 
 
@@ -212,6 +212,13 @@ def test_the_cnn_source_bridges_the_layout_and_the_flatten_order_in_comments(por
     padding = ported["same_padding"]["result"].source
     assert "x = F.pad(x, (0, 1, 1, 1))  # TF's \"same\": the odd cell after" in padding
     assert 'x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))' in padding
+
+
+def test_the_batch_norm_line_bridges_keras_momentum_and_epsilon(ported) -> None:
+    assert "self.norm = nn.BatchNorm1d(32, eps=0.001, momentum=1 - 0.99)" in \
+        ported["mlp"]["result"].source
+    assert "self.norm = nn.BatchNorm2d(4, eps=0.001, momentum=1 - 0.99)" in \
+        ported["same_padding"]["result"].source
 
 
 def test_the_lstm_line_bridges_the_batch_axis(ported) -> None:
@@ -308,13 +315,19 @@ def test_an_example_input_of_the_wrong_dtype_or_shape_is_refused_by_name() -> No
 
 
 def test_a_torch_sequential_ports_to_keras_the_other_way(tmp_path) -> None:
-    module = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(),
+    norm = torch.nn.BatchNorm1d(8)
+    with torch.no_grad():
+        for tensor, low, high in ((norm.weight, 0.5, 1.5), (norm.bias, -0.5, 0.5),
+                                  (norm.running_mean, -0.5, 0.5), (norm.running_var, 0.5, 1.5)):
+            tensor.uniform_(low, high)
+    module = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), norm,
                                  torch.nn.Dropout(0.3), torch.nn.Linear(8, 3),
                                  torch.nn.Softmax(dim=-1))
     x = np.random.default_rng(2).standard_normal((5, 6)).astype(np.float32)
     result = porting.port_to_keras(module, x)
     assert result.report.first_divergence is None, str(result.report)
     assert 'keras.layers.Dense(8, activation="relu"),' in result.source
+    assert "keras.layers.BatchNormalization(momentum=1 - 0.1, epsilon=1e-05)," in result.source
     assert module.training  # the report ran it in inference, and left its mode alone
     result.save(tmp_path)
     namespace: dict = {}
