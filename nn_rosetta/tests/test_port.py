@@ -106,7 +106,6 @@ VERIFY = """
 import importlib.util, json, sys
 import numpy as np
 import torch
-found = {}
 for folder in sys.argv[1:]:
     spec = importlib.util.spec_from_file_location("model", f"{folder}/model.py")
     code = importlib.util.module_from_spec(spec)
