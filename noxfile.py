@@ -21,6 +21,10 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
+# The suites' tensors are small: one thread per library and process, so that pytest-xdist's
+# workers (one per core) don't stall each other's thread pools.
+ONE_THREAD_EACH = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
                     "KERAS_BACKEND": "tensorflow", "KERAS_HOME": ".nox/keras-home"}
 
@@ -33,9 +37,11 @@ def _install(session: nox.Session, extras: str) -> None:
 def parity(session: nox.Session) -> None:
     """The cross-framework parity suite; prints the parity matrix, writes build/parity/."""
     _install(session, "torch,tf,test")
-    # the fuzz suite (parity_tests/fuzz) runs in `tests`: it checks errors, not parity
-    session.run("pytest", "parity_tests", "--ignore=parity_tests/fuzz", *session.posargs,
-                env=QUIET_FRAMEWORKS)
+    # the fuzz suite (parity_tests/fuzz) runs in `tests`: it checks errors, not parity.
+    # One pytest-xdist worker per core: the cases are independent, and the matrix gathers
+    # every worker's records (parity_tests/conftest.py).
+    session.run("pytest", "parity_tests", "--ignore=parity_tests/fuzz", "-n", "auto",
+                *session.posargs, env={**QUIET_FRAMEWORKS, **ONE_THREAD_EACH})
 
 
 @nox.session(python=PYTHON)

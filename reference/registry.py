@@ -83,6 +83,8 @@ class Case:
     gradcheck: bool = True  # False: an input sits on a kink (see the module docstring), or
     # the case is too large for one finite difference per entry (its layers have their own)
     extreme: bool = False  # True: values up to ±1e4 or exact 0/1 probabilities
+    batched: bool = True  # False: a note's fixed data set, whose size is its own: the case
+    # runs at one batch size, not at each of the parity suite's
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,7 @@ def _note004_case() -> Case:
         model = _with_random_biases(Sequential(layers, seed=int(rng.integers(2**31))), rng)
         return {"model": model, "x": XOR_INPUTS.astype(dtype), "y_true": XOR_TARGETS.astype(dtype),
                 "loss": "mean_squared_error"}
-    return Case("note 004: 3-5-8-2 sigmoid on XOR data, MSE", make)
+    return Case("note 004: 3-5-8-2 sigmoid on XOR data, MSE", make, batched=False)
 
 
 _KINKED = {"step", "relu", "leaky_relu", "elu"}
@@ -399,12 +401,12 @@ NOTE_003_TARGETS = np.array([[0], [0], [1], [1]])
 
 
 def _perceptron_case(label: str, data: Callable[[np.random.Generator, int], tuple],
-                     learning_rate: float, max_epochs: int) -> Case:
+                     learning_rate: float, max_epochs: int, batched: bool = True) -> Case:
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         X, y = data(rng, batch)
         return {"X": np.asarray(X).astype(dtype), "y": y, "learning_rate": learning_rate,
                 "max_epochs": max_epochs}
-    return Case(label, make)
+    return Case(label, make, batched=batched)
 
 
 def _border_at_three(rng: np.random.Generator, batch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -428,7 +430,7 @@ def _descent_case(label: str, function: Callable, derivative: Callable, x0: floa
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         return {"function": function, "derivative": derivative, "x0": dtype.type(x0),
                 "learning_rate": learning_rate, "precision": 1e-4, "max_iters": 1000}
-    return Case(label, make)
+    return Case(label, make, batched=False)  # one variable: no batch
 
 
 def _optimizer_case(label: str, optimizer: object, steps: int = 8,
@@ -462,7 +464,7 @@ def _training_case(label: str, widths: tuple[int, ...], acts: tuple[str, ...], l
         stopping = {} if early_stopping is None else {"early_stopping": early_stopping}
         return {"model": model, "X": X, "Y": Y, "loss": loss, "optimizer": optimizer,
                 "epochs": epochs, "batch_size": batch_size, "seed": seed, **stopping}
-    return Case(label, make)
+    return Case(label, make, batched=data is None)
 
 
 def _note004_xor(rng: np.random.Generator, dtype: np.dtype) -> tuple:
@@ -665,10 +667,11 @@ def _learning_concepts() -> list[Concept]:
             notes=("001", "002", "004"), differentiable=False,
             cases=(
                 _perceptron_case("note 002: the seven points, η = 1",
-                                 lambda rng, batch: (NOTE_002_POINTS, NOTE_002_LABELS), 1.0, 100),
+                                 lambda rng, batch: (NOTE_002_POINTS, NOTE_002_LABELS), 1.0, 100,
+                                 batched=False),
                 _perceptron_case("note 002: XOR, never separated (20 epochs)",
                                  lambda rng, batch: (NOTE_002_XOR_POINTS, NOTE_002_XOR_LABELS),
-                                 1.0, 20),
+                                 1.0, 20, batched=False),
                 _perceptron_case("1-d: note 003's border at x = 3, η = 0.5", _border_at_three,
                                  0.5, 50),
                 _perceptron_case("3-d separable with a margin, η = 0.1", _separable, 0.1, 50),
