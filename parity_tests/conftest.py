@@ -39,6 +39,25 @@ def fw(request):
     return framework(request.param)
 
 
+@pytest.fixture(scope="session")
+def torch():
+    """The ``torch`` module, configured as the parity suite runs it."""
+    return framework("torch").torch
+
+
+@pytest.fixture(scope="session")
+def tf():
+    """The ``tensorflow`` module, imported after ``tf_impl`` has set TF's environment."""
+    return framework("tf").tf
+
+
+@pytest.fixture(scope="session")
+def keras(tf):
+    """The ``keras`` module (TensorFlow backend), after ``tf_impl`` has set the environment."""
+    import keras
+    return keras
+
+
 def _shards(config) -> Path:
     """Where each pytest-xdist worker leaves its records for the controller's matrix."""
     return Path(config.rootpath) / "build" / "parity" / "workers"

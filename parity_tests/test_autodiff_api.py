@@ -15,17 +15,6 @@ import reference
 from parity_tests.conftest import framework
 from reference import autodiff as ad
 
-
-@pytest.fixture(scope="module")
-def torch():
-    return framework("torch").torch
-
-
-@pytest.fixture(scope="module")
-def tf():
-    return framework("tf").tf
-
-
 # --- torch autograd ---
 
 def test_torch_leaf_is_made_by_the_user_and_an_operation_result_is_not(torch) -> None:

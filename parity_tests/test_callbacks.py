@@ -4,17 +4,7 @@ cases show the bridged runs)."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
-import pytest
-
-
-@pytest.fixture(scope="module")
-def keras():
-    importlib.import_module("tf_impl")  # first: it sets TF's environment before Keras loads
-    import keras
-    return keras
 
 
 def _keras_model(keras):

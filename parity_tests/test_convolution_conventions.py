@@ -18,18 +18,7 @@ import numpy as np
 import pytest
 
 import reference
-from parity_tests.conftest import framework
 from parity_tests.tolerances import tolerance
-
-
-@pytest.fixture(scope="module")
-def tf():
-    return framework("tf").tf
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return framework("torch").torch
 
 
 def _close(actual, expected) -> bool:

@@ -21,11 +21,6 @@ LOG_1E7 = 7 * math.log(10)  # −log ε
 LOG_2_23 = 23 * math.log(2)  # −log(1 − (1 − ε)) in float32, where 1 − ε rounds to 1 − 2⁻²³
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return framework("torch").torch
-
-
 def test_raw_torch_clamps_the_log_at_minus_100(torch) -> None:
     p = torch.tensor([0.0, 0.5], dtype=torch.float64, requires_grad=True)
     y = torch.tensor([1.0, 0.5], dtype=torch.float64)

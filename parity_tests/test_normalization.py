@@ -4,26 +4,11 @@ converted to the spec; the mirrors' input policy."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
 X = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0], [7.0, 0.0]])  # per feature: μ = (4, 3)
 MEAN, BIASED, UNBIASED = np.array([4.0, 3.0]), np.array([5.0, 5.0]), np.array([5.0, 5.0]) * 4 / 3
-
-
-@pytest.fixture(scope="module")
-def torch():
-    import torch
-    return torch
-
-
-@pytest.fixture(scope="module")
-def keras():
-    importlib.import_module("tf_impl")  # first: it sets TF's environment before Keras loads
-    import keras
-    return keras
 
 
 def _keras_bn(keras, **options):

@@ -4,26 +4,11 @@ trajectories)."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
 W = np.array([[1.0, -2.0], [0.5, 3.0]])
 B = np.array([0.25, -1.0])
-
-
-@pytest.fixture(scope="module")
-def torch():
-    import torch
-    return torch
-
-
-@pytest.fixture(scope="module")
-def tf():
-    importlib.import_module("tf_impl")  # first: it sets TF's environment before TF loads
-    import tensorflow as tf
-    return tf
 
 
 def _keras_dense(regularizer):

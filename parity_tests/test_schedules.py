@@ -3,23 +3,8 @@ frameworks themselves (the registry's schedule and fit cases show the bridged ag
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
-
-
-@pytest.fixture(scope="module")
-def torch():
-    import torch
-    return torch
-
-
-@pytest.fixture(scope="module")
-def keras():
-    importlib.import_module("tf_impl")  # first: it sets TF's environment before Keras loads
-    import keras
-    return keras
 
 
 def _torch_rates(torch, make_scheduler, steps: int, *, step_scheduler: bool = True) -> list:
