@@ -194,6 +194,15 @@ class _Convolution(_Windows):
                          f"{kind}({in_channels}, {filters}, {self.activation.name})")
         self.initialize(np.random.default_rng(seed))
 
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """W (*kernel_size, in, filters), b (filters); DepthwiseConv2D: W (*kernel_size,
+        in, depth_multiplier), b (in · depth_multiplier)."""
+        kernel, channels = list(config["kernel_size"]), config["in_channels"]
+        out = config["depth_multiplier"] if "depth_multiplier" in config else config["filters"]
+        return {"W": [*kernel, channels, out],
+                "b": [channels * out if "depth_multiplier" in config else out]}
+
     @property
     def kernel_shape(self) -> tuple[int, ...]:
         return (*self.kernel_size, self.in_channels, self.filters)

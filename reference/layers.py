@@ -131,6 +131,14 @@ class Layer:
                  input_gradient: bool = True) -> np.ndarray | None:
         raise NotImplementedError
 
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """The names and shapes of the arrays (parameters, then state) that a layer built
+        from ``config`` holds, computed without building it: a weight file's declared sizes
+        are checked against these before any array is allocated. None for most layers
+        without weights."""
+        return {}
+
     def config(self) -> dict[str, Any]:
         """The constructor's arguments (JSON-able), so that ``from_config`` rebuilds it."""
         return {} if self.dtype is None else {"dtype": self.dtype.name}
@@ -248,6 +256,11 @@ class Dense(Layer):
     @property
     def db(self) -> np.ndarray | None:
         return None if self._gradients is None else self._gradients["b"]
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        return {"W": [config["in_features"], config["out_features"]],
+                "b": [config["out_features"]]}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if tuple(input_shape) != (self.in_features,):

@@ -95,6 +95,11 @@ class _Normalization(Layer):
         self._inv_std: np.ndarray | None = None
         self._axes: tuple[int, ...] = ()  # the axes the last forward averaged over
 
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """One value per feature in every array (γ, β and any running statistic)."""
+        return {name: [config["features"]] for name in cls.parameter_names + cls.state_names}
+
     def initialize(self, rng: np.random.Generator) -> None:
         """γ = 1, β = 0, as both frameworks start (nothing is drawn)."""
         self._values["gamma"] = np.ones(self.features, dtype=self.dtype)

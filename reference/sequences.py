@@ -138,6 +138,10 @@ class Embedding(Layer):
         self._gradients = {"embeddings": dE}
         return None  # indices have no gradient
 
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        return {"embeddings": [config["input_dim"], config["output_dim"]]}
+
     def config(self) -> dict[str, Any]:
         return {"input_dim": self.input_dim, "output_dim": self.output_dim,
                 "mask_zero": self.mask_zero, "padding_idx": self.padding_idx,
@@ -167,6 +171,12 @@ class _Recurrent(Layer):
         self.initial_state_gradients: tuple[np.ndarray, ...] | None = None
         self.mask: np.ndarray | None = None
         self._cache: dict[str, Any] | None = None
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        units, columns = config["units"], cls.blocks * config["units"]
+        bias = [2, columns] if config.get("reset_after") else [columns]  # GRU's two rows
+        return {"W": [config["in_features"], columns], "U": [units, columns], "b": bias}
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Keras's defaults: Glorot-uniform W, orthogonal U, zero b (LSTM: forget 1)."""
@@ -559,6 +569,11 @@ class TimeDistributed(Layer):
         return {"layer": {"kind": "Dense", "config": self.layer.config()}}
 
     @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        from reference.layers import Dense
+        return Dense.array_shapes(config["layer"]["config"])  # the wrapped layer's arrays
+
+    @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
         from reference.layers import from_config
         inner = config["layer"]
@@ -720,6 +735,15 @@ class MultiHeadAttention(Layer):
 
     def config(self) -> dict[str, Any]:
         return {"embed_dim": self.embed_dim, "num_heads": self.num_heads, **super().config()}
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """Per projection a kernel (E, H, E/H) and a bias (H, E/H); the output kernel
+        (H, E/H, E) and bias (E,)."""
+        e, h = config["embed_dim"], config["num_heads"]
+        projection = {f"{part}_{array}": shape for part in ("query", "key", "value")
+                      for array, shape in (("kernel", [e, h, e // h]), ("bias", [h, e // h]))}
+        return {**projection, "output_kernel": [h, e // h, e], "output_bias": [e]}
 
 
 LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed,

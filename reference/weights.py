@@ -14,9 +14,9 @@ holding
 * one array per layer and name, called ``"{layer index}.{name}"`` (``0.W``, ``0.b``,
   ``2.W``, …); the spec's kernel W is (in, out).
 
-A layer kind is saved once :data:`ARRAY_SHAPES` says which arrays its configuration
-makes, and of which shapes; that is what lets the loader check a file's declarations
-before building anything (``parity_tests/fuzz`` fails for a kind without its entry).
+Each layer class says which arrays a configuration makes, and of which shapes, without
+building the layer (``Layer.array_shapes``, part of the layer protocol); that is what
+lets the loader check a file's declarations before allocating anything.
 
 ``sha256`` is the SHA-256 of the canonical JSON of ``meta`` without it (sorted keys,
 no spaces) followed by, for each array in the order of ``layers``, its name, dtype, shape
@@ -55,7 +55,7 @@ import json
 import math
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -72,67 +72,15 @@ _NPY_HEADER_LIMIT = 1 << 16  # NumPy writes headers of 128 bytes; it reads up to
 _Model = Sequential | Layer
 
 
-def _dense_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
-    return {"W": [config["in_features"], config["out_features"]], "b": [config["out_features"]]}
-
-
-def _convolution_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
-    """Conv1D, Conv2D: W (*kernel_size, in, filters); DepthwiseConv2D: W (*kernel_size, in,
-    depth_multiplier), b (in · depth_multiplier)."""
-    kernel, channels = list(config["kernel_size"]), config["in_channels"]
-    out = config["depth_multiplier"] if "depth_multiplier" in config else config["filters"]
-    return {"W": [*kernel, channels, out],
-            "b": [channels * out if "depth_multiplier" in config else out]}
-
-
-# Per layer kind: the names and shapes of the arrays (parameters, then state) a
-# configuration makes, computed without building the layer, so that a file cannot make
-# the loader allocate more than it holds. A new layer kind adds its row.
-def _recurrent_arrays(blocks: int) -> Callable[[dict[str, Any]], dict[str, list[int]]]:
-    def shapes(config: dict[str, Any]) -> dict[str, list[int]]:
-        units = config["units"]
-        bias = [2, blocks * units] if config.get("reset_after") else [blocks * units]
-        return {"W": [config["in_features"], blocks * units], "U": [units, blocks * units],
-                "b": bias}
-    return shapes
-
-
-def _attention_arrays(config: dict[str, Any]) -> dict[str, list[int]]:
-    e, h = config["embed_dim"], config["num_heads"]
-    projection = {f"{part}_{array}": shape for part in ("query", "key", "value")
-                  for array, shape in (("kernel", [e, h, e // h]), ("bias", [h, e // h]))}
-    return {**projection, "output_kernel": [h, e // h, e], "output_bias": [e]}
-
-
-ARRAY_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, list[int]]]] = {
-    "Dense": _dense_arrays,
-    "Flatten": lambda config: {},
-    "Dropout": lambda config: {},
-    "BatchNormalization": lambda config: {name: [config["features"]] for name in (
-        "gamma", "beta", "moving_mean", "moving_variance")},
-    "LayerNormalization": lambda config: {"gamma": [config["features"]],
-                                          "beta": [config["features"]]},
-    **dict.fromkeys(("Conv1D", "Conv2D", "DepthwiseConv2D"), _convolution_arrays),
-    **dict.fromkeys(("MaxPool2D", "AveragePool2D", "GlobalAveragePooling2D"),
-                    lambda config: {}),
-    "Embedding": lambda config: {"embeddings": [config["input_dim"], config["output_dim"]]},
-    "SimpleRNN": _recurrent_arrays(1),
-    "LSTM": _recurrent_arrays(4),
-    "GRU": _recurrent_arrays(3),
-    "TimeDistributed": lambda config: _dense_arrays(config["layer"]["config"]),
-    "MultiHeadAttention": _attention_arrays,
-}
-
-
 def _arrays(layer: Layer) -> dict[str, np.ndarray]:
     return {**layer.parameters, **layer.state}
 
 
 def _describe(layer: Layer) -> dict[str, Any]:
     kind = type(layer).__name__
-    if kind not in ARRAY_SHAPES or LAYERS.get(kind) is not type(layer):
-        raise TypeError(f"save_weights: layer {layer.name} of kind {kind} has no weight-file "
-                        "entry (reference.weights.ARRAY_SHAPES)")
+    if LAYERS.get(kind) is not type(layer):
+        raise TypeError(f"save_weights: layer {layer.name} of kind {kind} is not a spec layer "
+                        "kind (reference.layers.LAYERS)")
     return {"kind": kind, "config": layer.config(),
             "arrays": {name: list(value.shape) for name, value in _arrays(layer).items()}}
 
@@ -285,10 +233,10 @@ def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
         raise WeightFileError(f"{path}: 'layers' must list each layer's {sorted(keys)}")
     for k, layer in enumerate(layers):
         shapes = layer["arrays"]
-        if layer["kind"] not in ARRAY_SHAPES or not isinstance(layer["config"], dict) or \
+        if layer["kind"] not in LAYERS or not isinstance(layer["config"], dict) or \
                 not isinstance(shapes, dict) or not all(map(_is_shape, shapes.values())):
             raise WeightFileError(f"{path}: layer {k}: kind {layer['kind']!r} with arrays "
-                                  f"{shapes!r}; expected a kind of {sorted(ARRAY_SHAPES)} "
+                                  f"{shapes!r}; expected a kind of {sorted(LAYERS)} "
                                   "and positive integer shapes")
     return meta
 
@@ -305,7 +253,7 @@ def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
                               f"than its {size} bytes can hold")
     for k, layer in enumerate(meta["layers"]):
         try:
-            shapes = ARRAY_SHAPES[layer["kind"]](layer["config"])
+            shapes = LAYERS[layer["kind"]].array_shapes(layer["config"])
         except (KeyError, TypeError) as error:
             raise WeightFileError(f"{path}: layer {k}: configuration {layer['config']!r} "
                                   f"({type(error).__name__}: {error})") from None

@@ -153,8 +153,24 @@ def test_layers_without_parameters_round_trip_by_kind_and_config(tmp_path) -> No
             np.testing.assert_array_equal(x, y)
 
 
-def test_every_spec_layer_kind_has_a_weight_file_entry() -> None:
-    assert set(reference.weights.ARRAY_SHAPES) == set(reference.layers.LAYERS)
+def _registry_layers() -> list:
+    found = []
+    for concept in reference.registry.CONCEPTS:
+        for case in concept.cases:
+            data = case.make(np.random.default_rng(0), np.dtype(np.float64), 2)
+            if isinstance(data.get("model"), reference.Sequential):
+                found += data["model"].layers
+    return found
+
+
+def test_each_layer_class_declares_the_arrays_its_configuration_makes() -> None:
+    """What the loader checks a file against (before allocating) is what a built layer holds,
+    for every layer of every registry case, and every layer kind is among them."""
+    layers = _registry_layers()
+    assert {type(layer).__name__ for layer in layers} == set(reference.layers.LAYERS)
+    for layer in layers:
+        built = {name: list(a.shape) for name, a in {**layer.parameters, **layer.state}.items()}
+        assert type(layer).array_shapes(layer.config()) == built, layer.name
 
 
 def test_an_unknown_activation_is_refused(tmp_path) -> None:
