@@ -125,7 +125,7 @@ def _code(impl) -> str:
 
 def concept(t: Translation, summary: Summary) -> str:
     cites = f"Notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
-    f64, f32 = status(summary, t.name)
+    f64, f32 = status(summary, t.parity)
     out = [f"## {t.name}", "", f"{cites}parity float64 {f64} · float32 {f32}", ""]
     for k, (name, doc) in enumerate(t.math):
         text = docstring(doc)
@@ -142,7 +142,7 @@ def concept(t: Translation, summary: Summary) -> str:
                 out.append(f"- {LABELS[package]}:")
                 out += [f"  - {inline(i)}" for i in items]
         out.append("")
-    out += ["**Parity** (the last `nox -s parity` run)", "", parity_table(summary, t.name)]
+    out += ["**Parity** (the last `nox -s parity` run)", "", parity_table(summary, t.parity)]
     return "\n".join(out)
 
 
@@ -160,7 +160,7 @@ def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]]) -> st
             "|---|---|---|---|---|"]
     for t in g.translations:
         out.append(f"| [{t.name}](#{slug(t.name)}) | {inline(t.summary)} | "
-                   f"{cited(t.concept.notes)} | {' | '.join(status(summary, t.name))} |")
+                   f"{cited(t.concept.notes)} | {' | '.join(status(summary, t.parity))} |")
     out += ["", legend(summary), ""]
     for t in g.translations:
         out += [concept(t, summary), ""]
@@ -187,14 +187,18 @@ def index(groups: tuple[Group, ...], rows: list[Row], summary: Summary) -> str:
             "- One HTML page with the three translations in columns: `nox -s docs` writes "
             "`build/docs/index.html` (self-contained, works offline).",
             "- In a terminal: `nn-rosetta cheatsheet`, `nn-rosetta list`, and "
-            "`nn-rosetta show sigmoid` for one concept side by side.", "", "## All concepts", "",
+            "`nn-rosetta show sigmoid` for one concept side by side (`show` and "
+            "`cheatsheet` take any name of the cheat-sheet, and `BN`, `MHA`, `DDP`).", "",
+            "## All concepts", "",
             "| page | concept | what it is | notes | float64 | float32 |",
             "|---|---|---|---|---|---|"]
     for g in groups:
         for t in g.translations:
-            out.append(f"| {g.title} | [{t.name}]({g.page}.md#{slug(t.name)}) | "
+            # a concept outside the registry has a page of its own, not a section
+            anchor = f"#{slug(t.name)}" if t.registered else ""
+            out.append(f"| {g.title} | [{t.name}]({g.page}.md{anchor}) | "
                        f"{inline(t.summary)} | {cited(t.concept.notes)} | "
-                       f"{' | '.join(status(summary, t.name))} |")
+                       f"{' | '.join(status(summary, t.parity))} |")
     out += ["", legend(summary), ""]
     return note_links("\n".join(out))
 
