@@ -248,7 +248,7 @@ def _spec_cell(row: cheatsheet.Row, prefix: str = "") -> str:
     return f"[`{row.spec}`]({prefix}{page_of(names[row.spec])[0]}.md#{slug(row.spec)})"
 
 
-def _code_cell(text: str) -> str:
+def code_cell(text: str) -> str:
     return " / ".join(f"`{prose(name.strip())}`" for name in text.split(" / "))
 
 
@@ -263,7 +263,7 @@ def sheet_table(rows: tuple[cheatsheet.Row, ...], prefix: str = "", tests: bool 
             ["tested by"] if tests else [])
         out += [f"**{section}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in mine:
-            cells = [_code_cell(r.keras), _code_cell(r.torch), _spec_cell(r, prefix),
+            cells = [code_cell(r.keras), code_cell(r.torch), _spec_cell(r, prefix),
                      prose(r.difference)]
             if tests:
                 cells.append(f"`test_{r.test}`" if r.test else f"no test: {prose(r.reason)}")
@@ -306,24 +306,36 @@ def notes_page() -> str:
     return note_links("\n".join(out).rstrip() + "\n")
 
 
+def readme_top() -> tuple[cheatsheet.Row, ...]:
+    """The cheat-sheet's top, for the README: the first row of each section."""
+    return tuple(next(r for r in cheatsheet.ROWS if r.section == section)
+                 for section in cheatsheet.SECTIONS
+                 if any(r.section == section for r in cheatsheet.ROWS))
+
+
 def readme_cheatsheet() -> str:
-    """README.md's first generated part: the cheat-sheet, without its test column."""
-    rows = cheatsheet.ROWS
+    """README.md's first generated part: the top of the cheat-sheet, one row per section,
+    and the way to the rest."""
+    rows, top = cheatsheet.ROWS, readme_top()
+    lines = ["| | Keras / TensorFlow | PyTorch | what differs |", "|---|---|---|---|"]
+    lines += [f"| {r.section} | {code_cell(r.keras)} | {code_cell(r.torch)} | "
+              f"{prose(r.difference)} |" for r in top]
     return "\n".join([
-        f"{len(rows)} rows, from [`nn_rosetta/cheatsheet.py`](nn_rosetta/cheatsheet.py); "
-        f"[the full page](docs/cheatsheet.md) names the test that runs both sides of each of "
-        f"the {sum(bool(r.test) for r in rows)} rows involving numbers "
-        "(`parity_tests/test_cheatsheet.py`); [the weight-layout page](docs/weight-layouts.md) "
-        "is its companion for moving weights. In a terminal: `nn-rosetta cheatsheet`.", "",
-        sheet_table(rows, prefix="docs/", tests=False)])
+        f"The first row of each section, of {len(rows)}; [the full cheat-sheet]"
+        "(docs/cheatsheet.md) has them all, each with the spec's concept and the test that "
+        f"runs both sides ({sum(bool(r.test) for r in rows)} rows involve numbers: "
+        "`parity_tests/test_cheatsheet.py`), and [the weight-layout page]"
+        "(docs/weight-layouts.md) is its companion for moving weights. In a terminal: "
+        "`nn-rosetta cheatsheet`, or `nn-rosetta cheatsheet BatchNorm` for the rows about "
+        "one name.", "", *lines])
 
 
 def readme(groups: tuple[Group, ...]) -> str:
     """README.md's generated links to the pages."""
     pages = ", ".join(f"[{g.title.lower()}](docs/{g.page}.md)" for g in groups)
     return note_links("\n".join([
-        "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), above, with the "
-        "test of each row.",
+        "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), whose top is "
+        "above, with the test of each row.",
         f"- [The concepts](docs/README.md), one page per group: {pages}. Each concept "
         "with its math, its code in NumPy, PyTorch and TensorFlow, where the frameworks "
         "differ, and whether the parity tests pass.",
