@@ -135,6 +135,12 @@ def test_the_readme_shows_the_cheatsheet_and_links_every_page(files) -> None:
     assert "(docs/cheatsheet.md)" in readme and "(docs/notes.md)" in readme
 
 
+def test_the_index_lists_data_parallelism_with_a_link_to_its_page(files) -> None:
+    index = files[build.DOCS / "README.md"]
+    assert "[Data parallelism](data-parallelism.md): data_parallel_fit" in index
+    assert "| Data parallelism | [data_parallel_fit](data-parallelism.md) |" in index
+
+
 def test_the_activation_figure_draws_each_elementwise_activation_reproducibly() -> None:
     (_, caption, svg), = figures.drawn("activations")
     assert figures.drawn("activations")[0][2] == svg

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -42,6 +44,15 @@ def test_the_pinned_set_takes_torch_from_the_cpu_index() -> None:
     lines = (build.ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
     assert any(re.fullmatch(r"torch==[\d.]+", line) for line in lines)
+
+
+def test_the_pinned_install_is_the_cpu_torch_without_triton() -> None:
+    """The README's claim for the environment its install line makes, which the tests run
+    in: torch at its pin, the CPU build, and no triton to crash after TensorFlow."""
+    pins = dict(line.split("==") for line in (build.ROOT / "constraints.txt").read_text(
+        encoding="utf-8").splitlines() if "==" in line and not line.startswith("#"))
+    assert importlib.metadata.version("torch") == f"{pins['torch']}+cpu"
+    assert importlib.util.find_spec("triton") is None
 
 
 def test_the_readme_is_in_a_newcomers_order() -> None:
