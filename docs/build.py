@@ -22,7 +22,6 @@ from pathlib import Path
 
 from docs import bridge, figures, html, layouts, markdown, parallel
 from nn_rosetta import catalog, parity
-from reference import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -60,7 +59,8 @@ def refreshed(old: parity.Summary, report: Path) -> parity.Summary:
     """The snapshot with the report's measurements taken in (registered concepts, bridge rows)."""
     from parity_tests.test_bridge import ROWS
 
-    keep = [c.name for c in registry.CONCEPTS] + [f"bridge: {row.key}" for row in ROWS]
+    keep = [catalog.parity_name(c.name) for c in catalog.concepts()] + [
+        f"bridge: {row.key}" for row in ROWS]
     return parity.merged(old, parity.read_report(report), keep).bounded()
 
 
@@ -76,7 +76,9 @@ def committed(inputs: Inputs) -> dict[Path, str]:
     """The committed files the docs consist of, as the code generates them now."""
     files: dict[Path, str] = {}
     for g in inputs.groups:
-        files[DOCS / f"{g.page}.md"] = markdown.group(g, inputs.summary, inputs.figures[g.page])
+        if g.registered:  # the others have a page of their own, below
+            files[DOCS / f"{g.page}.md"] = markdown.group(g, inputs.summary,
+                                                          inputs.figures[g.page])
         for name, _, svg in inputs.figures[g.page]:
             files[DOCS / "figures" / f"{name}.svg"] = svg
     files[DOCS / "README.md"] = markdown.index(inputs.groups, inputs.rows, inputs.summary)

@@ -21,7 +21,7 @@ from pygments.lexers import PythonLexer
 
 from docs.bridge import PREAMBLE, Row
 from docs.markdown import legend, status
-from nn_rosetta import cheatsheet, docstrings, notes
+from nn_rosetta import cheatsheet, docstrings, names, notes
 from nn_rosetta.catalog import LABELS, Group, Implementation, Translation
 from nn_rosetta.parity import DTYPES, FRAMEWORKS, Cell, Summary
 from reference import registry
@@ -132,9 +132,9 @@ def concept(t: Translation, summary: Summary) -> str:
         differ = f'<div class="differ"><h4>Where the frameworks differ</h4><ul>{items}</ul></div>'
     columns = "".join(_column(impl) for impl in t.implementations)
     return (f'<section class="concept" id="{t.name}"><h3 class="mono">{t.name}</h3>'
-            f'<p class="meta">{cited}parity {_status(summary, t.name)}</p>'
+            f'<p class="meta">{cited}parity {_status(summary, t.parity)}</p>'
             f'<div class="math">{math}</div><div class="columns">{columns}</div>{differ}'
-            f"<h4>Parity</h4>{parity_table(summary, t.name)}</section>")
+            f"<h4>Parity</h4>{parity_table(summary, t.parity)}</section>")
 
 
 def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]]) -> str:
@@ -252,21 +252,36 @@ def search_index(groups: tuple[Group, ...], rows: list[Row]) -> list[list[str]]:
     return found
 
 
-SEARCH = """(() => {
+# The search, as pure functions (docs/tests runs them in node on the page's index): a query
+# is first read as a name, by the CLI's rule (nn_rosetta/names.py: `searchKey` is its `key`,
+# `aliases` its table), then matched word by word against every entry's text.
+FIND = r"""const searchKey = word => {
+  let w = word.trim().toLowerCase().split('(')[0].replaceAll('/', '.');
+  if (w.endsWith('.py')) w = w.slice(0, -3);
+  w = w.replace(/\.+$/, '');
+  w = w.slice(w.lastIndexOf('.') + 1).replace(/[^a-z0-9]/g, '');
+  return w.endsWith('loss') && w.length > 4 ? w.slice(0, -4) : w;
+};
+const searchFind = ({entries, aliases}, query) => {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return [];
+  const byId = new Map(entries.map(([label, id]) => [id, label]));
+  const named = (aliases[searchKey(query)] || []).map(id => [byId.get(id), id]);
+  const scored = entries.map(([label, id, text]) => {
+    const l = label.toLowerCase(), all = (label + ' ' + text).toLowerCase();
+    if (!words.every(w => all.includes(w))) return null;
+    return [words.every(w => l.includes(w)) ? 0 : 1, label, id];
+  }).filter(Boolean).sort((a, b) => a[0] - b[0]).map(([, label, id]) => [label, id]);
+  const seen = new Set();
+  return [...named, ...scored].filter(([, id]) => !seen.has(id) && seen.add(id)).slice(0, 12);
+};"""
+
+SEARCH = FIND + """
+(() => {
   const index = JSON.parse(document.getElementById('search-index').textContent);
   const box = document.getElementById('search'), list = document.getElementById('results');
-  const find = q => {
-    const words = q.toLowerCase().split(/\\s+/).filter(Boolean);
-    if (!words.length) return [];
-    const scored = index.map(([label, id, text]) => {
-      const l = label.toLowerCase(), all = (label + ' ' + text).toLowerCase();
-      if (!words.every(w => all.includes(w))) return null;
-      return [words.every(w => l.includes(w)) ? 0 : 1, label, id];
-    }).filter(Boolean);
-    return scored.sort((a, b) => a[0] - b[0]).slice(0, 12);
-  };
   box.addEventListener('input', () => {
-    list.replaceChildren(...find(box.value).map(([, label, id]) => {
+    list.replaceChildren(...searchFind(index, box.value).map(([label, id]) => {
       const li = document.createElement('li'), a = document.createElement('a');
       a.href = '#' + id; a.textContent = label; li.append(a); return li; }));
   });
@@ -277,6 +292,11 @@ SEARCH = """(() => {
     document.getElementById(first.hash.slice(1)).scrollIntoView();
   });
 })();"""
+
+
+def search_data(groups: tuple[Group, ...], rows: list[Row]) -> dict:
+    """What the search box reads: the entries, and the CLI's alias table."""
+    return {"entries": search_index(groups, rows), "aliases": names.aliases()}
 
 
 def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]]],
@@ -305,7 +325,7 @@ def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]
     highlight_css = HtmlFormatter(style=_STYLE).get_style_defs(".hl")
     script = SEARCH
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    index = json.dumps(search_index(groups, rows), ensure_ascii=False).replace("</", "<\\/")
+    index = json.dumps(search_data(groups, rows), ensure_ascii=False).replace("</", "<\\/")
     return Template((TEMPLATES / "page.html").read_text()).substitute(
         css=css, highlight_css=highlight_css, nav="\n".join(nav), main="\n".join(main),
         script=script, script_hash=f"sha256-{digest}", index=index)

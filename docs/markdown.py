@@ -125,7 +125,7 @@ def _code(impl) -> str:
 
 def concept(t: Translation, summary: Summary) -> str:
     cites = f"Notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
-    f64, f32 = status(summary, t.name)
+    f64, f32 = status(summary, t.parity)
     out = [f"## {t.name}", "", f"{cites}parity float64 {f64} · float32 {f32}", ""]
     for k, (name, doc) in enumerate(t.math):
         text = docstring(doc)
@@ -142,7 +142,7 @@ def concept(t: Translation, summary: Summary) -> str:
                 out.append(f"- {LABELS[package]}:")
                 out += [f"  - {inline(i)}" for i in items]
         out.append("")
-    out += ["**Parity** (the last `nox -s parity` run)", "", parity_table(summary, t.name)]
+    out += ["**Parity** (the last `nox -s parity` run)", "", parity_table(summary, t.parity)]
     return "\n".join(out)
 
 
@@ -160,7 +160,7 @@ def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]]) -> st
             "|---|---|---|---|---|"]
     for t in g.translations:
         out.append(f"| [{t.name}](#{slug(t.name)}) | {inline(t.summary)} | "
-                   f"{cited(t.concept.notes)} | {' | '.join(status(summary, t.name))} |")
+                   f"{cited(t.concept.notes)} | {' | '.join(status(summary, t.parity))} |")
     out += ["", legend(summary), ""]
     for t in g.translations:
         out += [concept(t, summary), ""]
@@ -187,14 +187,18 @@ def index(groups: tuple[Group, ...], rows: list[Row], summary: Summary) -> str:
             "- One HTML page with the three translations in columns: `nox -s docs` writes "
             "`build/docs/index.html` (self-contained, works offline).",
             "- In a terminal: `nn-rosetta cheatsheet`, `nn-rosetta list`, and "
-            "`nn-rosetta show sigmoid` for one concept side by side.", "", "## All concepts", "",
+            "`nn-rosetta show sigmoid` for one concept side by side (`show` and "
+            "`cheatsheet` take any name of the cheat-sheet, and `BN`, `MHA`, `DDP`).", "",
+            "## All concepts", "",
             "| page | concept | what it is | notes | float64 | float32 |",
             "|---|---|---|---|---|---|"]
     for g in groups:
         for t in g.translations:
-            out.append(f"| {g.title} | [{t.name}]({g.page}.md#{slug(t.name)}) | "
+            # a concept outside the registry has a page of its own, not a section
+            anchor = f"#{slug(t.name)}" if t.registered else ""
+            out.append(f"| {g.title} | [{t.name}]({g.page}.md{anchor}) | "
                        f"{inline(t.summary)} | {cited(t.concept.notes)} | "
-                       f"{' | '.join(status(summary, t.name))} |")
+                       f"{' | '.join(status(summary, t.parity))} |")
     out += ["", legend(summary), ""]
     return note_links("\n".join(out))
 
@@ -244,7 +248,7 @@ def _spec_cell(row: cheatsheet.Row, prefix: str = "") -> str:
     return f"[`{row.spec}`]({prefix}{page_of(names[row.spec])[0]}.md#{slug(row.spec)})"
 
 
-def _code_cell(text: str) -> str:
+def code_cell(text: str) -> str:
     return " / ".join(f"`{prose(name.strip())}`" for name in text.split(" / "))
 
 
@@ -259,7 +263,7 @@ def sheet_table(rows: tuple[cheatsheet.Row, ...], prefix: str = "", tests: bool 
             ["tested by"] if tests else [])
         out += [f"**{section}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in mine:
-            cells = [_code_cell(r.keras), _code_cell(r.torch), _spec_cell(r, prefix),
+            cells = [code_cell(r.keras), code_cell(r.torch), _spec_cell(r, prefix),
                      prose(r.difference)]
             if tests:
                 cells.append(f"`test_{r.test}`" if r.test else f"no test: {prose(r.reason)}")
@@ -302,24 +306,36 @@ def notes_page() -> str:
     return note_links("\n".join(out).rstrip() + "\n")
 
 
+def readme_top() -> tuple[cheatsheet.Row, ...]:
+    """The cheat-sheet's top, for the README: the first row of each section."""
+    return tuple(next(r for r in cheatsheet.ROWS if r.section == section)
+                 for section in cheatsheet.SECTIONS
+                 if any(r.section == section for r in cheatsheet.ROWS))
+
+
 def readme_cheatsheet() -> str:
-    """README.md's first generated part: the cheat-sheet, without its test column."""
-    rows = cheatsheet.ROWS
+    """README.md's first generated part: the top of the cheat-sheet, one row per section,
+    and the way to the rest."""
+    rows, top = cheatsheet.ROWS, readme_top()
+    lines = ["| | Keras / TensorFlow | PyTorch | what differs |", "|---|---|---|---|"]
+    lines += [f"| {r.section} | {code_cell(r.keras)} | {code_cell(r.torch)} | "
+              f"{prose(r.difference)} |" for r in top]
     return "\n".join([
-        f"{len(rows)} rows, from [`nn_rosetta/cheatsheet.py`](nn_rosetta/cheatsheet.py); "
-        f"[the full page](docs/cheatsheet.md) names the test that runs both sides of each of "
-        f"the {sum(bool(r.test) for r in rows)} rows involving numbers "
-        "(`parity_tests/test_cheatsheet.py`); [the weight-layout page](docs/weight-layouts.md) "
-        "is its companion for moving weights. In a terminal: `nn-rosetta cheatsheet`.", "",
-        sheet_table(rows, prefix="docs/", tests=False)])
+        f"The first row of each section, of {len(rows)}; [the full cheat-sheet]"
+        "(docs/cheatsheet.md) has them all, each with the spec's concept and the test that "
+        f"runs both sides ({sum(bool(r.test) for r in rows)} rows involve numbers: "
+        "`parity_tests/test_cheatsheet.py`), and [the weight-layout page]"
+        "(docs/weight-layouts.md) is its companion for moving weights. In a terminal: "
+        "`nn-rosetta cheatsheet`, or `nn-rosetta cheatsheet BatchNorm` for the rows about "
+        "one name.", "", *lines])
 
 
 def readme(groups: tuple[Group, ...]) -> str:
     """README.md's generated links to the pages."""
     pages = ", ".join(f"[{g.title.lower()}](docs/{g.page}.md)" for g in groups)
     return note_links("\n".join([
-        "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), above, with the "
-        "test of each row.",
+        "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), whose top is "
+        "above, with the test of each row.",
         f"- [The concepts](docs/README.md), one page per group: {pages}. Each concept "
         "with its math, its code in NumPy, PyTorch and TensorFlow, where the frameworks "
         "differ, and whether the parity tests pass.",

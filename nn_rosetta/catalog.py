@@ -3,7 +3,9 @@
 Everything here is derived from ``reference.registry.CONCEPTS`` and the packages' source:
 a concept added to the registry (with its mirrors) appears in the docs and the CLI with
 no edit here. ``GROUPS`` only gives known modules a page title; a module it does not
-know gets a page named after the module.
+know gets a page named after the module. ``OUTSIDE_REGISTRY`` adds the concepts whose
+parity needs several processes (data parallelism): the registry's per-case parity cannot
+hold them, so their own test file does, and their page is written by ``docs/parallel.py``.
 
 For each concept:
 
@@ -50,7 +52,28 @@ GROUPS: dict[str, tuple[str, str]] = {
     "schedules": ("training-knobs", "Training knobs: schedules and early stopping"),
     "callbacks": ("training-knobs", "Training knobs: schedules and early stopping"),
     "sequences": ("sequences-and-attention", "Sequences and attention"),
+    "parallel": ("data-parallelism", "Data parallelism"),
 }
+
+
+@dataclass(frozen=True)
+class Outside:
+    """A concept outside the registry: its definition's name in all three packages, its
+    module, the name its parity records go under, and the test file that holds them."""
+
+    name: str
+    module: str
+    parity: str
+    summary: str
+    tested_by: str
+
+
+OUTSIDE_REGISTRY = (
+    Outside("data_parallel_fit", "parallel", "data parallelism",
+            "Data parallelism: full-batch training with each step split over W replicas "
+            "(torch's DistributedDataParallel, TensorFlow's MirroredStrategy).",
+            "parity_tests/test_data_parallel.py"),
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +139,15 @@ class Translation:
         return self.concept.name
 
     @property
+    def parity(self) -> str:
+        """The name the parity records of this concept go under."""
+        return parity_name(self.name)
+
+    @property
+    def registered(self) -> bool:
+        return self.name not in _OUTSIDE
+
+    @property
     def summary(self) -> str:
         """The first paragraph of the spec's docstring (the registry keeps its first line)."""
         first = docstrings.blocks(self.math[0][1])[0] if self.math else None
@@ -132,6 +164,33 @@ class Group:
     intro: tuple[str, ...]  # the spec modules' docstrings
     conventions: tuple[tuple[str, str], ...]  # (mirror package, module docstring)
     translations: tuple[Translation, ...]
+
+    @property
+    def registered(self) -> bool:
+        """Whether the group's page is written from the registry (``docs/markdown.py``);
+        a group of concepts outside it has a page of its own."""
+        return all(t.registered for t in self.translations)
+
+
+_OUTSIDE = {o.name: o for o in OUTSIDE_REGISTRY}
+
+
+def parity_name(concept: str) -> str:
+    """The name a concept's parity records go under: its own, unless it is outside the
+    registry ("data parallelism")."""
+    return _OUTSIDE[concept].parity if concept in _OUTSIDE else concept
+
+
+def concepts() -> tuple[registry.Concept, ...]:
+    """Every concept the catalog shows: the registry's, then those outside it (which
+    have no cases)."""
+    return registry.CONCEPTS + tuple(
+        registry.Concept(name=o.name, module=o.module, summary=o.summary, notes=(), cases=())
+        for o in OUTSIDE_REGISTRY)
+
+
+def _in(module: str) -> tuple[registry.Concept, ...]:
+    return tuple(c for c in concepts() if c.module == module)
 
 
 def page_of(module: str) -> tuple[str, str]:
@@ -181,7 +240,7 @@ def _general(docstring: str, names: list[str]) -> str:
 
 def translate(concept: registry.Concept) -> Translation:
     """The concept's math, code and framework differences, read from the source."""
-    siblings = [c.name for c in registry.concepts(concept.module)]
+    siblings = [c.name for c in _in(concept.module)]
     spec = _implementation(SPEC, concept)
     math = tuple((d.name, d.docstring) for d in spec.definitions if d.docstring) if spec else ()
     return Translation(concept, page_of(concept.module)[0], math,
@@ -191,7 +250,7 @@ def translate(concept: registry.Concept) -> Translation:
 
 def groups() -> tuple[Group, ...]:
     """The pages, in the order their modules first appear in the registry."""
-    modules = list(dict.fromkeys(c.module for c in registry.CONCEPTS))
+    modules = list(dict.fromkeys(c.module for c in concepts()))
     pages = list(dict.fromkeys(page_of(m) for m in modules))
     found = []
     for page, title in pages:
@@ -201,15 +260,15 @@ def groups() -> tuple[Group, ...]:
             spec = module_source(SPEC, module)
             if spec is not None and spec.docstring:
                 intro.append(spec.docstring)
-            if len(registry.concepts(module)) == 1:
+            if len(_in(module)) == 1:
                 continue  # the mirrors' module docstrings go to that one concept
-            names = [c.name for c in registry.concepts(module)]
+            names = [c.name for c in _in(module)]
             for package in MIRRORS:
                 source = module_source(package, module)
                 general = _general(source.docstring, names) if source is not None else ""
                 if general:
                     conventions.append((package, general))
-        translations = tuple(translate(c) for m in mine for c in registry.concepts(m))
+        translations = tuple(translate(c) for m in mine for c in _in(m))
         found.append(Group(page, title, tuple(mine), tuple(intro), tuple(conventions),
                            translations))
     return tuple(found)
@@ -217,4 +276,7 @@ def groups() -> tuple[Group, ...]:
 
 def find(name: str) -> Translation:
     """The translation of the concept called ``name`` (KeyError if none)."""
-    return translate(registry.concept(name))
+    found = [c for c in concepts() if c.name == name]
+    if not found:
+        raise KeyError(f"no concept {name!r}")
+    return translate(found[0])

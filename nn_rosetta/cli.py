@@ -4,11 +4,13 @@
     nn-rosetta cheatsheet Dense     the rows that name Dense (any Keras, torch or spec name)
     nn-rosetta list                 every concept, by page, with its parity status
     nn-rosetta show sigmoid         NumPy, PyTorch and TensorFlow side by side
-    nn-rosetta show nn.Linear       names are forgiving: adam, mse, bce, BCELoss, keras.layers.Dense
+    nn-rosetta show DDP             names are forgiving: adam, bce, BN, MHA, clipnorm,
+                                    nn.Linear, keras.layers.Dense, DistributedDataParallel
     nn-rosetta notes                the source notes the numbers (note 002) refer to
     nn-rosetta port M.keras --out D a Keras model in PyTorch: D/model.py, D/weights.pt, report
 
-show and cheatsheet fit the terminal (--width overrides): side by side from 100 columns,
+show and cheatsheet read a name alike: whatever cheatsheet finds rows for, show shows (the
+concept, or those rows). Both fit the terminal (--width overrides): side by side from 100 columns,
 stacked below that, and highlighted when writing to a terminal. The parity status comes
 from build/parity/report.json under the current directory (the last nox -s parity run),
 else from the docs' committed snapshot.
@@ -17,6 +19,7 @@ else from the docs' committed snapshot.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import shutil
 import sys
@@ -46,7 +49,7 @@ def list_concepts(summary: parity.Summary | None) -> str:
         lines.append(group.title)
         for t in group.translations:
             lines.append(f"  {t.name:<46}"
-                         + "".join(f"{_status(summary, t.name, d):<14}" for d in DTYPES)
+                         + "".join(f"{_status(summary, t.parity, d):<14}" for d in DTYPES)
                          + " ".join(t.concept.notes))
     lines += ["", notes.legend()]
     if summary is None:
@@ -62,7 +65,7 @@ def list_concepts(summary: parity.Summary | None) -> str:
 
 def show_concept(name: str, width: int, colour: bool, summary: parity.Summary | None) -> str:
     t = catalog.find(name)
-    status = ", ".join(f"{d} {_status(summary, name, d)}" for d in DTYPES)
+    status = ", ".join(f"{d} {_status(summary, t.parity, d)}" for d in DTYPES)
     cited = f"notes {', '.join(t.concept.notes)} · " if t.concept.notes else ""
     head = textwrap.wrap(f"{name} — {docstrings.plain(t.summary)}", width)
     head += textwrap.wrap(f"{catalog.page_of(t.concept.module)[1]} · {cited}parity {status}",
@@ -129,16 +132,8 @@ def sheet(rows: list[cheatsheet.Row] | tuple[cheatsheet.Row, ...], width: int) -
 
 
 def sheet_rows(word: str | None) -> tuple[cheatsheet.Row, ...]:
-    """The rows a word names: its concept's rows and the rows naming it, else a substring."""
-    if not word:
-        return cheatsheet.ROWS
-    found = names.resolve(word)
-    rows = [r for r in cheatsheet.ROWS if found.concept and r.spec == found.concept]
-    rows += [r for r in found.rows if r not in rows]
-    if not rows:
-        text = word.lower()
-        rows = [r for r in cheatsheet.ROWS if text in f"{r.keras} {r.torch} {r.spec}".lower()]
-    return tuple(rows)
+    """The rows a word means (``nn_rosetta.names.lookup``); every row without one."""
+    return names.lookup(word).rows if word else cheatsheet.ROWS
 
 
 def list_notes() -> str:
@@ -171,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", type=Path, default=None,
                         help="a parity report.json to read (default: the last run's)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"nn-rosetta {_version()}")
+    commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="every concept with its parity status")
     show = commands.add_parser("show", help="one concept in NumPy, PyTorch and TensorFlow")
     show.add_argument("concept")
@@ -194,6 +190,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("nn-rosetta")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed: no package metadata; pip install -e .)"
+
+
 def _width(asked: int | None) -> int:
     return max(asked or shutil.get_terminal_size().columns, 20)
 
@@ -210,8 +213,14 @@ def port_model(model: Path, out: Path, example: Path | None) -> int:
     """``nn-rosetta port``: nothing is written unless every layer ports."""
     import numpy as np
 
-    import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
-    from nn_rosetta import porting
+    try:
+        import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
+        from nn_rosetta import porting
+    except ModuleNotFoundError as error:
+        print(f"nn-rosetta port: needs PyTorch and TensorFlow, and {error.name} is not "
+              "installed: pip install \"nn-rosetta[torch,tf]\" (README.md, Install)",
+              file=sys.stderr)
+        return 2
 
     try:
         ported = porting.port(porting.load(model),
@@ -239,12 +248,17 @@ def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
     if args.command == "list":
         print(list_concepts(summary))
         return 0
-    found = names.resolve(args.concept)
+    found = names.lookup(args.concept)
     width = _width(args.width)
     if found.concept is None:
         if not found.rows:
             return _unknown(args.concept)
-        print(f"{args.concept!r} is not a concept of the spec; the cheat-sheet has it:")
+        if found.concepts:
+            print(f"{args.concept!r} is not one concept of the spec: it names "
+                  f"{', '.join(found.concepts)} (`nn-rosetta show` one of them); the "
+                  "cheat-sheet has it:")
+        else:
+            print(f"{args.concept!r} is not a concept of the spec; the cheat-sheet has it:")
         print(sheet(found.rows, width))
         return 0
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
@@ -255,6 +269,9 @@ def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `nn-rosetta`: what it can do
+        parser.print_help()
+        return 0
     summary = None
     if args.command in ("list", "show"):
         try:

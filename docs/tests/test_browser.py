@@ -16,6 +16,7 @@ import pytest
 
 from docs import build
 from docs.tests import chromium
+from nn_rosetta import catalog, cheatsheet, names
 from reference import registry
 
 WIDTH, NARROW, HEIGHT = 1400, 800, 900
@@ -95,7 +96,7 @@ def test_numpy_pytorch_and_tensorflow_stand_side_by_side_at_laptop_width(browser
     assert found["viewport"] == WIDTH
     assert found["scrollWidth"] <= WIDTH, "the page scrolls sideways"
     assert found["nav"]["right"] <= found["main"]["left"], "the concept list covers the page"
-    assert {s["id"] for s in found["sections"]} == {c.name for c in registry.CONCEPTS}
+    assert {s["id"] for s in found["sections"]} == {c.name for c in catalog.concepts()}
     for section in found["sections"]:
         numpy, torch, tf = section["columns"]
         assert [c["head"] for c in section["columns"]] == ["NumPy", "PyTorch", "TensorFlow"]
@@ -147,7 +148,9 @@ TYPE = """(() => {
 def test_the_search_box_finds_keras_torch_and_spec_names_offline(browser, width) -> None:
     _resize(browser, width)
     results = browser.evaluate(TYPE % json.dumps("BCELoss"))
-    assert results and results[0][0].startswith("keras.losses.BinaryCrossentropy()"), results
+    # the concept first, as `nn-rosetta show BCELoss`, then its cheat-sheet row
+    assert results[0] == ["binary_cross_entropy", "#binary_cross_entropy"], results
+    assert results[1][0].startswith("keras.losses.BinaryCrossentropy()"), results
     assert ["binary_cross_entropy", "#binary_cross_entropy"] in browser.evaluate(
         TYPE % json.dumps("binary cross"))
     assert browser.evaluate(TYPE % json.dumps("no such thing anywhere")) == []
@@ -159,3 +162,24 @@ def test_the_search_box_finds_keras_torch_and_spec_names_offline(browser, width)
     assert hash_ and top is not None and 0 <= top < HEIGHT, (hash_, top)
     _shoot(browser, f"screenshot-search-{width}.png")
     browser.evaluate(TYPE % json.dumps(""))
+
+
+def test_the_search_box_reads_every_name_as_the_cli_does(browser) -> None:
+    """Issue 23: the names `nn-rosetta show` resolves lead the search's results to the same
+    concept (or cheat-sheet row): every name of the cheat-sheet, every concept, and the
+    abbreviations."""
+    words = {n for row in cheatsheet.ROWS for n in row.names} | {
+        c.name for c in catalog.concepts()} | {
+        "BatchNorm", "BN", "DDP", "MHA", "clipnorm", "weight_decay", "attention",
+        "DistributedDataParallel", "MirroredStrategy", "data parallelism", "CrossEntropyLoss"}
+    expected = {}
+    for word in sorted(words):
+        found = names.lookup(word)
+        if names.key(word) in names.aliases():  # a name, not a search for text
+            expected[word] = found.concept or f"sheet-{cheatsheet.ROWS.index(found.rows[0]) + 1}"
+    first = browser.evaluate(
+        "(words => { const index = JSON.parse(document.getElementById('search-index')"
+        ".textContent); return Object.fromEntries(words.map(w => [w, searchFind(index, w)[0]"
+        f"?.[1]])); }})({json.dumps(sorted(expected))})")
+    assert {w: first[w] for w in expected} == expected
+    assert expected["DDP"] == "data_parallel_fit" and expected["BN"] == "BatchNormalization"

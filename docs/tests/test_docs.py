@@ -117,13 +117,28 @@ def test_every_relative_link_and_anchor_resolves(files) -> None:
                 assert anchor in headings[linked], f"{path.name} links to missing #{anchor}"
 
 
+def test_the_readmes_cheatsheet_is_a_short_top_of_one_row_per_section() -> None:
+    top = markdown.readme_top()
+    assert [r.section for r in top] == list(cheatsheet.SECTIONS)
+    assert all(f"| {r.section} | {markdown.code_cell(r.keras)} |" in markdown.readme_cheatsheet()
+               for r in top)
+    assert len(markdown.readme_cheatsheet().splitlines()) <= len(cheatsheet.SECTIONS) + 4
+
+
 def test_the_readme_shows_the_cheatsheet_and_links_every_page(files) -> None:
     readme = files[build.README]
-    assert markdown.sheet_table(cheatsheet.ROWS, prefix="docs/", tests=False) in readme
+    assert markdown.readme_cheatsheet() in readme  # the top; the whole table on its page
+    assert markdown.sheet_table(cheatsheet.ROWS) in files[build.DOCS / "cheatsheet.md"]
     for group in catalog.groups():
         assert f"(docs/{group.page}.md)" in readme
     assert "(docs/bridge.md)" in readme and "(docs/README.md)" in readme
     assert "(docs/cheatsheet.md)" in readme and "(docs/notes.md)" in readme
+
+
+def test_the_index_lists_data_parallelism_with_a_link_to_its_page(files) -> None:
+    index = files[build.DOCS / "README.md"]
+    assert "[Data parallelism](data-parallelism.md): data_parallel_fit" in index
+    assert "| Data parallelism | [data_parallel_fit](data-parallelism.md) |" in index
 
 
 def test_the_activation_figure_draws_each_elementwise_activation_reproducibly() -> None:
@@ -146,7 +161,7 @@ def test_the_html_page_loads_nothing_from_outside() -> None:
     # the only addresses outside are the notes' own links, which a reader may follow
     assert not re.search(r"""<(?!a )[^>]*href\s*=\s*["']?(https?:|//)""", page)
     assert "default-src 'none'" in page  # and the page's policy forbids it anyway
-    assert page.count('<section class="concept"') == len(registry.CONCEPTS)
+    assert page.count('<section class="concept"') == len(catalog.concepts())
     assert not re.search(r"<a [^>]*>(?:(?!</a>).)*<a ", page), "a link inside a link"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -33,7 +35,39 @@ def test_each_readme_block_runs_as_pasted_and_prints(block: str, tmp_path) -> No
 
 def test_the_readme_says_how_to_install_for_use_and_how_big_it_is() -> None:
     readme = build.README.read_text(encoding="utf-8")
-    assert 'pip install -e ".[torch,tf]"' in readme
-    assert re.search(r"about \d+(\.\d+)? GB", readme)
-    assert readme.index("## Install, to use it") < readme.index("## Keras / TensorFlow → PyTorch")
-    assert readme.index("## Keras / TensorFlow → PyTorch") < readme.index("## Two commands")
+    assert 'pip install -e ".[torch,tf]" -c constraints.txt\n' in readme
+    assert re.search(r"measured about \d+(\.\d+)? GB", readme)
+
+
+def test_the_pinned_set_takes_torch_from_the_cpu_index() -> None:
+    """Without the index pip takes PyPI's torch, the CUDA build with triton (issue 23)."""
+    lines = (build.ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    assert any(re.fullmatch(r"torch==[\d.]+", line) for line in lines)
+
+
+def test_the_pinned_install_is_the_cpu_torch_without_triton() -> None:
+    """The README's claim for the environment its install line makes, which the tests run
+    in: torch at its pin, the CPU build, and no triton to crash after TensorFlow."""
+    pins = dict(line.split("==") for line in (build.ROOT / "constraints.txt").read_text(
+        encoding="utf-8").splitlines() if "==" in line and not line.startswith("#"))
+    assert importlib.metadata.version("torch") == f"{pins['torch']}+cpu"
+    assert importlib.util.find_spec("triton") is None
+
+
+def test_the_readme_is_in_a_newcomers_order() -> None:
+    """What it is, install, the two commands, a ported model, then the concepts and the
+    cheat-sheet's top, then the rest (issue 23)."""
+    readme = build.README.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", readme, re.M)
+    assert headings[:6] == ["Install", "Two commands", "A Keras model in PyTorch, in five lines",
+                            "The three translations at a glance", "Map of the concepts",
+                            "Keras / TensorFlow → PyTorch: the cheat-sheet"]
+    assert len(readme[:readme.index("## Install")].splitlines()) <= 10  # what it is, briefly
+
+
+def test_the_five_line_port_is_five_lines() -> None:
+    readme = build.README.read_text(encoding="utf-8")
+    section = readme.split("## A Keras model in PyTorch, in five lines", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    assert block in BLOCKS and len([x for x in block.splitlines() if x.strip()]) <= 5

@@ -1,9 +1,12 @@
-"""``nn-rosetta list`` and ``nn-rosetta show``, and the catalog they read the code from."""
+"""``nn-rosetta list``, ``show`` and ``cheatsheet``, the alias table they read names with,
+and the catalog they read the code from."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +16,6 @@ import pytest
 
 import reference
 from nn_rosetta import catalog, cheatsheet, cli, names, notes, parity
-from reference import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -45,7 +47,7 @@ def test_list_shows_every_concept_with_its_worst_error_per_dtype(capsys, tmp_pat
     code, out, _ = _run(capsys, "--report", str(_report(tmp_path)), "list")
     assert code == 0
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
-    assert set(rows) == {c.name for c in registry.CONCEPTS}
+    assert set(rows) == {c.name for c in catalog.concepts()}
     # the worst of torch and TF, to two significant digits, per dtype
     assert rows["sigmoid"].split()[1:5] == ["2.2e-16", "✓", "6.0e-08", "✓"]
     assert rows["relu"].split()[1:5] == ["0", "✓", "3.0e-03", "✗"]
@@ -113,21 +115,90 @@ def test_show_names_the_closest_concepts_for_a_typo(capsys) -> None:
     ("BinaryCrossentropy", "binary_cross_entropy"), ("perceptron", "Perceptron"),
     ("sequential", "Sequential"), ("SIGMOID", "sigmoid"), ("nn.BCEWithLogitsLoss",
                                                           "binary_cross_entropy_with_logits"),
-    ("torch.optim.AdamW", "AdamW"), ("keras.losses.MeanSquaredError", "mean_squared_error")])
+    ("torch.optim.AdamW", "AdamW"), ("keras.losses.MeanSquaredError", "mean_squared_error"),
+    # issue 23: abbreviations, keyword arguments, framework classes the mirrors use
+    ("BatchNorm", "BatchNormalization"), ("BN", "BatchNormalization"),
+    ("nn.BatchNorm2d", "BatchNormalization"), ("MHA", "MultiHeadAttention"),
+    ("attention", "MultiHeadAttention"), ("clipnorm", "SGD"), ("weight_decay", "SGD"),
+    ("DDP", "data_parallel_fit"), ("DistributedDataParallel", "data_parallel_fit"),
+    ("MirroredStrategy", "data_parallel_fit"), ("tf.distribute.MirroredStrategy",
+                                                "data_parallel_fit"),
+    ("data parallelism", "data_parallel_fit"), ("torch_impl/parallel.py", "data_parallel_fit"),
+    ("reference.losses.mse", "mean_squared_error")])
 def test_show_resolves_keras_torch_and_short_names(capsys, word, concept) -> None:
-    assert names.resolve(word).concept == concept
+    assert names.lookup(word).concept == concept
     code, out, _ = _run(capsys, "show", word, "--width", "120")
     assert code == 0 and out.startswith(f"{concept} — ")
 
 
 def test_every_concept_and_cheatsheet_name_resolves_to_its_row() -> None:
-    concepts = {c.name for c in registry.CONCEPTS}
-    for concept in concepts:
-        assert names.resolve(concept.upper()).concept == concept
+    for concept in catalog.concepts():
+        assert names.lookup(concept.name.upper()).concept == concept.name
     for row in cheatsheet.ROWS:
         for name in filter(names.key, row.names):
-            found = names.resolve(name)
+            found = names.lookup(name)
             assert found.concept == row.spec or row in found.rows, name
+
+
+def _sheet_words() -> list[str]:
+    """Every name of the cheat-sheet's rows, and every word of its Keras and torch cells."""
+    words = {n for row in cheatsheet.ROWS for n in row.names}
+    words |= {w for row in cheatsheet.ROWS for w in re.findall(r"[A-Za-z_][\w.]+",
+                                                              f"{row.keras} {row.torch}")}
+    return sorted(words)
+
+
+def test_show_works_for_every_name_cheatsheet_finds(capsys) -> None:
+    """Issue 23's "done when": walked over every name and word of the cheat-sheet."""
+    walked = 0
+    for word in _sheet_words():
+        code, sheet_out, _ = _run(capsys, "cheatsheet", word, "--width", "120")
+        if code != 0:
+            continue  # cheatsheet finds nothing: show need not either
+        walked += 1
+        code, out, err = _run(capsys, "show", word, "--width", "120")
+        assert code == 0 and out and not err, (word, err)
+        found = names.lookup(word)
+        if found.concept is None:  # the rows, as cheatsheet prints them
+            assert sheet_out in out, word
+    assert walked > len(cheatsheet.ROWS)
+
+
+def test_show_and_cheatsheet_print_each_row_once(capsys) -> None:
+    for command in ("show", "cheatsheet"):
+        _, out, _ = _run(capsys, command, "CrossEntropyLoss", "--width", "400")
+        for row in names.lookup("CrossEntropyLoss").rows:
+            assert sum(line.startswith(f"{row.keras.replace('`', '')} ")
+                       for line in out.splitlines()) == 1, (command, row.keras)
+    assert len(names.lookup("CrossEntropyLoss").rows) == 2
+
+
+def test_a_name_of_several_concepts_shows_their_rows_and_names_them(capsys) -> None:
+    code, out, _ = _run(capsys, "show", "CrossEntropyLoss", "--width", "400")
+    assert code == 0
+    assert ("is not one concept of the spec: it names categorical_cross_entropy_with_logits, "
+            "sparse_categorical_cross_entropy_with_logits") in out.splitlines()[0]
+
+
+def test_data_parallelism_is_a_concept_of_list_and_show(capsys) -> None:
+    _, out, _ = _run(capsys, "list")
+    lines = out.splitlines()
+    assert lines[lines.index("Data parallelism") + 1].split()[0] == "data_parallel_fit"
+    code, shown, _ = _run(capsys, "show", "DDP", "--width", "200")
+    row = next(line for line in shown.splitlines() if "ddp = DistributedDataParallel" in line)
+    assert code == 0 and "def data_parallel_fit" in shown
+    assert "tf.distribute.get_strategy()" in shown and " │ " in row  # three columns
+
+
+def test_data_parallelism_shows_the_parity_of_its_own_test(capsys, tmp_path) -> None:
+    record = {"concept": "data parallelism", "case": "one step, even split",
+              "framework": "torch", "dtype": "float64", "batch": 8, "quantity": "loss",
+              "kind": "loss", "error": 3.1e-16, "rtol": 1e-10, "atol": 0.0, "passed": True}
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"versions": {}, "records": [record]}))
+    _, out, _ = _run(capsys, "--report", str(report), "list")
+    assert next(line for line in out.splitlines()
+                if line.startswith("  data_parallel_fit")).split()[1:3] == ["3.1e-16", "✓"]
 
 
 def test_suggestions_rank_what_the_word_most_likely_means() -> None:
@@ -193,6 +264,30 @@ def test_notes_says_what_each_note_is(capsys) -> None:
     assert notes.legend() in listed
 
 
+def test_bare_nn_rosetta_prints_the_help_and_exits_0() -> None:
+    done = subprocess.run([sys.executable, "-m", "nn_rosetta"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and not done.stderr
+    assert done.stdout.startswith("usage: nn-rosetta") and "nn-rosetta cheatsheet" in done.stdout
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "nn_rosetta", "--version"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout == f"nn-rosetta {importlib.metadata.version('nn-rosetta')}\n"
+
+
+def test_port_without_the_frameworks_names_the_extra_to_install(tmp_path) -> None:
+    probe = ("import sys; sys.modules['tensorflow'] = sys.modules['keras'] = None\n"
+             "from nn_rosetta import cli\n"
+             "sys.exit(cli.main(['port', 'model.keras', '--out', 'ported']))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert 'pip install "nn-rosetta[torch,tf]"' in done.stderr
+    assert not (tmp_path / "ported").exists()
+
+
 def test_help_is_plain_text() -> None:
     done = subprocess.run([sys.executable, "-m", "nn_rosetta", "--help"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
@@ -230,7 +325,7 @@ def test_it_runs_as_a_process_without_importing_the_frameworks() -> None:
     assert done.stdout.rstrip().endswith("imported: False False")
 
 
-@pytest.mark.parametrize("concept", registry.CONCEPTS, ids=lambda c: c.name)
+@pytest.mark.parametrize("concept", catalog.concepts(), ids=lambda c: c.name)
 def test_the_catalog_finds_each_concept_in_all_three_packages(concept) -> None:
     found = catalog.translate(concept)
     assert [i and i.relpath for i in found.implementations] == [
@@ -253,9 +348,11 @@ def test_differences_are_the_mirror_docstrings_bullets_that_name_the_concept() -
 
 
 def test_a_page_per_registered_module_group_and_none_for_absent_ones() -> None:
-    modules = {c.module for c in registry.CONCEPTS}
+    modules = {c.module for c in catalog.concepts()}
     assert {g.page for g in catalog.groups()} == {catalog.page_of(m)[0] for m in modules}
-    assert sum(len(g.translations) for g in catalog.groups()) == len(registry.CONCEPTS)
+    assert sum(len(g.translations) for g in catalog.groups()) == len(catalog.concepts())
+    assert [t.name for g in catalog.groups() if not g.registered for t in g.translations] == [
+        o.name for o in catalog.OUTSIDE_REGISTRY]
 
 
 def test_show_binary_cross_entropy_is_at_most_four_lines_per_framework(capsys) -> None:
