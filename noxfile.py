@@ -19,6 +19,7 @@ picked up).
 from __future__ import annotations
 
 import os
+import socket
 
 import nox
 
@@ -27,6 +28,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXTRAS = "torch,tf,test,docs,bench"  # every session's, in one environment
 # The suites' tensors are small: one thread per library and process, so that pytest-xdist's
 # workers (one per core) don't stall each other's thread pools.
@@ -37,11 +39,22 @@ QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
 SHARED: dict[str, str] = {}  # the shared environment's bin folder, once `env` has run
 
 
+def _torch_cpu_index() -> tuple[str, ...]:
+    """pip's option for PyTorch's CPU wheels (PyPI's Linux torch is the CUDA build), where
+    that index can be reached; a machine without it (a CI runner with a local wheel store)
+    would make pip retry it, with a warning, for every package."""
+    try:
+        socket.create_connection(("download.pytorch.org", 443), timeout=3).close()
+    except OSError:
+        return ()
+    return ("--extra-index-url", TORCH_CPU_INDEX)
+
+
 @nox.session(python=PYTHON, default=False)
 def env(session: nox.Session) -> None:
     """The environment parity, tests, docs and bench run in: the package editable, with
     every extra, pinned by constraints.txt."""
-    session.install(*CONSTRAINTS, "-e", f".[{EXTRAS}]")
+    session.install(*CONSTRAINTS, *_torch_cpu_index(), "-e", f".[{EXTRAS}]")
     SHARED["bin"] = session.bin
 
 
