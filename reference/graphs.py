@@ -64,12 +64,17 @@ class SymbolicTensor:
     """
 
     def __init__(self, shape: Sequence[int], layer: Layer | None,
-                 inputs: Sequence[SymbolicTensor], name: str) -> None:
+                 inputs: Sequence[SymbolicTensor], name: str | None = None) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.layer = layer
         self.inputs = tuple(inputs)
-        self.name = name
+        self._name = name
         self.order = next(_order)
+
+    @property
+    def name(self) -> str:
+        """The Input's name, or the name of the layer that computes the tensor."""
+        return self._name if self.layer is None else self.layer.name
 
     def __repr__(self) -> str:
         source = "Input" if self.layer is None else type(self.layer).__name__
@@ -122,7 +127,7 @@ def connect(layer: Layer, inputs: object) -> SymbolicTensor:
         reason = str(error).removeprefix(f"{layer.name}: ")
         raise ValueError(f"{layer.name}: called on {shown}, which it cannot take: "
                          f"{reason}") from None
-    return SymbolicTensor(shape, layer, sources, layer.name)
+    return SymbolicTensor(shape, layer, sources)
 
 
 def _tensors(where: str, what: str, given: object) -> tuple[list[SymbolicTensor], bool]:

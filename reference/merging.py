@@ -228,6 +228,10 @@ class Maximum(Merge):
 class Concatenate(Merge):
     """y = [x_1, …, x_k] along ``axis``; dL/dx_i = g's slice at x_i's place.
 
+    Shape:
+        x_i: (N, …, d_i, …) with d_i at ``axis`` and the other axes equal →
+        y: (N, …, Σ_i d_i, …).
+
     Args:
         axis: the axis of the full arrays, batch axis included, as Keras counts it
             (-1: the last); never the batch axis, whose rows are samples. In torch's
