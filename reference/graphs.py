@@ -25,11 +25,11 @@ came later in the forward order), it stores its parameter gradients and sends dL
 its inputs; what reaches an ``Input`` is the model's dL/d(input).
 
 Rules, checked when the :class:`Model` is built: every output is computed from the given
-inputs only and every input is used; names are unique among inputs and layers (they key
-the parameters and the weight file's wiring); a layer is called once per graph (the
-layer protocol keeps one forward's values, so a shared layer would overwrite them: use
-two layers and copy the weights). A cycle cannot be built: a layer's output exists only
-after its inputs.
+inputs only and every input is used (Keras 3.15 accepts an unused input silently); names
+are unique among inputs and layers (they key the parameters and the weight file's
+wiring); a layer is called once per graph (the layer protocol keeps one forward's values,
+so a shared layer would overwrite them: use two layers and copy the weights). A cycle
+cannot be built: a layer's output exists only after its inputs.
 
 Padding masks (``Embedding(mask_zero=True)``) travel as in ``Sequential``: along a chain
 of one-input layers to the next layer that takes a mask; a merge layer refuses them.

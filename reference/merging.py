@@ -22,11 +22,12 @@ gradient goes to its first argument on ties, ``x >= y``) and in torch's
 g/2 (folded over three inputs: g/4, g/4, g/2), and ``torch.stack(xs).amax(0)`` gives each
 g/k. Measured with torch 2.13 and TF 2.21 / Keras 3.15 on CPU.
 
-Shapes: the element-wise layers need inputs of exactly one shape (Keras would also
-broadcast an axis of size 1; the spec refuses that, so a broadcast never happens
-unnoticed). ``Concatenate`` needs equal shapes except along ``axis``, which counts the
-batch axis as Keras's does (``axis=-1``: the last, the channels of an image), and may not
-be the batch axis itself.
+Shapes: the element-wise layers need at least two inputs of exactly one shape (Keras
+also takes a list of one, and broadcasts (N, 4) with (N, 1); the spec refuses both, so a
+broadcast never happens unnoticed). ``Concatenate`` needs equal shapes except along
+``axis``, which counts the batch axis as Keras's does (``axis=-1``: the last, the
+channels of an image), and may not be the batch axis itself (Keras builds
+``Concatenate(axis=0)`` of two (None, 4) inputs without a word).
 
 These layers have no parameters; they compute in their inputs' float dtype, which the
 inputs must share.
