@@ -9,10 +9,12 @@ from reference import (
     callbacks,
     convolution,
     gradcheck,
+    graphs,
     initializers,
     layers,
     layouts,
     losses,
+    merging,
     normalization,
     optimizers,
     perceptron,
@@ -29,7 +31,9 @@ from reference.convolution import (
     GlobalAveragePooling2D,
     MaxPool2D,
 )
+from reference.graphs import Input, Model
 from reference.layers import Dense, Dropout, Flatten
+from reference.merging import Add, Average, Concatenate, Maximum, Multiply, Subtract
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization, LayerNormalization
 from reference.optimizers import gradient_descent
@@ -42,8 +46,10 @@ __all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalizat
            "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
            "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
            "schedules", "sequences", "training"]
-__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
-           "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",
-           "initializers", "layers", "layouts", "load_weights", "losses", "optimizers",
-           "perceptron", "registry", "save_weights", "sequences", "training"]
+__all__ = ["Add", "Average", "AveragePool2D", "Concatenate", "Conv1D", "Conv2D", "Dense",
+           "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input",
+           "MaxPool2D", "Maximum", "Model", "Multiply", "Perceptron", "Sequential", "Subtract",
+           "TrainingDiverged", "activations", "autodiff", "convolution", "fit", "gradcheck",
+           "gradient_descent", "graphs", "initializers", "layers", "layouts", "load_weights",
+           "losses", "merging", "optimizers", "perceptron", "registry", "save_weights",
+           "sequences", "training"]

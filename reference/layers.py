@@ -24,6 +24,13 @@ layer or a parameter-free reshape:
   naming the layer when it cannot take that input.
 * ``config()``: the constructor's arguments as JSON-able data; ``from_config(kind,
   config)`` rebuilds the layer. Weight files and conversion use these.
+* ``merges``: False for a layer of one input; True for a merge layer
+  (``reference.merging``: Add, Concatenate, …), whose ``forward`` takes a list of
+  arrays, whose ``backward`` returns a list (dL/d(each input), in order) and whose
+  ``output_shape`` takes the list of per-sample input shapes.
+* ``layer(tensor)``: on a symbolic tensor (``reference.graphs.Input`` or a layer's
+  output), wires the layer into a graph and returns its symbolic output
+  (``reference.graphs``); it never changes ``forward``, which is what a graph calls.
 
 Each layer kind's mapping onto torch's and Keras's weights is data, not code: see
 ``reference.layouts``.
@@ -56,6 +63,8 @@ class Layer:
     # True: the layer honours a per-step ``mask`` (N, T), which Sequential hands it from an
     # Embedding with mask_zero=True below it (Keras's mask propagation).
     takes_mask: ClassVar[bool] = False
+    # True: forward takes a list of inputs (a merge layer, reference.merging).
+    merges: ClassVar[bool] = False
     parameter_names: ClassVar[tuple[str, ...]] = ()
     state_names: ClassVar[tuple[str, ...]] = ()
 
@@ -65,6 +74,14 @@ class Layer:
         self.dtype: np.dtype | None = None if dtype is None else as_dtype(dtype, self.name)
         self._values: dict[str, np.ndarray] = {}
         self._gradients: dict[str, np.ndarray] | None = None
+
+    def __call__(self, inputs: object) -> object:
+        """Wire the layer into a graph: ``layer(tensor)`` (a list of tensors for a merge
+        layer) returns the symbolic output (``reference.graphs``). Arrays go to
+        :meth:`forward` instead; this call computes nothing."""
+        from reference.graphs import connect  # graphs builds on layers
+
+        return connect(self, inputs)
 
     # -- parameters, gradients and state -------------------------------------------------
 

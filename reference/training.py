@@ -42,6 +42,7 @@ from reference import losses
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import as_float_array, check_array_within, check_count
 from reference.callbacks import EarlyStopping
+from reference.graphs import Model
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 
@@ -91,13 +92,15 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
     return order
 
 
-def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
+def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
         optimizer: SGD | Adam | None = None, epochs: int = 1, batch_size: int | None = None,
         seed: int | None = 0, early_stopping: EarlyStopping | None = None) -> History:
     """Train ``model`` in place by gradient descent; return the per-step loss history.
 
     Args:
-        model: a spec :class:`~reference.networks.Sequential`; its weights are updated.
+        model: a spec :class:`~reference.networks.Sequential`, or a
+            :class:`~reference.graphs.Model` of one input and one output; its weights are
+            updated.
         X, Y: inputs (N, in_features) and targets (N, out_features); for a sparse loss,
             integer class indices (N,).
         loss: a name from ``reference.losses``.
@@ -113,8 +116,13 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
     """
-    if not isinstance(model, Sequential):
-        raise TypeError(f"fit: model must be a reference.Sequential, got {type(model).__name__}")
+    if not isinstance(model, Sequential | Model):
+        raise TypeError(f"fit: model must be a reference.Sequential or reference.Model, got "
+                        f"{type(model).__name__}")
+    if isinstance(model, Model) and (len(model.inputs), len(model.outputs)) != (1, 1):
+        raise ValueError(f"fit: trains a model of one input and one output (X and Y); the "
+                         f"Model has {len(model.inputs)} input(s) and {len(model.outputs)} "
+                         "output(s)")
     check_run("fit", loss, optimizer, epochs, batch_size, seed)
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
@@ -138,6 +146,8 @@ def fit(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squar
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
                 y_pred = model.forward(X[rows], training=True)
+                if isinstance(y_pred, list):  # a Model(outputs=[y]): its one output
+                    (y_pred,) = y_pred
                 value = value_of(Y[rows], y_pred) + model.regularization_loss()
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)

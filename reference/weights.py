@@ -5,23 +5,30 @@ Format, version 2: an ``.npz`` file (NumPy's zip of ``.npy`` arrays, stored unco
 holding
 
 * ``meta``: one string, JSON: ``{"format": "nn-rosetta-weights", "version": 2,
-  "model": "Sequential" (with its per-sample "input_shape") or "Layer" (one layer
-  alone), "dtype": "float64", "layers": [{"kind": "Dense", "config": {…},
-  "arrays": {"W": [3, 5], "b": [5]}}, …], "sha256": "…"}``: per layer its kind (a name
-  in ``reference.layers.LAYERS``), its ``config()`` (what ``from_config`` rebuilds it
-  from) and the shape of each named parameter and state array (the layer protocol's
-  ``parameters`` and ``state``; none for Flatten or Dropout);
+  "model": "Sequential" (with its per-sample "input_shape"), "Model" (a graph, with its
+  "graph") or "Layer" (one layer alone), "dtype": "float64", "layers": [{"kind":
+  "Dense", "config": {…}, "arrays": {"W": [3, 5], "b": [5]}}, …], "sha256": "…"}``: per
+  layer its kind (a name in ``reference.layers.LAYERS``), its ``config()`` (what
+  ``from_config`` rebuilds it from) and the shape of each named parameter and state
+  array (the layer protocol's ``parameters`` and ``state``; none for Flatten or Dropout);
+  a graph's ``"graph"`` is ``reference.graphs.Model.wiring()``: its inputs (name,
+  per-sample shape), each layer's name and the tensors it reads, in the order of
+  ``layers``, and its outputs;
 * one array per layer and name, called ``"{layer index}.{name}"`` (``0.W``, ``0.b``,
   ``2.W``, …); the spec's kernel W is (in, out).
+
+A graph needs no new version: a Sequential's or a layer's file is what it was, and a
+reader that predates graphs refuses a ``"Model"`` file by naming its kind.
 
 Each layer class says which arrays a configuration makes, and of which shapes, without
 building the layer (``Layer.array_shapes``, part of the layer protocol); that is what
 lets the loader check a file's declarations before allocating anything.
 
 ``sha256`` is the SHA-256 of the canonical JSON of ``meta`` without it (sorted keys,
-no spaces) followed by, for each array in the order of ``layers``, its name, dtype, shape
-and raw C-order bytes: :func:`_checksum`. Any change to a number or to the metadata is
-caught, beyond what the zip's CRC-32 of each member already catches.
+no spaces; a graph's wiring included) followed by, for each array in the order of
+``layers``, its name, dtype, shape and raw C-order bytes: :func:`_checksum`. Any change
+to a number or to the metadata is caught, beyond what the zip's CRC-32 of each member
+already catches.
 
 Why it is safe: the arrays are read from their ``.npy`` headers with
 ``allow_pickle=False`` semantics: only plain float32/float64 arrays are accepted, so no
@@ -62,6 +69,7 @@ import numpy as np
 
 from reference._files import WeightFileError, atomic_write
 from reference._validation import FLOAT_NAMES
+from reference.graphs import Model
 from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
 
@@ -69,7 +77,8 @@ FORMAT = "nn-rosetta-weights"
 VERSION = 2
 META_LIMIT = 1 << 20  # bytes: the JSON of thousands of layers
 _NPY_HEADER_LIMIT = 1 << 16  # NumPy writes headers of 128 bytes; it reads up to 10 000
-_Model = Sequential | Layer
+_Model = Sequential | Model | Layer
+MODELS = ("Sequential", "Model", "Layer")
 
 
 def _arrays(layer: Layer) -> dict[str, np.ndarray]:
@@ -88,10 +97,14 @@ def _describe(layer: Layer) -> dict[str, Any]:
 def _layers(model: _Model) -> list[Layer]:
     if isinstance(model, Layer):
         return [model]
-    if isinstance(model, Sequential):
+    if isinstance(model, Sequential | Model):
         return model.layers
-    raise TypeError(f"expected a reference.Sequential or a reference layer, got "
-                    f"{type(model).__name__}")
+    raise TypeError(f"expected a reference.Sequential, a reference.Model or a reference "
+                    f"layer, got {type(model).__name__}")
+
+
+def _kind(model: _Model) -> str:
+    return "Layer" if isinstance(model, Layer) else type(model).__name__
 
 
 def _dtype(model: _Model) -> str:
@@ -119,11 +132,12 @@ def save_weights(model: _Model, path: str | os.PathLike) -> None:
     """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file),
     atomically."""
     layers = _layers(model)
-    meta = {"format": FORMAT, "version": VERSION,
-            "model": "Sequential" if isinstance(model, Sequential) else "Layer",
+    meta = {"format": FORMAT, "version": VERSION, "model": _kind(model),
             "dtype": _dtype(model), "layers": [_describe(layer) for layer in layers]}
     if isinstance(model, Sequential):
         meta["input_shape"] = list(model.input_shape)
+    if isinstance(model, Model):
+        meta["graph"] = model.wiring()
     arrays = {f"{k}.{name}": value for k, layer in enumerate(layers)
               for name, value in _arrays(layer).items()}
     meta["sha256"] = _checksum(meta, arrays)
@@ -216,15 +230,17 @@ def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
     if meta.get("version") != VERSION:
         raise WeightFileError(f"{path}: format version {meta.get('version')!r}; this "
                               f"nn-rosetta reads version {VERSION}")
-    if meta.get("model") not in ("Sequential", "Layer") or meta.get("dtype") not in FLOAT_NAMES:
+    if meta.get("model") not in MODELS or meta.get("dtype") not in FLOAT_NAMES:
         raise WeightFileError(f"{path}: model {meta.get('model')!r} with dtype "
-                              f"{meta.get('dtype')!r}; expected Sequential or Layer, float32 "
+                              f"{meta.get('dtype')!r}; expected {', '.join(MODELS)}, float32 "
                               "or float64")
     if not isinstance(meta.get("sha256"), str):
         raise WeightFileError(f"{path}: no 'sha256' checksum in the metadata")
     if meta["model"] == "Sequential" and not _is_shape(meta.get("input_shape")):
         raise WeightFileError(f"{path}: 'input_shape' {meta.get('input_shape')!r} is no "
                               "per-sample shape")
+    if meta["model"] == "Model" and not isinstance(meta.get("graph"), dict):
+        raise WeightFileError(f"{path}: a Model without its 'graph' (the wiring)")
     layers = meta.get("layers")
     keys = {"kind", "config", "arrays"}
     if not isinstance(layers, list) or not layers or \
@@ -264,6 +280,8 @@ def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
         layers = [from_config(d["kind"], d["config"]) for d in meta["layers"]]
         if meta["model"] == "Layer":
             return layers[0]
+        if meta["model"] == "Model":
+            return Model.from_wiring(meta["graph"], layers)
         return Sequential(layers, input_shape=meta["input_shape"])
     except (TypeError, ValueError, KeyError) as error:
         raise WeightFileError(f"{path}: describes no valid model: {error}") from None
@@ -274,16 +292,18 @@ def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model,
     """``model`` must be the model the file describes (``built`` from it): same layers,
     configurations, array shapes, dtype and input shape."""
     layers, found = _layers(model), _layers(built)
-    if isinstance(model, Sequential) != isinstance(built, Sequential) or \
-            len(layers) != len(found):
+    if _kind(model) != meta["model"] or len(layers) != len(found):
         raise WeightFileError(f"{path}: holds a {meta['model']} of {len(found)} layer(s), "
-                              f"the model is a {type(model).__name__} of {len(layers)}")
+                              f"the model is a {_kind(model)} of {len(layers)}")
     for k, (layer, other) in enumerate(zip(layers, found, strict=True)):
         expected = {**_describe(layer), "dtype": _dtype(model)}
         described = {**_describe(other), "dtype": meta["dtype"]}
         if described != expected:
             raise WeightFileError(f"{path}: layer {k} ({layer.name}) does not match: the model "
                                   f"has {expected}, the file {described}")
+    if isinstance(model, Model) and model.wiring() != built.wiring():
+        raise WeightFileError(f"{path}: wires its layers otherwise: the model has "
+                              f"{model.wiring()}, the file {built.wiring()}")
     if isinstance(model, Sequential) and model.input_shape != built.input_shape:
         raise WeightFileError(f"{path}: made for inputs of shape {built.input_shape}, the "
                               f"model takes {model.input_shape}")
