@@ -30,9 +30,10 @@ from reference.convolution import (
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    ZeroPadding2D,
 )
 from reference.graphs import Input, Model
-from reference.layers import Dense, Dropout, Flatten
+from reference.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from reference.merging import Add, Average, Concatenate, Maximum, Multiply, Subtract
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization, LayerNormalization
@@ -41,15 +42,13 @@ from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization", "Perceptron",
-           "Sequential", "TrainingDiverged", "activations", "autodiff", "callbacks", "fit",
-           "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
-           "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
-           "schedules", "sequences", "training"]
-__all__ = ["Add", "Average", "AveragePool2D", "Concatenate", "Conv1D", "Conv2D", "Dense",
-           "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "Input",
-           "MaxPool2D", "Maximum", "Model", "Multiply", "Perceptron", "Sequential", "Subtract",
-           "TrainingDiverged", "activations", "autodiff", "convolution", "fit", "gradcheck",
-           "gradient_descent", "graphs", "initializers", "layers", "layouts", "load_weights",
-           "losses", "merging", "optimizers", "perceptron", "registry", "save_weights",
-           "sequences", "training"]
+__all__ = ["Activation", "Add", "Average", "AveragePool2D", "BatchNormalization", "Concatenate",
+           "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "Input", "LayerNormalization", "LeakyReLU",
+           "MaxPool2D", "Maximum", "Model", "Multiply", "Perceptron", "ReLU",
+           "Sequential", "Softmax", "Subtract", "TrainingDiverged", "ZeroPadding2D",
+           "activations", "autodiff", "callbacks", "convolution", "fit", "gradcheck",
+           "gradient_descent", "graphs", "initializers", "layers", "layouts",
+           "load_weights", "losses", "merging", "normalization", "optimizers",
+           "perceptron", "registry", "save_weights", "schedules", "sequences",
+           "training"]
