@@ -34,7 +34,8 @@ factors are small: the vanishing gradient (``reference/tests/test_sequences.py``
 measures it). The LSTM's cell state c_t carries a second path, dL/dc_{t−1} = dL/dc_t ⊙ f_t,
 multiplied only by the forget gate, which is how it keeps gradients alive longer.
 
-Masks: a (N, T) boolean ``mask`` (False: padding) makes a step carry the states over
+Masks: a (N, T) boolean ``mask`` (False: padding; integers 0 and 1 are read as booleans,
+anything else is refused: ``reference._validation.as_mask``) makes a step carry the states over
 unchanged, h_t = h_{t−1} (and c_t = c_{t−1}), as Keras does with the mask of an
 ``Embedding(mask_zero=True)``; in a Sequential the Embedding's ``output_mask`` reaches
 the recurrent layer after it. Backward, a masked step passes dL/dh_t straight to h_{t−1}.
@@ -54,7 +55,13 @@ import numpy as np
 from scipy.special import expit
 
 from reference import initializers
-from reference._validation import as_float_array, as_index_array, check_array_within, check_shape
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    as_mask,
+    check_array_within,
+    check_shape,
+)
 from reference.layers import LAYERS, Dense, Layer
 
 
@@ -222,8 +229,7 @@ class _Recurrent(Layer):
     def _step_mask(self, n: int, t: int) -> np.ndarray | None:
         if self.mask is None:
             return None
-        check_shape(self.name, "mask", np.shape(self.mask), (n, t))
-        return np.asarray(self.mask, bool)
+        return as_mask(self.name, "mask", self.mask, (n, t))
 
     def _output(self, hs: np.ndarray) -> np.ndarray:
         return hs if self.return_sequences else hs[:, -1]
@@ -603,7 +609,7 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     """
     scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
+        scores = np.where(as_mask("scaled_dot_product_attention", "mask", mask), scores, -np.inf)
     with np.errstate(invalid="ignore"):  # a fully blocked row: NaN, by the rule above
         weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
@@ -701,8 +707,7 @@ class MultiHeadAttention(Layer):
         n, t, e = x.shape
         mask = None
         if self.mask is not None:
-            check_shape(self.name, "mask", np.shape(self.mask), (n, t, t))
-            mask = np.asarray(self.mask, bool)[:, None]  # one mask for every head
+            mask = as_mask(self.name, "mask", self.mask, (n, t, t))[:, None]  # for every head
         q, k, v = (self._heads(x, part) for part in ("query", "key", "value"))
         heads, weights = scaled_dot_product_attention(q, k, v, mask)
         o = heads.transpose(0, 2, 1, 3).reshape(n, t, e)  # the heads side by side
