@@ -39,6 +39,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,15 +65,16 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
     chunks, size = [], 0
     try:
         with archive.open(info) as member:
-            while chunk := member.read(min(_CHUNK, limit + 1 - size)):
+            while size <= limit and (chunk := member.read(min(_CHUNK, limit + 1 - size))):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > limit:
-                    raise KerasFileError(f"{path}: {info.filename} holds more than {limit} "
-                                         "bytes uncompressed; refused before reading on")
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+            NotImplementedError, ValueError) as error:  # damage, encryption, odd methods
         raise KerasFileError(f"{path}: {info.filename} is corrupted or cut off "
                              f"({type(error).__name__}: {error})") from None
+    if size > limit:
+        raise KerasFileError(f"{path}: {info.filename} holds more than {limit} bytes "
+                             "uncompressed; refused before reading on")
     return b"".join(chunks)
 
 
@@ -88,7 +90,7 @@ def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipI
         raise KerasFileError(f"{path}: the file is empty (0 bytes), not a .keras model")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, ValueError) as error:
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as error:
         raise KerasFileError(f"{path}: not a .keras model file: not a zip archive, or its "
                              f"zip directory is damaged or cut off ({error})") from None
     except OSError as error:

@@ -32,6 +32,10 @@ The policy, once for the whole project; every check runs before any computation:
   framework does, documented per function: torch's ``F.binary_cross_entropy`` raises
   on a NaN probability or target, and ``torch_impl.losses.binary_cross_entropy`` lets
   it; elsewhere both frameworks propagate NaN too (``parity_tests/test_nonfinite.py``).
+  Training is where a NaN is seen: every ``fit`` and ``data_parallel_fit`` raises
+  ``TrainingDiverged`` at the first step whose loss is NaN or ±inf (the spec and torch
+  before that step's update, TF, whose step is one graph, after it).
+  A NaN where no data goes (a hyper-parameter, a count) is refused, like ±inf.
   The derivative *at* a NaN entry is left to each framework's kernel (torch's ReLU
   backward passes the upstream gradient, TF's zeroes it): the NaN loss is the signal.
 

@@ -127,7 +127,9 @@ def data_parallel_fit(model: Sequential, X: np.ndarray, Y: np.ndarray,
     state = optimizer.init(params)
     history = History(epochs=epochs, steps_per_epoch=1)
     for epoch in range(1, epochs + 1):
-        value, grads = _combined(model, X, Y, loss, world_size)
+        # A diverging run overflows on purpose; it is reported below, not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, grads = _combined(model, X, Y, loss, world_size)
         if not math.isfinite(value):
             raise TrainingDiverged(epoch, epoch, value, history)
         optimizer.step(params, grads, state)

@@ -129,6 +129,10 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
     ``model.compile`` and ``model.fit`` under the same strategy. The arguments are the
     spec's: ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
     Returns the full batch's loss before every step.
+
+    Raises:
+        TrainingDiverged: at the first step whose loss is inf or nan, after its update
+            (the step is one graph, or Keras ``fit``'s).
     """
     strategy = strategy or tf.distribute.get_strategy()
     n = int(X.shape[0])
@@ -142,8 +146,14 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
             model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
                 reduction="sum_over_batch_size", dtype=Y.dtype.name))
     if keras_fit:
-        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
-        return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
+        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0,
+                           callbacks=[keras.callbacks.TerminateOnNaN()])  # NaN or ±inf stops it
+        history = History(epochs=epochs, steps_per_epoch=1)
+        for epoch, value in enumerate(fitted.history.get("loss", []), start=1):
+            if not math.isfinite(value):  # Keras has applied that step's update
+                raise TrainingDiverged(epoch, epoch, value, history)
+            history.loss.append(value)
+        return history
     per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
 
     def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
