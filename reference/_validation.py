@@ -211,6 +211,14 @@ def check_count(where: str, what: str, value: object, minimum: int, *,
         raise ValueError(f"{where}: {what} must be {allowed}, got {value!r}")
 
 
+def as_flag(where: str, what: str, value: object) -> bool:
+    """A switch (``return_sequences``, ``mask_zero``, …): True or False, never a value
+    read as one (``bool("no")`` is True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{where}: {what} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_real(where: str, what: str, value: object, low: float = 0.0,
                high: float = math.inf, *, low_open: bool = False,
                high_open: bool = False) -> None:

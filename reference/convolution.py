@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from reference._validation import as_sizes, check_count
+from reference._validation import as_flag, as_sizes, check_count
 from reference.activations import Activation, get
 from reference.layers import LAYERS, Layer
 
@@ -484,7 +484,7 @@ class AveragePool2D(_Pool):
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", *,
                  count_include_pad: bool = False, **options: Any) -> None:
         super().__init__(pool_size, strides, padding, **options)
-        self.count_include_pad = bool(count_include_pad)
+        self.count_include_pad = as_flag("AveragePool2D", "count_include_pad", count_include_pad)
 
     def _divisor(self, x: np.ndarray) -> np.ndarray | float:
         if self.padding == "valid" or self.count_include_pad:

@@ -56,6 +56,7 @@ from scipy.special import expit
 
 from reference import initializers
 from reference._validation import (
+    as_flag,
     as_float_array,
     as_index_array,
     as_mask,
@@ -105,10 +106,12 @@ class Embedding(Layer):
                  seed: int | None = None, name: str | None = None) -> None:
         self.input_dim = _positive("Embedding", "input_dim", input_dim)
         self.output_dim = _positive("Embedding", "output_dim", output_dim)
-        if padding_idx is not None and not 0 <= padding_idx < input_dim:
-            raise ValueError(f"Embedding: padding_idx must lie in [0, {input_dim - 1}], got "
-                             f"{padding_idx!r}")
-        self.mask_zero, self.padding_idx = bool(mask_zero), padding_idx
+        if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(
+                padding_idx, int | np.integer) or not 0 <= padding_idx < input_dim):
+            raise ValueError(f"Embedding: padding_idx must be None or an integer in "
+                             f"[0, {input_dim - 1}], got {padding_idx!r}")
+        self.mask_zero = as_flag("Embedding", "mask_zero", mask_zero)
+        self.padding_idx = None if padding_idx is None else int(padding_idx)
         super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
         self.initialize(np.random.default_rng(seed))
         self.output_mask: np.ndarray | None = None
@@ -170,7 +173,7 @@ class _Recurrent(Layer):
         kind = type(self).__name__
         self.in_features = _positive(kind, "in_features", in_features)
         self.units = _positive(kind, "units", units)
-        self.return_sequences = bool(return_sequences)
+        self.return_sequences = as_flag(kind, "return_sequences", return_sequences)
         super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
         self.initialize(np.random.default_rng(seed))
         self.initial_state: tuple[np.ndarray, ...] | None = None
@@ -440,7 +443,7 @@ class GRU(_Recurrent):
     def __init__(self, in_features: int, units: int, *, reset_after: bool = True,
                  return_sequences: bool = False, dtype: object = np.float64,
                  seed: int | None = None, name: str | None = None) -> None:
-        self.reset_after = bool(reset_after)
+        self.reset_after = as_flag("GRU", "reset_after", reset_after)
         super().__init__(in_features, units, return_sequences=return_sequences, dtype=dtype,
                          seed=seed, name=name)
 

@@ -1,5 +1,5 @@
 """Fuzz: the entry points beyond ``fit``: data parallelism in all three packages, the
-spec's masks, normalisation ε and window sizes, and the port's ``.keras`` reader.
+spec's masks, normalisation ε, window sizes and switches, and the port's ``.keras`` reader.
 
 Each call gives a right result or a clear error naming the function or layer
 (``oracle.outcome``). The right results are checked against an independent computation:
@@ -32,6 +32,7 @@ from reference.optimizers import SGD
 from reference.sequences import (
     GRU,
     LSTM,
+    Embedding,
     MultiHeadAttention,
     SimpleRNN,
     scaled_dot_product_attention,
@@ -291,3 +292,28 @@ def test_a_mutated_keras_file_loads_or_is_refused_naming_the_file(keras_bytes, m
         result = outcome(lambda: porting.load(path), path)
     if result.error is not None:
         assert type(result.error).__name__ == "KerasFileError", result.error
+
+
+# -- switches --------------------------------------------------------------------------------
+
+SWITCHES = {
+    ("Embedding", "mask_zero"): lambda v: Embedding(3, 2, mask_zero=v),
+    ("LSTM", "return_sequences"): lambda v: LSTM(2, 3, return_sequences=v),
+    ("GRU", "reset_after"): lambda v: GRU(2, 3, reset_after=v),
+    ("AveragePool2D", "count_include_pad"): lambda v: AveragePool2D(2, count_include_pad=v),
+}
+
+
+@pytest.mark.parametrize(("kind", "what"), sorted(SWITCHES))
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), "no", "False", 1, 0, None, 1.0])
+def test_a_switch_is_true_or_false_never_a_value_read_as_one(kind, what, value) -> None:
+    made = outcome(lambda: SWITCHES[kind, what](value), kind)
+    assert (made.error is None) == isinstance(value, bool | np.bool_), made
+    if made.error is None:
+        assert getattr(made.value, what) is bool(value)
+
+
+@pytest.mark.parametrize("value", [1.0, True, "1", -1, 3])
+def test_a_padding_index_is_an_integer_inside_the_table(value) -> None:
+    with pytest.raises(ValueError, match=r"Embedding: padding_idx must be None or an integer"):
+        Embedding(3, 2, padding_idx=value)
