@@ -187,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
     port.add_argument("--out", type=Path, required=True, help="the folder to write into")
     port.add_argument("--input", type=Path, default=None,
                       help="a .npy batch to compare the layers on (default: random)")
+    port.add_argument("--force", action="store_true",
+                      help="replace the --out folder when it holds a previous port")
     return parser
 
 
@@ -209,7 +211,7 @@ def _unknown(word: str) -> int:
     return 2
 
 
-def port_model(model: Path, out: Path, example: Path | None) -> int:
+def port_model(model: Path, out: Path, example: Path | None, force: bool = False) -> int:
     """``nn-rosetta port``: nothing is written unless every layer ports."""
     import numpy as np
 
@@ -225,7 +227,7 @@ def port_model(model: Path, out: Path, example: Path | None) -> int:
     try:
         ported = porting.port(porting.load(model),
                               None if example is None else np.load(example, allow_pickle=False))
-        written = ported.save(out)  # only once every layer has ported
+        written = ported.save(out, force=force)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)
         return 2
@@ -235,7 +237,7 @@ def port_model(model: Path, out: Path, example: Path | None) -> int:
 
 def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
     if args.command == "port":
-        return port_model(args.model, args.out, args.input)
+        return port_model(args.model, args.out, args.input, args.force)
     if args.command == "notes":
         print(list_notes())
         return 0

@@ -39,8 +39,8 @@ from torch import nn
 import reference
 import tf_impl
 import torch_impl
+from nn_rosetta import port_files
 from nn_rosetta.tolerances import tolerance
-from reference._files import atomic_write
 from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
 from torch_impl import convert as torch_convert
@@ -327,22 +327,18 @@ class Ported:
     source: str
     report: ParityReport
 
-    def save(self, directory: str | os.PathLike) -> tuple[Path, Path]:
-        """Write ``model.py`` and the weights into ``directory``, each atomically
-        (``reference._files.atomic_write``: a temporary file, then ``os.replace``):
-        ``weights.pt`` for a torch module (a state dict, for ``torch.load(…,
-        weights_only=True)``), ``model.weights.h5`` for Keras."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        model_py = directory / "model.py"
-        atomic_write(model_py, lambda path: Path(path).write_text(self.source, encoding="utf-8"))
-        if isinstance(self.module, nn.Module):
-            weights = directory / "weights.pt"
-            atomic_write(weights, lambda path: torch.save(self.module.state_dict(), path))
-        else:
-            weights = directory / "model.weights.h5"
-            atomic_write(weights, self.module.save_weights)
-        return model_py, weights
+    def save(self, directory: str | os.PathLike, *, force: bool = False) -> tuple[Path, Path]:
+        """Write ``model.py`` and the weights into ``directory``, as one unit
+        (``nn_rosetta.port_files.write_folder``): ``weights.pt`` for a torch module
+        (``torch_impl.save_weights``, which ``torch_impl.load_weights`` reads back),
+        ``model.weights.h5`` for Keras (``tf_impl.save_weights``). A folder that exists
+        and is not empty is refused unless ``force=True``, which replaces a previous port."""
+        torch_side = isinstance(self.module, nn.Module)
+        weights = "weights.pt" if torch_side else "model.weights.h5"
+        save = torch_impl.save_weights if torch_side else tf_impl.save_weights
+        return port_files.write_folder(directory, {
+            "model.py": lambda path: Path(path).write_text(self.source, encoding="utf-8"),
+            weights: lambda path: save(self.module, path)}, force=force)
 
 
 def supported() -> list[str]:
@@ -604,8 +600,10 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
 
 
 def load(path: str | os.PathLike) -> keras.Model:
-    """A Keras model file (``.keras``) read with ``safe_mode=True``: no code in it runs."""
-    return keras.saving.load_model(path, compile=False, safe_mode=True)
+    """A Keras model file (``.keras``) read with ``safe_mode=True``: no code in it runs.
+    The file is checked first (``nn_rosetta.port_files``): a damaged, oversized or
+    foreign file is a ``KerasFileError`` naming it."""
+    return port_files.load(path)
 
 
 def port(keras_model: keras.Sequential, example_input: object | None = None) -> Ported:

@@ -235,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kill-rank", type=int, default=None,
                         help="torch: this rank kills itself after joining the group")
     args = parser.parse_args(argv)
+    if args.kill_rank is not None and not 0 <= args.kill_rank < WORLD_SIZE:
+        parser.error(f"--kill-rank must be a rank in [0, {WORLD_SIZE - 1}], got {args.kill_rank}")
     if args.framework == "torch":
         run_torch(args.out, args.kill_rank)
     else:

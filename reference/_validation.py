@@ -32,6 +32,10 @@ The policy, once for the whole project; every check runs before any computation:
   framework does, documented per function: torch's ``F.binary_cross_entropy`` raises
   on a NaN probability or target, and ``torch_impl.losses.binary_cross_entropy`` lets
   it; elsewhere both frameworks propagate NaN too (``parity_tests/test_nonfinite.py``).
+  Training is where a NaN is seen: every ``fit`` and ``data_parallel_fit`` raises
+  ``TrainingDiverged`` at the first step whose loss is NaN or ±inf (the spec and torch
+  before that step's update, TF, whose step is one graph, after it).
+  A NaN where no data goes (a hyper-parameter, a count) is refused, like ±inf.
   The derivative *at* a NaN entry is left to each framework's kernel (torch's ReLU
   backward passes the upstream gradient, TF's zeroes it): the NaN loss is the signal.
 
@@ -207,16 +211,29 @@ def check_count(where: str, what: str, value: object, minimum: int, *,
         raise ValueError(f"{where}: {what} must be {allowed}, got {value!r}")
 
 
+def as_flag(where: str, what: str, value: object) -> bool:
+    """A switch (``return_sequences``, ``mask_zero``, …): True or False, never a value
+    read as one (``bool("no")`` is True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{where}: {what} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_real(where: str, what: str, value: object, low: float = 0.0,
-               high: float = math.inf, *, high_open: bool = False) -> None:
-    """Require a finite real number in [low, high] (or [low, high) with ``high_open``)."""
+               high: float = math.inf, *, low_open: bool = False,
+               high_open: bool = False) -> None:
+    """Require a finite real number in [low, high] (an end left out with ``low_open`` /
+    ``high_open``: (0, ∞) for an ε that divides)."""
     if math.isfinite(high):
-        shown = f"a finite number in [{low!r}, {high!r}{')' if high_open else ']'}"
+        shown = (f"a finite number in {'(' if low_open else '['}{low!r}, "
+                 f"{high!r}{')' if high_open else ']'}")
+    elif math.isfinite(low):
+        shown = f"a finite number {'>' if low_open else '≥'} {low!r}"
     else:
-        shown = f"a finite number ≥ {low!r}" if math.isfinite(low) else "a finite number"
+        shown = "a finite number"
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or \
             not math.isfinite(value) or value < low or value > high or \
-            (high_open and value == high):
+            (low_open and value == low) or (high_open and value == high):
         raise ValueError(f"{where}: {what} must be {shown}, got {value!r}")
 
 
@@ -238,3 +255,54 @@ def check_hyperparameters(where: str, **values: object) -> None:
     for name, value in values.items():
         low, high, high_open = HYPERPARAMETERS[name]
         check_real(where, name, value, low, high, high_open=high_open)
+
+
+def type_name(value: object) -> str:
+    """A value's type as an error shows it: ``str``, ``reference.networks.Sequential``,
+    ``torch.nn.modules.container.Sequential`` (three packages have a ``Sequential``)."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"
+
+
+def as_sizes(where: str, what: str, value: object, rank: int) -> tuple[int, ...]:
+    """A window's sizes (``kernel_size``, ``strides``, ``dilation_rate``): one integer ≥ 1
+    for every axis, or ``rank`` of them; a float (2.0 included) is refused, not cut."""
+    values = (value,) * rank if _is_integer(value) else \
+        tuple(value) if isinstance(value, tuple | list) else None
+    if values is None or len(values) != rank or \
+            any(not _is_integer(v) or v < 1 for v in values):
+        raise ValueError(f"{where}: {what} must be a positive integer or {rank} of them "
+                         f"(a tuple), got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def as_mask(where: str, what: str, value: object,
+            shape: Sequence[int | None] | None = None) -> np.ndarray:
+    """A mask as a boolean array (True: keep the step, attend to the key).
+
+    The rule: a boolean array, or an integer array of only 0 and 1 (0 is False, 1 is
+    True), read as booleans; nothing else is cast. A float mask (even of 0.0 and 1.0), a
+    string, or an integer other than 0 and 1 is refused: casting 0.5 or ``"no"`` to True
+    would hide a mistake. A ragged nested list is refused with its rows' lengths, and
+    ``shape`` (``None`` entries: any size) must match exactly.
+    """
+    try:
+        array = np.asarray(value)
+    except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
+        raise ValueError(f"{where}: {what} must be a rectangular array, got a ragged nested "
+                         "sequence (its rows differ in length); pad the short rows with "
+                         "False") from None
+    name = array.dtype.name
+    if name != "bool":
+        if not is_integer_name(name):
+            raise TypeError(f"{where}: {what} must be boolean (or integers 0 and 1), got "
+                            f"dtype {name}")
+        others = array[(array != 0) & (array != 1)]
+        if others.size:
+            raise ValueError(f"{where}: {what} of integers must hold only 0 (False) and 1 "
+                             f"(True), got {others.size} other value(s), e.g. "
+                             f"{others.flat[0].item()!r}")
+    if shape is not None:
+        check_shape(where, what, array.shape, shape)
+    return array.astype(bool)

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from reference._validation import as_flag, as_sizes, check_count
 from reference.activations import Activation, get
 from reference.layers import LAYERS, Layer
 
@@ -48,15 +49,6 @@ def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1
     out = -(-size // stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2
-
-
-def _tuple(value: int | tuple[int, ...], rank: int, where: str, what: str) -> tuple[int, ...]:
-    values = (value,) * rank if isinstance(value, int | np.integer) else tuple(value)
-    if len(values) != rank or any(isinstance(v, bool) or not isinstance(v, int | np.integer)
-                                  or v < 1 for v in values):
-        raise ValueError(f"{where}: {what} must be a positive integer or {rank} of them, "
-                         f"got {value!r}")
-    return tuple(int(v) for v in values)
 
 
 class _Windows(Layer):
@@ -73,9 +65,9 @@ class _Windows(Layer):
     def _setup(self, kernel: Any, strides: Any, padding: str, dilation: Any,
                kernel_name: str = "kernel_size") -> None:
         where = type(self).__name__
-        self.kernel_size = _tuple(kernel, self.rank, where, kernel_name)
-        self.strides = _tuple(strides, self.rank, where, "strides")
-        self.dilation_rate = _tuple(dilation, self.rank, where, "dilation_rate")
+        self.kernel_size = as_sizes(where, kernel_name, kernel, self.rank)
+        self.strides = as_sizes(where, "strides", strides, self.rank)
+        self.dilation_rate = as_sizes(where, "dilation_rate", dilation, self.rank)
         if padding not in PADDINGS:
             raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
         self.padding = padding
@@ -364,8 +356,8 @@ class DepthwiseConv2D(_Convolution):
 
     def __init__(self, in_channels: int, kernel_size: Any, *, depth_multiplier: int = 1,
                  **options: Any) -> None:
-        self.depth_multiplier = _tuple(depth_multiplier, 1, "DepthwiseConv2D",
-                                       "depth_multiplier")[0]
+        check_count("DepthwiseConv2D", "depth_multiplier", depth_multiplier, 1)
+        self.depth_multiplier = int(depth_multiplier)
         super().__init__(in_channels, in_channels * self.depth_multiplier, kernel_size,
                          **options)
 
@@ -492,7 +484,7 @@ class AveragePool2D(_Pool):
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", *,
                  count_include_pad: bool = False, **options: Any) -> None:
         super().__init__(pool_size, strides, padding, **options)
-        self.count_include_pad = bool(count_include_pad)
+        self.count_include_pad = as_flag("AveragePool2D", "count_include_pad", count_include_pad)
 
     def _divisor(self, x: np.ndarray) -> np.ndarray | float:
         if self.padding == "valid" or self.count_include_pad:

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from reference import initializers
-from reference._validation import check_shape
+from reference._validation import check_real, check_shape
 from reference.layers import LAYERS, Layer
 
 CONVENTIONS = ("torch", "keras")
@@ -79,6 +79,13 @@ def _check_number(where: str, what: str, value: object, low: float, high: float)
             not low <= value <= high:
         raise ValueError(f"{where}: {what} must be a number in [{low}, {high}], got {value!r}")
     return float(value)
+
+
+def _check_epsilon(where: str, epsilon: object) -> float:
+    # ε keeps 1/√(σ² + ε) finite on a constant feature: 0 would divide by zero there, and
+    # inf would give every output β.
+    check_real(where, "epsilon", epsilon, 0.0, low_open=True)
+    return float(epsilon)
 
 
 class _Normalization(Layer):
@@ -178,9 +185,8 @@ class BatchNormalization(_Normalization):
         self.momentum = _check_number("BatchNormalization", "momentum",
                                       defaults["momentum"] if momentum is None else momentum,
                                       0.0, 1.0)
-        self.epsilon = _check_number("BatchNormalization", "epsilon",
-                                     defaults["epsilon"] if epsilon is None else epsilon,
-                                     0.0, np.inf)
+        self.epsilon = _check_epsilon("BatchNormalization",
+                                      defaults["epsilon"] if epsilon is None else epsilon)
         super().__init__(features, dtype=dtype, name=name)
 
     def initialize(self, rng: np.random.Generator) -> None:
@@ -257,9 +263,8 @@ class LayerNormalization(_Normalization):
                  name: str | None = None) -> None:
         _check_convention("LayerNormalization", convention)
         self.convention = convention
-        self.epsilon = _check_number("LayerNormalization", "epsilon",
-                                     LAYER_NORM_EPSILON[convention] if epsilon is None
-                                     else epsilon, 0.0, np.inf)
+        self.epsilon = _check_epsilon("LayerNormalization", LAYER_NORM_EPSILON[convention]
+                                      if epsilon is None else epsilon)
         super().__init__(features, dtype=dtype, name=name)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:

@@ -37,7 +37,8 @@ import math
 import numpy as np
 
 from reference import losses
-from reference._validation import as_float_array, check_shape
+from reference._fit_checks import check_run, check_world_size, spec_data
+from reference._validation import type_name
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 from reference.training import History, TrainingDiverged
@@ -73,9 +74,27 @@ def data_parallel_gradient(model: Sequential, X: np.ndarray, Y: np.ndarray,
     Returns the loss and the gradients [dL/dW¹, dL/db¹, dL/dW², …] (the spec's layout,
     W of shape (in, out)); they equal a single full-batch backward pass up to rounding.
     """
-    X = as_float_array(X, model.dtype, "data_parallel_gradient", "X")
-    Y = as_float_array(Y, model.dtype, "data_parallel_gradient", "Y")
-    check_shape("data_parallel_gradient", "Y", Y.shape, (X.shape[0], model.out_features))
+    X, Y = _checked("data_parallel_gradient", model, X, Y, loss, None, 1, world_size)
+    return _combined(model, X, Y, loss, world_size)
+
+
+def _checked(where: str, model: Sequential, X: object, Y: object, loss: object,
+             optimizer: object, epochs: object, world_size: object
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``fit``'s checks (one full batch: no ``batch_size`` or ``seed``), and 1 ≤ W ≤ N."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"{where}: model must be a reference.Sequential (the torch and Keras "
+                        f"versions are torch_impl.parallel and tf_impl.parallel), got "
+                        f"{type_name(model)}")
+    check_run(where, loss, optimizer, epochs, None, None)
+    X, Y = spec_data(where, model, X, Y, loss)
+    check_world_size(where, world_size, X.shape[0])
+    return X, Y
+
+
+def _combined(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str,
+              world_size: int) -> tuple[float, list[np.ndarray]]:
+    """Σ_r (n_r/N)·(L_r, g_r) over the shards of checked data."""
     value, grads = 0.0, None
     for rows in shard_rows(X.shape[0], world_size):
         shard_value, shard_grads = _shard_step(model, X[rows], Y[rows], loss)
@@ -95,15 +114,22 @@ def data_parallel_fit(model: Sequential, X: np.ndarray, Y: np.ndarray,
     One step per epoch, on all N rows; the per-step loss history is the full batch's
     loss (before that step's update), as in ``reference.fit(..., batch_size=None)``.
 
+    The arguments are checked as ``fit`` checks them, before the first step: ``epochs``
+    an integer ≥ 0, ``world_size`` an integer in [1, N], ``optimizer`` a spec optimizer
+    object, ``model`` a spec Sequential.
+
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
     """
+    X, Y = _checked("data_parallel_fit", model, X, Y, loss, optimizer, epochs, world_size)
     optimizer = SGD() if optimizer is None else optimizer
     params = [p for pair in model.params for p in pair]
     state = optimizer.init(params)
     history = History(epochs=epochs, steps_per_epoch=1)
     for epoch in range(1, epochs + 1):
-        value, grads = data_parallel_gradient(model, X, Y, loss, world_size)
+        # A diverging run overflows on purpose; it is reported below, not warned about.
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, grads = _combined(model, X, Y, loss, world_size)
         if not math.isfinite(value):
             raise TrainingDiverged(epoch, epoch, value, history)
         optimizer.step(params, grads, state)

@@ -34,7 +34,8 @@ factors are small: the vanishing gradient (``reference/tests/test_sequences.py``
 measures it). The LSTM's cell state c_t carries a second path, dL/dc_{t−1} = dL/dc_t ⊙ f_t,
 multiplied only by the forget gate, which is how it keeps gradients alive longer.
 
-Masks: a (N, T) boolean ``mask`` (False: padding) makes a step carry the states over
+Masks: a (N, T) boolean ``mask`` (False: padding; integers 0 and 1 are read as booleans,
+anything else is refused: ``reference._validation.as_mask``) makes a step carry the states over
 unchanged, h_t = h_{t−1} (and c_t = c_{t−1}), as Keras does with the mask of an
 ``Embedding(mask_zero=True)``; in a Sequential the Embedding's ``output_mask`` reaches
 the recurrent layer after it. Backward, a masked step passes dL/dh_t straight to h_{t−1}.
@@ -54,7 +55,14 @@ import numpy as np
 from scipy.special import expit
 
 from reference import initializers
-from reference._validation import as_float_array, as_index_array, check_array_within, check_shape
+from reference._validation import (
+    as_flag,
+    as_float_array,
+    as_index_array,
+    as_mask,
+    check_array_within,
+    check_shape,
+)
 from reference.layers import LAYERS, Dense, Layer
 
 
@@ -99,10 +107,12 @@ class Embedding(Layer):
                  seed: int | None = None, name: str | None = None) -> None:
         self.input_dim = _positive("Embedding", "input_dim", input_dim)
         self.output_dim = _positive("Embedding", "output_dim", output_dim)
-        if padding_idx is not None and not 0 <= padding_idx < input_dim:
-            raise ValueError(f"Embedding: padding_idx must lie in [0, {input_dim - 1}], got "
-                             f"{padding_idx!r}")
-        self.mask_zero, self.padding_idx = bool(mask_zero), padding_idx
+        if padding_idx is not None and (isinstance(padding_idx, bool) or not isinstance(
+                padding_idx, int | np.integer) or not 0 <= padding_idx < input_dim):
+            raise ValueError(f"Embedding: padding_idx must be None or an integer in "
+                             f"[0, {input_dim - 1}], got {padding_idx!r}")
+        self.mask_zero = as_flag("Embedding", "mask_zero", mask_zero)
+        self.padding_idx = None if padding_idx is None else int(padding_idx)
         super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
         self.initialize(np.random.default_rng(seed))
         self.output_mask: np.ndarray | None = None
@@ -167,7 +177,7 @@ class _Recurrent(Layer):
         kind = type(self).__name__
         self.in_features = _positive(kind, "in_features", in_features)
         self.units = _positive(kind, "units", units)
-        self.return_sequences = bool(return_sequences)
+        self.return_sequences = as_flag(kind, "return_sequences", return_sequences)
         super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
         self.initialize(np.random.default_rng(seed))
         self.initial_state: tuple[np.ndarray, ...] | None = None
@@ -226,8 +236,7 @@ class _Recurrent(Layer):
     def _step_mask(self, n: int, t: int) -> np.ndarray | None:
         if self.mask is None:
             return None
-        check_shape(self.name, "mask", np.shape(self.mask), (n, t))
-        return np.asarray(self.mask, bool)
+        return as_mask(self.name, "mask", self.mask, (n, t))
 
     def _output(self, hs: np.ndarray) -> np.ndarray:
         return hs if self.return_sequences else hs[:, -1]
@@ -438,7 +447,7 @@ class GRU(_Recurrent):
     def __init__(self, in_features: int, units: int, *, reset_after: bool = True,
                  return_sequences: bool = False, dtype: object = np.float64,
                  seed: int | None = None, name: str | None = None) -> None:
-        self.reset_after = bool(reset_after)
+        self.reset_after = as_flag("GRU", "reset_after", reset_after)
         super().__init__(in_features, units, return_sequences=return_sequences, dtype=dtype,
                          seed=seed, name=name)
 
@@ -607,7 +616,7 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     """
     scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
+        scores = np.where(as_mask("scaled_dot_product_attention", "mask", mask), scores, -np.inf)
     with np.errstate(invalid="ignore"):  # a fully blocked row: NaN, by the rule above
         weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
@@ -705,8 +714,7 @@ class MultiHeadAttention(Layer):
         n, t, e = x.shape
         mask = None
         if self.mask is not None:
-            check_shape(self.name, "mask", np.shape(self.mask), (n, t, t))
-            mask = np.asarray(self.mask, bool)[:, None]  # one mask for every head
+            mask = as_mask(self.name, "mask", self.mask, (n, t, t))[:, None]  # for every head
         q, k, v = (self._heads(x, part) for part in ("query", "key", "value"))
         heads, weights = scaled_dot_product_attention(q, k, v, mask)
         o = heads.transpose(0, 2, 1, 3).reshape(n, t, e)  # the heads side by side

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from reference import losses
-from reference._fit_checks import check_run, check_targets, is_sparse
-from reference._validation import as_float_array, check_array_within, check_count
+from reference._fit_checks import check_run, spec_data
+from reference._validation import check_count
 from reference.callbacks import EarlyStopping
 from reference.graphs import Model
 from reference.networks import Sequential
@@ -127,11 +127,7 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
                         f"None, got {type(early_stopping).__name__}")
-    X = model.as_input(X, "fit", "X")  # integer indices kept for an Embedding first
-    Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, "fit", "Y")
-    check_targets("fit", loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
-    if is_sparse(loss):
-        check_array_within("fit", "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
+    X, Y = spec_data("fit", model, X, Y, loss)
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]

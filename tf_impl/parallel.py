@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 import reference
+from reference._validation import type_name
 from reference.training import History, TrainingDiverged
 from tf_impl import optimizers
 from tf_impl._inputs import checked, training_data
@@ -57,12 +58,30 @@ def shard_rows(n_samples: int, strategy: tf.distribute.Strategy) -> list[np.ndar
 
 
 def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: str,
+                   optimizer: object = None, epochs: object = 1,
+                   strategy: object = None, keras_fit: object = False,
                    **_: object) -> dict[str, tf.Tensor]:
-    """``fit``'s data checks, and a loss with a per-example Keras form."""
-    if loss not in LOSSES:
+    """``fit``'s checks (``training_data``), a loss with a per-example Keras form, and a
+    strategy with no more replicas than rows."""
+    if not isinstance(model, keras.Layer):
+        raise TypeError(f"{where}: model must be a Keras model (e.g. "
+                        f"tf_impl.from_reference(spec_model) under strategy.scope()), got "
+                        f"{type_name(model)}")
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"{where}: loss must be one of {sorted(LOSSES)} (a per-example Keras "
                          f"loss), got {loss!r}")
-    return training_data(where, model=model, X=X, Y=Y)
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"{where}: strategy must be a tf.distribute.Strategy or None, got "
+                        f"{type_name(strategy)}")
+    if not isinstance(keras_fit, bool):
+        raise TypeError(f"{where}: keras_fit must be True or False, got {keras_fit!r}")
+    data = training_data(where, model=model, X=X, Y=Y, loss=loss, optimizer=optimizer,
+                         epochs=epochs)
+    replicas = (strategy or tf.distribute.get_strategy()).num_replicas_in_sync
+    if data["X"].shape[0] < replicas:
+        raise ValueError(f"{where}: the strategy's {replicas} replicas exceed the "
+                         f"{data['X'].shape[0]} rows of X; every replica needs at least one row")
+    return data
 
 
 @checked(_parallel_data)
@@ -110,6 +129,10 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
     ``model.compile`` and ``model.fit`` under the same strategy. The arguments are the
     spec's: ``loss`` a name, ``optimizer`` a spec optimizer object (default ``SGD()``).
     Returns the full batch's loss before every step.
+
+    Raises:
+        TrainingDiverged: at the first step whose loss is inf or nan, after its update
+            (the step is one graph, or Keras ``fit``'s).
     """
     strategy = strategy or tf.distribute.get_strategy()
     n = int(X.shape[0])
@@ -123,8 +146,14 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
             model.compile(optimizer=keras_optimizer, loss=LOSSES[loss](
                 reduction="sum_over_batch_size", dtype=Y.dtype.name))
     if keras_fit:
-        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
-        return History(loss=fitted.history["loss"], epochs=epochs, steps_per_epoch=1)
+        fitted = model.fit(dataset, epochs=epochs, shuffle=False, verbose=0,
+                           callbacks=[keras.callbacks.TerminateOnNaN()])  # NaN or ±inf stops it
+        history = History(epochs=epochs, steps_per_epoch=1)
+        for epoch, value in enumerate(fitted.history.get("loss", []), start=1):
+            if not math.isfinite(value):  # Keras has applied that step's update
+                raise TrainingDiverged(epoch, epoch, value, history)
+            history.loss.append(value)
+        return history
     per_example_loss = LOSSES[loss](reduction=None, dtype=Y.dtype.name)
 
     def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:

@@ -31,6 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 import reference
+from reference._validation import type_name
 from reference.training import History, TrainingDiverged
 from torch_impl import losses, optimizers
 from torch_impl._inputs import checked, training_data
@@ -47,7 +48,25 @@ def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
             for rank in range(world_size)]
 
 
-@checked(training_data)
+def _parallel_data(where: str, model: object, X: object, Y: object, loss: object,
+                   optimizer: object = None, epochs: object = 1, **_: object
+                   ) -> dict[str, torch.Tensor]:
+    """``fit``'s checks (``training_data``), then a process group to run in."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{where}: model must be a torch.nn.Module (e.g. "
+                        f"torch_impl.from_reference(spec_model)), got {type_name(model)}")
+    data = training_data(where, model=model, X=X, Y=Y, loss=loss, optimizer=optimizer,
+                         epochs=epochs)
+    if not dist.is_initialized():
+        raise RuntimeError(f"{where}: no process group; call it on every rank after "
+                           "torch.distributed.init_process_group")
+    if len(data["X"]) < dist.get_world_size():
+        raise ValueError(f"{where}: the world size {dist.get_world_size()} exceeds the "
+                         f"{len(data['X'])} rows of X; every rank needs at least one row")
+    return data
+
+
+@checked(_parallel_data)
 def data_parallel_gradient(model: torch.nn.Module, X: object, Y: object,
                            loss: str = "mean_squared_error") -> tuple[float, list[torch.Tensor]]:
     """One DDP forward and backward: the full batch's loss and ``[p.grad for p in …]``.
@@ -70,7 +89,7 @@ def data_parallel_gradient(model: torch.nn.Module, X: object, Y: object,
     return logged.item() / world, [p.grad for p in ddp.parameters()]
 
 
-@checked(training_data)
+@checked(_parallel_data)
 def data_parallel_fit(model: torch.nn.Module, X: object, Y: object,
                       loss: str = "mean_squared_error", optimizer: object = None,
                       epochs: int = 1) -> History:

@@ -13,10 +13,12 @@ from reference.normalization import BatchNormalization, LayerNormalization, unde
 X = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0], [7.0, 0.0]])  # per feature: μ = (4, 3)
 BIASED = np.array([5.0, 5.0])  # Σ (x − μ)² / n
 UNBIASED = BIASED * 4 / 3  # Σ (x − μ)² / (n − 1)
+# ε must be > 0; the smallest normal float64 vanishes beside these variances, exactly.
+NO_EPSILON = np.finfo(np.float64).tiny
 
 
 def test_training_normalises_each_feature_with_the_batch_mean_and_biased_variance() -> None:
-    bn = BatchNormalization(2, epsilon=0.0)
+    bn = BatchNormalization(2, epsilon=NO_EPSILON)
     y = bn.forward(X, training=True)
     np.testing.assert_allclose(y, (X - [4.0, 3.0]) / np.sqrt(BIASED), rtol=1e-15)
     np.testing.assert_allclose(y.mean(axis=0), 0.0, atol=1e-15)
@@ -24,7 +26,7 @@ def test_training_normalises_each_feature_with_the_batch_mean_and_biased_varianc
 
 
 def test_inference_uses_the_running_statistics_and_is_the_default() -> None:
-    bn = BatchNormalization(2, epsilon=0.0)
+    bn = BatchNormalization(2, epsilon=NO_EPSILON)
     bn.set("moving_mean", np.array([1.0, -1.0]))
     bn.set("moving_variance", np.array([4.0, 16.0]))
     np.testing.assert_array_equal(bn.forward(X), (X - [1.0, -1.0]) / [2.0, 4.0])
@@ -87,7 +89,7 @@ def test_a_batch_of_one_is_refused_in_training_under_torch_and_gives_beta_under_
 
 
 def test_with_two_rows_the_output_is_plus_minus_gamma_and_the_input_gradient_zero() -> None:
-    bn = BatchNormalization(2, epsilon=0.0)
+    bn = BatchNormalization(2, epsilon=NO_EPSILON)
     y = bn.forward(X[:2], training=True)
     np.testing.assert_allclose(np.abs(y), 1.0, rtol=1e-15)
     np.testing.assert_allclose(bn.backward(np.array([[0.3, -1.0], [2.0, 0.7]])), 0.0,
@@ -106,7 +108,7 @@ def test_channels_last_images_share_statistics_over_batch_and_pixels() -> None:
 
 
 def test_layer_normalization_standardises_each_sample_and_ignores_training() -> None:
-    ln = LayerNormalization(2, epsilon=0.0)
+    ln = LayerNormalization(2, epsilon=NO_EPSILON)
     y = ln.forward(X)
     np.testing.assert_allclose(y, np.sign(X[:, :1] - X[:, 1:]) * [[1.0, -1.0]], rtol=1e-15)
     np.testing.assert_array_equal(ln.forward(X, training=True), y)
@@ -136,7 +138,7 @@ def test_under_keeps_weights_statistics_and_decay() -> None:
     (lambda: BatchNormalization(0), "features must be a positive integer"),
     (lambda: BatchNormalization(2, 1.5), r"momentum must be a number in \[0.0, 1.0\]"),
     (lambda: BatchNormalization(2, convention="jax"), "convention must be one of"),
-    (lambda: LayerNormalization(2, -1.0), "epsilon must be a number"),
+    (lambda: LayerNormalization(2, -1.0), "epsilon must be a finite number > 0"),
 ])
 def test_bad_arguments_are_refused_by_name(make, message) -> None:
     with pytest.raises(ValueError, match=message):

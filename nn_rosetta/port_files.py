@@ -1,0 +1,206 @@
+"""The port's files: reading a ``.keras`` model file defensively, before Keras does
+(``nn-rosetta port M.keras``), and writing the port's folder as one unit.
+
+A ``.keras`` file is a zip archive holding ``config.json`` (the architecture, as JSON),
+``model.weights.h5`` (the weights; ``.npz`` in some Keras versions) and
+``metadata.json``. Keras's own loader turns most damage into an unhelpful message (an
+empty, truncated or random file reads "File not found", a zip without ``config.json`` a
+``KeyError``) and reads a member fully into memory, guarding only members over 4 GiB.
+:func:`check_archive` checks, in this order and from the zip's directory before any
+member is decompressed:
+
+* the file exists, is not empty, and is a zip whose directory is readable;
+* ``config.json`` is there, declares at most :data:`MAX_CONFIG_BYTES` uncompressed, and
+  is read through a stream that stops there whatever the header claims (a 2 GiB
+  ``config.json`` compressed into a few MB costs no more than the limit), then parsed
+  as a JSON object;
+* a weights member is there.
+
+:func:`load` then rebuilds the architecture from the config (``safe_mode=True``: no
+code in the file runs), bounds the weights member's declared size by what that model
+holds (:func:`weights_limit`), and only then lets Keras read the file. Every failure is a
+:class:`KerasFileError` naming the file and what is wrong with it.
+
+:func:`write_folder` writes the port's output (``model.py`` and the weights) into a
+temporary folder beside the target, then renames it into place: a failure at any point
+leaves the target as it was, never code without its weights. The files get the user's
+umask (0644 under umask 022), not the 0600 of a temporary file. A target that exists
+and is not empty is refused unless ``force=True``, and even then only when it holds
+nothing but a previous port's files: the port replaces a folder, it never mixes its
+files with others nor deletes someone else's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIG = "config.json"
+WEIGHTS = ("model.weights.h5", "model.weights.npz")
+MAX_CONFIG_BYTES = 64 << 20  # a config of 64 MiB is thousands of layers
+OVERHEAD = 1 << 20  # the weights file's bytes beyond its arrays: HDF5 headers, names
+PER_VARIABLE = 1 << 14  # an HDF5 dataset's and its layer group's headers, generously
+COPIES = 3  # a compiled model's file keeps the optimizer's slots too: Adam's m and v
+_CHUNK = 1 << 20
+
+
+class KerasFileError(ValueError):
+    """A ``.keras`` file that is missing, damaged, oversized or not a Keras model."""
+
+
+def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
+                  path: str) -> bytes:
+    """The member's bytes, read in chunks and refused past ``limit`` (a header may lie)."""
+    chunks, size = [], 0
+    try:
+        with archive.open(info) as member:
+            while size <= limit and (chunk := member.read(min(_CHUNK, limit + 1 - size))):
+                chunks.append(chunk)
+                size += len(chunk)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+            NotImplementedError, ValueError) as error:  # damage, encryption, odd methods
+        raise KerasFileError(f"{path}: {info.filename} is corrupted or cut off "
+                             f"({type(error).__name__}: {error})") from None
+    if size > limit:
+        raise KerasFileError(f"{path}: {info.filename} holds more than {limit} bytes "
+                             "uncompressed; refused before reading on")
+    return b"".join(chunks)
+
+
+def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipInfo]:
+    """The parsed ``config.json`` and the weights member's directory entry of the
+    ``.keras`` file at ``path``, after the checks in the module's docstring."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise KerasFileError(f"{path}: no such file")
+    if not os.path.isfile(path):
+        raise KerasFileError(f"{path}: not a file (a .keras model file is a zip archive)")
+    if os.path.getsize(path) == 0:
+        raise KerasFileError(f"{path}: the file is empty (0 bytes), not a .keras model")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as error:
+        raise KerasFileError(f"{path}: not a .keras model file: not a zip archive, or its "
+                             f"zip directory is damaged or cut off ({error})") from None
+    except OSError as error:
+        raise KerasFileError(f"{path}: unreadable ({error})") from None
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        if CONFIG not in members:
+            raise KerasFileError(f"{path}: a zip archive without {CONFIG}, so not a .keras "
+                                 f"model file (it holds {sorted(members)[:5]})")
+        config_info = members[CONFIG]
+        if config_info.file_size > MAX_CONFIG_BYTES:
+            raise KerasFileError(f"{path}: {CONFIG} declares {config_info.file_size} bytes "
+                                 f"uncompressed ({config_info.compress_size} stored); a "
+                                 f"model's config is at most {MAX_CONFIG_BYTES}; refused "
+                                 "before decompressing")
+        text = _read_bounded(archive, config_info, MAX_CONFIG_BYTES, path)
+        weights = [members[name] for name in WEIGHTS if name in members]
+    try:
+        config = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise KerasFileError(f"{path}: {CONFIG} is not valid JSON ({error})") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise KerasFileError(f"{path}: {CONFIG} does not describe a Keras model (no "
+                             f"class_name; got a {type(config).__name__})")
+    if not weights:
+        raise KerasFileError(f"{path}: has no weights ({' or '.join(WEIGHTS)} is missing)")
+    return config, weights[0]
+
+
+def weights_limit(model: Any) -> int:
+    """The most bytes a weights member may declare for ``model``: its arrays (and the
+    optimizer's slots) plus the format's headers."""
+    arrays = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.weights)
+    return COPIES * arrays + OVERHEAD + COPIES * PER_VARIABLE * len(model.weights)
+
+
+def load(path: str | os.PathLike) -> Any:
+    """The Keras model in the ``.keras`` file at ``path``, read with ``safe_mode=True``
+    after :func:`check_archive` and a bound on the weights' declared size."""
+    import keras
+
+    config, weights = check_archive(path)
+    path = os.fspath(path)
+    try:
+        architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except Exception as error:  # any failure to rebuild it from the file's description
+        raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
+                             f"({type(error).__name__}: {error})") from None
+    limit = weights_limit(architecture)
+    if weights.file_size > limit:
+        raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
+                             f"uncompressed; the model in {CONFIG} holds at most {limit}; "
+                             "refused before decompressing")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras's reader: h5py, zip and JSON errors of every kind
+        raise KerasFileError(f"{path}: Keras could not read the model "
+                             f"({type(error).__name__}: {error})") from None
+
+
+# What a port writes (and Python, importing model.py): what force=True may replace.
+PORT_FILES = frozenset({"model.py", "weights.pt", "model.weights.h5", "__pycache__"})
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: set it straight back
+    os.umask(mask)
+    return mask
+
+
+def write_folder(directory: str | os.PathLike, files: dict[str, Callable[[str], None]], *,
+                 force: bool = False) -> tuple[Path, ...]:
+    """Write ``files`` (name → ``write(path)``) as the folder ``directory``, in one unit:
+    into a temporary folder in the same parent, then renamed into place. Returns the
+    written paths, in the order given."""
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(f"{target}: exists and is not a folder; nothing written")
+    present = sorted(p.name for p in target.iterdir()) if target.is_dir() else []
+    if present and not force:
+        raise FileExistsError(f"{target}: the folder exists and is not empty ({len(present)} "
+                              "entries); nothing written. Give another folder, or force=True "
+                              "(nn-rosetta port --force) to replace a previous port")
+    foreign = [name for name in present if name not in PORT_FILES]
+    if foreign:
+        raise FileExistsError(f"{target}: holds files a port did not write "
+                              f"({', '.join(foreign[:5])}); nothing written or deleted, even "
+                              "with force")
+    parent = target.absolute().parent
+    if not parent.is_dir():
+        parent.mkdir(parents=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    old = None
+    try:
+        mask = _umask()
+        os.chmod(staging, 0o777 & ~mask)  # mkdtemp makes 0700: give the folder the umask's
+        for name, write in files.items():
+            write(os.fspath(staging / name))
+            os.chmod(staging / name, 0o666 & ~mask)  # atomic writes make 0600 files
+        if target.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
+            os.replace(target, old / "port")  # the previous port, kept until the new is in
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old / "port", target)  # put the previous port back
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(old)
+    return tuple(target / name for name in files)
