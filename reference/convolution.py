@@ -19,12 +19,11 @@ one of 9 by (1, 1). torch's ``padding="same"`` refuses strides above 1, so the t
 mirror pads explicitly (``F.pad``) with this formula. ``padding="valid"``: no padding,
 ⌊(n − d·(k − 1) − 1)/s⌋ + 1 positions.
 
-Computation: a convolution gathers its windows with one strided slice per kernel offset
-(k_h·k_w of them, a handful) into a (N, H', W', k_h, k_w, C) array (im2col) and does one
-BLAS matrix product; backward gets dL/dW as one more product, and dL/dx as a third, δ Wᵀ
-(each window's gradient), added back onto the cells under each kernel offset (col2im). Pooling
-works offset by offset on strided views of the whole batch. No Python loop runs over
-samples or pixels.
+Computation: a convolution copies its windows, a strided view of the input, into a
+(N, H', W', k_h, k_w, C) array (im2col) and does one BLAS matrix product; backward gets
+dL/dW as one more product, and dL/dx as a third, δ Wᵀ (each window's gradient), added back
+onto the cells under each kernel offset (col2im). Pooling works offset by offset on strided
+views of the whole batch. No Python loop runs over samples or pixels.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from reference.activations import Activation, get
 from reference.layers import LAYERS, Layer
@@ -142,24 +142,44 @@ class _Windows(Layer):
         return x, out
 
     def _gather(self, x: np.ndarray) -> np.ndarray:
-        """The windows of a 2-D batch x (N, H, W, C), zero-padded: (N, H', W', k_h, k_w, C)."""
-        x, out = self._padded(x)
-        kh, kw = self._as_2d(self.kernel_size)
-        cols = np.empty((x.shape[0], *out, kh, kw, x.shape[3]), x.dtype)
-        for i, j, (rows, columns) in self._slices(out):
-            cols[:, :, :, i, j, :] = x[:, rows, columns, :]
-        return cols
+        """The windows of a 2-D batch x (N, H, W, C), zero-padded: (N, H', W', k_h, k_w, C).
 
-    def _scatter(self, piece: Callable[[int, int], np.ndarray], dtype: np.dtype) -> np.ndarray:
-        """col2im, the adjoint of gathering: for each kernel offset (i, j), ``piece(i, j)``
-        (N, H', W', C), what the windows send the cells they read there, is added onto
-        those cells; the padding cut off."""
+        One strided view holds them all (``sliding_window_view``: every s-th window, every
+        d-th cell of it) and one copy makes im2col's array. With a single channel (an
+        image's first layer) one slice per kernel offset instead: that copy's inner loop
+        would run over the one channel, four times slower than a slice's along a row."""
+        x, out = self._padded(x)
+        (kh, kw), (sh, sw) = self._as_2d(self.kernel_size), self._as_2d(self.strides)
+        dh, dw = self._as_2d(self.dilation_rate)
+        if x.shape[3] == 1:
+            cols = np.empty((x.shape[0], *out, kh, kw, 1), x.dtype)
+            for i, j, (rows, columns) in self._slices(out):
+                cols[:, :, :, i, j, :] = x[:, rows, columns, :]
+            return cols
+        spans = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        windows = sliding_window_view(x, spans, axis=(1, 2))  # (N, ·, ·, C, span_h, span_w)
+        windows = windows[:, :sh * out[0]:sh, :sw * out[1]:sw, :, ::dh, ::dw]
+        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+
+    def _scatter(self, send: Callable[[int, int, np.ndarray], None], dtype: np.dtype
+                 ) -> np.ndarray:
+        """col2im, the adjoint of gathering: for each kernel offset (i, j),
+        ``send(i, j, cells)`` adds onto ``cells`` (N, H', W', C), a strided view of the
+        zero-initialised dL/dx̃ under that offset, what the windows send the cells they read
+        there; the padding cut off."""
         padded_shape, out, top, left = self._geometry
         height, width = (1, self._input_shape[1]) if self.rank == 1 else self._input_shape[1:3]
         dx = np.zeros(padded_shape, dtype)
         for i, j, (rows, columns) in self._slices(out):
-            dx[:, rows, columns, :] += piece(i, j)
+            send(i, j, dx[:, rows, columns, :])
         return dx[:, top:top + height, left:left + width, :]
+
+    @property
+    def _disjoint(self) -> bool:
+        """Whether no input cell lies in two windows (stride ≥ window span on each axis,
+        as the digit CNN's 2×2 pooling): then a cell's gradient can be written, not added."""
+        return all(s >= d * (k - 1) + 1 for k, s, d in zip(
+            self.kernel_size, self.strides, self.dilation_rate, strict=True))
 
     def _input_2d(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
@@ -280,7 +300,11 @@ class _Convolution(_Windows):
         if not input_gradient:
             return None
         sent = self._sent_back(delta)  # (N, H', W', k_h, k_w, C): each window's dL/d(window)
-        return self._dx(self._scatter(lambda i, j: sent[:, :, :, i, j], delta.dtype))
+
+        def send(i: int, j: int, cells: np.ndarray) -> None:
+            cells += sent[:, :, :, i, j]
+
+        return self._dx(self._scatter(send, delta.dtype))
 
     def config(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "filters": self.filters,
@@ -479,7 +503,15 @@ class MaxPool2D(_Pool):
         if not input_gradient:
             return None
         kw = self._as_2d(self.kernel_size)[1]
-        return self._dx(self._scatter(lambda i, j: g * (winner == i * kw + j), g.dtype))
+
+        def send(i: int, j: int, cells: np.ndarray) -> None:
+            routed = winner == i * kw + j  # g goes to the cell under (i, j) where it won
+            if self._disjoint:  # written straight into dL/dx: no temporary, no second pass
+                np.multiply(g, routed, out=cells)
+            else:
+                cells += g * routed
+
+        return self._dx(self._scatter(send, g.dtype))
 
 
 class AveragePool2D(_Pool):
@@ -529,7 +561,11 @@ class AveragePool2D(_Pool):
         if not input_gradient:
             return None
         share = (g / self._cache["divisor"]).astype(g.dtype)  # every cell of a window: g/|w|
-        return self._dx(self._scatter(lambda i, j: share, g.dtype))
+
+        def send(i: int, j: int, cells: np.ndarray) -> None:
+            cells += share
+
+        return self._dx(self._scatter(send, g.dtype))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "count_include_pad": self.count_include_pad}
