@@ -82,10 +82,6 @@ def render(report: dict) -> str:
                      f"{ratio:>9}{best:>8}{r['gflops']:>10.3g}{100 * r['peak_fraction']:>7.1f}%"
                      f"{r['peak_rss_mib']:>8.1f} MiB")
     machine = report["machine"]
-    lines += textwrap.wrap(
-        f"CPU: {machine['cpu']}, {machine['cores']} cores, vector extensions "
-        f"{' '.join(machine.get('vector_extensions', [])) or 'unknown'}, BLAS kernel "
-        f"{machine.get('blas_kernel') or 'unknown (no threadpoolctl)'}.", width=len(head))
     load = machine["load_average_1min"]
     lines += [rule, "peak RSS: growth of the resident set over the worker's baseline (imports "
               "and a tiny warm-up),", "each implementation in its own process. "
@@ -93,6 +89,10 @@ def render(report: dict) -> str:
               f"{load['after']:.2f}."]
     lines += textwrap.wrap(", ".join(f"{k} {v}" for k, v in report["versions"].items()),
                            width=len(head))
+    lines += textwrap.wrap(
+        f"CPU: {machine['cpu']}, {machine['cores']} cores, vector extensions "
+        f"{' '.join(machine.get('vector_extensions', [])) or 'unknown'}, BLAS kernel "
+        f"{machine.get('blas_kernel') or 'unknown (no threadpoolctl)'}.", width=len(head))
     return "\n".join(lines)
 
 
