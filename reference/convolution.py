@@ -147,7 +147,7 @@ class _Windows(Layer):
         One strided view holds them all (``sliding_window_view``: every s-th window, every
         d-th cell of it) and one copy makes im2col's array. With a single channel (an
         image's first layer) one slice per kernel offset instead: that copy's inner loop
-        would run over the one channel, four times slower than a slice's along a row."""
+        would run over the one channel, three times slower than a slice's along a row."""
         x, out = self._padded(x)
         (kh, kw), (sh, sw) = self._as_2d(self.kernel_size), self._as_2d(self.strides)
         dh, dw = self._as_2d(self.dilation_rate)
