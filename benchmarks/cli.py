@@ -65,15 +65,41 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _cpu() -> str:
+# The vector extensions that decide how fast BLAS and oneDNN kernels run, widest last.
+VECTOR_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx512_bf16",
+                "amx_tile")
+
+
+def _cpu() -> dict[str, object]:
+    """The CPU's model and which of :data:`VECTOR_FLAGS` it offers (from /proc/cpuinfo),
+    and the kernel the BLAS picked for it (``threadpoolctl``, where installed)."""
+    model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor's block: all cores are alike here
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return {"cpu": model, "vector_extensions": [f for f in VECTOR_FLAGS if f in flags],
+            "blas_kernel": _blas_kernel()}
+
+
+def _blas_kernel() -> str | None:
+    """OpenBLAS's or MKL's kernel for this CPU (e.g. "Haswell", "Zen", "SkylakeX"); None
+    without threadpoolctl (not a dependency: the benchmark runs without it)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    kernels = [f"{pool.get('internal_api')} {pool.get('architecture')}"
+               for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return ", ".join(kernels) or None
 
 
 def peaks_now(dtypes: list[str], n: int, before: dict | None = None) -> dict[str, dict]:
@@ -123,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "one training step: forward, loss, backward, SGD update",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version(),
+        "machine": {**_cpu(), "cores": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
                     # other jobs on the cores slow everything, and torch's threads the most
                     "load_average_1min": {"before": load_before[0],

@@ -38,16 +38,32 @@ def timed(function: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
+def product_shapes(net: Net) -> list[tuple[int, int, int, bool]]:
+    """(rows, in, out, with dL/dx) of each layer's product x W: an MLP's layers; for the
+    digit CNN its two convolutions as the im2col products they are (N·H'·W' rows of
+    k_h·k_w·C_in), then its Dense layers; for the character model the LSTM's x W and h U
+    and the Dense layer over all N·T positions at once (the spec does h U step by step)."""
+    if net.length:
+        _, embedding, units, vocabulary = net.widths
+        rows = net.batch * net.length
+        return [(rows, embedding, 4 * units, True), (rows, units, 4 * units, True),
+                (rows, units, vocabulary, True)]
+    if net.model == "digit_cnn":
+        return [(net.batch * 26 * 26, 9 * 1, 24, False), (net.batch * 11 * 11, 9 * 24, 36, True),
+                *((net.batch, i, o, True) for i, o in net.layer_shapes[1:])]
+    return [(net.batch, i, o, k > 0) for k, (i, o) in enumerate(net.layer_shapes)]
+
+
 def matmul_operands(net: Net, dtype: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (left, right) operands of every product of one step, in the spec's layouts."""
     rng = np.random.default_rng(0)
     operands = []
-    for k, (fan_in, fan_out) in enumerate(net.layer_shapes):
-        x = rng.standard_normal((net.batch, fan_in)).astype(dtype)
+    for rows, fan_in, fan_out, input_gradient in product_shapes(net):
+        x = rng.standard_normal((rows, fan_in)).astype(dtype)
         W = rng.standard_normal((fan_in, fan_out)).astype(dtype)
-        delta = rng.standard_normal((net.batch, fan_out)).astype(dtype)
+        delta = rng.standard_normal((rows, fan_out)).astype(dtype)
         operands += [(x, W), (x.T, delta)]            # forward x W, dL/dW = xᵀ δ
-        if k > 0:
+        if input_gradient:
             operands.append((delta, W.T))              # dL/dx = δ Wᵀ (not for the input)
     return operands
 

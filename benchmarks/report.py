@@ -81,13 +81,18 @@ def render(report: dict) -> str:
         lines.append(f"{label}{r['impl']:<15}{seconds(r['median_s']):>12}{spread:>6}"
                      f"{ratio:>9}{best:>8}{r['gflops']:>10.3g}{100 * r['peak_fraction']:>7.1f}%"
                      f"{r['peak_rss_mib']:>8.1f} MiB")
-    load = report["machine"]["load_average_1min"]
+    machine = report["machine"]
+    load = machine["load_average_1min"]
     lines += [rule, "peak RSS: growth of the resident set over the worker's baseline (imports "
               "and a tiny warm-up),", "each implementation in its own process. "
               f"Load average (1 min) before and after: {load['before']:.2f}, "
               f"{load['after']:.2f}."]
     lines += textwrap.wrap(", ".join(f"{k} {v}" for k, v in report["versions"].items()),
                            width=len(head))
+    lines += textwrap.wrap(
+        f"CPU: {machine['cpu']}, {machine['cores']} cores, vector extensions "
+        f"{' '.join(machine.get('vector_extensions', [])) or 'unknown'}, BLAS kernel "
+        f"{machine.get('blas_kernel') or 'unknown (no threadpoolctl)'}.", width=len(head))
     return "\n".join(lines)
 
 
