@@ -174,7 +174,7 @@ class Torch(_Framework):
         module = self.impl.from_reference(spec)
         module.train(training)  # a torch module starts in training mode; the spec does not
         self.inject_masks(module, spec)
-        groups = self.impl.convert.layer_groups(module, input_shape=spec.input_shape)
+        groups = self.impl.convert.layer_groups(spec)
         xt = self._tensor(x, requires_grad=x.dtype.kind == "f")
         h = self.checked_input(module, self.torch_layout(spec, xt))
         layer_outputs = []
@@ -184,7 +184,7 @@ class Torch(_Framework):
                 self.spec_layout(spec, k, h.detach(), before.detach()).numpy())
         value = getattr(self.impl.losses, loss)(self._tensor(y_true), h)
         value.backward()
-        grads = self.impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
+        grads = self.impl.convert.gradients_to_reference(module, spec)
         dx = None if xt.grad is None else xt.grad.numpy()
         return ModelRun(h.detach().numpy(), layer_outputs, value.item(), dx, grads)
 
@@ -206,7 +206,7 @@ class Torch(_Framework):
         """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook,
         here in the test harness, replaces its output with x ⊙ m / (1 − p) in training
         (its own draw is discarded)."""
-        groups = self.impl.convert.layer_groups(module, input_shape=spec.input_shape)
+        groups = self.impl.convert.layer_groups(spec)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
             module[groups[k].start].register_forward_hook(
@@ -266,8 +266,7 @@ class Torch(_Framework):
                                  x: np.ndarray) -> list[np.ndarray]:
         module = self.impl.from_reference(model)
         layers = self.torch.nn.Sequential(*(  # one entry per spec layer: nn.Linear + nn.Tanh
-            module[r.start:r.stop] for r in self.impl.convert.layer_groups(
-                module, input_shape=model.input_shape)))
+            module[r.start:r.stop] for r in self.impl.convert.layer_groups(model)))
         return [J.numpy() for J in self.impl.autodiff.layer_jacobians(layers, self._tensor(x))]
 
     def autodiff_hessian(self, loss: str, y_true: np.ndarray, point: np.ndarray,

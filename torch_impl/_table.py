@@ -33,18 +33,21 @@ class Template:
     "  # "; a layer with an ``activation`` gets it around the last line's expression.
     ``layout``: which torch layout the code takes: "channels" (a feature map channels-first,
     (N, C, H, W), where Keras's is (N, H, W, C)), "last" (features on the last axis, as in
-    Keras) or "any" (elementwise, or a Flatten).
+    Keras) or "any" (elementwise, or a Flatten); or a function of the layer giving one.
     """
 
     module: str | None
     note: str = ""
     call: str = "x = self.{attr}(x)"
     arguments: Callable[[Layer, tuple[int, ...]], dict[str, Any]] | None = None
-    layout: str = "last"
+    layout: str | Callable[[Layer], str] = "last"
 
     def fields(self, layer: Layer, shape: tuple[int, ...]) -> dict[str, Any]:
         derived = self.arguments(layer, shape) if self.arguments else {}
         return {**layer.config(), **derived}
+
+    def layout_of(self, layer: Layer) -> str:
+        return self.layout(layer) if callable(self.layout) else self.layout
 
 
 # What a row's ``read`` returns: the spec layer (its weights not yet copied) and how many
@@ -58,16 +61,17 @@ class Translation:
 
     ``build(layer, context)``: the stock modules that compute the spec ``layer`` (weights
     not yet copied; ``context.input_shape`` is its per-sample input, channels-last).
-    ``read(modules, i, shape)``: the spec layer made by ``modules[i:i + n]``, and n, or
-    ``None`` when they are not this kind; ``shape``: the per-sample input shape in the
-    spec's layout, ``None`` where nothing fixed it yet. ``starts``: the module classes a
-    group of this kind can begin with (the walker asks only those rows). ``template``: the
-    port's code, ``None`` where the kind does not port.
+    ``read(modules, i, place)``: the spec layer made by ``modules[i:i + n]``, and n, or
+    ``None`` when they are not this kind; ``place``: a ``Context`` whose ``input_shape`` is
+    the per-sample input shape in the spec's layout (``None`` where nothing fixed it yet)
+    and ``feature_map`` whether that input is a feature map (channels-first in torch).
+    ``starts``: the module classes a group of this kind can begin with (the walker asks
+    only those rows). ``template``: the port's code, ``None`` where the kind does not port.
     """
 
     kind: str
     build: Callable[[Layer, Context], list[nn.Module]]
-    read: Callable[[Sequence[nn.Module], int, tuple[int, ...] | None], Read]
+    read: Callable[[Sequence[nn.Module], int, Context], Read]
     starts: tuple[type[nn.Module], ...]
     template: Template | None = None
 

@@ -125,21 +125,31 @@ _SPEC = {
 MODULE_CLASSES = tuple(_SPEC)  # the torch modules that are a spec activation
 
 
-def as_modules(activation: reference.activations.Activation, dtype: torch.dtype
-               ) -> list[nn.Module]:
-    """The stock module of a spec activation, as a list: empty for the identity."""
+def as_modules(activation: reference.activations.Activation, dtype: torch.dtype,
+               feature_map: bool = False) -> list[nn.Module]:
+    """The stock module of a spec activation, as a list: empty for the identity.
+    ``feature_map``: it acts on a feature map, channels-first in torch, so a softmax over
+    the spec's last (channel) axis is torch's ``dim=1``."""
     if activation.name == "identity":
         return []
+    if activation.name == "softmax" and feature_map:
+        return [nn.Softmax(dim=1)]  # channels-first: the channels are dim 1
     return [_MODULES[activation.name](dtype, **activation.params)]
 
 
-def from_module(module: nn.Module, where: str) -> reference.activations.Activation:
+def from_module(module: nn.Module, where: str, feature_map: bool = False
+                ) -> reference.activations.Activation:
     """The spec activation an activation module computes (one of :data:`MODULE_CLASSES`);
-    a ``TypeError`` naming ``where`` when its settings compute none."""
-    found = _SPEC[type(module)](module)
+    a ``TypeError`` naming ``where`` when its settings compute none. ``feature_map``: it
+    acts on a channels-first feature map, where only ``nn.Softmax(dim=1)`` is the spec's
+    softmax over the channels."""
+    if feature_map and isinstance(module, nn.Softmax):
+        found = ("softmax", {}) if module.dim == 1 else None
+    else:
+        found = _SPEC[type(module)](module)
     if found is None:
         raise TypeError(f"{where} ({module!r}) computes no spec activation (softmax over "
-                        "the last axis, softplus with beta=1)")
+                        "the features, dim 1 of a channels-first map; softplus with beta=1)")
     name, params = found
     return reference.activations.get(name, **params)
 

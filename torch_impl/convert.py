@@ -118,14 +118,16 @@ def _unmatched(modules: Sequence[nn.Module], i: int) -> TypeError:
 def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None
           ) -> list[tuple[reference.layers.Layer, range]]:
     """Each spec layer of ``modules`` (weights not yet copied) and the modules making it."""
-    found, i = [], 0
+    found, i, feature_map = [], 0, False
     shape = None if input_shape is None else tuple(input_shape)
     while i < len(modules):
         read = None
+        # as reference.layouts.contexts: a feature map from the first convolution on
+        place = Context(shape, feature_map=feature_map and (shape is None or len(shape) > 1))
         for row in TRANSLATIONS.values():
             if isinstance(modules[i], row.starts):
                 try:
-                    read = row.read(modules, i, shape)
+                    read = row.read(modules, i, place)
                 except TypeError as error:
                     raise TypeError(f"to_reference: {error}") from None
                 if read is not None:
@@ -135,6 +137,8 @@ def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None
         layer, count = read
         found.append((layer, range(i, i + count)))
         i += count
+        feature_map = (place.feature_map or getattr(layer, "channels_last", False)) and \
+            not isinstance(layer, reference.layers.Flatten)
         if shape is None and hasattr(layer, "in_features"):
             shape = (layer.in_features,)
         try:
@@ -165,11 +169,17 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
                    in zip(spec_layers, read, places, strict=True)]
 
 
-def layer_groups(module: nn.Module, *, input_shape: Sequence[int] | None = None
-                 ) -> list[range]:
-    """Which modules make each spec layer of an ``nn.Sequential``: ``module[r.start:r.stop]``
-    for each range r, first layer first (``nn.Linear`` and its ``nn.ReLU`` are one)."""
-    return [positions for _, positions, _ in _walk(module, input_shape)[1]]
+def layer_groups(model: reference.Sequential) -> list[range]:
+    """Which modules of ``from_reference(model)`` make each spec layer of ``model``:
+    ``module[r.start:r.stop]`` for each range r, first layer first (an ``nn.Linear`` and
+    its ``nn.ReLU`` are one Dense)."""
+    groups, start = [], 0
+    for layer, context in zip(model.layers, contexts(model.layers, model.input_shape),
+                              strict=True):
+        count = len(TRANSLATIONS[type(layer).__name__].build(layer, context))
+        groups.append(range(start, start + count))
+        start += count
+    return groups
 
 
 def _copy_out(layer: reference.layers.Layer, modules: Sequence[nn.Module], context: Context,
@@ -210,12 +220,16 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
     return model
 
 
-def gradients_to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
+def gradients_to_reference(module: nn.Module, model: reference.Sequential | None = None, *,
+                           input_shape: Sequence[int] | None = None
                            ) -> list[dict[str, np.ndarray]]:
     """Each spec layer's gradients from the ``.grad`` that ``loss.backward()`` left on
     ``module``'s parameters, named and laid out as the spec's (the kernel's transposed
-    back to (in, out))."""
-    _, walk = _walk(module, input_shape)
+    back to (in, out)); by the layers of ``model`` where it made ``module`` (a standalone
+    activation stays a layer of its own), else as :func:`to_reference` reads them."""
+    walk = _walk(module, input_shape)[1] if model is None else list(zip(
+        model.layers, layer_groups(model), contexts(model.layers, model.input_shape),
+        strict=True))
     return [_copy_out(layer, _modules(module, positions), context, gradients=True)
             for layer, positions, context in walk]
 
@@ -225,9 +239,7 @@ def l2_penalties(model: reference.Sequential, module: nn.Sequential) -> dict[str
     parameter that holds the kernel (``"0.weight"``): ``torch_impl.fit``'s ``l2``
     argument, since ``nn.Linear`` keeps no regulariser."""
     found = {}
-    for layer, positions in zip(model.layers, layer_groups(module,
-                                                           input_shape=model.input_shape),
-                                strict=True):
+    for layer, positions in zip(model.layers, layer_groups(model), strict=True):
         strength = getattr(getattr(layer, "layer", layer), "kernel_regularizer", 0.0)
         if strength:
             kind = type(layer).__name__

@@ -159,6 +159,14 @@ def _spec_padding(where: str, pads: Pads, module: nn.Module, shape: tuple[int, .
                     "pass input_shape so that the sizes are known)")
 
 
+def _tf_same(pads: Pads, module: nn.Module, shape: tuple[int, ...] | None) -> bool:
+    """Whether ``pads`` are TF's "same" cells for ``module`` on this input."""
+    try:
+        return _spec_padding("", pads, module, shape) == "same"
+    except TypeError:
+        return False
+
+
 def _own_pads(module: nn.Module, rank: int) -> Pads:
     padding = module.padding
     if isinstance(padding, str):  # "valid", or "same" (stride 1): TF's amounts by torch
@@ -179,13 +187,13 @@ def _convolution(layer: reference.layers.Layer, context: Context) -> list[nn.Mod
         padding=padding, dilation=_size(layer.dilation_rate), groups=groups,
         dtype=torch_dtype(layer.dtype))
     pad = [] if amounts is None else [_pad_module(amounts)]
-    return [*pad, conv, *as_modules(layer.activation, conv.weight.dtype)]
+    return [*pad, conv, *as_modules(layer.activation, conv.weight.dtype, feature_map=True)]
 
 
 def _reader(conv_class: type[nn.Module], depthwise: bool = False):
     """The read function of Conv1D and Conv2D (``nn.Conv1d``/``nn.Conv2d``, groups=1) or of
     DepthwiseConv2D (``depthwise``: ``nn.Conv2d`` with groups=in_channels)."""
-    def read(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None) -> Read:
+    def read(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
         pads, k = _read_pads(modules, i, 0.0)
         conv = modules[k] if k < len(modules) else None
         if type(conv) is not conv_class or (conv.groups != 1) != depthwise:
@@ -202,12 +210,15 @@ def _reader(conv_class: type[nn.Module], depthwise: bool = False):
             raise TypeError(f"{where} pads twice (a pad module and padding='same')")
         total = own if pads is None else [(a + c, b + d) for (a, b), (c, d) in
                                           zip(pads, own, strict=True)]
-        padding = "same" if conv.padding == "same" else _spec_padding(where, total, conv, shape)
+        if pads is not None and not _tf_same(total, conv, place.input_shape):
+            return None  # the pad module is a ZeroPadding2D of its own
+        padding = "same" if conv.padding == "same" else \
+            _spec_padding(where, total, conv, place.input_shape)
         activation = following(modules, k + 1, MODULE_CLASSES)
         options = {"strides": conv.stride, "padding": padding, "dilation_rate": conv.dilation,
                    "dtype": numpy_dtype(conv.weight),
                    "activation": "identity" if activation is None else
-                   from_module(activation, f"module {k + 1}")}
+                   from_module(activation, f"module {k + 1}", feature_map=True)}
         consumed = k + 1 - i + (activation is not None)
         if depthwise:
             return reference.DepthwiseConv2D(conv.in_channels, conv.kernel_size,
@@ -246,7 +257,7 @@ def _check_pool(pool: nn.Module, where: str) -> None:
                         "overrides its divisor; the spec pools without")
 
 
-def _read_max_pool(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_max_pool(modules: Sequence[nn.Module], i: int, place: Context
                    ) -> Read:
     pads, k = _read_pads(modules, i, float("-inf"))
     pool = modules[k] if k < len(modules) else None
@@ -257,11 +268,11 @@ def _read_max_pool(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] 
     own = _own_pads(pool, 2)
     if pads is not None and own != [(0, 0)] * 2:
         raise TypeError(f"{where} pads twice (a pad module and its own padding)")
-    padding = _spec_padding(where, pads or own, pool, shape)
+    padding = _spec_padding(where, pads or own, pool, place.input_shape)
     return reference.MaxPool2D(pool.kernel_size, pool.stride, padding), k + 1 - i
 
 
-def _read_average_pool(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_average_pool(modules: Sequence[nn.Module], i: int, place: Context
                        ) -> Read:
     pads, k = _read_pads(modules, i, 0.0)
     pool = modules[k] if k < len(modules) else None
@@ -273,15 +284,17 @@ def _read_average_pool(modules: Sequence[nn.Module], i: int, shape: tuple[int, .
     if isinstance(pool, PaddedAvgPool2d):
         pads, include = [(pool.pads[2], pool.pads[3]), (pool.pads[0], pool.pads[1])], False
     elif pads is not None:
+        if not _tf_same(pads, pool, place.input_shape):
+            return None  # the pad module is a ZeroPadding2D of its own
         include = True  # the pad module's zeros are real cells to nn.AvgPool2d
     else:
         pads, include = own, pool.count_include_pad and own != [(0, 0)] * 2
-    padding = _spec_padding(where, pads, pool, shape)
+    padding = _spec_padding(where, pads, pool, place.input_shape)
     return reference.AveragePool2D(pool.kernel_size, pool.stride, padding,
                                    count_include_pad=include), k + 1 - i
 
 
-def _read_global_pool(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_global_pool(modules: Sequence[nn.Module], i: int, place: Context
                       ) -> Read:
     pool = modules[i]
     if pool.output_size not in (1, (1, 1)) or not isinstance(
@@ -341,6 +354,18 @@ def _template(module: str, note: str = "{note}") -> Template:
                     layout="channels")
 
 
+def _zero_padding(layer: reference.ZeroPadding2D, context: Context) -> list[nn.Module]:
+    (top, bottom), (left, right) = layer.padding
+    return [nn.ZeroPad2d((left, right, top, bottom))]  # torch: the last axis first, as F.pad
+
+
+def _read_zero_padding(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    pads, _ = _read_pads(modules, i, 0.0)
+    if pads is None or len(pads) != 2:
+        return None
+    return reference.ZeroPadding2D(tuple(pads)), 1
+
+
 _PADS = (nn.ConstantPad1d, nn.ConstantPad2d)  # ZeroPad1d/2d are ConstantPad1d/2d
 
 TRANSLATIONS = (
@@ -361,4 +386,9 @@ TRANSLATIONS = (
                 lambda layer, context: [nn.AdaptiveAvgPool2d(1), nn.Flatten()],
                 _read_global_pool, (nn.AdaptiveAvgPool2d,),
                 Template(None, call="x = x.mean(dim=(2, 3))", layout="channels")),
+    # after the rows above, which take a pad module that is TF's "same" of the next layer
+    Translation("ZeroPadding2D", _zero_padding, _read_zero_padding, (nn.ConstantPad2d,),
+                Template("nn.ZeroPad2d({pads})", note="Keras's ((top, bottom), (left, right))",
+                         arguments=lambda layer, shape: {"pads": (
+                             *layer.padding[1], *layer.padding[0])}, layout="channels")),
 )

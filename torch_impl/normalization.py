@@ -44,7 +44,7 @@ def _affine(module: nn.Module, i: int) -> None:
                         "spec's always has both")
 
 
-def _read_batch_norm(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
                      ) -> Read:
     norm = modules[i]
     _affine(norm, i)
@@ -60,7 +60,7 @@ def _layer_norm(layer: reference.LayerNormalization, context: Context) -> list[n
     return [nn.LayerNorm(layer.features, eps=layer.epsilon, dtype=torch_dtype(layer.dtype))]
 
 
-def _read_layer_norm(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_layer_norm(modules: Sequence[nn.Module], i: int, place: Context
                      ) -> Read:
     norm = modules[i]
     _affine(norm, i)

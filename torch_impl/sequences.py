@@ -108,7 +108,7 @@ def _embedding(layer: reference.sequences.Embedding, context: Context) -> list[n
                          dtype=torch_dtype(layer.dtype))]
 
 
-def _read_embedding(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_embedding(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     embedding = modules[i]
     if embedding.max_norm is not None or embedding.scale_grad_by_freq:
@@ -134,7 +134,7 @@ def _recurrent(layer: reference.sequences._Recurrent, context: Context) -> list[
     return [rnn, RecurrentOutput(last_step=not layer.return_sequences)]
 
 
-def _read_recurrent(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_recurrent(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     rnn, where = modules[i], f"module {i} ({type(modules[i]).__name__})"
     if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first or \
@@ -156,7 +156,7 @@ def _attention(layer: reference.sequences.MultiHeadAttention, context: Context
                           dtype=torch_dtype(layer.dtype))]  # torch's default: time first
 
 
-def _read_attention(modules: Sequence[nn.Module], i: int, shape: tuple[int, ...] | None
+def _read_attention(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     attention = modules[i]
     return reference.sequences.MultiHeadAttention(
@@ -205,7 +205,7 @@ TRANSLATIONS = (
     # read back by the Dense row: reference.layouts.time_distributed wraps an nn.Linear
     # that follows a sequence output
     Translation("TimeDistributed", lambda layer, context: _DENSE.build(layer.layer, context),
-                lambda modules, i, shape: None, (),
+                lambda modules, i, place: None, (),
                 Template("nn.Linear({in_features}, {out_features})",
                          arguments=lambda layer, shape: {
                              "in_features": layer.layer.in_features,
