@@ -36,7 +36,7 @@ from torch_impl import activations, convolution, layers, normalization, sequence
 from torch_impl._table import Template, Translation, torch_dtype
 
 __all__ = ["SMALL_MODULES", "TRANSLATIONS", "Template", "Translation", "from_reference",
-           "gradients_to_reference", "l2_penalties", "layer_groups", "to_reference",
+           "gradients_to_reference", "l2_penalties", "layer_groups", "read", "to_reference",
            "torch_dtype"]
 
 TRANSLATIONS: dict[str, Translation] = {
@@ -167,6 +167,13 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
     places = contexts(spec_layers, model.input_shape)
     return model, [(layer, positions, context) for layer, (_, positions), context
                    in zip(spec_layers, read, places, strict=True)]
+
+
+def read(module: nn.Module, *, input_shape: Sequence[int] | None = None
+         ) -> list[tuple[reference.layers.Layer, range]]:
+    """Each spec layer that :func:`to_reference` reads from an ``nn.Sequential`` (weights
+    not copied) and the positions of the modules that make it."""
+    return [(layer, positions) for layer, positions, _ in _walk(module, input_shape)[1]]
 
 
 def layer_groups(model: reference.Sequential) -> list[range]:

@@ -188,20 +188,23 @@ def _attention_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> 
     return {}
 
 
-_RECURRENT_CALL = "x, _ = self.{attr}(x){last}"
-_RECURRENT_NOTES = {"SimpleRNN": "Keras's batches are (N, T, features)",
-                    "LSTM": "Keras's batches are (N, T, features)",
-                    "GRU": "(N, T, features) as Keras; gates reordered (z, r, h) → (r, z, n)"}
+def _recurrent_template(module: str, note: str) -> Template:
+    return Template(f"{module}({{in_features}}, {{units}}, batch_first=True)", note=note,
+                    call="x, _ = self.{attr}(x){last}", arguments=_recurrent_fields)
+
+
 _DENSE = next(row for row in _LAYERS if row.kind == "Dense")
 
 TRANSLATIONS = (
     Translation("Embedding", _embedding, _read_embedding, (nn.Embedding,),
                 Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding_fields)),
-    *(Translation(kind, _recurrent, _read_recurrent, (module,),
-                  Template(f"nn.{module.__name__}({{in_features}}, {{units}}, batch_first=True)",
-                           note=_RECURRENT_NOTES[kind], call=_RECURRENT_CALL,
-                           arguments=_recurrent_fields))
-      for kind, module in _RNN.items()),
+    Translation("SimpleRNN", _recurrent, _read_recurrent, (nn.RNN,),
+                _recurrent_template("nn.RNN", "Keras's batches are (N, T, features)")),
+    Translation("LSTM", _recurrent, _read_recurrent, (nn.LSTM,),
+                _recurrent_template("nn.LSTM", "Keras's batches are (N, T, features)")),
+    Translation("GRU", _recurrent, _read_recurrent, (nn.GRU,),
+                _recurrent_template("nn.GRU", "(N, T, features) as Keras; gates reordered "
+                                              "(z, r, h) → (r, z, n)")),
     # read back by the Dense row: reference.layouts.time_distributed wraps an nn.Linear
     # that follows a sequence output
     Translation("TimeDistributed", lambda layer, context: _DENSE.build(layer.layer, context),
