@@ -82,7 +82,7 @@ def gelu(z: torch.Tensor, approximate: str = "none") -> torch.Tensor:
 
 
 class Heaviside(nn.Module):
-    """The step function as a module: torch has ``torch.heaviside`` but no module for it.
+    """The step function as a module: torch has no module for it, only ``torch.heaviside``.
 
     Shape: any; the output has the input's shape.
     """
