@@ -11,8 +11,9 @@ The way goes through the spec, so every layer it takes is one the parity suite p
 Keras → ``tf_impl.to_reference`` → spec → ``torch_impl.from_reference``, whose tables
 (``reference.layouts``) move the weights. The code comes from one template per spec
 layer kind (``TEMPLATES``, keyed like ``reference.layouts.LAYOUTS``), written beside the
-kind's torch translation in ``torch_impl``'s concept files: a new kind adds one row there. A line of the generated code that bridges a convention (the Flatten order,
-padding, BatchNorm's momentum, the channels-last input) says so in a comment.
+kind's torch translation in ``torch_impl``'s concept files: a new kind adds one row there.
+A line of the generated code that bridges a convention (the Flatten order, padding,
+BatchNorm's momentum, the channels-last input) says so in a comment.
 
 The report runs the generated ``forward`` one Keras layer at a time beside the Keras
 layers on the same input (random if none is given), and measures each output with the

@@ -230,11 +230,20 @@ def test_to_reference_refuses_a_layer_without_spec_counterpart() -> None:
         framework("tf").impl.to_reference(model)
 
 
-def test_to_reference_refuses_an_activation_module_that_follows_no_linear_layer() -> None:
+def test_to_reference_refuses_an_activation_module_that_computes_no_spec_activation() -> None:
+    torch = framework("torch").torch
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Softplus(beta=2.0))
+    with pytest.raises(TypeError, match=r"to_reference: module 1 \(Softplus\(beta=2\.0, "
+                                        r"threshold=20\.0\)\) computes no spec activation"):
+        framework("torch").impl.to_reference(module, input_shape=(3,))
+
+
+def test_an_activation_module_after_no_linear_module_is_the_spec_activation_layer() -> None:
     torch = framework("torch").torch
     module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.ReLU())
-    with pytest.raises(TypeError, match=r"module 1 \(ReLU\) must directly follow an nn.Linear"):
-        framework("torch").impl.to_reference(module, input_shape=(3,))
+    spec = framework("torch").impl.to_reference(module, input_shape=(3,))
+    assert [layer.config() for layer in spec.layers[1:]] == \
+        [reference.layers.Activation("relu").config()]
 
 
 def test_to_reference_refuses_layers_of_mixed_dtypes(fw) -> None:

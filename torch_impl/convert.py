@@ -103,16 +103,10 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.S
 
 
 def _unmatched(modules: Sequence[nn.Module], i: int) -> TypeError:
-    module = modules[i]
-    if isinstance(module, activations.MODULE_CLASSES):
-        return TypeError(f"to_reference: module {i} ({type(module).__name__}) must directly "
-                         "follow an nn.Linear or nn.Conv1d/2d: the spec applies an "
-                         "activation inside its Dense and convolution layers")
     starts = sorted({_name(cls) for row in TRANSLATIONS.values() for cls in row.starts})
-    return TypeError(f"to_reference: module {i} ({type(module).__name__}) has no spec "
+    return TypeError(f"to_reference: module {i} ({type(modules[i]).__name__}) has no spec "
                      f"counterpart; supported: {', '.join(starts)} (an activation module "
-                     "after nn.Linear or nn.Conv1d/2d: "
-                     f"{', '.join(sorted(_name(c) for c in activations.MODULE_CLASSES))})")
+                     "right after nn.Linear or nn.Conv1d/2d is that layer's activation)")
 
 
 def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None
