@@ -64,8 +64,8 @@ def images(n: int, rng: np.random.Generator, dtype: object = np.float64
 
     Each sample: a random digit, its strokes rotated by up to ±0.2 rad, scaled by 0.8–1.1,
     shifted by up to ±0.1, drawn with a pen 0.045–0.075 wide (in units of the image) whose
-    edge fades over 0.03, scaled by 0.95, plus noise U(0, 0.05) on every pixel: values in [0, 1], and no flat,
-    exactly tied patches.
+    edge fades over 0.03, scaled by 0.95, plus noise U(0, 0.05) on every pixel: values in
+    [0, 1], and no flat, exactly tied patches.
     """
     labels = rng.integers(0, 10, n)
     longest = max(len(_segments(d)) for d in range(10))
