@@ -233,8 +233,9 @@ def same_padding_at_stride_2() -> tuple[Canvas, str]:
                "and the `padding=1` a porter writes instead pads both sides: the outputs have "
                "the same 4×4 shape, so nothing errors, but every window sits one cell up and "
                "left of TensorFlow's. The torch mirror pads explicitly by TensorFlow's rule "
-               "(`torch_impl.convolution.SamePadding`, an `F.pad`); on a 9×9 input the "
-               "padding is (1, 1) and the two agree.")
+               f"(`nn.ZeroPad2d(({before}, {after}, {before}, {after}))` before the "
+               "`nn.Conv2d`); on a 9×9 input the padding is (1, 1), the convolution's own "
+               "`padding=1`, and the two agree.")
     return figure, caption
 
 

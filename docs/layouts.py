@@ -26,6 +26,21 @@ def _table(layout: Layout) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _small_modules() -> str:
+    """The torch mirror's few project modules, each one step torch has no class for."""
+    import torch_impl
+
+    lines = ["## The torch mirror's own small modules\n",
+             "`torch_impl.from_reference` gives an `nn.Sequential` of stock `torch.nn` modules "
+             "(a model with feature maps takes torch's channels-first input, "
+             "`x.permute(0, 3, 1, 2)` of a spec batch). Where torch has no class for a step, "
+             "one of these few modules does it:\n"]
+    for cls in torch_impl.SMALL_MODULES:
+        summary = " ".join(cls.__doc__.split("\n\n")[0].split()).replace("``", "`")
+        lines.append(f"- `{cls.__module__}.{cls.__name__}`: {summary}")
+    return "\n".join(lines) + "\n"
+
+
 def page() -> str:
     """The page, one section per spec layer kind."""
     parts = [GENERATED, "# Weight layouts: spec, PyTorch and Keras\n",
@@ -40,4 +55,5 @@ def page() -> str:
         if layout.note:
             parts.append(f"{layout.note[0].upper()}{layout.note[1:]}.\n")
         parts.append(_table(layout))
+    parts.append(_small_modules())
     return "\n".join(parts)

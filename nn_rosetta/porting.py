@@ -10,9 +10,10 @@ person would keep, and a per-layer parity report.
 The way goes through the spec, so every layer it takes is one the parity suite proves:
 Keras → ``tf_impl.to_reference`` → spec → ``torch_impl.from_reference``, whose tables
 (``reference.layouts``) move the weights. The code comes from one template per spec
-layer kind (``TEMPLATES``, keyed like ``reference.layouts.LAYOUTS``): a new kind adds
-one row. A line of the generated code that bridges a convention (the Flatten order,
-padding, BatchNorm's momentum, the channels-last input) says so in a comment.
+layer kind (``TEMPLATES``, keyed like ``reference.layouts.LAYOUTS``), written beside the
+kind's torch translation in ``torch_impl``'s concept files: a new kind adds one row there.
+A line of the generated code that bridges a convention (the Flatten order, padding,
+BatchNorm's momentum, the channels-last input) says so in a comment.
 
 The report runs the generated ``forward`` one Keras layer at a time beside the Keras
 layers on the same input (random if none is given), and measures each output with the
@@ -43,192 +44,15 @@ from nn_rosetta import port_files
 from nn_rosetta.tolerances import tolerance
 from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
-from torch_impl import convert as torch_convert
-from torch_impl.convolution import same_padding
+from torch_impl.convert import TRANSLATIONS, Template, layer_groups, read
 
 CLASS_NAME = "Net"
 
 
-@dataclass(frozen=True)
-class Template:
-    """How one spec layer kind reads in PyTorch.
-
-    ``module``: the constructor, a format string over the spec layer's ``config()`` and
-    what ``arguments`` derives from the layer and its per-sample input shape; ``None``
-    for a kind that needs no module. ``note``: the comment on that line when it bridges a
-    convention (same formatting), else "". ``call``: the forward code (``{attr}``: the
-    module's attribute), one line or several joined by "\\n", each line's comment after
-    "  # "; a layer with an ``activation`` gets it around the last line's expression.
-    ``layout``: which torch layout the code takes: "channels" (a feature map channels-first,
-    (N, C, H, W), where Keras's is (N, H, W, C)), "last" (features on the last axis, as in
-    Keras) or "any" (elementwise, or a Flatten).
-    """
-
-    module: str | None
-    note: str = ""
-    call: str = "x = self.{attr}(x)"
-    arguments: Callable[[reference.layers.Layer, tuple[int, ...]], dict[str, Any]] | None = None
-    layout: str = "last"
-
-    def fields(self, layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-        derived = self.arguments(layer, shape) if self.arguments else {}
-        return {**layer.config(), **derived}
-
-
-def _size(values: tuple[int, ...]) -> str:
-    """A kernel size or stride as torch's constructors take it: 3 for (3, 3)."""
-    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
-
-
-def _same_padding(layer: reference.layers.Layer, shape: tuple[int, ...]
-                  ) -> list[tuple[int, int]]:
-    """TF's "same" padding of a window layer on a per-sample ``shape``: (before, after)
-    per spatial axis, all zero under "valid"."""
-    if layer.padding != "same":
-        return [(0, 0)] * len(layer.kernel_size)
-    dilation = getattr(layer, "dilation_rate", (1,) * len(layer.kernel_size))
-    return [same_padding(size, k, stride, d) for size, k, stride, d in
-            zip(shape[:-1], layer.kernel_size, layer.strides, dilation, strict=True)]
-
-
-def _windows(layer: reference.layers.Layer, shape: tuple[int, ...], arguments: list[str],
-             value: str = "") -> dict[str, Any]:
-    """The constructor's arguments and the padding: torch's ``padding=`` when TF's "same"
-    pads each side alike, else an F.pad line before the call (TF puts the odd cell after,
-    by amounts that depend on the input size; torch pads symmetrically only)."""
-    pads = _same_padding(layer, shape)
-    fields = {"pad": "", "note": ""}
-    if any(before != after for before, after in pads):
-        flat = tuple(n for pair in reversed(pads) for n in pair)  # F.pad: last axis first
-        fields["pad"] = f"x = F.pad(x, {flat}{value})  # TF's \"same\": the odd cell after\n"
-    elif any(before for before, _ in pads):
-        arguments.append(f"padding={_size(tuple(before for before, _ in pads))}")
-        fields["note"] = "TF's \"same\""
-    return {**fields, "arguments": ", ".join(arguments)}
-
-
-def _convolution(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    arguments = [_size(layer.kernel_size)]
-    if set(layer.strides) != {1}:
-        arguments.append(f"stride={_size(layer.strides)}")
-    if set(layer.dilation_rate) != {1}:
-        arguments.append(f"dilation={_size(layer.dilation_rate)}")
-    return _windows(layer, shape, arguments)
-
-
-def _pooling(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    arguments = [_size(layer.kernel_size)]
-    if layer.strides != layer.kernel_size:
-        arguments.append(f"stride={_size(layer.strides)}")
-    if type(layer).__name__ == "MaxPool2D":
-        return _windows(layer, shape, arguments, value=', value=float("-inf")')
-    fields = _windows(layer, shape, arguments)
-    if fields["pad"] and not layer.count_include_pad:
-        raise TypeError("it averages over the real cells of TF's \"same\" padding, which "
-                        "puts the odd cell after: no torch pooling does that; it ports with "
-                        "padding='valid', or where 'same' pads each side alike")
-    if fields["note"] and not layer.count_include_pad:
-        fields.update(arguments=fields["arguments"] + ", count_include_pad=False",
-                      note="TF's \"same\"; TF averages over the real cells only")
-    return fields
-
-
-def _batch_norm(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    arguments, bridged = [str(layer.features)], []
-    if layer.epsilon != 1e-5:
-        arguments.append(f"eps={layer.epsilon!r}")
-        bridged.append(f"Keras's ε {layer.epsilon:g}")
-    if layer.convention == "keras":
-        arguments.append(f"momentum=1 - {layer.momentum!r}")
-        bridged.append("its momentum weights the old mean, torch's the new")
-    elif layer.momentum != 0.1:
-        arguments.append(f"momentum={layer.momentum!r}")
-    return {"arguments": ", ".join(arguments), "note": "; ".join(bridged),
-            "d": "2d" if len(shape) == 3 else "1d"}
-
-
-def _layer_norm(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    if layer.epsilon == 1e-5:
-        return {"arguments": str(layer.features), "note": ""}
-    return {"arguments": f"{layer.features}, eps={layer.epsilon!r}",
-            "note": f"Keras's ε {layer.epsilon:g}; torch's default is 1e-5"}
-
-
-def _recurrent(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    if getattr(layer, "reset_after", True) is False:
-        raise TypeError("reset_after=False has no torch GRU: torch applies the reset gate "
-                        "after the recurrent product, as Keras's reset_after=True")
-    last = "" if layer.return_sequences else \
-        "\nx = x[:, -1]  # Keras's return_sequences=False: the last step only"
-    return {"last": last}
-
-
-def _embedding(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    if layer.mask_zero:
-        raise TypeError("mask_zero=True makes Keras skip the padded steps in the layers "
-                        "after it, which plain torch modules do not; it ports without "
-                        "mask_zero")
-    return {}
-
-
-def _time_distributed(layer: reference.layers.Layer, shape: tuple[int, ...]
-                      ) -> dict[str, Any]:
-    return {"in_features": layer.layer.in_features, "out_features": layer.layer.out_features}
-
-
-def _attention(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
-    if layer.mask is not None:
-        raise TypeError("its attention mask is set per batch, outside the model; it ports "
-                        "without one")
-    return {}
-
-
-_RECURRENT_CALL = "x, _ = self.{attr}(x){last}"
-
-
-# One row per spec layer kind that ports; the kinds are reference.layouts.LAYOUTS's.
-TEMPLATES: dict[str, Template] = {
-    "Dense": Template("nn.Linear({in_features}, {out_features})"),
-    "Flatten": Template("nn.Flatten()", layout="any"),
-    "Dropout": Template("nn.Dropout({rate})", layout="any"),
-    "Conv2D": Template("nn.Conv2d({in_channels}, {filters}, {arguments})", note="{note}",
-                       call="{pad}x = self.{attr}(x)", arguments=_convolution,
-                       layout="channels"),
-    "Conv1D": Template("nn.Conv1d({in_channels}, {filters}, {arguments})", note="{note}",
-                       call="{pad}x = self.{attr}(x)", arguments=_convolution,
-                       layout="channels"),
-    "DepthwiseConv2D": Template(
-        "nn.Conv2d({in_channels}, {in_channels} * {depth_multiplier}, {arguments}, "
-        "groups={in_channels})", note="Keras's DepthwiseConv2D; {note}",
-        call="{pad}x = self.{attr}(x)", arguments=_convolution, layout="channels"),
-    "MaxPool2D": Template("nn.MaxPool2d({arguments})", note="{note}",
-                          call="{pad}x = self.{attr}(x)", arguments=_pooling, layout="channels"),
-    "AveragePool2D": Template("nn.AvgPool2d({arguments})", note="{note}",
-                              call="{pad}x = self.{attr}(x)", arguments=_pooling,
-                              layout="channels"),
-    "GlobalAveragePooling2D": Template(None, call="x = x.mean(dim=(2, 3))", layout="channels"),
-    "BatchNormalization": Template("nn.BatchNorm{d}({arguments})", note="{note}",
-                                   arguments=_batch_norm, layout="channels"),
-    "LayerNormalization": Template("nn.LayerNorm({arguments})", note="{note}",
-                                   arguments=_layer_norm),
-    "Embedding": Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding),
-    "SimpleRNN": Template("nn.RNN({in_features}, {units}, batch_first=True)",
-                          note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,
-                          arguments=_recurrent),
-    "LSTM": Template("nn.LSTM({in_features}, {units}, batch_first=True)",
-                     note="Keras's batches are (N, T, features)", call=_RECURRENT_CALL,
-                     arguments=_recurrent),
-    "GRU": Template("nn.GRU({in_features}, {units}, batch_first=True)",
-                    note="(N, T, features) as Keras; gates reordered (z, r, h) → (r, z, n)",
-                    call=_RECURRENT_CALL, arguments=_recurrent),
-    "TimeDistributed": Template("nn.Linear({in_features}, {out_features})",
-                                arguments=_time_distributed),
-    "MultiHeadAttention": Template(
-        "nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
-        note="Keras's batches are (N, T, E); torch's default is time first",
-        call="x, _ = self.{attr}(x, x, x, need_weights=False)  # self-attention",
-        arguments=_attention),
-}
+# One template per spec layer kind that ports, written beside the kind's torch translation
+# (torch_impl's concept files fill torch_impl.convert.TRANSLATIONS).
+TEMPLATES: dict[str, Template] = {kind: row.template for kind, row in TRANSLATIONS.items()
+                                  if row.template is not None}
 
 # The spec activations as torch expressions ("{}": the pre-activation; used twice, it is
 # computed on a line of its own first), with the comment a line using one carries when it
@@ -463,10 +287,11 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
         except TypeError as error:
             raise TypeError(f"port: layer {name!r} ({type(layer).__name__}): {error}") from None
         forward = []
-        if len(shape) > 1 and template.layout == "channels" and not channels_first:
+        layout = template.layout_of(layer)
+        if len(shape) > 1 and layout == "channels" and not channels_first:
             forward.append(_permute(len(shape), to_channels_first=True))
             channels_first = True
-        elif len(shape) > 1 and template.layout == "last" and channels_first:
+        elif len(shape) > 1 and layout == "last" and channels_first:
             forward.append(_permute(len(shape), to_channels_first=False))
             channels_first = False
         attr, init = None, None
@@ -551,12 +376,12 @@ def _module(source: str, steps: list[_Step], spec: reference.Sequential) -> nn.M
     module = namespace[CLASS_NAME]()
     copied = torch_impl.from_reference(spec)
     state = {}
-    for step, torch_module in zip(steps, copied, strict=True):
+    for step, positions in zip(steps, layer_groups(spec), strict=True):
         if step.attr is None:
             continue
-        holder = torch_convert._holder(torch_module)
-        state.update({f"{step.attr}.{key}": value
-                      for key, value in holder.state_dict().items()})
+        # the one module of the group that holds weights: its keys under the step's name
+        state.update({f"{step.attr}.{key.split('.', 1)[1]}": value for key, value in
+                      copied[positions.start:positions.stop].state_dict().items()})
     module.load_state_dict(state, strict=True)
     return module.eval()
 
@@ -805,15 +630,14 @@ def port_to_keras(module: nn.Module, example_input: object | None = None, *,
 def _keras_report(module: nn.Module, spec: reference.Sequential,
                   spans: list[list[keras.Layer]], x: np.ndarray, drawn: bool) -> ParityReport:
     """torch's modules, one spec layer's group at a time, against its Keras layers."""
-    _, walk = torch_convert._walk(module, spec.input_shape)
     modules = list(module)
     tol = tolerance(spec.dtype, "output")
     expected, actual, rows = torch.from_numpy(x), x, []
     with torch.no_grad():
-        for (layer, group, _), span in zip(walk, spans, strict=True):
-            ends = group.index + (group.activation is not None)
-            names = [f"{k} ({type(modules[k]).__name__})" for k in range(group.index, ends + 1)]
-            for k in range(group.index, ends + 1):
+        for (layer, positions), span in zip(read(module, input_shape=spec.input_shape), spans,
+                                            strict=True):
+            names = [f"{k} ({type(modules[k]).__name__})" for k in positions]
+            for k in positions:
                 was = modules[k].training
                 expected = modules[k].eval()(expected)
                 modules[k].train(was)

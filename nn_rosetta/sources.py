@@ -47,12 +47,24 @@ class ModuleSource:
         for node in tree.body:
             for name in _bound_names(node):
                 self._nodes.setdefault(name, node)
+        # torch_impl's translation rows, Translation("Dense", …), by their layer kind
+        self._rows: dict[str, ast.Call] = {
+            node.args[0].value: node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "Translation" and node.args
+            and isinstance(node.args[0], ast.Constant)}
 
     def __contains__(self, name: str) -> bool:
-        return name in self._nodes
+        return name in self._nodes or name in self._rows
+
+    def names_in(self, name: str) -> list[str]:
+        """The module's definitions that the definition or translation row ``name`` uses."""
+        node = self._nodes.get(name) or self._rows[name]
+        return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in self._nodes
+                and n.id != name]
 
     def definition(self, name: str) -> Definition:
-        node = self._nodes[name]
+        node = self._nodes[name] if name in self._nodes else self._rows[name]
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         while start > 1 and self.lines[start - 2].lstrip().startswith("#"):
             start -= 1
@@ -69,11 +81,11 @@ class ModuleSource:
         """The module's other definitions that ``names`` use, directly or through each other."""
         seen, queue, found = set(names), list(names), []
         while queue:
-            for node in ast.walk(self._nodes[queue.pop()]):
-                if isinstance(node, ast.Name) and node.id in self._nodes and node.id not in seen:
-                    seen.add(node.id)
-                    found.append(node.id)
-                    queue.append(node.id)
+            for used in self.names_in(queue.pop()):
+                if used not in seen:
+                    seen.add(used)
+                    found.append(used)
+                    queue.append(used)
         return sorted((self.definition(n) for n in found), key=lambda d: d.line)
 
 

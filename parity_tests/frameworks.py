@@ -174,18 +174,43 @@ class Torch(_Framework):
         module = self.impl.from_reference(spec)
         module.train(training)  # a torch module starts in training mode; the spec does not
         self.inject_masks(module, spec)
+        groups = self.impl.convert.layer_groups(spec)
         xt = self._tensor(x, requires_grad=x.dtype.kind == "f")
-        output = module(self.torch_layout(spec, xt))  # dL/dx flows back to the spec's layout
-        value = getattr(self.impl.losses, loss)(self._tensor(y_true), output)
+        h = self.checked_input(module, self.torch_layout(spec, xt))
+        layer_outputs = []
+        for k, positions in enumerate(groups):
+            h, before = self.run_layer(spec, k, module[positions.start:positions.stop], h), h
+            layer_outputs.append(
+                self.spec_layout(spec, k, h.detach(), before.detach()).numpy())
+        value = getattr(self.impl.losses, loss)(self._tensor(y_true), h)
         value.backward()
-        with self.torch.no_grad():
-            layer_outputs, h = [], self.torch_layout(spec, xt)
-            for layer in module:
-                h, before = layer(h), h
-                layer_outputs.append(self.spec_layout(spec, layer, h, before).numpy())
-        grads = self.impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
+        grads = self.impl.convert.gradients_to_reference(module, spec)
         dx = None if xt.grad is None else xt.grad.numpy()
-        return ModelRun(output.detach().numpy(), layer_outputs, value.item(), dx, grads)
+        return ModelRun(h.detach().numpy(), layer_outputs, value.item(), dx, grads)
+
+    def checked_input(self, module, x):
+        """``x`` under the spec's input policy for ``module`` (integers converted, the
+        other float dtype, a missing batch axis or a wrong width refused with the spec's
+        message): torch's stock modules check nothing, so the harness, an entry point,
+        does, with the adapter ``torch_impl.fit`` uses."""
+        return self.impl._inputs.model_input("model", module, x)
+
+    def run_layer(self, spec: reference.Sequential, k: int, modules, h):
+        """The modules of spec layer ``k`` on ``h``; the attention mask set on the spec layer
+        is a call argument of the attention module, as in torch."""
+        if k in attention_masks(spec):
+            return modules[0](h, mask=self._tensor(attention_masks(spec)[k]))
+        return modules(h)
+
+    def inject_masks(self, module, spec: reference.Sequential) -> None:
+        """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook,
+        here in the test harness, replaces its output with x ⊙ m / (1 − p) in training
+        (its own draw is discarded)."""
+        groups = self.impl.convert.layer_groups(spec)
+        for k, (mask, rate) in injected_masks(spec).items():
+            scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
+            module[groups[k].start].register_forward_hook(
+                lambda m, inputs, out, scale=scale: inputs[0] * scale if m.training else out)
 
     def torch_layout(self, spec: reference.Sequential, x):
         """The layout change at the boundary: a spec batch of feature maps, channels-last,
@@ -193,28 +218,18 @@ class Torch(_Framework):
         sequences); anything else passes as it is."""
         return self.impl.convolution.channels_first(x) if has_feature_maps(spec) else x
 
-    def spec_layout(self, spec: reference.Sequential, layer, output, layer_input):
-        """A torch layer's output in the spec's layout, for comparing layer by layer:
-        feature maps back to channels-last, and the (c, h, w)-ordered features of a
+    def spec_layout(self, spec: reference.Sequential, k: int, output, layer_input):
+        """Spec layer ``k``'s torch output in the spec's layout, for comparing layer by
+        layer: feature maps back to channels-last, and the (c, h, w)-ordered features of a
         Flatten of a feature map to (h, w, c)."""
         convolution = self.impl.convolution
         if not has_feature_maps(spec):  # sequences are batch-first in torch too
             return output
         if output.dim() >= 3:
             return convolution.channels_last(output)
-        if isinstance(layer, self.torch.nn.Flatten) and layer_input.dim() >= 3:
+        if isinstance(spec.layers[k], reference.layers.Flatten) and layer_input.dim() >= 3:
             return convolution.channels_last(layer_input).reshape(len(output), -1)
         return output
-
-    def inject_masks(self, module, spec: reference.Sequential) -> None:
-        """Make each nn.Dropout drop what the spec's injected mask drops: a forward hook
-        replaces its output with x ⊙ m / (1 − p) in training (its own draw is discarded)."""
-        for k, mask in attention_masks(spec).items():
-            module[k].mask = self._tensor(mask)
-        for k, (mask, rate) in injected_masks(spec).items():
-            scale = self._tensor(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
-            module[k].register_forward_hook(
-                lambda m, inputs, out, scale=scale: inputs[0] * scale if m.training else out)
 
     # Learning: the perceptron rule, gradient descent, optimizers, training runs.
     convention = "torch"
@@ -233,8 +248,9 @@ class Torch(_Framework):
 
     def fit(self, data: dict) -> dict[str, FitRun]:
         module = self.impl.from_reference(data["model"])
+        l2 = self.impl.convert.l2_penalties(data["model"], module)  # nn.Linear keeps no λ
         try:
-            history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data))
+            history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data), l2=l2)
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
         spec = self.impl.to_reference(module, input_shape=data["model"].input_shape)
@@ -249,7 +265,9 @@ class Torch(_Framework):
     def autodiff_layer_jacobians(self, model: reference.Sequential,
                                  x: np.ndarray) -> list[np.ndarray]:
         module = self.impl.from_reference(model)
-        return [J.numpy() for J in self.impl.autodiff.layer_jacobians(module, self._tensor(x))]
+        layers = self.torch.nn.Sequential(*(  # one entry per spec layer: nn.Linear + nn.Tanh
+            module[r.start:r.stop] for r in self.impl.convert.layer_groups(model)))
+        return [J.numpy() for J in self.impl.autodiff.layer_jacobians(layers, self._tensor(x))]
 
     def autodiff_hessian(self, loss: str, y_true: np.ndarray, point: np.ndarray,
                          model: reference.Sequential | None = None) -> np.ndarray:

@@ -79,7 +79,7 @@ def _torch_run(fw, spec, batches, inference, loss: str) -> list[Step]:
         output = module(fw.torch_layout(spec, xt))  # feature maps enter channels-first
         value = loss_fn(fw._tensor(y), output)
         value.backward()
-        grads = impl.convert.gradients_to_reference(module, input_shape=spec.input_shape)
+        grads = impl.convert.gradients_to_reference(module, spec)
         state = [layer.state for layer in
                  impl.to_reference(module, input_shape=spec.input_shape).layers]
         steps.append(Step(output.detach().numpy(), value.item(), xt.grad.numpy(), grads, state))

@@ -38,9 +38,9 @@ def test_torch_backward_accumulates_into_grad_across_calls(torch) -> None:
 def test_torch_zero_grad_sets_grad_to_none(torch) -> None:
     module = framework("torch").impl.from_reference(reference.Dense(3, 2, "tanh", seed=0))
     module(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
-    assert module.linear.weight.grad is not None
+    assert module[0].weight.grad is not None
     module.zero_grad()
-    assert module.linear.weight.grad is None and module.linear.bias.grad is None
+    assert module[0].weight.grad is None and module[0].bias.grad is None
 
 
 def test_torch_backward_frees_the_graph_unless_retained(torch) -> None:

@@ -57,16 +57,21 @@ def test_torch_refuses_same_padding_at_stride_2(torch) -> None:
 
 
 def test_the_torch_mirror_pads_by_tf_rule_with_an_explicit_pad(tf, torch) -> None:
+    """On 10 cells at stride 2 TF pads (0, 1): ``nn.ZeroPad2d((0, 1, 0, 1))`` first, the
+    amounts fixed by the input size that the spec model knows."""
+    import reference
     import torch_impl
 
     rng = np.random.default_rng(0)
     x, kernel = rng.standard_normal((2, 10, 10, 2)), rng.standard_normal((3, 3, 2, 3))
-    conv = torch_impl.Conv2D(2, 3, 3, strides=2, padding="same")
-    assert isinstance(conv.pad, torch_impl.convolution.SamePadding)
+    spec = reference.Sequential([reference.Conv2D(2, 3, 3, strides=2, padding="same")],
+                                input_shape=(10, 10, 2))
+    spec.layers[0].W, spec.layers[0].b = kernel, np.zeros(3)
+    pad, conv = torch_impl.from_reference(spec)
+    assert isinstance(pad, torch.nn.ZeroPad2d) and pad.padding == (0, 1, 0, 1)
+    assert conv.padding == (0, 0) and conv.stride == (2, 2)
     with torch.no_grad():
-        conv.conv.weight.copy_(torch.from_numpy(kernel).permute(3, 2, 0, 1))
-        conv.conv.bias.zero_()
-    out = conv(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
+        out = conv(pad(torch.from_numpy(x).permute(0, 3, 1, 2))).permute(0, 2, 3, 1).numpy()
     assert _close(out, _tf_conv(tf, x, kernel, 2))
 
 

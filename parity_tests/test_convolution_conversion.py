@@ -51,14 +51,16 @@ def test_a_conv1d_model_round_trips_too(fw) -> None:
 
 def test_torch_holds_kernels_out_in_kh_kw_and_keras_kh_kw_in_out() -> None:
     spec = _every_layer_kind(np.float64)
+    torch = framework("torch").torch
     module = framework("torch").impl.from_reference(spec)
+    conv, depthwise_conv = (m for m in module if isinstance(m, torch.nn.Conv2d))
     keras_model = framework("tf").impl.from_reference(spec)
     W = spec.layers[0].W  # (3, 2, 2, 4)
-    np.testing.assert_array_equal(module[0].conv.weight.detach().numpy(),
+    np.testing.assert_array_equal(conv.weight.detach().numpy(),
                                   W.transpose(3, 2, 0, 1))
     np.testing.assert_array_equal(keras_model.layers[0].kernel.numpy(), W)
     depthwise = spec.layers[1].W  # (3, 3, 4, 2): output channel c·2 + m
-    np.testing.assert_array_equal(module[1].conv.weight.detach().numpy()[5, 0],
+    np.testing.assert_array_equal(depthwise_conv.weight.detach().numpy()[5, 0],
                                   depthwise[:, :, 2, 1])
 
 
@@ -112,7 +114,8 @@ def test_a_plain_keras_model_converts_to_the_spec() -> None:
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda nn: nn.Conv2d(2, 2, 3, stride=2, padding=1), r"pads \(1, 1\) symmetrically"),
+    (lambda nn: nn.Conv2d(2, 2, 3, stride=2, padding=1),
+     r"pads \[\(1, 1\), \(1, 1\)\]; the spec pads by TF's rule only"),
     (lambda nn: nn.Conv2d(4, 4, 3, groups=2), "groups=2"),
     (lambda nn: nn.MaxPool2d(2, ceil_mode=True), "rounds its output size up"),
     (lambda nn: nn.Conv2d(2, 2, 3, bias=False), "no bias"),
@@ -137,10 +140,16 @@ def test_keras_cannot_hold_an_average_pooling_that_counts_padding() -> None:
         tf_impl.from_reference(spec)
 
 
-def test_torch_mirror_refuses_a_channels_last_batch() -> None:
+def test_torch_fit_refuses_a_channels_last_batch() -> None:
+    """The converted model is torch's own nn.Conv2d, channels-first; the entry point
+    (``torch_impl.fit``) names the layout before nn.Conv2d's own channel error."""
     torch = framework("torch").torch
     import torch_impl
 
-    conv = torch_impl.Conv2D(3, 4, 3)
-    with pytest.raises(ValueError, match=r"Conv2D\(3, 4, identity\): input x \(channels-first\)"):
-        conv(torch.zeros(2, 8, 8, 3, dtype=torch.float64))  # NHWC given to an NCHW layer
+    spec = reference.Sequential([reference.Conv2D(3, 4, 3), reference.Flatten()],
+                                input_shape=(8, 8, 3))
+    module = torch_impl.from_reference(spec)
+    with pytest.raises(ValueError, match=r"fit: input x \(channels-first\) must have shape "
+                                         r"\(N, 3, N, N\), got \(2, 8, 8, 3\)"):
+        torch_impl.fit(module, torch.zeros(2, 8, 8, 3, dtype=torch.float64),  # NHWC
+                       torch.zeros(2, 144, dtype=torch.float64))

@@ -99,6 +99,42 @@ def test_public_bodies_call_no_private_helper_or_guard(path: Path) -> None:
     assert not found, f"{relpath}: public bodies call guards or private helpers: {found}"
 
 
+HOOKS = ("register_forward_pre_hook", "register_forward_hook")
+
+
+def framework_patches(source: str) -> list[str]:
+    """'line N: what' for every forward hook registered and every assignment to a class's
+    ``__init__`` (or another attribute named ``__init__``): checks inside framework
+    objects, which house rule 6 keeps at the entry points instead."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in HOOKS:
+            found.append(f"line {node.lineno}: {node.func.attr}(...)")
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign) else []
+        found += [f"line {node.lineno}: {ast.unparse(t)} = ..." for t in targets
+                  if isinstance(t, ast.Attribute) and t.attr == "__init__"]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "torch_impl").glob("*.py")),
+                         ids=lambda p: f"torch_impl/{p.name}")
+def test_torch_impl_registers_no_hook_and_replaces_no_init(path: Path) -> None:
+    found = framework_patches(path.read_text(encoding="utf-8"))
+    assert not found, f"torch_impl/{path.name}: {found}"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("m.register_forward_pre_hook(lambda m, a: a)\n", ["line 1: register_forward_pre_hook(...)"]),
+    ("x = 1\nm.register_forward_hook(f)\n", ["line 2: register_forward_hook(...)"]),
+    ("cls.__init__ = init\n", ["line 1: cls.__init__ = ..."]),
+    ("def __init__(self):\n    super().__init__()\n    self.a = 1\n", []),
+])
+def test_the_patch_walk_finds_hooks_and_replaced_inits(source: str, expected: list[str]) -> None:
+    assert framework_patches(source) == expected
+
+
 @pytest.mark.parametrize(("source", "expected"), [
     ("def f(x):\n    return _helper(x)\n", ["f: _helper(...)"]),
     ("from reference._validation import check_shape\n"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import reference
+
 X = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0], [7.0, 0.0]])  # per feature: μ = (4, 3)
 MEAN, BIASED, UNBIASED = np.array([4.0, 3.0]), np.array([5.0, 5.0]), np.array([5.0, 5.0]) * 4 / 3
 
@@ -128,10 +130,11 @@ def test_the_mirrors_refuse_the_other_float_dtype_with_the_spec_message(torch) -
     import torch_impl
 
     x32 = X.astype(np.float32)
-    for layer in (torch_impl.normalization.BatchNormalization(2),
-                  torch_impl.normalization.LayerNormalization(2)):
-        with pytest.raises(TypeError, match=r"float32.*float64"):
-            layer(torch.from_numpy(x32))
+    for layer in (reference.BatchNormalization(2), reference.LayerNormalization(2)):
+        # torch's modules are stock nn.BatchNorm1d / nn.LayerNorm: the entry point checks
+        module = torch_impl.from_reference(reference.Sequential([layer], input_shape=(2,)))
+        with pytest.raises(TypeError, match=r"fit: input x has dtype float32.*float64"):
+            torch_impl.fit(module, torch.from_numpy(x32), X)
     for layer in (tf_impl.normalization.BatchNormalization(2),
                   tf_impl.normalization.LayerNormalization(2)):
         with pytest.raises(TypeError, match=r"float32.*float64"):

@@ -50,7 +50,7 @@ def test_final_states_and_their_gradients_from_given_initial_states(kind, dtype)
     spec.backward(np.ones_like(y))
     expected = (*spec.final_state, *spec.initial_state_gradients)
 
-    rnn = framework("torch").impl.from_reference(spec).rnn
+    rnn = framework("torch").impl.from_reference(spec)[0]  # nn.LSTM …
     h0 = [torch.from_numpy(s[None]).requires_grad_() for s in states]  # (layers, N, H)
     output, final = rnn(torch.from_numpy(x), tuple(h0) if kind is LSTM else h0[0])
     output.sum().backward()
@@ -76,16 +76,15 @@ def test_torch_keeps_two_biases_that_the_table_maps_to_one_both_ways() -> None:
     torch = framework("torch").torch
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(3, 4, batch_first=True, dtype=torch.float64)  # both biases random
-    wrapped = framework("torch").impl.sequences.LSTM(3, 4, return_sequences=True)
-    wrapped.rnn.load_state_dict(lstm.state_dict())
-    spec = framework("torch").impl.to_reference(wrapped)
+    plain = torch.nn.Sequential(lstm, framework("torch").impl.sequences.RecurrentOutput())
+    (spec,) = framework("torch").impl.to_reference(plain, input_shape=(5, 3)).layers
     np.testing.assert_array_equal(spec.parameters["b"],
                                   (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy())
     x = np.random.default_rng(2).standard_normal((2, 5, 3))
     with torch.no_grad():
         expected = lstm(torch.from_numpy(x))[0].numpy()
     assert _error(spec.forward(x), expected) <= 1
-    back = framework("torch").impl.from_reference(spec).rnn
+    back = framework("torch").impl.from_reference(spec)[0]  # nn.LSTM …
     np.testing.assert_array_equal(back.bias_hh_l0.detach().numpy(), np.zeros(16))
 
 
@@ -95,7 +94,7 @@ def test_an_sgd_step_moves_torchs_bias_sum_twice_as_far_unless_b_hh_is_frozen() 
     x = torch.from_numpy(np.random.default_rng(3).standard_normal((2, 5, 3)))
     moved = {}
     for frozen in (True, False):
-        rnn = framework("torch").impl.from_reference(spec).rnn
+        rnn = framework("torch").impl.from_reference(spec)[0]  # nn.LSTM …
         rnn.bias_hh_l0.requires_grad_(not frozen)
         optimizer = torch.optim.SGD(rnn.parameters(), lr=0.1)
         before = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().clone()
@@ -103,7 +102,7 @@ def test_an_sgd_step_moves_torchs_bias_sum_twice_as_far_unless_b_hh_is_frozen() 
         optimizer.step()
         moved[frozen] = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach() - before
     torch.testing.assert_close(moved[False], 2 * moved[True])
-    assert framework("torch").impl.from_reference(spec).rnn.bias_hh_l0.requires_grad is False
+    assert framework("torch").impl.from_reference(spec)[0].bias_hh_l0.requires_grad is False
 
 
 # ── GRU: the gate order and reset_after ─────────────────────────────────────────────────
@@ -241,8 +240,9 @@ def test_the_keras_character_model_ported_to_torch_gives_the_same_logits() -> No
     with torch.no_grad():
         assert _error(module(torch.from_numpy(x)).numpy(), expected) <= 1
     assert _error(spec.forward(x), expected) <= 1
-    plain = torch.nn.Sequential(module[0], module[1], module[2].layer.linear)  # nn.Linear
-    back = framework("torch").impl.to_reference(plain, input_shape=(25,))
+    assert [type(m).__name__ for m in module] == ["Embedding", "LSTM", "RecurrentOutput",
+                                                  "Linear"]  # TimeDistributed: nn.Linear
+    back = framework("torch").impl.to_reference(module, input_shape=(25,))
     np.testing.assert_array_equal(back.layers[2].parameters["W"], spec.layers[2].parameters["W"])
 
 
@@ -276,12 +276,11 @@ def test_torch_attention_masks_disagree_with_each_other_on_what_true_means() -> 
     x = torch.from_numpy(np.random.default_rng(12).standard_normal((1, 4, 6)))
     blocked, _ = module(x, x, x, attn_mask=~causal)  # nn.MultiheadAttention: True = blocked
     attended, _ = module(x, x, x, attn_mask=causal)
-    spec = framework("torch").impl.to_reference(
-        framework("torch").impl.sequences.MultiHeadAttention(6, 2))
-    wrapper = framework("torch").impl.from_reference(spec)
-    wrapper.attention.load_state_dict(module.state_dict())
-    wrapper.mask = causal[None]
-    assert _error(wrapper(x).detach().numpy(), blocked.detach().numpy()) <= 1
+    spec = reference.sequences.MultiHeadAttention(6, 2)
+    (attention,) = framework("torch").impl.from_reference(spec)  # SelfAttention
+    attention.load_state_dict(module.state_dict())  # a subclass: the same keys
+    found = attention(x, mask=causal[None])  # the spec's polarity, True = attend
+    assert _error(found.detach().numpy(), blocked.detach().numpy()) <= 1
     assert not torch.allclose(attended, blocked)
 
 

@@ -45,8 +45,9 @@ def test_the_torch_file_is_a_plain_state_dict_in_torch_layout(tmp_path) -> None:
     torch_fw, spec = framework("torch"), _model()
     torch_fw.impl.save_weights(torch_fw.impl.from_reference(spec), tmp_path / "m.pt")
     state = torch_fw.torch.load(tmp_path / "m.pt", weights_only=True)
-    assert list(state) == [f"{k}.linear.{p}" for k in range(3) for p in ("weight", "bias")]
-    np.testing.assert_array_equal(state["0.linear.weight"].numpy(), spec.layers[0].W.T)
+    linears = [0, 2, 4]  # each Dense is nn.Linear then its activation module
+    assert list(state) == [f"{k}.{p}" for k in linears for p in ("weight", "bias")]
+    np.testing.assert_array_equal(state["0.weight"].numpy(), spec.layers[0].W.T)
 
 
 def test_a_file_of_the_other_dtype_is_refused(fw, tmp_path) -> None:

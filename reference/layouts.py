@@ -281,7 +281,7 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                   note="spec and Keras (k_h, k_w, in, out), torch (out, in, k_h, k_w)"),
         WeightRow("b", "bias", "bias"),
     ), note="data NHWC in Keras and the spec, NCHW in torch; TF's \"same\" padding at "
-            "stride > 1 is F.pad with TF's amounts in torch"),
+            "stride > 1 is an nn.ZeroPad2d with TF's amounts where they are uneven"),
     Layout("Conv1D", "nn.Conv1d", "keras.layers.Conv1D", (
         WeightRow("W", "weight", "kernel", to_torch=KERNEL_1D,
                   note="spec and Keras (k, in, out), torch (out, in, k)"),
@@ -295,11 +295,12 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
     ), note="a grouped convolution with one group per input channel"),
     Layout("MaxPool2D", "nn.MaxPool2d", "keras.layers.MaxPooling2D",
            note="\"same\": TF pads with −∞ by its rule; torch pads symmetrically only, so "
-                "F.pad(value=−inf) first"),
+                "nn.ConstantPad2d(…, -inf) first where TF's cells are uneven"),
     Layout("AveragePool2D", "nn.AvgPool2d", "keras.layers.AveragePooling2D",
            note="\"same\": Keras leaves padded cells out of the divisor, torch counts them "
                 "unless count_include_pad=False"),
-    Layout("GlobalAveragePooling2D", "x.mean(dim=(2, 3))", "keras.layers.GlobalAveragePooling2D",
+    Layout("GlobalAveragePooling2D", "nn.AdaptiveAvgPool2d(1) + nn.Flatten()",
+           "keras.layers.GlobalAveragePooling2D",
            note="the mean over H and W; torch's axes are 2 and 3 (NCHW)"),
     Layout("Activation", "nn.ReLU, nn.Sigmoid, nn.Softmax(dim=-1) …",
            "keras.layers.Activation",

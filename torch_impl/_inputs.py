@@ -1,4 +1,4 @@
-"""The torch mirror's input checks, written once and kept out of the bodies.
+"""The torch mirror's input checks at the project's entry points, kept out of the bodies.
 
 A public function's body is what a PyTorch user writes; what it may be given is said
 by its decorator, ``@checked(check)``. ``check(where, **arguments)`` runs the spec's
@@ -35,9 +35,11 @@ from reference._validation import (
     check_hyperparameters,
     check_integer_labels,
     check_not_empty,
+    check_real,
     check_same_shape,
     check_shape,
     check_within,
+    dtype_name,
     float_conversion,
 )
 
@@ -75,8 +77,9 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
         if not value.is_floating_point():
             return value.to(dtype or torch.float64)
         if dtype is not None and value.dtype != dtype:
-            raise TypeError(f"{where}: {what} has dtype {value.dtype} but {where} computes in "
-                            f"{dtype}; convert it explicitly so the change of precision is visible")
+            raise TypeError(f"{where}: {what} has dtype {dtype_name(value.dtype)} but {where} "
+                            f"computes in {dtype_name(dtype)}; convert it explicitly so the "
+                            "change of precision is visible")
         return value
     array = as_float_array(value, None if dtype is None else _NUMPY[dtype], where, what)
     return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
@@ -155,29 +158,67 @@ def _out_features(model: nn.Module) -> int | None:
     return last[-1].out_features if last and isinstance(last[-1], nn.Linear) else None
 
 
+def _first_input(model: nn.Module) -> tuple[nn.Module, tuple[int | None, ...] | None]:
+    """The model's first module past any padding, and the input shape it fixes
+    ((N, in_features), (N, C, *spatial) channels-first, (N, T, features)); ``None`` where
+    it fixes none."""
+    modules = list(model) if isinstance(model, nn.Sequential) else [model]
+    first = next((m for m in modules if not isinstance(m, nn.ConstantPad1d |
+                                                       nn.ConstantPad2d)), model)
+    if isinstance(first, nn.Linear):
+        return first, (None, first.in_features)
+    if isinstance(first, nn.Conv1d | nn.Conv2d):
+        return first, (None, first.in_channels, *(None,) * len(first.kernel_size))
+    if isinstance(first, nn.RNNBase) and first.batch_first:
+        return first, (None, None, first.input_size)
+    return first, None
+
+
+def model_input(where: str, model: nn.Module, X: object) -> torch.Tensor:
+    """A model's input under the spec's policy (``reference._validation``): integer
+    indices for a model that begins with an Embedding; else a float tensor of the model's
+    dtype (integers converted, the other float dtype refused), with a batch axis and the
+    first module's width (channels-first for a convolution)."""
+    first, shape = _first_input(model)
+    if isinstance(first, nn.Embedding):
+        return as_index_tensor(X, where, "X")
+    parameter = next(model.parameters(), None)
+    X = as_float_tensor(X, None if parameter is None else parameter.dtype, where, "input x")
+    if shape is not None and len(shape) == 2:
+        check_batch(where, "input x", tuple(X.shape), shape[1])
+    elif shape is not None:
+        check_shape(where, "input x" + (" (channels-first)" if isinstance(
+            first, nn.Conv1d | nn.Conv2d) else ""), tuple(X.shape), shape)
+    return X
+
+
 def training_data(where: str, model: nn.Module, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  **_: Any) -> dict[str, Any]:
-    """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
-    X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
-    integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
-    integer indices when the model begins with an Embedding."""
+                  l2: object = None, **_: Any) -> dict[str, Any]:
+    """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``); X by
+    :func:`model_input` and Y (N, out) as tensors of the model's dtype; for a sparse loss Y
+    holds integer class indices (N,) in [0, C − 1], or (N, T) for an output per step;
+    ``l2`` names parameters of the model, each with a finite λ ≥ 0."""
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed)
+    names = dict(model.named_parameters())
+    unknown = sorted(set(l2 or {}) - set(names))
+    if unknown:
+        raise ValueError(f"{where}: l2 names {unknown}, which are not parameters of the "
+                         f"model ({', '.join(names)})")
+    for name, strength in (l2 or {}).items():
+        check_real(where, f"l2[{name!r}]", strength)
     dtype = next(model.parameters()).dtype
-    first = model[0] if isinstance(model, nn.Sequential) else model
-    X = as_index_tensor(X, where, "X") if isinstance(first, nn.Embedding) else \
-        as_float_tensor(X, dtype, where, "X")
+    X = model_input(where, model, X)
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
     out_features = _out_features(model)
     # the per-sample output: Y's own shape, its class axis (sparse) or last width the model's
     per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
     output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
         if out_features is None else (*per_step, out_features)
-    # the input's per-sample shape is the model's own to check (framework idiom)
     check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
                   output_shape)
     if is_sparse(loss) and out_features is not None:
@@ -256,55 +297,6 @@ def same_shape(first: str, second: str) -> Check:
     return check
 
 
-def spec_input_policy(check: Callable[[nn.Module, torch.Tensor], torch.Tensor]):
-    """Class decorator: every instance checks its input with ``check(module, x)`` (which
-    returns x, integers converted) in a forward pre-hook, before ``forward`` runs.
-
-    The checks stay out of ``forward``, whose body is the idiom a torch user writes.
-    """
-    def decorate(cls: type[nn.Module]) -> type[nn.Module]:
-        init = cls.__init__
-
-        @functools.wraps(init)
-        def __init__(self: nn.Module, *args: object, **kwargs: object) -> None:
-            init(self, *args, **kwargs)
-            self.register_forward_pre_hook(lambda module, args: (check(module, *args),))
-
-        cls.__init__ = __init__
-        return cls
-    return decorate
-
-
-def dense_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The spec's policy for a Dense layer's input: (N, in_features), the layer's dtype,
-    integers converted explicitly."""
-    weight = module.linear.weight
-    if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
-        x = x.to(weight.dtype)
-    check_batch(module.name, "input x", x.shape, module.linear.in_features)
-    return x
-
-
-def features_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
-    converted), a batch axis, and its features on the feature axis (BatchNorm1d: (N, C))."""
-    where = type(module).__name__
-    weight = module.weight
-    if float_conversion(where, "input x", x.dtype, weight.dtype) is not None:
-        x = x.to(weight.dtype)
-    features = weight.shape[0]
-    if isinstance(module, nn.BatchNorm1d):
-        check_batch(where, "input x", x.shape, features)
-    elif isinstance(module, nn.BatchNorm2d):
-        if x.ndim != 4 or x.shape[1] != features:
-            raise ValueError(f"{where}: input x must be (N, {features}, H, W), channels-first, "
-                             f"got shape {tuple(x.shape)}")
-    elif x.ndim < 2 or x.shape[-1] != features:
-        raise ValueError(f"{where}: input x must be (N, …, {features}), got shape "
-                         f"{tuple(x.shape)}")
-    return x
-
-
 def schedule_start(where: str, optimizer: torch.optim.Optimizer,
                    initial_learning_rate: float | None = None,
                    values: Sequence[float] | None = None, **_: Any) -> None:
@@ -320,34 +312,3 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
             for a, b in itertools.pairwise(values)):
         raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
                          f"{list(values)} are not geometric")
-
-
-def convolution_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The spec's policy for a convolution's input, in torch's channels-first layout:
-    (N, in_channels, *spatial), the layer's dtype, integers converted explicitly."""
-    conv = module.conv
-    if float_conversion(module.name, "input x", x.dtype, conv.weight.dtype) is not None:
-        x = x.to(conv.weight.dtype)
-    rank = len(conv.kernel_size)
-    check_shape(module.name, "input x (channels-first)", x.shape,
-                (None, conv.in_channels, *(None,) * rank))
-    return x
-
-
-def pooling_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A pooling layer's input: (N, C, H, W), a float dtype, integers converted."""
-    name = type(module).__name__
-    if float_conversion(name, "input x", x.dtype, None) is not None:
-        x = x.to(torch.float64)
-    check_shape(name, "input x (channels-first)", x.shape, (None,) * 4)
-    return x
-
-
-def sequence_input(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
-    dtype, integers converted explicitly."""
-    weight = module.rnn.weight_ih_l0
-    if float_conversion(module.name, "input x", x.dtype, weight.dtype) is not None:
-        x = x.to(weight.dtype)
-    check_shape(module.name, "input x", x.shape, (None, None, module.rnn.input_size))
-    return x

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import reference
+
 _SOFTPLUS_THRESHOLD = {torch.float64: 40.0, torch.float32: 20.0}
 
 
@@ -79,38 +81,77 @@ def gelu(z: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     return F.gelu(z, approximate=approximate)
 
 
-class Activation(nn.Module):
-    """A function above as a module: torch has no step module and no dtype-aware softplus.
+class Heaviside(nn.Module):
+    """The step function as a module: torch has no module for it, only ``torch.heaviside``.
 
     Shape: any; the output has the input's shape.
     """
 
-    def __init__(self, function) -> None:
-        super().__init__()
-        self.function = function
-
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.function(z)
-
-    def extra_repr(self) -> str:
-        return self.function.__name__
+        return step(z)
 
 
-def get(name: str, **params: float) -> nn.Module:
-    """The ``torch.nn`` module for the spec's activation ``name`` with ``params``."""
-    modules = {
-        "identity": lambda: nn.Identity(),
-        "step": lambda: Activation(step),
-        "sigmoid": lambda: nn.Sigmoid(),
-        "tanh": lambda: nn.Tanh(),
-        "relu": lambda: nn.ReLU(),
-        "leaky_relu": lambda negative_slope=0.01: nn.LeakyReLU(negative_slope),
-        "elu": lambda alpha=1.0: nn.ELU(alpha),
-        "softmax": lambda: nn.Softmax(dim=-1),
-        "softplus": lambda: Activation(softplus),
-        "silu": lambda: nn.SiLU(),
-        "gelu": lambda approximate="none": nn.GELU(approximate=approximate),
-    }
-    if name not in modules:
-        raise ValueError(f"unknown activation {name!r}")
-    return modules[name](**params)
+# The stock module of each spec activation, built from its parameters and the dtype.
+_MODULES = {
+    "step": lambda dtype: Heaviside(),
+    "sigmoid": lambda dtype: nn.Sigmoid(),
+    "tanh": lambda dtype: nn.Tanh(),
+    "relu": lambda dtype: nn.ReLU(),
+    "leaky_relu": lambda dtype, negative_slope=0.01: nn.LeakyReLU(negative_slope),
+    "elu": lambda dtype, alpha=1.0: nn.ELU(alpha),
+    "softmax": lambda dtype: nn.Softmax(dim=-1),  # nn.Softmax() alone picks dim 0 on 3-D input
+    # torch returns x past its threshold 20; where log(1 + e^x) rounds to x in this dtype
+    "softplus": lambda dtype: nn.Softplus(threshold=_SOFTPLUS_THRESHOLD[dtype]),
+    "silu": lambda dtype: nn.SiLU(),
+    "gelu": lambda dtype, approximate="none": nn.GELU(approximate=approximate),
+}
+
+# The spec activation (name, parameters) each torch activation module computes; ``None``
+# where its settings compute none (a softmax over another axis, softplus with β ≠ 1).
+_SPEC = {
+    Heaviside: lambda m: ("step", {}),
+    nn.Identity: lambda m: ("identity", {}),
+    nn.Sigmoid: lambda m: ("sigmoid", {}),
+    nn.Tanh: lambda m: ("tanh", {}),
+    nn.ReLU: lambda m: ("relu", {}),
+    nn.LeakyReLU: lambda m: ("leaky_relu", {"negative_slope": m.negative_slope}),
+    nn.ELU: lambda m: ("elu", {"alpha": m.alpha}),
+    nn.Softmax: lambda m: ("softmax", {}) if m.dim in (-1, 1) else None,
+    nn.Softplus: lambda m: ("softplus", {}) if m.beta == 1 else None,
+    nn.SiLU: lambda m: ("silu", {}),
+    nn.GELU: lambda m: ("gelu", {} if m.approximate == "none" else
+                        {"approximate": m.approximate}),
+}
+MODULE_CLASSES = tuple(_SPEC)  # the torch modules that are a spec activation
+
+
+def as_modules(activation: reference.activations.Activation, dtype: torch.dtype,
+               feature_map: bool = False) -> list[nn.Module]:
+    """The stock module of a spec activation, as a list: empty for the identity.
+    ``feature_map``: it acts on a feature map, channels-first in torch, so a softmax over
+    the spec's last (channel) axis is torch's ``dim=1``."""
+    if activation.name == "identity":
+        return []
+    if activation.name == "softmax" and feature_map:
+        return [nn.Softmax(dim=1)]  # channels-first: the channels are dim 1
+    return [_MODULES[activation.name](dtype, **activation.params)]
+
+
+def from_module(module: nn.Module, where: str, feature_map: bool = False
+                ) -> reference.activations.Activation:
+    """The spec activation an activation module computes (one of :data:`MODULE_CLASSES`);
+    a ``TypeError`` naming ``where`` when its settings compute none. ``feature_map``: it
+    acts on a channels-first feature map, where only ``nn.Softmax(dim=1)`` is the spec's
+    softmax over the channels."""
+    if feature_map and isinstance(module, nn.Softmax):
+        found = ("softmax", {}) if module.dim == 1 else None
+    else:
+        found = _SPEC[type(module)](module)
+    if found is None:
+        raise TypeError(f"{where} ({module!r}) computes no spec activation (softmax over "
+                        "the features, dim 1 of a channels-first map; softplus with beta=1)")
+    name, params = found
+    return reference.activations.get(name, **params)
+
+
+SMALL_MODULES = (Heaviside,)

@@ -1,68 +1,105 @@
-"""The spec's normalisation layers as ``torch.nn`` modules.
+"""The spec's normalisation layers as the stock ``torch.nn`` modules.
 
 * ``BatchNormalization`` is ``nn.BatchNorm1d`` over the features of (N, C), and
   ``nn.BatchNorm2d`` over the channels of torch's channels-first images (N, C, H, W),
   the spec's and Keras's (N, H, W, C) permuted at the boundary. Its momentum
   weights the new batch statistic, r ← (1 − m) r + m s, default 0.1; Keras's weights
   the old value, default 0.99, so a Keras model ported to torch needs
-  ``momentum=1 - m_keras`` (``torch_impl.from_reference`` writes that line). ε defaults to
+  ``momentum=1 - m_keras`` (``torch_impl.from_reference`` writes that). ε defaults to
   1e-5 (Keras 1e-3). A training batch is normalised with its biased variance, but
-  ``running_var`` averages the unbiased one, σ² n/(n − 1), so a batch of one
-  (n = 1) is refused in training. A module starts in training mode: it uses the batch's
-  statistics and updates ``running_mean``/``running_var`` at every call until
-  ``module.eval()`` (a Keras layer called directly runs in inference).
+  ``running_var`` averages the unbiased one, σ² n/(n − 1). A module starts in training
+  mode: it uses the batch's statistics and updates ``running_mean``/``running_var`` at
+  every call until ``module.eval()`` (a Keras layer called directly runs in inference).
 * ``LayerNormalization`` is ``nn.LayerNorm(features)``: statistics over the last axis,
   ε 1e-5 (Keras 1e-3).
 
-Input policy (the spec's, ``reference._validation``): ``nn.BatchNorm1d`` alone would also
-take (N, C, L), with C on axis 1, and raise its own error on the other float dtype. The
-modules here are the torch classes with the spec's check in a forward pre-hook
-(``torch_impl._inputs.spec_input_policy``), so ``forward`` is torch's own.
+Input policy: ``nn.BatchNorm1d`` alone would also take (N, C, L), with C on axis 1, and
+raise its own error on the other float dtype; the project's entry points check inputs
+before they reach the model (``torch_impl.fit``, the parity harness).
 """
 
 from __future__ import annotations
 
-import torch
+from collections.abc import Sequence
+from typing import Any
+
 from torch import nn
 
-from torch_impl._inputs import features_input, spec_input_policy
+import reference
+from reference.layouts import Context
+from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 
 
-@spec_input_policy(features_input)
-class BatchNorm1d(nn.BatchNorm1d):
-    """``nn.BatchNorm1d`` under the spec's input policy."""
+def _batch_norm(layer: reference.BatchNormalization, context: Context) -> list[nn.Module]:
+    images = len(context.input_shape) == 3  # after a convolution: per channel of (N, C, H, W)
+    module = nn.BatchNorm2d if images else nn.BatchNorm1d
+    # momentum_as("torch"): torch's momentum weights the new value, Keras's the old (1 − m)
+    return [module(layer.features, eps=layer.epsilon, momentum=layer.momentum_as("torch"),
+                   dtype=torch_dtype(layer.dtype))]
 
 
-@spec_input_policy(features_input)
-class BatchNorm2d(nn.BatchNorm2d):
-    """``nn.BatchNorm2d`` under the spec's input policy."""
+def _affine(module: nn.Module, i: int) -> None:
+    if getattr(module, "weight", None) is None or getattr(module, "bias", None) is None:
+        raise TypeError(f"module {i} ({module!r}) has no learnable weight or bias; the "
+                        "spec's always has both")
 
 
-@spec_input_policy(features_input)
-class LayerNorm(nn.LayerNorm):
-    """``nn.LayerNorm`` under the spec's input policy."""
+def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
+                     ) -> Read:
+    norm = modules[i]
+    _affine(norm, i)
+    if norm.momentum is None or not norm.track_running_stats:
+        raise TypeError(f"module {i} ({norm!r}) keeps no exponential running average "
+                        "(momentum=None or track_running_stats=False); the spec's "
+                        "BatchNormalization does")
+    return reference.BatchNormalization(norm.num_features, norm.momentum, norm.eps,
+                                        convention="torch", dtype=numpy_dtype(norm.weight)), 1
 
 
-def BatchNormalization(features: int, momentum: float = 0.1, epsilon: float = 1e-5, *,
-                       images: bool = False, dtype: torch.dtype = torch.float64
-                       ) -> nn.BatchNorm1d | nn.BatchNorm2d:
-    """``nn.BatchNorm1d``: y = γ (x − μ)/√(σ² + ε) + β over the batch, per feature;
-    ``nn.BatchNorm2d`` for ``images``, per channel over the batch and the pixels.
-
-    ``momentum`` in torch's meaning, the weight of the new value (from a Keras model:
-    ``1 - keras_momentum``).
-
-    Shape: x, y (N, C), or (N, C, H, W) channels-first for ``images``; weight, bias,
-    running_mean, running_var (C,).
-    """
-    module = BatchNorm2d if images else BatchNorm1d
-    return module(features, eps=epsilon, momentum=momentum, dtype=dtype)
+def _layer_norm(layer: reference.LayerNormalization, context: Context) -> list[nn.Module]:
+    return [nn.LayerNorm(layer.features, eps=layer.epsilon, dtype=torch_dtype(layer.dtype))]
 
 
-def LayerNormalization(features: int, epsilon: float = 1e-5, *,
-                       dtype: torch.dtype = torch.float64) -> nn.LayerNorm:
-    """``nn.LayerNorm``: y = γ (x − μ)/√(σ² + ε) + β over the last axis, per sample.
+def _read_layer_norm(modules: Sequence[nn.Module], i: int, place: Context
+                     ) -> Read:
+    norm = modules[i]
+    _affine(norm, i)
+    if len(norm.normalized_shape) != 1:
+        raise TypeError(f"module {i} ({norm!r}) normalises over {len(norm.normalized_shape)} "
+                        "axes; the spec's LayerNormalization over the last one")
+    return reference.LayerNormalization(norm.normalized_shape[0], norm.eps, convention="torch",
+                                        dtype=numpy_dtype(norm.weight)), 1
 
-    Shape: x, y (N, *, C); weight, bias (C,).
-    """
-    return LayerNorm(features, eps=epsilon, dtype=dtype)
+
+def _batch_norm_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
+                       ) -> dict[str, Any]:
+    arguments, bridged = [str(layer.features)], []
+    if layer.epsilon != 1e-5:
+        arguments.append(f"eps={layer.epsilon!r}")
+        bridged.append(f"Keras's ε {layer.epsilon:g}")
+    if layer.convention == "keras":
+        arguments.append(f"momentum=1 - {layer.momentum!r}")
+        bridged.append("its momentum weights the old mean, torch's the new")
+    elif layer.momentum != 0.1:
+        arguments.append(f"momentum={layer.momentum!r}")
+    return {"arguments": ", ".join(arguments), "note": "; ".join(bridged),
+            "d": "2d" if len(shape) == 3 else "1d"}
+
+
+def _layer_norm_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
+                       ) -> dict[str, Any]:
+    if layer.epsilon == 1e-5:
+        return {"arguments": str(layer.features), "note": ""}
+    return {"arguments": f"{layer.features}, eps={layer.epsilon!r}",
+            "note": f"Keras's ε {layer.epsilon:g}; torch's default is 1e-5"}
+
+
+TRANSLATIONS = (
+    Translation("BatchNormalization", _batch_norm, _read_batch_norm,
+                (nn.BatchNorm1d, nn.BatchNorm2d),
+                Template("nn.BatchNorm{d}({arguments})", note="{note}",
+                         arguments=_batch_norm_fields, layout="channels")),
+    Translation("LayerNormalization", _layer_norm, _read_layer_norm, (nn.LayerNorm,),
+                Template("nn.LayerNorm({arguments})", note="{note}",
+                         arguments=_layer_norm_fields)),
+)

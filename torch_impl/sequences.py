@@ -1,24 +1,25 @@
-"""The spec's sequence layers as ``torch.nn`` modules.
+"""The spec's sequence layers as the stock ``torch.nn`` modules a torch user writes.
 
 * Embedding is ``nn.Embedding``: ``weight`` is the spec's (V, D) table. Its
   ``padding_idx`` makes that row's gradient zero (the row is also drawn as zeros at
   construction, but a row copied in is looked up as it is); torch has no ``mask_zero``:
   nothing downstream is masked.
-* SimpleRNN, LSTM and GRU wrap ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``. A torch recurrent
-  module returns a tuple, ``(output, h_n)`` or ``(output, (h_n, c_n))``, which an
-  ``nn.Sequential`` cannot pass on, so each wrapper's ``forward`` returns the output
-  sequence, or its last step as Keras's ``return_sequences=False`` does; the final
-  states are the module's ``rnn(x)[1]``. ``batch_first=True`` everywhere: torch's
-  default is time first, (T, N, features).
-* MultiHeadAttention wraps ``nn.MultiheadAttention`` for self-attention (query = key =
-  value = x, so it fits an ``nn.Sequential``), ``batch_first=True`` (torch's default is
-  time first). ``mask`` is the spec's and Keras's, True = attend; torch's boolean
-  ``attn_mask`` means the opposite, True = blocked, and wants one (T, S) mask per batch
-  row and head, (N·H, T, S). ``scaled_dot_product_attention`` is
-  ``F.scaled_dot_product_attention``, whose boolean ``attn_mask`` is True = attend again.
-* TimeDistributed: ``nn.Linear`` acts on the last axis of any input by itself; the
-  wrapper folds time into the batch so that the Dense module's (N, in) input policy
-  holds.
+* SimpleRNN, LSTM and GRU are ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` with
+  ``batch_first=True`` (torch's default is time first, (T, N, features)), followed by
+  :class:`RecurrentOutput`. A torch recurrent module returns a tuple, ``(output, h_n)`` or
+  ``(output, (h_n, c_n))``, which the next module of an ``nn.Sequential`` cannot take;
+  torch has no module that picks the output out, so this small one does, and keeps all
+  steps or only the last, as Keras's ``return_sequences`` does. The initial state is a
+  call argument, as in torch: ``rnn(x, h0)`` (``(h0, c0)`` for the LSTM).
+* MultiHeadAttention is ``nn.MultiheadAttention`` (``batch_first=True``) used for
+  self-attention through :class:`SelfAttention`, which passes x as query, key and value
+  (so it fits an ``nn.Sequential``) and takes the mask as a call argument, ``mask`` the
+  spec's and Keras's polarity, True = attend; torch's boolean ``attn_mask`` means the
+  opposite, True = blocked, and wants one (T, S) mask per batch row and head, (N·H, T, S).
+  :func:`scaled_dot_product_attention` is ``F.scaled_dot_product_attention``, whose boolean
+  ``attn_mask`` is True = attend again.
+* TimeDistributed(Dense) is ``nn.Linear`` (and its activation module): it acts on the last
+  axis of any input by itself.
 
 Weights: ``weight_ih_l0`` is the spec's Wᵀ, ``weight_hh_l0`` its Uᵀ, and torch adds
 two biases, ``bias_ih_l0 + bias_hh_l0``, where the spec (like Keras) has one (the GRU's
@@ -32,75 +33,39 @@ forget bias 1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torch_impl._inputs import sequence_input, spec_input_policy
-from torch_impl.layers import Dense
+import reference
+from reference.layouts import Context
+from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
+from torch_impl.layers import TRANSLATIONS as _LAYERS
 
 Embedding = nn.Embedding
 
 
-@spec_input_policy(sequence_input)
-class _Recurrent(nn.Module):
-    """A torch recurrent module, batch first, returning its output sequence or last step."""
+class RecurrentOutput(nn.Module):
+    """The output sequence of a torch recurrent module's ``(output, states)`` tuple, or
+    its last step (``last_step=True``, Keras's ``return_sequences=False``).
 
-    rnn_class: type[nn.RNNBase]
+    torch has no module for this step: an ``nn.Sequential`` passes the tuple on as it is.
 
-    def __init__(self, in_features: int, units: int, *, return_sequences: bool = False,
-                 dtype: torch.dtype = torch.float64) -> None:
+    Shape: (output (N, T, H), states) → (N, T, H), or (N, H) with ``last_step``.
+    """
+
+    def __init__(self, last_step: bool = False) -> None:
         super().__init__()
-        # batch_first=True: (N, T, features) like Keras; torch's default is (T, N, features)
-        self.rnn = self.rnn_class(in_features, units, batch_first=True, dtype=dtype)
-        self.return_sequences = return_sequences
-        self.name = f"{type(self).__name__}({in_features}, {units})"
+        self.last_step = last_step
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        output, _ = self.rnn(x)  # _: the final states, h_n (and c_n for the LSTM)
-        return output if self.return_sequences else output[:, -1]  # Keras's last step
+    def forward(self, result: tuple[torch.Tensor, object]) -> torch.Tensor:
+        output, _ = result  # _: the final states, h_n (and (h_n, c_n) for the LSTM)
+        return output[:, -1] if self.last_step else output
 
-
-class SimpleRNN(_Recurrent):
-    """h_t = tanh(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh): ``nn.RNN``.
-
-    Shape: x (N, T, in) → (N, T, H) with ``return_sequences``, else (N, H).
-    """
-
-    rnn_class = nn.RNN
-
-
-class LSTM(_Recurrent):
-    """``nn.LSTM``: gates (i, f, g, o), c_t = f c_{t−1} + i g, h_t = o tanh(c_t).
-
-    Shape: x (N, T, in) → (N, T, H) with ``return_sequences``, else (N, H).
-    """
-
-    rnn_class = nn.LSTM
-
-
-class GRU(_Recurrent):
-    """``nn.GRU``: gates (r, z, n), n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)),
-    h_t = (1 − z) n + z h_{t−1}.
-
-    Shape: x (N, T, in) → (N, T, H) with ``return_sequences``, else (N, H).
-    """
-
-    rnn_class = nn.GRU
-
-
-class TimeDistributed(nn.Module):
-    """The Dense module at every time step, one set of weights.
-
-    Shape: x (N, T, in_features) → (N, T, out_features).
-    """
-
-    def __init__(self, layer: Dense) -> None:
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+    def extra_repr(self) -> str:
+        return f"last_step={self.last_step}"
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -112,22 +77,145 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
-class MultiHeadAttention(nn.Module):
-    """Self-attention with ``nn.MultiheadAttention``: query = key = value = x.
+class SelfAttention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention`` with query = key = value = x, returning the output only.
+
+    torch has no self-attention module: ``nn.MultiheadAttention`` takes three inputs and
+    returns ``(output, weights)``, which an ``nn.Sequential`` cannot pass on. A subclass
+    keeps its ``state_dict`` keys (``in_proj_weight``, ``out_proj.weight`` …).
 
     Shape: x (N, T, E) → (N, T, E); ``mask`` (N, T, T) bool, True = attend.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, *,
-                 dtype: torch.dtype = torch.float64) -> None:
-        super().__init__()
-        self.attention = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True,
-                                               dtype=dtype)  # torch's default: time first
-        self.mask: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        blocked = None
-        if self.mask is not None:  # torch's boolean attn_mask: True = blocked, one per head
-            blocked = ~self.mask.repeat_interleave(self.attention.num_heads, dim=0)
-        output, _ = self.attention(x, x, x, attn_mask=blocked, need_weights=False)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # torch's boolean attn_mask: True = blocked, one (T, S) mask per batch row and head
+        blocked = None if mask is None else ~mask.repeat_interleave(self.num_heads, dim=0)
+        output, _ = super().forward(x, x, x, attn_mask=blocked, need_weights=False)
         return output
+
+
+SMALL_MODULES = (RecurrentOutput, SelfAttention)
+
+_RNN = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+_KIND = {module: kind for kind, module in _RNN.items()}
+
+
+def _embedding(layer: reference.sequences.Embedding, context: Context) -> list[nn.Module]:
+    if layer.mask_zero:
+        raise TypeError(f"{layer.name} has mask_zero=True, Keras's convention; torch has no "
+                        "mask to pass on (padding_idx only freezes a row)")
+    return [nn.Embedding(layer.input_dim, layer.output_dim, padding_idx=layer.padding_idx,
+                         dtype=torch_dtype(layer.dtype))]
+
+
+def _read_embedding(modules: Sequence[nn.Module], i: int, place: Context
+                    ) -> Read:
+    embedding = modules[i]
+    if embedding.max_norm is not None or embedding.scale_grad_by_freq:
+        raise TypeError(f"module {i} (Embedding) renormalises rows or scales gradients; "
+                        "the spec's Embedding does neither")
+    return reference.sequences.Embedding(embedding.num_embeddings, embedding.embedding_dim,
+                                         padding_idx=embedding.padding_idx,
+                                         dtype=numpy_dtype(embedding.weight)), 1
+
+
+def _recurrent(layer: reference.sequences._Recurrent, context: Context) -> list[nn.Module]:
+    kind = type(layer).__name__
+    if not getattr(layer, "reset_after", True):
+        raise TypeError(f"{layer.name} has reset_after=False, which no torch module computes "
+                        "(nn.GRU is reset_after=True)")
+    # batch_first=True: (N, T, features) like Keras; torch's default is (T, N, features)
+    rnn = _RNN[kind](layer.in_features, layer.units, batch_first=True,
+                     dtype=torch_dtype(layer.dtype))
+    if kind != "GRU":  # the GRU's b_hh is Keras's too
+        # One bias, as Keras trains it: b_hh stays 0. Trained too, it would move the sum
+        # b_ih + b_hh by 2ηg per SGD step where Keras's bias moves by ηg.
+        rnn.bias_hh_l0.requires_grad_(False)
+    return [rnn, RecurrentOutput(last_step=not layer.return_sequences)]
+
+
+def _read_recurrent(modules: Sequence[nn.Module], i: int, place: Context
+                    ) -> Read:
+    rnn, where = modules[i], f"module {i} ({type(modules[i]).__name__})"
+    if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first or \
+            getattr(rnn, "nonlinearity", "tanh") != "tanh" or getattr(rnn, "proj_size", 0):
+        raise TypeError(f"{where} must be one layer, one direction, with biases, batch "
+                        "first and tanh, as the spec's")
+    output = modules[i + 1] if i + 1 < len(modules) else None
+    if not isinstance(output, RecurrentOutput):
+        raise TypeError(f"{where} returns a tuple: follow it with "
+                        "torch_impl.sequences.RecurrentOutput() to pass its output on")
+    return getattr(reference.sequences, _KIND[type(rnn)])(
+        rnn.input_size, rnn.hidden_size, return_sequences=not output.last_step,
+        dtype=numpy_dtype(rnn.weight_ih_l0)), 2
+
+
+def _attention(layer: reference.sequences.MultiHeadAttention, context: Context
+               ) -> list[nn.Module]:
+    return [SelfAttention(layer.embed_dim, layer.num_heads, batch_first=True,
+                          dtype=torch_dtype(layer.dtype))]  # torch's default: time first
+
+
+def _read_attention(modules: Sequence[nn.Module], i: int, place: Context
+                    ) -> Read:
+    attention = modules[i]
+    return reference.sequences.MultiHeadAttention(
+        attention.embed_dim, attention.num_heads,
+        dtype=numpy_dtype(attention.in_proj_weight)), 1
+
+
+def _recurrent_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
+    if getattr(layer, "reset_after", True) is False:
+        raise TypeError("reset_after=False has no torch GRU: torch applies the reset gate "
+                        "after the recurrent product, as Keras's reset_after=True")
+    last = "" if layer.return_sequences else \
+        "\nx = x[:, -1]  # Keras's return_sequences=False: the last step only"
+    return {"last": last}
+
+
+def _embedding_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
+    if layer.mask_zero:
+        raise TypeError("mask_zero=True makes Keras skip the padded steps in the layers "
+                        "after it, which plain torch modules do not; it ports without "
+                        "mask_zero")
+    return {}
+
+
+def _attention_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
+    if layer.mask is not None:
+        raise TypeError("its attention mask is set per batch, outside the model; it ports "
+                        "without one")
+    return {}
+
+
+def _recurrent_template(module: str, note: str) -> Template:
+    return Template(f"{module}({{in_features}}, {{units}}, batch_first=True)", note=note,
+                    call="x, _ = self.{attr}(x){last}", arguments=_recurrent_fields)
+
+
+_DENSE = next(row for row in _LAYERS if row.kind == "Dense")
+
+TRANSLATIONS = (
+    Translation("Embedding", _embedding, _read_embedding, (nn.Embedding,),
+                Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding_fields)),
+    Translation("SimpleRNN", _recurrent, _read_recurrent, (nn.RNN,),
+                _recurrent_template("nn.RNN", "Keras's batches are (N, T, features)")),
+    Translation("LSTM", _recurrent, _read_recurrent, (nn.LSTM,),
+                _recurrent_template("nn.LSTM", "Keras's batches are (N, T, features)")),
+    Translation("GRU", _recurrent, _read_recurrent, (nn.GRU,),
+                _recurrent_template("nn.GRU", "(N, T, features) as Keras; gates reordered "
+                                              "(z, r, h) → (r, z, n)")),
+    # read back by the Dense row: reference.layouts.time_distributed wraps an nn.Linear
+    # that follows a sequence output
+    Translation("TimeDistributed", lambda layer, context: _DENSE.build(layer.layer, context),
+                lambda modules, i, place: None, (),
+                Template("nn.Linear({in_features}, {out_features})",
+                         arguments=lambda layer, shape: {
+                             "in_features": layer.layer.in_features,
+                             "out_features": layer.layer.out_features})),
+    Translation("MultiHeadAttention", _attention, _read_attention, (SelfAttention,),
+                Template("nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
+                         note="Keras's batches are (N, T, E); torch's default is time first",
+                         call="x, _ = self.{attr}(x, x, x, need_weights=False)  # self-attention",
+                         arguments=_attention_fields)),
+)

@@ -3,17 +3,19 @@
 Each step: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``,
 ``optimizer.step()``, with gradient clipping (``torch.nn.utils.clip_grad_norm_``,
 ``clip_grad_value_``) between the last two when the spec's optimizer asks for it. An L2
-loss term (a Dense layer's ``kernel_regularizer`` λ, Keras's
-``L2(λ)``) is written into the loss, λ Σ W², as torch users write it. The optimizer is
-torch's own (``torch.optim.SGD``, ``Adam``, ``AdamW``), built from the spec's optimizer
-object by ``torch_impl.optimizers``; torch follows its own formulas, so compare with the
-spec under ``convention="torch"``.
+loss term (a Dense layer's ``kernel_regularizer`` λ, Keras's ``L2(λ)``; ``nn.Linear``
+keeps none) is written into the loss, λ Σ W², as torch users write it, for each parameter
+that ``l2`` names (``torch_impl.convert.l2_penalties`` gives a converted spec model's).
+The optimizer is torch's own (``torch.optim.SGD``, ``Adam``, ``AdamW``), built from the
+spec's optimizer object by ``torch_impl.optimizers``; torch follows its own formulas, so
+compare with the spec under ``convention="torch"``.
 
 The batches come from ``reference.training.batch_order`` (the same seeded permutation as
 the spec and the TF mirror: data plumbing, shared so that the three see the same rows),
 and a non-finite loss raises the spec's ``TrainingDiverged`` before ``backward``.
 
-Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
+Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype;
+images channels-first, (N, C, H, W), as the model takes them.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from torch_impl._inputs import checked, training_data
 @checked(training_data)
 def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_error",
         optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0, early_stopping: object = None) -> History:
+        seed: int | None = 0, early_stopping: object = None,
+        l2: dict[str, float] | None = None) -> History:
     """Train ``model`` (e.g. from ``torch_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
-    (default ``reference.optimizers.SGD()``).
+    (default ``reference.optimizers.SGD()``); ``l2``: λ by parameter name
+    (``"0.weight"``), each adding λ‖p‖² to the loss.
     """
     optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
     torch_optimizer = optimizers.from_reference(optimizer, model.parameters())
@@ -46,6 +50,8 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
     stopper = None if early_stopping is None else callbacks.from_reference(early_stopping)
+    penalised = [(strength, parameter) for name, parameter in model.named_parameters()
+                 for strength in [(l2 or {}).get(name, 0.0)] if strength]
     step = 0
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
@@ -53,8 +59,8 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
             index = torch.from_numpy(rows)
             torch_optimizer.zero_grad()
             value = loss_fn(Y[index], model(X[index]))
-            value = value + sum(m.kernel_regularizer * m.linear.weight.square().sum()
-                                for m in model.modules() if getattr(m, "kernel_regularizer", 0))
+            value = value + sum(strength * parameter.square().sum()
+                                for strength, parameter in penalised)
             if not torch.isfinite(value):
                 raise TrainingDiverged(step, epoch, value.item(), history)
             value.backward()

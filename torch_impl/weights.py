@@ -2,7 +2,7 @@
 ``torch.load(..., weights_only=True)``.
 
 Same public names as ``reference.weights``. A ``state_dict`` maps parameter names
-("0.linear.weight", "0.linear.bias", … for a Sequential) to tensors, in torch's layout
+("0.weight", "0.bias", … for a Sequential: nn.Linear first) to tensors, in torch's layout
 (``weight`` (out, in), the transpose of the spec's W). It holds no architecture, so, as
 with ``model.load_state_dict``, the weights are loaded *into* a model of the right
 shape, e.g. one made by ``from_reference``; the activations are the model's.

@@ -353,8 +353,8 @@ def test_the_character_model_ports_to_keras_from_torch_modules() -> None:
     from torch_impl import sequences
 
     module = torch.nn.Sequential(torch.nn.Embedding(40, 16),
-                                 sequences.LSTM(16, 32, return_sequences=True,
-                                                dtype=torch.float32),
+                                 torch.nn.LSTM(16, 32, batch_first=True),
+                                 sequences.RecurrentOutput(),  # the output of LSTM's tuple
                                  torch.nn.Linear(32, 40))
     result = porting.port_to_keras(module, input_shape=(25,))
     assert result.report.first_divergence is None, str(result.report)
