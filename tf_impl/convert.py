@@ -94,6 +94,12 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     return keras.Model(x, h)
 
 
+def call(layer: keras.Layer, x: tf.Tensor, **kwargs: object) -> tf.Tensor:
+    """``layer`` on ``x`` as a model of its kind calls it (self-attention: ``layer(x, x)``)."""
+    row = next((row for row in TRANSLATIONS.values() if isinstance(layer, row.reads)), None)
+    return layer(x, **kwargs) if row is None else row.call(layer, x, **kwargs)
+
+
 def layer_groups(spec: reference.Sequential, model: keras.Model) -> list[list[keras.Layer]]:
     """The Keras layers of ``model`` (made by :func:`from_reference` from ``spec``) that
     compute each spec layer, in order: one, or a linear layer and its activation layer."""
