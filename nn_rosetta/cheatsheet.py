@@ -125,6 +125,23 @@ ROWS: tuple[Row, ...] = (
            "(N, C, H, W)", "batch_normalization_2d"),
     _layer("keras.layers.LayerNormalization()", "nn.LayerNorm(features, eps=1e-3)",
            "LayerNormalization", "ε 1e-3 in Keras, 1e-5 in torch", "layer_normalization"),
+    _layer("keras.layers.Activation(\"tanh\")", "nn.Tanh()", "Activation",
+           "one layer taking the activation's name in Keras, one module class per activation "
+           "in torch; a linear Dense, then either, equals `Dense(activation=…)`",
+           "activation_layer"),
+    _layer("keras.layers.ReLU(max_value=6)", "nn.ReLU6()", "ReLU",
+           "Keras's one ReLU layer takes a ceiling, a slope and a threshold; torch has a "
+           "module per case: `nn.ReLU6`, `nn.Hardtanh(0, m)`, `nn.LeakyReLU(slope)`", "relu6"),
+    _layer("keras.layers.LeakyReLU()", "nn.LeakyReLU(0.3)", "LeakyReLU",
+           "default slope 0.3 in Keras's layer (0.2 in `keras.activations.leaky_relu`), 0.01 "
+           "in torch; TF holds the slope as a float32 even for float64 data",
+           "leaky_relu_layer"),
+    _layer("keras.layers.Softmax(axis=-1)", "nn.Softmax(dim=-1)", "Softmax",
+           "`axis` ↔ `dim`; over a feature map's channels Keras's axis −1 (channels-last) is "
+           "torch's `dim=1` (channels-first)", "softmax_layer"),
+    _layer("keras.layers.ZeroPadding2D(((t, b), (l, r)))", "nn.ZeroPad2d((l, r, t, b))",
+           "ZeroPadding2D", "Keras lists rows, then columns; torch the last axis first, as "
+           "`F.pad` counts: (left, right, top, bottom)", "zero_padding_2d"),
     _layer("keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(λ))",
            "loss = loss_fn(...) + λ * (linear.weight ** 2).sum()", "Dense",
            "λ‖W‖² in the loss: gradient 2λW, the bias spared; torch's `weight_decay=2λ` "

@@ -374,6 +374,49 @@ def test_layer_normalization() -> None:
     assert nn.LayerNorm(5).eps == 1e-5
 
 
+def test_activation_layer() -> None:
+    x = data(4, 3)
+    fused = keras_dense(2, x, activation="tanh")
+    linear = linear_like(fused)
+    linear_dense = keras_dense(2, x)  # the same weights, no activation
+    agree(keras.layers.Activation("tanh", dtype="float64")(linear_dense(x)), fused(x))
+    agree(fused(x), nn.Sequential(linear, nn.Tanh())(t(x)))
+
+
+def test_relu6() -> None:
+    x = 5 * data(4, 6)
+    agree(keras.layers.ReLU(max_value=6, dtype="float64")(x), nn.ReLU6()(t(x)))
+    agree(keras.layers.ReLU(max_value=2.5, dtype="float64")(x), nn.Hardtanh(0, 2.5)(t(x)))
+    agree(keras.layers.ReLU(negative_slope=0.25, dtype="float64")(x), nn.LeakyReLU(0.25)(t(x)))
+
+
+def test_leaky_relu_layer() -> None:
+    x = data(4, 6).astype(np.float32)
+    agree(keras.layers.LeakyReLU()(x), nn.LeakyReLU(0.3)(t(x)))
+    assert nn.LeakyReLU().negative_slope == 0.01
+    # float64: TF's kernel rounds the slope to float32, torch keeps 0.3 (here 4e-8 apart)
+    x64 = -np.ones((1, 1))
+    keras_side = keras.layers.LeakyReLU(dtype="float64")(x64).numpy()
+    torch_side = nn.LeakyReLU(0.3)(t(x64)).numpy()
+    np.testing.assert_array_equal(keras_side, -np.float64(np.float32(0.3)))
+    np.testing.assert_array_equal(torch_side, -0.3)
+
+
+def test_softmax_layer() -> None:
+    x = data(2, 3, 4, 5)  # (N, H, W, C)
+    agree(keras.layers.Softmax(dtype="float64")(x), nn.Softmax(dim=-1)(t(x)))
+    agree(keras.layers.Softmax(dtype="float64")(x),
+          nn.Softmax(dim=1)(t(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1))  # channels-first
+
+
+def test_zero_padding_2d() -> None:
+    x = data(2, 3, 4, 5)  # (N, H, W, C)
+    keras_side = keras.layers.ZeroPadding2D(((1, 2), (3, 0)), dtype="float64")(x)
+    torch_side = nn.ZeroPad2d((3, 0, 1, 2))(t(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    agree(keras_side, torch_side)
+    assert keras_side.shape == (2, 6, 7, 5)
+
+
 def test_l2_regularizer() -> None:
     x, y = data(4, 3), data(4, 2, seed=3)
     layer = keras_dense(2, x, kernel_regularizer=keras.regularizers.L2(0.125))

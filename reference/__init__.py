@@ -28,8 +28,9 @@ from reference.convolution import (
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    ZeroPadding2D,
 )
-from reference.layers import Dense, Dropout, Flatten
+from reference.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization, LayerNormalization
 from reference.optimizers import gradient_descent
@@ -37,13 +38,10 @@ from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
 from reference.weights import load_weights, save_weights
 
-__all__ = ["BatchNormalization", "Dense", "Dropout", "Flatten", "LayerNormalization", "Perceptron",
-           "Sequential", "TrainingDiverged", "activations", "autodiff", "callbacks", "fit",
-           "gradcheck", "gradient_descent", "initializers", "layers", "layouts", "load_weights",
-           "losses", "normalization", "optimizers", "perceptron", "registry", "save_weights",
-           "schedules", "sequences", "training"]
-__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "TrainingDiverged",
-           "activations", "autodiff", "convolution", "fit", "gradcheck", "gradient_descent",
-           "initializers", "layers", "layouts", "load_weights", "losses", "optimizers",
-           "perceptron", "registry", "save_weights", "sequences", "training"]
+__all__ = ["Activation", "AveragePool2D", "BatchNormalization", "Conv1D", "Conv2D", "Dense",
+           "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "LayerNormalization",
+           "LeakyReLU", "MaxPool2D", "Perceptron", "ReLU", "Sequential", "Softmax",
+           "TrainingDiverged", "ZeroPadding2D", "activations", "autodiff", "callbacks",
+           "convolution", "fit", "gradcheck", "gradient_descent", "initializers", "layers",
+           "layouts", "load_weights", "losses", "normalization", "optimizers", "perceptron",
+           "registry", "save_weights", "schedules", "sequences", "training"]

@@ -562,5 +562,75 @@ class GlobalAveragePooling2D(Layer):
         return np.broadcast_to((g / (h * w))[:, None, None, :], self._shape).copy()
 
 
+class ZeroPadding2D(Layer):
+    r"""Zeros around each image: ``padding`` = ((top, bottom), (left, right)) rows and
+    columns, channels untouched.
+
+    Keras's ``ZeroPadding2D(padding)`` takes an int (all four sides), a pair (rows, cols)
+    symmetric, or ((top, bottom), (left, right)); torch's ``nn.ZeroPad2d`` takes
+    (left, right, top, bottom): the last axis first, as ``F.pad`` counts. Backward: dL/dx
+    is g without the padded border.
+
+    Shape:
+        x: (N, H, W, C) → y: (N, top + H + bottom, left + W + right, C).
+    """
+
+    input_ndim = 4
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, padding: int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
+                 = 1, *, dtype: object | None = None, name: str | None = None) -> None:
+        self.padding = _paddings(padding)
+        super().__init__(dtype=dtype, name=name or f"ZeroPadding2D({self.padding})")
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
+                             f"{tuple(input_shape)}")
+        (top, bottom), (left, right) = self.padding
+        h, w, c = input_shape
+        return (top + h + bottom, left + w + right, c)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self.output_shape(x.shape[1:])
+        self._shape = x.shape
+        return np.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        n, h, w, c = self._shape
+        (top, _), (left, _) = self.padding
+        g = self._upstream(grad_output, (n, *self.output_shape((h, w, c))))
+        return g[:, top:top + h, left:left + w].copy() if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"padding": [list(pair) for pair in self.padding], **super().config()}
+
+
+def _paddings(padding: object) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's three spellings of ZeroPadding2D's padding as ((top, bottom), (left, right))."""
+    refused = ValueError(f"ZeroPadding2D: padding must be integers ≥ 0: an int, (rows, cols) "
+                         f"or ((top, bottom), (left, right)), got {padding!r}")
+
+    def count(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise refused
+        return int(value)
+
+    if isinstance(padding, int | np.integer) and not isinstance(padding, bool):
+        return (count(padding),) * 2, (count(padding),) * 2
+    pairs = tuple(padding) if isinstance(padding, tuple | list) else ()
+    if len(pairs) == 2 and all(isinstance(p, int | np.integer) for p in pairs):
+        return (count(pairs[0]),) * 2, (count(pairs[1]),) * 2
+    if len(pairs) == 2 and all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
+        (top, bottom), (left, right) = pairs
+        return (count(top), count(bottom)), (count(left), count(right))
+    raise refused
+
 LAYERS.update({cls.__name__: cls for cls in (Conv1D, Conv2D, DepthwiseConv2D, MaxPool2D,
-                                             AveragePool2D, GlobalAveragePooling2D)})
+                                             AveragePool2D, GlobalAveragePooling2D,
+                                             ZeroPadding2D)})

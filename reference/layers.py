@@ -37,9 +37,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from reference import initializers
+from reference import activations, initializers
 from reference._validation import as_dtype, as_float_array, check_batch, check_shape
-from reference.activations import Activation, get
+from reference.activations import get
 
 
 class Layer:
@@ -204,7 +204,7 @@ class Dense(Layer):
     parameter_names = ("W", "b")
 
     def __init__(self, in_features: int, out_features: int,
-                 activation: str | Activation = "identity", *,
+                 activation: str | activations.Activation = "identity", *,
                  kernel_regularizer: float = 0.0, dtype: object = np.float64,
                  seed: int | None = None, name: str | None = None) -> None:
         for what, width in (("in_features", in_features), ("out_features", out_features)):
@@ -417,7 +417,200 @@ class Dropout(Layer):
         return {"rate": self.rate, "seed": self.seed, **super().config()}
 
 
-LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (Dense, Flatten, Dropout)}
+class Activation(Layer):
+    r"""An activation as a layer of its own: y = φ(x), elementwise (softmax: over the
+    last axis).
+
+    Keras's ``keras.layers.Activation("relu")``; in torch, the activation's module
+    (``nn.ReLU()``, ``nn.Sigmoid()``, ``nn.Softmax(dim=-1)`` …), which torch users put
+    after every ``nn.Linear`` anyway. A Dense with ``activation="relu"`` computes what a
+    linear Dense followed by ``Activation("relu")`` computes; the layer form is what
+    conv → BatchNorm → ReLU blocks are written with. Backward: dL/dx = g ⊙ φ'(x) (for
+    softmax the vector-Jacobian product).
+
+    Shape:
+        x, y: (N, *) any shape (softmax: the last axis holds the classes).
+
+    Args:
+        activation: a name from ``reference.activations`` (``params`` bind its
+            parameters: ``Activation("elu", alpha=0.5)``) or an ``Activation``.
+    """
+
+    def __init__(self, activation: str | activations.Activation, *, dtype: object | None = None,
+                 name: str | None = None, **params: float | str) -> None:
+        self.activation = get(activation, **params)
+        super().__init__(dtype=dtype, name=name or f"Activation({self.activation.name!r})")
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._x = self._input(x)
+        return self.activation(self._x)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._x is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, self._x.shape)
+        return self.activation.vjp(self._x, g) if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"activation": self.activation.name,
+                "activation_params": dict(self.activation.params), **super().config()}
+
+
+def _non_negative(where: str, what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or \
+            not 0.0 <= value < math.inf:
+        raise ValueError(f"{where}: {what} must be a finite number ≥ 0, got {value!r}")
+    return float(value)
+
+
+class ReLU(Layer):
+    r"""Keras's rectifier layer, with its three options: a ceiling, a slope below the
+    threshold, and the threshold itself.
+
+    y = min(x, max_value) for x > threshold; y = negative_slope · (x − threshold) for
+    x ≤ threshold. The defaults give max(x, 0). ``ReLU(max_value=6)`` is MobileNet's
+    ReLU6, torch's ``nn.ReLU6()``; another ceiling is ``nn.Hardtanh(0, max_value)``;
+    a slope alone is ``nn.LeakyReLU(negative_slope)``; torch has no module for a slope
+    with a ceiling or threshold. Backward: dL/dx = g where threshold < x < max_value,
+    g · negative_slope where x ≤ threshold, 0 where x ≥ max_value (at a kink, the
+    frameworks' choice: the one-sided derivative from inside the open interval is not
+    taken, 0 at the ceiling, the slope at the threshold).
+
+    Shape:
+        x, y: (N, *) any shape.
+
+    Args:
+        max_value: the ceiling (None: none), ≥ 0.
+        negative_slope: the slope below the threshold, ≥ 0.
+        threshold: where the rectifier turns on, ≥ 0 (Keras refuses a negative one).
+    """
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        self.max_value = None if max_value is None else \
+            _non_negative("ReLU", "max_value", max_value)
+        self.negative_slope = _non_negative("ReLU", "negative_slope", negative_slope)
+        self.threshold = _non_negative("ReLU", "threshold", threshold)
+        super().__init__(dtype=dtype, name=name or "ReLU")
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._x = self._input(x)
+        t = x.dtype.type(self.threshold)
+        above = x if self.max_value is None else np.minimum(x, x.dtype.type(self.max_value))
+        return np.where(x > t, above, x.dtype.type(self.negative_slope) * (x - t))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._x is None:
+            raise self._no_forward()
+        x = self._x
+        g = self._upstream(grad_output, x.shape)
+        if not input_gradient:
+            return None
+        below = x <= x.dtype.type(self.threshold)
+        ceiling = np.zeros_like(below) if self.max_value is None else \
+            x >= x.dtype.type(self.max_value)
+        slope = np.where(below, x.dtype.type(self.negative_slope), x.dtype.type(1))
+        return g * np.where(ceiling & ~below, x.dtype.type(0), slope)
+
+    def config(self) -> dict[str, Any]:
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold, **super().config()}
+
+
+class LeakyReLU(Layer):
+    r"""y = x for x ≥ 0, y = negative_slope · x below: Keras's ``LeakyReLU`` layer.
+
+    The default slope is Keras's layer default, 0.3; torch's ``nn.LeakyReLU()`` defaults
+    to 0.01 (and ``keras.activations.leaky_relu`` to 0.2), so a port writes the slope
+    out. Backward: dL/dx = g for x > 0, g · negative_slope for x ≤ 0.
+
+    Shape:
+        x, y: (N, *) any shape.
+    """
+
+    def __init__(self, negative_slope: float = 0.3, *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        self.negative_slope = _non_negative("LeakyReLU", "negative_slope", negative_slope)
+        self.activation = get("leaky_relu", negative_slope=self.negative_slope)
+        super().__init__(dtype=dtype, name=name or f"LeakyReLU({self.negative_slope})")
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._x = self._input(x)
+        return self.activation(self._x)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._x is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, self._x.shape)
+        return self.activation.vjp(self._x, g) if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"negative_slope": self.negative_slope, **super().config()}
+
+
+class Softmax(Layer):
+    r"""y = exp(x) / Σ exp(x) along ``axis``: Keras's ``Softmax(axis)``, torch's
+    ``nn.Softmax(dim)``.
+
+    ``axis`` counts the batch axis, as both frameworks do, and −1 (the last) is Keras's
+    default; torch's ``nn.Softmax`` has no default worth keeping (``dim=None`` warns and
+    guesses), so its ``dim`` is always written out. On a channels-last feature map the
+    spec's last axis is torch's ``dim=1`` (channels-first). Backward: the softmax
+    vector-Jacobian product along the axis, dL/dx = y ⊙ (g − Σ g ⊙ y).
+
+    Shape:
+        x, y: (N, *) any shape, ``axis`` one of its axes other than the batch axis.
+    """
+
+    def __init__(self, axis: int = -1, *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        if isinstance(axis, bool) or not isinstance(axis, int | np.integer) or axis == 0:
+            raise ValueError(f"Softmax: axis must be a non-zero integer (axis 0 is the batch), "
+                             f"got {axis!r}")
+        self.axis = int(axis)
+        super().__init__(dtype=dtype, name=name or f"Softmax(axis={self.axis})")
+        self._y: np.ndarray | None = None
+
+    def _axis(self, ndim: int) -> int:
+        axis = self.axis % ndim if -ndim <= self.axis < ndim else None
+        if axis in (None, 0):
+            raise ValueError(f"{self.name}: axis {self.axis} is not a feature axis of an "
+                             f"input with {ndim} axes (batch first)")
+        return axis
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        self._axis(len(input_shape) + 1)
+        return tuple(input_shape)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        axis = self._axis(x.ndim)
+        self._y = np.moveaxis(activations.softmax(np.moveaxis(x, axis, -1)), -1, axis)
+        return self._y
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._y is None:
+            raise self._no_forward()
+        y = self._y
+        g = self._upstream(grad_output, y.shape)
+        if not input_gradient:
+            return None
+        return y * (g - (g * y).sum(axis=self._axis(y.ndim), keepdims=True))
+
+    def config(self) -> dict[str, Any]:
+        return {"axis": self.axis, **super().config()}
+
+
+LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
+    Dense, Flatten, Dropout, Activation, ReLU, LeakyReLU, Softmax)}
 
 
 def from_config(kind: str, config: dict[str, Any]) -> Layer:

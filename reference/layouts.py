@@ -30,11 +30,14 @@ class Context:
     Flatten of a feature map (the output of a convolution or pooling layer, channels-last
     here, channels-first in torch) lies directly below it (parameter-free layers between
     them allowed), the per-sample shape that Flatten flattened; ``layer``: the spec layer
-    itself, for a transform that needs its configuration (attention's number of heads)."""
+    itself, for a transform that needs its configuration (attention's number of heads);
+    ``feature_map``: whether the layer's input is a convolution's feature map."""
 
     input_shape: tuple[int, ...]
     flattened_from: tuple[int, ...] | None = None
     layer: object = None
+    feature_map: bool = False  # the input is a feature map: channels-last here and in
+    # Keras, channels-first in torch (a Softmax's axis −1 is torch's dim 1 there)
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,19 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                 "unless count_include_pad=False"),
     Layout("GlobalAveragePooling2D", "x.mean(dim=(2, 3))", "keras.layers.GlobalAveragePooling2D",
            note="the mean over H and W; torch's axes are 2 and 3 (NCHW)"),
+    Layout("Activation", "nn.ReLU, nn.Sigmoid, nn.Softmax(dim=-1) …",
+           "keras.layers.Activation",
+           note="torch has one module per activation; Keras one layer taking its name"),
+    Layout("ReLU", "nn.ReLU / nn.ReLU6 / nn.Hardtanh(0, m) / nn.LeakyReLU",
+           "keras.layers.ReLU",
+           note="Keras's one layer with max_value, negative_slope and threshold is one of "
+                "several torch modules, by its options"),
+    Layout("LeakyReLU", "nn.LeakyReLU", "keras.layers.LeakyReLU",
+           note="default slope 0.3 in Keras's layer, 0.01 in torch: write it out"),
+    Layout("Softmax", "nn.Softmax(dim)", "keras.layers.Softmax",
+           note="axis −1 of a channels-last feature map is dim 1 of torch's channels-first one"),
+    Layout("ZeroPadding2D", "nn.ZeroPad2d", "keras.layers.ZeroPadding2D",
+           note="Keras ((top, bottom), (left, right)), torch (left, right, top, bottom)"),
     Layout("Dropout", "nn.Dropout", "keras.layers.Dropout",
            note="torch's p and Keras's rate are the same drop probability; a torch module "
                 "starts in training mode, a Keras layer called directly runs in inference"),
@@ -410,10 +426,10 @@ def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
     shapes = layer_shapes(layers, input_shape)
     found, flattened, feature_map = [], None, False
     for layer, shape in zip(layers, shapes, strict=False):
-        found.append(Context(shape, flattened, layer))
         # Data is a channels-last feature map (channels-first in torch) from the first
         # convolution or pooling layer on, until a Flatten.
-        feature_map = feature_map or getattr(layer, "channels_last", False)
+        feature_map = (feature_map or getattr(layer, "channels_last", False)) and len(shape) > 1
+        found.append(Context(shape, flattened, layer, feature_map))
         if isinstance(layer, Flatten):
             flattened, feature_map = (shape if feature_map else None), False
         elif layer.parameter_names:

@@ -53,7 +53,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from reference import activations
-from reference.layers import Dense, Dropout, Flatten
+from reference.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization, LayerNormalization
 from reference.sequences import (
@@ -346,6 +346,92 @@ def _convolution_concepts() -> list[Concept]:
             _convolution_case("after a 3×3 'same' convolution", lambda dtype: [
                 Conv2D(2, 4, 3, padding="same", activation="tanh", dtype=dtype),
                 GlobalAveragePooling2D()], (5, 6, 2)),
+        )),
+    ]
+
+
+def _away_from(x: np.ndarray, kinks: tuple[float, ...], margin: float = 1e-2) -> np.ndarray:
+    """``x`` with every entry at least ``margin`` from each kink (ReLU's 0, ReLU6's 6)."""
+    for kink in kinks:
+        x = kink + _away_from_zero(x - kink, margin)
+    return x
+
+
+def _layer_case(label: str, build: Callable[[np.dtype], list], input_shape: tuple[int, ...],
+                *, scale: float = 1.0, kinks: tuple[float, ...] = (0.0,)) -> Case:
+    """A parameter-free layer first, on inputs ``scale``·N(0, 1) kept off its ``kinks``,
+    then Flatten (for more than one feature axis) and Dense(…, 3); MSE. The first layer sees
+    the raw input, so the case controls which of its pieces the values reach."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        body = build(dtype)
+        shape = Sequential(body, input_shape=input_shape).output_shape
+        head = [Flatten()] if len(shape) > 1 else []
+        model = Sequential([*body, *head, Dense(int(np.prod(shape)), 3, dtype=dtype)],
+                           input_shape=input_shape, seed=int(rng.integers(2**31)))
+        model.layers[-1].b = rng.uniform(-0.5, 0.5, 3).astype(dtype)
+        x = _away_from(scale * rng.standard_normal((batch, *input_shape)), kinks)
+        return {"model": model, "x": x.astype(dtype),
+                "y_true": rng.standard_normal((batch, 3)).astype(dtype),
+                "loss": "mean_squared_error"}
+    return Case(label, make)
+
+
+def _activation_layer_concepts() -> list[Concept]:
+    """The standalone activation layers: what conv → BatchNorm → ReLU blocks are made of.
+    Slopes are exact in float32 (0.25, 0.5): TF's leaky-ReLU kernel holds its slope as a
+    float32 even for float64 data, so a slope such as 0.3 parts TF from torch and the spec
+    in float64 by ~4e-8 (shown on its own in the parity suite), not by a convention that a
+    line of code bridges."""
+    from reference.convolution import Conv2D, ZeroPadding2D
+
+    def conv_then(layer: Callable[[], object]) -> Callable[[np.dtype], list]:
+        return lambda dtype: [Conv2D(2, 3, 3, padding="same", dtype=dtype), layer()]
+
+    return [
+        Concept(name="Activation", module="layers", summary=_first_line(Activation.__doc__),
+                notes=(), cases=(
+            _layer_case("Activation('tanh') on (N, 5)", lambda d: [Activation("tanh")], (5,)),
+            _layer_case("Activation('elu', alpha=0.5) on (N, 3, 4)",
+                        lambda d: [Activation("elu", alpha=0.5)], (3, 4)),
+            _layer_case("Activation('softmax') on (N, 6)", lambda d: [Activation("softmax")],
+                        (6,)),
+            _layer_case("Conv2D 'same' → Activation('relu') on 5×5", conv_then(
+                lambda: Activation("relu")), (5, 5, 2)),
+        )),
+        Concept(name="ReLU", module="layers", summary=_first_line(ReLU.__doc__), notes=(),
+                cases=(
+            _layer_case("ReLU() on (N, 6)", lambda d: [ReLU()], (6,), scale=3.0),
+            _layer_case("ReLU(max_value=6) on inputs to ±12: torch's ReLU6",
+                        lambda d: [ReLU(max_value=6)], (8,), scale=6.0, kinks=(0.0, 6.0)),
+            _layer_case("ReLU(max_value=2.5): a ceiling other than 6",
+                        lambda d: [ReLU(max_value=2.5)], (8,), scale=3.0, kinks=(0.0, 2.5)),
+            _layer_case("ReLU(negative_slope=0.25)", lambda d: [ReLU(negative_slope=0.25)],
+                        (6,), scale=3.0),
+            _layer_case("Conv2D 'same' → ReLU(max_value=6) on 5×5", conv_then(
+                lambda: ReLU(max_value=6)), (5, 5, 2)),
+        )),
+        Concept(name="LeakyReLU", module="layers", summary=_first_line(LeakyReLU.__doc__),
+                notes=(), cases=(
+            _layer_case("LeakyReLU(0.25) on (N, 6)", lambda d: [LeakyReLU(0.25)], (6,),
+                        scale=3.0),
+            _layer_case("Conv2D 'same' → LeakyReLU(0.5) on 5×5", conv_then(
+                lambda: LeakyReLU(0.5)), (5, 5, 2)),
+        )),
+        Concept(name="Softmax", module="layers", summary=_first_line(Softmax.__doc__),
+                notes=(), cases=(
+            _layer_case("Softmax() on (N, 5)", lambda d: [Softmax()], (5,), scale=2.0),
+            _layer_case("Softmax(axis=1) on (N, 3, 4): not the last axis",
+                        lambda d: [Softmax(axis=1)], (3, 4), scale=2.0),
+            _layer_case("Conv2D 'same' → Softmax() over the channels: torch's dim=1",
+                        conv_then(lambda: Softmax()), (4, 5, 2)),
+        )),
+        Concept(name="ZeroPadding2D", module="convolution",
+                summary=_first_line(ZeroPadding2D.__doc__), notes=(), cases=(
+            _layer_case("ZeroPadding2D(((1, 2), (0, 1))) → Conv2D 3×3",
+                        lambda d: [ZeroPadding2D(((1, 2), (0, 1))),
+                                   Conv2D(2, 2, 3, activation="tanh", dtype=d)], (4, 5, 2)),
+            _layer_case("ZeroPadding2D(1) alone on 3×4", lambda d: [ZeroPadding2D(1)],
+                        (3, 4, 2)),
         )),
     ]
 
@@ -905,6 +991,7 @@ def _build() -> tuple[Concept, ...]:
         ),
     ))
     concepts += _convolution_concepts()
+    concepts += _activation_layer_concepts()
     concepts += _sequence_concepts()
     concepts += _learning_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})

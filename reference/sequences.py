@@ -86,7 +86,8 @@ class Embedding(Layer):
         input_dim: V, the vocabulary size; output_dim: D, the embedding width.
         mask_zero: index 0 is padding: ``output_mask`` (x ≠ 0) is set by ``forward``
             for the layers after it (Keras's convention).
-        padding_idx: this row's gradient is zero (torch's convention).
+        padding_idx: this row starts at zeros and its gradient is zero (torch's
+            convention).
     """
 
     input_ndim = 2
@@ -108,9 +109,12 @@ class Embedding(Layer):
         self._x: np.ndarray | None = None
 
     def initialize(self, rng: np.random.Generator) -> None:
-        """Draw E from U(−0.05, 0.05), as ``keras.layers.Embedding`` does."""
+        """Draw E from U(−0.05, 0.05), as ``keras.layers.Embedding`` does; the
+        ``padding_idx`` row starts at zeros, as in torch's ``nn.Embedding``."""
         shape = (self.input_dim, self.output_dim)
         self._values["embeddings"] = rng.uniform(-0.05, 0.05, shape).astype(self.dtype)
+        if self.padding_idx is not None:
+            self._values["embeddings"][self.padding_idx] = 0.0
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 1:

@@ -170,3 +170,9 @@ def test_sequence_models_round_trip_through_weight_files(tmp_path) -> None:
                                                            for layer in model.layers]
     x = np.random.default_rng(8).integers(0, 6, (2, 7))
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+
+
+def test_a_new_embedding_starts_its_padding_row_at_zeros_and_no_other() -> None:
+    table = Embedding(6, 3, padding_idx=2, seed=0).parameters["embeddings"]
+    np.testing.assert_array_equal(table[2], np.zeros(3))
+    assert np.all(np.delete(table, 2, axis=0) != 0.0)
