@@ -660,7 +660,7 @@ def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
             raise TypeError(f"port_to_keras: layer {k} ({layer.name}): {error}") from None
         argument, extra, note = "", "", ""
         activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
-        if activation is not None:
+        if row.template.activation and activation is not None:
             keras_form = tf_activations.TEMPLATES.get(activation.name, lambda p: None)(
                 activation.params)
             if keras_form is None:

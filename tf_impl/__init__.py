@@ -40,8 +40,9 @@ from tf_impl.convolution import (
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    ZeroPadding2D,
 )
-from tf_impl.layers import Dense, Dropout, Flatten
+from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from tf_impl.networks import Sequential
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
@@ -49,8 +50,9 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
-__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
+__all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D",
+           "Dropout", "Flatten", "GlobalAveragePooling2D", "LeakyReLU", "MaxPool2D", "Perceptron",
+           "ReLU", "Sequential", "Softmax", "ZeroPadding2D", "activations",
            "autodiff", "callbacks", "configure_full_precision_determinism", "convert",
            "convolution", "fit", "from_reference", "gradient_descent", "initializers",
            "layers", "load_weights", "losses", "networks", "normalization", "optimizers",

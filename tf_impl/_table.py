@@ -24,14 +24,16 @@ class Template:
     """How one spec layer kind reads in Keras source code (``nn_rosetta.port_to_keras``).
 
     ``layer``: the constructor, a format string over the spec layer's ``config()`` and
-    what ``arguments`` derives from it; an activation and the dtype are added as keyword
-    arguments. ``note``: the comment on that line when it bridges a convention (same
-    formatting), else "".
+    what ``arguments`` derives from it; the dtype is added as a keyword argument, and the
+    layer's activation too where ``activation`` says the kind takes one (a Dense).
+    ``note``: the comment on that line when it bridges a convention (same formatting),
+    else "".
     """
 
     layer: str
     note: str = ""
     arguments: Callable[[Layer], dict[str, Any]] | None = None
+    activation: bool = False
 
     def fields(self, layer: Layer) -> dict[str, Any]:
         return {**layer.config(), **(self.arguments(layer) if self.arguments else {})}

@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -126,6 +127,17 @@ def gelu_tanh(z: tf.Tensor) -> tf.Tensor:
     return gelu(z, approximate="tanh")
 
 
+def leaky_relu_layer(negative_slope: float, dtype: str | None) -> keras.Layer:
+    """``keras.layers.LeakyReLU(negative_slope)``; in float64 a slope that float32 cannot
+    hold is a ReLU with an infinite ceiling: TF's LeakyRelu kernel keeps the slope as a
+    float32 attribute (4e-8 off for 0.3), where ReLU with a ``max_value`` computes
+    relu(x) − s·relu(−x) in the data's dtype."""
+    if dtype == "float64" and float(np.float32(negative_slope)) != negative_slope:
+        return keras.layers.ReLU(negative_slope=negative_slope, max_value=float("inf"),
+                                 dtype=dtype)
+    return keras.layers.LeakyReLU(negative_slope=negative_slope, dtype=dtype)
+
+
 def keras_activation(name: str, params: dict[str, float], dtype: str, where: str
                      ) -> tuple[str | Callable[[tf.Tensor], tf.Tensor], list[keras.Layer]]:
     """The spec activation ``name(**params)`` as Keras: the ``activation=`` of the layer
@@ -138,14 +150,7 @@ def keras_activation(name: str, params: dict[str, float], dtype: str, where: str
         return "linear", []
     if name == "leaky_relu":
         slope = params.get("negative_slope", 0.01)
-        if dtype == "float64":
-            # TF's LeakyRelu kernel keeps the slope as a float32 attribute (2e-9 off in
-            # float64); with a max_value, ReLU computes relu(x) − s·relu(−x) in float64
-            return "linear", [keras.layers.ReLU(negative_slope=slope, max_value=float("inf"),
-                                                dtype=dtype)]
-        if slope == 0.2:  # keras.activations.leaky_relu's default
-            return "leaky_relu", []
-        return "linear", [keras.layers.LeakyReLU(negative_slope=slope, dtype=dtype)]
+        return "linear", [leaky_relu_layer(slope, dtype)]
     if name == "elu":
         alpha = params.get("alpha", 1.0)
         return ("elu", []) if alpha == 1.0 else \
@@ -167,24 +172,6 @@ def spec_activation(function: object, where: str) -> tuple[str, dict[str, float]
         raise TypeError(f"to_reference: {where} uses the activation {name!r}, which the spec "
                         f"has not; supported: {', '.join(sorted(KERAS_NAMES))}")
     return KERAS_NAMES[name]
-
-
-def following_activation(layer: keras.Layer, where: str) -> tuple[str, dict[str, float]] | None:
-    """The spec activation of a Keras activation layer that the spec applies inside the
-    layer before it (an ELU has no spec layer of its own), ``None`` for other layers."""
-    if isinstance(layer, keras.layers.ELU):
-        return "elu", {"alpha": float(layer.alpha)}
-    if isinstance(layer, keras.layers.LeakyReLU):
-        return "leaky_relu", {"negative_slope": float(layer.negative_slope)}
-    if isinstance(layer, keras.layers.Softmax) and layer.axis in (-1, [-1]):
-        return "softmax", {}
-    if isinstance(layer, keras.layers.ReLU) and not layer.threshold and (
-            layer.max_value is None or layer.max_value == float("inf")):
-        slope = float(layer.negative_slope)
-        return ("leaky_relu", {"negative_slope": slope}) if slope else ("relu", {})
-    if isinstance(layer, keras.layers.Activation):
-        return spec_activation(layer.activation, where)
-    return None
 
 
 # The port's Keras line for a spec activation: the layer's ``activation=`` argument, or a

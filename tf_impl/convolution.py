@@ -175,6 +175,22 @@ def _read_global_pooling(layers: Sequence[keras.Layer], i: int, where: str) -> R
     return reference.GlobalAveragePooling2D(), 1
 
 
+def ZeroPadding2D(padding: int | tuple = 1, *,
+                  dtype: str | None = None) -> keras.layers.ZeroPadding2D:
+    """``keras.layers.ZeroPadding2D(padding)``, keeping its input's dtype; ``padding`` as
+    ((top, bottom), (left, right)). Shape: x (N, H, W, C) → (N, H + top + bottom,
+    W + left + right, C)."""
+    return keras.layers.ZeroPadding2D(padding, dtype=dtype, autocast=False)
+
+
+def _read_zero_padding(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if main.data_format != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+    return reference.ZeroPadding2D(tuple(tuple(int(p) for p in pair)
+                                         for pair in main.padding)), 1
+
+
 # Feature maps are channels-first in torch: these kinds do not port to Keras (template None).
 TRANSLATIONS = [
     *(Translation(kind, _build_convolution, _read_convolution, (reads,))
@@ -186,4 +202,7 @@ TRANSLATIONS = [
     Translation("GlobalAveragePooling2D",
                 lambda layer, context, dtype: [GlobalAveragePooling2D(dtype=dtype)],
                 _read_global_pooling, (keras.layers.GlobalAveragePooling2D,)),
+    Translation("ZeroPadding2D",
+                lambda layer, context, dtype: [ZeroPadding2D(layer.padding, dtype=dtype)],
+                _read_zero_padding, (keras.layers.ZeroPadding2D,)),
 ]

@@ -31,7 +31,7 @@ import keras
 import reference
 from reference.layouts import Context
 from tf_impl._table import Read, Template, Translation
-from tf_impl.activations import following_activation, keras_activation, spec_activation
+from tf_impl.activations import TEMPLATES, keras_activation, leaky_relu_layer, spec_activation
 
 
 def Dense(in_features: int, out_features: int, activation: str = "linear", *,
@@ -60,6 +60,33 @@ def Dropout(rate: float, *, dtype: str | None = None) -> keras.layers.Dropout:
     return keras.layers.Dropout(rate, dtype=dtype, autocast=False)
 
 
+def Activation(activation: str, *, dtype: str | None = None) -> keras.layers.Activation:
+    """``keras.layers.Activation(activation)``: y = φ(x) by Keras's name, keeping its
+    input's dtype. Shape: x, y (N, *)."""
+    return keras.layers.Activation(activation, dtype=dtype, autocast=False)
+
+
+def ReLU(max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
+         *, dtype: str | None = None) -> keras.layers.ReLU:
+    """``keras.layers.ReLU``: min(x, max_value) above ``threshold``, negative_slope ·
+    (x − threshold) below; keeping its input's dtype. Shape: x, y (N, *)."""
+    return keras.layers.ReLU(max_value=max_value, negative_slope=negative_slope,
+                             threshold=threshold, dtype=dtype, autocast=False)
+
+
+def LeakyReLU(negative_slope: float = 0.3, *, dtype: str | None = None
+              ) -> keras.layers.LeakyReLU:
+    """``keras.layers.LeakyReLU``: x for x > 0, else s·x (Keras's default s = 0.3); keeping
+    its input's dtype. Shape: x, y (N, *)."""
+    return keras.layers.LeakyReLU(negative_slope=negative_slope, dtype=dtype, autocast=False)
+
+
+def Softmax(axis: int = -1, *, dtype: str | None = None) -> keras.layers.Softmax:
+    """``keras.layers.Softmax(axis)``: e^(x_i) / Σ_j e^(x_j) along ``axis``, keeping its
+    input's dtype. Shape: x, y (N, *)."""
+    return keras.layers.Softmax(axis=axis, dtype=dtype, autocast=False)
+
+
 # -- the translation table's rows ------------------------------------------------------------
 
 def activation_layers(layer: reference.layers.Layer, dtype: str,
@@ -70,14 +97,9 @@ def activation_layers(layer: reference.layers.Layer, dtype: str,
 
 def read_activation(layers: Sequence[keras.Layer], i: int, where: str
                     ) -> tuple[reference.activations.Activation, int]:
-    """The activation of ``layers[i]`` (a Dense or convolution) and how many layers it
-    takes: the layer's own, or, when it is linear, an activation layer right after it that
-    the spec applies inside the layer."""
+    """The activation of ``layers[i]`` (a Dense or convolution), and the one layer it
+    takes (an activation layer after it is a spec layer of its own)."""
     name, params = spec_activation(layers[i].activation, where)
-    if name == "identity" and i + 1 < len(layers):
-        found = following_activation(layers[i + 1], f"layer {i + 1} ({layers[i + 1].name})")
-        if found is not None:
-            return reference.activations.get(found[0], **found[1]), 2
     return reference.activations.get(name, **params), 1
 
 
@@ -125,11 +147,77 @@ def _read_dropout(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     return reference.layers.Dropout(float(layers[i].rate)), 1
 
 
+# The standalone activation layers keep their input's dtype when alone (autocast off), as
+# the spec's do; in a model they get its dtype.
+
+def _build_activation(layer: reference.layers.Layer, context: Context,
+                      dtype: str) -> list[keras.Layer]:
+    name, after = keras_activation(layer.activation.name, layer.activation.params, dtype,
+                                   f"from_reference: {layer.name}")
+    return after or [Activation(name, dtype=dtype)]
+
+
+def _read_activation_layer(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if isinstance(main, keras.layers.ELU):  # Keras's ELU layer: the spec's Activation("elu")
+        return reference.layers.Activation("elu", alpha=float(main.alpha)), 1
+    name, params = spec_activation(main.activation, where)
+    return reference.layers.Activation(name, **params), 1
+
+
+def _build_relu(layer: reference.layers.ReLU, context: Context,
+                dtype: str) -> list[keras.Layer]:
+    if layer.max_value is None and not layer.threshold and layer.negative_slope:
+        return [leaky_relu_layer(layer.negative_slope, dtype)]  # exact in float64 too
+    return [ReLU(layer.max_value, layer.negative_slope, layer.threshold, dtype=dtype)]
+
+
+def _read_relu(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    ceiling = None if main.max_value is None or main.max_value == float("inf") else \
+        float(main.max_value)
+    return reference.layers.ReLU(max_value=ceiling, negative_slope=float(main.negative_slope),
+                                 threshold=float(main.threshold)), 1
+
+
+def _relu_template(layer: reference.layers.Layer) -> dict:
+    given = {"max_value": layer.max_value, "negative_slope": layer.negative_slope or None,
+             "threshold": layer.threshold or None}
+    return {"arguments": ", ".join(f"{k}={v!r}" for k, v in given.items() if v is not None)}
+
+
+def _activation_template(layer: reference.layers.Layer) -> dict:
+    form = TEMPLATES.get(layer.activation.name, lambda p: None)(layer.activation.params)
+    if form is None:
+        raise TypeError(f"Keras has no activation name or layer for {layer.activation.name}")
+    argument, extra, note = form  # activation="relu", or a layer of its own
+    if extra:
+        return {"code": extra, "note": note}
+    name = argument.split("=", 1)[-1] if argument else '"linear"'
+    return {"code": f"keras.layers.Activation({name})", "note": note}
+
+
 TRANSLATIONS = [
     Translation("Dense", _build_dense, read_dense, (keras.layers.Dense,),
-                Template("keras.layers.Dense({out_features})")),
+                Template("keras.layers.Dense({out_features})", activation=True)),
     Translation("Flatten", lambda layer, context, dtype: [Flatten(dtype=dtype)],
                 _read_flatten, (keras.layers.Flatten,), Template("keras.layers.Flatten()")),
     Translation("Dropout", lambda layer, context, dtype: [Dropout(layer.rate, dtype=dtype)],
                 _read_dropout, (keras.layers.Dropout,), Template("keras.layers.Dropout({rate})")),
+    Translation("Activation", _build_activation, _read_activation_layer,
+                (keras.layers.Activation, keras.layers.ELU),
+                Template("{code}", note="{note}", arguments=_activation_template)),
+    Translation("ReLU", _build_relu, _read_relu, (keras.layers.ReLU,),
+                Template("keras.layers.ReLU({arguments})", arguments=_relu_template)),
+    Translation("LeakyReLU",
+                lambda layer, context, dtype: [leaky_relu_layer(layer.negative_slope, dtype)],
+                lambda layers, i, where: (reference.layers.LeakyReLU(
+                    float(layers[i].negative_slope)), 1),
+                (keras.layers.LeakyReLU,),
+                Template("keras.layers.LeakyReLU(negative_slope={negative_slope!r})")),
+    Translation("Softmax",
+                lambda layer, context, dtype: [Softmax(layer.axis, dtype=dtype)],
+                lambda layers, i, where: (reference.layers.Softmax(int(
+                    layers[i].axis if isinstance(layers[i].axis, int) else layers[i].axis[0])), 1),
+                (keras.layers.Softmax,), Template("keras.layers.Softmax(axis={axis})")),
 ]

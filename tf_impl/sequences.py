@@ -226,7 +226,7 @@ TRANSLATIONS = [
     # Keras's Dense acts on the last axis of a sequence, as nn.Linear does
     Translation("TimeDistributed", _build_time_distributed, _read_time_distributed,
                 (keras.layers.TimeDistributed,),
-                Template("keras.layers.Dense({out_features})",
+                Template("keras.layers.Dense({out_features})", activation=True,
                          arguments=lambda layer: layer.layer.config()),
                 holder=_wrapped),
     Translation("MultiHeadAttention",
