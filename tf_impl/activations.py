@@ -150,6 +150,8 @@ def keras_activation(name: str, params: dict[str, float], dtype: str, where: str
         return "linear", []
     if name == "leaky_relu":
         slope = params.get("negative_slope", 0.01)
+        if slope == 0.2 and dtype != "float64":  # keras.activations.leaky_relu's default
+            return "leaky_relu", []
         return "linear", [leaky_relu_layer(slope, dtype)]
     if name == "elu":
         alpha = params.get("alpha", 1.0)
