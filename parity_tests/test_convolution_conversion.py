@@ -106,7 +106,7 @@ def test_a_plain_keras_model_converts_to_the_spec() -> None:
         keras.layers.Dense(2, dtype="float64"),
     ])
     spec = tf_impl.to_reference(model)
-    assert spec.layers[0].padding == "same" and spec.layers[1].activation.name == "relu"
+    assert spec.layers[0].activation.name == "relu" and spec.layers[0].padding == "same"
     x = np.random.default_rng(1).standard_normal((2, 9, 8, 2))
     _agree(spec.forward(x), model(x).numpy())
 

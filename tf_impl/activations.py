@@ -176,6 +176,25 @@ def spec_activation(function: object, where: str) -> tuple[str, dict[str, float]
     return KERAS_NAMES[name]
 
 
+def following_activation(layer: keras.Layer, where: str) -> tuple[str, dict[str, float]] | None:
+    """The spec activation of a Keras activation layer right after a linear Dense or
+    convolution, which the spec (and ``nn_rosetta.port``) applies inside that layer;
+    ``None`` for other layers, which read as layers of their own."""
+    if isinstance(layer, keras.layers.ELU):
+        return "elu", {"alpha": float(layer.alpha)}
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return "leaky_relu", {"negative_slope": float(layer.negative_slope)}
+    if isinstance(layer, keras.layers.Softmax) and layer.axis in (-1, [-1]):
+        return "softmax", {}
+    if isinstance(layer, keras.layers.ReLU) and not layer.threshold and (
+            layer.max_value is None or layer.max_value == float("inf")):
+        slope = float(layer.negative_slope)
+        return ("leaky_relu", {"negative_slope": slope}) if slope else ("relu", {})
+    if isinstance(layer, keras.layers.Activation):
+        return spec_activation(layer.activation, where)
+    return None
+
+
 # The port's Keras line for a spec activation: the layer's ``activation=`` argument, or a
 # layer of its own after the linear one, with the convention that line bridges.
 TEMPLATES: dict[str, Callable[[dict[str, float]], tuple[str, str, str] | None]] = {

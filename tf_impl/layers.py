@@ -31,7 +31,13 @@ import keras
 import reference
 from reference.layouts import Context
 from tf_impl._table import Read, Template, Translation
-from tf_impl.activations import TEMPLATES, keras_activation, leaky_relu_layer, spec_activation
+from tf_impl.activations import (
+    TEMPLATES,
+    following_activation,
+    keras_activation,
+    leaky_relu_layer,
+    spec_activation,
+)
 
 
 def Dense(in_features: int, out_features: int, activation: str = "linear", *,
@@ -97,9 +103,15 @@ def activation_layers(layer: reference.layers.Layer, dtype: str,
 
 def read_activation(layers: Sequence[keras.Layer], i: int, where: str
                     ) -> tuple[reference.activations.Activation, int]:
-    """The activation of ``layers[i]`` (a Dense or convolution), and the one layer it
-    takes (an activation layer after it is a spec layer of its own)."""
+    """The activation of ``layers[i]`` (a Dense or convolution) and how many layers it
+    takes: the layer's own, or, when it is linear, an activation layer right after it,
+    which the spec applies inside the layer, as ``nn_rosetta.port`` groups them (anywhere
+    else an activation layer is a spec layer of its own)."""
     name, params = spec_activation(layers[i].activation, where)
+    if name == "identity" and i + 1 < len(layers):
+        found = following_activation(layers[i + 1], f"layer {i + 1} ({layers[i + 1].name})")
+        if found is not None:
+            return reference.activations.get(found[0], **found[1]), 2
     return reference.activations.get(name, **params), 1
 
 
