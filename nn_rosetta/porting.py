@@ -44,6 +44,8 @@ from nn_rosetta import port_files
 from nn_rosetta.tolerances import tolerance
 from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
+from tf_impl import activations as tf_activations
+from tf_impl import convert as tf_convert
 from torch_impl.convert import TRANSLATIONS, Template, layer_groups, read
 
 CLASS_NAME = "Net"
@@ -174,15 +176,17 @@ def supported() -> list[str]:
 
 
 def _check_layers(keras_model: object) -> list[keras.Layer]:
-    if not isinstance(keras_model, keras.Sequential):
+    if not isinstance(keras_model, keras.Model):  # a functional chain: self-attention
         raise TypeError(f"port: expects a keras.Sequential, got {type(keras_model).__name__}")
     ports = tuple(getattr(keras.layers, re.match(r"keras\.layers\.(\w+)", keras_layer)[1])
-                  for keras_layer in supported())  # the project's subclasses too
-    for k, layer in enumerate(keras_model.layers):
+                  for keras_layer in supported())
+    layers = [layer for layer in keras_model.layers
+              if not isinstance(layer, keras.layers.InputLayer)]
+    for k, layer in enumerate(layers):
         if not isinstance(layer, ports):
             raise TypeError(f"port: layer {k} ({layer.name!r}, a {type(layer).__name__}) has "
                             f"no PyTorch port in nn-rosetta; it ports {', '.join(supported())}")
-    return list(keras_model.layers)
+    return layers
 
 
 def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
@@ -410,7 +414,7 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
     with torch.no_grad():
         for step, group, layer in zip(steps, groups, spec.layers, strict=True):
             for keras_layer in group:
-                expected = keras_layer(expected, training=False)
+                expected = tf_convert.call(keras_layer, expected, training=False)
             scope = {"self": module, "x": actual}
             for line in step.forward:
                 exec(line.code, namespace, scope)
@@ -454,76 +458,6 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
 
 # -- the other way: a torch nn.Sequential in Keras ------------------------------------------
 
-def _keras_batch_norm(layer: reference.layers.Layer) -> dict[str, Any]:
-    if layer.convention == "keras":
-        return {"arguments": f"momentum={layer.momentum!r}, epsilon={layer.epsilon!r}",
-                "note": ""}
-    return {"arguments": f"momentum=1 - {layer.momentum!r}, epsilon={layer.epsilon!r}",
-            "note": "torch's momentum weights the new mean, Keras's the old; torch's ε"}
-
-
-def _keras_embedding(layer: reference.layers.Layer) -> dict[str, Any]:
-    if layer.padding_idx is not None:
-        raise TypeError("padding_idx keeps a row from learning, which no Keras Embedding "
-                        "does (its mask_zero masks the layers after it instead)")
-    return {}
-
-
-def _keras_recurrent(layer: reference.layers.Layer) -> dict[str, Any]:
-    return {"sequences": ", return_sequences=True" if layer.return_sequences else ""}
-
-
-@dataclass(frozen=True)
-class KerasTemplate:
-    """How one spec layer kind reads in Keras: the layer, a format string over the spec
-    layer's ``config()`` and what ``arguments`` derives, and the comment of its line;
-    an activation and the dtype are added as keyword arguments."""
-
-    layer: str
-    note: str = ""
-    arguments: Callable[[reference.layers.Layer], dict[str, Any]] | None = None
-
-
-# One row per spec layer kind that ports to Keras (feature maps, channels-first in torch,
-# do not port this way yet).
-KERAS_TEMPLATES: dict[str, KerasTemplate] = {
-    "Dense": KerasTemplate("keras.layers.Dense({out_features})"),
-    "Flatten": KerasTemplate("keras.layers.Flatten()"),
-    "Dropout": KerasTemplate("keras.layers.Dropout({rate})"),
-    "BatchNormalization": KerasTemplate("keras.layers.BatchNormalization({arguments})",
-                                        note="{note}", arguments=_keras_batch_norm),
-    "LayerNormalization": KerasTemplate("keras.layers.LayerNormalization(epsilon={epsilon!r})",
-                                        note="torch's ε; Keras's default is 1e-3"),
-    "Embedding": KerasTemplate("keras.layers.Embedding({input_dim}, {output_dim})",
-                               arguments=_keras_embedding),
-    **{kind: KerasTemplate(f"keras.layers.{kind}({{units}}{{sequences}})",
-                           arguments=_keras_recurrent) for kind in ("SimpleRNN", "LSTM")},
-    "GRU": KerasTemplate("keras.layers.GRU({units}{sequences})",
-                         note="Keras's gates (z, r, h), torch's (r, z, n): reordered",
-                         arguments=_keras_recurrent),
-    # Keras's Dense acts on the last axis of a sequence, as nn.Linear does
-    "TimeDistributed": KerasTemplate("keras.layers.Dense({out_features})",
-                                     arguments=lambda layer: layer.layer.config()),
-}
-
-# A spec activation in Keras: the layer's ``activation=`` argument, or else a layer of its
-# own after the linear one, with the convention that line bridges.
-KERAS_ACTIVATIONS: dict[str, Callable[[dict[str, float]], tuple[str, str, str] | None]] = {
-    "identity": lambda p: ("", "", ""),
-    **{name: (lambda p, name=name: (f'activation="{name}"', "", ""))
-       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu")},
-    # Keras's activation="gelu" is the exact form; its tanh form has no name to pass
-    "gelu": lambda p: ('activation="gelu"', "", "") if p.get("approximate", "none") == "none"
-    else None,
-    "leaky_relu": lambda p: (
-        ('activation="leaky_relu"', "", "") if p.get("negative_slope", 0.01) == 0.2 else
-        ("", f"keras.layers.LeakyReLU(negative_slope={p.get('negative_slope', 0.01)!r})",
-         "torch's slope; Keras's LeakyReLU defaults to 0.3")),
-    "elu": lambda p: (('activation="elu"', "", "") if p.get("alpha", 1.0) == 1.0 else
-                      ("", f"keras.layers.ELU(alpha={p['alpha']!r})", "")),
-}
-
-
 def _with(call: str, *arguments: str) -> str:
     """``call`` with keyword ``arguments`` added: ``f(3)`` + ``a=1`` → ``f(3, a=1)``."""
     arguments = tuple(a for a in arguments if a)
@@ -533,32 +467,32 @@ def _with(call: str, *arguments: str) -> str:
 
 
 def _keras_lines(spec: reference.Sequential) -> list[list[_Line]]:
-    """Each spec layer's lines in the ``keras.Sequential`` list (an activation Keras has no
-    argument for is a layer of its own)."""
+    """Each spec layer's lines in the ``keras.Sequential`` list, from its kind's template
+    in ``tf_impl`` (an activation Keras has no argument for is a layer of its own)."""
     dtype = 'dtype="float64"' if spec.dtype == np.float64 else ""
+    ports = [kind for kind, row in tf_convert.TRANSLATIONS.items() if row.template]
     found = []
     for k, layer in enumerate(spec.layers):
-        kind = type(layer).__name__
-        if kind not in KERAS_TEMPLATES or getattr(layer, "channels_last", False):
+        row = tf_convert.TRANSLATIONS.get(type(layer).__name__)
+        if row is None or row.template is None or getattr(layer, "channels_last", False):
             raise TypeError(f"port_to_keras: layer {k} ({layer.name}) has no Keras port in "
-                            f"nn-rosetta; it ports {', '.join(KERAS_TEMPLATES)}")
-        template = KERAS_TEMPLATES[kind]
+                            f"nn-rosetta; it ports {', '.join(ports)}")
         try:
-            fields = {**layer.config(),
-                      **(template.arguments(layer) if template.arguments else {})}
+            fields = row.template.fields(layer)
         except TypeError as error:
             raise TypeError(f"port_to_keras: layer {k} ({layer.name}): {error}") from None
         argument, extra, note = "", "", ""
         activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
-        if activation is not None:
-            keras_form = KERAS_ACTIVATIONS.get(activation.name, lambda p: None)(activation.params)
+        if row.template.activation and activation is not None:
+            keras_form = tf_activations.TEMPLATES.get(activation.name, lambda p: None)(
+                activation.params)
             if keras_form is None:
                 raise TypeError(f"port_to_keras: layer {k} ({layer.name}) applies "
                                 f"{activation.name} {activation.params or ''}, which Keras "
                                 "has no plain layer or argument for")
             argument, extra, note = keras_form
-        lines = [_Line(_with(template.layer.format(**fields), argument, dtype),
-                       template.note.format(**fields))]
+        lines = [_Line(_with(row.template.layer.format(**fields), argument, dtype),
+                       row.template.note.format(**fields))]
         if extra:
             lines.append(_Line(_with(extra, dtype), note))
         found.append(lines)
@@ -617,13 +551,13 @@ def port_to_keras(module: nn.Module, example_input: object | None = None, *,
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(source, "model.py", "exec"), namespace)  # the code the user receives
     model = namespace["build"]()
-    copied = tf_impl.from_reference(spec)  # the tables' weights, on the project's layers
+    copied = tf_impl.from_reference(spec)  # the tables' weights, on stock layers
     spans, start = [], 0
     for group in lines:
         spans.append(model.layers[start:start + len(group)])
         start += len(group)
-    for span, layer in zip(spans, copied.layers, strict=True):
-        span[0].set_weights(layer.get_weights())
+    for span, group in zip(spans, tf_convert.layer_groups(spec, copied), strict=True):
+        span[0].set_weights(group[0].get_weights())
     return Ported(model, source, _keras_report(module, spec, spans, x, example_input is None))
 
 

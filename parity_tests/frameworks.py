@@ -317,31 +317,54 @@ class TensorFlow(_Framework):
 
     def model(self, spec: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
               loss: str, training: bool = False) -> ModelRun:
+        """The stock Keras model of ``spec``, run one spec layer's Keras layers at a time on
+        the tape; the per-call inputs (attention masks, injected Dropout masks) are given
+        as a Keras user gives them, at the call."""
         model = self.impl.from_reference(spec)
-        self.inject_masks(model, spec)
+        groups = self.impl.convert.layer_groups(spec, model)
         xt = self.tf.constant(x)
         with self.tf.GradientTape() as tape:
             if x.dtype.kind == "f":  # integer indices (an Embedding's input) have no gradient
                 tape.watch(xt)
-            output = model(xt, training=training)
-            value = getattr(self.impl.losses, loss)(self.tf.constant(y_true), output)
+            layer_outputs, h = [], xt
+            for k, group in enumerate(groups):
+                h = self._call(spec, k, group, h, training)
+                layer_outputs.append(h)
+            value = getattr(self.impl.losses, loss)(self.tf.constant(y_true), h)
         dx, *weights = tape.gradient(value, [xt, *model.trainable_variables])
-        layer_outputs, h = [], xt
-        for layer in model.layers:
-            h = layer(h, training=training)
-            layer_outputs.append(h.numpy())
-        grads = self.impl.convert.gradients_to_reference(model, weights)
-        return ModelRun(output.numpy(), layer_outputs, float(value.numpy()),
+        if not attention_masks(spec) and not injected_masks(spec):  # the model's own call
+            np.testing.assert_array_equal(model(xt, training=training).numpy(), h.numpy())
+        grads = self.impl.convert.gradients_to_reference(model, weights, spec)
+        return ModelRun(h.numpy(), [t.numpy() for t in layer_outputs], float(value.numpy()),
                         None if dx is None else dx.numpy(), grads)
 
+    def _call(self, spec: reference.Sequential, k: int, group: list, h, training: bool):
+        """Spec layer k's Keras layers on h: self-attention as ``layer(h, h,
+        attention_mask=m)``; a Dropout with an injected mask as h ⊙ m / (1 − rate) in
+        training, the harness standing in for Keras's random draw."""
+        import keras
+
+        for layer in group:
+            if isinstance(layer, keras.layers.MultiHeadAttention):
+                mask = attention_masks(spec).get(k)
+                h = layer(h, h, attention_mask=None if mask is None else self.tf.constant(mask),
+                          training=training)
+            elif k in injected_masks(spec) and isinstance(layer, keras.layers.Dropout):
+                mask, rate = injected_masks(spec)[k]
+                scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
+                h = h * scale if training else h
+            else:
+                h = layer(h, training=training)
+        return h
+
     def inject_masks(self, model, spec: reference.Sequential) -> None:
-        """Make each keras.layers.Dropout drop what the spec's injected mask drops: its
-        ``call`` is replaced, on the instance, by x ⊙ m / (1 − rate) in training."""
-        for k, mask in attention_masks(spec).items():
-            model.layers[k].mask = self.tf.constant(mask)
+        """For a training run (``fit`` calls the model, not the harness): make each
+        ``keras.layers.Dropout`` drop what the spec's injected mask drops, its ``call``
+        replaced on this instance, in test code, by x ⊙ m / (1 − rate) in training."""
+        groups = self.impl.convert.layer_groups(spec, model)
         for k, (mask, rate) in injected_masks(spec).items():
             scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))
-            model.layers[k].call = lambda inputs, training=None, scale=scale: \
+            groups[k][0].call = lambda inputs, training=None, scale=scale: \
                 inputs * scale if training else inputs
 
     def _tensor(self, array: np.ndarray):

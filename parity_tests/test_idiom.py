@@ -150,3 +150,65 @@ def test_the_patch_walk_finds_hooks_and_replaced_inits(source: str, expected: li
 def test_the_walk_finds_guards_in_bodies_and_not_in_decorators(source: str,
                                                                 expected: list[str]) -> None:
     assert guard_calls(source) == expected
+
+
+# House rule 6: checks never live inside framework objects. No write to a private
+# attribute of an object the package did not define here (``layer._name = …``; ``self``'s
+# own are the class's business), no replaced ``__init__`` or ``call`` on a class or layer.
+PATCHED = ("__init__", "call")
+WRITES_RULED = ("tf_impl",)  # torch_impl joins once its pre-hooks are gone
+
+
+def _assigned(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        targets = [node.target]
+    else:
+        return []
+    found = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            targets.extend(target.elts)
+        else:
+            found.append(target)
+    return found
+
+
+def framework_writes(source: str) -> list[str]:
+    """'line: code' for each write to another object's private attribute or to an
+    ``__init__``/``call``, by assignment or ``setattr``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        written = [(target.value, target.attr) for target in _assigned(node)
+                   if isinstance(target, ast.Attribute)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "setattr" and len(node.args) >= 2 and \
+                isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            written.append((node.args[0], node.args[1].value))
+        for owner, name in written:
+            mine = isinstance(owner, ast.Name) and owner.id == "self"
+            if name in PATCHED or (_private(name) and not mine):
+                found.append(f"{node.lineno}: {ast.unparse(node).splitlines()[0]}")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(p for package in WRITES_RULED
+                                        for p in (ROOT / package).glob("*.py")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_private_framework_attribute_or_replaced_call_is_written(path: Path) -> None:
+    found = framework_writes(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.parent.name}/{path.name} writes into framework objects: {found}"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("layer._inverse_sqrt_key_dim = 2.0\n", ["1: layer._inverse_sqrt_key_dim = 2.0"]),
+    ("cls.__init__ = wrapped\n", ["1: cls.__init__ = wrapped"]),
+    ("model.layers[0].call = f\n", ["1: model.layers[0].call = f"]),
+    ("setattr(layer, '_name', 'x')\n", ["1: setattr(layer, '_name', 'x')"]),
+    ("a, layer._x = 1, 2\n", ["1: a, layer._x = (1, 2)"]),
+    ("self._w = None\nlayer.trainable = False\nx = 1\n", []),
+])
+def test_the_walk_finds_writes_into_framework_objects(source: str, expected: list[str]) -> None:
+    assert framework_writes(source) == expected

@@ -201,6 +201,33 @@ OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (E, E), transpose", _output_ke
 SAME_EACH = Transform("as is, each", _same, _same)
 
 
+def _query_correction(context: Context) -> float:
+    """s / fl32(s) for Keras's scale s = 1/√d in float64, else 1: on the TF backend
+    ``keras.layers.MultiHeadAttention`` multiplies by ``tf.cast(s, float64)``, and
+    ``tf.cast`` of a Python float makes a float32 tensor first."""
+    layer = context.layer
+    if layer is None or np.dtype(layer.dtype) != np.float64:
+        return 1.0
+    scale = 1.0 / np.sqrt(layer.embed_dim // layer.num_heads)
+    return float(scale / np.float64(np.float32(scale)))
+
+
+def _scale_query(arrays: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return (arrays[0] * _query_correction(context), *arrays[1:])
+
+
+def _unscale_query(arrays: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return (arrays[0] / _query_correction(context), *arrays[1:])
+
+
+# Keras's float64 attention scales the scores by 1/√d rounded to float32 (TF casts the
+# Python float through float32): the query projection carries the correction s / fl32(s)
+# (about 1 ± 6e-8), so the scores are the spec's; its gradient comes back times it.
+KERAS_QUERY_SCALE = Transform("as is, each; query × s / fl32(s) in float64 (TF rounds the "
+                              "scale s = 1/√d to float32)", _scale_query, _unscale_query,
+                              gradient=_scale_query)
+
+
 # Keras orders a GRU's gate blocks (z, r, h), torch (r, z, n): swap the first two blocks,
 # then transpose like every torch kernel.
 GRU_GATES = Transform("gates (z, r, h) → (r, z, n), transpose", _gru_kernel, _gru_kernel_back)
@@ -363,11 +390,11 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
            "keras.layers.MultiHeadAttention", (
                WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
                          ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
-                         to_torch=PACK_QKV, to_keras=SAME_EACH,
+                         to_torch=PACK_QKV, to_keras=KERAS_QUERY_SCALE,
                          note="torch packs the three projections, Keras splits them by head"),
                WeightRow(("query_bias", "key_bias", "value_bias"), "in_proj_bias",
                          ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
-                         to_torch=PACK_QKV_BIASES, to_keras=SAME_EACH),
+                         to_torch=PACK_QKV_BIASES, to_keras=KERAS_QUERY_SCALE),
                WeightRow("output_kernel", "out_proj.weight", "output_dense.kernel",
                          to_torch=OUTPUT_KERNEL, note="(E, E) in torch, (H, Dh, E) in Keras"),
                WeightRow("output_bias", "out_proj.bias", "output_dense.bias"),

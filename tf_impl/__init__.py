@@ -16,15 +16,21 @@ from tf_impl import (
     activations,
     autodiff,
     callbacks,
+    convert,
     convolution,
     initializers,
+    layers,
     losses,
+    networks,
     normalization,
     optimizers,
+    parallel,
     perceptron,
+    runtime,
     schedules,
     sequences,
     training,
+    weights,
 )
 from tf_impl.convert import from_reference, to_reference
 from tf_impl.convolution import (
@@ -34,8 +40,9 @@ from tf_impl.convolution import (
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    ZeroPadding2D,
 )
-from tf_impl.layers import Dense, Dropout, Flatten
+from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from tf_impl.networks import Sequential
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
@@ -43,13 +50,11 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
-__all__ = ["Dense", "Dropout", "Flatten", "Perceptron", "Sequential", "activations", "autodiff",
-           "callbacks", "configure_full_precision_determinism", "fit", "from_reference",
-           "gradient_descent", "initializers", "load_weights", "losses", "normalization",
-           "optimizers", "perceptron", "save_weights", "schedules", "sequences", "to_reference",
-           "training"]
-__all__ = ["AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "MaxPool2D", "Perceptron", "Sequential", "activations",
-           "autodiff", "configure_full_precision_determinism", "convolution", "fit",
-           "from_reference", "gradient_descent", "initializers", "load_weights", "losses",
-           "optimizers", "perceptron", "save_weights", "sequences", "to_reference", "training"]
+__all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D",
+           "Dropout", "Flatten", "GlobalAveragePooling2D", "LeakyReLU", "MaxPool2D", "Perceptron",
+           "ReLU", "Sequential", "Softmax", "ZeroPadding2D", "activations",
+           "autodiff", "callbacks", "configure_full_precision_determinism", "convert",
+           "convolution", "fit", "from_reference", "gradient_descent", "initializers",
+           "layers", "load_weights", "losses", "networks", "normalization", "optimizers",
+           "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
+           "to_reference", "training", "weights"]

@@ -25,12 +25,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import reference
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
     as_float_array,
     as_index_array,
-    check_batch,
     check_count,
     check_hyperparameters,
     check_integer_labels,
@@ -161,6 +161,18 @@ def _out_features(model: keras.Layer) -> int | None:
     return shape[-1] if len(shape) >= 2 and shape[-1] is not None else None
 
 
+def _input_shape(model: keras.Layer, given: tuple) -> tuple:
+    """The per-sample input shape a built Keras model takes (its own size where it leaves
+    an axis free); ``given``'s when it fixes none."""
+    try:
+        shape = tuple(model.input_shape)[1:]
+    except (AttributeError, ValueError, TypeError):
+        return tuple(given[1:])
+    if len(shape) != len(given) - 1:
+        return shape
+    return tuple(g if s is None else s for s, g in zip(shape, given[1:], strict=True))
+
+
 def training_data(where: str, model: Any, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
@@ -174,7 +186,8 @@ def training_data(where: str, model: Any, X: object, Y: object,
                         f"got {type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
-    first = model.layers[0] if isinstance(model, keras.Sequential) and model.layers else model
+    first = next((layer for layer in getattr(model, "layers", ())
+                  if not isinstance(layer, keras.layers.InputLayer)), model)
     X = as_index_tensor(X, where, "X") if isinstance(first, keras.layers.Embedding) else \
         as_float_tensor(X, dtype, where, "X")
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
@@ -183,8 +196,10 @@ def training_data(where: str, model: Any, X: object, Y: object,
     per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
     output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
         if out_features is None else (*per_step, out_features)
-    # the input's per-sample shape is the model's own to check (framework idiom)
-    check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
+    # the per-sample input shape the model was built for, when it says one (Keras would
+    # broadcast or fail deep inside a layer)
+    check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, _input_shape(model,
+                                                                                     X.shape),
                   output_shape)
     if is_sparse(loss) and out_features is not None:
         _within(where, "Y (class indices)", Y, 0, out_features - 1)
@@ -263,69 +278,32 @@ def same_shape(first: str, second: str) -> Check:
     return check
 
 
-def spec_input_policy(check: Callable[[keras.Layer, tf.Tensor], tf.Tensor]):
-    """Class decorator: the layer's ``call`` first passes its input through
-    ``check(layer, x)``, which applies the spec's input policy and returns x (integers
-    converted). The check stays out of the class body, which is the Keras idiom."""
-    def decorate(cls: type[keras.Layer]) -> type[keras.Layer]:
-        call = cls.call
+# -- the converters ---------------------------------------------------------------------------
 
-        @functools.wraps(call)
-        def checked_call(self: keras.Layer, inputs: tf.Tensor, *args: object,
-                         **kwargs: object) -> tf.Tensor:
-            return call(self, check(self, inputs), *args, **kwargs)
-
-        cls.call = checked_call
-        return cls
-    return decorate
+def spec_model(where: str) -> Callable[[_F], _F]:
+    """``@spec_model("from_reference")``: the argument ``model`` is a spec model or layer."""
+    def check(where: str, model: object, **_: Any) -> None:
+        if not isinstance(model, reference.Sequential | reference.layers.Layer):
+            raise TypeError(f"{where}: expected a reference.Sequential or a spec layer, got "
+                            f"{type(model).__name__}")
+    return checked(check, where)
 
 
-def dense_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
-    """The spec's policy for a dense layer's input: (N, in_features), the layer's dtype,
-    integers converted explicitly."""
-    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
-    check_batch(layer.name, "input x", x.shape, layer.kernel.shape[0])
-    return x if target is None else tf.cast(x, target)
-
-
-def model_input(model: keras.Sequential, x: tf.Tensor) -> tf.Tensor:
-    """A Sequential's input, checked against its first layer when that is a built Dense
-    (Keras would convert it to the model's input dtype silently)."""
-    first = model.layers[0] if model.layers else None
-    if isinstance(first, keras.layers.Dense) and first.built:
-        target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
-        check_batch("Sequential", "input x", x.shape, first.kernel.shape[0])
-        return x if target is None else tf.cast(x, target)
-    if isinstance(first, keras.layers.Conv1D | keras.layers.Conv2D |
-                  keras.layers.DepthwiseConv2D) and first.built:
-        target = float_conversion("Sequential", "input x", x.dtype, first.compute_dtype)
-        return x if target is None else tf.cast(x, target)
-    return x
-
-
-def features_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
-    """The spec's policy for a normalisation layer's input: the layer's dtype (integers
-    converted; Keras would compute a float32 input in float64 silently), a batch axis, and
-    its features on the last axis."""
-    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
-    features = layer.gamma.shape[0]
-    if len(x.shape) < 2 or x.shape[-1] != features:
-        raise ValueError(f"{layer.name}: input x must be (N, …, {features}), got shape "
-                         f"{tuple(x.shape)}")
-    return x if target is None else tf.cast(x, target)
-
-
-def layer_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
-    """The spec's dtype policy for a layer with weights other than Dense (a convolution):
-    the layer's dtype, integers converted; Keras's own input spec checks the rank and the
-    channels, naming the layer."""
-    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
-    return x if target is None else tf.cast(x, target)
-
-
-def sequence_input(layer: keras.Layer, x: tf.Tensor) -> tf.Tensor:
-    """The spec's policy for a recurrent layer's input: (N, T, in_features), the layer's
-    dtype, integers converted explicitly."""
-    target = float_conversion(layer.name, "input x", x.dtype, layer.compute_dtype)
-    check_shape(layer.name, "input x", x.shape, (None, None, layer.cell.kernel.shape[0]))
-    return x if target is None else tf.cast(x, target)
+def check_input_shape(where: str) -> Callable[[_F], _F]:
+    """``@check_input_shape("to_reference")``: ``model`` is a Keras model or layer, and the
+    per-sample ``input_shape``, when given, positive integers."""
+    def check(where: str, model: object, input_shape: object = None,
+              **_: Any) -> dict[str, Any] | None:
+        if not isinstance(model, keras.Layer):  # before anything reads Keras attributes
+            raise TypeError(f"{where}: expected a Keras model or layer, got "
+                            f"{type(model).__name__}")
+        if input_shape is None:
+            return None
+        if isinstance(input_shape, str | bytes) or not hasattr(input_shape, "__iter__"):
+            raise TypeError(f"{where}: input_shape must be a tuple of positive integers, got "
+                            f"{input_shape!r}")
+        shape = tuple(input_shape)
+        for size in shape:
+            check_count(where, "input_shape", size, 1)
+        return {"input_shape": tuple(int(size) for size in shape)}
+    return checked(check, where)

@@ -26,11 +26,11 @@ Conventions bridged to the spec:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -98,14 +98,116 @@ def gelu(z: tf.Tensor, approximate: str = "none") -> tf.Tensor:
     return keras.activations.gelu(z, approximate=True)
 
 
-def get(name: str, **params: float) -> Callable[[tf.Tensor], tf.Tensor]:
-    """The callable to pass as ``keras.layers.Dense(activation=...)`` for ``name``.
+# -- the spec's activations on stock Keras layers ------------------------------------------
+# A layer's ``activation=`` takes a name; Keras's functions by that name, and the spec
+# activation each computes. Keras's defaults are written out where they differ from the
+# spec's: keras.activations.leaky_relu's slope is 0.2 (the LeakyReLU layer's 0.3), the
+# spec's 0.01.
+KERAS_NAMES: dict[str, tuple[str, dict[str, float]]] = {
+    "linear": ("identity", {}), "sigmoid": ("sigmoid", {}), "tanh": ("tanh", {}),
+    "relu": ("relu", {}), "leaky_relu": ("leaky_relu", {"negative_slope": 0.2}),
+    "elu": ("elu", {}), "softmax": ("softmax", {}), "softplus": ("softplus", {}),
+    "silu": ("silu", {}), "swish": ("silu", {}), "gelu": ("gelu", {}),
+    "gelu_erf": ("gelu", {}), "gelu_tanh": ("gelu", {"approximate": "tanh"}),
+}
 
-    It is a ``functools.partial`` so the name and parameters can be read back
-    (``.func.__name__``, ``.keywords``).
-    """
-    functions = {f.__name__: f for f in (identity, step, sigmoid, tanh, relu, leaky_relu, elu,
-                                         softmax, softplus, silu, gelu)}
-    if name not in functions:
-        raise ValueError(f"unknown activation {name!r}")
-    return functools.partial(functions[name], **params)
+
+@keras.saving.register_keras_serializable(package="tf_impl")
+def gelu_erf(z: tf.Tensor) -> tf.Tensor:
+    """½ z (1 + erf(z/√2)) for a float64 layer: Keras's ``"gelu"`` is 1.6e-8 off it there
+    (TF casts the Python float 1/√2 through float32). Registered with Keras, so a saved
+    model holding it loads where ``tf_impl`` is imported."""
+    return gelu(z)
+
+
+@keras.saving.register_keras_serializable(package="tf_impl")
+def gelu_tanh(z: tf.Tensor) -> tf.Tensor:
+    """The tanh form of GELU, which Keras has no activation name for. Registered as
+    :func:`gelu_erf` is."""
+    return gelu(z, approximate="tanh")
+
+
+def leaky_relu_layer(negative_slope: float, dtype: str | None) -> keras.Layer:
+    """``keras.layers.LeakyReLU(negative_slope)``; in float64 a slope that float32 cannot
+    hold is a ReLU with an infinite ceiling: TF's LeakyRelu kernel keeps the slope as a
+    float32 attribute (4e-8 off for 0.3), where ReLU with a ``max_value`` computes
+    relu(x) − s·relu(−x) in the data's dtype."""
+    if dtype == "float64" and float(np.float32(negative_slope)) != negative_slope:
+        return keras.layers.ReLU(negative_slope=negative_slope, max_value=float("inf"),
+                                 dtype=dtype)
+    return keras.layers.LeakyReLU(negative_slope=negative_slope, dtype=dtype)
+
+
+def keras_activation(name: str, params: dict[str, float], dtype: str, where: str
+                     ) -> tuple[str | Callable[[tf.Tensor], tf.Tensor], list[keras.Layer]]:
+    """The spec activation ``name(**params)`` as Keras: the ``activation=`` of the layer
+    computing it (a Keras name), and the stock layers after that layer where no name is
+    exact (a slope or α other than Keras's default). The spec's ``step`` has no Keras
+    form: refused, naming ``where``. GELU has none exact in float64, nor a name for its
+    tanh form: those two get the registered :func:`gelu_erf` and :func:`gelu_tanh`, which
+    need ``tf_impl`` to load."""
+    if name == "identity":
+        return "linear", []
+    if name == "leaky_relu":
+        slope = params.get("negative_slope", 0.01)
+        if slope == 0.2 and dtype != "float64":  # keras.activations.leaky_relu's default
+            return "leaky_relu", []
+        return "linear", [leaky_relu_layer(slope, dtype)]
+    if name == "elu":
+        alpha = params.get("alpha", 1.0)
+        return ("elu", []) if alpha == 1.0 else \
+            ("linear", [keras.layers.ELU(alpha=alpha, dtype=dtype)])
+    if name == "gelu" and params.get("approximate", "none") == "tanh":
+        return gelu_tanh, []
+    if name == "gelu" and dtype == "float64":
+        return gelu_erf, []
+    if name in KERAS_NAMES and KERAS_NAMES[name] == (name, {}):
+        return name, []
+    raise TypeError(f"{where}: Keras has no activation name or layer for {name} "
+                    f"{params or ''}")
+
+
+def spec_activation(function: object, where: str) -> tuple[str, dict[str, float]]:
+    """The spec activation (name, params) of a Keras layer's ``activation``."""
+    name = getattr(function, "__name__", repr(function))
+    if name not in KERAS_NAMES:
+        raise TypeError(f"to_reference: {where} uses the activation {name!r}, which the spec "
+                        f"has not; supported: {', '.join(sorted(KERAS_NAMES))}")
+    return KERAS_NAMES[name]
+
+
+def following_activation(layer: keras.Layer, where: str) -> tuple[str, dict[str, float]] | None:
+    """The spec activation of a Keras activation layer right after a linear Dense or
+    convolution, which the spec (and ``nn_rosetta.port``) applies inside that layer;
+    ``None`` for other layers, which read as layers of their own."""
+    if isinstance(layer, keras.layers.ELU):
+        return "elu", {"alpha": float(layer.alpha)}
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return "leaky_relu", {"negative_slope": float(layer.negative_slope)}
+    if isinstance(layer, keras.layers.Softmax) and layer.axis in (-1, [-1]):
+        return "softmax", {}
+    if isinstance(layer, keras.layers.ReLU) and not layer.threshold and (
+            layer.max_value is None or layer.max_value == float("inf")):
+        slope = float(layer.negative_slope)
+        return ("leaky_relu", {"negative_slope": slope}) if slope else ("relu", {})
+    if isinstance(layer, keras.layers.Activation):
+        return spec_activation(layer.activation, where)
+    return None
+
+
+# The port's Keras line for a spec activation: the layer's ``activation=`` argument, or a
+# layer of its own after the linear one, with the convention that line bridges.
+TEMPLATES: dict[str, Callable[[dict[str, float]], tuple[str, str, str] | None]] = {
+    "identity": lambda p: ("", "", ""),
+    **{name: (lambda p, name=name: (f'activation="{name}"', "", ""))
+       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu")},
+    # Keras's activation="gelu" is the exact form; its tanh form has no name to pass
+    "gelu": lambda p: ('activation="gelu"', "", "") if p.get("approximate", "none") == "none"
+    else None,
+    "leaky_relu": lambda p: (
+        ('activation="leaky_relu"', "", "") if p.get("negative_slope", 0.01) == 0.2 else
+        ("", f"keras.layers.LeakyReLU(negative_slope={p.get('negative_slope', 0.01)!r})",
+         "torch's slope; Keras's LeakyReLU defaults to 0.3")),
+    "elu": lambda p: (('activation="elu"', "", "") if p.get("alpha", 1.0) == 1.0 else
+                      ("", f"keras.layers.ELU(alpha={p['alpha']!r})", "")),
+}

@@ -9,9 +9,9 @@
   always leaves the padded cells out of the divisor (torch's ``count_include_pad=False``).
 * GlobalAveragePooling2D: the mean over H and W.
 
-As with Dense, the dtype is explicit on every layer, the layers with weights are built at
-once, and their input follows the spec's policy instead of Keras's autocasting
-(``tf_impl._inputs.spec_input_policy``, outside the class bodies).
+As with Dense, the dtype is explicit on the layers with weights, which are built at once;
+the pooling layers keep their input's dtype (``autocast=False``), as the spec's do.
+Keras's autocasting and the project's input checks: see ``tf_impl.layers``.
 """
 
 from __future__ import annotations
@@ -20,57 +20,39 @@ from collections.abc import Sequence
 
 import keras
 
-from tf_impl._inputs import layer_input, spec_input_policy
-from tf_impl.activations import get
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(layer_input)
-class CheckedConv2D(keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` under the spec's input policy instead of autocasting."""
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(layer_input)
-class CheckedConv1D(keras.layers.Conv1D):
-    """``keras.layers.Conv1D`` under the spec's input policy instead of autocasting."""
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(layer_input)
-class CheckedDepthwiseConv2D(keras.layers.DepthwiseConv2D):
-    """``keras.layers.DepthwiseConv2D`` under the spec's input policy."""
+import reference
+from reference.layouts import Context
+from tf_impl._table import Read, Translation
+from tf_impl.layers import activation_layers, built, read_activation
 
 
 def Conv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
            strides: int | Sequence[int] = 1, padding: str = "valid",
-           dilation_rate: int | Sequence[int] = 1, activation: str = "identity",
-           dtype: str = "float64", **activation_params: float) -> keras.layers.Conv2D:
+           dilation_rate: int | Sequence[int] = 1, activation: str = "linear",
+           dtype: str = "float64") -> keras.layers.Conv2D:
     """A built ``keras.layers.Conv2D``: y = φ(conv(x, kernel) + bias), kernel
     (k_h, k_w, in_channels, filters).
 
     Shape: x (N, H, W, in_channels) → y (N, H', W', filters).
     """
-    layer = CheckedConv2D(filters, kernel_size, strides=strides, padding=padding,
-                          dilation_rate=dilation_rate,
-                          activation=get(activation, **activation_params), dtype=dtype,
-                          autocast=False)
+    layer = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
+                                dilation_rate=dilation_rate, activation=activation,
+                                dtype=dtype)
     layer.build((None, None, None, in_channels))
     return layer
 
 
 def Conv1D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
            strides: int | Sequence[int] = 1, padding: str = "valid",
-           dilation_rate: int | Sequence[int] = 1, activation: str = "identity",
-           dtype: str = "float64", **activation_params: float) -> keras.layers.Conv1D:
+           dilation_rate: int | Sequence[int] = 1, activation: str = "linear",
+           dtype: str = "float64") -> keras.layers.Conv1D:
     """A built ``keras.layers.Conv1D``, kernel (k, in_channels, filters).
 
     Shape: x (N, L, in_channels) → y (N, L', filters).
     """
-    layer = CheckedConv1D(filters, kernel_size, strides=strides, padding=padding,
-                          dilation_rate=dilation_rate,
-                          activation=get(activation, **activation_params), dtype=dtype,
-                          autocast=False)
+    layer = keras.layers.Conv1D(filters, kernel_size, strides=strides, padding=padding,
+                                dilation_rate=dilation_rate, activation=activation,
+                                dtype=dtype)
     layer.build((None, None, in_channels))
     return layer
 
@@ -78,35 +60,149 @@ def Conv1D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
 def DepthwiseConv2D(in_channels: int, kernel_size: int | Sequence[int], *,
                     depth_multiplier: int = 1, strides: int | Sequence[int] = 1,
                     padding: str = "valid", dilation_rate: int | Sequence[int] = 1,
-                    activation: str = "identity", dtype: str = "float64",
-                    **activation_params: float) -> keras.layers.DepthwiseConv2D:
+                    activation: str = "linear",
+                    dtype: str = "float64") -> keras.layers.DepthwiseConv2D:
     """A built ``keras.layers.DepthwiseConv2D``, kernel (k_h, k_w, C, depth_multiplier).
 
     Shape: x (N, H, W, C) → y (N, H', W', C·depth_multiplier).
     """
-    layer = CheckedDepthwiseConv2D(kernel_size, strides=strides, padding=padding,
-                                   depth_multiplier=depth_multiplier,
-                                   dilation_rate=dilation_rate,
-                                   activation=get(activation, **activation_params),
-                                   dtype=dtype, autocast=False)
+    layer = keras.layers.DepthwiseConv2D(kernel_size, strides=strides, padding=padding,
+                                         depth_multiplier=depth_multiplier,
+                                         dilation_rate=dilation_rate, activation=activation,
+                                         dtype=dtype)
     layer.build((None, None, None, in_channels))
     return layer
 
 
 def MaxPool2D(pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] | None = None,
-              padding: str = "valid", *, dtype: str = "float64") -> keras.layers.MaxPooling2D:
-    """``keras.layers.MaxPooling2D``. Shape: x (N, H, W, C) → y (N, H', W', C)."""
-    return keras.layers.MaxPooling2D(pool_size, strides, padding, dtype=dtype)
+              padding: str = "valid", *, dtype: str | None = None) -> keras.layers.MaxPooling2D:
+    """``keras.layers.MaxPooling2D``, keeping its input's dtype.
+
+    Shape: x (N, H, W, C) → y (N, H', W', C).
+    """
+    return keras.layers.MaxPooling2D(pool_size, strides, padding, dtype=dtype, autocast=False)
 
 
 def AveragePool2D(pool_size: int | Sequence[int] = 2,
                   strides: int | Sequence[int] | None = None, padding: str = "valid", *,
-                  dtype: str = "float64") -> keras.layers.AveragePooling2D:
-    """``keras.layers.AveragePooling2D``: under ``"same"`` the divisor counts only the
-    real cells of a window. Shape: x (N, H, W, C) → y (N, H', W', C)."""
-    return keras.layers.AveragePooling2D(pool_size, strides, padding, dtype=dtype)
+                  dtype: str | None = None) -> keras.layers.AveragePooling2D:
+    """``keras.layers.AveragePooling2D``, keeping its input's dtype: under ``"same"`` the
+    divisor counts only the real cells of a window. Shape: x (N, H, W, C) → y (N, H', W', C).
+    """
+    return keras.layers.AveragePooling2D(pool_size, strides, padding, dtype=dtype,
+                                         autocast=False)
 
 
-def GlobalAveragePooling2D(*, dtype: str = "float64") -> keras.layers.GlobalAveragePooling2D:
-    """``keras.layers.GlobalAveragePooling2D``. Shape: x (N, H, W, C) → y (N, C)."""
-    return keras.layers.GlobalAveragePooling2D(dtype=dtype)
+def GlobalAveragePooling2D(*, dtype: str | None = None
+                           ) -> keras.layers.GlobalAveragePooling2D:
+    """``keras.layers.GlobalAveragePooling2D``, keeping its input's dtype.
+
+    Shape: x (N, H, W, C) → y (N, C)."""
+    return keras.layers.GlobalAveragePooling2D(dtype=dtype, autocast=False)
+
+
+# -- the translation table's rows ------------------------------------------------------------
+
+def _build_convolution(layer: reference.layers.Layer, context: Context,
+                       dtype: str) -> list[keras.Layer]:
+    name, after = activation_layers(layer, layer.dtype.name, f"from_reference: {layer.name}")
+    options = {"strides": layer.strides, "padding": layer.padding,
+               "dilation_rate": layer.dilation_rate, "activation": name,
+               "dtype": layer.dtype.name}
+    if isinstance(layer, reference.DepthwiseConv2D):
+        main = DepthwiseConv2D(layer.in_channels, layer.kernel_size,
+                               depth_multiplier=layer.depth_multiplier, **options)
+    else:
+        make = Conv1D if isinstance(layer, reference.Conv1D) else Conv2D
+        main = make(layer.in_channels, layer.filters, layer.kernel_size, **options)
+    return [main, *after]
+
+
+def _padding(main: keras.Layer, where: str) -> str:
+    if getattr(main, "data_format", "channels_last") != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+    padding = main.padding.lower()
+    if padding not in ("valid", "same"):
+        raise TypeError(f"to_reference: {where} pads {padding!r}; the spec pads 'valid' or "
+                        "'same'")
+    return padding
+
+
+def _read_convolution(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    padding = _padding(main, where)
+    built(main, where)
+    if not main.use_bias or getattr(main, "groups", 1) != 1:
+        raise TypeError(f"to_reference: {where} has no bias or groups > 1; the spec's "
+                        "convolutions have a bias and one group (DepthwiseConv2D: one per "
+                        "channel)")
+    activation, n = read_activation(layers, i, where)
+    kernel = main.kernel
+    options = {"strides": main.strides, "padding": padding,
+               "dilation_rate": main.dilation_rate, "activation": activation,
+               "dtype": kernel.dtype}
+    if isinstance(main, keras.layers.DepthwiseConv2D):
+        return reference.DepthwiseConv2D(int(kernel.shape[2]), main.kernel_size,
+                                         depth_multiplier=int(kernel.shape[3]), **options), n
+    kind = reference.Conv1D if isinstance(main, keras.layers.Conv1D) else reference.Conv2D
+    return kind(int(kernel.shape[-2]), int(kernel.shape[-1]), main.kernel_size, **options), n
+
+
+def _build_pooling(layer: reference.layers.Layer, context: Context,
+                   dtype: str) -> list[keras.Layer]:
+    if isinstance(layer, reference.MaxPool2D):
+        return [MaxPool2D(layer.pool_size, layer.strides, layer.padding, dtype=dtype)]
+    if layer.count_include_pad and layer.padding == "same":
+        raise TypeError(f"from_reference: {layer.name} counts padded cells in its divisor "
+                        "(count_include_pad=True); Keras's AveragePooling2D always leaves "
+                        "them out")
+    return [AveragePool2D(layer.pool_size, layer.strides, layer.padding, dtype=dtype)]
+
+
+def _read_pooling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    kind = reference.MaxPool2D if isinstance(main, keras.layers.MaxPooling2D) else \
+        reference.AveragePool2D
+    return kind(main.pool_size, main.strides, _padding(main, where)), 1
+
+
+def _read_global_pooling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if main.data_format != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+    if main.keepdims:
+        raise TypeError(f"to_reference: {where} keeps dims; the spec's gives (N, C)")
+    return reference.GlobalAveragePooling2D(), 1
+
+
+def ZeroPadding2D(padding: int | tuple = 1, *,
+                  dtype: str | None = None) -> keras.layers.ZeroPadding2D:
+    """``keras.layers.ZeroPadding2D(padding)``, keeping its input's dtype; ``padding`` as
+    ((top, bottom), (left, right)). Shape: x (N, H, W, C) → (N, H + top + bottom,
+    W + left + right, C)."""
+    return keras.layers.ZeroPadding2D(padding, dtype=dtype, autocast=False)
+
+
+def _read_zero_padding(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if main.data_format != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+    return reference.ZeroPadding2D(tuple(tuple(int(p) for p in pair)
+                                         for pair in main.padding)), 1
+
+
+# Feature maps are channels-first in torch: these kinds do not port to Keras (template None).
+TRANSLATIONS = [
+    *(Translation(kind, _build_convolution, _read_convolution, (reads,))
+      for kind, reads in (("Conv2D", keras.layers.Conv2D), ("Conv1D", keras.layers.Conv1D),
+                          ("DepthwiseConv2D", keras.layers.DepthwiseConv2D))),
+    Translation("MaxPool2D", _build_pooling, _read_pooling, (keras.layers.MaxPooling2D,)),
+    Translation("AveragePool2D", _build_pooling, _read_pooling,
+                (keras.layers.AveragePooling2D,)),
+    Translation("GlobalAveragePooling2D",
+                lambda layer, context, dtype: [GlobalAveragePooling2D(dtype=dtype)],
+                _read_global_pooling, (keras.layers.GlobalAveragePooling2D,)),
+    Translation("ZeroPadding2D",
+                lambda layer, context, dtype: [ZeroPadding2D(layer.padding, dtype=dtype)],
+                _read_zero_padding, (keras.layers.ZeroPadding2D,)),
+]

@@ -1,4 +1,4 @@
-"""The spec's normalisation layers as Keras layers.
+"""The spec's normalisation layers as Keras layers, and their rows of the translation table.
 
 * ``BatchNormalization`` is ``keras.layers.BatchNormalization`` (axis −1, channels-last:
   statistics over every other axis). Its momentum weights the old running value,
@@ -13,30 +13,21 @@
   axis, ε 1e-3 (torch 1e-5). It computes x·(γ/√(σ² + ε)) + (β − μ·γ/√(σ² + ε)), the same
   number as γ (x − μ)/√(σ² + ε) + β up to rounding.
 
-Input policy (the spec's, ``reference._validation``): built with ``dtype="float64"``,
-either layer would compute a float32 input in float64 without a word. The layers here
-apply the spec's policy first (``tf_impl._inputs.spec_input_policy``, outside the class
-body): the other float dtype is refused, integers are converted, and the last axis must
-hold the features.
+Built with ``dtype="float64"``, either layer computes a float32 input in float64 without a
+word (Keras's autocasting); the project's entry points refuse the other float dtype first
+(``tf_impl._inputs``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 
-from tf_impl._inputs import features_input, spec_input_policy
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(features_input)
-class CheckedBatchNormalization(keras.layers.BatchNormalization):
-    """``keras.layers.BatchNormalization`` under the spec's input policy."""
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(features_input)
-class CheckedLayerNormalization(keras.layers.LayerNormalization):
-    """``keras.layers.LayerNormalization`` under the spec's input policy."""
+import reference
+from reference.layouts import Context
+from tf_impl._table import Read, Template, Translation
+from tf_impl.layers import built
 
 
 def BatchNormalization(features: int, momentum: float = 0.99, epsilon: float = 1e-3, *,
@@ -50,8 +41,7 @@ def BatchNormalization(features: int, momentum: float = 0.99, epsilon: float = 1
 
     Shape: x, y (N, *, C); gamma, beta, moving_mean, moving_variance (C,).
     """
-    layer = CheckedBatchNormalization(momentum=momentum, epsilon=epsilon, dtype=dtype,
-                                      autocast=False)  # autocast off: the policy decides
+    layer = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon, dtype=dtype)
     layer.build((None, *(input_shape or (features,))))
     return layer
 
@@ -63,7 +53,60 @@ def LayerNormalization(features: int, epsilon: float = 1e-3, *,
 
     Shape: x, y (N, *, C); gamma, beta (C,).
     """
-    layer = CheckedLayerNormalization(epsilon=epsilon, dtype=dtype,
-                                      autocast=False)  # autocast off: the policy decides
+    layer = keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype)
     layer.build((None, features))
     return layer
+
+
+# -- the translation table's rows ------------------------------------------------------------
+
+def _read_normalization(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    """The spec layer of a Keras BatchNormalization or LayerNormalization, refused by name
+    where the spec has no counterpart."""
+    main = layers[i]
+    built(main, where)
+    axes = list(main.axis) if isinstance(main.axis, list | tuple) else [main.axis]
+    spec = main.input_spec
+    last = [spec.ndim - 1] if spec is not None and spec.ndim else [-1]
+    if axes not in ([-1], last):
+        raise TypeError(f"to_reference: {where} normalises over axis {main.axis}; the spec's "
+                        "layers are channels-last (axis -1)")
+    if not (main.center and main.scale) or getattr(main, "rms_scaling", False) or \
+            getattr(main, "renorm", False):
+        raise TypeError(f"to_reference: {where} lacks γ or β, or uses rms_scaling or renorm; "
+                        "the spec's layer has γ and β and neither option")
+    features, dtype = int(main.gamma.shape[0]), main.gamma.dtype
+    if isinstance(main, keras.layers.LayerNormalization):
+        return reference.LayerNormalization(features, float(main.epsilon), convention="keras",
+                                            dtype=dtype), 1
+    return reference.BatchNormalization(features, float(main.momentum), float(main.epsilon),
+                                        convention="keras", dtype=dtype), 1
+
+
+def _batch_norm_template(layer: reference.layers.Layer) -> dict:
+    if layer.convention == "keras":
+        return {"arguments": f"momentum={layer.momentum!r}, epsilon={layer.epsilon!r}",
+                "note": ""}
+    return {"arguments": f"momentum=1 - {layer.momentum!r}, epsilon={layer.epsilon!r}",
+            "note": "torch's momentum weights the new mean, Keras's the old; torch's ε"}
+
+
+def _build_batch_norm(layer: reference.BatchNormalization, context: Context,
+                      dtype: str) -> list[keras.Layer]:
+    # Keras's momentum weights the old value: 1 − m for a layer of torch's convention
+    return [BatchNormalization(layer.features, layer.momentum_as("keras"), layer.epsilon,
+                               dtype=layer.dtype.name, input_shape=context.input_shape or None)]
+
+
+TRANSLATIONS = [
+    Translation("BatchNormalization", _build_batch_norm, _read_normalization,
+                (keras.layers.BatchNormalization,),
+                Template("keras.layers.BatchNormalization({arguments})", note="{note}",
+                         arguments=_batch_norm_template)),
+    Translation("LayerNormalization",
+                lambda layer, context, dtype: [LayerNormalization(
+                    layer.features, layer.epsilon, dtype=layer.dtype.name)],
+                _read_normalization, (keras.layers.LayerNormalization,),
+                Template("keras.layers.LayerNormalization(epsilon={epsilon!r})",
+                         note="torch's ε; Keras's default is 1e-3")),
+]

@@ -13,9 +13,13 @@
   The GRU's ``reset_after=True`` (the default) keeps a (2, 3H) bias: input and
   recurrent; ``reset_after=False`` applies the reset gate before the recurrent product,
   a formula torch does not have.
-* MultiHeadAttention is ``keras.layers.MultiHeadAttention(num_heads, key_dim=E/H)`` on
-  one input (query = key = value = x, so that it fits a ``keras.Sequential``), with
-  ``mask`` given as its ``attention_mask`` (True = attend, the spec's polarity).
+* MultiHeadAttention is ``keras.layers.MultiHeadAttention(num_heads, key_dim=E/H)``
+  called as self-attention, ``layer(x, x, attention_mask=m)`` (True = attend, the spec's
+  polarity); a model holding it is a functional ``keras.Model``, as a Keras user writes
+  it (a ``keras.Sequential`` passes one input). On the TF backend the layer multiplies
+  by its scale 1/√d through ``tf.cast`` of a Python float, which rounds it to float32
+  first, even in float64 (relative error up to 6e-8): ``from_reference`` folds the
+  correction into the query projection (``reference.layouts``, ``KERAS_QUERY_SCALE``).
   ``scaled_dot_product_attention`` is ``keras.ops.dot_product_attention``, which takes
   heads second to last, (N, T, H, d), where the spec and torch put them second. On the
   TF backend it rounds a Python-float scale 1/√d through float32, even in float64 (an
@@ -23,48 +27,36 @@
 * TimeDistributed is ``keras.layers.TimeDistributed`` around the Dense layer (a plain
   ``keras.layers.Dense`` acts on the last axis of a sequence by itself, too).
 
-As for Dense, each layer's dtype is explicit, it is built at once so its weights exist,
-and autocasting is off: the spec's input policy (``tf_impl._inputs``) decides.
+As for Dense, each layer's dtype is explicit and it is built at once so its weights exist;
+Keras's autocasting and the project's input checks: see ``tf_impl.layers``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import keras
 
-from tf_impl._inputs import sequence_input, spec_input_policy
+import reference
+from reference.layouts import Context
+from tf_impl._table import Read, Template, Translation
+from tf_impl.activations import spec_activation
+from tf_impl.layers import activation_layers, built, read_dense
 
 
 def Embedding(input_dim: int, output_dim: int, *, mask_zero: bool = False,
               dtype: str = "float64") -> keras.layers.Embedding:
     """``keras.layers.Embedding``: y = E[x]. Shape: x (N, T) integers → (N, T, D)."""
-    return keras.layers.Embedding(input_dim, output_dim, mask_zero=mask_zero, dtype=dtype)
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(sequence_input)
-class CheckedSimpleRNN(keras.layers.SimpleRNN):
-    """``keras.layers.SimpleRNN`` under the spec's input policy instead of autocasting."""
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(sequence_input)
-class CheckedLSTM(keras.layers.LSTM):
-    """``keras.layers.LSTM`` under the spec's input policy instead of autocasting."""
-
-
-@keras.saving.register_keras_serializable(package="tf_impl")
-@spec_input_policy(sequence_input)
-class CheckedGRU(keras.layers.GRU):
-    """``keras.layers.GRU`` under the spec's input policy instead of autocasting."""
+    layer = keras.layers.Embedding(input_dim, output_dim, mask_zero=mask_zero, dtype=dtype)
+    layer.build((None, None))
+    return layer
 
 
 def SimpleRNN(in_features: int, units: int, *, return_sequences: bool = False,
               dtype: str = "float64") -> keras.layers.SimpleRNN:
     """h_t = tanh(x_t K + h_{t−1} R + b). Shape: x (N, T, in) → (N, T, H) or (N, H)."""
-    layer = CheckedSimpleRNN(units, return_sequences=return_sequences, dtype=dtype,
-                             autocast=False)
+    layer = keras.layers.SimpleRNN(units, return_sequences=return_sequences, dtype=dtype)
     layer.build((None, None, in_features))
     return layer
 
@@ -73,8 +65,7 @@ def LSTM(in_features: int, units: int, *, return_sequences: bool = False,
          dtype: str = "float64") -> keras.layers.LSTM:
     """Gates (i, f, c, o) in the kernel's column blocks. Shape: x (N, T, in) → (N, T, H)
     or (N, H)."""
-    layer = CheckedLSTM(units, return_sequences=return_sequences, dtype=dtype,
-                        autocast=False)
+    layer = keras.layers.LSTM(units, return_sequences=return_sequences, dtype=dtype)
     layer.build((None, None, in_features))
     return layer
 
@@ -83,8 +74,8 @@ def GRU(in_features: int, units: int, *, reset_after: bool = True,
         return_sequences: bool = False, dtype: str = "float64") -> keras.layers.GRU:
     """Gates (z, r, h) in the kernel's column blocks. Shape: x (N, T, in) → (N, T, H) or
     (N, H)."""
-    layer = CheckedGRU(units, reset_after=reset_after, return_sequences=return_sequences,
-                       dtype=dtype, autocast=False)
+    layer = keras.layers.GRU(units, reset_after=reset_after, return_sequences=return_sequences,
+                             dtype=dtype)
     layer.build((None, None, in_features))
     return layer
 
@@ -109,30 +100,139 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     return keras.ops.transpose(output, heads_third)
 
 
-@keras.saving.register_keras_serializable(package="tf_impl")
-class SelfAttention(keras.layers.MultiHeadAttention):
-    """``keras.layers.MultiHeadAttention`` with query = key = value = x (one input, so it
-    fits a ``keras.Sequential``), and ``mask`` (N, T, T) as its ``attention_mask``."""
-
-    mask = None
-
-    def build(self, *shapes):
-        super().build(*shapes)
-        # TF's dot_product_attention casts the Python float 1/√d through float32 (tf.cast of
-        # a Python float makes a float32 tensor first); as a tensor it stays exact.
-        self._inverse_sqrt_key_dim = keras.ops.convert_to_tensor(self._inverse_sqrt_key_dim,
-                                                                 self.compute_dtype)
-
-    def call(self, x, training=None):
-        return super().call(x, x, attention_mask=self.mask, training=training)
-
-    def compute_output_spec(self, x, training=None):
-        return super().compute_output_spec(x, x)
-
-
 def MultiHeadAttention(embed_dim: int, num_heads: int, *,
                        dtype: str = "float64") -> keras.layers.MultiHeadAttention:
-    """Self-attention, kernels (E, H, E/H) and (H, E/H, E). Shape: x (N, T, E) → (N, T, E)."""
-    layer = SelfAttention(num_heads, key_dim=embed_dim // num_heads, dtype=dtype)
+    """A built ``keras.layers.MultiHeadAttention`` for self-attention, called as
+    ``layer(x, x, attention_mask=m)``; kernels (E, H, E/H) and (H, E/H, E).
+
+    Shape: x (N, T, E) → (N, T, E); m (N, T, T), True = attend.
+    """
+    layer = keras.layers.MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads,
+                                            dtype=dtype)
     layer.build((None, None, embed_dim), (None, None, embed_dim))
     return layer
+
+
+# -- the translation table's rows ------------------------------------------------------------
+
+def _build_embedding(layer: reference.layers.Layer, context: Context,
+                     dtype: str) -> list[keras.Layer]:
+    if layer.padding_idx is not None:
+        raise TypeError(f"from_reference: {layer.name} has padding_idx, torch's convention; "
+                        "Keras has none (its mask_zero masks, and row 0 learns)")
+    return [Embedding(layer.input_dim, layer.output_dim, mask_zero=layer.mask_zero,
+                      dtype=dtype)]
+
+
+def _read_embedding(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    built(main, where)
+    return reference.sequences.Embedding(main.input_dim, main.output_dim,
+                                         mask_zero=main.mask_zero,
+                                         dtype=main.embeddings.dtype), 1
+
+
+def _build_recurrent(layer: reference.layers.Layer, context: Context,
+                     dtype: str) -> list[keras.Layer]:
+    kind = type(layer).__name__
+    extra = {"reset_after": layer.reset_after} if kind == "GRU" else {}
+    return [globals()[kind](layer.in_features, layer.units,
+                            return_sequences=layer.return_sequences, dtype=dtype, **extra)]
+
+
+def _read_recurrent(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    built(main, where)
+    cell = main.cell
+    plain = (spec_activation(cell.activation, where)[0] == "tanh" and cell.use_bias and
+             not main.go_backwards and not main.stateful and not main.return_state and
+             not cell.dropout and not cell.recurrent_dropout and
+             spec_activation(getattr(cell, "recurrent_activation", keras.activations.sigmoid),
+                             where)[0] == "sigmoid")
+    if not plain:
+        raise TypeError(f"to_reference: {where} must use tanh and sigmoid, a bias, no "
+                        "dropout, run forwards and return no state, as the spec's does")
+    kind = next(kind for kind in ("GRU", "LSTM", "SimpleRNN")
+                if isinstance(main, getattr(keras.layers, kind)))
+    extra = {"reset_after": cell.reset_after} if kind == "GRU" else {}
+    return getattr(reference.sequences, kind)(
+        int(cell.kernel.shape[0]), cell.units, return_sequences=main.return_sequences,
+        dtype=cell.kernel.dtype, **extra), 1
+
+
+def _build_time_distributed(layer: reference.layers.Layer, context: Context,
+                            dtype: str) -> list[keras.Layer]:
+    dense = layer.layer
+    name, after = activation_layers(dense, dense.dtype.name, f"from_reference: {layer.name}")
+    inner = keras.layers.Dense(dense.out_features, activation=name,
+                               kernel_regularizer=keras.regularizers.L2(
+                                   dense.kernel_regularizer) if dense.kernel_regularizer
+                               else None, dtype=dense.dtype.name)
+    inner.build((None, dense.in_features))
+    return [TimeDistributed(inner), *after]
+
+
+def _read_time_distributed(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    inner = layers[i].layer
+    if not isinstance(inner, keras.layers.Dense):
+        raise TypeError(f"to_reference: {where} wraps a {type(inner).__name__}; the spec's "
+                        "TimeDistributed wraps a Dense")
+    dense, n = read_dense([inner, *layers[i + 1:]], 0, where)
+    return reference.sequences.TimeDistributed(dense), n
+
+
+def _read_attention(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    built(main, where)
+    kernel = main.query_dense.kernel
+    embed_dim, heads, key_dim = int(kernel.shape[0]), int(kernel.shape[1]), int(kernel.shape[2])
+    if heads * key_dim != embed_dim or main.output_dense.kernel.shape[-1] != embed_dim or \
+            not main.use_bias or main.dropout:
+        raise TypeError(f"to_reference: {where} must have key_dim = E/num_heads, output E, "
+                        "biases and no dropout, as the spec's MultiHeadAttention")
+    return reference.sequences.MultiHeadAttention(embed_dim, heads, dtype=kernel.dtype), 1
+
+
+def _recurrent_template(layer: reference.layers.Layer) -> dict:
+    return {"sequences": ", return_sequences=True" if layer.return_sequences else ""}
+
+
+def _embedding_template(layer: reference.layers.Layer) -> dict:
+    if layer.padding_idx is not None:
+        raise TypeError("padding_idx keeps a row from learning, which no Keras Embedding "
+                        "does (its mask_zero masks the layers after it instead)")
+    return {}
+
+
+def _wrapped(layer: keras.Layer) -> keras.Layer:
+    """A TimeDistributed's weights live on the Dense it wraps (a plain Dense after a
+    sequence acts at every step by itself)."""
+    return layer.layer if isinstance(layer, keras.layers.TimeDistributed) else layer
+
+
+def _cell(layer: keras.layers.RNN) -> keras.Layer:
+    return layer.cell  # a recurrent layer's weights live on its cell
+
+
+TRANSLATIONS = [
+    Translation("Embedding", _build_embedding, _read_embedding, (keras.layers.Embedding,),
+                Template("keras.layers.Embedding({input_dim}, {output_dim})",
+                         arguments=_embedding_template)),
+    *(Translation(kind, _build_recurrent, _read_recurrent, (getattr(keras.layers, kind),),
+                  Template(f"keras.layers.{kind}({{units}}{{sequences}})", note=note,
+                           arguments=_recurrent_template), holder=_cell)
+      for kind, note in (("SimpleRNN", ""), ("LSTM", ""),
+                         ("GRU", "Keras's gates (z, r, h), torch's (r, z, n): reordered"))),
+    # Keras's Dense acts on the last axis of a sequence, as nn.Linear does
+    Translation("TimeDistributed", _build_time_distributed, _read_time_distributed,
+                (keras.layers.TimeDistributed,),
+                Template("keras.layers.Dense({out_features})", activation=True,
+                         arguments=lambda layer: layer.layer.config()),
+                holder=_wrapped),
+    Translation("MultiHeadAttention",
+                lambda layer, context, dtype: [MultiHeadAttention(layer.embed_dim,
+                                                                  layer.num_heads,
+                                                                  dtype=dtype)],
+                _read_attention, (keras.layers.MultiHeadAttention,),
+                call=lambda layer, x, **kwargs: layer(x, x, **kwargs), sequential=False),
+]

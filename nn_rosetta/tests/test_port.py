@@ -228,10 +228,8 @@ def test_the_lstm_line_bridges_the_batch_axis(ported) -> None:
 
 
 def test_self_attention_ports_to_torch_multihead_attention() -> None:
-    from tf_impl import sequences  # Keras's MultiHeadAttention with query = key = value = x
-
-    model = keras.Sequential([keras.Input((6, 8)), sequences.MultiHeadAttention(8, 2,
-                                                                                dtype="float32")])
+    x = keras.Input((6, 8))  # self-attention takes x twice: a functional model
+    model = keras.Model(x, L.MultiHeadAttention(2, key_dim=4, dtype="float32")(x, x))
     result = nn_rosetta.port(model)
     assert result.report.first_divergence is None, str(result.report)
     assert "nn.MultiheadAttention(8, 2, batch_first=True)" in result.source
