@@ -335,8 +335,9 @@ class Conv2D(_Convolution):
 
     def _combine(self, cols: np.ndarray) -> np.ndarray:
         n, h, w = cols.shape[:3]
-        rows = cols.reshape(n * h * w, -1)  # (N·H'·W', k_h·k_w·C): one BLAS product
-        return (rows @ self.W.reshape(rows.shape[1], -1)).reshape(n, h, w, -1)
+        # one BLAS product; sizes written out, as -1 is ambiguous for an empty batch
+        rows = cols.reshape(n * h * w, math.prod(cols.shape[3:]))
+        return (rows @ self.W.reshape(rows.shape[1], -1)).reshape(n, h, w, self.W.shape[-1])
 
     def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """dL/dW = windowsᵀ δ: one BLAS product (k_h·k_w·C, N·H'·W') × (N·H'·W', out)."""
@@ -416,7 +417,7 @@ class DepthwiseConv2D(_Convolution):
         n, h, w, kh, kw, c = cols.shape
         per_channel = cols.reshape(-1, kh * kw, c).transpose(2, 0, 1)  # (C, P, k_h·k_w)
         z = per_channel @ self.W.reshape(kh * kw, c, -1).transpose(1, 0, 2)  # (C, P, M)
-        return z.transpose(1, 0, 2).reshape(n, h, w, -1)
+        return z.transpose(1, 0, 2).reshape(n, h, w, c * z.shape[-1])
 
     def _kernel_gradient(self, cols: np.ndarray, delta: np.ndarray) -> np.ndarray:
         kh, kw, c, m = self.W.shape
