@@ -169,8 +169,10 @@ def _code() -> tuple[Tier, dict[str, set[str]]]:
         names = used.setdefault(t.name, set())
         for impl in t.implementations[1:]:
             if impl is not None:
-                sources = (d.source for d in (*impl.definitions, *impl.helpers))
-                names |= _framework_names(impl.package, t.concept.module, "\n\n".join(sources))
+                for definition in (*impl.definitions, *impl.helpers):  # each alone: a
+                    # translation row is an indented item of its table
+                    names |= _framework_names(impl.package, t.concept.module,
+                                              definition.source)
         for _, text in t.differences:
             names |= _docstring_names(text)
         for name in names:
@@ -233,6 +235,12 @@ def lookup(word: str) -> Found:
     """What ``word`` means: ``nn-rosetta show`` shows the concept, or else the rows;
     ``nn-rosetta cheatsheet`` shows the rows."""
     found, named = _decided(key(word))
+    if found is not None and found.concept is None and word.strip() in found.concepts:
+        # a concept's own name, as written, decides between those that differ only in
+        # case and underscores: relu (the function), ReLU (the layer)
+        concept = word.strip()
+        rows = tuple(r for r in found.rows if r.spec == concept) or found.rows
+        return Found(concept, rows, found.concepts)
     if found is not None:
         return found
     text = word.strip().lower()

@@ -2,8 +2,8 @@
 
 Same module names and public names as ``reference``; gradients come from
 ``tf.GradientTape``. Importing this package quiets TF's C++ logging and turns off
-oneDNN's reordered kernels, unless the environment already says otherwise; both must
-happen before TensorFlow is first imported.
+oneDNN's reordered kernels, unless the environment already says otherwise, and loads
+triton where it is installed; each must happen before TensorFlow is first imported.
 """
 
 import os
@@ -11,6 +11,14 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+# triton (which a CUDA build of torch brings, and torch.optim loads) segfaults when it is
+# loaded after TensorFlow ≥ 2.20, whose libraries load with RTLD_GLOBAL
+# (tensorflow/tensorflow#124205); loaded first it is safe. The CPU torch has no triton.
+try:
+    import triton  # noqa: F401
+except ImportError:
+    pass
 
 from tf_impl import (
     activations,

@@ -132,8 +132,19 @@ def test_show_resolves_keras_torch_and_short_names(capsys, word, concept) -> Non
 
 
 def test_every_concept_and_cheatsheet_name_resolves_to_its_row() -> None:
-    for concept in catalog.concepts():
-        assert names.lookup(concept.name.upper()).concept == concept.name
+    concepts = [c.name for c in catalog.concepts()]
+    for name in concepts:
+        assert names.lookup(name).concept == name
+        if sum(names.key(other) == names.key(name) for other in concepts) == 1:
+            assert names.lookup(name.upper()).concept == name  # letters alone decide
+
+
+def test_names_that_differ_only_in_case_name_both_concepts() -> None:
+    """relu (the function) and ReLU (Keras's layer): written out, each is itself; in
+    another spelling the word names both, and show lists them."""
+    assert names.lookup("ReLU").concept == "ReLU"
+    assert names.lookup("relu").concept == "relu"
+    assert set(names.lookup("RELU").concepts) == {"ReLU", "relu"}
     for row in cheatsheet.ROWS:
         for name in filter(names.key, row.names):
             found = names.lookup(name)
