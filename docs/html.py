@@ -266,7 +266,9 @@ const searchFind = ({entries, aliases}, query) => {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (!words.length) return [];
   const byId = new Map(entries.map(([label, id]) => [id, label]));
-  const named = (aliases[searchKey(query)] || []).map(id => [byId.get(id), id]);
+  // a concept's own name, as written, first: relu (the function) is not ReLU (the layer)
+  const own = byId.has(query.trim()) ? [[byId.get(query.trim()), query.trim()]] : [];
+  const named = [...own, ...(aliases[searchKey(query)] || []).map(id => [byId.get(id), id])];
   const scored = entries.map(([label, id, text]) => {
     const l = label.toLowerCase(), all = (label + ' ' + text).toLowerCase();
     if (!words.every(w => all.includes(w))) return null;

@@ -46,11 +46,51 @@ reductions, without any NumPy computation.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
+
+# A mirror's entry point says what it may be given with ``@checked(check)``: the policy
+# below, applied to the framework's tensors by the mirror's ``_inputs.py``.
+Check = Callable[..., Mapping[str, Any] | None]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
+    """Run ``check(where, **arguments)`` before the decorated function; use what it returns.
+
+    ``where`` (default: the function's ``__qualname__``) names the function in the errors.
+    The check receives every argument by name, defaults applied (``self`` too, for a
+    method), and returns a mapping of the arguments it replaced, or ``None``.
+    """
+    def decorate(function: _F) -> _F:
+        signature = inspect.signature(function)
+        name = where or function.__qualname__
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            bound.arguments.update(check(name, **bound.arguments) or {})
+            return function(*bound.args, **bound.kwargs)
+
+        return run  # type: ignore[return-value]
+    return decorate
+
+
+def as_numeric_array(value: object, where: str, what: str) -> np.ndarray:
+    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
+                        f"dtype {array.dtype.name}")
+    return array
+
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 FLOAT_NAMES = tuple(dtype.name for dtype in FLOAT_DTYPES)

@@ -539,7 +539,7 @@ class ReLU(Layer):
                 "threshold": self.threshold, **super().config()}
 
 
-class LeakyReLU(Layer):
+class LeakyReLU(Activation):
     r"""y = x for x ≥ 0, y = negative_slope · x below: Keras's ``LeakyReLU`` layer.
 
     The default slope is Keras's layer default, 0.3; torch's ``nn.LeakyReLU()`` defaults
@@ -553,23 +553,12 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope: float = 0.3, *, dtype: object | None = None,
                  name: str | None = None) -> None:
         self.negative_slope = _non_negative("LeakyReLU", "negative_slope", negative_slope)
-        self.activation = get("leaky_relu", negative_slope=self.negative_slope)
-        super().__init__(dtype=dtype, name=name or f"LeakyReLU({self.negative_slope})")
-        self._x: np.ndarray | None = None
-
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._x = self._input(x)
-        return self.activation(self._x)
-
-    def backward(self, grad_output: np.ndarray, *,
-                 input_gradient: bool = True) -> np.ndarray | None:
-        if self._x is None:
-            raise self._no_forward()
-        g = self._upstream(grad_output, self._x.shape)
-        return self.activation.vjp(self._x, g) if input_gradient else None
+        super().__init__("leaky_relu", negative_slope=self.negative_slope, dtype=dtype,
+                         name=name or f"LeakyReLU({self.negative_slope})")
 
     def config(self) -> dict[str, Any]:
-        return {"negative_slope": self.negative_slope, **super().config()}
+        return {"negative_slope": self.negative_slope, **Layer.config(self)}  # not the
+        # activation's name and parameters: the slope is the whole configuration
 
 
 class Softmax(Layer):

@@ -16,9 +16,7 @@ than cast silently.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import keras
@@ -31,6 +29,7 @@ from reference._validation import (
     HYPERPARAMETERS,
     as_float_array,
     as_index_array,
+    as_numeric_array,
     check_count,
     check_hyperparameters,
     check_integer_labels,
@@ -40,31 +39,10 @@ from reference._validation import (
     check_within,
     float_conversion,
 )
+from reference._validation import Check as Check  # the decorators, written once there
+from reference._validation import checked as checked
 
-Check = Callable[..., Mapping[str, Any] | None]
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
-    """Run ``check(where, **arguments)`` before the decorated function; use what it returns.
-
-    ``where`` (default: the function's ``__qualname__``) names the function in the errors.
-    The check receives every argument by name, defaults applied (``self`` too, for a
-    method), and returns a mapping of the arguments it replaced, or ``None``.
-    """
-    def decorate(function: _F) -> _F:
-        signature = inspect.signature(function)
-        name = where or function.__qualname__
-
-        @functools.wraps(function)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            bound.arguments.update(check(name, **bound.arguments) or {})
-            return function(*bound.args, **bound.kwargs)
-
-        return run  # type: ignore[return-value]
-    return decorate
 
 
 def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str) -> tf.Tensor:
@@ -82,21 +60,12 @@ def as_float_tensor(value: object, dtype: tf.DType | None, where: str, what: str
     return tf.constant(array)
 
 
-def _numeric(value: object, where: str, what: str) -> np.ndarray:
-    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
-                        f"dtype {array.dtype.name}")
-    return array
-
-
 def as_tensor(value: object, where: str, what: str) -> tf.Tensor:
     """A tensor as it is; anything else through NumPy, so Python floats are float64 as in
     the spec (``tf.convert_to_tensor([0.1])`` would make them float32)."""
     if tf.is_tensor(value) or isinstance(value, tf.Variable):
         return tf.convert_to_tensor(value)
-    return tf.constant(_numeric(value, where, what))
+    return tf.constant(as_numeric_array(value, where, what))
 
 
 # -- losses -------------------------------------------------------------------------------

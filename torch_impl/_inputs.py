@@ -14,12 +14,10 @@ than cast silently.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,6 +28,7 @@ from reference._validation import (
     HYPERPARAMETERS,
     as_float_array,
     as_index_array,
+    as_numeric_array,
     check_batch,
     check_count,
     check_hyperparameters,
@@ -42,32 +41,10 @@ from reference._validation import (
     dtype_name,
     float_conversion,
 )
+from reference._validation import Check as Check  # the decorators, written once there
+from reference._validation import checked as checked
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
-Check = Callable[..., Mapping[str, Any] | None]
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
-    """Run ``check(where, **arguments)`` before the decorated function; use what it returns.
-
-    ``where`` (default: the function's ``__qualname__``) names the function in the errors.
-    The check receives every argument by name, defaults applied (``self`` too, for a
-    method), and returns a mapping of the arguments it replaced, or ``None``.
-    """
-    def decorate(function: _F) -> _F:
-        signature = inspect.signature(function)
-        name = where or function.__qualname__
-
-        @functools.wraps(function)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            bound.arguments.update(check(name, **bound.arguments) or {})
-            return function(*bound.args, **bound.kwargs)
-
-        return run  # type: ignore[return-value]
-    return decorate
 
 
 def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
@@ -85,21 +62,12 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
     return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
 
 
-def _numeric(value: object, where: str, what: str) -> np.ndarray:
-    """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
-                        f"dtype {array.dtype.name}")
-    return array
-
-
 def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     """A tensor as it is; anything else (a list, an array) through NumPy: Python floats
     become float64, as in the spec, not torch's default float32."""
     if isinstance(value, torch.Tensor):
         return value
-    return torch.as_tensor(_numeric(value, where, what))
+    return torch.as_tensor(as_numeric_array(value, where, what))
 
 
 # -- losses -------------------------------------------------------------------------------
