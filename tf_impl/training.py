@@ -12,8 +12,9 @@ so compare with the spec under ``convention="keras"``.
 The batches come from ``reference.training.batch_order`` (the same seeded permutation as
 the spec and the torch mirror: data plumbing). A non-finite loss raises the spec's
 ``TrainingDiverged`` naming the same step; as the step is one graph, the check comes
-after that step's update, so the model then holds non-finite weights (the spec and torch
-stop before the update; the exception is raised either way).
+after that step's update, so the model then holds the weights that update made from the
+non-finite loss's gradient (finite or not: it depends on the optimizer and the step); the
+spec and torch stop before the update. The exception is raised either way.
 
 Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
 """

@@ -43,6 +43,11 @@ from reference.weights import WeightFileError
 from torch_impl._inputs import checked
 
 DIGEST = "nn_rosetta.sha256"
+# What zipfile raises on a damaged archive, beside BadZipFile: a changed byte can make a
+# record look compressed by an unknown method (NotImplementedError) or encrypted
+# (RuntimeError), or make a name undecodable (UnicodeDecodeError).
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError,
+              UnicodeDecodeError, ValueError)
 OVERHEAD = 1 << 16  # bytes beyond the tensors: data.pkl's names and the small records
 _PER_TENSOR = 1 << 10  # data.pkl's bytes per tensor, generously, and a record's alignment
 
@@ -59,7 +64,7 @@ def _digest(archive: zipfile.ZipFile, path: str | os.PathLike) -> str:
             with archive.open(info) as record:
                 while chunk := record.read(1 << 20):
                     digest.update(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise WeightFileError(f"{path}: corrupted or truncated ({error})") from None
     return digest.hexdigest()
 
@@ -85,11 +90,11 @@ def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
                            for t in expected.values())
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as error:
-        raise WeightFileError(f"{path}: not a torch.save zip file, or its zip directory is "
-                              f"damaged or cut off ({error})") from None
     except OSError as error:
         raise WeightFileError(f"{path}: unreadable ({error})") from None
+    except ZIP_ERRORS as error:
+        raise WeightFileError(f"{path}: not a torch.save zip file, or its zip directory is "
+                              f"damaged or cut off ({error})") from None
     with archive:
         infos = archive.infolist()
         declared = sum(info.file_size for info in infos)
@@ -98,13 +103,20 @@ def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
             raise WeightFileError(f"{path}: declares {declared} bytes in {len(infos)} "
                                   f"records ({len(compressed)} compressed); the model's "
                                   f"state_dict takes at most {limit}, uncompressed")
+        # torch's zip reader (miniz) reads a record whose MS-DOS attributes say "folder" as
+        # empty, leaving its tensor's memory unset; Python's zipfile, which the digest
+        # uses, reads it as it is: refused here, since the digest cannot see it
+        folders = [i.filename for i in infos if i.external_attr & 0x10]
+        if folders:
+            raise WeightFileError(f"{path}: records marked as folders ({', '.join(folders)}); "
+                                  "torch.load would read them as empty")
         seals = [i for i in infos if i.filename.endswith(f"/{DIGEST}")]
         if len(seals) != 1 or seals[0].file_size != 64:
             raise WeightFileError(f"{path}: no {DIGEST} record: not written by "
                                   "torch_impl.save_weights, so its integrity cannot be checked")
         try:
             stored = archive.read(seals[0]).decode("ascii")
-        except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as error:
+        except ZIP_ERRORS as error:
             raise WeightFileError(f"{path}: its digest record is corrupted ({error})") from None
         if _digest(archive, path) != stored:
             raise WeightFileError(f"{path}: checksum mismatch: the file was changed or "

@@ -370,3 +370,23 @@ def test_a_keras_file_declaring_a_1_gib_kernel_is_refused_unread(tmp_path) -> No
     finally:
         tracemalloc.stop()
     assert peak < 16 << 20
+
+
+@pytest.mark.parametrize("mask", [0x01, 0xFF])
+def test_every_changed_byte_of_a_torch_file_is_refused_or_changes_nothing(originals, tmp_path,
+                                                                        mask) -> None:
+    """Every offset, not a sample: a byte of the zip directory can make a record look
+    encrypted or compressed by an unknown method, or its name undecodable, which zipfile
+    reports with other exceptions than BadZipFile."""
+    _, content = originals["torch"]
+    path = tmp_path / f"model.{SUFFIX['torch']}"
+    for offset in range(len(content)):
+        corrupted = bytearray(content)
+        corrupted[offset] ^= mask
+        path.write_bytes(bytes(corrupted))
+        try:
+            params = _load("torch", path)
+        except WeightFileError as error:
+            assert str(path) in str(error)
+            continue
+        assert _same(params, _model().params), f"byte {offset} ^ {mask}: loaded other weights"
