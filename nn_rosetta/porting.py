@@ -302,7 +302,8 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
         if template.module is not None:
             attr = _attribute(name, taken)
             note = template.note.format(**fields).strip("; ")
-            if context.flattened_from is not None and len(context.flattened_from) > 1:
+            if layer.parameter_names and context.flattened_from is not None and \
+                    len(context.flattened_from) > 1:  # the weights that the order reaches
                 note = "columns permuted: torch flattens " + (
                     "(c, h, w), Keras (h, w, c)" if len(context.flattened_from) == 3 else
                     "(c, l), Keras (l, c)")

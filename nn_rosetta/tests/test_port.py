@@ -213,6 +213,16 @@ def test_the_cnn_source_bridges_the_layout_and_the_flatten_order_in_comments(por
     assert 'x = F.pad(x, (0, 1, 0, 1), value=float("-inf"))' in padding
 
 
+def test_the_flatten_order_comment_stands_once_on_the_linear_it_explains() -> None:
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="conv"),
+                              keras.layers.Flatten(name="flatten"),
+                              keras.layers.Dropout(0.2, name="drop"),
+                              keras.layers.Dense(5, name="out")])
+    source = nn_rosetta.port(model).source
+    assert source.count("columns permuted") == 1
+    assert "self.out = nn.Linear(144, 5)  # columns permuted" in source
+
+
 def test_the_batch_norm_line_bridges_keras_momentum_and_epsilon(ported) -> None:
     assert "self.norm = nn.BatchNorm1d(32, eps=0.001, momentum=1 - 0.99)" in \
         ported["mlp"]["result"].source
