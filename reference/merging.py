@@ -12,7 +12,7 @@ Subtract        x_1 − x_2 (exactly two inputs)     g, −g
 Multiply        Π_i x_i                            g ⊙ Π_{j≠i} x_j
 Average         (1/k) Σ_i x_i                      g / k
 Maximum         max_i x_i, entry by entry          g where x_i is the maximum, else 0
-Concatenate     [x_1, …, x_k] along ``axis``       the slice of g that x_i became
+Concatenate     [x_1, …, x_k] along axis           the slice of g that x_i became
 ==============  =================================  =========================================
 
 Maximum's ties: where several inputs hold the maximum, the *first* of them (in the list's
@@ -289,11 +289,3 @@ class Concatenate(Merge):
 
 LAYERS.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum,
                                              Concatenate)})
-
-# Kinds in LAYERS whose torch and Keras mirrors do not exist yet, with the reason: the
-# coverage tests that need both mirrors (a weight layout, a registry case) leave these out,
-# and reference/tests/test_merging.py fails once torch_impl/merging.py or tf_impl/merging.py
-# exists, so the list cannot outlive its reason.
-PENDING_MIRRORS = dict.fromkeys(
-    ("Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"),
-    "issue 21: the graph mirrors follow the converters' rewrite (issue 20)")
