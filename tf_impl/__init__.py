@@ -45,9 +45,13 @@ from tf_impl.convolution import (
     AveragePool2D,
     Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    Cropping2D,
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    SeparableConv2D,
+    UpSampling2D,
     ZeroPadding2D,
 )
 from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
@@ -66,3 +70,4 @@ __all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "Depthwis
            "layers", "load_weights", "losses", "networks", "normalization", "optimizers",
            "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
            "to_reference", "training", "weights"]
+__all__ += ["Conv2DTranspose", "Cropping2D", "SeparableConv2D", "UpSampling2D"]
