@@ -500,7 +500,10 @@ def _read_conv_transpose(modules: Sequence[nn.Module], i: int, place: Context) -
             break
     else:
         raise TypeError(f"{where} crops {conv.padding} and adds {conv.output_padding} cells: "
-                        "not Keras's 'valid' or 'same' rule for any output_padding")
+                        "not Keras's 'valid' or 'same' rule for any output_padding (Keras "
+                        "crops an odd cell at the end, never at the start); write it as "
+                        "padding=0 and the crop as a module of its own, e.g. "
+                        "nn.ZeroPad2d((-1, 0, -1, 0)) for padding=1, output_padding=1")
     activation = following(modules, k, MODULE_CLASSES)
     layer = reference.Conv2DTranspose(
         conv.in_channels, conv.out_channels, kernel, strides=stride, padding=padding,
