@@ -595,9 +595,9 @@ TRANSLATIONS = (
                          note="kernel (in, out, k_h, k_w)", call="x = self.{attr}(x){crop}",
                          arguments=_conv_transpose_fields, layout="channels")),
     Translation("SeparableConv2D", _separable, _read_separable, (nn.Sequential, *_PADS),
-                Template("nn.Sequential(nn.Conv2d({in_channels}, {in_channels} * "
-                         "{depth_multiplier}, {arguments}, groups={in_channels}, bias=False), "
-                         "nn.Conv2d({in_channels} * {depth_multiplier}, {filters}, 1))",
+                Template("nn.Sequential(\n    nn.Conv2d({in_channels}, {in_channels} * "
+                         "{depth_multiplier}, {arguments}, groups={in_channels}, bias=False),"
+                         "\n    nn.Conv2d({in_channels} * {depth_multiplier}, {filters}, 1),\n)",
                          note="Keras's SeparableConv2D: depthwise, then 1×1; {note}",
                          call="{pad}x = self.{attr}(x)", arguments=_convolution_fields,
                          layout="channels")),
