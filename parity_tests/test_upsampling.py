@@ -71,6 +71,15 @@ def test_keras_same_k4_s2_is_torch_padding_1(keras, torch) -> None:
     assert _close(_nhwc(conv(_nchw(torch, x))), layer(x).numpy())
 
 
+def test_keras_same_k5_s2_is_torch_padding_1_then_a_crop_too(keras, torch) -> None:
+    """k − s = 3 is odd as for k = 3: one cell more cropped at the end than at the start."""
+    x = np.random.default_rng(1).standard_normal((2, 5, 5, 2))
+    layer, conv = _transposes(keras, torch, 5, padding=1)
+    keras_out = layer(x).numpy()
+    assert conv(_nchw(torch, x)).shape[2:] == (11, 11) and keras_out.shape[1:3] == (10, 10)
+    assert _close(_nhwc(conv(_nchw(torch, x))[:, :, :-1, :-1]), keras_out)
+
+
 def test_the_torch_mirror_crops_where_keras_crops_the_odd_cell(torch) -> None:
     import torch_impl
 

@@ -8,6 +8,8 @@
 * MaxPooling2D, AveragePooling2D: ``"same"`` pads by the same rule; AveragePooling2D
   always leaves the padded cells out of the divisor (torch's ``count_include_pad=False``).
 * GlobalAveragePooling2D: the mean over H and W.
+* Cropping2D, UpSampling2D, Conv2DTranspose (kernel (k_h, k_w, out, in)) and
+  SeparableConv2D (depthwise and pointwise kernels): Keras's own layers, as the spec's.
 
 As with Dense, the dtype is explicit on the layers with weights, which are built at once;
 the pooling layers keep their input's dtype (``autocast=False``), as the spec's do.

@@ -21,6 +21,12 @@ uneven one, which no torch module does.
 
 Global average pooling is ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``, the mean over
 H and W, (N, C, H, W) → (N, C).
+
+Cropping2D is an ``nn.ZeroPad2d`` with negative amounts (torch has no crop module);
+UpSampling2D ``nn.Upsample`` (bilinear: ``align_corners=False``); Conv2DTranspose
+``nn.ConvTranspose2d``, then an ``nn.ZeroPad2d((0, -1, 0, -1))`` where Keras's "same"
+crops its odd cell at the end, which ``padding=`` cannot; SeparableConv2D an
+``nn.Sequential`` of a depthwise ``nn.Conv2d`` and a 1×1 one.
 """
 
 from __future__ import annotations
