@@ -154,6 +154,26 @@ ROWS: tuple[Row, ...] = (
     _layer("keras.layers.ZeroPadding2D(((t, b), (l, r)))", "nn.ZeroPad2d((l, r, t, b))",
            "ZeroPadding2D", "Keras lists rows, then columns; torch the last axis first, as "
            "`F.pad` counts: (left, right, top, bottom)", "zero_padding_2d"),
+    # the layers of upsampling paths (U-Net) and separable stacks (MobileNet)
+    _layer("keras.layers.Cropping2D(((t, b), (l, r)))",
+           "nn.ZeroPad2d((-l, -r, -t, -b)) / x[:, :, t:-b, l:-r]", "Cropping2D",
+           "torch has no crop module: negative padding cuts, in `F.pad`'s order (left, "
+           "right, top, bottom), or a slice in `forward`", "cropping_2d"),
+    _layer("keras.layers.UpSampling2D(size, interpolation=\"bilinear\")",
+           "nn.Upsample(scale_factor=size, mode=\"bilinear\", align_corners=False)",
+           "UpSampling2D", "Keras samples half-pixel centres: `align_corners=False` (`True` is "
+           "0.6 off); TF resizes in float32 even for float64 data", "upsampling_2d_bilinear"),
+    _layer("keras.layers.Conv2DTranspose(filters, 3, strides=2, padding=\"same\")",
+           "nn.ConvTranspose2d(in, filters, 3, stride=2), then x[:, :, :-1, :-1]",
+           "Conv2DTranspose", "kernel (k_h, k_w, out, in), `weight` (in, out, k_h, k_w); "
+           "Keras's \"same\" crops k − s cells, the odd one at the end; `padding=` crops both "
+           "ends alike, so `padding=1, output_padding=1` is off (k = 4: `padding=1`)",
+           "conv2d_transpose_same"),
+    _layer("keras.layers.SeparableConv2D(filters, k, depth_multiplier=m)",
+           "nn.Sequential(nn.Conv2d(in, in * m, k, groups=in, bias=False), "
+           "nn.Conv2d(in * m, filters, 1))", "SeparableConv2D",
+           "one Keras layer, two torch modules; the bias is on the 1×1 step only",
+           "separable_conv2d"),
     _layer("keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(λ))",
            "loss = loss_fn(...) + λ * (linear.weight ** 2).sum()", "Dense",
            "λ‖W‖² in the loss: gradient 2λW, the bias spared; torch's `weight_decay=2λ` "

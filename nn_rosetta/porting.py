@@ -231,11 +231,12 @@ class _Line:
         return cls(code, comment)
 
     def render(self, indent: str) -> list[str]:
+        code = self.code.replace("\n", "\n" + indent)  # a constructor over several lines
         if not self.comment:
-            return [indent + self.code]
-        inline = f"{indent}{self.code}  # {self.comment}"
-        return [inline] if len(inline) <= 100 else [f"{indent}# {self.comment}",
-                                                     indent + self.code]
+            return [indent + code]
+        inline = f"{indent}{code}  # {self.comment}"
+        return [inline] if len(inline) <= 100 and "\n" not in code else [
+            f"{indent}# {self.comment}", indent + code]
 
 
 @dataclass(frozen=True)

@@ -463,6 +463,60 @@ def test_zero_padding_2d() -> None:
     assert keras_side.shape == (2, 6, 7, 5)
 
 
+# the layers of upsampling paths (U-Net) and separable stacks (MobileNet)
+
+def test_cropping_2d() -> None:
+    x = data(2, 6, 7, 3)  # (N, H, W, C)
+    keras_side = keras.layers.Cropping2D(((1, 2), (3, 1)), dtype="float64")(x)
+    nchw = t(x).permute(0, 3, 1, 2)
+    agree(keras_side, nn.ZeroPad2d((-3, -1, -1, -2))(nchw).permute(0, 2, 3, 1))
+    agree(keras_side, nchw[:, :, 1:-2, 3:-1].permute(0, 2, 3, 1))
+    assert keras_side.shape == (2, 3, 3, 3)
+
+
+def test_upsampling_2d_bilinear() -> None:
+    x = data(2, 3, 4, 2).astype(np.float32)
+    keras_side = keras.layers.UpSampling2D((2, 3), interpolation="bilinear")(x)
+    nchw = t(x).permute(0, 3, 1, 2)
+    torch_side = nn.Upsample(scale_factor=(2, 3), mode="bilinear", align_corners=False)(nchw)
+    agree(keras_side, torch_side.permute(0, 2, 3, 1))
+    corners = nn.Upsample(scale_factor=(2, 3), mode="bilinear", align_corners=True)(nchw)
+    assert np.abs(np.asarray(keras_side) - corners.permute(0, 2, 3, 1).numpy()).max() > 0.1
+
+
+def test_conv2d_transpose_same() -> None:
+    x = data(2, 5, 5, 3)
+    layer = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same", dtype="float64")
+    keras_side = layer(x)
+    kernel, bias = layer.get_weights()
+
+    def transpose(**kw) -> nn.ConvTranspose2d:
+        conv = nn.ConvTranspose2d(3, 4, 3, stride=2, dtype=torch.float64, **kw)
+        with torch.no_grad():
+            conv.weight.copy_(t(kernel.transpose(3, 2, 0, 1)))  # (k, k, out, in) → (in, out, k, k)
+            conv.bias.copy_(t(bias))
+        return conv
+    nchw = t(x).permute(0, 3, 1, 2)
+    agree(keras_side, transpose()(nchw)[:, :, :-1, :-1].detach().permute(0, 2, 3, 1))
+    padded = transpose(padding=1, output_padding=1)(nchw).detach().permute(0, 2, 3, 1)
+    assert padded.shape == keras_side.shape == (2, 10, 10, 4)
+    assert np.abs(np.asarray(keras_side) - padded.numpy()).max() > 0.1
+
+
+def test_separable_conv2d() -> None:
+    x = data(2, 5, 6, 3)
+    layer = keras.layers.SeparableConv2D(4, 3, depth_multiplier=2, dtype="float64")
+    keras_side = layer(x)
+    depthwise, pointwise, bias = layer.get_weights()  # (3, 3, 3, 2), (1, 1, 6, 4), (4,)
+    module = nn.Sequential(nn.Conv2d(3, 3 * 2, 3, groups=3, bias=False, dtype=torch.float64),
+                           nn.Conv2d(3 * 2, 4, 1, dtype=torch.float64))
+    with torch.no_grad():  # channel c·m + j in both
+        module[0].weight.copy_(t(depthwise.reshape(3, 3, 6).transpose(2, 0, 1)[:, None]))
+        module[1].weight.copy_(t(pointwise.transpose(3, 2, 0, 1)))
+        module[1].bias.copy_(t(bias))
+    agree(keras_side, module(t(x).permute(0, 3, 1, 2)).detach().permute(0, 2, 3, 1))
+
+
 def test_l2_regularizer() -> None:
     x, y = data(4, 3), data(4, 2, seed=3)
     layer = keras_dense(2, x, kernel_regularizer=keras.regularizers.L2(0.125))

@@ -27,9 +27,13 @@ from reference.convolution import (
     AveragePool2D,
     Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    Cropping2D,
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    SeparableConv2D,
+    UpSampling2D,
     ZeroPadding2D,
 )
 from reference.graphs import Input, Model
@@ -52,3 +56,4 @@ __all__ = ["Activation", "Add", "Average", "AveragePool2D", "BatchNormalization"
            "load_weights", "losses", "merging", "normalization", "optimizers",
            "perceptron", "registry", "save_weights", "schedules", "sequences",
            "training"]
+__all__ += ["Conv2DTranspose", "Cropping2D", "SeparableConv2D", "UpSampling2D"]

@@ -140,7 +140,11 @@ class _Windows(Layer):
         d-th cell of it) and one copy makes im2col's array. With a single channel (an
         image's first layer) one slice per kernel offset instead: that copy's inner loop
         would run over the one channel, three times slower than a slice's along a row."""
-        x, out = self._padded(x)
+        return self._windows(*self._padded(x))
+
+    def _windows(self, x: np.ndarray, out: tuple[int, int]) -> np.ndarray:
+        """The (N, H', W', k_h, k_w, C) windows of an already padded batch x, ``out`` the
+        (H', W') positions (:meth:`_gather`'s copy, without its padding)."""
         (kh, kw), (sh, sw) = self._as_2d(self.kernel_size), self._as_2d(self.strides)
         dh, dw = self._as_2d(self.dilation_rate)
         if x.shape[3] == 1:
@@ -655,9 +659,11 @@ class ZeroPadding2D(Layer):
         return {"padding": [list(pair) for pair in self.padding], **super().config()}
 
 
-def _paddings(padding: object) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Keras's three spellings of ZeroPadding2D's padding as ((top, bottom), (left, right))."""
-    refused = ValueError(f"ZeroPadding2D: padding must be integers ≥ 0: an int, (rows, cols) "
+def _paddings(padding: object, where: str = "ZeroPadding2D", what: str = "padding"
+              ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's three spellings of ZeroPadding2D's padding (and Cropping2D's cropping) as
+    ((top, bottom), (left, right))."""
+    refused = ValueError(f"{where}: {what} must be integers ≥ 0: an int, (rows, cols) "
                          f"or ((top, bottom), (left, right)), got {padding!r}")
 
     def count(value: object) -> int:
@@ -678,3 +684,423 @@ def _paddings(padding: object) -> tuple[tuple[int, int], tuple[int, int]]:
 LAYERS.update({cls.__name__: cls for cls in (Conv1D, Conv2D, DepthwiseConv2D, MaxPool2D,
                                              AveragePool2D, GlobalAveragePooling2D,
                                              ZeroPadding2D)})
+
+
+# ── the layers of upsampling paths (U-Net) and separable stacks (MobileNet) ──────────────
+
+class Cropping2D(Layer):
+    r"""Rows and columns cut from each image's border: ``cropping`` = ((top, bottom),
+    (left, right)), channels untouched; the inverse of :class:`ZeroPadding2D`'s shape.
+
+        y[n, h, w, c] = x[n, top + h, left + w, c].
+
+    Keras's ``Cropping2D(cropping)`` takes ZeroPadding2D's three spellings: an int (all
+    four sides), a pair (rows, cols) symmetric, or ((top, bottom), (left, right)). torch
+    has no crop module: ``nn.ZeroPad2d`` with the amounts negated, (−left, −right, −top,
+    −bottom) in F.pad's order, cuts them (a negative pad removes cells), and a ``forward``
+    slices ``x[:, :, top:H − bottom, left:W − right]``. Backward: g put back in a zero
+    array of the input's shape (the adjoint of a slice is ZeroPadding2D's forward).
+
+    Shape:
+        x: (N, H, W, C) → y: (N, H − top − bottom, W − left − right, C).
+    """
+
+    input_ndim = 4
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, cropping: int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
+                 = ((0, 0), (0, 0)), *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        self.cropping = _paddings(cropping, "Cropping2D", "cropping")
+        super().__init__(dtype=dtype, name=name or f"Cropping2D({self.cropping})")
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
+                             f"{tuple(input_shape)}")
+        (top, bottom), (left, right) = self.cropping
+        h, w, c = input_shape
+        if top + bottom >= h or left + right >= w:
+            raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of an "
+                             f"image of {h}×{w}")
+        return (h - top - bottom, w - left - right, c)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        h, w, _ = self.output_shape(x.shape[1:])
+        self._shape = x.shape
+        (top, _), (left, _) = self.cropping
+        return x[:, top:top + h, left:left + w].copy()
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, (self._shape[0], *self.output_shape(self._shape[1:])))
+        if not input_gradient:
+            return None
+        return np.pad(g, ((0, 0), *self.cropping, (0, 0)))
+
+    def config(self) -> dict[str, Any]:
+        return {"cropping": [list(pair) for pair in self.cropping], **super().config()}
+
+
+INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def bilinear_matrix(size: int, factor: int, dtype: object = np.float64) -> np.ndarray:
+    """The (size·factor, size) matrix A of bilinear upsampling along one axis, y = A x, with
+    half-pixel centres (TF's ``half_pixel_centers=True``, torch's ``align_corners=False``):
+    output cell o reads the input at s = max((o + ½)/factor − ½, 0), i₀ = ⌊s⌋,
+    i₁ = min(i₀ + 1, size − 1), weights 1 − λ and λ, λ = s − i₀ (the clamps repeat the
+    edge cell)."""
+    source = np.maximum((np.arange(size * factor) + 0.5) / factor - 0.5, 0.0)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, size - 1)
+    weight = source - low
+    matrix = np.zeros((size * factor, size))
+    rows = np.arange(size * factor)
+    np.add.at(matrix, (rows, low), 1.0 - weight)  # add: at the last cell i₀ = i₁
+    np.add.at(matrix, (rows, high), weight)
+    return matrix.astype(dtype)
+
+
+class UpSampling2D(Layer):
+    r"""Each image enlarged ``size`` = (s_h, s_w) times, by repeating cells (``"nearest"``)
+    or interpolating between them (``"bilinear"``).
+
+    Nearest: y[n, h, w, c] = x[n, ⌊h/s_h⌋, ⌊w/s_w⌋, c]; backward: dL/dx sums g over each
+    s_h × s_w block.
+
+    Bilinear, separable: y[n, :, :, c] = A_h x[n, :, :, c] A_wᵀ, A the (H·s, H) matrix of
+    :func:`bilinear_matrix` (two weights 1 − λ, λ per row, half-pixel centres); backward,
+    its adjoint: dL/dx[n, :, :, c] = A_hᵀ g[n, :, :, c] A_w. Keras's bilinear equals
+    torch's ``nn.Upsample(mode="bilinear", align_corners=False)``; torch's
+    ``align_corners=True`` maps corner to corner instead, different numbers. TF computes
+    the bilinear resize in float32 whatever the data's dtype.
+
+    Shape:
+        x: (N, H, W, C) → y: (N, H·s_h, W·s_w, C).
+    """
+
+    input_ndim = 4
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, size: int | tuple[int, int] = 2, interpolation: str = "nearest", *,
+                 dtype: object | None = None, name: str | None = None) -> None:
+        self.size = as_sizes("UpSampling2D", "size", size, 2)
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"UpSampling2D: interpolation must be 'nearest' or 'bilinear', "
+                             f"got {interpolation!r}")
+        self.interpolation = interpolation
+        super().__init__(dtype=dtype, name=name or
+                         f"UpSampling2D({self.size}, {interpolation})")
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
+                             f"{tuple(input_shape)}")
+        h, w, c = input_shape
+        return (h * self.size[0], w * self.size[1], c)
+
+    def _matrices(self, h: int, w: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        return bilinear_matrix(h, self.size[0], dtype), bilinear_matrix(w, self.size[1], dtype)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        (sh, sw), (n, h, w, c) = self.size, x.shape
+        if self.interpolation == "nearest":
+            return np.repeat(np.repeat(x, sh, axis=1), sw, axis=2)
+        rows, columns = self._matrices(h, w, x.dtype)
+        y = np.matmul(rows, x.reshape(n, h, w * c))  # A_h x, per sample
+        return np.matmul(columns, y.reshape(n * h * sh, w, c)).reshape(n, h * sh, w * sw, c)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        n, h, w, c = self._shape
+        (sh, sw) = self.size
+        g = self._upstream(grad_output, (n, h * sh, w * sw, c))
+        if not input_gradient:
+            return None
+        if self.interpolation == "nearest":
+            return g.reshape(n, h, sh, w, sw, c).sum(axis=(2, 4))
+        rows, columns = self._matrices(h, w, g.dtype)
+        d = np.matmul(columns.T, g.reshape(n * h * sh, w * sw, c))  # g A_w
+        return np.matmul(rows.T, d.reshape(n, h * sh, w * c)).reshape(n, h, w, c)
+
+    def config(self) -> dict[str, Any]:
+        return {"size": list(self.size), "interpolation": self.interpolation,
+                **super().config()}
+
+
+class Conv2DTranspose(_Windows):
+    r"""Transposed 2-D convolution ("deconvolution"): each input cell stamps the kernel,
+    scaled by its channels, onto the output, stride s apart; the adjoint of :class:`Conv2D`.
+
+        full[n, h·s_h + i, w·s_w + j, o] = Σ_{h, w, c} x[n, h, w, c] · W[i, j, o, c],
+        z = full cropped to the output (below) + b,   y = φ(z).
+
+    ``full`` has (H − 1)·s_h + k_h rows (columns alike). The output, Keras's rule per axis:
+    ``"valid"``: H·s + max(k − s, 0) cells from the first (cells past ``full`` hold b
+    only); ``"same"``: H·s cells, cropping the k − s extra ones ⌊(k − s)/2⌋ at the start
+    and the rest at the end; with ``output_padding`` p: (H − 1)·s + k − 2·pad + p cells,
+    pad = 0 ("valid") or ⌊k/2⌋ ("same"), cropped as TF does (⌊(F − out)/2⌋ at the start).
+
+    torch's ``nn.ConvTranspose2d(padding=q, output_padding=p)`` crops q cells at each
+    end, then adds p at the end: it cannot crop one cell more at the end than at the
+    start, which Keras's "same" does for k − s odd (k = 3, s = 2): the torch mirror crops
+    that cell after it. Kernel: Keras's (k_h, k_w, out, in), as here; torch's
+    ``ConvTranspose2d.weight`` is (in, out, k_h, k_w), ``W.transpose(3, 2, 0, 1)``.
+
+    Backward, given g: δ = φ'(z) ⊙ g put back in the full grid (dL/dfull); dL/dx is a
+    :class:`Conv2D` of dL/dfull (its windows, stride s, times W): dL/dx[n, h, w, c] =
+    Σ_{i, j, o} dL/dfull[n, h·s_h + i, w·s_w + j, o] W[i, j, o, c]; dL/dW = xᵀ times the
+    same windows, one product; dL/db = Σ δ.
+
+    Shape:
+        x: (N, H, W, in_channels) → y, z: (N, H', W', filters), H' by the rule above;
+        W: (k_h, k_w, filters, in_channels); b: (filters,).
+
+    Args:
+        in_channels, filters: channels in and out.
+        kernel_size, strides: an int or a pair (h, w).
+        padding: ``"valid"`` or ``"same"`` (Keras's rule above).
+        output_padding: ``None`` or an int or a pair, each below its stride: cells added
+            at the end. With ``"same"`` and an even kernel it must be ≥ 1 (TF refuses 0:
+            the output would be smaller than H·s − s + 1).
+        activation, dtype, seed, name: as :class:`Conv2D`.
+    """
+
+    parameter_names = ("W", "b")
+
+    def __init__(self, in_channels: int, filters: int, kernel_size: Any, *, strides: Any = 1,
+                 padding: str = "valid", output_padding: Any = None,
+                 activation: str | Activation = "identity", dtype: object = np.float64,
+                 seed: int | None = None, name: str | None = None) -> None:
+        for what, width in (("in_channels", in_channels), ("filters", filters)):
+            check_count("Conv2DTranspose", what, width, 1)
+        self.in_channels, self.filters = int(in_channels), int(filters)
+        self.activation = get(activation)
+        self._setup(kernel_size, strides, padding, 1)
+        self.output_padding = None if output_padding is None else \
+            _output_padding(output_padding, self.strides, self.kernel_size, padding)
+        super().__init__(dtype=dtype, name=name or
+                         f"Conv2DTranspose({in_channels}, {filters}, {self.activation.name})")
+        self.initialize(np.random.default_rng(seed))
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """W (k_h, k_w, filters, in), b (filters)."""
+        return {"W": [*config["kernel_size"], config["filters"], config["in_channels"]],
+                "b": [config["filters"]]}
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform (fans k_h·k_w·out and k_h·k_w·in, Keras's count) and zero bias."""
+        window = math.prod(self.kernel_size)
+        limit = np.sqrt(6.0 / (window * (self.in_channels + self.filters)))
+        shape = (*self.kernel_size, self.filters, self.in_channels)
+        self._values["W"] = rng.uniform(-limit, limit, shape).astype(self.dtype)
+        self._values["b"] = np.zeros(self.filters, self.dtype)
+
+    @property
+    def W(self) -> np.ndarray:
+        """The kernel, (k_h, k_w, filters, in_channels)."""
+        return self._values["W"]
+
+    @property
+    def b(self) -> np.ndarray:
+        """The bias, (filters,)."""
+        return self._values["b"]
+
+    @b.setter
+    def b(self, value: np.ndarray) -> None:
+        self.set("b", value)
+
+    def geometry(self, size: int, axis: int) -> tuple[int, int, int]:
+        """Along ``axis`` (0: rows, 1: columns) of an input of ``size`` cells: the full
+        grid's length F, the output's length, and the cells cropped from F's start."""
+        k, s = self.kernel_size[axis], self.strides[axis]
+        full = (size - 1) * s + k
+        if self.output_padding is None:
+            out = size * s + (max(k - s, 0) if self.padding == "valid" else 0)
+        else:
+            pad = 0 if self.padding == "valid" else k // 2
+            out = full - 2 * pad + self.output_padding[axis]
+        start = max(full - out, 0) // 2 if self.padding == "same" else 0
+        return full, out, start
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3 or input_shape[-1] != self.in_channels:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, "
+                             f"{self.in_channels}), channels last, got {tuple(input_shape)}")
+        return (self.geometry(input_shape[0], 0)[1], self.geometry(input_shape[1], 1)[1],
+                self.filters)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = φ(crop(Σ_{i,j} x W[i, j]ᵀ placed at offset (i, j), stride s) + b)."""
+        x = self._input(x)
+        self.output_shape(x.shape[1:])
+        (n, h, w, _), f = x.shape, self.filters
+        (full_h, out_h, top), (full_w, out_w, left) = (self.geometry(h, 0),
+                                                       self.geometry(w, 1))
+        # the grid holds the full output and the output's window, which may reach past it
+        grid = np.zeros((n, max(full_h, top + out_h), max(full_w, left + out_w), f), x.dtype)
+        stamp = np.empty((n, h, w, f), x.dtype)  # one product per kernel offset, then added
+        for i, j, (rows, columns) in self._slices((h, w)):
+            np.matmul(x.reshape(-1, self.in_channels), self.W[i, j].T, out=stamp.reshape(-1, f))
+            grid[:, rows, columns, :] += stamp
+        z = grid[:, top:top + out_h, left:left + out_w, :] + self.b
+        self._cache = {"x": x, "z": z, "grid": grid.shape, "full": (full_h, full_w),
+                       "start": (top, left)}
+        return self.activation(z)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """δ = φ'(z) ⊙ g back on the full grid; its windows give dL/dW and dL/dx, one
+        product each (a Conv2D of δ)."""
+        if self._cache is None:
+            raise self._no_forward()
+        x, z = self._cache["x"], self._cache["z"]
+        g = self._upstream(grad_output, z.shape)
+        delta = self.activation.vjp(z, g)
+        (top, left), (full_h, full_w) = self._cache["start"], self._cache["full"]
+        grid = np.zeros(self._cache["grid"], delta.dtype)
+        grid[:, top:top + z.shape[1], left:left + z.shape[2], :] = delta
+        windows = self._windows(grid[:, :full_h, :full_w], x.shape[1:3])  # (N, H, W, k, k, f)
+        rows = windows.reshape(x.shape[0] * x.shape[1] * x.shape[2], -1)
+        inputs = x.reshape(len(rows), self.in_channels)
+        self._gradients = {"W": (inputs.T @ rows).reshape(self.in_channels, *self.W.shape[:3])
+                           .transpose(1, 2, 3, 0).copy(),
+                           "b": _column_sums(delta.reshape(-1, self.filters))}
+        if not input_gradient:
+            return None
+        return (rows @ self.W.reshape(-1, self.in_channels)).reshape(x.shape)
+
+    def config(self) -> dict[str, Any]:
+        return {"in_channels": self.in_channels, "filters": self.filters,
+                "output_padding": None if self.output_padding is None else
+                list(self.output_padding), "activation": self.activation.name,
+                "activation_params": dict(self.activation.params), **super().config()}
+
+
+def _output_padding(value: object, strides: tuple[int, ...], kernel: tuple[int, ...],
+                    padding: str) -> tuple[int, int]:
+    """Conv2DTranspose's ``output_padding``: an int or a pair, 0 ≤ p < stride on each
+    axis; with "same", ≥ 1 along an axis whose kernel is even (below, TF refuses)."""
+    pair = (value, value) if isinstance(value, int | np.integer) else value
+    ok = isinstance(pair, tuple | list) and len(pair) == 2 and all(
+        isinstance(p, int | np.integer) and not isinstance(p, bool) and 0 <= p < s
+        for p, s in zip(pair, strides, strict=True))
+    if not ok:
+        raise ValueError(f"Conv2DTranspose: output_padding must be None, or an int or a pair "
+                         f"each ≥ 0 and below its stride {strides}, got {value!r}")
+    if padding == "same" and any(k % 2 == 0 and p == 0 for k, p in zip(kernel, pair,
+                                                                         strict=True)):
+        raise ValueError(f"Conv2DTranspose: padding='same' with an even kernel {kernel} "
+                         f"needs output_padding ≥ 1 on that axis, got {value!r} (TF refuses "
+                         "0: its output would be one cell short of H·s − s + 1)")
+    return int(pair[0]), int(pair[1])
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    r"""Depthwise-separable 2-D convolution: a :class:`DepthwiseConv2D` (each channel its
+    own M filters, no bias) then a 1×1 convolution mixing the C·M channels, then the bias.
+
+        h[n, y, x, c·M + m] = Σ_{i, j} x̃[n, y·s_h + i·d_h, x·s_w + j·d_w, c] W[i, j, c, m],
+        z = h P + b (P as a (C·M, filters) matrix),   y = φ(z).
+
+    Keras's ``SeparableConv2D`` holds ``depthwise_kernel`` (k_h, k_w, C, M),
+    ``pointwise_kernel`` (1, 1, C·M, filters) and ``bias``, as here (W, P, b); torch
+    writes it as two modules, ``nn.Conv2d(C, C·M, k, groups=C, bias=False)`` and
+    ``nn.Conv2d(C·M, filters, 1)``, whose weights are (C·M, 1, k_h, k_w) and
+    (filters, C·M, 1, 1). Padding (TF's rule) applies to the depthwise step.
+
+    Backward, given g: δ = φ'(z) ⊙ g; dL/dP = hᵀ δ, dL/db = Σ δ; δ_h = δ Pᵀ, then
+    DepthwiseConv2D's backward with δ_h (dL/dW and dL/dx).
+
+    Shape:
+        x: (N, H, W, C) → y, z: (N, H', W', filters) (H' as :class:`Conv2D`'s);
+        W: (k_h, k_w, C, M); P: (1, 1, C·M, filters); b: (filters,).
+    """
+
+    parameter_names = ("W", "P", "b")
+
+    def __init__(self, in_channels: int, filters: int, kernel_size: Any, *,
+                 depth_multiplier: int = 1, **options: Any) -> None:
+        check_count("SeparableConv2D", "filters", filters, 1)
+        self.pointwise_filters = int(filters)
+        super().__init__(in_channels, kernel_size, depth_multiplier=depth_multiplier,
+                         **options)
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """W (k_h, k_w, C, M), P (1, 1, C·M, filters), b (filters)."""
+        channels, m = config["in_channels"], config["depth_multiplier"]
+        return {"W": [*config["kernel_size"], channels, m],
+                "P": [1, 1, channels * m, config["filters"]], "b": [config["filters"]]}
+
+    @property
+    def out_channels(self) -> int:
+        return self.pointwise_filters
+
+    @property
+    def P(self) -> np.ndarray:
+        """The pointwise kernel, (1, 1, C·M, filters)."""
+        return self._values["P"]
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Glorot-uniform for each kernel (Keras's fans: k_h·k_w·C and k_h·k_w·M; C·M and
+        filters), zero bias."""
+        super().initialize(rng)
+        depth = self.in_channels * self.depth_multiplier
+        limit = np.sqrt(6.0 / (depth + self.pointwise_filters))
+        self._values["P"] = rng.uniform(-limit, limit, (1, 1, depth, self.pointwise_filters)
+                                        ).astype(self.dtype)
+        self._values["b"] = np.zeros(self.pointwise_filters, self.dtype)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """y = φ(depthwise(x, W) P + b)."""
+        x = self._input_2d(x)
+        self._check_channels(x)
+        cols = self._gather(x)
+        h = self._combine(cols)  # DepthwiseConv2D's product, (N, H', W', C·M)
+        n, rows, columns, depth = h.shape
+        z = (h.reshape(-1, depth) @ self.P.reshape(depth, -1)).reshape(n, rows, columns, -1)
+        z += self.b
+        self._cache = {"cols": cols, "h": h, "z": z}
+        return self.activation(z)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        """dL/dP = hᵀ δ and dL/db = Σ δ; δ_h = δ Pᵀ through the depthwise step."""
+        if self._cache is None:
+            raise self._no_forward()
+        cols, h, z = self._cache["cols"], self._cache["h"], self._cache["z"]
+        delta = self.activation.vjp(z, self._upstream(grad_output, z.shape))
+        depth = h.shape[-1]
+        flat = delta.reshape(-1, self.pointwise_filters)
+        pointwise = self.P.reshape(depth, -1)
+        delta_h = (flat @ pointwise.T).reshape(h.shape)
+        self._gradients = {"W": self._kernel_gradient(cols, delta_h),
+                           "P": (h.reshape(-1, depth).T @ flat).reshape(self.P.shape),
+                           "b": _column_sums(flat)}
+        if not input_gradient:
+            return None
+        sent = np.empty((*delta_h.shape[:3], self.in_channels), delta_h.dtype)
+
+        def send(i: int, j: int, cells: np.ndarray) -> None:
+            cells += self._sent_back(delta_h, i, j, out=sent)
+
+        return self._scatter(send, delta_h.dtype)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "filters": self.pointwise_filters}
+
+
+LAYERS.update({cls.__name__: cls for cls in (Cropping2D, UpSampling2D, Conv2DTranspose,
+                                             SeparableConv2D)})

@@ -408,6 +408,29 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                WeightRow("b", "bias", "bias"),
            ), note="nn.Linear and keras.layers.Dense act on the last axis of any input "
                    "already; the spec's Dense takes (N, in) only"),
+    # the layers of upsampling paths (U-Net) and separable stacks (MobileNet)
+    Layout("Cropping2D", "nn.ZeroPad2d (negative amounts)", "keras.layers.Cropping2D",
+           note="torch has no crop module: nn.ZeroPad2d((-l, -r, -t, -b)) cuts, in F.pad's "
+                "order (left, right, top, bottom)"),
+    Layout("UpSampling2D", "nn.Upsample(scale_factor, mode)", "keras.layers.UpSampling2D",
+           note="Keras's bilinear is torch's align_corners=False; TF computes it in float32 "
+                "whatever the dtype"),
+    Layout("Conv2DTranspose", "nn.ConvTranspose2d", "keras.layers.Conv2DTranspose", (
+        WeightRow("W", "weight", "kernel", to_torch=KERNEL_2D,
+                  note="spec and Keras (k_h, k_w, out, in), torch (in, out, k_h, k_w): the "
+                       "same permute(3, 2, 0, 1) as Conv2D's, in and out swapped in both"),
+        WeightRow("b", "bias", "bias"),
+    ), note="Keras's \"same\" crops k − s cells, the odd one at the end, which torch's "
+            "padding= cannot: an nn.ZeroPad2d with −1 after it where k − s is odd"),
+    Layout("SeparableConv2D", "nn.Sequential(nn.Conv2d(groups=C), nn.Conv2d(1×1))",
+           "keras.layers.SeparableConv2D", (
+        WeightRow("W", "0.weight", "depthwise_kernel", to_torch=DEPTHWISE,
+                  note="spec and Keras (k_h, k_w, C, M), torch (C·M, 1, k_h, k_w)"),
+        WeightRow("P", "1.weight", "pointwise_kernel", to_torch=KERNEL_2D,
+                  note="spec and Keras (1, 1, C·M, out), torch (out, C·M, 1, 1)"),
+        WeightRow("b", "1.bias", "bias", note="on the pointwise step; the depthwise one has "
+                  "none (bias=False)"),
+    ), note="two torch modules, a depthwise and a 1×1 convolution, in one nn.Sequential"),
 )}
 
 

@@ -436,6 +436,78 @@ def _activation_layer_concepts() -> list[Concept]:
     ]
 
 
+def _upsampling_concepts() -> list[Concept]:
+    """The layers of a U-Net's upsampling path and of MobileNet's separable stacks. Keras's
+    bilinear UpSampling2D computes in float32 whatever its dtype (TF's resize kernel), so
+    its cases are not here but in parity_tests/test_upsampling.py, float32 against both
+    frameworks and float64 against torch."""
+    from reference.convolution import (
+        Conv2D,
+        Conv2DTranspose,
+        Cropping2D,
+        SeparableConv2D,
+        UpSampling2D,
+    )
+
+    def transpose(*args: object, **options: object) -> Callable[[np.dtype], list]:
+        return lambda dtype: [Conv2DTranspose(*args, dtype=dtype, **options)]
+
+    def separable(*args: object, **options: object) -> Callable[[np.dtype], list]:
+        return lambda dtype: [SeparableConv2D(*args, dtype=dtype, **options)]
+
+    return [
+        Concept(name="Cropping2D", module="convolution",
+                summary=_first_line(Cropping2D.__doc__), notes=(), cases=(
+            _layer_case("Conv2D 3×3 'same' → Cropping2D(((1, 0), (2, 1)))",
+                        lambda d: [Conv2D(2, 2, 3, padding="same", activation="tanh",
+                                          dtype=d), Cropping2D(((1, 0), (2, 1)))], (5, 6, 2)),
+            _layer_case("Cropping2D(1) alone on 4×5", lambda d: [Cropping2D(1)], (4, 5, 2)),
+        )),
+        Concept(name="UpSampling2D", module="convolution",
+                summary=_first_line(UpSampling2D.__doc__), notes=(), cases=(
+            _layer_case("UpSampling2D(2) nearest alone on 3×4", lambda d: [UpSampling2D(2)],
+                        (3, 4, 2)),
+            _layer_case("Conv2D 'same' → UpSampling2D((2, 3)) nearest",
+                        lambda d: [Conv2D(2, 2, 3, padding="same", activation="tanh",
+                                          dtype=d), UpSampling2D((2, 3))], (3, 3, 2)),
+        )),
+        Concept(name="Conv2DTranspose", module="convolution",
+                summary=_first_line(Conv2DTranspose.__doc__), notes=(), cases=(
+            _convolution_case("3×3 stride 2 'valid' on 4×4, tanh",
+                              transpose(2, 3, 3, strides=2, activation="tanh"), (4, 4, 2)),
+            _convolution_case("3×3 stride 2 'same' on 4×5: Keras crops (0, 1), torch "
+                              "padding=0 then a crop", transpose(2, 2, 3, strides=2,
+                                                                 padding="same"), (4, 5, 2)),
+            _convolution_case("4×4 stride 2 'same' on 3×3: torch's padding=1",
+                              transpose(2, 2, 4, strides=2, padding="same",
+                                        activation="relu"), (3, 3, 2)),
+            _convolution_case("3×3 stride 2 'same', output_padding 1",
+                              transpose(1, 2, 3, strides=2, padding="same", output_padding=1),
+                              (3, 4, 1)),
+            _convolution_case("3×3, strides (2, 1), 'same', output_padding (1, 0)",
+                              transpose(2, 3, 3, strides=(2, 1), padding="same",
+                                        output_padding=(1, 0), activation="sigmoid"),
+                              (3, 4, 2)),
+            _convolution_case("(2, 3) kernel, strides (1, 2), 'same': a crop on the rows only",
+                              transpose(2, 2, (2, 3), strides=(1, 2), padding="same"),
+                              (3, 3, 2)),
+            _convolution_case("2×2 stride 3 'valid': Keras's cells past the full output",
+                              transpose(2, 2, 2, strides=3), (2, 3, 2)),
+            _convolution_case("2×2 stride 2 'valid', bias up to ±1e4, tanh",
+                              transpose(1, 2, 2, strides=2, activation="tanh"), (3, 3, 1),
+                              extreme=True),
+        )),
+        Concept(name="SeparableConv2D", module="convolution",
+                summary=_first_line(SeparableConv2D.__doc__), notes=(), cases=(
+            _convolution_case("3×3, depth multiplier 2, stride 2 'same' on 8×8: TF pads (0, 1)",
+                              separable(2, 3, 3, depth_multiplier=2, strides=2,
+                                        padding="same", activation="tanh"), (8, 8, 2)),
+            _convolution_case("2×3 'valid', relu", separable(3, 2, (2, 3), activation="relu"),
+                              (4, 5, 3)),
+        )),
+    ]
+
+
 XOR_INPUTS = np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
 XOR_TARGETS = np.array([[0, 1], [1, 0], [1, 0], [0, 1]])
 
@@ -992,6 +1064,7 @@ def _build() -> tuple[Concept, ...]:
     ))
     concepts += _convolution_concepts()
     concepts += _activation_layer_concepts()
+    concepts += _upsampling_concepts()
     concepts += _sequence_concepts()
     concepts += _learning_concepts()
     concepts += _graph_concepts()

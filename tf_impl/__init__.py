@@ -47,9 +47,13 @@ from tf_impl.convolution import (
     AveragePool2D,
     Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    Cropping2D,
     DepthwiseConv2D,
     GlobalAveragePooling2D,
     MaxPool2D,
+    SeparableConv2D,
+    UpSampling2D,
     ZeroPadding2D,
 )
 from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
@@ -60,12 +64,12 @@ from tf_impl.runtime import configure_full_precision_determinism
 from tf_impl.training import fit
 from tf_impl.weights import load_weights, save_weights
 
-__all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "DepthwiseConv2D",
-           "Dropout", "Flatten", "GlobalAveragePooling2D", "LeakyReLU", "MaxPool2D", "Perceptron",
-           "ReLU", "Sequential", "Softmax", "ZeroPadding2D", "activations",
-           "autodiff", "callbacks", "configure_full_precision_determinism", "convert",
-           "convolution", "fit", "from_reference", "gradient_descent", "initializers",
-           "layers", "load_weights", "losses", "networks", "normalization", "optimizers",
-           "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
-           "to_reference", "training", "weights"]
-__all__ += ["graphs", "merging"]
+__all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Conv2DTranspose",
+           "Cropping2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "LeakyReLU", "MaxPool2D", "Perceptron", "ReLU",
+           "SeparableConv2D", "Sequential", "Softmax", "UpSampling2D", "ZeroPadding2D",
+           "activations", "autodiff", "callbacks", "configure_full_precision_determinism",
+           "convert", "convolution", "fit", "from_reference", "gradient_descent",
+           "graphs", "initializers", "layers", "load_weights", "losses", "merging",
+           "networks", "normalization", "optimizers", "parallel", "perceptron", "runtime",
+           "save_weights", "schedules", "sequences", "to_reference", "training", "weights"]

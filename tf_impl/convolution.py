@@ -8,6 +8,8 @@
 * MaxPooling2D, AveragePooling2D: ``"same"`` pads by the same rule; AveragePooling2D
   always leaves the padded cells out of the divisor (torch's ``count_include_pad=False``).
 * GlobalAveragePooling2D: the mean over H and W.
+* Cropping2D, UpSampling2D, Conv2DTranspose (kernel (k_h, k_w, out, in)) and
+  SeparableConv2D (depthwise and pointwise kernels): Keras's own layers, as the spec's.
 
 As with Dense, the dtype is explicit on the layers with weights, which are built at once;
 the pooling layers keep their input's dtype (``autocast=False``), as the spec's do.
@@ -205,4 +207,139 @@ TRANSLATIONS = [
     Translation("ZeroPadding2D",
                 lambda layer, context, dtype: [ZeroPadding2D(layer.padding, dtype=dtype)],
                 _read_zero_padding, (keras.layers.ZeroPadding2D,)),
+]
+
+
+# -- the layers of upsampling paths (U-Net) and separable stacks (MobileNet) --------------
+
+def Cropping2D(cropping: int | tuple = ((0, 0), (0, 0)), *,
+               dtype: str | None = None) -> keras.layers.Cropping2D:
+    """``keras.layers.Cropping2D(cropping)``, keeping its input's dtype; ``cropping`` as
+    ((top, bottom), (left, right)). Shape: x (N, H, W, C) → (N, H − top − bottom,
+    W − left − right, C)."""
+    return keras.layers.Cropping2D(cropping, dtype=dtype, autocast=False)
+
+
+def UpSampling2D(size: int | tuple[int, int] = 2, interpolation: str = "nearest", *,
+                 dtype: str | None = None) -> keras.layers.UpSampling2D:
+    """``keras.layers.UpSampling2D(size, interpolation=…)``, keeping its input's dtype.
+    ``"bilinear"`` samples at half-pixel centres (torch's ``align_corners=False``); TF's
+    resize kernel computes it in float32 even for float64 data (about 1e-7 off the
+    spec's float64 numbers). Shape: x (N, H, W, C) → (N, H·s_h, W·s_w, C)."""
+    return keras.layers.UpSampling2D(size, interpolation=interpolation, dtype=dtype,
+                                     autocast=False)
+
+
+def Conv2DTranspose(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
+                    strides: int | Sequence[int] = 1, padding: str = "valid",
+                    output_padding: int | Sequence[int] | None = None,
+                    activation: str = "linear",
+                    dtype: str = "float64") -> keras.layers.Conv2DTranspose:
+    """A built ``keras.layers.Conv2DTranspose``, kernel (k_h, k_w, filters, in_channels).
+
+    Shape: x (N, H, W, in_channels) → y (N, H', W', filters), H' = H·s under "same"."""
+    layer = keras.layers.Conv2DTranspose(filters, kernel_size, strides=strides,
+                                         padding=padding, output_padding=output_padding,
+                                         activation=activation, dtype=dtype)
+    layer.build((None, None, None, in_channels))
+    return layer
+
+
+def SeparableConv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
+                    depth_multiplier: int = 1, strides: int | Sequence[int] = 1,
+                    padding: str = "valid", dilation_rate: int | Sequence[int] = 1,
+                    activation: str = "linear",
+                    dtype: str = "float64") -> keras.layers.SeparableConv2D:
+    """A built ``keras.layers.SeparableConv2D``: depthwise kernel (k_h, k_w, C, M), pointwise
+    kernel (1, 1, C·M, filters), bias (filters,).
+
+    Shape: x (N, H, W, C) → y (N, H', W', filters)."""
+    layer = keras.layers.SeparableConv2D(filters, kernel_size, strides=strides,
+                                         padding=padding, depth_multiplier=depth_multiplier,
+                                         dilation_rate=dilation_rate, activation=activation,
+                                         dtype=dtype)
+    layer.build((None, None, None, in_channels))
+    return layer
+
+
+def _channels_last(main: keras.Layer, where: str) -> None:
+    if main.data_format != "channels_last":
+        raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
+
+
+def _read_cropping(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    _channels_last(layers[i], where)
+    return reference.Cropping2D(tuple(tuple(int(p) for p in pair)
+                                      for pair in layers[i].cropping)), 1
+
+
+def _read_upsampling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    _channels_last(main, where)
+    if main.interpolation not in reference.convolution.INTERPOLATIONS:
+        raise TypeError(f"to_reference: {where} interpolates {main.interpolation!r}; the "
+                        "spec has 'nearest' and 'bilinear'")
+    return reference.UpSampling2D(tuple(main.size), main.interpolation), 1
+
+
+def _build_conv_transpose(layer: reference.Conv2DTranspose, context: Context,
+                          dtype: str) -> list[keras.Layer]:
+    name, after = activation_layers(layer, layer.dtype.name, f"from_reference: {layer.name}")
+    return [Conv2DTranspose(layer.in_channels, layer.filters, layer.kernel_size,
+                            strides=layer.strides, padding=layer.padding,
+                            output_padding=layer.output_padding, activation=name,
+                            dtype=layer.dtype.name), *after]
+
+
+def _read_conv_transpose(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    padding = _padding(main, where)
+    built(main, where)
+    if not main.use_bias or tuple(main.dilation_rate) != (1, 1):
+        raise TypeError(f"to_reference: {where} has no bias or a dilation; the spec's "
+                        "Conv2DTranspose has a bias and none")
+    activation, n = read_activation(layers, i, where)
+    kernel = main.kernel
+    return reference.Conv2DTranspose(
+        int(kernel.shape[3]), int(kernel.shape[2]), main.kernel_size, strides=main.strides,
+        padding=padding, output_padding=main.output_padding, activation=activation,
+        dtype=kernel.dtype), n
+
+
+def _build_separable(layer: reference.SeparableConv2D, context: Context,
+                     dtype: str) -> list[keras.Layer]:
+    name, after = activation_layers(layer, layer.dtype.name, f"from_reference: {layer.name}")
+    return [SeparableConv2D(layer.in_channels, layer.out_channels, layer.kernel_size,
+                            depth_multiplier=layer.depth_multiplier, strides=layer.strides,
+                            padding=layer.padding, dilation_rate=layer.dilation_rate,
+                            activation=name, dtype=layer.dtype.name), *after]
+
+
+def _read_separable(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    padding = _padding(main, where)
+    built(main, where)
+    if not main.use_bias:
+        raise TypeError(f"to_reference: {where} has no bias; the spec's SeparableConv2D has one")
+    activation, n = read_activation(layers, i, where)
+    depthwise, pointwise = main.depthwise_kernel, main.pointwise_kernel
+    return reference.SeparableConv2D(
+        int(depthwise.shape[2]), int(pointwise.shape[3]), main.kernel_size,
+        depth_multiplier=int(depthwise.shape[3]), strides=main.strides, padding=padding,
+        dilation_rate=main.dilation_rate, activation=activation,
+        dtype=depthwise.dtype), n
+
+
+TRANSLATIONS += [
+    Translation("Cropping2D",
+                lambda layer, context, dtype: [Cropping2D(layer.cropping, dtype=dtype)],
+                _read_cropping, (keras.layers.Cropping2D,)),
+    Translation("UpSampling2D",
+                lambda layer, context, dtype: [UpSampling2D(layer.size, layer.interpolation,
+                                                            dtype=dtype)],
+                _read_upsampling, (keras.layers.UpSampling2D,)),
+    Translation("Conv2DTranspose", _build_conv_transpose, _read_conv_transpose,
+                (keras.layers.Conv2DTranspose,)),
+    Translation("SeparableConv2D", _build_separable, _read_separable,
+                (keras.layers.SeparableConv2D,)),
 ]

@@ -21,6 +21,12 @@ uneven one, which no torch module does.
 
 Global average pooling is ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``, the mean over
 H and W, (N, C, H, W) → (N, C).
+
+Cropping2D is an ``nn.ZeroPad2d`` with negative amounts (torch has no crop module);
+UpSampling2D ``nn.Upsample`` (bilinear: ``align_corners=False``); Conv2DTranspose
+``nn.ConvTranspose2d``, then an ``nn.ZeroPad2d((0, -1, 0, -1))`` where Keras's "same"
+crops its odd cell at the end, which ``padding=`` cannot; SeparableConv2D an
+``nn.Sequential`` of a depthwise ``nn.Conv2d`` and a 1×1 one.
 """
 
 from __future__ import annotations
@@ -361,8 +367,8 @@ def _zero_padding(layer: reference.ZeroPadding2D, context: Context) -> list[nn.M
 
 def _read_zero_padding(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     pads, _ = _read_pads(modules, i, 0.0)
-    if pads is None or len(pads) != 2:
-        return None
+    if pads is None or len(pads) != 2 or any(n < 0 for pair in pads for n in pair):
+        return None  # negative amounts crop: a Cropping2D
     return reference.ZeroPadding2D(tuple(pads)), 1
 
 
@@ -391,4 +397,214 @@ TRANSLATIONS = (
                 Template("nn.ZeroPad2d({pads})", note="Keras's ((top, bottom), (left, right))",
                          arguments=lambda layer, shape: {"pads": (
                              *layer.padding[1], *layer.padding[0])}, layout="channels")),
+)
+
+
+# ── The layers of upsampling paths (U-Net) and separable stacks (MobileNet) ─────────────
+
+def _cropping(layer: reference.Cropping2D, context: Context) -> list[nn.Module]:
+    (top, bottom), (left, right) = layer.cropping
+    # torch has no crop module: a negative pad cuts, in F.pad's order (left, right, top, bottom)
+    return [nn.ZeroPad2d((-left, -right, -top, -bottom))]
+
+
+def _read_cropping(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    pads, _ = _read_pads(modules, i, 0.0)
+    if pads is None or len(pads) != 2 or not any(n < 0 for pair in pads for n in pair):
+        return None
+    if any(n > 0 for pair in pads for n in pair):
+        raise TypeError(f"module {i} ({modules[i]!r}) pads some sides and crops others; the "
+                        "spec has ZeroPadding2D and Cropping2D, each one way")
+    return reference.Cropping2D(tuple((-before, -after) for before, after in pads)), 1
+
+
+def _crop_fields(layer: reference.Cropping2D, shape: tuple[int, ...]) -> dict[str, Any]:
+    def cut(before: int, after: int) -> str:
+        return f"{before}:{-after}" if after else f"{before}:"
+    (top, bottom), (left, right) = layer.cropping
+    return {"rows": cut(top, bottom), "columns": cut(left, right)}
+
+
+def _upsampling(layer: reference.UpSampling2D, context: Context) -> list[nn.Module]:
+    if layer.interpolation == "nearest":
+        return [nn.Upsample(scale_factor=_size(layer.size), mode="nearest")]
+    # Keras's bilinear samples at half-pixel centres: align_corners=False, not True
+    return [nn.Upsample(scale_factor=_size(layer.size), mode="bilinear", align_corners=False)]
+
+
+def _read_upsampling(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    module = modules[i]
+    scale = module.scale_factor
+    scale = (scale, scale) if not isinstance(scale, tuple) else scale
+    where = f"module {i} ({module!r})"
+    if module.size is not None or any(s is None or float(s) != int(s) for s in scale):
+        raise TypeError(f"{where}: the spec's UpSampling2D takes a whole scale_factor, not "
+                        "a size")
+    if module.mode not in reference.convolution.INTERPOLATIONS or module.align_corners or \
+            module.recompute_scale_factor:
+        raise TypeError(f"{where}: the spec (Keras) interpolates 'nearest' or 'bilinear' "
+                        "with align_corners=False")
+    return reference.UpSampling2D(tuple(int(s) for s in scale), module.mode), 1
+
+
+def _transpose_amounts(layer: reference.Conv2DTranspose) -> tuple[Pads, list[int]]:
+    """torch's (padding, output_padding) per axis for the spec layer, and the cells to
+    crop after it at the end: Keras's output is F[start : start + out] (F the full
+    output), torch's F[q : F − q + p]; q = start, and p = out − F + 2q, which is −1 where
+    Keras crops its odd cell at the end (k − s odd): p = 0 then, and one cell cropped."""
+    found, crops = [], []
+    for axis in (0, 1):
+        full, out, start = layer.geometry(1, axis)  # the same for every input size
+        extra = out - full + 2 * start
+        found.append((start, max(extra, 0)))
+        crops.append(max(-extra, 0))
+    return found, crops
+
+
+def _conv_transpose(layer: reference.Conv2DTranspose, context: Context) -> list[nn.Module]:
+    """nn.ConvTranspose2d, [the crop of Keras's odd "same" cell], [activation module]."""
+    amounts, (crop_h, crop_w) = _transpose_amounts(layer)
+    conv = nn.ConvTranspose2d(
+        layer.in_channels, layer.filters, _size(layer.kernel_size), stride=_size(layer.strides),
+        padding=_size([q for q, _ in amounts]), output_padding=_size([p for _, p in amounts]),
+        dtype=torch_dtype(layer.dtype))
+    # Keras's "same" crops the odd cell of k − s at the end; padding= crops both ends alike
+    crop = [nn.ZeroPad2d((0, -crop_w, 0, -crop_h))] if crop_h or crop_w else []
+    return [conv, *crop, *as_modules(layer.activation, conv.weight.dtype, feature_map=True)]
+
+
+def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _read_conv_transpose(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    conv = modules[i]
+    where = f"module {i} (ConvTranspose2d)"
+    if conv.groups != 1 or _pair(conv.dilation) != (1, 1) or conv.bias is None or \
+            conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        raise TypeError(f"{where} has groups, dilation, no bias or a padding mode; the spec's "
+                        "Conv2DTranspose (Keras's) has none of them")
+    pads, k = _read_pads(modules, i + 1, 0.0) if i + 1 < len(modules) else (None, i + 1)
+    crop = [0, 0] if pads is None else [-after for before, after in pads]
+    if pads is not None and any(before for before, _ in pads):
+        pads, crop, k = None, [0, 0], i + 1  # a crop at the start: a Cropping2D of its own
+    kernel, stride = _pair(conv.kernel_size), _pair(conv.stride)
+    amounts = list(zip(_pair(conv.padding), _pair(conv.output_padding), strict=True))
+    options = [("valid", None), ("same", None), *(
+        (padding, (p, q)) for padding in ("valid", "same") for p in range(stride[0])
+        for q in range(stride[1]))]
+    for padding, output_padding in options:
+        try:
+            found = reference.Conv2DTranspose(conv.in_channels, conv.out_channels, kernel,
+                                              strides=stride, padding=padding,
+                                              output_padding=output_padding)
+        except ValueError:
+            continue
+        made, crops = _transpose_amounts(found)
+        if made == amounts and crops in (crop, [0, 0]):
+            k = k if crops == crop else i + 1  # the crop module is the layer's or its own
+            break
+    else:
+        raise TypeError(f"{where} crops {conv.padding} and adds {conv.output_padding} cells: "
+                        "not Keras's 'valid' or 'same' rule for any output_padding (Keras "
+                        "crops an odd cell at the end, never at the start); write it as "
+                        "padding=0 and the crop as a module of its own, e.g. "
+                        "nn.ZeroPad2d((-1, 0, -1, 0)) for padding=1, output_padding=1")
+    activation = following(modules, k, MODULE_CLASSES)
+    layer = reference.Conv2DTranspose(
+        conv.in_channels, conv.out_channels, kernel, strides=stride, padding=padding,
+        output_padding=output_padding, dtype=numpy_dtype(conv.weight),
+        activation="identity" if activation is None else
+        from_module(activation, f"module {k}", feature_map=True))
+    return layer, k - i + (activation is not None)
+
+
+def _conv_transpose_fields(layer: reference.Conv2DTranspose, shape: tuple[int, ...]
+                           ) -> dict[str, Any]:
+    amounts, (crop_h, crop_w) = _transpose_amounts(layer)
+    arguments = [str(_size(layer.kernel_size))]
+    if set(layer.strides) != {1}:
+        arguments.append(f"stride={_size(layer.strides)}")
+    if any(q for q, _ in amounts):
+        arguments.append(f"padding={_size([q for q, _ in amounts])}")
+    if any(p for _, p in amounts):
+        arguments.append(f"output_padding={_size([p for _, p in amounts])}")
+    rows, columns = (":-1" if crop_h else ":"), (":-1" if crop_w else ":")
+    crop = f"\nx = x[:, :, {rows}, {columns}]  # Keras's \"same\": the odd cell cropped at the " \
+        "end" if crop_h or crop_w else ""
+    return {"arguments": ", ".join(arguments), "crop": crop}
+
+
+def _separable(layer: reference.SeparableConv2D, context: Context) -> list[nn.Module]:
+    """[pad module where TF's "same" is uneven,] nn.Sequential(depthwise, 1×1), [activation]."""
+    padding, amounts = _split(_tf_pads(layer, context.input_shape))
+    channels, dtype = layer.in_channels, torch_dtype(layer.dtype)
+    depth = channels * layer.depth_multiplier
+    pair = nn.Sequential(
+        nn.Conv2d(channels, depth, _size(layer.kernel_size), stride=_size(layer.strides),
+                  padding=padding, dilation=_size(layer.dilation_rate), groups=channels,
+                  bias=False, dtype=dtype),
+        nn.Conv2d(depth, layer.out_channels, 1, dtype=dtype))
+    pad = [] if amounts is None else [_pad_module(amounts)]
+    return [*pad, pair, *as_modules(layer.activation, dtype, feature_map=True)]
+
+
+def _read_separable(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    pads, k = _read_pads(modules, i, 0.0)
+    pair = modules[k] if k < len(modules) else None
+    if not isinstance(pair, nn.Sequential) or len(pair) != 2 or \
+            not all(type(m) is nn.Conv2d for m in pair):
+        return None
+    depthwise, pointwise = pair
+    where = f"module {k} (nn.Sequential of two nn.Conv2d)"
+    if depthwise.groups != depthwise.in_channels or depthwise.bias is not None or \
+            _pair(pointwise.kernel_size) != (1, 1) or pointwise.groups != 1 or \
+            pointwise.bias is None or _pair(pointwise.stride) != (1, 1) or \
+            _own_pads(pointwise, 2) != [(0, 0)] * 2 or \
+            depthwise.padding_mode != "zeros" or depthwise.padding == "same":
+        raise TypeError(f"{where} is not a SeparableConv2D: a depthwise nn.Conv2d "
+                        "(groups=in_channels, bias=False), then a 1×1 nn.Conv2d with a bias")
+    own = _own_pads(depthwise, 2)
+    total = own if pads is None else [(a + c, b + d) for (a, b), (c, d) in
+                                      zip(pads, own, strict=True)]
+    if pads is not None and not _tf_same(total, depthwise, place.input_shape):
+        return None  # the pad module is a ZeroPadding2D of its own
+    activation = following(modules, k + 1, MODULE_CLASSES)
+    layer = reference.SeparableConv2D(
+        depthwise.in_channels, pointwise.out_channels, depthwise.kernel_size,
+        depth_multiplier=depthwise.out_channels // depthwise.in_channels,
+        strides=depthwise.stride, padding=_spec_padding(where, total, depthwise,
+                                                        place.input_shape),
+        dilation_rate=depthwise.dilation, dtype=numpy_dtype(pointwise.weight),
+        activation="identity" if activation is None else
+        from_module(activation, f"module {k + 1}", feature_map=True))
+    return layer, k + 1 - i + (activation is not None)
+
+
+TRANSLATIONS = (
+    *TRANSLATIONS,
+    Translation("Cropping2D", _cropping, _read_cropping, (nn.ConstantPad2d,),
+                Template(None, call="x = x[:, :, {rows}, {columns}]  # Keras's cropping "
+                         "((top, bottom), (left, right))", arguments=_crop_fields,
+                         layout="channels")),
+    Translation("UpSampling2D", _upsampling, _read_upsampling, (nn.Upsample,),
+                Template("nn.Upsample(scale_factor={scale}, mode={interpolation!r}{corners})",
+                         note="{note}", layout="channels", arguments=lambda layer, shape: {
+                             "scale": _size(layer.size),
+                             "corners": ", align_corners=False" if
+                             layer.interpolation == "bilinear" else "",
+                             "note": "Keras's bilinear: half-pixel centres" if
+                             layer.interpolation == "bilinear" else ""})),
+    Translation("Conv2DTranspose", _conv_transpose, _read_conv_transpose,
+                (nn.ConvTranspose2d,),
+                Template("nn.ConvTranspose2d({in_channels}, {filters}, {arguments})",
+                         note="kernel (in, out, k_h, k_w)", call="x = self.{attr}(x){crop}",
+                         arguments=_conv_transpose_fields, layout="channels")),
+    Translation("SeparableConv2D", _separable, _read_separable, (nn.Sequential, *_PADS),
+                Template("nn.Sequential(\n    nn.Conv2d({in_channels}, {in_channels} * "
+                         "{depth_multiplier}, {arguments}, groups={in_channels}, bias=False),"
+                         "\n    nn.Conv2d({in_channels} * {depth_multiplier}, {filters}, 1),\n)",
+                         note="Keras's SeparableConv2D: depthwise, then 1×1; {note}",
+                         call="{pad}x = self.{attr}(x)", arguments=_convolution_fields,
+                         layout="channels")),
 )

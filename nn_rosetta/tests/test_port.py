@@ -93,13 +93,28 @@ def characters() -> keras.Sequential:
                              L.Dense(40, name="logits")], name="characters")
 
 
+def decoder() -> keras.Sequential:
+    """A U-Net's upsampling path and MobileNet's separable convolution: Keras's odd "same"
+    crop after a transposed convolution, bilinear upsampling, a crop."""
+    return keras.Sequential([
+        keras.Input((6, 7, 3)),
+        L.SeparableConv2D(4, 3, strides=2, padding="same", depth_multiplier=2,
+                          activation="relu", name="separable"),
+        L.Conv2DTranspose(3, 3, strides=2, padding="same", name="up1"),
+        L.UpSampling2D(2, interpolation="bilinear", name="bilinear"),
+        L.Cropping2D(((1, 0), (2, 1)), name="crop"),
+        L.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh", name="up2"),
+        L.Flatten(name="flatten"), L.Dense(3, name="out")], name="decoder")
+
+
 _RNG = np.random.default_rng(1)
 MODELS = {"note004": (note004, XOR_INPUTS),
           "mlp": (mlp, _RNG.standard_normal((16, 12)).astype(np.float32)),
           "tf_kernels": (tf_kernels, 3 * _RNG.standard_normal((8, 5))),
           "digits_cnn": (digits_cnn, _RNG.random((4, 28, 28, 1)).astype(np.float32)),
           "same_padding": (same_padding, _RNG.standard_normal((3, 9, 10, 3)).astype(np.float32)),
-          "characters": (characters, _RNG.integers(0, 40, (4, 25)))}
+          "characters": (characters, _RNG.integers(0, 40, (4, 25))),
+          "decoder": (decoder, _RNG.standard_normal((3, 6, 7, 3)).astype(np.float32))}
 
 # Run in a fresh interpreter: only model.py, weights.pt and torch.
 VERIFY = """
