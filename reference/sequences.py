@@ -287,7 +287,8 @@ class _Recurrent(Layer):
         t, n = self._cache["xs"].shape[:2]
         if self.return_sequences:
             g = self._upstream(grad_output, (n, t, self.units))
-            return np.ascontiguousarray(g.transpose(1, 0, 2))
+            return g.transpose(1, 0, 2).copy()  # a copy even where N or T is 1: backward
+            # accumulates in it, and grad_output is the caller's
         g = self._upstream(grad_output, (n, self.units))
         steps = np.zeros((t, n, self.units), self.dtype)
         steps[-1] = g
