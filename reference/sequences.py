@@ -1,5 +1,6 @@
 """Sequences: Embedding, the recurrent layers (SimpleRNN, LSTM, GRU), with backpropagation
-through time written out step by step, and attention (scaled dot-product, multi-head).
+through time written out step by step, Bidirectional around them, and attention (scaled
+dot-product, multi-head).
 
 Layout, for the whole module: batch first, x of shape (N, T, features), as Keras has it.
 torch's recurrent modules default to time first, (T, N, features), unless
@@ -676,6 +677,187 @@ class TimeDistributed(Layer):
         return cls(from_config(inner["kind"], inner["config"]))
 
 
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class Bidirectional(Layer):
+    r"""A recurrent layer run both ways over the sequence, its two outputs merged.
+
+    The forward layer reads x_1 … x_T. The backward layer, a second layer of the same
+    kind with weights of its own, reads x_T … x_1 (Keras's ``go_backwards=True``); with
+    ``return_sequences`` its outputs are put back in time order, so step t of both
+    belongs to x_t; without, each gives its final state: the forward layer's after x_T,
+    the backward layer's after x_1. With y⃗ and y⃖ the two outputs:
+
+        concat: [y⃗, y⃖] (forward features first),  sum: y⃗ + y⃖,  mul: y⃗ ⊙ y⃖,
+        ave: (y⃗ + y⃖) / 2.
+
+    Backward: the merge's derivative gives each direction its upstream gradient (concat:
+    g's two halves; sum: g each; mul: g ⊙ y⃖ and g ⊙ y⃗; ave: g/2 each); each layer
+    backpropagates through time on its own, the backward layer on g reversed in time as
+    its input was, and dL/dx is the sum of the two layers' dL/dx (the backward one's
+    reversed back).
+
+    Masks (from an ``Embedding(mask_zero=True)`` below): each direction carries its states
+    over the masked steps (the backward layer reads the mask reversed), and with
+    ``return_sequences`` a masked step's output is 0 in both directions, as Keras's
+    ``Bidirectional`` sets ``zero_output_for_mask`` on its two layers.
+
+    Weights: ``forward_W``, ``forward_U``, ``forward_b``, then ``backward_W``,
+    ``backward_U``, ``backward_b``, each in the wrapped kind's layout. Keras's
+    ``Bidirectional.weights`` lists the forward layer's three (``forward_layer.cell``'s
+    ``kernel``, ``recurrent_kernel``, ``bias``), then the backward layer's. torch's
+    ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN(bidirectional=True, batch_first=True)`` is one
+    module holding ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` for
+    the forward direction and the same names ending in ``_reverse`` for the backward
+    one, each converted as the one-direction kind's (transposed; LSTM gates (i, f, g, o)
+    in torch, (i, f, c, o) in Keras, the same order; GRU (r, z, n) against (z, r, h)).
+    Its per-step output is the concat merge; its last step's reverse half is the backward
+    direction's first step, not its final state, which is at t = 0 (both finals are in
+    ``h_n``).
+
+    Shape:
+        x: (N, T, D) → (N, T, 2H) (concat) or (N, T, H) with ``return_sequences``,
+        else (N, 2H) or (N, H); each direction's W, U, b as its kind's.
+
+    Args:
+        layer: the forward direction, a SimpleRNN, LSTM or GRU.
+        merge_mode: "concat", "sum", "mul" or "ave".
+        backward_layer: the backward direction: the same kind with the same configuration
+            (in_features, units, return_sequences, …). None: a copy of ``layer``'s
+            configuration with weights of its own, drawn from ``seed``.
+    """
+
+    input_ndim = 3
+    takes_mask = True
+    parameter_names = ("forward_W", "forward_U", "forward_b",
+                       "backward_W", "backward_U", "backward_b")
+
+    def __init__(self, layer: _Recurrent, *, merge_mode: str = "concat",
+                 backward_layer: _Recurrent | None = None, seed: int | None = None,
+                 name: str | None = None) -> None:
+        if not isinstance(layer, _Recurrent):
+            raise TypeError(f"Bidirectional: wraps a SimpleRNN, LSTM or GRU, got "
+                            f"{type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got "
+                             f"{merge_mode!r}")
+        kind = type(layer).__name__
+        if backward_layer is None:
+            backward_layer = type(layer)(**layer.config(), seed=seed)
+        elif type(backward_layer) is not type(layer) or \
+                backward_layer.config() != layer.config():
+            raise ValueError(f"Bidirectional: backward_layer must be a {kind} configured as "
+                             f"the forward layer ({layer.config()}), got "
+                             f"{type(backward_layer).__name__} {backward_layer.config()}")
+        super().__init__(dtype=layer.dtype, name=name or f"Bidirectional({layer.name})")
+        self.forward_layer, self.backward_layer = layer, backward_layer
+        self.merge_mode = merge_mode
+        self.mask: np.ndarray | None = None
+        self._outputs: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._gather()
+
+    def _directions(self) -> tuple[tuple[str, _Recurrent], ...]:
+        return ("forward", self.forward_layer), ("backward", self.backward_layer)
+
+    def _gather(self) -> None:
+        """This layer's arrays are the two layers' W, U, b, by prefixed name."""
+        self._values = {f"{direction}_{part}": layer._values[part]
+                        for direction, layer in self._directions() for part in ("W", "U", "b")}
+
+    def _share(self) -> None:
+        """Hand the two layers this layer's arrays (``set`` or an optimizer may have
+        replaced them here)."""
+        for direction, layer in self._directions():
+            for part in ("W", "U", "b"):
+                layer._values[part] = self._values[f"{direction}_{part}"]
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """The forward layer's draw, then the backward layer's, from one generator."""
+        self.forward_layer.initialize(rng)
+        self.backward_layer.initialize(rng)
+        self._gather()
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward_layer.return_sequences
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        shape = self.forward_layer.output_shape(input_shape)
+        return (*shape[:-1], 2 * shape[-1]) if self.merge_mode == "concat" else shape
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        check_shape(self.name, "input x", x.shape, (None, None, self.forward_layer.in_features))
+        mask = None if self.mask is None else as_mask(self.name, "mask", self.mask,
+                                                      x.shape[:2])
+        self._share()
+        self.forward_layer.mask = mask
+        self.backward_layer.mask = None if mask is None else mask[:, ::-1]
+        y_forward = self.forward_layer.forward(x, training=training)
+        y_backward = self.backward_layer.forward(x[:, ::-1], training=training)
+        keep = None
+        if self.return_sequences:
+            y_backward = y_backward[:, ::-1]  # back in time order: step t belongs to x_t
+            if mask is not None:  # Keras's zero_output_for_mask: a masked step outputs 0
+                keep = mask[..., None].astype(self.dtype)
+                y_forward, y_backward = y_forward * keep, y_backward * keep
+        self._outputs = (y_forward, y_backward, keep)
+        if self.merge_mode == "concat":
+            return np.concatenate([y_forward, y_backward], axis=-1)
+        if self.merge_mode == "sum":
+            return y_forward + y_backward
+        if self.merge_mode == "mul":
+            return y_forward * y_backward
+        return (y_forward + y_backward) / 2.0
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._outputs is None:
+            raise self._no_forward()
+        y_forward, y_backward, keep = self._outputs
+        shape = y_forward.shape
+        g = self._upstream(grad_output, (*shape[:-1], 2 * shape[-1])
+                           if self.merge_mode == "concat" else shape)
+        if self.merge_mode == "concat":
+            g_forward, g_backward = g[..., :shape[-1]], g[..., shape[-1]:]
+        elif self.merge_mode == "sum":
+            g_forward = g_backward = g
+        elif self.merge_mode == "mul":
+            g_forward, g_backward = g * y_backward, g * y_forward
+        else:
+            g_forward = g_backward = g / 2.0
+        if keep is not None:
+            g_forward, g_backward = g_forward * keep, g_backward * keep
+        if self.return_sequences:
+            g_backward = g_backward[:, ::-1]  # the backward layer's own time order
+        dx_forward = self.forward_layer.backward(g_forward, input_gradient=input_gradient)
+        dx_backward = self.backward_layer.backward(g_backward, input_gradient=input_gradient)
+        self._gradients = {f"{direction}_{part}": gradient
+                           for direction, layer in self._directions()
+                           for part, gradient in layer._gradients.items()}
+        return dx_forward + dx_backward[:, ::-1] if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"layer": {"kind": type(self.forward_layer).__name__,
+                          "config": self.forward_layer.config()},
+                "merge_mode": self.merge_mode}
+
+    @classmethod
+    def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
+        """Each direction's W, U, b as the wrapped kind's, prefixed."""
+        inner = LAYERS[config["layer"]["kind"]].array_shapes(config["layer"]["config"])
+        return {f"{direction}_{part}": shape for direction in ("forward", "backward")
+                for part, shape in inner.items()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Bidirectional:
+        from reference.layers import from_config
+        inner = config["layer"]
+        return cls(from_config(inner["kind"], inner["config"]),
+                   merge_mode=config.get("merge_mode", "concat"))
+
+
 # ── Attention ─────────────────────────────────────────────────────────────────────────
 
 
@@ -842,4 +1024,4 @@ class MultiHeadAttention(Layer):
 
 
 LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed,
-                                             MultiHeadAttention)})
+                                             MultiHeadAttention, Bidirectional)})
