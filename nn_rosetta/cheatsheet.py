@@ -207,6 +207,13 @@ ROWS: tuple[Row, ...] = (
            "heads second to last (N, T, H, d) in Keras, second in torch; both masks True = "
            "attend; Keras on TF rounds a Python-float `scale` to float32",
            "dot_product_attention"),
+    _layer("keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))",
+           "nn.LSTM(in, units, batch_first=True, bidirectional=True)", "Bidirectional",
+           "Keras's weights: the forward layer's, then the backward layer's; torch's "
+           "`*_l0` and `*_l0_reverse`; the per-step output is `concat` in both, but Keras's "
+           "last step (no `return_sequences`) is `cat(h_n[0], h_n[1])`, not torch's "
+           "`output[:, -1]`, whose reverse half is the backward direction's first step; "
+           "`merge_mode` sum/mul/ave: torch adds the halves itself", "bidirectional"),
     _act("keras.activations.sigmoid / tf.nn.sigmoid", "torch.sigmoid / nn.Sigmoid()",
          "sigmoid", "the same function; a Keras sigmoid output carries hidden logits",
          "sigmoid"),

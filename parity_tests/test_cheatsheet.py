@@ -344,6 +344,34 @@ def test_gru() -> None:
     assert np.abs(unswapped - layer(x).numpy()).max() > 1e-3
 
 
+def test_bidirectional() -> None:
+    x = data(2, 5, 3)
+    wrapper = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True,
+                                                           dtype="float64"), dtype="float64")
+    wrapper.build(x.shape)
+    wrapper.set_weights([data(*w.shape, seed=k) * 0.5 for k, w in enumerate(wrapper.weights)])
+    forward = _rnn_like(wrapper.forward_layer, nn.LSTM)  # Keras: the forward layer's three
+    backward = _rnn_like(wrapper.backward_layer, nn.LSTM)  # weights, then the backward's
+    rnn = nn.LSTM(3, 4, batch_first=True, bidirectional=True, dtype=torch.float64)
+    with torch.no_grad():
+        for name, tensor in forward.named_parameters():
+            getattr(rnn, name).copy_(tensor)
+            getattr(rnn, f"{name}_reverse").copy_(getattr(backward, name))
+    output, (h_n, _) = rnn(t(x))
+    agree(wrapper(x), output)  # every step: [forward, backward], both in time order
+    last = keras.layers.Bidirectional(keras.layers.LSTM(4, dtype="float64"), dtype="float64")
+    last.build(x.shape)
+    last.set_weights(wrapper.get_weights())
+    agree(last(x), torch.cat((h_n[0], h_n[1]), dim=-1))  # each direction's final state
+    assert np.abs(last(x).numpy() - output[:, -1].detach().numpy()).max() > 1e-2
+    summed = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True,
+                                                          dtype="float64"),
+                                        merge_mode="sum", dtype="float64")
+    summed.build(x.shape)
+    summed.set_weights(wrapper.get_weights())
+    agree(summed(x), output[..., :4] + output[..., 4:])
+
+
 def test_time_distributed() -> None:
     x = data(2, 5, 3)
     dense = keras_dense(4, x[:, 0])

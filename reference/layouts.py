@@ -17,7 +17,7 @@ returns a tuple, and ``inverse`` takes one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -235,6 +235,30 @@ GRU_BIASES = Transform("row 0 → b_ih, row 1 → b_hh, gates (z, r, h) → (r, 
                        _gru_biases, _gru_biases_back)
 
 
+def _as_wrapped(part: str) -> Transform:
+    """A Bidirectional's array ``part`` (W, U or b) of either direction to torch: as the
+    wrapped kind's own row converts it (LSTM and SimpleRNN transpose, GRU reorders the
+    gates too), on a context whose layer is the wrapped one."""
+    def pick(context: Context) -> tuple[Transform, Context]:
+        wrapped = context.layer.forward_layer
+        row = next(row for row in LAYOUTS[type(wrapped).__name__].rows if row.spec == part)
+        return row.to_torch, replace(context, layer=wrapped)
+
+    def forward(array: Arrays, context: Context) -> Arrays:
+        transform, inner = pick(context)
+        return transform.forward(array, inner)
+
+    def inverse(arrays: Arrays, context: Context) -> np.ndarray:
+        transform, inner = pick(context)
+        return transform.inverse(arrays, inner)
+
+    def gradient(arrays: Arrays, context: Context) -> np.ndarray:
+        transform, inner = pick(context)
+        return transform.inverse_gradient(arrays, inner)
+
+    return Transform(f"as the wrapped layer's {part}", forward, inverse, gradient)
+
+
 @dataclass(frozen=True)
 class WeightRow:
     """One spec array (or several packed together) and its counterparts.
@@ -386,6 +410,22 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                   note="Keras reset_after=True: (2, 3H), the input and the recurrent bias"),
     ), note="Keras's weights live on layer.cell; reset_after=True (Keras's default) is "
             "torch's formula, reset_after=False has no torch equivalent"),
+    Layout("Bidirectional", "nn.LSTM / nn.GRU / nn.RNN (bidirectional=True, batch_first=True)",
+           "keras.layers.Bidirectional", tuple(
+               WeightRow(f"{direction}_{part}",
+                         tuple(f"{name}{suffix}" for name in torch_names)
+                         if len(torch_names) > 1 else f"{torch_names[0]}{suffix}",
+                         f"{direction}_layer.cell.{keras}", to_torch=_as_wrapped(part),
+                         note=f"the {direction} direction's {part}" + (
+                             ": torch's names end in _reverse" if suffix else ""))
+               for direction, suffix in (("forward", ""), ("backward", "_reverse"))
+               for part, torch_names, keras in (
+                   ("W", ("weight_ih_l0",), "kernel"), ("U", ("weight_hh_l0",), "recurrent_kernel"),
+                   ("b", ("bias_ih_l0", "bias_hh_l0"), "bias"))),
+           note="Keras lists the forward layer's weights, then the backward layer's; torch's "
+                "one module holds both, *_l0 and *_l0_reverse; its output is the concat "
+                "merge, and its last step's reverse half is not the backward final state "
+                "(that is at t = 0)"),
     Layout("MultiHeadAttention", "nn.MultiheadAttention (batch_first=True)",
            "keras.layers.MultiHeadAttention", (
                WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
@@ -466,7 +506,7 @@ def time_distributed(layers: list) -> list:
     ``TimeDistributed``: a framework's plain ``nn.Linear`` or ``keras.layers.Dense`` after a
     recurrent layer acts at every time step, where the spec's Dense takes (N, in) only."""
     from reference.layers import Dense, Dropout
-    from reference.sequences import Embedding, TimeDistributed, _Recurrent
+    from reference.sequences import Bidirectional, Embedding, TimeDistributed, _Recurrent
 
     found, sequence = [], False
     for layer in layers:
@@ -475,5 +515,5 @@ def time_distributed(layers: list) -> list:
         found.append(layer)
         if not isinstance(layer, Dropout):  # Dropout keeps its input's shape
             sequence = isinstance(layer, Embedding | TimeDistributed) or (
-                isinstance(layer, _Recurrent) and layer.return_sequences)
+                isinstance(layer, _Recurrent | Bidirectional) and layer.return_sequences)
     return found

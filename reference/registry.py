@@ -800,6 +800,33 @@ def _sequence_concepts() -> list[Concept]:
     ]
 
 
+def _bidirectional_concepts() -> list[Concept]:
+    from reference.sequences import Bidirectional  # this block's own import
+
+    def case(kind: type, merge_mode: str, every: bool, steps: int) -> Case:
+        """Bidirectional(kind(3, 4)) on (N, T, 3), both directions' biases random."""
+        label = (f"Bidirectional({kind.__name__}(3, 4), merge_mode={merge_mode!r}), T = {steps}, "
+                 f"{'every step' if every else 'last step'}")
+        inner = _sequence_case(label, lambda dtype: [Bidirectional(
+            kind(3, 4, return_sequences=every, dtype=dtype), merge_mode=merge_mode)], steps, 3)
+
+        def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+            made = inner.make(rng, dtype, batch)
+            layer = made["model"].layers[0]
+            for name in ("forward_b", "backward_b"):
+                b = layer.parameters[name]
+                layer.set(name, rng.uniform(-0.5, 0.5, b.shape).astype(b.dtype))
+            return made
+        return Case(label, make)
+
+    return [Concept(name="Bidirectional", module="sequences",
+                    summary=_first_line(Bidirectional.__doc__), notes=(), cases=(
+                        case(LSTM, "concat", True, 4), case(LSTM, "concat", False, 5),
+                        case(GRU, "sum", True, 3), case(SimpleRNN, "ave", False, 4),
+                        case(LSTM, "mul", True, 3), case(SimpleRNN, "concat", False, 1),
+                    ))]
+
+
 def _learning_concepts() -> list[Concept]:
     from reference import (  # local, like losses
         callbacks,
@@ -1066,6 +1093,7 @@ def _build() -> tuple[Concept, ...]:
     concepts += _activation_layer_concepts()
     concepts += _upsampling_concepts()
     concepts += _sequence_concepts()
+    concepts += _bidirectional_concepts()
     concepts += _learning_concepts()
     concepts += _graph_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})

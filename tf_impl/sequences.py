@@ -24,6 +24,11 @@
   heads second to last, (N, T, H, d), where the spec and torch put them second. On the
   TF backend it rounds a Python-float scale 1/√d through float32, even in float64 (an
   error of ~1e-8); both mirrors pass the scale as a tensor of the inputs' dtype.
+* Bidirectional is ``keras.layers.Bidirectional(keras.layers.LSTM(...), merge_mode=...)``
+  (GRU, SimpleRNN alike): Keras rebuilds the layer it is given as ``forward_layer`` and a
+  copy with ``go_backwards=True`` as ``backward_layer``, each with weights of its own, in
+  that order in ``weights``; with ``return_sequences`` the backward outputs are flipped
+  back into time order before the merge.
 * TimeDistributed is ``keras.layers.TimeDistributed`` around the Dense layer (a plain
   ``keras.layers.Dense`` acts on the last axis of a sequence by itself, too).
 
@@ -87,6 +92,16 @@ def TimeDistributed(layer: keras.layers.Dense) -> keras.layers.TimeDistributed:
     return wrapper
 
 
+def Bidirectional(layer: keras.layers.RNN, *, merge_mode: str = "concat",
+                  dtype: str = "float64") -> keras.layers.Bidirectional:
+    """``keras.layers.Bidirectional`` around ``layer`` (built, with its input width): the
+    forward copy on x, the backward copy on x reversed, merged. Shape: x (N, T, in) →
+    (N, T, 2H) (concat) or (N, T, H), or the last step's (N, 2H) or (N, H)."""
+    wrapper = keras.layers.Bidirectional(layer, merge_mode=merge_mode, dtype=dtype)
+    wrapper.build((None, None, int(layer.cell.kernel.shape[0])))
+    return wrapper
+
+
 def scaled_dot_product_attention(q, k, v, mask=None):
     """softmax(Q Kᵀ / √d) V with ``keras.ops.dot_product_attention``; ``mask`` True = attend.
 
@@ -140,12 +155,15 @@ def _build_recurrent(layer: reference.layers.Layer, context: Context,
                             return_sequences=layer.return_sequences, dtype=dtype, **extra)]
 
 
-def _read_recurrent(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+def _read_recurrent(layers: Sequence[keras.Layer], i: int, where: str, *,
+                    backwards: bool = False) -> Read:
+    """The spec layer of ``layers[i]``; ``backwards``: the backward layer of a
+    Bidirectional, which must run backwards (the wrapper flips its output back)."""
     main = layers[i]
     built(main, where)
     cell = main.cell
     plain = (spec_activation(cell.activation, where)[0] == "tanh" and cell.use_bias and
-             not main.go_backwards and not main.stateful and not main.return_state and
+             main.go_backwards == backwards and not main.stateful and not main.return_state and
              not cell.dropout and not cell.recurrent_dropout and
              spec_activation(getattr(cell, "recurrent_activation", keras.activations.sigmoid),
                              where)[0] == "sigmoid")
@@ -158,6 +176,33 @@ def _read_recurrent(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     return getattr(reference.sequences, kind)(
         int(cell.kernel.shape[0]), cell.units, return_sequences=main.return_sequences,
         dtype=cell.kernel.dtype, **extra), 1
+
+
+def _build_bidirectional(layer: reference.layers.Layer, context: Context,
+                         dtype: str) -> list[keras.Layer]:
+    (wrapped,) = _build_recurrent(layer.forward_layer, context, dtype)
+    return [Bidirectional(wrapped, merge_mode=layer.merge_mode, dtype=dtype)]
+
+
+def _read_bidirectional(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    built(main, where)
+    if main.merge_mode is None or main.return_state:
+        raise TypeError(f"to_reference: {where} returns a list (merge_mode=None or "
+                        "return_state=True); the spec's Bidirectional merges into one output")
+    if type(main.forward_layer) is not type(main.backward_layer):
+        raise TypeError(f"to_reference: {where} runs a {type(main.forward_layer).__name__} "
+                        f"forwards and a {type(main.backward_layer).__name__} backwards; the "
+                        "spec's Bidirectional runs one kind both ways")
+    wrapped, _ = _read_recurrent([main.forward_layer], 0, f"{where}, its forward layer")
+    back, _ = _read_recurrent([main.backward_layer], 0, f"{where}, its backward layer",
+                              backwards=True)
+    if wrapped.config() != back.config():
+        raise TypeError(f"to_reference: {where}: its two layers differ ({wrapped.config()} "
+                        f"and {back.config()}); the spec's Bidirectional runs one "
+                        "configuration both ways")
+    return reference.sequences.Bidirectional(wrapped, merge_mode=main.merge_mode,
+                                             backward_layer=back), 1
 
 
 def _build_time_distributed(layer: reference.layers.Layer, context: Context,
@@ -197,6 +242,14 @@ def _recurrent_template(layer: reference.layers.Layer) -> dict:
     return {"sequences": ", return_sequences=True" if layer.return_sequences else ""}
 
 
+def _bidirectional_template(layer: reference.layers.Layer) -> dict:
+    wrapped = layer.forward_layer
+    merge = "" if layer.merge_mode == "concat" else f", merge_mode=\"{layer.merge_mode}\""
+    extra = ", reset_after=False" if getattr(wrapped, "reset_after", True) is False else ""
+    return {"kind": type(wrapped).__name__, "units": wrapped.units, "merge": merge,
+            "extra": extra, **_recurrent_template(wrapped)}
+
+
 def _embedding_template(layer: reference.layers.Layer) -> dict:
     if layer.padding_idx is not None:
         raise TypeError("padding_idx keeps a row from learning, which no Keras Embedding "
@@ -223,6 +276,10 @@ TRANSLATIONS = [
                            arguments=_recurrent_template), holder=_cell)
       for kind, note in (("SimpleRNN", ""), ("LSTM", ""),
                          ("GRU", "Keras's gates (z, r, h), torch's (r, z, n): reordered"))),
+    Translation("Bidirectional", _build_bidirectional, _read_bidirectional,
+                (keras.layers.Bidirectional,),
+                Template("keras.layers.Bidirectional(keras.layers.{kind}({units}{sequences}"
+                         "{extra}){merge})", arguments=_bidirectional_template)),
     # Keras's Dense acts on the last axis of a sequence, as nn.Linear does
     Translation("TimeDistributed", _build_time_distributed, _read_time_distributed,
                 (keras.layers.TimeDistributed,),

@@ -11,6 +11,13 @@
   torch has no module that picks the output out, so this small one does, and keeps all
   steps or only the last, as Keras's ``return_sequences`` does. The initial state is a
   call argument, as in torch: ``rnn(x, h0)`` (``(h0, c0)`` for the LSTM).
+* Bidirectional(LSTM) (GRU, SimpleRNN alike) is ``nn.LSTM(..., bidirectional=True)``, one
+  module holding both directions (``weight_ih_l0``, …, ``weight_ih_l0_reverse``, …), and
+  :class:`RecurrentOutput`: torch's per-step output is Keras's ``merge_mode="concat"``,
+  forward features first. Keras's last step is each direction's final state, which for
+  the reverse direction is its output at t = 0, not at −1: :class:`RecurrentOutput` takes
+  both from ``h_n``. The other merges (sum, mul, ave) are :class:`MergeDirections` after
+  it, the two halves of torch's output combined.
 * MultiHeadAttention is ``nn.MultiheadAttention`` (``batch_first=True``) used for
   self-attention through :class:`SelfAttention`, which passes x as query, key and value
   (so it fits an ``nn.Sequential``) and takes the mask as a call argument, ``mask`` the
@@ -52,8 +59,11 @@ class RecurrentOutput(nn.Module):
     its last step (``last_step=True``, Keras's ``return_sequences=False``).
 
     torch has no module for this step: an ``nn.Sequential`` passes the tuple on as it is.
+    Of a bidirectional module, the last step is both directions' final states, ``h_n``
+    side by side: the reverse direction's is its output at t = 0.
 
-    Shape: (output (N, T, H), states) → (N, T, H), or (N, H) with ``last_step``.
+    Shape: (output (N, T, D·H), states) → (N, T, D·H), or (N, D·H) with ``last_step``
+    (D = 2 directions for a bidirectional module, else 1).
     """
 
     def __init__(self, last_step: bool = False) -> None:
@@ -61,11 +71,45 @@ class RecurrentOutput(nn.Module):
         self.last_step = last_step
 
     def forward(self, result: tuple[torch.Tensor, object]) -> torch.Tensor:
-        output, _ = result  # _: the final states, h_n (and (h_n, c_n) for the LSTM)
-        return output[:, -1] if self.last_step else output
+        output, states = result  # the final states: h_n, or (h_n, c_n) for the LSTM
+        if not self.last_step:
+            return output
+        h_n = states[0] if isinstance(states, tuple) else states  # (layers·directions, N, H)
+        if output.shape[-1] == 2 * h_n.shape[-1]:  # bidirectional: the reverse one ends at t = 0
+            return torch.cat((h_n[-2], h_n[-1]), dim=-1)  # the last layer's two final states
+        return output[:, -1]
 
     def extra_repr(self) -> str:
         return f"last_step={self.last_step}"
+
+
+class MergeDirections(nn.Module):
+    """A bidirectional module's output, forward features then backward ones, merged as
+    Keras's ``Bidirectional(merge_mode=...)``: "sum", "mul" or "ave" ("concat" is torch's
+    own output and needs no module).
+
+    torch has no module for this step; a torch user writes ``out[..., :H] + out[..., H:]``.
+
+    Shape: (..., 2H) → (..., H).
+    """
+
+    def __init__(self, merge_mode: str) -> None:
+        super().__init__()
+        if merge_mode not in ("sum", "mul", "ave"):
+            raise ValueError(f"MergeDirections: merge_mode must be 'sum', 'mul' or 'ave', got "
+                             f"{merge_mode!r}")
+        self.merge_mode = merge_mode
+
+    def forward(self, output: torch.Tensor) -> torch.Tensor:
+        forward, backward = output.chunk(2, dim=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        return (forward + backward) / 2
+
+    def extra_repr(self) -> str:
+        return f"merge_mode={self.merge_mode!r}"
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -94,7 +138,7 @@ class SelfAttention(nn.MultiheadAttention):
         return output
 
 
-SMALL_MODULES = (RecurrentOutput, SelfAttention)
+SMALL_MODULES = (RecurrentOutput, SelfAttention, MergeDirections)
 
 _RNN = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 _KIND = {module: kind for kind, module in _RNN.items()}
@@ -119,25 +163,37 @@ def _read_embedding(modules: Sequence[nn.Module], i: int, place: Context
                                          dtype=numpy_dtype(embedding.weight)), 1
 
 
-def _recurrent(layer: reference.sequences._Recurrent, context: Context) -> list[nn.Module]:
+def _recurrent(layer: reference.sequences._Recurrent, context: Context, *,
+               bidirectional: bool = False) -> list[nn.Module]:
     kind = type(layer).__name__
     if not getattr(layer, "reset_after", True):
         raise TypeError(f"{layer.name} has reset_after=False, which no torch module computes "
                         "(nn.GRU is reset_after=True)")
     # batch_first=True: (N, T, features) like Keras; torch's default is (T, N, features)
     rnn = _RNN[kind](layer.in_features, layer.units, batch_first=True,
-                     dtype=torch_dtype(layer.dtype))
+                     bidirectional=bidirectional, dtype=torch_dtype(layer.dtype))
     if kind != "GRU":  # the GRU's b_hh is Keras's too
         # One bias, as Keras trains it: b_hh stays 0. Trained too, it would move the sum
         # b_ih + b_hh by 2ηg per SGD step where Keras's bias moves by ηg.
-        rnn.bias_hh_l0.requires_grad_(False)
+        for name in ("bias_hh_l0", "bias_hh_l0_reverse")[:1 + bidirectional]:
+            getattr(rnn, name).requires_grad_(False)
     return [rnn, RecurrentOutput(last_step=not layer.return_sequences)]
+
+
+def _bidirectional(layer: reference.sequences.Bidirectional, context: Context
+                   ) -> list[nn.Module]:
+    modules = _recurrent(layer.forward_layer, context, bidirectional=True)
+    if layer.merge_mode != "concat":  # concat is torch's own output
+        modules.append(MergeDirections(layer.merge_mode))
+    return modules
 
 
 def _read_recurrent(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     rnn, where = modules[i], f"module {i} ({type(modules[i]).__name__})"
-    if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first or \
+    if rnn.bidirectional:
+        return None  # the Bidirectional row reads it
+    if rnn.num_layers != 1 or not rnn.bias or not rnn.batch_first or \
             getattr(rnn, "nonlinearity", "tanh") != "tanh" or getattr(rnn, "proj_size", 0):
         raise TypeError(f"{where} must be one layer, one direction, with biases, batch "
                         "first and tanh, as the spec's")
@@ -148,6 +204,27 @@ def _read_recurrent(modules: Sequence[nn.Module], i: int, place: Context
     return getattr(reference.sequences, _KIND[type(rnn)])(
         rnn.input_size, rnn.hidden_size, return_sequences=not output.last_step,
         dtype=numpy_dtype(rnn.weight_ih_l0)), 2
+
+
+def _read_bidirectional(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    rnn, where = modules[i], f"module {i} ({type(modules[i]).__name__})"
+    if not rnn.bidirectional:
+        return None
+    if rnn.num_layers != 1 or not rnn.bias or not rnn.batch_first or \
+            getattr(rnn, "nonlinearity", "tanh") != "tanh" or getattr(rnn, "proj_size", 0):
+        raise TypeError(f"{where} must be one layer, with biases, batch first and tanh, as "
+                        "the spec's Bidirectional")
+    output = modules[i + 1] if i + 1 < len(modules) else None
+    if not isinstance(output, RecurrentOutput):
+        raise TypeError(f"{where} returns a tuple: follow it with "
+                        "torch_impl.sequences.RecurrentOutput() to pass its output on")
+    merge = modules[i + 2] if i + 2 < len(modules) else None
+    merge_mode = merge.merge_mode if isinstance(merge, MergeDirections) else "concat"
+    wrapped = getattr(reference.sequences, _KIND[type(rnn)])(
+        rnn.input_size, rnn.hidden_size, return_sequences=not output.last_step,
+        dtype=numpy_dtype(rnn.weight_ih_l0))
+    return reference.sequences.Bidirectional(wrapped, merge_mode=merge_mode), \
+        2 + (merge_mode != "concat")
 
 
 def _attention(layer: reference.sequences.MultiHeadAttention, context: Context
@@ -193,6 +270,25 @@ def _recurrent_template(module: str, note: str) -> Template:
                     call="x, _ = self.{attr}(x){last}", arguments=_recurrent_fields)
 
 
+_MERGE_LINES = {"sum": "x = x[..., :{units}] + x[..., {units}:]",
+                "mul": "x = x[..., :{units}] * x[..., {units}:]",
+                "ave": "x = (x[..., :{units}] + x[..., {units}:]) / 2"}
+
+
+def _bidirectional_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
+    wrapped = layer.forward_layer
+    fields = {**_recurrent_fields(wrapped, shape), **wrapped.config(),
+              "module": f"nn.{_RNN[type(wrapped).__name__].__name__}"}
+    units = wrapped.units
+    if not wrapped.return_sequences:  # torch's x[:, -1] has the reverse direction's first step
+        fields["last"] = (f"\nx = torch.cat((x[:, -1, :{units}], x[:, 0, {units}:]), dim=-1)"
+                          "  # Keras's last step: the reverse direction ends at t = 0")
+    fields["merge"] = "" if layer.merge_mode == "concat" else (
+        "\n" + _MERGE_LINES[layer.merge_mode].format(units=units) +
+        f"  # Keras's merge_mode=\"{layer.merge_mode}\"; torch's output is the concat")
+    return fields
+
+
 _DENSE = next(row for row in _LAYERS if row.kind == "Dense")
 
 TRANSLATIONS = (
@@ -213,6 +309,12 @@ TRANSLATIONS = (
                          arguments=lambda layer, shape: {
                              "in_features": layer.layer.in_features,
                              "out_features": layer.layer.out_features})),
+    Translation("Bidirectional", _bidirectional, _read_bidirectional, (nn.RNN, nn.LSTM, nn.GRU),
+                Template("{module}({in_features}, {units}, batch_first=True, bidirectional=True)",
+                         note="Keras's batches are (N, T, features); forward features, then "
+                              "backward, as Keras's concat",
+                         call="x, _ = self.{attr}(x){last}{merge}",
+                         arguments=_bidirectional_fields)),
     Translation("MultiHeadAttention", _attention, _read_attention, (SelfAttention,),
                 Template("nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
                          note="Keras's batches are (N, T, E); torch's default is time first",

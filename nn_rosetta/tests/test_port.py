@@ -382,3 +382,31 @@ def test_the_character_model_ports_to_keras_from_torch_modules() -> None:
     result = porting.port_to_keras(module, input_shape=(25,))
     assert result.report.first_divergence is None, str(result.report)
     assert "keras.layers.LSTM(32, return_sequences=True)," in result.source
+
+
+@pytest.mark.parametrize(("inner", "merge_mode", "every", "module"), [
+    (L.LSTM, "concat", False, "nn.LSTM"), (L.GRU, "sum", True, "nn.GRU"),
+    (L.SimpleRNN, "ave", False, "nn.RNN"), (L.LSTM, "mul", True, "nn.LSTM")])
+def test_a_bidirectional_layer_ports_to_one_bidirectional_torch_module(inner, merge_mode, every,
+                                                                       module) -> None:
+    model = keras.Sequential([keras.Input((5, 3)), L.Bidirectional(
+        inner(4, return_sequences=every), merge_mode=merge_mode, name="both")])
+    result = nn_rosetta.port(model)
+    assert result.report.first_divergence is None, str(result.report)
+    assert f"self.both = {module}(3, 4, batch_first=True, bidirectional=True)" in result.source
+    last_step = "torch.cat((x[:, -1, :4], x[:, 0, 4:]), dim=-1)"
+    assert (last_step in result.source) is not every
+    assert ("the reverse direction ends at t = 0" in result.source) is not every
+    assert (f'merge_mode="{merge_mode}"' in result.source) is (merge_mode != "concat")
+
+
+def test_a_bidirectional_torch_module_ports_to_keras_bidirectional() -> None:
+    from torch_impl import sequences
+
+    module = torch.nn.Sequential(torch.nn.GRU(3, 4, batch_first=True, bidirectional=True),
+                                 sequences.RecurrentOutput(),  # the output of GRU's tuple
+                                 sequences.MergeDirections("mul"))  # Keras's merge_mode
+    result = porting.port_to_keras(module, input_shape=(5, 3))
+    assert result.report.first_divergence is None, str(result.report)
+    assert ('keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True), '
+            'merge_mode="mul"),') in result.source
