@@ -10,6 +10,8 @@ stroke segment of every sample at once.
 
 :func:`digit_cnn` is the lab's network, in the spec; ``torch_impl.from_reference`` and
 ``tf_impl.from_reference`` give its PyTorch and Keras twins with the same weights.
+:func:`digit_resnet` is a small residual network on the same images: a graph
+(``reference.Model``), the shape of the ResNets people port, at a size that trains here.
 
 Shape:
     images: (N, 28, 28, 1) in [0, 1], channels-last like MNIST in Keras;
@@ -22,9 +24,12 @@ import itertools
 
 import numpy as np
 
-from reference.convolution import Conv2D, MaxPool2D
-from reference.layers import Dense, Flatten
+from reference.convolution import Conv2D, GlobalAveragePooling2D, MaxPool2D
+from reference.graphs import Input, Model, SymbolicTensor
+from reference.layers import Activation, Dense, Flatten
+from reference.merging import Add
 from reference.networks import Sequential
+from reference.normalization import BatchNormalization
 
 SIZE = 28
 
@@ -113,3 +118,51 @@ def digit_cnn(dtype: object = np.float64, seed: int | None = 0) -> Sequential:
         Dense(900, 128, "relu", dtype=dtype),
         Dense(128, 10, "softmax", dtype=dtype),
     ], input_shape=(SIZE, SIZE, 1), seed=seed)
+
+
+def _conv_bn(x: SymbolicTensor, filters: int, kernel_size: int, strides: int, name: str,
+             dtype: object) -> SymbolicTensor:
+    """Conv2D → BatchNormalization (Keras's convention), the unit a ResNet is built of."""
+    x = Conv2D(x.shape[-1], filters, kernel_size, strides=strides,
+               padding="same" if kernel_size > 1 else "valid", dtype=dtype,
+               name=f"{name}_conv")(x)
+    return BatchNormalization(filters, convention="keras", dtype=dtype, name=f"{name}_bn")(x)
+
+
+def basic_block(x: SymbolicTensor, filters: int, strides: int, name: str,
+                dtype: object = np.float64) -> SymbolicTensor:
+    """A ResNet basic block: y = ReLU(BN(conv(ReLU(BN(conv(x))))) + shortcut(x)).
+
+    The shortcut is x itself when the block keeps the shape, else a projection: a 1×1
+    convolution at the block's stride and a BatchNormalization, so that the two branches
+    can be added. The gradient reaching x is the sum of what both branches send back.
+
+    Shape:
+        x: (N, H, W, C) → (N, ⌈H/s⌉, ⌈W/s⌉, filters).
+    """
+    h = _conv_bn(x, filters, 3, strides, f"{name}_1", dtype)
+    h = Activation("relu", name=f"{name}_1_relu")(h)
+    h = _conv_bn(h, filters, 3, 1, f"{name}_2", dtype)
+    shortcut = x if strides == 1 and x.shape[-1] == filters else \
+        _conv_bn(x, filters, 1, strides, f"{name}_0", dtype)
+    return Activation("relu", name=f"{name}_out")(Add(name=f"{name}_add")([shortcut, h]))
+
+
+def digit_resnet(dtype: object = np.float64, seed: int | None = 0,
+                 widths: tuple[int, ...] = (8, 16), size: int = SIZE) -> Model:
+    """A small ResNet on (N, size, size, 1): a 3×3 stem (Conv2D → BN → ReLU) of
+    ``widths[0]`` filters, one basic block per width (the first at stride 1, each
+    later one at stride 2 with a projection shortcut), global average pooling, Dense 10
+    softmax.
+
+    Shapes per sample (the default): 28×28×1 → 28×28×8 → 28×28×8 → 14×14×16 → 16 → 10.
+    The stride-2 "same" convolutions on an even size are where TF pads unevenly (0 above,
+    1 below): torch needs an explicit ``nn.ZeroPad2d`` there.
+    """
+    image = Input((size, size, 1), name="image")
+    h = Activation("relu", name="stem_relu")(_conv_bn(image, widths[0], 3, 1, "stem", dtype))
+    for k, filters in enumerate(widths):
+        h = basic_block(h, filters, 1 if k == 0 else 2, f"block{k + 1}", dtype)
+    h = GlobalAveragePooling2D(name="pool")(h)
+    probabilities = Dense(widths[-1], 10, "softmax", dtype=dtype, name="classes")(h)
+    return Model(image, probabilities, seed=seed)
