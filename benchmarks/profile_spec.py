@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.steps import SIZES, Net, batch_data, reference_step, spec_model
+from benchmarks.steps import SIZES, Net, batch_data, graph_products, reference_step, spec_model
 
 
 def timed(function: Callable[[], object], repeats: int) -> float:
@@ -48,6 +48,8 @@ def product_shapes(net: Net) -> list[tuple[int, int, int, bool]]:
         rows = net.batch * net.length
         return [(rows, embedding, 4 * units, True), (rows, units, 4 * units, True),
                 (rows, units, vocabulary, True)]
+    if net.model == "digit_resnet":
+        return graph_products(spec_model(net, "float64"), net.batch)
     if net.model == "digit_cnn":
         return [(net.batch * 26 * 26, 9 * 1, 24, False), (net.batch * 11 * 11, 9 * 24, 36, True),
                 *((net.batch, i, o, True) for i, o in net.layer_shapes[1:])]

@@ -32,6 +32,9 @@ class Net:
     ``model="digit_cnn"``: instead the course's digit CNN (``reference.digits.digit_cnn``)
     on generated 28×28×1 digits with sparse labels; its ``widths`` are then the pixels,
     the flattened features, the hidden units and the classes, for the reports.
+    ``model="digit_resnet"``: the small ResNet (``reference.digits.digit_resnet``, a graph
+    with BatchNorm in training mode) on the same digits; ``widths``: the pixels, the
+    blocks' filters and the classes.
     """
 
     widths: tuple[int, ...]
@@ -54,6 +57,8 @@ class Net:
         """The network in a few characters, for progress lines."""
         if self.model == "digit_cnn":
             return "digit CNN 28×28×1 → conv 24 → pool → conv 36 → pool → 900-128-10"
+        if self.model == "digit_resnet":
+            return "digit ResNet 28×28×1 → stem 8 → block 8 → block 16 /2 → pool → 10"
         return "-".join(map(str, self.widths))
 
     @property
@@ -78,6 +83,10 @@ class Net:
             forward = 2 * self.batch * self.length * (4 * units * (embedding + units) +
                                                       units * vocabulary)
             return 3 * forward
+        if self.model == "digit_resnet":
+            return sum(2 * rows * fan_in * fan_out * (3 if input_gradient else 2)
+                       for rows, fan_in, fan_out, input_gradient in graph_products(
+                           spec_model(self, "float64"), self.batch))
         per_layer = [2 * self.batch * fan_in * fan_out for fan_in, fan_out in self.layer_shapes]
         if self.model == "digit_cnn":
             return self.convolution_flops + 3 * sum(per_layer[1:])
@@ -110,6 +119,9 @@ SIZES: dict[str, Net] = {
                "sparse_categorical_cross_entropy", 64, model="digit_cnn"),
     # the lab's character model, scaled down (issue 14): 25 LSTM steps of 32 sequences
     "char": Net((40, 16, 32, 40), (), "sparse_categorical_cross_entropy_with_logits", 32, 25),
+    # a small ResNet on the same digits (issue 21): a graph, skips and BatchNorm
+    "resnet": Net((28 * 28, 8, 16, 10), (), "sparse_categorical_cross_entropy", 64,
+                  model="digit_resnet"),
 }
 
 IMPLEMENTATIONS = ("reference", "torch_eager", "tf_eager", "tf_function")
@@ -126,10 +138,32 @@ class Step:
     weights: Callable[[], Weights]
 
 
-def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential:
+def graph_products(model: reference.Model, batch: int) -> list[tuple[int, int, int, bool]]:
+    """(rows, in, out, with dL/dx) of each Conv2D and Dense layer of a graph as the product
+    it is: a convolution's im2col product has N·H'·W' rows of k_h·k_w·C_in; a layer on the
+    model's input needs no dL/dx in a training step."""
+    wiring = model.wiring()
+    shapes = {tensor["name"]: tuple(tensor["shape"]) for tensor in wiring["inputs"]}
+    found = []
+    for node, layer in zip(wiring["layers"], model.layers, strict=True):
+        given = [shapes[name] for name in node["inbound"]]
+        shapes[node["name"]] = layer.output_shape(given if layer.merges else given[0])
+        on_input = node["inbound"][0] in {tensor["name"] for tensor in wiring["inputs"]}
+        if isinstance(layer, reference.Conv2D):
+            height, width, filters = shapes[node["name"]]
+            fan_in = int(np.prod(layer.kernel_size)) * layer.in_channels
+            found.append((batch * height * width, fan_in, filters, not on_input))
+        elif isinstance(layer, reference.Dense):
+            found.append((batch, layer.in_features, layer.out_features, not on_input))
+    return found
+
+
+def spec_model(net: Net, dtype: str, seed: int = 0) -> reference.Sequential | reference.Model:
     """The spec model every implementation starts from (mirrors copy its weights)."""
     if net.model == "digit_cnn":
         return digits.digit_cnn(dtype, seed=seed)
+    if net.model == "digit_resnet":
+        return digits.digit_resnet(dtype, seed=seed)
     if net.length:
         return reference.registry.char_model(np.dtype(dtype), seed, vocabulary=net.widths[0],
                                              embedding=net.widths[1], units=net.widths[2],
@@ -145,7 +179,7 @@ def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndar
     CNN, generated digits (N, 28, 28, 1) and their labels (N,); for the character model,
     windows of the registry's text and the next characters (indices)."""
     rng = np.random.default_rng(seed)
-    if net.model == "digit_cnn":
+    if net.model in ("digit_cnn", "digit_resnet"):
         return digits.images(net.batch, rng, dtype)
     if net.length:
         return reference.registry.char_sequences(net.batch, net.length, rng)
@@ -156,7 +190,8 @@ def batch_data(net: Net, dtype: str, seed: int = 0) -> tuple[np.ndarray, np.ndar
 
 def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
                    loss: str) -> Step:
-    """The spec by hand: forward, loss, backward (no dL/dx), W −= η dW in place.
+    """The spec by hand: forward (in training mode, as the frameworks' steps are: a
+    BatchNorm normalises by the batch), loss, backward (no dL/dx), W −= η dW in place.
 
     η·dW goes into a buffer made once per parameter: NumPy has no fused a·x + y (torch's
     SGD calls ``add_(grad, alpha=−η)``), and a fresh temporary as large as W each step, 64
@@ -166,7 +201,7 @@ def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     scaled = [[np.empty_like(p) for p in layer.params] for layer in model.layers]
 
     def step() -> None:
-        y_pred = model.forward(x)
+        y_pred = model.forward(x, training=True)
         value(y_true, y_pred)
         model.backward(gradient(y_true, y_pred), input_gradient=False)
         for layer, buffers in zip(model.layers, scaled, strict=True):

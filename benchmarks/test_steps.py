@@ -43,3 +43,14 @@ def test_flops_of_the_digit_cnn_by_hand() -> None:
     dense = 2 * 64 * (900 * 128 + 128 * 10)
     assert SIZES["cnn"].convolution_flops == 2 * conv1 + 3 * conv2 == 398_684_160
     assert SIZES["cnn"].matmul_flops == 2 * conv1 + 3 * conv2 + 3 * dense
+
+
+def test_flops_of_the_digit_resnet_by_hand() -> None:
+    """3×3 convolutions: the stem on the image (forward and dL/dW only), block 1's two at
+    28×28 (8 → 8), block 2's two at 14×14 (8 → 16, then 16 → 16); the 1×1 projection
+    (8 → 16) at 14×14; Dense 16 → 10. Every one but the stem also computes dL/dx."""
+    stem = 2 * 64 * 28 * 28 * 9 * 1 * 8
+    block1 = 2 * (2 * 64 * 28 * 28 * 9 * 8 * 8)
+    block2 = 2 * 64 * 14 * 14 * (9 * 8 * 16 + 9 * 16 * 16 + 8 * 16)
+    dense = 2 * 64 * 16 * 10
+    assert SIZES["resnet"].matmul_flops == 2 * stem + 3 * (block1 + block2 + dense)
