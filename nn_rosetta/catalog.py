@@ -53,6 +53,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "callbacks": ("training-knobs", "Training knobs: schedules and early stopping"),
     "sequences": ("sequences-and-attention", "Sequences and attention"),
     "parallel": ("data-parallelism", "Data parallelism"),
+    "graphs": ("graphs-and-merge-layers", "Graphs and merge layers"),
+    "merging": ("graphs-and-merge-layers", "Graphs and merge layers"),
 }
 
 
