@@ -211,8 +211,12 @@ def reference_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarra
     return Step(step, lambda: _weights(model))
 
 
-def _weights(model: reference.Sequential) -> Weights:
-    return [tuple(p.copy() for p in params) for params in model.params if params]
+def _weights(model: reference.Sequential | reference.Model) -> Weights:
+    """Each layer's parameters; a graph's by layer name, since a converter may read its
+    layers back in another topological order."""
+    layers = sorted(model.layers, key=lambda layer: layer.name) \
+        if isinstance(model, reference.Model) else model.layers
+    return [tuple(p.copy() for p in layer.params) for layer in layers if layer.params]
 
 
 def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,
@@ -228,14 +232,16 @@ def torch_eager_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndar
     inputs, targets = torch.from_numpy(x), torch.from_numpy(y_true)
     if inputs.dim() == 4:  # images: torch's own layout, NCHW, as its data loaders give it
         inputs = torch_impl.convolution.channels_first(inputs).contiguous()
-    shape = model.input_shape
+    # what fixes the spec layout of the weights read back: a graph's inputs, each one's
+    shapes = {"input_shapes": [t.shape for t in model.inputs]} \
+        if isinstance(model, reference.Model) else {"input_shape": model.input_shape}
 
     def step() -> None:
         optimizer.zero_grad()
         loss_fn(targets, module(inputs)).backward()
         optimizer.step()
 
-    return Step(step, lambda: _weights(torch_impl.to_reference(module, input_shape=shape)))
+    return Step(step, lambda: _weights(torch_impl.to_reference(module, **shapes)))
 
 
 def _keras_step(model: reference.Sequential, x: np.ndarray, y_true: np.ndarray,

@@ -17,7 +17,7 @@ def test_flops_of_note_004_net_by_hand() -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("size", ["small", "medium", "cnn", "char"])
+@pytest.mark.parametrize("size", ["small", "medium", "cnn", "char", "resnet"])
 def test_every_implementation_takes_the_spec_step(size: str, dtype: str) -> None:
     """Two SGD steps from the same weights leave every implementation with the spec's."""
     steps = {impl: build_step(impl, SIZES[size], dtype) for impl in BUILDERS}
