@@ -62,6 +62,34 @@ def injected_masks(spec: reference.Sequential) -> dict[int, tuple[np.ndarray, fl
 
 
 @dataclass
+class GraphRun:
+    """One forward-and-backward pass of a graph model, in the spec's layout: a list per
+    input and per output, the gradients by layer name (``reference.Model.gradients``)."""
+
+    outputs: list[np.ndarray]
+    loss: float
+    dxs: list[np.ndarray | None]
+    grads: dict[str, dict[str, np.ndarray]]
+
+
+def as_list(value: object, listed: bool) -> list:
+    """A graph's inputs or outputs as a list (``listed``: they are one already)."""
+    return list(value) if listed else [value]
+
+
+def run_spec_graph(model: reference.Model, x: object, y_true: object, loss: str,
+                   training: bool = False) -> GraphRun:
+    """The spec graph's forward pass, the loss summed over its outputs, and its backward."""
+    outputs = as_list(model.forward(x, training=training), model.output_list)
+    targets = as_list(y_true, model.output_list)
+    value = sum(reference.losses.get(loss)(y, o) for y, o in zip(targets, outputs, strict=True))
+    upstream = [reference.losses.gradient(loss)(y, o)
+                for y, o in zip(targets, outputs, strict=True)]
+    dx = model.backward(upstream if model.output_list else upstream[0])
+    return GraphRun(outputs, value, as_list(dx, model.input_list), model.gradients)
+
+
+@dataclass
 class PerceptronRun:
     """A perceptron's training and its decisions on the training points, as NumPy."""
 
@@ -82,7 +110,13 @@ class FitRun:
     diverged_at: int | None
 
 
-def flat_params(model: reference.Sequential) -> np.ndarray:
+def flat_params(model: reference.Sequential | reference.Model,
+                like: reference.Model | None = None) -> np.ndarray:
+    """The parameters flattened in layer order; a graph read back from a framework in the
+    order of the layers of ``like``, the graph it was made from (by name)."""
+    if like is not None:
+        return np.concatenate([p.ravel() for layer in like.layers
+                               for p in model.get_layer(layer.name).params])
     return np.concatenate([p.ravel() for layer in model.params for p in layer])
 
 
@@ -188,6 +222,27 @@ class Torch(_Framework):
         dx = None if xt.grad is None else xt.grad.numpy()
         return ModelRun(h.detach().numpy(), layer_outputs, value.item(), dx, grads)
 
+    def graph(self, spec: reference.Model, x: object, y_true: object, loss: str,
+              training: bool = False) -> GraphRun:
+        """The GraphModule of ``spec`` called on its inputs (a feature map channels-first,
+        its output back to channels-last), the loss summed over the outputs, autograd."""
+        module = self.impl.from_reference(spec)
+        module.train(training)
+        maps, convolution = reference.graphs.feature_maps(spec), self.impl.convolution
+        xs = [self._tensor(a, requires_grad=a.dtype.kind == "f")
+              for a in as_list(x, spec.input_list)]
+        fed = [convolution.channels_first(t) if maps[i.name] else t
+               for t, i in zip(xs, spec.inputs, strict=True)]
+        outputs = [convolution.channels_last(o) if maps[t.name] else o for o, t in zip(
+            as_list(module(*fed), spec.output_list), spec.outputs, strict=True)]
+        loss_fn = getattr(self.impl.losses, loss)
+        value = sum(loss_fn(self._tensor(y), o) for y, o in
+                    zip(as_list(y_true, spec.output_list), outputs, strict=True))
+        value.backward()
+        return GraphRun([o.detach().numpy() for o in outputs], value.item(),
+                        [None if t.grad is None else t.grad.numpy() for t in xs],
+                        self.impl.convert.gradients_to_reference(module, spec))
+
     def checked_input(self, module, x):
         """``x`` under the spec's input policy for ``module`` (integers converted, the
         other float dtype, a missing batch axis or a wrong width refused with the spec's
@@ -247,13 +302,18 @@ class Torch(_Framework):
         return np.stack(rows)
 
     def fit(self, data: dict) -> dict[str, FitRun]:
-        module = self.impl.from_reference(data["model"])
-        l2 = self.impl.convert.l2_penalties(data["model"], module)  # nn.Linear keeps no λ
+        model, graph = data["model"], isinstance(data["model"], reference.Model)
+        module = self.impl.from_reference(model)
+        # nn.Linear keeps no λ (a graph's cases have none)
+        l2 = {} if graph else self.impl.convert.l2_penalties(model, module)
         try:
             history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data), l2=l2)
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
-        spec = self.impl.to_reference(module, input_shape=data["model"].input_shape)
+        if graph:
+            spec = self.impl.to_reference(module, input_shapes=[model.input_shape])
+            return {"": FitRun(np.array(history.loss), flat_params(spec, like=model), None)}
+        spec = self.impl.to_reference(module, input_shape=model.input_shape)
         return {"": FitRun(np.array(history.loss), flat_params(spec), None)}
     # --- autodiff (parity_tests/autodiff_runner.py): results in the spec's layout ---
 
@@ -338,6 +398,25 @@ class TensorFlow(_Framework):
         return ModelRun(h.numpy(), [t.numpy() for t in layer_outputs], float(value.numpy()),
                         None if dx is None else dx.numpy(), grads)
 
+    def graph(self, spec: reference.Model, x: object, y_true: object, loss: str,
+              training: bool = False) -> GraphRun:
+        """The functional Keras model of ``spec`` called on its inputs on the tape, the
+        loss summed over the outputs."""
+        model = self.impl.from_reference(spec)
+        xs = [self.tf.constant(a) for a in as_list(x, spec.input_list)]
+        with self.tf.GradientTape() as tape:
+            tape.watch([t for t in xs if t.dtype.is_floating])
+            outputs = as_list(model(xs if spec.input_list else xs[0], training=training),
+                              spec.output_list)
+            loss_fn = getattr(self.impl.losses, loss)
+            value = sum(loss_fn(self.tf.constant(y), o) for y, o in
+                        zip(as_list(y_true, spec.output_list), outputs, strict=True))
+        gradients = tape.gradient(value, [*xs, *model.trainable_variables])
+        dxs, weights = gradients[:len(xs)], gradients[len(xs):]
+        return GraphRun([o.numpy() for o in outputs], float(value.numpy()),
+                        [None if g is None else g.numpy() for g in dxs],
+                        self.impl.convert.gradients_to_reference(model, weights, spec))
+
     def _call(self, spec: reference.Sequential, k: int, group: list, h, training: bool):
         """Spec layer k's Keras layers on h: self-attention as ``layer(h, h,
         attention_mask=m)``; a Dropout with an injected mask as h ⊙ m / (1 − rate) in
@@ -396,8 +475,9 @@ class TensorFlow(_Framework):
                                     tf_function=tf_function)
         except TrainingDiverged as diverged:
             return {variant: FitRun(np.array(diverged.history.loss), None, diverged.step)}
-        return {variant: FitRun(np.array(history.loss),
-                                flat_params(self.impl.to_reference(model)), None)}
+        back = self.impl.to_reference(model)
+        like = data["model"] if isinstance(data["model"], reference.Model) else None
+        return {variant: FitRun(np.array(history.loss), flat_params(back, like=like), None)}
     # --- autodiff (parity_tests/autodiff_runner.py): results in the spec's layout ---
 
     def autodiff_jacobian(self, of: str, x: np.ndarray,

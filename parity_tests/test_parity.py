@@ -16,7 +16,12 @@ import numpy as np
 import pytest
 
 from parity_tests.autodiff_runner import run_autodiff
-from parity_tests.frameworks import run_spec_fit, run_spec_model, run_spec_optimizer
+from parity_tests.frameworks import (
+    run_spec_fit,
+    run_spec_graph,
+    run_spec_model,
+    run_spec_optimizer,
+)
 from parity_tests.normalization_runner import run_normalization
 from parity_tests.report import Recorder
 from parity_tests.schedules_runner import run_schedule
@@ -60,6 +65,26 @@ def run_model(concept, data, rng, fw, check: Recorder) -> None:
     for k, (grads, spec_grads) in enumerate(zip(theirs.grads, spec.grads, strict=True)):
         for name, expected in spec_grads.items():
             check.compare(f"dL/d{name}[{k}]", "gradient", grads[name], expected)
+
+
+def run_graph(concept, data, rng, fw, check: Recorder) -> None:
+    """A graph model: every output, the loss summed over them, dL/d(each input) and every
+    layer's gradients by name; a training run where the case gives one (``optimizer``)."""
+    if "optimizer" in data:
+        run_training(concept, data, rng, fw, check)
+        return
+    args = (data["model"], data["x"], data["y_true"], data["loss"], data.get("training", False))
+    theirs, spec = fw.graph(*args), run_spec_graph(*args)
+    for tensor, output, expected in zip(data["model"].outputs, theirs.outputs, spec.outputs,
+                                        strict=True):
+        check.compare(f"output {tensor.name}", "output", output, expected)
+    check.compare("loss", "loss", theirs.loss, spec.loss)
+    for tensor, dx, expected in zip(data["model"].inputs, theirs.dxs, spec.dxs, strict=True):
+        check.compare(f"dL/d{tensor.name}", "gradient", dx, expected)
+    for name, expected_grads in spec.grads.items():
+        for parameter, expected in expected_grads.items():
+            check.compare(f"dL/d{parameter}[{name}]", "gradient", theirs.grads[name][parameter],
+                          expected)
 
 
 def _first_parting_layer(theirs, spec, dtype) -> str:
@@ -128,6 +153,8 @@ RUNNERS = {
     "schedules": run_schedule,
     "callbacks": run_training,
     "autodiff": run_autodiff,
+    "merging": run_graph,
+    "graphs": run_graph,
 }
 
 # A case on a note's fixed data set runs at its own size once, not once per batch size.

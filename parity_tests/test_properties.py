@@ -205,6 +205,18 @@ def test_sequences(drawn) -> None:
     check("sequences", *drawn)
 
 
+@COSTLY  # a graph's Keras model is built per example
+@given(draws("merging"))
+def test_merging(drawn) -> None:
+    check("merging", *drawn)
+
+
+@COSTLY
+@given(draws("graphs"))
+def test_graphs(drawn) -> None:
+    check("graphs", *drawn)
+
+
 def test_every_registry_module_has_a_property_test() -> None:
     tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
     assert set(MODULES) <= tested, f"no property test for {sorted(set(MODULES) - tested)}"

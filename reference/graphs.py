@@ -50,7 +50,8 @@ from typing import Any
 import numpy as np
 
 from reference._validation import as_float_array, as_index_array, check_shape
-from reference.layers import Layer, from_config
+from reference.layers import Flatten, Layer, from_config
+from reference.layouts import Context
 
 _order = itertools.count()  # creation order: a topological order of every graph
 
@@ -207,7 +208,7 @@ class Model:
                              key=lambda t: t.order)
         self.layers: list[Layer] = [t.layer for t in self._nodes]
         self._check_layers()
-        self._index_inputs = {id(t): any(n.layer.input_kind == "indices" for n in self._nodes
+        self._index_inputs = {t.name: any(n.layer.input_kind == "indices" for n in self._nodes
                                          if t in n.inputs) for t in self.inputs}
         dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
         if len(dtypes) > 1:
@@ -238,6 +239,12 @@ class Model:
                              "parameters and the weight file, so give each a unique name=")
 
     # -- what the model holds -------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[SymbolicTensor]:
+        """Each layer's output tensor, in the order the layers run (``node.layer``,
+        ``node.inputs``): the graph, walked by the converters."""
+        return list(self._nodes)
 
     def get_layer(self, name: str) -> Layer:
         """The layer called ``name``."""
@@ -299,7 +306,7 @@ class Model:
         return self._array(self._single(self.inputs, "input"), x, where, what)
 
     def _array(self, tensor: SymbolicTensor, x: object, where: str, what: str) -> np.ndarray:
-        if self._index_inputs[id(tensor)]:
+        if self._index_inputs[tensor.name]:
             return as_index_array(x, where, what)
         return as_float_array(x, self.dtype, where, what)
 
@@ -465,3 +472,70 @@ class Model:
                  f"{', '.join(t.name for t in node.inputs)}" for node in self._nodes]
         return (f"Model(inputs={[t.name for t in self.inputs]}, "
                 f"outputs={[t.name for t in self.outputs]},\n" + "\n".join(lines) + "\n)")
+
+
+def feature_maps(model: Model) -> dict[str, bool]:
+    """Whether each tensor of ``model`` (by the name of its Input or layer) is a feature
+    map: channels-last here and in Keras, channels-first in torch.
+
+    A tensor is one when it has at least two axes per sample and either a convolution or
+    pooling layer (``channels_last``) made it, or a layer other than Flatten made it from
+    feature maps, or it is an Input from which such a layer is reached before any Flatten
+    (then torch takes that input channels-first).
+    """
+    consumers: dict[int, list[SymbolicTensor]] = {}
+    for node in model.nodes:
+        for tensor in node.inputs:
+            consumers.setdefault(id(tensor), []).append(node)
+
+    def reaches_convolution(tensor: SymbolicTensor) -> bool:
+        stack, seen = [tensor], set()
+        while stack:
+            for node in consumers.get(id(stack.pop()), []):
+                if getattr(node.layer, "channels_last", False):
+                    return True
+                if id(node) not in seen and not isinstance(node.layer, Flatten):
+                    seen.add(id(node))
+                    stack.append(node)
+        return False
+
+    found = {t.name: len(t.shape) > 1 and reaches_convolution(t) for t in model.inputs}
+    for node in model.nodes:
+        found[node.name] = _takes_feature_maps(node, found) and len(node.shape) > 1 and \
+            not isinstance(node.layer, Flatten)
+    return found
+
+
+def _takes_feature_maps(node: SymbolicTensor, maps: dict[str, bool]) -> bool:
+    """Whether a layer's input is a feature map (all of a merge layer's inputs); as in
+    ``contexts``, a convolution's own input counts as one."""
+    return len(node.inputs[0].shape) > 1 and (all(maps[t.name] for t in node.inputs) or
+                                              getattr(node.layer, "channels_last", False))
+
+
+def graph_contexts(model: Model) -> dict[str, Context]:
+    """The :class:`~reference.layouts.Context` of every input and layer of ``model``, by
+    name: the graph version of ``reference.layouts.contexts``.
+
+    A layer's Context describes its input (a merge layer's: its first input's shape,
+    ``feature_map`` when all its inputs are feature maps, :func:`feature_maps`); an
+    Input's describes the tensor it is. ``flattened_from`` travels from a Flatten of a
+    feature map through parameter-free one-input layers to the next layer with weights,
+    as in ``contexts``.
+
+    Shape:
+        ``Context.input_shape`` is per sample, in the spec's layout.
+    """
+    maps = feature_maps(model)
+    flattened: dict[str, tuple[int, ...] | None] = {t.name: None for t in model.inputs}
+    found = {t.name: Context(t.shape, feature_map=maps[t.name]) for t in model.inputs}
+    for node in model.nodes:
+        layer, first = node.layer, node.inputs[0]
+        takes_maps = _takes_feature_maps(node, maps)
+        from_flatten = flattened[first.name] if len(node.inputs) == 1 else None
+        found[node.name] = Context(first.shape, from_flatten, layer, takes_maps)
+        if isinstance(layer, Flatten):
+            flattened[node.name] = first.shape if takes_maps else None
+        else:  # a layer with weights in between: its rows are not permuted
+            flattened[node.name] = None if layer.parameter_names or layer.merges else from_flatten
+    return found

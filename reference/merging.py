@@ -289,11 +289,3 @@ class Concatenate(Merge):
 
 LAYERS.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum,
                                              Concatenate)})
-
-# Kinds in LAYERS whose torch and Keras mirrors do not exist yet, with the reason: the
-# coverage tests that need both mirrors (a weight layout, a registry case) leave these out,
-# and reference/tests/test_merging.py fails once torch_impl/merging.py or tf_impl/merging.py
-# exists, so the list cannot outlive its reason.
-PENDING_MIRRORS = dict.fromkeys(
-    ("Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"),
-    "issue 21: the graph mirrors follow the converters' rewrite (issue 20)")

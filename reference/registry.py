@@ -994,8 +994,155 @@ def _build() -> tuple[Concept, ...]:
     concepts += _activation_layer_concepts()
     concepts += _sequence_concepts()
     concepts += _learning_concepts()
+    concepts += _graph_concepts()
     concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
+
+
+def _graph_case(label: str, build: Callable[[np.dtype], tuple], loss: str,
+                tied: bool = False) -> Case:
+    """A graph model: ``build(dtype)`` gives (Model, how to draw its inputs); each Dense gets
+    a random bias and each BatchNormalization random statistics, so that each matters.
+    Data keys as a model case's, ``x`` and ``y_true`` a list per input and output when
+    the model's are lists; the loss is summed over the outputs. ``tied``: the inputs
+    share every other entry with the first (Maximum's ties)."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model, weights = build(dtype), np.random.default_rng(int(rng.integers(2**31)))
+        for layer in model.layers:
+            layer.initialize(weights)
+            for name, value in {**layer.parameters, **layer.state}.items():
+                if name in ("b", "beta", "moving_mean"):
+                    layer.set(name, rng.uniform(-0.5, 0.5, value.shape).astype(dtype))
+                elif name in ("gamma", "moving_variance"):
+                    layer.set(name, rng.uniform(0.5, 1.5, value.shape).astype(dtype))
+        xs = [rng.standard_normal((batch, *t.shape)).astype(dtype) for t in model.inputs]
+        if tied:
+            for x in xs[1:]:
+                x[..., ::2] = xs[0][..., ::2]
+        ys = [_targets(loss, rng, batch, int(np.prod(t.shape)), dtype).reshape(batch, *t.shape)
+              for t in model.outputs]
+        return {"model": model, "x": xs if model.input_list else xs[0],
+                "y_true": ys if model.output_list else ys[0], "loss": loss}
+    return Case(label, make, gradcheck=not tied)
+
+
+def _graph_training_case(label: str, build: Callable[[np.dtype], object], optimizer: object,
+                         epochs: int, batch_size: int | None) -> Case:
+    """A training run of a graph of one input and one output (the training module's keys)."""
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        data = _graph_case(label, build, "mean_squared_error").make(rng, dtype, 2 * batch + 6)
+        return {"model": data["model"], "X": data["x"], "Y": data["y_true"],
+                "loss": "mean_squared_error", "optimizer": optimizer, "epochs": epochs,
+                "batch_size": batch_size, "seed": 0}
+    return Case(label, make)
+
+
+def _graph_concepts() -> list[Concept]:
+    """The merge layers and graph models (``reference.merging``, ``reference.graphs``)."""
+    from reference import merging, optimizers
+    from reference.graphs import Input, Model
+
+    def branches(kind: type, count: int):
+        def build(dtype: np.dtype) -> Model:
+            x = Input((4,), name="x")
+            hs = [Dense(4, 3, a, dtype=dtype, name=f"branch{k}")(x)
+                  for k, a in enumerate(("tanh", "identity", "sigmoid")[:count])]
+            merged = kind(name="merge")(hs)
+            return Model(x, Dense(merged.shape[0], 2, dtype=dtype, name="head")(merged))
+        return build
+
+    def gate(dtype: np.dtype) -> Model:
+        x = Input((4,), name="x")
+        gated = merging.Multiply(name="gate")([Dense(4, 3, "sigmoid", dtype=dtype, name="g")(x),
+                                               Dense(4, 3, "tanh", dtype=dtype, name="v")(x)])
+        return Model(x, Dense(3, 2, dtype=dtype, name="head")(gated))
+
+    def difference(dtype: np.dtype) -> Model:
+        a, b = Input((4,), name="a"), Input((3,), name="b")
+        d = merging.Subtract(name="d")([Dense(4, 3, "tanh", dtype=dtype, name="fa")(a),
+                                        Dense(3, 3, dtype=dtype, name="fb")(b)])
+        return Model([a, b], Dense(3, 2, dtype=dtype, name="head")(d))
+
+    def tied_maximum(dtype: np.dtype) -> Model:
+        xs = [Input((5,), name=f"x{k}") for k in range(3)]
+        return Model(xs, Dense(5, 2, dtype=dtype, name="head")(merging.Maximum(name="max")(xs)))
+
+    def feature_maps(axis: int):
+        def build(dtype: np.dtype) -> Model:
+            x = Input((5, 4, 2), name="image")
+            wide = _conv2d(2, 3, 3, padding="same", activation="tanh", dtype=dtype,
+                           name="wide")(x)
+            narrow = _conv2d(2, 3 if axis != -1 else 2, 1, dtype=dtype, name="narrow")(x)
+            joined = merging.Concatenate(axis, name="joined")([wide, narrow])
+            flat = Flatten(dtype=dtype, name="flat")(joined)
+            return Model(x, Dense(flat.shape[0], 2, dtype=dtype, name="head")(flat))
+        return build
+
+    def residual(dtype: np.dtype) -> Model:
+        x = Input((4,), name="x")
+        h = Dense(4, 4, "relu", dtype=dtype, name="h")(x)
+        h = Dense(4, 4, dtype=dtype, name="h2")(h)
+        y = merging.Add(name="residual")([x, h])
+        return Model(x, Dense(4, 2, dtype=dtype, name="head")(y))
+
+    def two_in_two_out(dtype: np.dtype) -> Model:
+        a, b = Input((4,), name="a"), Input((3,), name="b")
+        ha = Dense(4, 5, "tanh", dtype=dtype, name="ha")(a)
+        hb = Dense(3, 2, "elu", dtype=dtype, name="hb")(b)
+        joined = merging.Concatenate(name="joined")([ha, hb])
+        return Model([a, b], [Dense(7, 2, dtype=dtype, name="out")(joined),
+                              Dense(2, 1, "sigmoid", dtype=dtype, name="side")(hb)])
+
+    def conv_block(dtype: np.dtype) -> Model:
+        x = Input((5, 5, 2), name="image")
+        h = _conv2d(2, 4, 3, padding="same", dtype=dtype, name="conv")(x)
+        h = BatchNormalization(4, convention="keras", dtype=dtype, name="bn")(h)
+        h = Activation("relu", dtype=dtype, name="relu")(h)
+        joined = merging.Concatenate(name="skip")([h, x])
+        flat = Flatten(dtype=dtype, name="flat")(joined)
+        return Model(x, Dense(flat.shape[0], 3, dtype=dtype, name="head")(flat))
+
+    def summary(cls: type) -> str:
+        return _first_line(cls.__doc__)
+
+    merge_concepts = [
+        ("Add", (_graph_case("three Dense branches of x added → Dense",
+                             branches(merging.Add, 3), "mean_squared_error"),)),
+        ("Subtract", (_graph_case("Dense(a) − Dense(b), two inputs → Dense", difference,
+                                  "mean_squared_error"),)),
+        ("Multiply", (_graph_case("a gate: sigmoid branch ⊙ tanh branch → Dense", gate,
+                                  "mean_squared_error"),)),
+        ("Average", (_graph_case("three Dense branches averaged → Dense",
+                                 branches(merging.Average, 3), "mean_squared_error"),)),
+        ("Maximum", (_graph_case("three inputs sharing every other entry (ties) → Dense",
+                                 tied_maximum, "mean_squared_error", tied=True),)),
+        ("Concatenate", (
+            _graph_case("two Dense branches joined on the last axis → Dense",
+                        branches(merging.Concatenate, 2), "mean_squared_error"),
+            _graph_case("two Conv2D feature maps joined on the channels (axis=-1, torch's "
+                        "dim=1) → Flatten → Dense", feature_maps(-1), "mean_squared_error"),
+            _graph_case("two Conv2D feature maps joined on the rows (axis=1, torch's dim=2) "
+                        "→ Flatten → Dense", feature_maps(1), "mean_squared_error"),
+        )),
+    ]
+    return [
+        *(Concept(name=name, module="merging", summary=summary(getattr(merging, name)),
+                  notes=(), cases=cases) for name, cases in merge_concepts),
+        Concept(name="Model", module="graphs", summary=summary(Model), notes=(), cases=(
+            _graph_case("a residual Dense block: x + Dense(relu(Dense(x))) → Dense", residual,
+                        "mean_squared_error"),
+            _graph_case("two inputs, two outputs, a branch used twice", two_in_two_out,
+                        "mean_squared_error"),
+            _graph_case("Conv2D → BatchNorm (inference) → ReLU, concatenated with the image "
+                        "on the channels → Flatten → Dense", conv_block, "mean_squared_error"),
+            _graph_case("three Dense branches averaged → Dense", branches(merging.Average, 3),
+                        "mean_squared_error"),
+            _graph_training_case("the residual block, 3 epochs of SGD(0.1) on batches of 4",
+                                 residual, optimizers.SGD(0.1), 3, 4),
+            _graph_training_case("the residual block, 2 epochs of Adam(0.01), full batch",
+                                 residual, optimizers.Adam(0.01), 2, None),
+        )),
+    ]
 
 
 def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:

@@ -252,8 +252,9 @@ def same_shape(first: str, second: str) -> Check:
 def spec_model(where: str) -> Callable[[_F], _F]:
     """``@spec_model("from_reference")``: the argument ``model`` is a spec model or layer."""
     def check(where: str, model: object, **_: Any) -> None:
-        if not isinstance(model, reference.Sequential | reference.layers.Layer):
-            raise TypeError(f"{where}: expected a reference.Sequential or a spec layer, got "
+        if not isinstance(model, reference.Sequential | reference.Model | reference.layers.Layer):
+            raise TypeError(f"{where}: expected a reference.Sequential, reference.Model or a "
+                            f"spec layer, got "
                             f"{type(model).__name__}")
     return checked(check, where)
 

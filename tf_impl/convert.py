@@ -30,13 +30,13 @@ import tensorflow as tf
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from tf_impl import convolution, layers, normalization, sequences
+from tf_impl import convolution, graphs, layers, merging, normalization, sequences
 from tf_impl._inputs import check_input_shape, spec_model
 from tf_impl._table import Translation
 
 # Every spec layer kind's Keras translation, by kind, from the concept files' rows.
 TRANSLATIONS: dict[str, Translation] = {
-    row.kind: row for module in (layers, convolution, normalization, sequences)
+    row.kind: row for module in (layers, convolution, normalization, sequences, merging)
     for row in module.TRANSLATIONS}
 
 
@@ -72,7 +72,10 @@ def _single_shape(layer: reference.layers.Layer) -> tuple:
 @spec_model("from_reference")
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> keras.Layer:
     """A Keras model of stock layers (or a layer, for a spec layer) with the spec
-    ``model``'s exact weights."""
+    ``model``'s exact weights; a spec graph (``reference.Model``) becomes a functional
+    ``keras.Model`` (``tf_impl.graphs``)."""
+    if isinstance(model, reference.Model):
+        return graphs.from_reference(model)
     if isinstance(model, reference.layers.Layer):
         made = _keras_layers(model, Context(_single_shape(model), layer=model),
                              model.dtype.name if model.dtype is not None else None)
@@ -207,8 +210,12 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
 
     ``input_shape``: the per-sample input shape, needed only when the model is not built
     and its first layer does not fix it. Anything without a spec counterpart is refused
-    by name.
+    by name. A functional model that is not a chain becomes a spec graph
+    (``reference.Model``, ``tf_impl.graphs``).
     """
+    if isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and \
+            not graphs.is_chain(model):
+        return graphs.to_reference(model)
     spec, walk = _walk(model, input_shape)
     for layer, keras_layer, context in walk:
         for name, array in _copy_out(layer, keras_layer, context).items():
@@ -217,15 +224,21 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
 
 
 def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor],
-                           spec: reference.Sequential | None = None
-                           ) -> list[dict[str, np.ndarray]]:
+                           spec: reference.Sequential | reference.Model | None = None
+                           ) -> list[dict[str, np.ndarray]] | dict[str, dict[str, np.ndarray]]:
     """Each spec layer's gradients, named and laid out as the spec's, from
     ``tape.gradient(loss, model.trainable_variables)`` (``gradients``, in that order);
     ``spec``: the spec model ``model`` was made from, whose layers they follow (else the
     layers :func:`to_reference` reads).
 
     An Embedding's gradient comes as ``tf.IndexedSlices`` (the rows looked up, not the
-    whole table); ``tf.convert_to_tensor`` makes it the dense (V, D) array the spec has."""
+    whole table); ``tf.convert_to_tensor`` makes it the dense (V, D) array the spec has.
+    For a graph (``spec`` a ``reference.Model``, or a functional model that is not a
+    chain): a dict by layer name, as ``reference.Model.gradients``."""
+    if isinstance(spec, reference.Model) or (spec is None and isinstance(model, keras.Model) and
+                                             not isinstance(model, keras.Sequential) and
+                                             not graphs.is_chain(model)):
+        return graphs.gradients_to_reference(model, gradients, spec)
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
     if spec is None:
         _, walk = _walk(model, None)

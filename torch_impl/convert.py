@@ -32,7 +32,7 @@ from torch import nn
 
 import reference
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
-from torch_impl import activations, convolution, layers, normalization, sequences
+from torch_impl import activations, convolution, graphs, layers, normalization, sequences
 from torch_impl._table import Template, Translation, torch_dtype
 
 __all__ = ["SMALL_MODULES", "TRANSLATIONS", "Template", "Translation", "from_reference",
@@ -89,13 +89,18 @@ def _build(layer: reference.layers.Layer, context: Context) -> list[nn.Module]:
     return modules
 
 
-def from_reference(model: reference.Sequential | reference.layers.Layer) -> nn.Sequential:
+def from_reference(model: reference.Sequential | reference.layers.Layer | reference.Model
+                   ) -> nn.Sequential | torch.fx.GraphModule:
     """An ``nn.Sequential`` of stock modules computing what the spec ``model`` (or a single
-    spec layer) computes, with its exact weights."""
+    spec layer) computes, with its exact weights; for a spec graph (``reference.Model``) a
+    ``torch.fx.GraphModule`` whose forward is the graph (``torch_impl.graphs``)."""
+    if isinstance(model, reference.Model):
+        return graphs.from_reference(model)
     if isinstance(model, reference.layers.Layer):
         return nn.Sequential(*_build(model, Context(_single_shape(model), layer=model)))
     if not isinstance(model, reference.Sequential):
-        raise TypeError(f"from_reference: expected a reference.Sequential or a spec layer, "
+        raise TypeError(f"from_reference: expected a reference.Sequential, reference.Model or a "
+                        f"spec layer, "
                         f"got {type(model).__name__}")
     places = contexts(model.layers, model.input_shape)
     return nn.Sequential(*(module for layer, context in zip(model.layers, places, strict=True)
@@ -109,10 +114,11 @@ def _unmatched(modules: Sequence[nn.Module], i: int) -> TypeError:
                      "right after nn.Linear or nn.Conv1d/2d is that layer's activation)")
 
 
-def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None
-          ) -> list[tuple[reference.layers.Layer, range]]:
-    """Each spec layer of ``modules`` (weights not yet copied) and the modules making it."""
-    found, i, feature_map = [], 0, False
+def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None,
+          feature_map: bool = False) -> list[tuple[reference.layers.Layer, range]]:
+    """Each spec layer of ``modules`` (weights not yet copied) and the modules making it;
+    ``feature_map``: their input is one (a chain inside a graph, after a convolution)."""
+    found, i = [], 0
     shape = None if input_shape is None else tuple(input_shape)
     while i < len(modules):
         read = None
@@ -206,14 +212,23 @@ def _modules(module: nn.Module, positions: range) -> list[nn.Module]:
         else [module]
 
 
-def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
-                 ) -> reference.Sequential | reference.layers.Layer:
+def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
+                 input_shapes: Sequence | None = None
+                 ) -> reference.Sequential | reference.layers.Layer | reference.Model:
     """The spec model equal to a torch ``nn.Sequential`` (one built by
     :func:`from_reference`, or one a torch user writes; see the module docstring).
 
     ``input_shape``: the per-sample input shape (spec layout, channels-last), needed when
     the first module does not fix it (a convolution or a Flatten first).
+    ``input_shapes``: for a module whose ``forward`` is a graph (a ``torch.fx.GraphModule``
+    or a hand-written class), one per-sample shape per input: it is traced and read as a
+    ``reference.Model`` (``torch_impl.graphs``).
     """
+    if input_shapes is not None or isinstance(module, torch.fx.GraphModule):
+        if input_shapes is None:
+            raise ValueError("to_reference: a graph module's inputs have no fixed shape; "
+                             "give input_shapes=[per-sample shape of each input]")
+        return graphs.to_reference(module, input_shapes=input_shapes)
     model, walk = _walk(module, input_shape)
     for layer, positions, context in walk:
         for name, array in _copy_out(layer, _modules(module, positions), context).items():
@@ -221,13 +236,17 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None
     return model
 
 
-def gradients_to_reference(module: nn.Module, model: reference.Sequential | None = None, *,
+def gradients_to_reference(module: nn.Module,
+                           model: reference.Sequential | reference.Model | None = None, *,
                            input_shape: Sequence[int] | None = None
-                           ) -> list[dict[str, np.ndarray]]:
+                           ) -> list[dict[str, np.ndarray]] | dict[str, dict[str, np.ndarray]]:
     """Each spec layer's gradients from the ``.grad`` that ``loss.backward()`` left on
     ``module``'s parameters, named and laid out as the spec's (the kernel's transposed
     back to (in, out)); by the layers of ``model`` where it made ``module`` (a standalone
-    activation stays a layer of its own), else as :func:`to_reference` reads them."""
+    activation stays a layer of its own), else as :func:`to_reference` reads them. For a
+    spec graph ``model``: a dict by layer name, as ``reference.Model.gradients``."""
+    if isinstance(model, reference.Model):
+        return graphs.gradients_to_reference(module, model)
     walk = _walk(module, input_shape)[1] if model is None else list(zip(
         model.layers, layer_groups(model), contexts(model.layers, model.input_shape),
         strict=True))

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from reference import registry
 from reference.gradcheck import gradient_error, numerical_gradient
 from reference.graphs import Input, Model
 from reference.layers import Dense, Dropout, Flatten
@@ -403,3 +404,25 @@ def test_a_mask_reaching_a_merge_layer_is_refused() -> None:
     model = Model(tokens, Add(name="add")([embedded, embedded]))
     with pytest.raises(ValueError, match=r"merge layer 'add' receives the padding mask"):
         model.forward(np.array([[1, 2, 0, 0]]))
+
+
+def test_a_deep_copy_of_a_model_takes_its_inputs() -> None:
+    """The parity harness trains a copy.deepcopy of the case's model: the copy's inputs
+    are new tensors, and it still knows which of them take indices."""
+    import copy
+
+    model = _residual_block()
+    x = _inputs(model)[0]
+    np.testing.assert_array_equal(copy.deepcopy(model).forward(x), model.forward(x))
+
+
+GRAPH_CASES = [(c.name, case) for c in registry.concepts() if c.module in ("merging", "graphs")
+               for case in c.cases if case.gradcheck and "optimizer" not in case.make(
+                   np.random.default_rng(0), np.dtype(np.float64), 1)]
+
+
+@pytest.mark.parametrize(("name", "case"), GRAPH_CASES, ids=lambda v: getattr(v, "label", v))
+def test_every_registry_graph_case_backpropagates_as_finite_differences_say(name, case) -> None:
+    data = case.make(np.random.default_rng(3), np.dtype(np.float64), 2)
+    model = data["model"]
+    _check_gradients(model, data["x"] if model.input_list else [data["x"]])

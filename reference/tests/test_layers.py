@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import layers, layouts, merging
+from reference import layers, layouts
 from reference.layers import Dense, Dropout, Flatten, from_config
 from reference.networks import Sequential
 
@@ -112,7 +112,7 @@ def test_an_unknown_layer_kind_is_named_with_the_kinds_there_are() -> None:
         from_config("Conv9D", {})
 
 
-@pytest.mark.parametrize("kind", sorted(set(layers.LAYERS) - set(merging.PENDING_MIRRORS)))
+@pytest.mark.parametrize("kind", sorted(layers.LAYERS))
 def test_every_layer_kind_has_a_weight_layout_naming_its_own_arrays(kind: str) -> None:
     layout = layouts.layout(kind)
     layer_class = layers.LAYERS[kind]

@@ -3,12 +3,10 @@ tie rule of Maximum, and the inputs they refuse (spec only: no torch, no TF)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from reference import layers, merging
+from reference import layers, registry
 from reference.gradcheck import gradient_error, numerical_gradient
 from reference.layers import Dense, from_config
 from reference.merging import Add, Average, Concatenate, Maximum, Multiply, Subtract
@@ -161,13 +159,9 @@ def test_a_merge_layer_in_a_sequential_is_refused_with_the_reason() -> None:
         Sequential([Dense(3, 2), Add()])
 
 
-@pytest.mark.parametrize("mirror", ["torch_impl", "tf_impl"])
-def test_the_kinds_pending_their_mirrors_have_none_yet(mirror: str) -> None:
-    """PENDING_MIRRORS keeps the merge layers out of the coverage tests that need both
-    mirrors; once a mirror's concept file exists, they belong in the registry and the
-    layout tables instead (files looked up, not imported: the spec's tests need no torch)."""
-    assert set(merging.PENDING_MIRRORS) <= set(layers.LAYERS)
-    concept_file = Path(merging.__file__).parents[1] / mirror / "merging.py"
-    assert not concept_file.exists(), (
-        f"{concept_file} exists: remove {sorted(merging.PENDING_MIRRORS)} from "
-        "reference.merging.PENDING_MIRRORS and add their registry cases and layout rows")
+def test_every_merge_kind_is_a_registry_concept_with_cases() -> None:
+    """The registry drives parity and the docs; parity_tests/test_coverage.py then needs
+    both mirrors of each."""
+    concepts = {c.name: c for c in registry.concepts("merging")}
+    assert set(concepts) == {cls.__name__ for cls in MERGES}
+    assert all(c.cases for c in concepts.values())

@@ -1,0 +1,211 @@
+"""Graph models in Keras: the spec's ``reference.Model`` as a functional ``keras.Model``.
+
+:func:`from_reference` writes the graph as a Keras user does::
+
+    x = keras.Input((4,), name="x", dtype="float64")
+    h = keras.layers.Dense(8, activation="relu", dtype="float64", name="h")(x)
+    y = keras.layers.Add(dtype="float64", name="y")([h, skip(x)])
+    model = keras.Model(x, y)
+
+one ``keras.Input`` per spec Input, each spec layer by its row of the translation table
+(``tf_impl.convert.TRANSLATIONS``; the merge layers' rows are ``tf_impl.merging``'s) with
+its weights copied as ``tf_impl.convert`` copies a Sequential's, every Keras layer named
+as its spec layer (a second Keras layer of one spec layer, an activation layer after a
+Dense, gets ``name_1``).
+
+:func:`to_reference` reads a functional model back from its public wiring,
+``model.get_config()`` (each layer's inbound tensors by producer name): the layers that
+take one tensor form chains (each taking the previous one's output, which nothing else
+uses), read by ``tf_impl.convert``'s chain reader, so a Dense and its Activation layer
+are one spec Dense as in a Sequential; a merge layer is read by its row. Refused by
+name: a layer called more than once (shared weights; the spec calls each layer once), a
+nested model, a layer without a spec counterpart (a ``Lambda``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import reference
+from reference.graphs import graph_contexts
+from reference.layouts import time_distributed
+from tf_impl import convert
+
+# The mirror of reference.Model: what from_reference gives, Keras's functional model.
+Model = keras.Model
+
+
+def _index_input(model: reference.Model, tensor: reference.graphs.SymbolicTensor) -> bool:
+    return any(node.layer.input_kind == "indices" for node in model.nodes
+               if tensor in node.inputs)
+
+
+def from_reference(model: reference.Model) -> keras.Model:
+    """A functional ``keras.Model`` of stock layers computing the spec graph ``model``, its
+    weights copied exactly (see the module docstring).
+
+    Shape:
+        as the spec model's: one (N, *shape) array per Input, one per output.
+    """
+    dtype, places, tensors = model.dtype.name, graph_contexts(model), {}
+    for tensor in model.inputs:
+        tensors[id(tensor)] = keras.Input(
+            tensor.shape, name=tensor.name,
+            dtype="int64" if _index_input(model, tensor) else dtype)
+    for node in model.nodes:
+        row = convert._translation(node.layer, "from_reference")
+        made = convert._keras_layers(node.layer, places[node.name], dtype)
+        for k, keras_layer in enumerate(made):
+            keras_layer.name = node.name if k == 0 else f"{node.name}_{k}"
+        sources = [tensors[id(t)] for t in node.inputs]
+        h = row.call(made[0], sources if node.layer.merges else sources[0])
+        for keras_layer in made[1:]:
+            h = keras_layer(h)
+        tensors[id(node)] = h
+    inputs = [tensors[id(t)] for t in model.inputs]
+    outputs = [tensors[id(t)] for t in model.outputs]
+    return keras.Model(inputs if model.input_list else inputs[0],
+                       outputs if model.output_list else outputs[0])
+
+
+def _names(entries: list) -> tuple[list[str], bool]:
+    """The layer names of ``get_config()``'s ``input_layers`` or ``output_layers``, and
+    whether the model was given a list (a single tensor's entry is one [name, 0, 0])."""
+    listed = bool(entries) and isinstance(entries[0], list)
+    return [entry[0] for entry in (entries if listed else [entries])], listed
+
+
+def _sources(entry: dict) -> tuple[list[str], bool]:
+    """The producer names of one call's tensors (from ``get_config()``), and whether the
+    call took a list (a merge layer's)."""
+    args = entry["args"]
+    merged = len(args) == 1 and isinstance(args[0], list)
+    tensors = args[0] if merged else args
+    return [t["config"]["keras_history"][0] for t in tensors], merged
+
+
+def is_chain(model: keras.Model) -> bool:
+    """Whether a functional ``model`` is a chain (one input, one output, each layer called
+    once on the previous one's output, self-attention on it twice): what
+    ``tf_impl.convert`` reads as a ``reference.Sequential``."""
+    config = model.get_config()
+    (inputs, _), (outputs, _) = _names(config["input_layers"]), _names(config["output_layers"])
+    if len(inputs) != 1 or len(outputs) != 1:
+        return False
+    previous = inputs[0]
+    for entry in config["layers"][1:]:
+        if len(entry["inbound_nodes"]) != 1:
+            return False
+        sources, merged = _sources(entry["inbound_nodes"][0])
+        if merged or set(sources) != {previous}:
+            return False
+        previous = entry["name"]
+    return previous == outputs[0]
+
+
+def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, bool]]:
+    """The config, each layer's sources by name, and whether it merges; shared layers and
+    nested models refused by name."""
+    config, sources, merges = model.get_config(), {}, {}
+    for entry in config["layers"]:
+        name, calls = entry["name"], len(entry["inbound_nodes"])
+        if isinstance(model.get_layer(name), keras.Model):
+            raise TypeError(f"to_reference: layer {name!r} is a nested "
+                            f"{type(model.get_layer(name)).__name__}; call its layers in the "
+                            "outer model instead (nested models are not read)")
+        if calls > 1:
+            raise ValueError(f"to_reference: layer {name!r} ({entry['class_name']}) is called "
+                             f"{calls} times; a spec graph calls each layer once (it keeps one "
+                             "forward's values): use one layer per call and copy the weights")
+        if calls:
+            sources[name], merges[name] = _sources(entry["inbound_nodes"][0])
+    return config, sources, merges
+
+
+def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.Layer]]:
+    """The spec graph of ``model`` (weights not yet copied) and, by spec layer name, the
+    Keras layer holding its weights."""
+    config, sources, merges = _wiring(model)
+    (inputs, input_list), (outputs, output_list) = (_names(config["input_layers"]),
+                                                    _names(config["output_layers"]))
+    users: dict[str, list[str]] = {}
+    for name, names in sources.items():
+        for source in set(names):
+            users.setdefault(source, []).append(name)
+
+    def continues(name: str) -> str | None:
+        """The one-input layer that alone takes ``name``'s output, if any."""
+        after = users.get(name, [])
+        if len(after) == 1 and name not in outputs and not merges[after[0]]:
+            return after[0]
+        return None
+
+    tensors, holders = {}, {}
+    for name in inputs:
+        shape = model.get_layer(name).output.shape[1:]
+        if any(size is None for size in shape):
+            raise ValueError(f"to_reference: input {name!r} has per-sample shape "
+                             f"{tuple(shape)}; the spec's graphs need every size known")
+        tensors[name] = reference.Input(tuple(shape), name=name)
+    for entry in config["layers"]:
+        name = entry["name"]
+        if name in tensors or name not in sources:
+            continue  # an input, or a layer read with the chain it belongs to
+        if merges[name]:
+            (spec_layer, _), = convert._read([model.get_layer(name)])
+            tensors[name] = spec_layer([tensors[s] for s in sources[name]])
+            continue
+        chain = [name]
+        while (following := continues(chain[-1])) is not None:
+            chain.append(following)
+        groups = convert._read([model.get_layer(n) for n in chain])
+        h = tensors[sources[name][0]]
+        for spec_layer, (_, group) in zip(time_distributed([g[0] for g in groups]), groups,
+                                          strict=True):
+            spec_layer.name = group[0].name
+            holders[spec_layer.name] = group[0]
+            try:
+                h = spec_layer(h)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"to_reference: {error}") from None
+        for n in chain:
+            tensors[n] = h
+    given, taken = [tensors[name] for name in inputs], [tensors[name] for name in outputs]
+    return reference.Model(given if input_list else given[0],
+                           taken if output_list else taken[0]), holders
+
+
+def to_reference(model: keras.Model) -> reference.Model:
+    """The spec graph equal to a functional ``keras.Model`` (see the module docstring),
+    its weights copied exactly."""
+    spec, holders = _read_graph(model)
+    places = graph_contexts(spec)
+    for layer in spec.layers:
+        if layer.name in holders:
+            for name, array in convert._copy_out(layer, holders[layer.name],
+                                                 places[layer.name]).items():
+                layer.set(name, array)
+    if all(layer.dtype is None for layer in spec.layers):
+        spec.dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
+    return spec
+
+
+def gradients_to_reference(model: keras.Model, gradients: Sequence[tf.Tensor],
+                           spec: reference.Model | None = None
+                           ) -> dict[str, dict[str, np.ndarray]]:
+    """Each spec layer's gradients by layer name, named and laid out as the spec's
+    (``spec.gradients``' structure), from ``tape.gradient(loss,
+    model.trainable_variables)``; ``spec``: the graph ``model`` was made from (else the one
+    :func:`to_reference` reads). A layer without parameters gets an empty dict."""
+    spec = to_reference(model) if spec is None else spec
+    by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
+    places = graph_contexts(spec)
+    return {layer.name: convert._copy_out(
+        layer, model.get_layer(layer.name), places[layer.name],
+        read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)]).numpy(),
+        trainable_only=True) if layer.parameter_names else {}
+        for layer in spec.layers}

@@ -1,0 +1,241 @@
+"""Graph models in torch: the spec's ``reference.Model`` as a ``torch.fx.GraphModule``,
+whose ``forward`` is the graph written out.
+
+:func:`from_reference` gives a stock ``torch.fx.GraphModule``: one submodule per spec
+layer, named as the layer (its stock modules from ``torch_impl.convert``'s table, an
+``nn.Sequential`` when there are several: ``h.0.weight``; the module itself when there is
+one: ``skip.weight``), and the merges as the expressions of ``torch_impl.merging``. Its
+``.code`` reads as a hand-written forward::
+
+    def forward(self, x):
+        h = self.h(x)
+        skip = self.skip(x)
+        y = h + skip
+        return y
+
+so its ``state_dict`` loads into the class a torch user writes with those attribute
+names. Feature maps are channels-first, as in the Sequential converter: an Input that
+feeds a convolution (``reference.graphs.graph_contexts``) takes (N, C, H, W).
+
+:func:`to_reference` reads a module a torch user writes (attributes, and a ``forward``
+with ``+``, ``torch.cat`` …) by tracing it with ``torch.fx``: each chain of leaf modules
+(each taking the previous one's output, which nothing else uses) is read by
+``torch_impl.convert``'s reader, so ``nn.Linear`` then ``nn.ReLU`` is one Dense; each
+merge expression by its row. Anything else in ``forward`` (``F.relu``, ``x.view``) is
+refused, naming the node.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from torch import fx, nn
+
+import reference
+from reference.graphs import SymbolicTensor, graph_contexts
+from reference.layouts import Context, time_distributed
+from torch_impl import convert, merging
+
+MERGES = {row.kind: row for row in merging.TRANSLATIONS}
+# The mirror of reference.Model: what from_reference gives, a stock torch class.
+Model = fx.GraphModule
+
+
+def attribute(name: str) -> str:
+    """A spec layer's (or input's) name as a Python identifier: the attribute of its
+    submodule, the variable of its tensor in ``forward`` ("Dense(4, 3)" → "Dense_4_3")."""
+    identifier = re.sub(r"\W+", "_", name).strip("_") or "layer"
+    return f"_{identifier}" if identifier[0].isdigit() else identifier
+
+
+def _modules(module: nn.Module) -> list[nn.Module]:
+    return list(module) if isinstance(module, nn.Sequential) else [module]
+
+
+def from_reference(model: reference.Model) -> fx.GraphModule:
+    """A ``torch.fx.GraphModule`` of stock modules computing the spec graph ``model``,
+    its weights copied exactly (see the module docstring).
+
+    Shape:
+        one tensor per Input, (N, *shape) with a feature map channels-first; a tuple of
+        outputs when ``model``'s outputs are a list.
+    """
+    places, root, graph = graph_contexts(model), nn.Module(), fx.Graph()
+    values = {id(t): graph.placeholder(attribute(t.name)) for t in model.inputs}
+    tracer = fx.proxy.GraphAppendingTracer(graph)
+    for node in model.nodes:
+        layer, name = node.layer, attribute(node.name)
+        sources = [values[id(t)] for t in node.inputs]
+        if layer.merges:
+            result = MERGES[type(layer).__name__].compute(
+                [fx.Proxy(s, tracer) for s in sources], layer, places[node.name]).node
+            with graph.inserting_after(result):  # the merge's last line gets the layer's name
+                named = graph.create_node(result.op, result.target, result.args,
+                                          result.kwargs, name=name)
+            result.replace_all_uses_with(named)
+            graph.erase_node(result)
+            values[id(node)] = named
+        else:
+            modules = convert._build(layer, places[node.name])
+            root.add_module(name, modules[0] if len(modules) == 1 else nn.Sequential(*modules))
+            values[id(node)] = graph.call_module(name, (sources[0],))
+    outputs = [values[id(t)] for t in model.outputs]
+    graph.output(tuple(outputs) if model.output_list else outputs[0])
+    return fx.GraphModule(root, graph)
+
+
+class _Tracer(fx.Tracer):
+    """``torch.fx``'s tracer, with the project's small modules (``SMALL_MODULES``) kept as
+    calls, as torch's own are."""
+
+    def is_leaf_module(self, module: nn.Module, qualified_name: str) -> bool:
+        return isinstance(module, convert.SMALL_MODULES) or \
+            super().is_leaf_module(module, qualified_name)
+
+
+def _refused(node: fx.Node) -> TypeError:
+    target = node.target if isinstance(node.target, str) else getattr(
+        node.target, "__name__", repr(node.target))
+    return TypeError(
+        f"to_reference: node {node.name!r} of forward ({node.op} {target}) has no spec "
+        "counterpart; a graph reads modules (nn.Linear, nn.Conv2d …, one tensor in) and the "
+        "merges a + b, a - b, a * b, (a + b) / 2, torch.stack([a, b]).max(dim=0).values, "
+        "torch.cat([a, b], dim)")
+
+
+def _group_name(root: nn.Module, targets: list[str]) -> str:
+    """A spec layer's name from the targets of its modules: a container's name when they
+    are all of its children (``h.0``, ``h.1`` → ``h``), else the first one's."""
+    parent = targets[0].rpartition(".")[0]
+    if parent and len(targets) == len(list(root.get_submodule(parent).children())) and \
+            all(t.rpartition(".")[0] == parent for t in targets):
+        return attribute(parent)
+    return attribute(targets[0])
+
+
+def _leaves(root: nn.Module, target: str) -> list[str]:
+    """The modules a ``call_module`` node runs: an ``nn.Sequential``'s children (a
+    GraphModule's node calls its container), else the module itself."""
+    called = root.get_submodule(target)
+    if isinstance(called, nn.Sequential):
+        return [f"{target}.{name}" for name, _ in called.named_children()]
+    return [target]
+
+
+def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
+                feature_inputs: set[str]
+                ) -> tuple[reference.Model, dict[str, list[nn.Module]]]:
+    """The spec graph of ``module`` (weights not yet copied) and each spec layer's torch
+    modules by name; ``feature_inputs``: the inputs taken as feature maps."""
+    # a GraphModule's own graph keeps its node names (tracing it again would rename them)
+    graph = module.graph if isinstance(module, fx.GraphModule) else _Tracer().trace(module)
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(input_shapes) != len(placeholders):
+        raise ValueError(f"to_reference: forward takes {len(placeholders)} inputs "
+                         f"{[n.name for n in placeholders]}, got {len(input_shapes)} "
+                         "input_shapes")
+    (output,) = [n for n in graph.nodes if n.op == "output"]
+    returned = output.args[0]
+    output_list = isinstance(returned, list | tuple)
+    outputs = list(returned) if output_list else [returned]
+    tensors: dict[fx.Node, SymbolicTensor] = {
+        n: reference.Input(shape, name=n.name)
+        for n, shape in zip(placeholders, input_shapes, strict=True)}
+    maps = {id(tensors[n]): n.name in feature_inputs and len(tensors[n].shape) > 1
+            for n in placeholders}
+    found: dict[str, list[nn.Module]] = {}
+
+    def connect(layer: reference.layers.Layer, sources: list[SymbolicTensor]) -> SymbolicTensor:
+        try:
+            tensor = layer(sources if layer.merges else sources[0])
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"to_reference: {error}") from None
+        maps[id(tensor)] = len(tensor.shape) > 1 and \
+            not isinstance(layer, reference.layers.Flatten) and (
+                all(maps[id(s)] for s in sources) or getattr(layer, "channels_last", False))
+        return tensor
+
+    def chain_end(node: fx.Node) -> bool:
+        return len(node.users) != 1 or node in outputs
+
+    def resolve(node: fx.Node) -> SymbolicTensor:
+        if node in tensors:
+            return tensors[node]
+        if node.op == "call_module":
+            chain = [node]
+            while (before := chain[0].args[0] if chain[0].args else None) is not None and \
+                    isinstance(before, fx.Node) and before.op == "call_module" and \
+                    not chain_end(before):
+                chain.insert(0, before)
+            if any(len(n.args) != 1 or n.kwargs for n in chain):
+                raise _refused(next(n for n in chain if len(n.args) != 1 or n.kwargs))
+            h = resolve(chain[0].args[0])
+            targets = [target for n in chain for target in _leaves(module, n.target)]
+            modules = [module.get_submodule(target) for target in targets]
+            read = convert._read(modules, h.shape, feature_map=maps[id(h)])
+            for layer, (_, positions) in zip(time_distributed([r[0] for r in read]), read,
+                                             strict=True):
+                layer.name = _group_name(module, targets[positions.start:positions.stop])
+                found[layer.name] = modules[positions.start:positions.stop]
+                h = connect(layer, [h])
+        else:
+            row = next(((row, inputs) for row in MERGES.values()
+                        if (inputs := row.inputs(node)) is not None), None)
+            if row is None:
+                raise _refused(node)
+            sources = [resolve(source) for source in row[1]]
+            place = Context(sources[0].shape, feature_map=all(maps[id(s)] for s in sources))
+            h = connect(row[0].layer(node, place, node.name), sources)
+        tensors[node] = h
+        return h
+
+    taken = [resolve(n) for n in outputs]
+    given = [tensors[n] for n in placeholders]
+    try:
+        spec = reference.Model(given if len(given) > 1 else given[0],
+                               taken if output_list else taken[0])
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"to_reference: {error}") from None
+    return spec, found
+
+
+def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
+                                                               dict[str, list[nn.Module]]]:
+    """:func:`_read_graph` with the inputs that feed a convolution taken as feature maps
+    (known once the layers are read: a second reading when there are any)."""
+    shapes = [tuple(input_shapes)] if all(isinstance(n, int) for n in input_shapes) else \
+        [tuple(shape) for shape in input_shapes]
+    spec, found = _read_graph(module, shapes, set())
+    places = graph_contexts(spec)
+    feature_inputs = {t.name for t in spec.inputs if places[t.name].feature_map}
+    return _read_graph(module, shapes, feature_inputs) if feature_inputs else (spec, found)
+
+
+def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Model:
+    """The spec graph equal to a torch module whose ``forward`` wires stock modules with
+    merge expressions (see the module docstring), its weights copied exactly.
+
+    ``input_shapes``: one per-sample shape per argument of ``forward``, in the spec's
+    layout (a feature map channels-last: (H, W, C)); a single shape for one argument.
+    """
+    spec, found = _walk(module, input_shapes)
+    places = graph_contexts(spec)
+    for layer in spec.layers:
+        if layer.name in found:
+            for name, array in convert._copy_out(layer, found[layer.name],
+                                                 places[layer.name]).items():
+                layer.set(name, array)
+    return spec
+
+
+def gradients_to_reference(module: nn.Module, spec: reference.Model
+                           ) -> dict[str, dict[str, np.ndarray]]:
+    """Each spec layer's gradients by name (``spec.gradients``' structure) from the
+    ``.grad`` that ``loss.backward()`` left on ``module`` = ``from_reference(spec)``,
+    laid out as the spec's; a layer without parameters gets an empty dict."""
+    places = graph_contexts(spec)
+    return {layer.name: convert._copy_out(
+        layer, _modules(module.get_submodule(attribute(layer.name))), places[layer.name],
+        gradients=True) if layer.parameter_names else {} for layer in spec.layers}
