@@ -26,6 +26,7 @@ after it, the report feeds them Keras's output of the stubbed layer.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import inspect
 import json
 import keyword
@@ -225,7 +226,8 @@ class Generated:
     attributes: dict[str, str]  # spec layer or stub name → the module attribute
     tensors: dict[str, TorchTensor]  # Keras tensor name → its tensor at forward's end
     contexts: dict[str, Context]
-    blocks: dict[str, Any] = field(default_factory=dict)  # see nn_rosetta.port_blocks
+    # a tensor computed inside a block: the block's path and the tensor in its forward
+    owners: dict[str, tuple[str, TorchTensor]] = field(default_factory=dict)
 
 
 class _Writer:
@@ -233,9 +235,14 @@ class _Writer:
     layouts need, and the ``__init__`` lines of the modules."""
 
     def __init__(self, model: reference.Model, contexts: dict[str, Context],
-                 tf64: set[str], taken: set[str]) -> None:
+                 tf64: set[str], taken: set[str],
+                 local: Callable[[str], str] | None = None) -> None:
         self.model, self.contexts, self.tf64, self.taken = model, contexts, tf64, taken
+        self.local = local or (lambda name: name)  # a tensor's name in this code
         self.tensors: dict[str, TorchTensor] = {}
+        self.made: dict[str, TorchTensor] = {}  # each tensor as it was made, before permutes
+        # a tensor computed inside a block: the block's path and the tensor in its forward
+        self.owners: dict[str, tuple[str, TorchTensor]] = {}
         self.permuted: dict[tuple[str, bool], str] = {}  # (tensor, channels-first) → var
         self.needs = self._needs()
         self.init: list[Line] = []
@@ -262,8 +269,12 @@ class _Writer:
 
     def argument(self, tensor: SymbolicTensor) -> str:
         var = identifier(tensor.name, self.taken)
-        self.tensors[tensor.name] = TorchTensor(var, len(tensor.shape))
+        self.add(tensor.name, TorchTensor(var, len(tensor.shape)))
         return var
+
+    def add(self, name: str, tensor: TorchTensor) -> None:
+        self.tensors[name] = tensor
+        self.made[name] = dataclasses.replace(tensor)
 
     def take(self, name: str, channels_first: bool,
              why: str = "the next step takes Keras's layout") -> TorchTensor:
@@ -293,11 +304,11 @@ class _Writer:
             raise TypeError(f"port: layer {node.name!r} ({type(layer).__name__}) merges the "
                             "flattened output of a feature map, whose order differs between "
                             "torch (c, h, w) and Keras (h, w, c); flatten after the merge")
-        var = identifier(node.name, self.taken)
+        var = identifier(self.local(node.name), self.taken)
         code, note = merge_expression(layer, context, [o.var for o in operands])
         self.forward.append(Line(f"{var} = {code}", note))
-        self.tensors[node.name] = TorchTensor(var, len(node.shape),
-                                              context.feature_map and len(node.shape) > 1)
+        self.add(node.name, TorchTensor(var, len(node.shape),
+                                        context.feature_map and len(node.shape) > 1))
 
     def layer(self, node: SymbolicTensor) -> None:
         from nn_rosetta.porting import ACTIVATIONS
@@ -315,7 +326,7 @@ class _Writer:
         current = self.tensors[source.name]
         wanted = current.channels_first if layout == "any" else layout == "channels"
         given = self.take(source.name, wanted)
-        var = identifier(node.name, self.taken)
+        var = identifier(self.local(node.name), self.taken)
         attr = None
         if template.module is not None:
             attr = var
@@ -353,7 +364,7 @@ class _Writer:
             flattened = given.flattened
         channels_first = given.channels_first and len(node.shape) > 1 and \
             not isinstance(layer, reference.layers.Flatten)
-        self.tensors[node.name] = TorchTensor(var, len(node.shape), channels_first, flattened)
+        self.add(node.name, TorchTensor(var, len(node.shape), channels_first, flattened))
 
     def stub(self, stub: Stub, class_name: str) -> None:
         operands = [self.take(name, False) for name in stub.inputs]
@@ -363,7 +374,7 @@ class _Writer:
         maps = any(o.rank > 1 for o in operands) or len(stub.shape) > 1
         self.forward.append(Line(f"{var} = self.{var}({', '.join(o.var for o in operands)})",
                                  "Keras's layout in and out (channels-last)" if maps else ""))
-        self.tensors[stub.name] = TorchTensor(var, len(stub.shape))
+        self.add(stub.name, TorchTensor(var, len(stub.shape)))
 
     def returned(self) -> Line:
         outputs = [self.take(t.name, False, "the output in Keras's layout").var
@@ -437,37 +448,62 @@ def _docstring(model: reference.Model, arguments: list[str], model_name: str) ->
     ]
 
 
+def _walk(model: reference.Model, contexts: dict[str, Context], tf64: set[str],
+          taken: set[str], order: list[str], arguments: list[str], stubs: dict[str, Stub],
+          stub_classes: dict[str, str], plan: Any = None) -> tuple[_Writer, Line]:
+    """The forward of ``model`` written in ``order``; ``plan``: the repeated blocks
+    (``nn_rosetta.port_blocks``), each called where its first layer stands."""
+    writer = _Writer(model, contexts, tf64, set(taken))
+    by_name = {node.name: node for node in model.nodes}
+    for tensor in model.inputs:
+        if tensor.name in arguments:
+            writer.argument(tensor)
+    for name in order:
+        if plan is not None and name in plan.calls:
+            plan.calls[name].write(writer)
+        elif plan is not None and name in plan.covered:
+            continue
+        elif name in stubs:
+            writer.stub(stubs[name], stub_classes[name])
+        elif by_name[name].layer.merges:
+            writer.merge(by_name[name])
+        else:
+            writer.layer(by_name[name])
+    return writer, writer.returned()
+
+
 def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None = None,
              stubs: Sequence[Stub] = (), order: Sequence[str] | None = None,
-             arguments: Sequence[str] | None = None) -> Generated:
+             arguments: Sequence[str] | None = None, blocks: bool = True) -> Generated:
     """The source of ``model.py`` for the spec graph ``model``.
 
     ``tf64``: the layers whose float64 activations are TF's own kernels (see
     ``porting.ACTIVATIONS``). ``stubs``: Keras layers left as stubs, whose outputs are
     Inputs of ``model``; ``order``: the Keras layers' order, stubs among them (default:
-    the spec's); ``arguments``: the Keras Inputs' names (default: the spec's inputs).
+    the spec's); ``arguments``: the Keras Inputs' names (default: the spec's inputs);
+    ``blocks``: a block the model repeats becomes one class (``nn_rosetta.port_blocks``).
     """
-    contexts = graph_contexts(model)
+    from nn_rosetta import port_blocks
+
+    contexts, tf64 = graph_contexts(model), tf64 or set()
     taken = set(_RESERVED)
     stub_classes = {stub.name: identifier(
         "".join(part.title() for part in re.split(r"\W|_", stub.name) if part) or "Stub",
         taken) for stub in stubs}
-    writer = _Writer(model, contexts, tf64 or set(), taken)
-    by_name = {node.name: node for node in model.nodes}
+    order = list(order or [node.name for node in model.nodes])
     arguments = list(arguments or [t.name for t in model.inputs])
-    for tensor in model.inputs:
-        if tensor.name in arguments:
-            writer.argument(tensor)
     stubs_by_name = {stub.name: stub for stub in stubs}
-    for name in order or list(by_name):
-        if name in stubs_by_name:
-            writer.stub(stubs_by_name[name], stub_classes[name])
-        elif by_name[name].layer.merges:
-            writer.merge(by_name[name])
-        else:
-            writer.layer(by_name[name])
-    returned = writer.returned()
+    writer, returned = _walk(model, contexts, tf64, taken, order, arguments, stubs_by_name,
+                             stub_classes)
+    plan = port_blocks.plan(model, contexts, tf64, order, writer.made, set(stubs_by_name),
+                            taken) if blocks else None
+    if plan is not None:
+        writer, returned = _walk(model, contexts, tf64, taken, order, arguments,
+                                 stubs_by_name, stub_classes, plan)
     seen: set[str] = set()
+    classes = [text for stub in stubs for text in _stub_class(stub, stub_classes[stub.name])]
+    if plan is not None:
+        classes += plan.source(seen)
     init = [text for line in writer.init for text in line.render(" " * 8, seen)]
     if model.dtype == np.float64:
         init += Line("self.double()", "the Keras model computes in float64, torch's "
@@ -475,10 +511,9 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
     forward = [text for line in [*writer.forward, returned] for text in
                line.render(" " * 8, seen)]
     imports = ["import torch"]
-    if any("F." in text for text in init + forward):
+    if any("F." in text for text in classes + init + forward):
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
-    classes = [text for stub in stubs for text in _stub_class(stub, stub_classes[stub.name])]
     source = "\n".join([
         *_docstring(model, arguments, model_name), "", *imports, "", "", *classes,
         f"class {CLASS_NAME}(nn.Module):",
@@ -487,7 +522,7 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
         *init, "",
         *_signature(model, writer, arguments),
         *forward, ""])
-    return Generated(source, writer.attributes, writer.tensors, contexts)
+    return Generated(source, writer.attributes, writer.tensors, contexts, writer.owners)
 
 
 # -- the module ----------------------------------------------------------------------------
@@ -747,7 +782,14 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     finally:
         for name, stub_module in replaced.items():
             setattr(module, generated.attributes[name], stub_module)
-    local = next(scope for owner, scope in reversed(kept) if owner is module)
+    frames = {id(owner): scope for owner, scope in kept}  # each module's (last) call
+
+    def kept_value(name: str) -> np.ndarray:
+        """The tensor ``name`` as the generated code left it, in Keras's layout."""
+        path, tensor = generated.owners[name] if name in generated.owners else \
+            ("", generated.tensors[name])
+        scope = frames[id(module.get_submodule(path) if path else module)]
+        return tensor.to_keras(scope[tensor.var].numpy())
 
     def row(label: str, kind: str, got: np.ndarray, want: np.ndarray) -> LayerParity:
         return LayerParity(label, kind, float(np.max(np.abs(got - want), initial=0.0)),
@@ -762,10 +804,8 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
             rows.append(LayerParity(name, kinds[name], float("nan"), float("nan"), tol.rtol,
                                     compared=False))
             continue
-        tensor = generated.tensors[name]
-        got = tensor.to_keras(local[tensor.var].numpy())
-        rows.append(row(" + ".join(groups[name]), type(layers[name]).__name__, got,
-                        values[name]))
+        rows.append(row(" + ".join(groups[name]), type(layers[name]).__name__,
+                        kept_value(name), values[name]))
     for tensor, got, want in zip(spec.outputs, _as_list(result), expected, strict=True):
         rows.append(row(f"output {tensor.name}", "model output", got.numpy(), want))
     shapes = tuple(x.shape for x in arrays)

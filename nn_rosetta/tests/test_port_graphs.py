@@ -39,6 +39,7 @@ def _statistics(model: keras.Model) -> keras.Model:
 def two_branches(dtype: str = "float32") -> keras.Model:
     """Two inputs and two outputs, a tensor used three times (fan-out), a residual Add, a
     Concatenate on conv channels, conv → BatchNorm → Activation, and a Dense branch."""
+    keras.utils.set_random_seed(4)
     image = keras.Input((8, 8, 3), name="image", dtype=dtype)
     extra = keras.Input((5,), name="extra", dtype=dtype)
     stem = L.Conv2D(6, 3, padding="same", name="stem", dtype=dtype)(image)
@@ -57,6 +58,7 @@ def two_branches(dtype: str = "float32") -> keras.Model:
 
 def merges() -> keras.Model:
     """Each merge kind on vectors, one input, a float64 output."""
+    keras.utils.set_random_seed(4)
     x = keras.Input((4,), name="x", dtype="float64")
     a = L.Dense(6, name="a", dtype="float64")(x)
     b = L.Dense(6, name="b", dtype="float64")(x)
@@ -68,8 +70,41 @@ def merges() -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out", dtype="float64")(joined), name="merges")
 
 
+def small_resnet() -> keras.Model:
+    """A ResNet as Keras Applications name one: two identical basic blocks, then a
+    projection block (stride 2, a 1×1 shortcut) and two more identical blocks of its width.
+
+    Seeded: the report compares every layer after all the layers before it, in float32
+    (each side runs the whole model once), so the deepest layers carry the rounding of
+    ~40 layers, near the tolerance (1e-5) for some draws of the weights."""
+    keras.utils.set_random_seed(5)
+    x = keras.Input((12, 12, 3), name="image")
+    h = L.Conv2D(8, 3, padding="same", name="stem_conv")(x)
+    h = L.BatchNormalization(name="stem_bn")(h)
+    h = L.Activation("relu", name="stem_relu")(h)
+    for stage, width, count in ((1, 8, 2), (2, 12, 3)):
+        for k in range(1, count + 1):
+            p = f"conv{stage + 1}_block{k}_"
+            projects = stage == 2 and k == 1
+            shortcut = h
+            if projects:
+                shortcut = L.Conv2D(width, 1, strides=2, name=p + "0_conv")(h)
+                shortcut = L.BatchNormalization(name=p + "0_bn")(shortcut)
+            a = L.Conv2D(width, 3, strides=2 if projects else 1, padding="same",
+                         name=p + "1_conv")(h)
+            a = L.BatchNormalization(name=p + "1_bn")(a)
+            a = L.Activation("relu", name=p + "1_relu")(a)
+            a = L.Conv2D(width, 3, padding="same", name=p + "2_conv")(a)
+            a = L.BatchNormalization(name=p + "2_bn")(a)
+            a = L.Add(name=p + "add")([shortcut, a])
+            h = L.Activation("relu", name=p + "out")(a)
+    h = L.GlobalAveragePooling2D(name="avg_pool")(h)
+    return _statistics(keras.Model(x, L.Dense(4, name="predictions")(h), name="small_resnet"))
+
+
 _RNG = np.random.default_rng(1)
 MODELS = {
+    "small_resnet": (small_resnet, _RNG.standard_normal((3, 12, 12, 3)).astype(np.float32)),
     "two_branches": (two_branches, [_RNG.standard_normal((4, 8, 8, 3)).astype(np.float32),
                                     _RNG.standard_normal((4, 5)).astype(np.float32)]),
     "two_branches64": (lambda: two_branches("float64"), [_RNG.standard_normal((3, 8, 8, 3)),
@@ -233,6 +268,31 @@ def test_the_terminal_ports_a_functional_model_file(tmp_path, capsys) -> None:
     printed = capsys.readouterr().out
     assert "float64, random example input 4×4: every layer within tolerance" in printed
     assert {"model.py", "weights.pt"} <= {p.name for p in (tmp_path / "out").iterdir()}
+
+
+def test_a_repeated_block_is_one_class_used_in_a_sequential_not_copies(ported) -> None:
+    source = ported["small_resnet"]["result"].source
+    tree = ast.parse(source)
+    classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert classes == ["Block1", "Block2", "Net"]
+    assert '"""The block Keras repeats as conv2_block1_, conv2_block2_."""' in source
+    assert "self.conv2_block1_to_2 = nn.Sequential(*(Block1() for _ in range(2)))" in source
+    assert "self.conv3_block2_to_3 = nn.Sequential(*(Block2() for _ in range(2)))" in source
+    assert "conv2_block2_out = self.conv2_block1_to_2(stem_relu)" in source
+    # the projection block, which nothing repeats, stays inline in Net.forward
+    assert "conv3_block1_add = conv3_block1_0_bn + conv3_block1_2_bn" in source
+    assert "        add = x + bn2\n" in source and source.count("nn.Conv2d(8, 8, 3") == 2
+    assert source.count("\n") < 150
+
+
+def test_the_report_reads_every_layer_inside_the_blocks(ported) -> None:
+    report = ported["small_resnet"]["result"].report
+    names = [row.layer for row in report.layers]
+    assert "conv2_block2_1_conv" in names and "conv3_block3_out" in names
+    # every Keras layer but the Input is a row (an Activation after a BatchNorm is a layer of
+    # its own), and the model's output one more
+    assert len(names) == len(ported["small_resnet"]["model"].layers)
+    assert report.first_divergence is None, str(report)
 
 
 # -- refusals and stubs --------------------------------------------------------------------
