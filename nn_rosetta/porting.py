@@ -443,6 +443,12 @@ def port(keras_model: keras.Sequential, example_input: object | None = None) -> 
     Raises ``TypeError`` naming the first layer without a port (and listing those with
     one), or the conversion's error, before anything is computed.
     """
+    if isinstance(keras_model, keras.Model) and not isinstance(keras_model, keras.Sequential) \
+            and not tf_impl.graphs.is_chain(keras_model):
+        raise TypeError(f"port: {keras_model.name!r} is a graph (several inputs or outputs, "
+                        "fan-out or merge layers); the port writes a chain of layers. "
+                        "torch_impl.from_reference(tf_impl.to_reference(model)) converts a "
+                        "graph to a torch.fx.GraphModule")
     groups = _groups(_check_layers(keras_model))
     try:
         spec = tf_impl.to_reference(keras_model)

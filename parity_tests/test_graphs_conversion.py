@@ -124,6 +124,37 @@ def test_a_hand_written_torch_module_reads_back_through_fx_into_the_spec() -> No
     _close(spec.forward(xs), expected)
 
 
+class ConvSkip(nn.Module):
+    """conv → BatchNorm → ReLU concatenated with its input on the channels (dim=1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4, eps=1e-3)
+        self.relu = nn.ReLU()
+        self.flat = nn.Flatten()
+        self.head = nn.Linear(6 * 5 * 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.bn(self.conv(x)))
+        return self.head(self.flat(torch.cat([h, x], dim=1)))
+
+
+def test_a_torch_feature_map_graph_reads_back_channels_last() -> None:
+    """The input feeds a convolution, so it is a feature map: torch's (N, C, H, W) is the
+    spec's (N, H, W, C), torch.cat's dim=1 the spec's axis -1, and the head's rows follow
+    the Flatten's (h, w, c) order."""
+    module = ConvSkip().double().eval()
+    with torch.no_grad():
+        module.bn.running_mean.uniform_(-0.5, 0.5)
+        module.bn.running_var.uniform_(0.5, 1.5)
+    spec = torch_impl.to_reference(module, input_shapes=[(5, 5, 2)])
+    assert spec.get_layer("cat").axis == -1
+    x = np.random.default_rng(8).standard_normal((3, 5, 5, 2))
+    expected = module(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy()
+    _close(spec.forward(x), expected)
+
+
 def test_the_graph_module_reads_as_a_hand_written_forward() -> None:
     spec = tf_impl.to_reference(_hand_written_keras())
     code = torch_impl.from_reference(spec).code
@@ -240,6 +271,15 @@ def test_a_keras_lambda_layer_is_refused_by_name() -> None:
     model = keras.Model(x, L.Add(dtype="float64")([h, twice]))
     with pytest.raises(TypeError, match=r"to_reference: layer 0 \(twice\), a Lambda, has no "
                                         r"spec counterpart"):
+        tf_impl.to_reference(model)
+
+
+def test_a_nested_keras_model_is_refused_by_name() -> None:
+    x = keras.Input((3,), dtype="float64")
+    inner = keras.Sequential([keras.Input((3,)), L.Dense(3, dtype="float64")], name="inner")
+    model = keras.Model(x, L.Add(dtype="float64")([x, inner(x)]))
+    with pytest.raises(TypeError, match="to_reference: layer 'inner' is a nested Sequential; "
+                                        "call its layers in the outer model"):
         tf_impl.to_reference(model)
 
 
