@@ -47,11 +47,12 @@ class ModuleSource:
         for node in tree.body:
             for name in _bound_names(node):
                 self._nodes.setdefault(name, node)
-        # torch_impl's translation rows, Translation("Dense", …), by their layer kind
+        # the translation rows, Translation("Dense", …) (MergeTranslation("Add", …) in
+        # torch_impl.merging), by their layer kind
         self._rows: dict[str, ast.Call] = {
             node.args[0].value: node for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "Translation" and node.args
+            and node.func.id in ("Translation", "MergeTranslation") and node.args
             and isinstance(node.args[0], ast.Constant)}
 
     def __contains__(self, name: str) -> bool:

@@ -410,18 +410,6 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                    "already; the spec's Dense takes (N, in) only"),
 )}
 
-# The merge layers hold no weights; torch writes them in forward (torch_impl.merging).
-LAYOUTS.update({layout.kind: layout for layout in (
-    Layout("Add", "x1 + x2 (in forward)", "keras.layers.Add"),
-    Layout("Subtract", "x1 - x2 (in forward)", "keras.layers.Subtract"),
-    Layout("Multiply", "x1 * x2 (in forward)", "keras.layers.Multiply"),
-    Layout("Average", "(x1 + x2) / 2 (in forward)", "keras.layers.Average"),
-    Layout("Maximum", "torch.stack(xs).max(dim=0).values (in forward)",
-           "keras.layers.Maximum"),
-    Layout("Concatenate", "torch.cat(xs, dim) (in forward)", "keras.layers.Concatenate",
-           note="Keras's axis=-1 on a feature map is torch's dim=1 (channels-first)"),
-)})
-
 
 def layout(kind: str) -> Layout:
     """The table of a spec layer kind."""

@@ -26,9 +26,11 @@ from tf_impl import (
     callbacks,
     convert,
     convolution,
+    graphs,
     initializers,
     layers,
     losses,
+    merging,
     networks,
     normalization,
     optimizers,
@@ -66,3 +68,4 @@ __all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "Depthwis
            "layers", "load_weights", "losses", "networks", "normalization", "optimizers",
            "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
            "to_reference", "training", "weights"]
+__all__ += ["graphs", "merging"]

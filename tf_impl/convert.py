@@ -13,7 +13,8 @@ receives which spec array, through which transform.
 ``to_reference`` takes what a Keras user has, too: a ``keras.Sequential`` (or a chain of
 layers in a functional model) of the layers the table reads (``TRANSLATIONS``; an
 activation layer after a linear Dense or convolution joins it where the spec has no layer
-for it). Anything else is refused by name.
+for it). Anything else is refused by name. A spec graph (``reference.Model``) and a
+functional model that is not a chain go through ``tf_impl.graphs``.
 
 Both check their argument, and ``to_reference`` the per-sample ``input_shape``, before
 building anything (the entry points, ``tf_impl._inputs``).

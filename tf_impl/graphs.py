@@ -58,7 +58,8 @@ def from_reference(model: reference.Model) -> keras.Model:
             dtype="int64" if _index_input(model, tensor) else dtype)
     for node in model.nodes:
         row = convert._translation(node.layer, "from_reference")
-        made = convert._keras_layers(node.layer, places[node.name], dtype)
+        made = row.build(node.layer, places[node.name], dtype) if node.layer.merges else \
+            convert._keras_layers(node.layer, places[node.name], dtype)  # weights copied
         for k, keras_layer in enumerate(made):
             keras_layer.name = node.name if k == 0 else f"{node.name}_{k}"
         sources = [tensors[id(t)] for t in node.inputs]

@@ -50,12 +50,18 @@ def _read_concatenate(layers: Sequence[keras.Layer], i: int, where: str) -> Read
 
 
 TRANSLATIONS = (
-    *(Translation(kind.__name__, _build(cls), _read(kind), (cls,), sequential=False)
-      for kind, cls in ((reference.merging.Add, keras.layers.Add),
-                        (reference.merging.Subtract, keras.layers.Subtract),
-                        (reference.merging.Multiply, keras.layers.Multiply),
-                        (reference.merging.Average, keras.layers.Average),
-                        (reference.merging.Maximum, keras.layers.Maximum))),
+    Translation("Add", _build(keras.layers.Add), _read(reference.merging.Add),
+                (keras.layers.Add,), sequential=False),
+    Translation("Subtract", _build(keras.layers.Subtract), _read(reference.merging.Subtract),
+                (keras.layers.Subtract,), sequential=False),
+    Translation("Multiply", _build(keras.layers.Multiply), _read(reference.merging.Multiply),
+                (keras.layers.Multiply,), sequential=False),
+    # Keras sums left to right, then divides by k: the spec's order
+    Translation("Average", _build(keras.layers.Average), _read(reference.merging.Average),
+                (keras.layers.Average,), sequential=False),
+    # ops.maximum folded: a tie's gradient goes to the first input, as in the spec
+    Translation("Maximum", _build(keras.layers.Maximum), _read(reference.merging.Maximum),
+                (keras.layers.Maximum,), sequential=False),
     Translation("Concatenate",
                 lambda layer, context, dtype: [keras.layers.Concatenate(
                     layer.axis, dtype=dtype, name=layer.name)],

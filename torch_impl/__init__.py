@@ -3,7 +3,8 @@
 Same module names as ``reference``; gradients come from autograd. ``from_reference`` gives
 a plain ``nn.Sequential`` of stock ``torch.nn`` modules (and the few small modules of
 ``SMALL_MODULES``, each a step torch has no class for); a model with feature maps takes
-torch's channels-first input.
+torch's channels-first input; a spec graph (``reference.Model``) becomes a
+``torch.fx.GraphModule`` whose ``forward`` is the graph (``torch_impl.graphs``).
 """
 
 from torch_impl import (
@@ -12,9 +13,11 @@ from torch_impl import (
     callbacks,
     convert,
     convolution,
+    graphs,
     initializers,
     layers,
     losses,
+    merging,
     networks,
     normalization,
     optimizers,
@@ -38,3 +41,4 @@ __all__ = ["SMALL_MODULES", "Perceptron", "Sequential", "activations", "autodiff
            "losses", "networks", "normalization", "optimizers", "perceptron",
            "save_weights", "schedules", "sequences", "to_reference", "torch_dtype",
            "training", "weights"]
+__all__ += ["graphs", "merging"]

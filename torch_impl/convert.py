@@ -19,6 +19,10 @@ channels-first input (``torch_impl.convolution.channels_first`` at the boundary)
 :func:`to_reference` takes what a torch user writes, too: an activation module directly
 after an ``nn.Linear`` or ``nn.Conv1d/2d`` is that spec layer's activation. Anything
 without a spec counterpart is refused by name.
+
+A spec graph (``reference.Model``) becomes a ``torch.fx.GraphModule``, and a module whose
+``forward`` wires modules with ``+``, ``torch.cat`` … reads back with ``input_shapes``:
+``torch_impl.graphs``.
 """
 
 from __future__ import annotations

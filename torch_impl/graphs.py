@@ -115,6 +115,16 @@ def _group_name(root: nn.Module, targets: list[str]) -> str:
     return attribute(targets[0])
 
 
+def _convolves(layers: list[reference.layers.Layer]) -> bool:
+    """Whether a chain of spec layers convolves or pools before any Flatten."""
+    for layer in layers:
+        if getattr(layer, "channels_last", False):
+            return True
+        if isinstance(layer, reference.layers.Flatten):
+            return False
+    return False
+
+
 def _leaves(root: nn.Module, target: str) -> list[str]:
     """The modules a ``call_module`` node runs: an ``nn.Sequential``'s children (a
     GraphModule's node calls its container), else the module itself."""
@@ -175,6 +185,8 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
             targets = [target for n in chain for target in _leaves(module, n.target)]
             modules = [module.get_submodule(target) for target in targets]
             read = convert._read(modules, h.shape, feature_map=maps[id(h)])
+            if h.layer is None and _convolves([layer for layer, _ in read]):
+                maps[id(h)] = len(h.shape) > 1  # an Input feeding a convolution: see _walk
             for layer, (_, positions) in zip(time_distributed([r[0] for r in read]), read,
                                              strict=True):
                 layer.name = _group_name(module, targets[positions.start:positions.stop])
@@ -203,8 +215,13 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
 
 def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
                                                                dict[str, list[nn.Module]]]:
-    """:func:`_read_graph` with the inputs that feed a convolution taken as feature maps
-    (known once the layers are read: a second reading when there are any)."""
+    """:func:`_read_graph` with the inputs that feed a convolution taken as feature maps.
+
+    The first reading marks an Input as one when the chain read from it convolves (before
+    a merge reads it, in the common case); the layers it read before that knew no better,
+    and a convolution reached from an Input only through a merge is known once the whole
+    graph is read: so a second reading, from what ``graph_contexts`` says, when any Input
+    is a feature map."""
     shapes = [tuple(input_shapes)] if all(isinstance(n, int) for n in input_shapes) else \
         [tuple(shape) for shape in input_shapes]
     spec, found = _read_graph(module, shapes, set())

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import nn_rosetta
-from nn_rosetta import cli, port_graphs, porting
+from nn_rosetta import cli, porting
 from nn_rosetta.tolerances import tolerance
 from reference.layouts import LAYOUTS
 from reference.registry import XOR_INPUTS
@@ -279,8 +279,7 @@ def test_tf_float64_activations_hold_float32_constants_and_the_port_uses_them(po
 
 
 def test_every_layer_kind_with_a_layout_has_a_template() -> None:
-    # a merge layer's code is its torch_impl.merging row's expression (port_graphs.MERGES)
-    assert set(LAYOUTS) <= set(porting.TEMPLATES) | set(port_graphs.MERGES), (
+    assert set(LAYOUTS) <= set(porting.TEMPLATES), (
         "add a row to nn_rosetta.porting.TEMPLATES for each new kind in reference.layouts")
 
 

@@ -1,0 +1,305 @@
+"""Graph models through the converters: a Keras functional model written by hand reaches
+the spec and torch, a hand-written torch module reads back through ``torch.fx``, the
+converted models are the frameworks' own (a strict ``state_dict``, ``model.save``), the
+bridged conventions of the merge layers on each side, and the refusals."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import torch
+from torch import nn
+
+import reference
+import tf_impl
+import torch_impl
+from parity_tests.tolerances import tolerance
+from reference.merging import Average, Maximum
+
+L = keras.layers
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, kind: str = "output") -> None:
+    tol = tolerance(np.float64, kind)
+    assert tol.error(actual, expected) <= tol.rtol, tol.error(actual, expected)
+
+
+def _hand_written_keras() -> keras.Model:
+    """Two inputs, ``a`` fanned out to three layers, a skip inside a skip, a Concatenate,
+    two outputs: Keras code as a user writes it."""
+    a = keras.Input((4,), name="a", dtype="float64")
+    b = keras.Input((3,), name="b", dtype="float64")
+    h1 = L.Dense(5, activation="tanh", name="h1", dtype="float64")(a)
+    h2 = L.Dense(5, name="h2", dtype="float64")(h1)
+    h2 = L.Activation("relu", name="h2_relu", dtype="float64")(h2)
+    inner = L.Add(name="inner", dtype="float64")([h1, h2])
+    outer = L.Add(name="outer", dtype="float64")(
+        [inner, L.Dense(5, name="shortcut", dtype="float64")(a)])
+    joined = L.Concatenate(name="joined", dtype="float64")(
+        [outer, L.Dense(2, activation="sigmoid", name="hb", dtype="float64")(b)])
+    first = L.Dense(3, name="first", dtype="float64")(joined)
+    second = L.Multiply(name="second", dtype="float64")(
+        [L.Dense(5, name="gate", dtype="float64")(a), outer])
+    return keras.Model([a, b], [first, second])
+
+
+def _inputs(rng: np.random.Generator, batch: int = 4) -> list[np.ndarray]:
+    return [rng.standard_normal((batch, 4)), rng.standard_normal((batch, 3))]
+
+
+def test_a_hand_written_keras_graph_reaches_the_spec_and_torch_with_its_numbers() -> None:
+    """Forward and every gradient (inputs, parameters by layer name) of Keras, the spec
+    read from it, and the torch GraphModule made from that spec agree."""
+    model = _hand_written_keras()
+    xs = _inputs(np.random.default_rng(0))
+    spec = tf_impl.to_reference(model)
+    module = torch_impl.from_reference(spec)
+    upstream = [np.random.default_rng(1).standard_normal((4, 3)),
+                np.random.default_rng(2).standard_normal((4, 5))]
+
+    inputs = [tf.constant(x) for x in xs]
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = model(inputs)
+        loss = sum(tf.reduce_sum(g * y) for g, y in zip(upstream, outputs, strict=True))
+    grads = tape.gradient(loss, [*inputs, *model.trainable_variables])
+    keras_grads = tf_impl.convert.gradients_to_reference(model, grads[2:], spec)
+
+    tensors = [torch.from_numpy(x).requires_grad_() for x in xs]
+    torch_outputs = module(*tensors)
+    sum((torch.from_numpy(g) * y).sum() for g, y in zip(upstream, torch_outputs,
+                                                       strict=True)).backward()
+    torch_grads = torch_impl.convert.gradients_to_reference(module, spec)
+
+    spec_outputs = spec.forward(xs)
+    spec_dxs = spec.backward(upstream)
+    for y, keras_y, torch_y in zip(spec_outputs, outputs, torch_outputs, strict=True):
+        _close(keras_y.numpy(), y)
+        _close(torch_y.detach().numpy(), y)
+    for dx, keras_dx, x in zip(spec_dxs, grads[:2], tensors, strict=True):
+        _close(keras_dx.numpy(), dx, "gradient")
+        _close(x.grad.numpy(), dx, "gradient")
+    assert set(keras_grads) == set(torch_grads) == {layer.name for layer in spec.layers}
+    for name, expected in spec.gradients.items():
+        for parameter, value in expected.items():
+            _close(keras_grads[name][parameter], value, "gradient")
+            _close(torch_grads[name][parameter], value, "gradient")
+
+
+def test_a_keras_dense_and_its_activation_layer_read_as_one_spec_dense() -> None:
+    spec = tf_impl.to_reference(_hand_written_keras())
+    assert type(spec.get_layer("h2")).__name__ == "Dense"
+    assert spec.get_layer("h2").activation.name == "relu"
+    assert [t.name for t in next(n for n in spec.nodes if n.name == "inner").inputs] == \
+        ["h1", "h2"]
+
+
+class HandWritten(nn.Module):
+    """What a torch user writes: attributes, and a forward with +, torch.cat, a mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(4, 5)
+        self.act = nn.Tanh()
+        self.skip = nn.Linear(4, 5)
+        self.side = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())
+        self.head = nn.Linear(7, 2)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.fc1(x)) + self.skip(x)
+        return self.head(torch.cat([h, self.side(z)], dim=1))
+
+
+def test_a_hand_written_torch_module_reads_back_through_fx_into_the_spec() -> None:
+    module = HandWritten().double()
+    spec = torch_impl.to_reference(module, input_shapes=[(4,), (3,)])
+    assert spec.wiring()["layers"] == [
+        {"name": "fc1", "inbound": ["x"]}, {"name": "skip", "inbound": ["x"]},
+        {"name": "add", "inbound": ["fc1", "skip"]}, {"name": "side", "inbound": ["z"]},
+        {"name": "cat", "inbound": ["add", "side"]}, {"name": "head", "inbound": ["cat"]}]
+    xs = _inputs(np.random.default_rng(3))
+    expected = module(*(torch.from_numpy(x) for x in xs)).detach().numpy()
+    _close(spec.forward(xs), expected)
+
+
+class ConvSkip(nn.Module):
+    """conv → BatchNorm → ReLU concatenated with its input on the channels (dim=1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4, eps=1e-3)
+        self.relu = nn.ReLU()
+        self.flat = nn.Flatten()
+        self.head = nn.Linear(6 * 5 * 5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.bn(self.conv(x)))
+        return self.head(self.flat(torch.cat([h, x], dim=1)))
+
+
+def test_a_torch_feature_map_graph_reads_back_channels_last() -> None:
+    """The input feeds a convolution, so it is a feature map: torch's (N, C, H, W) is the
+    spec's (N, H, W, C), torch.cat's dim=1 the spec's axis -1, and the head's rows follow
+    the Flatten's (h, w, c) order."""
+    module = ConvSkip().double().eval()
+    with torch.no_grad():
+        module.bn.running_mean.uniform_(-0.5, 0.5)
+        module.bn.running_var.uniform_(0.5, 1.5)
+    spec = torch_impl.to_reference(module, input_shapes=[(5, 5, 2)])
+    assert spec.get_layer("cat").axis == -1
+    x = np.random.default_rng(8).standard_normal((3, 5, 5, 2))
+    expected = module(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy()
+    _close(spec.forward(x), expected)
+
+
+def test_the_graph_module_reads_as_a_hand_written_forward() -> None:
+    spec = tf_impl.to_reference(_hand_written_keras())
+    code = torch_impl.from_reference(spec).code
+    assert "inner = h1 + h2" in code
+    assert "joined = torch.cat([outer, hb], dim = -1)" in code
+    assert "second = gate * outer" in code
+
+
+def test_the_graph_modules_state_dict_loads_strictly_into_a_hand_written_class() -> None:
+    x, z = reference.Input((4,), name="x"), reference.Input((3,), name="z")
+    fc1 = reference.Dense(4, 5, "tanh", name="fc1")
+    h = reference.merging.Add(name="h")([fc1(x), reference.Dense(4, 5, name="skip")(x)])
+    side = reference.Dense(3, 2, "sigmoid", name="side")(z)
+    joined = reference.merging.Concatenate(name="joined")([h, side])
+    spec = reference.Model([x, z], reference.Dense(7, 2, name="head")(joined), seed=0)
+    state = torch_impl.from_reference(spec).state_dict()
+
+    class Written(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1 = nn.Sequential(nn.Linear(4, 5), nn.Tanh())
+            self.skip = nn.Linear(4, 5)
+            self.side = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())
+            self.head = nn.Linear(7, 2)
+
+        def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            h = self.fc1(x) + self.skip(x)
+            return self.head(torch.cat([h, self.side(z)], dim=1))
+
+    written = Written().double()
+    written.load_state_dict(state, strict=True)
+    xs = _inputs(np.random.default_rng(4))
+    _close(written(*(torch.from_numpy(v) for v in xs)).detach().numpy(), spec.forward(xs))
+
+
+def test_the_keras_graph_saves_and_loads_as_keras_own(tmp_path) -> None:
+    spec = tf_impl.to_reference(_hand_written_keras())
+    model = tf_impl.from_reference(spec)
+    model.save(tmp_path / "graph.keras")
+    loaded = keras.models.load_model(tmp_path / "graph.keras")
+    xs = _inputs(np.random.default_rng(5))
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    for y, expected in zip(loaded(xs), model(xs), strict=True):
+        np.testing.assert_array_equal(y.numpy(), expected.numpy())
+
+
+# ── the bridged conventions, each side shown ─────────────────────────────────────────────
+
+def test_concatenate_axis_minus_one_on_a_feature_map_is_torchs_dim_1() -> None:
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((2, 3, 3, 1)), rng.standard_normal((2, 3, 3, 2))
+    keras_y = L.Concatenate(axis=-1, dtype="float64")([a, b]).numpy()  # channels-last
+    torch_y = torch.cat([torch.from_numpy(a).permute(0, 3, 1, 2),
+                         torch.from_numpy(b).permute(0, 3, 1, 2)], dim=1)  # channels-first
+    np.testing.assert_array_equal(torch_y.permute(0, 2, 3, 1).numpy(), keras_y)
+
+
+def _maximum_gradients(*tensors: torch.Tensor) -> list[np.ndarray]:
+    return [t.grad.numpy() for t in tensors]
+
+
+def test_maximum_gives_a_tie_to_the_first_input_in_keras_and_torch_stack_max() -> None:
+    """Keras (ops.maximum folded) and torch.stack(xs).max(0) give g to the first tied
+    input, as the spec; torch.maximum splits it, g/4, g/4, g/2 folded over three."""
+    values = [np.array([[1.0, 2.0]]), np.array([[1.0, 0.0]]), np.array([[1.0, 2.0]])]
+    tensors = [tf.constant(v) for v in values]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        y = L.Maximum(dtype="float64")(tensors)
+    keras_grads = [g.numpy() for g in tape.gradient(y, tensors)]
+    spec = Maximum()
+    spec.forward(values)
+    spec_grads = spec.backward(np.ones((1, 2)))
+    first = [torch.from_numpy(v).requires_grad_() for v in values]
+    torch.stack(first).max(dim=0).values.sum().backward()
+    folded = [torch.from_numpy(v).requires_grad_() for v in values]
+    torch.maximum(torch.maximum(folded[0], folded[1]), folded[2]).sum().backward()
+    for keras_g, spec_g, torch_g in zip(keras_grads, spec_grads, _maximum_gradients(*first),
+                                        strict=True):
+        np.testing.assert_array_equal(keras_g, spec_g)
+        np.testing.assert_array_equal(torch_g, spec_g)
+    np.testing.assert_array_equal(np.concatenate(_maximum_gradients(*folded)),
+                                  [[0.25, 0.5], [0.25, 0.0], [0.5, 0.5]])
+
+
+def test_average_sums_left_to_right_then_divides_in_keras_the_spec_and_torch() -> None:
+    """Keras's Average is (x1 + x2 + x3) / 3 (average.py); the spec and the torch
+    expression round the same way, bit for bit in float32."""
+    rng = np.random.default_rng(7)
+    values = [rng.standard_normal((64, 16)).astype(np.float32) for _ in range(3)]
+    keras_y = L.Average(dtype="float32")(values).numpy()
+    spec_y = Average().forward(values)
+    row = next(r for r in torch_impl.merging.TRANSLATIONS if r.kind == "Average")
+    torch_y = row.compute([torch.from_numpy(v) for v in values], Average(), None).numpy()
+    np.testing.assert_array_equal(keras_y, spec_y)
+    np.testing.assert_array_equal(torch_y, spec_y)
+
+
+# ── refusals ─────────────────────────────────────────────────────────────────────────────
+
+def test_a_shared_keras_layer_is_refused_by_name() -> None:
+    x = keras.Input((3,), dtype="float64")
+    shared = L.Dense(3, name="shared", dtype="float64")
+    model = keras.Model(x, L.Add(dtype="float64")([shared(x), shared(shared(x))]))
+    with pytest.raises(ValueError, match=r"to_reference: layer 'shared' \(Dense\) is called 3 "
+                                         r"times; a spec graph calls each layer once"):
+        tf_impl.to_reference(model)
+
+
+def test_a_keras_lambda_layer_is_refused_by_name() -> None:
+    x = keras.Input((3,), dtype="float64")
+    h = L.Dense(3, name="h", dtype="float64")(x)
+    twice = L.Lambda(lambda t: 2 * t, name="twice", dtype="float64")(h)
+    model = keras.Model(x, L.Add(dtype="float64")([h, twice]))
+    with pytest.raises(TypeError, match=r"to_reference: layer 0 \(twice\), a Lambda, has no "
+                                        r"spec counterpart"):
+        tf_impl.to_reference(model)
+
+
+def test_a_nested_keras_model_is_refused_by_name() -> None:
+    x = keras.Input((3,), dtype="float64")
+    inner = keras.Sequential([keras.Input((3,)), L.Dense(3, dtype="float64")], name="inner")
+    model = keras.Model(x, L.Add(dtype="float64")([x, inner(x)]))
+    with pytest.raises(TypeError, match="to_reference: layer 'inner' is a nested Sequential; "
+                                        "call its layers in the outer model"):
+        tf_impl.to_reference(model)
+
+
+def test_an_fx_operation_without_a_spec_counterpart_is_refused_naming_the_node() -> None:
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.fc(x)) + x
+
+    with pytest.raises(TypeError, match=r"to_reference: node 'relu' of forward \(call_function "
+                                        r"relu\) has no spec counterpart"):
+        torch_impl.to_reference(Functional().double(), input_shapes=[(3,)])
+
+
+def test_a_graph_module_without_input_shapes_is_refused() -> None:
+    x = reference.Input((3,), name="x")
+    spec = reference.Model(x, reference.merging.Add(name="y")([reference.Dense(3, 3)(x), x]))
+    with pytest.raises(ValueError, match="to_reference: a graph module's inputs have no fixed "
+                                         "shape; give input_shapes="):
+        torch_impl.to_reference(torch_impl.from_reference(spec))
