@@ -43,10 +43,12 @@ import torch
 from torch import nn
 
 import reference
+import torch_impl
 from reference.graphs import SymbolicTensor, graph_contexts
 from reference.layouts import Context
+from torch_impl import graphs as torch_graphs
 from torch_impl import merging as torch_merging
-from torch_impl.convert import TRANSLATIONS, _build
+from torch_impl.convert import TRANSLATIONS
 
 CLASS_NAME = "Net"
 _RESERVED = {"self", "torch", "nn", "F", CLASS_NAME}
@@ -528,21 +530,23 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
 # -- the module ----------------------------------------------------------------------------
 
 def build_module(generated: Generated, model: reference.Model) -> nn.Module:
-    """The generated class, instantiated from its source, holding the spec's weights: each
-    layer's stock modules built by its translation row in its graph context (weights
-    copied by ``reference.layouts``), their state under the layer's attribute."""
+    """The generated class, instantiated from its source, holding the spec's weights: those
+    of ``torch_impl.from_reference(model)`` (a ``torch.fx.GraphModule`` with a submodule
+    per spec layer, weights copied by ``reference.layouts`` in the graph's contexts), each
+    layer's under its attribute in the generated class."""
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(generated.source, "model.py", "exec"), namespace)  # what the user receives
     module = namespace[CLASS_NAME]()
+    converted = torch_impl.from_reference(model)  # a GraphModule, a submodule per layer
     state = {}
     for layer in model.layers:
         attr = generated.attributes.get(layer.name)
         if attr is None:
             continue
-        built = nn.Sequential(*_build(layer, generated.contexts[layer.name]))
+        built = converted.get_submodule(torch_graphs.attribute(layer.name))
         # the one module of the layer's group that holds weights: its keys under attr
-        state.update({f"{attr}.{key.split('.', 1)[1]}": value
-                      for key, value in built.state_dict().items()})
+        state.update({f"{attr}.{key.split('.', 1)[1] if isinstance(built, nn.Sequential) else key}":
+                      value for key, value in built.state_dict().items()})
     module.load_state_dict(state, strict=True)
     return module.eval()
 
