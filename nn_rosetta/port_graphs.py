@@ -378,16 +378,15 @@ class _Writer:
                                  "Keras's layout in and out (channels-last)" if maps else ""))
         self.add(stub.name, TorchTensor(var, len(stub.shape)))
 
-    def returned(self) -> Line:
-        outputs = [self.take(t.name, False, "the output in Keras's layout").var
-                   for t in self.model.outputs]
-        flattened = [t.name for t in self.model.outputs if self.tensors[t.name].flattened]
+    def returned(self, results: list[str]) -> Line:
+        outputs = [self.take(name, False, "the output in Keras's layout").var
+                   for name in results]
+        flattened = [name for name in results if self.tensors[name].flattened]
         if flattened:
             raise TypeError(f"port: output {flattened[0]!r} is a flattened feature map, whose "
                             "order differs between torch (c, h, w) and Keras (h, w, c); end "
                             "the model with a layer that has weights, or a global pooling")
-        return Line(f"return {', '.join(outputs)}" if self.model.output_list or
-                    len(outputs) > 1 else f"return {outputs[0]}")
+        return Line(f"return {', '.join(outputs)}")  # one tensor, or a tuple of several
 
 
 def _stub_class(stub: Stub, class_name: str) -> list[str]:
@@ -417,11 +416,11 @@ def _stub_class(stub: Stub, class_name: str) -> list[str]:
     ]
 
 
-def _signature(model: reference.Model, writer: _Writer, arguments: list[str]) -> list[str]:
+def _signature(writer: _Writer, arguments: list[str], results: list[str]) -> list[str]:
     inputs = ", ".join(["self", *(f"{writer.tensors[name].var}: torch.Tensor"
                                   for name in arguments)])
-    returns = "torch.Tensor" if not model.output_list and len(model.outputs) == 1 else \
-        f"tuple[{', '.join(['torch.Tensor'] * len(model.outputs))}]"
+    returns = "torch.Tensor" if len(results) == 1 else \
+        f"tuple[{', '.join(['torch.Tensor'] * len(results))}]"
     line = f"    def forward({inputs}) -> {returns}:"
     if len(line) <= 100:
         return [line]
@@ -452,7 +451,8 @@ def _docstring(model: reference.Model, arguments: list[str], model_name: str) ->
 
 def _walk(model: reference.Model, contexts: dict[str, Context], tf64: set[str],
           taken: set[str], order: list[str], arguments: list[str], stubs: dict[str, Stub],
-          stub_classes: dict[str, str], plan: Any = None) -> tuple[_Writer, Line]:
+          stub_classes: dict[str, str], results: list[str],
+          plan: Any = None) -> tuple[_Writer, Line]:
     """The forward of ``model`` written in ``order``; ``plan``: the repeated blocks
     (``nn_rosetta.port_blocks``), each called where its first layer stands."""
     writer = _Writer(model, contexts, tf64, set(taken))
@@ -471,18 +471,21 @@ def _walk(model: reference.Model, contexts: dict[str, Context], tf64: set[str],
             writer.merge(by_name[name])
         else:
             writer.layer(by_name[name])
-    return writer, writer.returned()
+    return writer, writer.returned(results)
 
 
 def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None = None,
              stubs: Sequence[Stub] = (), order: Sequence[str] | None = None,
-             arguments: Sequence[str] | None = None, blocks: bool = True) -> Generated:
+             arguments: Sequence[str] | None = None,
+             results: Sequence[str] | None = None, blocks: bool = True) -> Generated:
     """The source of ``model.py`` for the spec graph ``model``.
 
     ``tf64``: the layers whose float64 activations are TF's own kernels (see
     ``porting.ACTIVATIONS``). ``stubs``: Keras layers left as stubs, whose outputs are
     Inputs of ``model``; ``order``: the Keras layers' order, stubs among them (default:
     the spec's); ``arguments``: the Keras Inputs' names (default: the spec's inputs);
+    ``results``: the Keras outputs' names (default: the spec's; a stub's input is an
+    output of ``model`` too, so that it is computed), returned as one tensor or a tuple;
     ``blocks``: a block the model repeats becomes one class (``nn_rosetta.port_blocks``).
     """
     from nn_rosetta import port_blocks
@@ -495,13 +498,14 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
     order = list(order or [node.name for node in model.nodes])
     arguments = list(arguments or [t.name for t in model.inputs])
     stubs_by_name = {stub.name: stub for stub in stubs}
+    results = list(results or [t.name for t in model.outputs])
     writer, returned = _walk(model, contexts, tf64, taken, order, arguments, stubs_by_name,
-                             stub_classes)
+                             stub_classes, results)
     plan = port_blocks.plan(model, contexts, tf64, order, writer.made, set(stubs_by_name),
                             taken) if blocks else None
     if plan is not None:
         writer, returned = _walk(model, contexts, tf64, taken, order, arguments,
-                                 stubs_by_name, stub_classes, plan)
+                                 stubs_by_name, stub_classes, results, plan)
     seen: set[str] = set()
     classes = [text for stub in stubs for text in _stub_class(stub, stub_classes[stub.name])]
     if plan is not None:
@@ -522,7 +526,7 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
         "    def __init__(self) -> None:",
         "        super().__init__()",
         *init, "",
-        *_signature(model, writer, arguments),
+        *_signature(writer, arguments, results),
         *forward, ""])
     return Generated(source, writer.attributes, writer.tensors, contexts, writer.owners)
 
@@ -666,9 +670,14 @@ def _cut(keras_model: keras.Model, stubs: list[Stub], config: dict[str, Any]) ->
                 shape=stub.shape, dtype=dtype, name=stub.name)), "name": stub.name,
                 "inbound_nodes": []}
         layers.append(entry)
-    inputs = [[name, 0, 0] for name in _names(config["input_layers"])] + \
-        [[stub.name, 0, 0] for stub in stubs]
-    cut = keras.Model.from_config({**config, "layers": layers, "input_layers": inputs})
+    given = _names(config["input_layers"])
+    inputs = [[name, 0, 0] for name in given] + [[stub.name, 0, 0] for stub in stubs]
+    results = _names(config["output_layers"])
+    fed = [name for stub in stubs for name in stub.inputs  # computed for the stubs alone
+           if name not in results and name not in given and name not in by_name]
+    outputs = [[name, 0, 0] for name in dict.fromkeys(results + fed)]
+    cut = keras.Model.from_config({**config, "layers": layers, "input_layers": inputs,
+                                   "output_layers": outputs})
     for layer in cut.layers:
         if layer.name not in by_name and layer.weights:
             layer.set_weights(keras_model.get_layer(layer.name).get_weights())
@@ -810,8 +819,9 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
             continue
         rows.append(row(" + ".join(groups[name]), type(layers[name]).__name__,
                         kept_value(name), values[name]))
-    for tensor, got, want in zip(spec.outputs, _as_list(result), expected, strict=True):
-        rows.append(row(f"output {tensor.name}", "model output", got.numpy(), want))
+    results = _names(keras_model.get_config()["output_layers"])
+    for name, got, want in zip(results, _as_list(result), expected, strict=True):
+        rows.append(row(f"output {name}", "model output", got.numpy(), want))
     shapes = tuple(x.shape for x in arrays)
     return ParityReport(tuple(rows), spec.dtype.name, shapes[0] if len(shapes) == 1 else shapes,
                         drawn)
@@ -848,9 +858,10 @@ def port_graph(keras_model: keras.Model, example_input: object | None = None, *,
     order = [entry["name"] for entry in config["layers"]
              if entry["name"] in groups or entry["name"] in {s.name for s in stubbed}]
     arrays = _examples(spec, arguments, example_input)
+    results = _names(config["output_layers"])
     generated = generate(spec, model_name=keras_model.name,
                          tf64=_tf64(spec, keras_model, groups), stubs=stubbed, order=order,
-                         arguments=arguments)
+                         arguments=arguments, results=results)
     module = build_module(generated, spec)
     return Ported(module, generated.source,
                   _report(keras_model, spec, generated, module, arrays, groups, stubbed,

@@ -347,3 +347,28 @@ def test_the_terminal_stubs_with_a_flag(tmp_path, capsys) -> None:
         assert cli.main(["port", str(tmp_path / "m.keras"), str(tmp_path / "out"),
                          "--stubs"]) == 0
     assert "class Scale(nn.Module):" in (tmp_path / "out" / "model.py").read_text()
+
+
+def test_a_sequential_with_a_lambda_ports_with_a_stub_between_its_layers() -> None:
+    model = keras.Sequential([keras.Input((5,)), L.Dense(4, name="fc"),
+                              L.Lambda(lambda t: t * 2.0, name="twice"),
+                              L.Dense(2, name="out")], name="chain")
+    with pytest.raises(TypeError, match="port: layer 'twice' is a Lambda"):
+        nn_rosetta.port(model)
+    result = nn_rosetta.port(model, stubs=True)
+    assert "    def forward(self, input_layer: torch.Tensor) -> torch.Tensor:" in result.source
+    assert "twice = self.twice(fc)\n        out = self.out(twice)\n        return out\n" in \
+        result.source
+    assert [row.compared for row in result.report.layers] == [True, False, True, True]
+    assert result.report.ok, str(result.report)
+
+
+def test_the_terminal_takes_one_example_input_per_model_input_by_name(tmp_path,
+                                                                      capsys) -> None:
+    two_branches().save(tmp_path / "m.keras")
+    image, extra = MODELS["two_branches"][1]
+    np.savez(tmp_path / "x.npz", extra=extra, image=image)
+    assert cli.main(["port", str(tmp_path / "m.keras"), "--out", str(tmp_path / "out"),
+                     "--input", str(tmp_path / "x.npz")]) == 0
+    assert "float32, example inputs 4×8×8×3 and 4×5: every layer within tolerance" in \
+        capsys.readouterr().out
