@@ -18,6 +18,10 @@ BatchNorm's momentum, the channels-last input) says so in a comment.
 The report runs the generated ``forward`` one Keras layer at a time beside the Keras
 layers on the same input (random if none is given), and measures each output with the
 parity suite's rule and tolerance (``nn_rosetta.tolerances``, kind "output").
+
+A functional model that is not a chain (several inputs or outputs, fan-out, merges) ports
+as a graph (``nn_rosetta.port_graphs``; repeated blocks as classes, ``port_blocks``); a
+``Lambda`` or custom layer is refused by class and file, or stubbed (``stubs=True``).
 """
 
 from __future__ import annotations
