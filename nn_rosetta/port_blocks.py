@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 import reference
@@ -100,8 +101,9 @@ class Plan:
             init = [text for line in body.body.init for text in line.render(" " * 8, seen)]
             forward = [text for line in body.body.forward
                        for text in line.render(" " * 8, seen)]
-            lines += [f"class {class_name}(nn.Module):",
-                      f'    """The block Keras repeats as {prefixes}."""', "",
+            about = textwrap.wrap(f'"""The block Keras repeats as {prefixes}."""', 96)
+            lines += [f"class {class_name}(nn.Module):", *(f"    {line}" for line in about),
+                      "",
                       "    def __init__(self) -> None:",
                       "        super().__init__()", *init, "",
                       f"    def forward({arguments}) -> {returns}:", *forward,

@@ -372,3 +372,22 @@ def test_the_terminal_takes_one_example_input_per_model_input_by_name(tmp_path,
                      "--input", str(tmp_path / "x.npz")]) == 0
     assert "float32, example inputs 4×8×8×3 and 4×5: every layer within tolerance" in \
         capsys.readouterr().out
+
+
+def test_keras_applications_resnet50_ports_as_a_resnet_within_the_tolerance(tmp_path) -> None:
+    # weights=None: nothing is downloaded; 64×64 as issue 22 asks
+    keras.utils.set_random_seed(0)
+    model = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=10)
+    x = np.random.default_rng(0).standard_normal((2, 64, 64, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)
+    assert len(result.report.layers) == len(model.layers)  # every layer but the Input, + output
+    source = result.source
+    assert source.count("\n") < 400
+    assert "self.conv4_block2_to_6 = nn.Sequential(*(Block3() for _ in range(5)))" in source
+    assert "conv5_block3_out = self.conv5_block2_to_3(conv5_block1_out)" in source
+    (tmp_path / "model.py").write_text(source, encoding="utf-8")
+    done = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache",
+                           "--config", str(ROOT / "pyproject.toml"), str(tmp_path / "model.py")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
