@@ -57,6 +57,18 @@ ROWS: tuple[Row, ...] = (
     _layer("keras.Sequential([...])", "nn.Sequential(...)", "Sequential",
            "Keras infers each input width when built; torch is told `in_features`",
            "sequential"),
+    # graph models and merge layers (issue 21)
+    _layer("keras.Model(inputs, outputs) / keras.Input(shape)",
+           "nn.Module.forward / torch.fx.GraphModule", "Model",
+           "Keras wires layers by calling them on symbolic tensors; torch writes the wiring "
+           "in `forward`", "functional_model"),
+    _layer("keras.layers.Add()", "torch.add(x, y)", "Add",
+           "no torch layer: `x + y` in `forward`", "add"),
+    _layer("keras.layers.Concatenate(axis=-1)", "torch.cat(tensors, dim=1)", "Concatenate",
+           "on images Keras's last axis is the channels, torch's `dim=1`", "concatenate"),
+    _layer("keras.layers.Maximum()", "torch.stack(tensors).max(dim=0).values", "Maximum",
+           "a tie's gradient: Keras and `stack(…).max(0)` give it all to the first input, "
+           "`torch.maximum` g/2 to each", "maximum"),
     _layer("keras.layers.Flatten()", "nn.Flatten()", "Flatten",
            "the same order for a contiguous array: Keras's channels-last images flatten in "
            "another order than torch's channels-first", "flatten"),

@@ -97,6 +97,52 @@ def test_sequential() -> None:
     agree(model(x), module(t(x)))
 
 
+def test_functional_model() -> None:
+    """A residual block both ways: Keras calls layers on tensors, torch writes forward."""
+    x = data(4, 3)
+    inputs = keras.Input((3,), dtype="float64")
+    hidden = keras.layers.Dense(3, activation="tanh", dtype="float64")
+    model = keras.Model(inputs, keras.layers.Add(dtype="float64")([inputs, hidden(inputs)]))
+
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hidden = linear_like(hidden)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + torch.tanh(self.hidden(x))
+
+    agree(model(x), Residual()(t(x)))
+
+
+def test_add() -> None:
+    x, y = data(4, 3), data(4, 3, seed=1)
+    agree(keras.layers.Add()([x, y]), t(x) + t(y))
+
+
+def test_concatenate() -> None:
+    x, y = data(2, 3, 3, 1), data(2, 3, 3, 2, seed=1)
+    agree(keras.layers.Concatenate(axis=-1)([x, y]), nhwc(torch.cat([nchw(x), nchw(y)], dim=1)))
+
+
+def test_maximum() -> None:
+    """On a tie Keras's gradient goes to the first input, as stack(…).max(0)'s; torch.maximum
+    splits it."""
+    x, y = np.array([[1.0, 2.0]]), np.array([[1.0, 0.0]])
+    tensors = [tf.constant(x), tf.constant(y)]
+    with tf.GradientTape() as tape:
+        tape.watch(tensors)
+        out = keras.layers.Maximum(dtype="float64")(tensors)
+    keras_grads = tape.gradient(out, tensors)
+    first, second = t(x).requires_grad_(), t(y).requires_grad_()
+    torch.stack([first, second]).max(dim=0).values.sum().backward()
+    agree(keras_grads[0], first.grad, "gradient")
+    agree(keras_grads[1], second.grad, "gradient")
+    a, b = t(x).requires_grad_(), t(y).requires_grad_()
+    torch.maximum(a, b).sum().backward()
+    assert a.grad[0, 0] == b.grad[0, 0] == 0.5
+
+
 def test_flatten() -> None:
     x = data(2, 3, 4)
     agree(keras.layers.Flatten()(x), nn.Flatten()(t(x)))

@@ -222,8 +222,8 @@ def test_a_converted_model_converts_integer_input(fw, dtype) -> None:
 
 
 def test_from_reference_refuses_what_is_not_a_spec_model(fw) -> None:
-    with pytest.raises(TypeError, match=r"from_reference: expected a reference.Sequential or "
-                                        r"a spec layer, got list"):
+    with pytest.raises(TypeError, match=r"from_reference: expected a reference.Sequential, "
+                                        r"reference.Model or a spec layer, got list"):
         fw.impl.from_reference([reference.Dense(3, 2)])
 
 

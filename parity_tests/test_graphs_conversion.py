@@ -274,6 +274,18 @@ def test_a_keras_lambda_layer_is_refused_by_name() -> None:
         tf_impl.to_reference(model)
 
 
+def test_a_keras_layer_on_two_different_tensors_is_refused_by_name() -> None:
+    """Cross-attention (query ≠ value) is not a spec layer yet: refused, not read as
+    self-attention on the first tensor."""
+    query, value = keras.Input((4, 6), dtype="float64"), keras.Input((5, 6), dtype="float64")
+    attention = L.MultiHeadAttention(2, 3, name="cross", dtype="float64")
+    model = keras.Model([query, value], attention(query, value))
+    with pytest.raises(TypeError, match=r"to_reference: layer 'cross' \(MultiHeadAttention\) "
+                                        r"takes the tensors of \['input_layer.*'\]; a spec "
+                                        r"layer other than a merge layer takes one tensor"):
+        tf_impl.to_reference(model)
+
+
 def test_a_nested_keras_model_is_refused_by_name() -> None:
     x = keras.Input((3,), dtype="float64")
     inner = keras.Sequential([keras.Input((3,)), L.Dense(3, dtype="float64")], name="inner")

@@ -25,7 +25,8 @@ GUARD_MODULES = ("reference._validation", "torch_impl._inputs", "tf_impl._inputs
 # (reference.layouts): no concept's translation, nothing a torch or Keras user writes, so
 # its public functions may call its private dispatch. Only the weights it moves are shown
 # to a reader (docs/weight-layouts.md), and the tables are what they read there.
-PLUMBING = {"torch_impl/convert.py", "tf_impl/convert.py"}
+PLUMBING = {"torch_impl/convert.py", "tf_impl/convert.py",
+            "torch_impl/graphs.py", "tf_impl/graphs.py"}  # the converters of graph models
 
 
 def _modules() -> list[Path]:

@@ -124,6 +124,10 @@ def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, b
                              "forward's values): use one layer per call and copy the weights")
         if calls:
             sources[name], merges[name] = _sources(entry["inbound_nodes"][0])
+            if not merges[name] and len(set(sources[name])) > 1:
+                raise TypeError(f"to_reference: layer {name!r} ({entry['class_name']}) takes "
+                                f"the tensors of {sorted(set(sources[name]))}; a spec layer "
+                                "other than a merge layer takes one tensor")
     return config, sources, merges
 
 
