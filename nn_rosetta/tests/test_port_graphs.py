@@ -356,7 +356,9 @@ def test_a_sequential_with_a_lambda_ports_with_a_stub_between_its_layers() -> No
     with pytest.raises(TypeError, match="port: layer 'twice' is a Lambda"):
         nn_rosetta.port(model)
     result = nn_rosetta.port(model, stubs=True)
-    assert "    def forward(self, input_layer: torch.Tensor) -> torch.Tensor:" in result.source
+    # Keras names the Sequential's input (input_layer, input_layer_1, … in one session)
+    argument = model.get_config()["layers"][0]["config"]["name"]
+    assert f"    def forward(self, {argument}: torch.Tensor) -> torch.Tensor:" in result.source
     assert "twice = self.twice(fc)\n        out = self.out(twice)\n        return out\n" in \
         result.source
     assert [row.compared for row in result.report.layers] == [True, False, True, True]
