@@ -393,3 +393,12 @@ def test_keras_applications_resnet50_ports_as_a_resnet_within_the_tolerance(tmp_
                            "--config", str(ROOT / "pyproject.toml"), str(tmp_path / "model.py")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_keras_applications_vgg16_a_functional_chain_ports_within_the_tolerance() -> None:
+    keras.utils.set_random_seed(0)
+    model = keras.applications.VGG16(weights=None, input_shape=(32, 32, 3), classes=10)
+    x = np.random.default_rng(0).standard_normal((2, 32, 32, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)
+    assert "self.fc1 = nn.Linear(512, 4096)" in result.source
