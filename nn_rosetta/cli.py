@@ -7,7 +7,7 @@
     nn-rosetta show DDP             names are forgiving: adam, bce, BN, MHA, clipnorm,
                                     nn.Linear, keras.layers.Dense, DistributedDataParallel
     nn-rosetta notes                the source notes the numbers (note 002) refer to
-    nn-rosetta port M.keras --out D a Keras model in PyTorch: D/model.py, D/weights.pt, report
+    nn-rosetta port M.keras D       a Keras model in PyTorch: D/model.py, D/weights.pt, report
 
 show and cheatsheet read a name alike: whatever cheatsheet finds rows for, show shows (the
 concept, or those rows). Both fit the terminal (--width overrides): side by side from 100 columns,
@@ -183,12 +183,17 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("notes", help="the source notes that the note numbers refer to")
     port = commands.add_parser("port", help="a Keras model in PyTorch: model.py, weights.pt "
                                             "and a per-layer parity report")
-    port.add_argument("model", type=Path, help="a .keras model file")
-    port.add_argument("--out", type=Path, required=True, help="the folder to write into")
+    port.add_argument("model", type=Path, help="a .keras model file (Sequential or functional)")
+    port.add_argument("folder", type=Path, nargs="?", default=None,
+                      help="the folder to write into (or --out)")
+    port.add_argument("--out", type=Path, default=None, help="the folder to write into")
     port.add_argument("--input", type=Path, default=None,
-                      help="a .npy batch to compare the layers on (default: random)")
+                      help="a .npy batch to compare the layers on, or a .npz of one per input "
+                           "(keyed by input name) for a model of several (default: random)")
     port.add_argument("--force", action="store_true",
                       help="replace the --out folder when it holds a previous port")
+    port.add_argument("--stubs", action="store_true",
+                      help="leave a Lambda or custom layer as a named stub in model.py")
     return parser
 
 
@@ -211,10 +216,22 @@ def _unknown(word: str) -> int:
     return 2
 
 
-def port_model(model: Path, out: Path, example: Path | None, force: bool = False) -> int:
-    """``nn-rosetta port``: nothing is written unless every layer ports."""
+def _example(path: Path | None) -> object:
+    """The --input file: a .npy array, or a .npz of arrays by input name."""
     import numpy as np
 
+    if path is None:
+        return None
+    found = np.load(path, allow_pickle=False)
+    if isinstance(found, np.ndarray):
+        return found
+    with found:
+        return {name: found[name] for name in found.files}
+
+
+def port_model(model: Path, out: Path, example: Path | None, force: bool = False, *,
+               stubs: bool = False) -> int:
+    """``nn-rosetta port``: nothing is written unless every layer ports."""
     try:
         import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
         from nn_rosetta import porting
@@ -225,8 +242,7 @@ def port_model(model: Path, out: Path, example: Path | None, force: bool = False
         return 2
 
     try:
-        ported = porting.port(porting.load(model),
-                              None if example is None else np.load(example, allow_pickle=False))
+        ported = porting.port(porting.load(model), _example(example), stubs=stubs)
         written = ported.save(out, force=force)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)
@@ -237,7 +253,12 @@ def port_model(model: Path, out: Path, example: Path | None, force: bool = False
 
 def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
     if args.command == "port":
-        return port_model(args.model, args.out, args.input, args.force)
+        if (args.folder is None) == (args.out is None):
+            print("nn-rosetta port: give the folder to write into once, as the second "
+                  "argument or --out", file=sys.stderr)
+            return 2
+        return port_model(args.model, args.folder or args.out, args.input, args.force,
+                          stubs=args.stubs)
     if args.command == "notes":
         print(list_notes())
         return 0

@@ -152,7 +152,8 @@ def load(path: str | os.PathLike) -> Any:
 
 
 # What a port writes (and Python, importing model.py): what force=True may replace.
-PORT_FILES = frozenset({"model.py", "weights.pt", "model.weights.h5", "__pycache__"})
+PORT_FILES = frozenset({"model.py", "weights.pt", "model.weights.h5", "model.safetensors",
+                        "__pycache__"})
 
 
 def _umask() -> int:

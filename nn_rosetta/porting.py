@@ -18,11 +18,16 @@ BatchNorm's momentum, the channels-last input) says so in a comment.
 The report runs the generated ``forward`` one Keras layer at a time beside the Keras
 layers on the same input (random if none is given), and measures each output with the
 parity suite's rule and tolerance (``nn_rosetta.tolerances``, kind "output").
+
+A functional model that is not a chain (several inputs or outputs, fan-out, merges) ports
+as a graph (``nn_rosetta.port_graphs``; repeated blocks as classes, ``port_blocks``); a
+``Lambda`` or custom layer is refused by class and file, or stubbed (``stubs=True``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import keyword
 import os
 import re
@@ -40,12 +45,13 @@ from torch import nn
 import reference
 import tf_impl
 import torch_impl
-from nn_rosetta import port_files
+from nn_rosetta import port_files, port_graphs
 from nn_rosetta.tolerances import tolerance
 from reference._validation import as_float_array, as_index_array, check_shape
 from reference.layouts import LAYOUTS, contexts
 from tf_impl import activations as tf_activations
 from tf_impl import convert as tf_convert
+from tf_impl import graphs as tf_graphs
 from torch_impl.convert import TRANSLATIONS, Template, layer_groups, read
 
 CLASS_NAME = "Net"
@@ -103,10 +109,19 @@ class LayerParity:
     max_abs_error: float
     error: float
     rtol: float
+    worst: tuple[int, ...] | None = None  # the entry farthest outside (or nearest) rtol
+    compared: bool = True  # False: a stub (port(..., stubs=True)), not compared
 
     @property
     def ok(self) -> bool:
-        return self.error <= self.rtol
+        return not self.compared or self.error <= self.rtol
+
+    def row(self, width: int, kind: int) -> str:
+        if not self.compared:
+            return f"{self.layer:<{width}}{self.kind:<{kind}}{'':>30}  not compared (a stub)"
+        at = "" if self.worst is None else f"  at {list(self.worst)}"
+        return (f"{self.layer:<{width}}{self.kind:<{kind}}{self.max_abs_error:>10.3g}"
+                f"{self.error:>12.3g}{self.rtol:>8g}  {'ok' if self.ok else 'PARTS'}{at}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,7 @@ class ParityReport:
 
     layers: tuple[LayerParity, ...]
     dtype: str
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...] | tuple[tuple[int, ...], ...]  # a tuple per input if several
     drawn: bool  # the example input was drawn at random (none was given)
 
     @property
@@ -131,14 +146,13 @@ class ParityReport:
         width = max(len("layer"), *(len(p.layer) for p in self.layers)) + 2
         kind = max(len("kind"), *(len(p.kind) for p in self.layers)) + 2
         lines = [f"{'layer':<{width}}{'kind':<{kind}}{'max |Δ|':>10}{'rel. error':>12}"
-                 f"{'rtol':>8}",
-                 *(f"{p.layer:<{width}}{p.kind:<{kind}}{p.max_abs_error:>10.3g}"
-                   f"{p.error:>12.3g}{p.rtol:>8g}  {'ok' if p.ok else 'PARTS'}"
-                   for p in self.layers)]
+                 f"{'rtol':>8}", *(p.row(width, kind) for p in self.layers)]
         first = self.first_divergence
-        shape = "×".join(map(str, self.input_shape))
+        several = bool(self.input_shape) and isinstance(self.input_shape[0], tuple)
+        shape = " and ".join("×".join(map(str, s)) for s in (
+            self.input_shape if several else [self.input_shape]))
         drawn = "random " if self.drawn else ""
-        lines.append(f"{self.dtype}, {drawn}example input {shape}: " +
+        lines.append(f"{self.dtype}, {drawn}example input{'s' if several else ''} {shape}: " +
                      ("every layer within tolerance" if first is None else
                       f"torch and Keras part at layer {first.layer}"))
         return "\n".join(lines)
@@ -153,35 +167,50 @@ class Ported:
     source: str
     report: ParityReport
 
-    def save(self, directory: str | os.PathLike, *, force: bool = False) -> tuple[Path, Path]:
+    def save(self, directory: str | os.PathLike, *, force: bool = False) -> tuple[Path, ...]:
         """Write ``model.py`` and the weights into ``directory``, as one unit
         (``nn_rosetta.port_files.write_folder``): ``weights.pt`` for a torch module
-        (``torch_impl.save_weights``, which ``torch_impl.load_weights`` reads back),
+        (``torch_impl.save_weights``, which ``torch_impl.load_weights`` reads back, and
+        ``torch.load(..., weights_only=True)`` too), with ``model.safetensors`` beside it
+        where the ``safetensors`` package is installed (skipped where it is not),
         ``model.weights.h5`` for Keras (``tf_impl.save_weights``). A folder that exists
         and is not empty is refused unless ``force=True``, which replaces a previous port."""
         torch_side = isinstance(self.module, nn.Module)
         weights = "weights.pt" if torch_side else "model.weights.h5"
         save = torch_impl.save_weights if torch_side else tf_impl.save_weights
-        return port_files.write_folder(directory, {
-            "model.py": lambda path: Path(path).write_text(self.source, encoding="utf-8"),
-            weights: lambda path: save(self.module, path)}, force=force)
+        files = {"model.py": lambda path: Path(path).write_text(self.source, encoding="utf-8"),
+                 weights: lambda path: save(self.module, path)}
+        if torch_side and importlib.util.find_spec("safetensors") is not None:
+            files["model.safetensors"] = self._save_safetensors  # where it is installed
+        return port_files.write_folder(directory, files, force=force)
+
+    def _save_safetensors(self, path: str) -> None:
+        from safetensors.torch import save_file
+
+        save_file({name: tensor.contiguous() for name, tensor in
+                   self.module.state_dict().items()}, path)
 
 
 def supported() -> list[str]:
     """The Keras layers :func:`port` takes: each kind of ``reference.layouts.LAYOUTS`` with
-    a template."""
+    a template, and the merge layers of a functional model."""
     return [LAYOUTS[kind].keras_layer for kind in LAYOUTS if kind in TEMPLATES] + \
         [f"keras.layers.{cls.__name__} (after a layer without activation)"
-         for cls in _JOINS_PREVIOUS]
+         for cls in _JOINS_PREVIOUS] + \
+        [f"keras.layers.{kind} (in a functional model)" for kind in port_graphs.MERGES]
 
 
 def _check_layers(keras_model: object) -> list[keras.Layer]:
     if not isinstance(keras_model, keras.Model):  # a functional chain: self-attention
-        raise TypeError(f"port: expects a keras.Sequential, got {type(keras_model).__name__}")
+        raise TypeError(f"port: expects a keras.Sequential or a functional keras.Model, got "
+                        f"{type(keras_model).__name__}")
     ports = tuple(getattr(keras.layers, re.match(r"keras\.layers\.(\w+)", keras_layer)[1])
                   for keras_layer in supported())
     layers = [layer for layer in keras_model.layers
               if not isinstance(layer, keras.layers.InputLayer)]
+    for layer in layers:
+        if port_graphs.is_foreign(layer):
+            raise port_graphs.refusal(layer)
     for k, layer in enumerate(layers):
         if not isinstance(layer, ports):
             raise TypeError(f"port: layer {k} ({layer.name!r}, a {type(layer).__name__}) has "
@@ -437,19 +466,29 @@ def load(path: str | os.PathLike) -> keras.Model:
     return port_files.load(path)
 
 
-def port(keras_model: keras.Sequential, example_input: object | None = None) -> Ported:
+def port(keras_model: keras.Model, example_input: object | None = None, *,
+         stubs: bool = False) -> Ported:
     """A Keras model in PyTorch: the module with its exact weights, its source code, and
-    a per-layer parity report on ``example_input`` (a batch; random normal if None).
+    a per-layer parity report on ``example_input`` (a batch, or for a model of several
+    inputs a list of them in Keras's order or a dict by input name; random normal if None).
+
+    A ``keras.Sequential`` or a functional chain ports as a chain; any other functional
+    model (several inputs or outputs, fan-out, merges) as a graph
+    (``nn_rosetta.port_graphs``). A ``Lambda`` or a custom layer class is refused by name
+    and file; with ``stubs=True`` it becomes a named stub module in the generated code
+    (``raise NotImplementedError``), which the report does not compare.
 
     Raises ``TypeError`` naming the first layer without a port (and listing those with
     one), or the conversion's error, before anything is computed.
     """
-    if isinstance(keras_model, keras.Model) and not isinstance(keras_model, keras.Sequential) \
-            and not tf_impl.graphs.is_chain(keras_model):
-        raise TypeError(f"port: {keras_model.name!r} is a graph (several inputs or outputs, "
-                        "fan-out or merge layers); the port writes a chain of layers. "
-                        "torch_impl.from_reference(tf_impl.to_reference(model)) converts a "
-                        "graph to a torch.fx.GraphModule")
+    if isinstance(keras_model, keras.Model):
+        foreign = stubs and any(map(port_graphs.is_foreign, keras_model.layers))
+        if isinstance(keras_model, keras.Sequential) and foreign:  # stubs need the graph
+            keras_model = keras.Model(keras_model.inputs, keras_model.outputs,
+                                      name=keras_model.name)
+        if not isinstance(keras_model, keras.Sequential) and (
+                foreign or not tf_graphs.is_chain(keras_model)):
+            return port_graphs.port_graph(keras_model, example_input, stubs=stubs)
     groups = _groups(_check_layers(keras_model))
     try:
         spec = tf_impl.to_reference(keras_model)

@@ -315,12 +315,3 @@ def test_a_graph_module_without_input_shapes_is_refused() -> None:
     with pytest.raises(ValueError, match="to_reference: a graph module's inputs have no fixed "
                                          "shape; give input_shapes="):
         torch_impl.to_reference(torch_impl.from_reference(spec))
-
-
-def test_the_port_refuses_a_keras_graph_pointing_to_the_graph_converters() -> None:
-    import nn_rosetta
-
-    with pytest.raises(TypeError, match=r"port: 'functional.*' is a graph \(several inputs or "
-                                        r"outputs, fan-out or merge layers\); the port writes "
-                                        r"a chain of layers"):
-        nn_rosetta.port(_hand_written_keras())
