@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference._validation import as_float_array, as_index_array, check_batch, check_shape
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    as_seed,
+    as_shape,
+    check_batch,
+    check_shape,
+)
 from reference.layers import Layer, layer_shapes
 
 
@@ -60,10 +67,10 @@ class Sequential:
                 raise ValueError(f"Sequential: the first layer ({first.name}) does not fix its "
                                  "input shape; pass input_shape=(…) per sample")
             input_shape = (first.in_features,)
-        self.input_shape = tuple(int(d) for d in input_shape)
+        self.input_shape = as_shape("Sequential", "input_shape", input_shape)
         self.shapes = self._shapes()
         if seed is not None:
-            rng = np.random.default_rng(seed)
+            rng = as_seed("Sequential", seed)
             for layer in self.layers:
                 layer.initialize(rng)
 

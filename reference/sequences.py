@@ -60,6 +60,7 @@ from reference._validation import (
     as_float_array,
     as_index_array,
     as_mask,
+    as_seed,
     check_array_within,
     check_shape,
 )
@@ -114,7 +115,7 @@ class Embedding(Layer):
         self.mask_zero = as_flag("Embedding", "mask_zero", mask_zero)
         self.padding_idx = None if padding_idx is None else int(padding_idx)
         super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("Embedding", seed))
         self.output_mask: np.ndarray | None = None
         self._x: np.ndarray | None = None
 
@@ -185,7 +186,7 @@ class _Recurrent(Layer):
         self.units = _positive(kind, "units", units)
         self.return_sequences = as_flag(kind, "return_sequences", return_sequences)
         super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed(kind, seed))
         self.initial_state: tuple[np.ndarray, ...] | None = None
         self.final_state: tuple[np.ndarray, ...] | None = None
         self.initial_state_gradients: tuple[np.ndarray, ...] | None = None
@@ -686,7 +687,7 @@ class MultiHeadAttention(Layer):
         self.head_dim = embed_dim // num_heads
         super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
                                                    f"{num_heads})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("MultiHeadAttention", seed))
         self.mask: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] | None = None
 
