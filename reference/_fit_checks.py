@@ -34,7 +34,9 @@ def check_run(where: str, loss: object, optimizer: object, epochs: object,
     """The arguments of a training run, checked before anything runs (all three ``fit``)."""
     if not isinstance(loss, str):
         raise TypeError(f"{where}: loss must be a loss name (str), got {type(loss).__name__}")
-    losses.get(loss)
+    if loss not in losses.NAMES:
+        raise ValueError(f"{where}: unknown loss {loss!r}; choose one of "
+                         f"{', '.join(losses.NAMES)}")
     if optimizer is not None and not isinstance(optimizer, SGD | Adam):
         raise TypeError(f"{where}: optimizer must be a reference.optimizers object (SGD, Adam, "
                         f"AdamW) or None, got {type_name(optimizer)} {optimizer!r:.60}")

@@ -148,8 +148,10 @@ def model_input(where: str, model: nn.Module, X: object) -> torch.Tensor:
     dtype (integers converted, the other float dtype refused), with a batch axis and the
     first module's width (channels-first for a convolution)."""
     first, shape = _first_input(model)
-    if isinstance(first, nn.Embedding):
-        return as_index_tensor(X, where, "X")
+    if isinstance(first, nn.Embedding):  # its rows checked here: torch's own IndexError
+        X = as_index_tensor(X, where, "X")  # names neither the function nor the index
+        _within(where, "X (indices into the Embedding's rows)", X, 0, first.num_embeddings - 1)
+        return X
     parameter = next(model.parameters(), None)
     X = as_float_tensor(X, None if parameter is None else parameter.dtype, where, "input x")
     if shape is not None and len(shape) == 2:
