@@ -213,11 +213,9 @@ def _unknown(word: str) -> int:
 
 def port_model(model: Path, out: Path, example: Path | None, force: bool = False) -> int:
     """``nn-rosetta port``: nothing is written unless every layer ports."""
-    import numpy as np
-
     try:
         import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
-        from nn_rosetta import porting
+        from nn_rosetta import port_files, porting
     except ModuleNotFoundError as error:
         print(f"nn-rosetta port: needs PyTorch and TensorFlow, and {error.name} is not "
               "installed: pip install \"nn-rosetta[torch,tf]\" (README.md, Install)",
@@ -225,8 +223,8 @@ def port_model(model: Path, out: Path, example: Path | None, force: bool = False
         return 2
 
     try:
-        ported = porting.port(porting.load(model),
-                              None if example is None else np.load(example, allow_pickle=False))
+        ported = porting.port(porting.load(model), None if example is None else
+                              port_files.read_example(example))
         written = ported.save(out, force=force)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)

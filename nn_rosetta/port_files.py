@@ -170,6 +170,22 @@ def load(path: str | os.PathLike) -> Any:
                              f"({type(error).__name__}: {error})") from None
 
 
+def read_example(path: str | os.PathLike) -> np.ndarray:
+    """The example batch of ``nn-rosetta port --input``: a NumPy ``.npy`` file, mapped
+    rather than read (a header declaring more than the file holds is refused, not
+    allocated) and never unpickled."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"--input {path}: no such file")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # not .npy, an object array, cut off
+        raise ValueError(f"--input {path}: not a NumPy .npy array file ({error})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive of several arrays
+        raise ValueError(f"--input {path}: holds several arrays (.npz); give one .npy array")
+    return np.array(array)
+
+
 # What a port writes (and Python, importing model.py): what force=True may replace.
 PORT_FILES = frozenset({"model.py", "weights.pt", "model.weights.h5", "__pycache__"})
 
