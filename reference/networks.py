@@ -48,6 +48,9 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer], *, input_shape: Sequence[int] | None = None,
                  seed: int | None = None) -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, list | tuple):
+            raise TypeError(f"Sequential: layers must be a list of layers, got "
+                            f"{type(layers).__name__}")
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential: needs at least one layer")
@@ -56,6 +59,12 @@ class Sequential:
         if foreign:
             raise TypeError(f"Sequential: every layer must be a reference.layers.Layer, got "
                             f"{', '.join(foreign)}")
+        first = {id(layer): k for k, layer in reversed(list(enumerate(self.layers)))}
+        twice = [k for k, layer in enumerate(self.layers) if first[id(layer)] != k]
+        if twice:  # one object keeps one forward's cache: the backward would mix the two
+            raise ValueError(f"Sequential: layer {twice[0]} ({self.layers[twice[0]].name}) is "
+                             f"layer {first[id(self.layers[twice[0]])]} again; a layer holds "
+                             "its own weights and its last input, so make a second one")
         dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
         if len(dtypes) > 1:
             raise TypeError(f"Sequential: all layers must share one dtype, got "

@@ -621,6 +621,13 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
         q: (..., T, d); k: (..., S, d); v: (..., S, d_v); mask: broadcastable to
         (..., T, S) → output (..., T, d_v), weights (..., T, S).
     """
+    where = "scaled_dot_product_attention"
+    q = as_float_array(q, None, where, "q")
+    k, v = as_float_array(k, q.dtype, where, "k"), as_float_array(v, q.dtype, where, "v")
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim or k.shape[:-2] != q.shape[:-2] \
+            or k.shape[-1] != q.shape[-1] or v.shape[:-1] != k.shape[:-1]:
+        raise ValueError(f"{where}: q (..., T, d), k (..., S, d) and v (..., S, d_v) must "
+                         f"agree, got q {q.shape}, k {k.shape}, v {v.shape}")
     scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
     if mask is not None:
         scores = np.where(as_mask("scaled_dot_product_attention", "mask", mask), scores, -np.inf)

@@ -25,10 +25,18 @@ import reference
 from parity_tests.conftest import framework
 from parity_tests.fuzz.oracle import outcome
 from reference import Dense, Sequential, activations
+from reference import parallel as spec_parallel
 from reference.convolution import Conv1D, Conv2D, DepthwiseConv2D, GlobalAveragePooling2D
 from reference.layers import Activation, Dropout
 from reference.normalization import BatchNormalization
-from reference.sequences import GRU, LSTM, Embedding, MultiHeadAttention, SimpleRNN
+from reference.sequences import (
+    GRU,
+    LSTM,
+    Embedding,
+    MultiHeadAttention,
+    SimpleRNN,
+    scaled_dot_product_attention,
+)
 
 # -- seeds -----------------------------------------------------------------------------------
 
@@ -43,7 +51,13 @@ SEEDED = {
     "GRU": lambda seed: GRU(2, 3, seed=seed),
     "MultiHeadAttention": lambda seed: MultiHeadAttention(4, 2, seed=seed),
     "Sequential": lambda seed: Sequential([Dense(3, 2)], seed=seed),
+    "Model": lambda seed: _graph(seed),
 }
+
+
+def _graph(seed: object) -> reference.Model:
+    x = reference.Input((3,))
+    return reference.Model(x, Dense(3, 2)(x), seed=seed)
 SEEDS = [0, 7, np.int64(3), 2**40, 2.5, 2.0, -1, True, np.bool_(False), "1", [1], (1, 2),
          np.float64(1.0)]
 
@@ -57,9 +71,9 @@ def test_a_seed_is_a_whole_number_and_draws_what_numpy_draws_from_it(kind, seed)
     made = outcome(lambda: SEEDED[kind](seed), kind)
     assert (made.error is None) == _is_seed(seed), made
     if made.error is None:  # the same weights as a layer given the generator of that seed
-        layer = made.value.layers[0] if kind == "Sequential" else made.value
+        layer = made.value.layers[0] if kind in ("Sequential", "Model") else made.value
         again = SEEDED[kind](None)
-        again_layer = again.layers[0] if kind == "Sequential" else again
+        again_layer = again.layers[0] if kind in ("Sequential", "Model") else again
         again_layer.initialize(np.random.default_rng(int(seed)))
         for name, array in layer.parameters.items():
             np.testing.assert_array_equal(array, again_layer.parameters[name])
@@ -194,6 +208,44 @@ def test_torch_to_reference_refuses_a_fractional_input_shape() -> None:
     with pytest.raises(ValueError, match=r"to_reference: Sequential: input_shape .* got "
                                          r"\(2.5,\)"):
         framework("torch").impl.to_reference(module, input_shape=(2.5,))
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    (None, "layers must be a list of layers, got NoneType"),
+    (Dense(3, 2), "layers must be a list of layers, got Dense"),
+])
+def test_sequential_takes_a_list_of_layers(layers, message) -> None:
+    with pytest.raises(TypeError, match=f"Sequential: {message}"):
+        Sequential(layers)
+
+
+def test_one_layer_twice_in_a_sequential_is_refused() -> None:
+    shared = Dense(2, 2)  # its backward would see only the second forward's input
+    with pytest.raises(ValueError, match=r"Sequential: layer 1 \(Dense\(2, 2, identity\)\) is "
+                                         r"layer 0 again"):
+        Sequential([shared, shared])
+
+
+@pytest.mark.parametrize(("q", "k", "v"), [
+    (np.ones((1, 2, 3)), np.ones((1, 2, 4)), np.ones((1, 2, 4))),
+    (np.ones((1, 2, 3)), np.ones((2, 2, 3)), np.ones((2, 2, 3))),
+    (np.ones((1, 2, 3)), np.ones((1, 4, 3)), np.ones((1, 3, 3))),
+    (np.ones(3), np.ones(3), np.ones(3)),
+])
+def test_attention_names_itself_when_q_k_and_v_disagree(q, k, v) -> None:
+    with pytest.raises(ValueError, match=r"scaled_dot_product_attention: q \(\.\.\., T, d\)"):
+        scaled_dot_product_attention(q, k, v)
+
+
+@given(n=st.sampled_from([4, np.int64(4), 4.0, 0, -1, "4", True]),
+       world=st.sampled_from([1, 2, 4, 5, 2.5, 2.0, 0, True]))
+def test_shard_rows_takes_whole_counts_and_covers_every_row_once(n, world) -> None:
+    made = outcome(lambda: spec_parallel.shard_rows(n, world), "shard_rows")
+    whole = [isinstance(c, int | np.integer) and not isinstance(c, bool) and c >= 1
+             for c in (n, world)]
+    assert (made.error is None) == (all(whole) and world <= n), made
+    if made.error is None:
+        assert sorted(np.concatenate(made.value).tolist()) == list(range(n))
 
 
 @pytest.mark.parametrize("package", ["reference", "torch", "tf"])
