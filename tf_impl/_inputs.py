@@ -145,7 +145,7 @@ def _input_shape(model: keras.Layer, given: tuple) -> tuple:
 def training_data(where: str, model: Any, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  **_: Any) -> dict[str, Any]:
+                  early_stopping: object = None, **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
     X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
     integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
@@ -153,7 +153,7 @@ def training_data(where: str, model: Any, X: object, Y: object,
     if not isinstance(model, keras.Layer) or not model.trainable_variables:
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
-    check_run(where, loss, optimizer, epochs, batch_size, seed)
+    check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     first = next((layer for layer in getattr(model, "layers", ())
                   if not isinstance(layer, keras.layers.InputLayer)), model)

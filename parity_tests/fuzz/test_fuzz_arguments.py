@@ -26,9 +26,11 @@ from parity_tests.conftest import framework
 from parity_tests.fuzz.oracle import outcome
 from reference import Dense, Sequential, activations
 from reference import parallel as spec_parallel
+from reference.callbacks import EarlyStopping
 from reference.convolution import Conv1D, Conv2D, DepthwiseConv2D, GlobalAveragePooling2D
 from reference.layers import Activation, Dropout
 from reference.normalization import BatchNormalization
+from reference.optimizers import SGD, Adam, AdamW
 from reference.sequences import (
     GRU,
     LSTM,
@@ -255,6 +257,49 @@ def test_an_unknown_loss_names_fit(package) -> None:
     model = spec if package == "reference" else impl.from_reference(spec)
     with pytest.raises(ValueError, match=r"^fit: unknown loss 'nope'"):
         impl.fit(model, np.zeros((2, 3)), np.zeros((2, 2)), loss="nope")
+
+
+@pytest.mark.parametrize("package", ["reference", "torch", "tf"])
+@pytest.mark.parametrize("early_stopping", [3, "patience=2", {"patience": 2}])
+def test_early_stopping_is_a_spec_callback_in_every_fit(package, early_stopping) -> None:
+    spec = Sequential([Dense(3, 2)])
+    impl = reference if package == "reference" else framework(package).impl
+    model = spec if package == "reference" else impl.from_reference(spec)
+    with pytest.raises(TypeError, match=r"^fit: early_stopping must be a "
+                                        r"reference.callbacks.EarlyStopping or None"):
+        impl.fit(model, np.zeros((2, 3)), np.zeros((2, 2)), early_stopping=early_stopping)
+
+
+@pytest.mark.parametrize("l2", [0.1, "0.weight", ["0.weight"]])
+def test_torch_fit_takes_l2_as_a_mapping(l2) -> None:
+    fw = framework("torch")
+    model = fw.impl.from_reference(Sequential([Dense(3, 2)]))
+    with pytest.raises(TypeError, match=r"^fit: l2 must map parameter names to λ"):
+        fw.impl.fit(model, np.zeros((2, 3)), np.zeros((2, 2)), l2=l2)
+
+
+SWITCHES = {
+    ("SGD", "nesterov"): lambda v: SGD(0.1, momentum=0.9, nesterov=v),
+    ("SGD", "decoupled_weight_decay"): lambda v: SGD(0.1, decoupled_weight_decay=v),
+    ("Adam", "decoupled_weight_decay"): lambda v: Adam(decoupled_weight_decay=v),
+    ("EarlyStopping", "restore_best_weights"): lambda v: EarlyStopping(
+        restore_best_weights=v),
+}
+
+
+@pytest.mark.parametrize(("kind", "what"), sorted(SWITCHES))
+@pytest.mark.parametrize("value", [True, False, 1, 0, "yes", None])
+def test_an_optimizer_or_callback_switch_is_true_or_false(kind, what, value) -> None:
+    made = outcome(lambda: SWITCHES[kind, what](value), kind)
+    assert (made.error is None) == isinstance(value, bool), made
+
+
+@pytest.mark.parametrize(("where", "make"), [("SGD", lambda: SGD(convention="jax")),
+                                             ("Adam", lambda: Adam(convention="jax")),
+                                             ("AdamW", lambda: AdamW(convention="jax"))])
+def test_an_unknown_convention_names_the_optimizer(where, make) -> None:
+    with pytest.raises(ValueError, match=rf"^{where}: convention must be one of"):
+        make()
 
 
 # -- Embedding indices at the mirrors' entry points -------------------------------------------
