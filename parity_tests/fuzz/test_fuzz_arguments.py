@@ -309,7 +309,7 @@ def _embedding_model() -> Sequential:
                       input_shape=(2,))
 
 
-@settings(max_examples=10)  # a TF fit traces its step: about 1 s each
+@settings(max_examples=8)  # epochs=0: the checks, then no step to trace
 @given(package=st.sampled_from(["torch", "tf", "harness"]),
        indices=st.lists(st.integers(-3, 8), min_size=4, max_size=4))
 def test_an_index_outside_the_embedding_is_refused_at_the_entry_point(package,
@@ -352,16 +352,22 @@ def test_the_port_refuses_an_empty_example_input(keras) -> None:
 
 # -- weight files: the path and the model ------------------------------------------------------
 
-def _weight_entries() -> dict[str, tuple]:
-    spec = Sequential([Dense(3, 2)])
+@pytest.fixture(scope="module")
+def weight_entries(tmp_path_factory) -> dict[str, tuple]:
+    """Per package: save_weights, load_weights, a model and the file it was saved to."""
+    spec, folder = Sequential([Dense(3, 2)]), tmp_path_factory.mktemp("weights")
     torch_fw, tf_fw = framework("torch"), framework("tf")
-    return {
+    entries = {
         "reference": (reference.save_weights, reference.load_weights, spec, "m.npz"),
         "torch": (torch_fw.impl.save_weights, torch_fw.impl.load_weights,
                   torch_fw.impl.from_reference(spec), "m.pt"),
         "tf": (tf_fw.impl.save_weights, tf_fw.impl.load_weights,
                tf_fw.impl.from_reference(spec), "m.weights.h5"),
     }
+    for package, (save, load, model, name) in entries.items():
+        save(model, os.fspath(folder / name))
+        entries[package] = (save, load, model, os.fspath(folder / name))
+    return entries
 
 
 @pytest.mark.parametrize("package", ["reference", "torch", "tf"])
@@ -369,13 +375,10 @@ def _weight_entries() -> dict[str, tuple]:
                                            ("model", None), ("model", "m"),
                                            ("model", "other package")])
 def test_a_weight_file_entry_names_itself_for_a_bad_path_or_model(package, what, bad,
-                                                                  tmp_path) -> None:
-    entries = _weight_entries()
-    save, load, model, name = entries[package]
-    saved = os.fspath(tmp_path / name)
-    save(model, saved)
+                                                                  weight_entries) -> None:
+    save, load, model, saved = weight_entries[package]
     if bad == "other package":
-        bad = entries["tf" if package != "tf" else "torch"][2]
+        bad = weight_entries["tf" if package != "tf" else "torch"][2]
     for where, call in (("save_weights", lambda: save(model if what == "path" else bad,
                                                        bad if what == "path" else saved)),
                         ("load_weights", lambda: load(bad if what == "path" else saved,
