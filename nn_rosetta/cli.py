@@ -216,25 +216,12 @@ def _unknown(word: str) -> int:
     return 2
 
 
-def _example(path: Path | None) -> object:
-    """The --input file: a .npy array, or a .npz of arrays by input name."""
-    import numpy as np
-
-    if path is None:
-        return None
-    found = np.load(path, allow_pickle=False)
-    if isinstance(found, np.ndarray):
-        return found
-    with found:
-        return {name: found[name] for name in found.files}
-
-
 def port_model(model: Path, out: Path, example: Path | None, force: bool = False, *,
                stubs: bool = False) -> int:
     """``nn-rosetta port``: nothing is written unless every layer ports."""
     try:
         import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
-        from nn_rosetta import porting
+        from nn_rosetta import port_files, porting
     except ModuleNotFoundError as error:
         print(f"nn-rosetta port: needs PyTorch and TensorFlow, and {error.name} is not "
               "installed: pip install \"nn-rosetta[torch,tf]\" (README.md, Install)",
@@ -242,7 +229,8 @@ def port_model(model: Path, out: Path, example: Path | None, force: bool = False
         return 2
 
     try:
-        ported = porting.port(porting.load(model), _example(example), stubs=stubs)
+        ported = porting.port(porting.load(model), None if example is None else
+                              port_files.read_example(example), stubs=stubs)
         written = ported.save(out, force=force)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)

@@ -17,8 +17,12 @@ member is decompressed:
 * a weights member is there.
 
 :func:`load` then rebuilds the architecture from the config (``safe_mode=True``: no
-code in the file runs), bounds the weights member's declared size by what that model
-holds (:func:`weights_limit`), and only then lets Keras read the file. Every failure is a
+code in the file runs) without filling its variables (``keras.StatelessScope``), refuses
+a model whose arrays outgrow the weights member's declared size, and a declared size
+beyond what deflate can expand from the stored bytes, bounds that declared size by what
+the model holds (:func:`weights_limit`), and only then lets Keras read the file: memory
+stays within the weights member's declared size, itself at most ~1000 times its stored
+bytes. Every failure is a
 :class:`KerasFileError` naming the file and what is wrong with it.
 
 :func:`write_folder` writes the port's output (``model.py`` and the weights) into a
@@ -53,6 +57,7 @@ OVERHEAD = 1 << 20  # the weights file's bytes beyond its arrays: HDF5 headers, 
 PER_VARIABLE = 1 << 14  # an HDF5 dataset's and its layer group's headers, generously
 COPIES = 3  # a compiled model's file keeps the optimizer's slots too: Adam's m and v
 _CHUNK = 1 << 20
+MAX_RATIO = 1032  # deflate's largest expansion: a member declaring more lies about its size
 
 
 class KerasFileError(ValueError):
@@ -120,11 +125,15 @@ def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipI
     return config, weights[0]
 
 
+def array_bytes(model: Any) -> int:
+    """The bytes of ``model``'s arrays, from its variables' shapes and dtypes."""
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.weights)
+
+
 def weights_limit(model: Any) -> int:
     """The most bytes a weights member may declare for ``model``: its arrays (and the
     optimizer's slots) plus the format's headers."""
-    arrays = sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in model.weights)
-    return COPIES * arrays + OVERHEAD + COPIES * PER_VARIABLE * len(model.weights)
+    return COPIES * array_bytes(model) + OVERHEAD + COPIES * PER_VARIABLE * len(model.weights)
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -134,11 +143,21 @@ def load(path: str | os.PathLike) -> Any:
 
     config, weights = check_archive(path)
     path = os.fspath(path)
-    try:
-        architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    try:  # variables made but never filled: a Dense of 10⁹ units costs nothing here
+        with keras.StatelessScope(initialize_variables=False):
+            architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:  # any failure to rebuild it from the file's description
         raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
                              f"({type(error).__name__}: {error})") from None
+    needed = array_bytes(architecture)
+    if needed > weights.file_size:  # the weights member holds every array, uncompressed
+        raise KerasFileError(f"{path}: {CONFIG} describes a model of {needed} bytes of "
+                             f"weights, but {weights.filename} declares only "
+                             f"{weights.file_size}; refused before building it")
+    if weights.file_size > MAX_RATIO * max(weights.compress_size, 1):
+        raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
+                             f"uncompressed from {weights.compress_size} stored, more than "
+                             "deflate can expand; refused before decompressing")
     limit = weights_limit(architecture)
     if weights.file_size > limit:
         raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
@@ -149,6 +168,58 @@ def load(path: str | os.PathLike) -> Any:
     except Exception as error:  # Keras's reader: h5py, zip and JSON errors of every kind
         raise KerasFileError(f"{path}: Keras could not read the model "
                              f"({type(error).__name__}: {error})") from None
+
+
+def read_example(path: str | os.PathLike) -> np.ndarray | dict[str, np.ndarray]:
+    """The example batch of ``nn-rosetta port --input``: a NumPy ``.npy`` file, mapped
+    rather than read (a header declaring more than the file holds is refused, not
+    allocated), or a ``.npz`` of one array per model input, by input name, each member's
+    declared size checked against what the archive holds before it is read; never
+    unpickled."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"--input {path}: no such file")
+    if zipfile.is_zipfile(path):
+        return _read_archive(path)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # not .npy, an object array, cut off
+        raise ValueError(f"--input {path}: not a NumPy .npy array file ({error})") from None
+    return np.array(array)
+
+
+def _read_archive(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` by name (see :func:`read_example`)."""
+    found = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if not member.filename.endswith(".npy"):
+                    raise ValueError(f"member {member.filename!r} is not a .npy array")
+                with archive.open(member) as stream:
+                    version = np.lib.format.read_magic(stream)
+                    shape, _, dtype = _header(stream, version)
+                    declared = math.prod(shape) * dtype.itemsize
+                    if declared > member.file_size:
+                        raise ValueError(f"member {member.filename!r} declares {declared} "
+                                         f"bytes and holds {member.file_size}")
+                    if dtype.hasobject:
+                        raise ValueError(f"member {member.filename!r} holds Python objects")
+                    stream.seek(0)
+                    found[member.filename.removesuffix(".npy")] = \
+                        np.lib.format.read_array(stream, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise ValueError(f"--input {path}: not a readable .npz of arrays ({error})") from None
+    if not found:
+        raise ValueError(f"--input {path}: the .npz holds no array")
+    return found
+
+
+def _header(stream: object, version: tuple[int, int]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """A .npy header's (shape, fortran_order, dtype), by NumPy's public readers."""
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    return np.lib.format.read_array_header_2_0(stream)
 
 
 # What a port writes (and Python, importing model.py): what force=True may replace.

@@ -47,7 +47,12 @@ import tf_impl
 import torch_impl
 from nn_rosetta import port_files, port_graphs
 from nn_rosetta.tolerances import tolerance
-from reference._validation import as_float_array, as_index_array, check_shape
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    check_array_within,
+    check_shape,
+)
 from reference.layouts import LAYOUTS, contexts
 from tf_impl import activations as tf_activations
 from tf_impl import convert as tf_convert
@@ -432,6 +437,11 @@ def _example(spec: reference.Sequential, example_input: object | None) -> np.nda
     x = as_index_array(example_input, "port", "example_input") if indices else \
         as_float_array(example_input, spec.dtype, "port", "example_input")
     check_shape("port", "example_input", x.shape, (None, *spec.input_shape))
+    if x.size == 0:  # a report on no values would compare nothing and pass
+        raise ValueError(f"port: example_input is empty (shape {x.shape}); the parity report "
+                         "needs at least one sample")
+    if indices:  # torch's IndexError and TF's gather would name neither port nor the input
+        check_array_within("port", "example_input (indices)", x, 0, first.input_dim - 1)
     return x
 
 

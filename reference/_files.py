@@ -9,6 +9,8 @@ import os
 import tempfile
 from collections.abc import Callable
 
+from reference._validation import check_model, check_path
+
 
 class WeightFileError(ValueError):
     """A weight file that is unsafe, malformed, corrupted, or does not describe the
@@ -48,15 +50,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         raise
 
 
-def atomically(finish: Callable[[str], None] | None = None,
+def atomically(model_kind: tuple[type, str], finish: Callable[[str], None] | None = None,
                suffix: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorate ``save(model, path)`` so that it writes through :func:`atomic_write`: the
     body (the framework's own save, e.g. ``torch.save``) writes the temporary file, then
     ``finish(temporary)`` (adding a digest, say) before it replaces ``path``. ``suffix``:
-    the ending the framework requires of ``path`` (Keras: ``.weights.h5``)."""
+    the ending the framework requires of ``path`` (Keras: ``.weights.h5``). ``model_kind``:
+    the class the model must be and its name in the error, checked first, with the path."""
     def decorate(save: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(save)
         def run(model: object, path: str | os.PathLike) -> None:
+            check_model(save.__name__, model, *model_kind)
+            check_path(save.__name__, path)
             if not os.fspath(path).endswith(suffix):
                 raise WeightFileError(f"{path}: the name of this kind of weight file must end "
                                       f"in {suffix}")

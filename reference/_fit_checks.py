@@ -17,6 +17,7 @@ from reference._validation import (
     check_shape,
     type_name,
 )
+from reference.callbacks import EarlyStopping
 from reference.optimizers import SGD, Adam
 
 if TYPE_CHECKING:
@@ -30,11 +31,16 @@ def is_sparse(loss: str) -> bool:
 
 
 def check_run(where: str, loss: object, optimizer: object, epochs: object,
-              batch_size: object, seed: object) -> None:
+              batch_size: object, seed: object, early_stopping: object = None) -> None:
     """The arguments of a training run, checked before anything runs (all three ``fit``)."""
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"{where}: early_stopping must be a reference.callbacks.EarlyStopping "
+                        f"or None, got {type_name(early_stopping)}")
     if not isinstance(loss, str):
         raise TypeError(f"{where}: loss must be a loss name (str), got {type(loss).__name__}")
-    losses.get(loss)
+    if loss not in losses.NAMES:
+        raise ValueError(f"{where}: unknown loss {loss!r}; choose one of "
+                         f"{', '.join(losses.NAMES)}")
     if optimizer is not None and not isinstance(optimizer, SGD | Adam):
         raise TypeError(f"{where}: optimizer must be a reference.optimizers object (SGD, Adam, "
                         f"AdamW) or None, got {type_name(optimizer)} {optimizer!r:.60}")

@@ -50,6 +50,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -83,9 +84,19 @@ def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
     return decorate
 
 
+def as_array(value: object, where: str, what: str) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged nested list (rows of different lengths)
+    refused by name rather than with NumPy's "inhomogeneous shape" message."""
+    try:
+        return np.asarray(value)
+    except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
+        raise ValueError(f"{where}: {what} must be a rectangular array, got a ragged nested "
+                         "sequence (its rows differ in length)") from None
+
+
 def as_numeric_array(value: object, where: str, what: str) -> np.ndarray:
     """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
-    array = np.asarray(value)
+    array = as_array(value, where, what)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
                         f"dtype {array.dtype.name}")
@@ -111,7 +122,10 @@ def is_integer_name(name: str) -> bool:
 
 def as_dtype(dtype: object, where: str = "dtype") -> np.dtype:
     """Return ``dtype`` as a NumPy floating dtype, refusing anything but float32/64."""
-    name = dtype_name(dtype)
+    try:
+        name = dtype_name(dtype)
+    except TypeError:  # NumPy's "data type 'x' not understood"
+        name = repr(dtype)
     if name not in FLOAT_NAMES:
         raise TypeError(f"{where}: the dtype must be float32 or float64, got {name}")
     return np.dtype(name)
@@ -143,7 +157,7 @@ def as_float_array(value: object, dtype: np.dtype | None, where: str, what: str)
 
     ``dtype=None`` keeps a floating input's own dtype and gives integers float64.
     """
-    array = np.asarray(value)
+    array = as_array(value, where, what)
     target = float_conversion(where, what, array.dtype, dtype)
     return array if target is None else array.astype(target)
 
@@ -151,7 +165,7 @@ def as_float_array(value: object, dtype: np.dtype | None, where: str, what: str)
 def as_index_array(value: object, where: str, what: str) -> np.ndarray:
     """``value`` as integer indices (an Embedding's input): any integer dtype, never a
     float (1.7 would be truncated silently) nor a bool."""
-    array = np.asarray(value)
+    array = as_array(value, where, what)
     name = array.dtype.name
     if name == "bool" or not is_integer_name(name):
         raise TypeError(f"{where}: {what} must hold integer indices, got dtype {name}")
@@ -251,6 +265,40 @@ def check_count(where: str, what: str, value: object, minimum: int, *,
         raise ValueError(f"{where}: {what} must be {allowed}, got {value!r}")
 
 
+def as_seed(where: str, seed: object) -> np.random.Generator:
+    """A layer's random generator from ``seed``: an integer ≥ 0, or ``None`` for fresh
+    entropy (NumPy would also take a list, and ``True`` as 1)."""
+    check_count(where, "seed", seed, 0, none_means="a fresh random draw")
+    return np.random.default_rng(seed)
+
+
+def check_path(where: str, path: object) -> None:
+    """A file's path: a ``str`` or ``os.PathLike`` (``None`` or a number would reach the
+    operating system's calls with Python's own message)."""
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise TypeError(f"{where}: path must be a file name (str or os.PathLike), got "
+                        f"{type_name(path)} {path!r:.60}")
+
+
+def check_model(where: str, model: object, kind: type, name: str) -> None:
+    """``model`` is an instance of ``kind`` (``name`` says it in the error)."""
+    if not isinstance(model, kind):
+        raise TypeError(f"{where}: model must be {name}, got {type_name(model)}")
+
+
+def as_shape(where: str, what: str, value: object) -> tuple[int, ...]:
+    """A per-sample shape (``input_shape``): a sequence of integers ≥ 1, never a
+    float cut to an integer nor a string read as its characters."""
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{where}: {what} must be a tuple of positive integers, got "
+                        f"{value!r}")
+    sizes = tuple(value)
+    if any(not _is_integer(size) or size < 1 for size in sizes):
+        raise ValueError(f"{where}: {what} must be a tuple of positive integers, got "
+                         f"{sizes!r}")
+    return tuple(int(size) for size in sizes)
+
+
 def as_flag(where: str, what: str, value: object) -> bool:
     """A switch (``return_sequences``, ``mask_zero``, …): True or False, never a value
     read as one (``bool("no")`` is True)."""
@@ -327,12 +375,7 @@ def as_mask(where: str, what: str, value: object,
     would hide a mistake. A ragged nested list is refused with its rows' lengths, and
     ``shape`` (``None`` entries: any size) must match exactly.
     """
-    try:
-        array = np.asarray(value)
-    except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
-        raise ValueError(f"{where}: {what} must be a rectangular array, got a ragged nested "
-                         "sequence (its rows differ in length); pad the short rows with "
-                         "False") from None
+    array = as_array(value, where, what)
     name = array.dtype.name
     if name != "bool":
         if not is_integer_name(name):

@@ -260,13 +260,21 @@ _PARAMETERS = {"leaky_relu": {"negative_slope"}, "elu": {"alpha"}, "gelu": {"app
 NAMES = tuple(_FUNCTIONS)
 
 
+def for_layer(where: str, identifier: str | Activation, **params: float | str) -> Activation:
+    """:func:`get` for a layer's constructor: its errors name the layer (``where``)."""
+    try:
+        return get(identifier, **params)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{where}: {error}") from None
+
+
 def get(identifier: str | Activation, **params: float | str) -> Activation:
     """Look an activation up by name, binding its parameters (``get("elu", alpha=0.5)``)."""
     if isinstance(identifier, Activation):
         if params:
             raise TypeError("pass parameters either in the Activation or to get(), not both")
         return identifier
-    if identifier not in _FUNCTIONS:
+    if not isinstance(identifier, str) or identifier not in _FUNCTIONS:
         raise ValueError(f"unknown activation {identifier!r}; choose one of {', '.join(NAMES)}")
     unknown = set(params) - _PARAMETERS.get(identifier, set())
     if unknown:

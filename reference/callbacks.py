@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reference._validation import as_flag
+
 CONVENTIONS = ("torch", "keras")
 
 
@@ -53,6 +55,7 @@ class EarlyStopping:
         if self.convention not in CONVENTIONS:
             raise ValueError(f"EarlyStopping: convention must be one of {CONVENTIONS}, got "
                              f"{self.convention!r}")
+        as_flag("EarlyStopping", "restore_best_weights", self.restore_best_weights)
         if isinstance(self.patience, bool) or not isinstance(self.patience, int) or \
                 self.patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an integer ≥ 0, got "

@@ -35,8 +35,8 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from reference._validation import as_flag, as_sizes, check_count
-from reference.activations import Activation, get
+from reference._validation import as_flag, as_seed, as_sizes, check_count
+from reference.activations import Activation, for_layer
 from reference.layers import LAYERS, Layer
 
 PADDINGS = ("valid", "same")
@@ -211,11 +211,11 @@ class _Convolution(_Windows):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"{kind}: {what} must be a positive integer, got {width!r}")
         self.in_channels, self.filters = int(in_channels), int(filters)
-        self.activation = get(activation)
+        self.activation = for_layer(kind, activation)
         self._setup(kernel_size, strides, padding, dilation_rate)
         super().__init__(dtype=dtype, name=name or
                          f"{kind}({in_channels}, {filters}, {self.activation.name})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed(kind, seed))
 
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
@@ -270,7 +270,7 @@ class _Convolution(_Windows):
     def _check_channels(self, x: np.ndarray) -> None:
         if x.shape[-1] != self.in_channels:
             raise ValueError(f"{self.name}: input x must have {self.in_channels} channels on its "
-                             f"last axis (channels-last), got shape {x.shape}")
+                             f"last axis (channels-last), got shape {self._input_shape}")
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = φ(conv(x, W) + b); remembers the windows and z for :meth:`backward`."""
@@ -596,6 +596,9 @@ class GlobalAveragePooling2D(Layer):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input(x)
+        if x.shape[1] * x.shape[2] == 0:  # the mean of no cells is 0/0
+            raise ValueError(f"{self.name}: input x has no cells to average, got shape "
+                             f"{x.shape}")
         self._shape = x.shape
         return x.mean(axis=(1, 2))
 
@@ -885,7 +888,7 @@ class Conv2DTranspose(_Windows):
         for what, width in (("in_channels", in_channels), ("filters", filters)):
             check_count("Conv2DTranspose", what, width, 1)
         self.in_channels, self.filters = int(in_channels), int(filters)
-        self.activation = get(activation)
+        self.activation = for_layer("Conv2DTranspose", activation)
         self._setup(kernel_size, strides, padding, 1)
         self.output_padding = None if output_padding is None else \
             _output_padding(output_padding, self.strides, self.kernel_size, padding)

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from reference._validation import as_float_array, as_index_array, check_shape
+from reference._validation import as_float_array, as_index_array, as_seed, check_shape
 from reference.layers import Flatten, Layer, from_config
 from reference.layouts import Context
 
@@ -217,7 +217,7 @@ class Model:
         self.dtype: np.dtype = dtypes.pop() if dtypes else np.dtype(np.float64)
         self._output_shapes: list[tuple[int, ...]] | None = None  # of the last forward
         if seed is not None:
-            rng = np.random.default_rng(seed)
+            rng = as_seed("Model", seed)
             for layer in self.layers:
                 layer.initialize(rng)
 

@@ -45,8 +45,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from reference import activations, initializers
-from reference._validation import as_dtype, as_float_array, check_batch, check_shape
-from reference.activations import get
+from reference._validation import (
+    as_dtype,
+    as_float_array,
+    as_mask,
+    as_seed,
+    check_batch,
+    check_shape,
+)
+from reference.activations import for_layer, get
 
 
 class Layer:
@@ -69,7 +76,13 @@ class Layer:
     state_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, dtype: object | None = np.float64, name: str | None = None) -> None:
-        self.name = name or type(self).__name__
+        kind = type(self).__name__
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{kind}: name must be a str or None, got {name!r}")
+        if dtype is None and self.parameter_names:  # None: the input's dtype, for no weights
+            raise TypeError(f"{kind}: a layer with weights needs dtype float32 or float64, "
+                            "got None")
+        self.name = name or kind
         # None: a layer without parameters computes in its input's float dtype.
         self.dtype: np.dtype | None = None if dtype is None else as_dtype(dtype, self.name)
         self._values: dict[str, np.ndarray] = {}
@@ -235,10 +248,10 @@ class Dense(Layer):
         self.kernel_regularizer = float(kernel_regularizer)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.activation = get(activation)
+        self.activation = for_layer("Dense", activation)
         super().__init__(dtype=dtype, name=name or f"Dense({in_features}, {out_features}, "
                                                    f"{self.activation.name})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("Dense", seed))
         self._x: np.ndarray | None = None
         self._z: np.ndarray | None = None
 
@@ -402,7 +415,7 @@ class Dropout(Layer):
         self.seed = seed
         self.mask: np.ndarray | None = None
         self.last_mask: np.ndarray | None = None
-        self._rng = np.random.default_rng(seed)
+        self._rng = as_seed("Dropout", seed)
         self._scale: np.ndarray | None = None  # m / (1 − p) of the last forward; None: inference
         self._forwarded = False
 
@@ -413,8 +426,7 @@ class Dropout(Layer):
             self._scale = None
             return x
         if self.mask is not None:
-            check_shape(self.name, "mask", np.shape(self.mask), x.shape)
-            keep = np.asarray(self.mask, dtype=bool)
+            keep = as_mask(self.name, "mask", self.mask, x.shape)
         else:
             keep = self._rng.random(x.shape) >= self.rate
         self.last_mask = keep
@@ -455,7 +467,7 @@ class Activation(Layer):
 
     def __init__(self, activation: str | activations.Activation, *, dtype: object | None = None,
                  name: str | None = None, **params: float | str) -> None:
-        self.activation = get(activation, **params)
+        self.activation = for_layer(type(self).__name__, activation, **params)
         super().__init__(dtype=dtype, name=name or f"Activation({self.activation.name!r})")
         self._x: np.ndarray | None = None
 

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference._validation import as_float_array, as_index_array, check_batch, check_shape
+from reference._validation import (
+    as_float_array,
+    as_index_array,
+    as_seed,
+    as_shape,
+    check_batch,
+    check_shape,
+)
 from reference.layers import Layer, layer_shapes
 
 
@@ -41,6 +48,9 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer], *, input_shape: Sequence[int] | None = None,
                  seed: int | None = None) -> None:
+        if isinstance(layers, Layer) or not isinstance(layers, list | tuple):
+            raise TypeError(f"Sequential: layers must be a list of layers, got "
+                            f"{type(layers).__name__}")
         self.layers = list(layers)
         if not self.layers:
             raise ValueError("Sequential: needs at least one layer")
@@ -49,6 +59,12 @@ class Sequential:
         if foreign:
             raise TypeError(f"Sequential: every layer must be a reference.layers.Layer, got "
                             f"{', '.join(foreign)}")
+        first = {id(layer): k for k, layer in reversed(list(enumerate(self.layers)))}
+        twice = [k for k, layer in enumerate(self.layers) if first[id(layer)] != k]
+        if twice:  # one object keeps one forward's cache: the backward would mix the two
+            raise ValueError(f"Sequential: layer {twice[0]} ({self.layers[twice[0]].name}) is "
+                             f"layer {first[id(self.layers[twice[0]])]} again; a layer holds "
+                             "its own weights and its last input, so make a second one")
         dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
         if len(dtypes) > 1:
             raise TypeError(f"Sequential: all layers must share one dtype, got "
@@ -60,10 +76,10 @@ class Sequential:
                 raise ValueError(f"Sequential: the first layer ({first.name}) does not fix its "
                                  "input shape; pass input_shape=(…) per sample")
             input_shape = (first.in_features,)
-        self.input_shape = tuple(int(d) for d in input_shape)
+        self.input_shape = as_shape("Sequential", "input_shape", input_shape)
         self.shapes = self._shapes()
         if seed is not None:
-            rng = np.random.default_rng(seed)
+            rng = as_seed("Sequential", seed)
             for layer in self.layers:
                 layer.initialize(rng)
 

@@ -234,6 +234,9 @@ class BatchNormalization(_Normalization):
             return self._normalize(x, self._values["moving_mean"],
                                    self._values["moving_variance"], None)
         n = x.size // self.features
+        if n == 0:  # its mean is 0/0, which would turn the running statistics into NaN
+            raise ValueError(f"{self.name}: a training batch needs at least one value per "
+                             f"feature, got input shape {x.shape}")
         if n == 1 and self.convention == "torch":
             raise ValueError(f"{self.name}: a training batch needs more than one value per "
                              f"feature under torch's convention (its unbiased variance "

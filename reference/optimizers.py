@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference._validation import as_float_array, check_count, check_hyperparameters
+from reference._validation import as_flag, as_float_array, check_count, check_hyperparameters
 from reference.schedules import _Schedule
 
 CONVENTIONS = ("torch", "keras")
@@ -105,7 +105,7 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0: float, learni
 
     Shape: x0 a scalar → the iterates x_0, x_1, …, x_k, shape (k + 1,).
     """
-    _check_convention(convention)
+    _check_convention(convention, "gradient_descent")
     check_hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
     check_count("gradient_descent", "max_iters", max_iters, 0)
     x = as_float_array(x0, None, "gradient_descent", "x0")
@@ -126,9 +126,10 @@ class OptimizerState:
     slots: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
 
 
-def _check_convention(convention: str) -> None:
+def _check_convention(convention: str, where: str) -> None:
     if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+        raise ValueError(f"{where}: convention must be one of {CONVENTIONS}, got "
+                         f"{convention!r}")
 
 
 def _first_rate(learning_rate: float | _Schedule) -> float:
@@ -280,7 +281,9 @@ class SGD(_Optimizer):
     _SLOTS = ("momentum",)
 
     def __post_init__(self) -> None:
-        _check_convention(self.convention)
+        _check_convention(self.convention, "SGD")
+        as_flag("SGD", "nesterov", self.nesterov)
+        as_flag("SGD", "decoupled_weight_decay", self.decoupled_weight_decay)
         self._check_clipping()
         check_hyperparameters("SGD", learning_rate=_first_rate(self.learning_rate),
                               momentum=self.momentum, weight_decay=self.weight_decay)
@@ -329,7 +332,8 @@ class Adam(_Optimizer):
     _SLOTS = ("m", "v")
 
     def __post_init__(self) -> None:
-        _check_convention(self.convention)
+        _check_convention(self.convention, type(self).__name__)
+        as_flag(type(self).__name__, "decoupled_weight_decay", self.decoupled_weight_decay)
         self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])

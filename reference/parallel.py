@@ -38,7 +38,7 @@ import numpy as np
 
 from reference import losses
 from reference._fit_checks import check_run, check_world_size, spec_data
-from reference._validation import type_name
+from reference._validation import check_count, type_name
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 from reference.training import History, TrainingDiverged
@@ -51,7 +51,9 @@ def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
     from N mod W on have one row fewer (the uneven last shard). Every row is in
     exactly one shard.
     """
-    if world_size < 1 or n_samples < world_size:
+    check_count("shard_rows", "n_samples", n_samples, 1)
+    check_count("shard_rows", "world_size", world_size, 1)
+    if n_samples < world_size:
         raise ValueError(f"shard_rows: need 1 ≤ world_size ≤ n_samples, got world_size "
                          f"{world_size} for {n_samples} samples")
     return [np.arange(rank, n_samples, world_size) for rank in range(world_size)]

@@ -67,6 +67,7 @@ from reference._validation import (
     as_float_array,
     as_index_array,
     as_mask,
+    as_seed,
     check_array_within,
     check_shape,
 )
@@ -121,7 +122,7 @@ class Embedding(Layer):
         self.mask_zero = as_flag("Embedding", "mask_zero", mask_zero)
         self.padding_idx = None if padding_idx is None else int(padding_idx)
         super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("Embedding", seed))
         self.output_mask: np.ndarray | None = None
         self._x: np.ndarray | None = None
 
@@ -205,7 +206,7 @@ class _Recurrent(Layer):
         self.units = _positive(kind, "units", units)
         self.return_sequences = as_flag(kind, "return_sequences", return_sequences)
         super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed(kind, seed))
         self.initial_state: tuple[np.ndarray, ...] | None = None
         self.final_state: tuple[np.ndarray, ...] | None = None
         self.initial_state_gradients: tuple[np.ndarray, ...] | None = None
@@ -879,6 +880,13 @@ def scaled_dot_product_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
         q: (..., T, d); k: (..., S, d); v: (..., S, d_v); mask: broadcastable to
         (..., T, S) → output (..., T, d_v), weights (..., T, S).
     """
+    where = "scaled_dot_product_attention"
+    q = as_float_array(q, None, where, "q")
+    k, v = as_float_array(k, q.dtype, where, "k"), as_float_array(v, q.dtype, where, "v")
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim or k.shape[:-2] != q.shape[:-2] \
+            or k.shape[-1] != q.shape[-1] or v.shape[:-1] != k.shape[:-1]:
+        raise ValueError(f"{where}: q (..., T, d), k (..., S, d) and v (..., S, d_v) must "
+                         f"agree, got q {q.shape}, k {k.shape}, v {v.shape}")
     scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
     if mask is not None:
         scores = np.where(as_mask("scaled_dot_product_attention", "mask", mask), scores, -np.inf)
@@ -945,7 +953,7 @@ class MultiHeadAttention(Layer):
         self.head_dim = embed_dim // num_heads
         super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
                                                    f"{num_heads})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("MultiHeadAttention", seed))
         self.mask: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] | None = None
 

@@ -123,10 +123,7 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
         raise ValueError(f"fit: trains a model of one input and one output (X and Y); the "
                          f"Model has {len(model.inputs)} input(s) and {len(model.outputs)} "
                          "output(s)")
-    check_run("fit", loss, optimizer, epochs, batch_size, seed)
-    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        raise TypeError(f"fit: early_stopping must be a reference.callbacks.EarlyStopping or "
-                        f"None, got {type(early_stopping).__name__}")
+    check_run("fit", loss, optimizer, epochs, batch_size, seed, early_stopping)
     X, Y = spec_data("fit", model, X, Y, loss)
     optimizer = SGD() if optimizer is None else optimizer
     value_of, gradient_of = losses.get(loss), losses.gradient(loss)

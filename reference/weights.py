@@ -68,7 +68,7 @@ from typing import IO, Any
 import numpy as np
 
 from reference._files import WeightFileError, atomic_write
-from reference._validation import FLOAT_NAMES
+from reference._validation import FLOAT_NAMES, check_path, type_name
 from reference.graphs import Model
 from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
@@ -94,13 +94,13 @@ def _describe(layer: Layer) -> dict[str, Any]:
             "arrays": {name: list(value.shape) for name, value in _arrays(layer).items()}}
 
 
-def _layers(model: _Model) -> list[Layer]:
+def _layers(model: _Model, where: str = "load_weights") -> list[Layer]:
     if isinstance(model, Layer):
         return [model]
     if isinstance(model, Sequential | Model):
         return model.layers
-    raise TypeError(f"expected a reference.Sequential, a reference.Model or a reference "
-                    f"layer, got {type(model).__name__}")
+    raise TypeError(f"{where}: model must be a reference.Sequential, a reference.Model or a "
+                    f"reference layer, got {type_name(model)}")
 
 
 def _kind(model: _Model) -> str:
@@ -131,7 +131,8 @@ def _checksum(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
 def save_weights(model: _Model, path: str | os.PathLike) -> None:
     """Write ``model``'s architecture and exact weights to ``path`` (an ``.npz`` file),
     atomically."""
-    layers = _layers(model)
+    layers = _layers(model, "save_weights")
+    check_path("save_weights", path)
     meta = {"format": FORMAT, "version": VERSION, "model": _kind(model),
             "dtype": _dtype(model), "layers": [_describe(layer) for layer in layers]}
     if isinstance(model, Sequential):
@@ -328,6 +329,7 @@ def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model
     whose checksum does not match, or (given ``model``) a file describing another
     architecture. Nothing is modified before every check passed.
     """
+    check_path("load_weights", path)
     if model is not None:
         _layers(model)  # a TypeError for what is no spec model
     with _archive(path) as archive:

@@ -81,8 +81,8 @@ def _within(where: str, what: str, t: tf.Tensor, low: float, high: float) -> Non
         tf.debugging.assert_equal(tf.size(outside), 0,
                                   message=f"{where}: {what} must lie in [{low:g}, {high:g}]")
     elif tf.size(outside) > 0:
-        check_within(where, what, int(tf.size(outside)), float(tf.reduce_min(outside)),
-                     float(tf.reduce_max(outside)), low, high)
+        check_within(where, what, int(tf.size(outside)), tf.reduce_min(outside).numpy().item(),
+                     tf.reduce_max(outside).numpy().item(), low, high)
 
 
 def pair(probabilities: tuple[str, ...] = ()) -> Check:
@@ -145,7 +145,7 @@ def _input_shape(model: keras.Layer, given: tuple) -> tuple:
 def training_data(where: str, model: Any, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  **_: Any) -> dict[str, Any]:
+                  early_stopping: object = None, **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
     X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
     integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
@@ -153,12 +153,15 @@ def training_data(where: str, model: Any, X: object, Y: object,
     if not isinstance(model, keras.Layer) or not model.trainable_variables:
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
-    check_run(where, loss, optimizer, epochs, batch_size, seed)
+    check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     first = next((layer for layer in getattr(model, "layers", ())
                   if not isinstance(layer, keras.layers.InputLayer)), model)
-    X = as_index_tensor(X, where, "X") if isinstance(first, keras.layers.Embedding) else \
-        as_float_tensor(X, dtype, where, "X")
+    if isinstance(first, keras.layers.Embedding):  # TF's gather would fail, or on some
+        X = as_index_tensor(X, where, "X")         # devices read zeros, outside the table
+        _within(where, "X (indices into the Embedding's rows)", X, 0, first.input_dim - 1)
+    else:
+        X = as_float_tensor(X, dtype, where, "X")
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
     out_features = _out_features(model)
     # the per-sample output: Y's own shape, its class axis (sparse) or last width the model's

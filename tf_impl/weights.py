@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 from reference._files import atomically
+from reference._validation import check_model, check_path
 from reference.weights import WeightFileError
 from tf_impl._inputs import checked
 
@@ -62,7 +63,7 @@ def _add_digest(path: str) -> None:
         file.attrs[DIGEST] = _digest(file)
 
 
-@atomically(finish=_add_digest, suffix=_SUFFIX)
+@atomically((keras.Model, "a keras.Model"), finish=_add_digest, suffix=_SUFFIX)
 def save_weights(model: keras.Model, path: str | os.PathLike) -> None:
     """``model.save_weights(path)``, written atomically with its digest (``@atomically``);
     ``path`` must end in ``.weights.h5``."""
@@ -81,6 +82,8 @@ def _layout(model: keras.Model) -> dict[str, tuple[tuple[int, ...], str]]:
 
 def _weights_file(where: str, path: str | os.PathLike, model: keras.Model) -> None:
     """The file holds exactly the model's datasets, shapes and dtypes, and its digest."""
+    check_model(where, model, keras.Model, "a keras.Model")
+    check_path(where, path)
     expected = _layout(model)
     try:
         with h5py.File(path, "r") as file:

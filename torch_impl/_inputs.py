@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -148,8 +148,10 @@ def model_input(where: str, model: nn.Module, X: object) -> torch.Tensor:
     dtype (integers converted, the other float dtype refused), with a batch axis and the
     first module's width (channels-first for a convolution)."""
     first, shape = _first_input(model)
-    if isinstance(first, nn.Embedding):
-        return as_index_tensor(X, where, "X")
+    if isinstance(first, nn.Embedding):  # its rows checked here: torch's own IndexError
+        X = as_index_tensor(X, where, "X")  # names neither the function nor the index
+        _within(where, "X (indices into the Embedding's rows)", X, 0, first.num_embeddings - 1)
+        return X
     parameter = next(model.parameters(), None)
     X = as_float_tensor(X, None if parameter is None else parameter.dtype, where, "input x")
     if shape is not None and len(shape) == 2:
@@ -163,7 +165,7 @@ def model_input(where: str, model: nn.Module, X: object) -> torch.Tensor:
 def training_data(where: str, model: nn.Module, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  l2: object = None, **_: Any) -> dict[str, Any]:
+                  early_stopping: object = None, l2: object = None, **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``); X by
     :func:`model_input` and Y (N, out) as tensors of the model's dtype; for a sparse loss Y
     holds integer class indices (N,) in [0, C − 1], or (N, T) for an output per step;
@@ -171,7 +173,10 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
-    check_run(where, loss, optimizer, epochs, batch_size, seed)
+    check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
+    if l2 is not None and not isinstance(l2, Mapping):
+        raise TypeError(f"{where}: l2 must map parameter names to λ (a dict) or be None, got "
+                        f"{type(l2).__name__} {l2!r:.60}")
     names = dict(model.named_parameters())
     unknown = sorted(set(l2 or {}) - set(names))
     if unknown:

@@ -38,7 +38,7 @@ import zipfile
 import torch
 
 from reference._files import atomically
-from reference._validation import dtype_name
+from reference._validation import check_model, check_path, dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
 
@@ -76,7 +76,7 @@ def _seal(path: str | os.PathLike) -> None:
         archive.writestr(f"{prefix}/{DIGEST}", _digest(archive, path))
 
 
-@atomically(finish=_seal)
+@atomically((torch.nn.Module, "a torch.nn.Module"), finish=_seal)
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     """``torch.save(model.state_dict(), path)``, written atomically and sealed with its
     digest (``@atomically``)."""
@@ -126,6 +126,8 @@ def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
 def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module) -> None:
     """Sizes and digest first (:func:`_check_file`), then a state_dict with exactly the
     model's names, shapes and dtypes."""
+    check_model(where, model, torch.nn.Module, "a torch.nn.Module")
+    check_path(where, path)
     _check_file(path, model)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -34,3 +34,35 @@ def test_a_bad_value_is_named_not_adjusted(argv, message, capsys) -> None:
         cli.main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    """A version 1 ``.npy`` header declaring float64 of ``shape``, padded as NumPy pads it."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no such file"),
+    (b"hello", "not a NumPy .npy array file"),
+    (_npy_header((10**10,)) + bytes(80), "not a NumPy .npy array file"),  # 75 GiB declared
+    (_npy_header((2, 3)) + bytes(10), "not a NumPy .npy array file"),  # cut off
+    ("npz", "holds several arrays"),
+])
+def test_a_bad_example_file_is_named_before_keras_or_numpy_allocates(
+        content, message, tmp_path, capsys, keras) -> None:
+    import numpy as np
+
+    model = tmp_path / "m.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]).save(model)
+    example = tmp_path / ("x.npz" if content == "npz" else "x.npy")
+    if content == "npz":
+        np.savez(example, a=np.ones((1, 3)), b=np.ones((1, 3)))
+    elif content is not None:
+        example.write_bytes(content)
+    code = cli.main(["port", str(model), "--out", str(tmp_path / "out"), "--input",
+                     str(example)])
+    assert code == 2
+    assert f"--input {example}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
