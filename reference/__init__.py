@@ -28,15 +28,27 @@ from reference.convolution import (
     Conv1D,
     Conv2D,
     DepthwiseConv2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     MaxPool2D,
     ZeroPadding2D,
 )
 from reference.graphs import Input, Model
-from reference.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from reference.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Permute,
+    ReLU,
+    Reshape,
+    Softmax,
+)
 from reference.merging import Add, Average, Concatenate, Maximum, Multiply, Subtract
 from reference.networks import Sequential
-from reference.normalization import BatchNormalization, LayerNormalization
+from reference.normalization import BatchNormalization, LayerNormalization, Normalization, Rescaling
 from reference.optimizers import gradient_descent
 from reference.perceptron import Perceptron
 from reference.training import TrainingDiverged, fit
@@ -52,3 +64,5 @@ __all__ = ["Activation", "Add", "Average", "AveragePool2D", "BatchNormalization"
            "load_weights", "losses", "merging", "normalization", "optimizers",
            "perceptron", "registry", "save_weights", "schedules", "sequences",
            "training"]
+__all__ += ["GlobalAveragePooling1D", "GlobalMaxPooling2D", "Normalization", "Permute",
+            "Rescaling", "Reshape"]

@@ -46,12 +46,25 @@ from tf_impl.convolution import (
     Conv1D,
     Conv2D,
     DepthwiseConv2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     MaxPool2D,
     ZeroPadding2D,
 )
-from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from tf_impl.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Permute,
+    ReLU,
+    Reshape,
+    Softmax,
+)
 from tf_impl.networks import Sequential
+from tf_impl.normalization import Normalization, Rescaling
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
 from tf_impl.runtime import configure_full_precision_determinism
@@ -66,3 +79,5 @@ __all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Dense", "Depthwis
            "layers", "load_weights", "losses", "networks", "normalization", "optimizers",
            "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
            "to_reference", "training", "weights"]
+__all__ += ["GlobalAveragePooling1D", "GlobalMaxPooling2D", "Normalization", "Permute",
+            "Rescaling", "Reshape"]

@@ -93,6 +93,20 @@ def Softmax(axis: int = -1, *, dtype: str | None = None) -> keras.layers.Softmax
     return keras.layers.Softmax(axis=axis, dtype=dtype, autocast=False)
 
 
+def Reshape(target_shape: Sequence[int], *, dtype: str | None = None) -> keras.layers.Reshape:
+    """``keras.layers.Reshape(target_shape)``: each sample's values in a new shape,
+    row-major (one size may be −1), keeping its input's dtype. Shape: (N, *) → (N,
+    *target_shape)."""
+    return keras.layers.Reshape(tuple(target_shape), dtype=dtype, autocast=False)
+
+
+def Permute(dims: Sequence[int], *, dtype: str | None = None) -> keras.layers.Permute:
+    """``keras.layers.Permute(dims)``: the per-sample axes reordered, counted from 1 after
+    the batch axis, keeping its input's dtype. Shape: (N, d₁, …, d_k) → (N, d_{dims[1]},
+    …)."""
+    return keras.layers.Permute(tuple(dims), dtype=dtype, autocast=False)
+
+
 # -- the translation table's rows ------------------------------------------------------------
 
 def activation_layers(layer: reference.layers.Layer, dtype: str,
@@ -227,6 +241,19 @@ TRANSLATIONS = [
                     float(layers[i].negative_slope)), 1),
                 (keras.layers.LeakyReLU,),
                 Template("keras.layers.LeakyReLU(negative_slope={negative_slope!r})")),
+    Translation("Reshape",
+                lambda layer, context, dtype: [Reshape(layer.target_shape, dtype=dtype)],
+                lambda layers, i, where: (reference.layers.Reshape(
+                    tuple(int(s) for s in layers[i].target_shape)), 1),
+                (keras.layers.Reshape,), Template("keras.layers.Reshape({target_shape})",
+                                                  arguments=lambda layer: {
+                                                      "target_shape": layer.target_shape})),
+    Translation("Permute",
+                lambda layer, context, dtype: [Permute(layer.dims, dtype=dtype)],
+                lambda layers, i, where: (reference.layers.Permute(
+                    tuple(int(d) for d in layers[i].dims)), 1),
+                (keras.layers.Permute,), Template("keras.layers.Permute({dims})",
+                                                  arguments=lambda layer: {"dims": layer.dims})),
     Translation("Softmax",
                 lambda layer, context, dtype: [Softmax(layer.axis, dtype=dtype)],
                 lambda layers, i, where: (reference.layers.Softmax(int(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 import reference
 from reference.layouts import Context
@@ -56,6 +57,54 @@ def LayerNormalization(features: int, epsilon: float = 1e-3, *,
     layer = keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype)
     layer.build((None, features))
     return layer
+
+
+def Rescaling(scale: float, offset: float = 0.0, *,
+              dtype: str | None = None) -> keras.layers.Rescaling:
+    """``keras.layers.Rescaling(scale, offset)``: y = x · scale + offset, scale and offset
+    cast to the layer's dtype. Shape: x, y (N, *).
+
+    On the TF backend ``tf.cast`` makes a Python float a float32 tensor first, so a
+    float64 layer given ``scale=1/255`` multiplies by 1/255 rounded to float32 (2e-10 off);
+    a NumPy float64 stays float64."""
+    # NumPy float64s: a Python float would reach a float64 layer through float32
+    return keras.layers.Rescaling(np.float64(scale), np.float64(offset), dtype=dtype)
+
+
+def Normalization(mean: object, variance: object, axis: int = -1, *,
+                  dtype: str | None = None) -> keras.layers.Normalization:
+    """``keras.layers.Normalization(axis, mean=…, variance=…)``: y = (x − mean) /
+    max(√variance, 1e-7) per feature of ``axis``, the statistics given (no ``adapt``).
+    Shape: x, y (N, *, C); mean, variance (C,) or one number.
+
+    Keras converts a Python list of statistics to a float32 tensor before casting it to the
+    layer's dtype, so a float64 layer given ``mean=[0.1]`` uses 0.1 rounded to float32;
+    float64 arrays stay float64."""
+    # float64 arrays: a Python list would reach a float64 layer through float32
+    return keras.layers.Normalization(axis=axis, mean=np.asarray(mean, np.float64),
+                                      variance=np.asarray(variance, np.float64), dtype=dtype)
+
+
+def _read_rescaling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if np.ndim(main.scale) or np.ndim(main.offset):
+        raise TypeError(f"to_reference: {where} scales by an array ({main.scale!r}, "
+                        f"{main.offset!r}); the spec's Rescaling takes one scale and offset")
+    return reference.Rescaling(float(main.scale), float(main.offset)), 1
+
+
+def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    """Keras's Normalization, its statistics given (``mean=``) or adapted (its ``mean``
+    and ``variance`` weights)."""
+    main = layers[i]
+    config = main.get_config()
+    if tuple(main.axis) != (-1,) or config["invert"]:
+        raise TypeError(f"to_reference: {where} normalises over axis {main.axis} or inverts; "
+                        "the spec's Normalization standardises the last axis (-1)")
+    if config["mean"] is not None:
+        return reference.Normalization(config["mean"], config["variance"]), 1
+    built(main, where)  # adapted: the statistics are weights
+    return reference.Normalization(main.adapt_mean.numpy(), main.adapt_variance.numpy()), 1
 
 
 # -- the translation table's rows ------------------------------------------------------------
@@ -109,4 +158,14 @@ TRANSLATIONS = [
                 _read_normalization, (keras.layers.LayerNormalization,),
                 Template("keras.layers.LayerNormalization(epsilon={epsilon!r})",
                          note="torch's ε; Keras's default is 1e-3")),
+    Translation("Rescaling",
+                lambda layer, context, dtype: [Rescaling(layer.scale, layer.offset,
+                                                         dtype=dtype)],
+                _read_rescaling, (keras.layers.Rescaling,),
+                Template("keras.layers.Rescaling({scale!r}, {offset!r})")),
+    Translation("Normalization",
+                lambda layer, context, dtype: [Normalization(layer.mean, layer.variance,
+                                                             dtype=dtype)],
+                _read_normalization_layer, (keras.layers.Normalization,),
+                Template("keras.layers.Normalization(mean={mean}, variance={variance})")),
 ]
