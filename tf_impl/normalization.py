@@ -161,11 +161,12 @@ TRANSLATIONS = [
     Translation("Rescaling",
                 lambda layer, context, dtype: [Rescaling(layer.scale, layer.offset,
                                                          dtype=dtype)],
-                _read_rescaling, (keras.layers.Rescaling,),
-                Template("keras.layers.Rescaling({scale!r}, {offset!r})")),
+                _read_rescaling, (keras.layers.Rescaling,)),
     Translation("Normalization",
                 lambda layer, context, dtype: [Normalization(layer.mean, layer.variance,
                                                              dtype=dtype)],
-                _read_normalization_layer, (keras.layers.Normalization,),
-                Template("keras.layers.Normalization(mean={mean}, variance={variance})")),
+                _read_normalization_layer, (keras.layers.Normalization,)),
 ]
+# No port_to_keras template for Rescaling and Normalization: written as Python numbers their
+# statistics reach a float64 Keras layer through float32 (the converter passes NumPy
+# float64s), and the generated source imports keras only.

@@ -247,23 +247,25 @@ def _read_reshape(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     if end == k or (end == k + 1 and not leading and type(modules[k]) is nn.Flatten and
                     (modules[k].start_dim, modules[k].end_dim) == (1, -1)):
         return None
-    end += end < len(modules) and isinstance(modules[end], Permute)
     if shape is None:
         raise TypeError(f"module {i} ({type(modules[i]).__name__}) reshapes an input of "
                         "unknown shape; pass input_shape")
-    group = nn.Sequential(*modules[i:end])
     torch_in = _to_torch_layout(np.empty(shape), channels_first).shape
-    torch_out = tuple(group(torch.zeros(1, *torch_in)).shape[1:])
-    first_out = len(torch_out) == 3 or (place.feature_map and len(torch_out) > 1)
-    target = (*torch_out[1:], torch_out[0]) if first_out else torch_out
-    layer = reference.layers.Reshape(target)
-    spec_place = Context(place.input_shape, feature_map=(place.feature_map or len(target) == 3)
-                         and len(place.input_shape) > 1)
-    if repr(nn.Sequential(*_reshape(layer, spec_place))) != repr(group):
-        raise TypeError(f"modules {i}..{end - 1} ({', '.join(repr(m) for m in group)}) "
-                        f"reshape {place.input_shape} as no Keras Reshape does in torch's "
-                        f"layout; Keras's Reshape({target}) is {list(_reshape(layer, spec_place))}")
-    return layer, end - i
+    trailing = end < len(modules) and isinstance(modules[end], Permute)
+    for stop in (end + 1, end) if trailing else (end,):  # a Permute after: this one's?
+        group = nn.Sequential(*modules[i:stop])
+        torch_out = tuple(group(torch.zeros(1, *torch_in)).shape[1:])
+        first_out = len(torch_out) == 3 or (place.feature_map and len(torch_out) > 1)
+        target = (*torch_out[1:], torch_out[0]) if first_out else torch_out
+        layer = reference.layers.Reshape(target)
+        spec_place = Context(shape, feature_map=(place.feature_map or len(target) == 3)
+                             and len(shape) > 1)
+        written = nn.Sequential(*_reshape(layer, spec_place))
+        if repr(written) == repr(group):
+            return layer, stop - i
+    raise TypeError(f"modules {i}..{end - 1} ({', '.join(repr(m) for m in group)}) reshape "
+                    f"{shape} as no Keras Reshape does in torch's layout; Keras's "
+                    f"Reshape({target}) is {list(written)}")
 
 
 def _permute(layer: reference.layers.Permute, context: Context) -> list[nn.Module]:

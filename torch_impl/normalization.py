@@ -157,6 +157,12 @@ def _features_dim(context: Context) -> int:
     return 1 if context.feature_map or len(shape) <= 1 else -1
 
 
+def _rescaling_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
+                      ) -> dict[str, Any]:
+    offset = layer.offset
+    return {"shift": "" if offset == 0 else f" {'-' if offset < 0 else '+'} {abs(offset)!r}"}
+
+
 def _normalization(layer: reference.Normalization, context: Context) -> list[nn.Module]:
     # Keras's features are on the last axis; a feature map's are on torch's dim 1
     return [Normalization(torch.from_numpy(layer.mean), torch.from_numpy(layer.variance),
@@ -166,7 +172,8 @@ def _normalization(layer: reference.Normalization, context: Context) -> list[nn.
 def _read_normalization_module(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     module = modules[i]
     expected = _features_dim(place)
-    if module.dim != expected and module.mean.dim():
+    rank = len(place.input_shape) + 1 if place.input_shape is not None else None
+    if rank is not None and module.dim % rank != expected % rank and module.mean.dim():
         raise TypeError(f"module {i} ({module!r}) normalises dim {module.dim}; here the "
                         f"features are on dim {expected}")
     return reference.Normalization(module.mean.double().numpy(),
@@ -184,10 +191,10 @@ TRANSLATIONS = (
     Translation("Rescaling", lambda layer, context: [Rescaling(layer.scale, layer.offset)],
                 lambda modules, i, place: (reference.Rescaling(modules[i].scale,
                                                                modules[i].offset), 1),
-                (Rescaling,), Template(None, call="x = x * {scale!r} + {offset!r}  # Keras's "
-                                       "Rescaling", layout="any")),
+                (Rescaling,), Template(None, call="x = x * {scale!r}{shift}  # Keras's "
+                                       "Rescaling", arguments=_rescaling_fields, layout="any")),
     Translation("Normalization", _normalization, _read_normalization_module, (Normalization,),
-                Template(None, call="x = (x - x.new_tensor({mean})) / x.new_tensor("
-                         "{variance}).sqrt().clamp_min(1e-7)  # Keras's Normalization: "
-                         "max(√variance, 1e-7)")),
+                Template(None, call="x = x - x.new_tensor({mean})  # Keras's Normalization\n"
+                         "x = x / x.new_tensor({variance}).sqrt().clamp_min(1e-7)  # Keras's "
+                         "floor, not torch's + eps")),
 )
