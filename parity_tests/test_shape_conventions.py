@@ -63,8 +63,9 @@ def test_normalization_takes_torch_channels_on_dim_1() -> None:
     assert tuple(keras_layer.axis) == (-1,)  # (N, H, W, C)
 
 
-def test_a_float64_keras_rescaling_gets_numpy_floats() -> None:
-    """TF's cast takes a Python float through float32; the converter passes NumPy float64s."""
+def test_a_float64_keras_rescaling_gets_float64_arrays() -> None:
+    """TF's cast takes a Python float through float32; the converter passes float64 arrays
+    (a NumPy float64 scalar would be saved as a Python float)."""
     spec = _spec([reference.Rescaling(1 / 255, 0.1)], (3,))
     x = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(tf_impl.from_reference(spec)(x).numpy(),
@@ -87,6 +88,20 @@ def test_torch_modules_that_are_no_keras_reshape_are_refused_by_position() -> No
     with pytest.raises(TypeError, match=r"to_reference: modules 1\.\.2 .* as no Keras "
                                         r"Reshape does in torch's layout"):
         torch_impl.to_reference(module, input_shape=(4, 5, 2))
+
+
+def test_a_float64_keras_normalization_holds_its_statistics_as_weights(tmp_path) -> None:
+    """A Keras Normalization given mean=[0.1, …] computes, and saves, the lists through
+    float32; the converter's holds them as its float64 weights mean and variance."""
+    spec = _spec([reference.Normalization([0.1, 0.2], [0.3, 0.7])], (2,))
+    x = np.arange(4.0).reshape(2, 2)
+    expected = (x - [0.1, 0.2]) / np.sqrt([0.3, 0.7])
+    model = tf_impl.from_reference(spec)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.keras")(x).numpy(),
+                                  expected)
+    given = keras.layers.Normalization(mean=[0.1, 0.2], variance=[0.3, 0.7], dtype="float64")
+    assert not np.array_equal(given(x).numpy(), expected)
 
 
 def test_an_adapted_keras_normalization_reads_its_weights() -> None:

@@ -652,7 +652,7 @@ class Reshape(Layer):
         self._shape: tuple[int, ...] | None = None
 
     @property
-    def channels_last(self) -> bool:  # type: ignore[override]
+    def channels_last(self) -> bool:
         """A target of three axes is an image (H, W, C): channels-first in torch."""
         return len(self.target_shape) == 3
 
@@ -713,7 +713,7 @@ class Permute(Layer):
         self._shape: tuple[int, ...] | None = None
 
     @property
-    def channels_last(self) -> bool:  # type: ignore[override]
+    def channels_last(self) -> bool:
         """Three axes are an image (H, W, C): channels-first in torch."""
         return len(self.dims) == 3
 

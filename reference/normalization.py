@@ -45,6 +45,10 @@ because μ and σ² depend on every x in their average. In BatchNormalization's 
 
 Shape:
     x, y, g: (N, *, C), C = ``features``; gamma, beta, moving_mean, moving_variance: (C,).
+
+Keras's preprocessing layers standardise with numbers given, not learned: ``Rescaling``
+(x · scale + offset) and ``Normalization`` ((x − mean) / max(√variance, 1e-7), the
+statistics of the training data given as arguments).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@
   (``tf_impl.activations.keras_activation``).
 * Flatten is ``keras.layers.Flatten``: row-major, as the spec's; on Keras's channels-last
   images the order is (h, w, c), the spec's too.
+* Reshape and Permute are ``keras.layers.Reshape`` and ``keras.layers.Permute``, on the
+  spec's own channels-last layout: the same numbers (torch's mirror is where they differ).
 * Dropout is ``keras.layers.Dropout(rate)``: inverted dropout, like the spec's. Called
   directly, a Keras layer runs in inference (``training=None`` → no dropout), as the
   spec's does; ``fit`` and a ``GradientTape`` loop pass ``training=True``.

@@ -12,6 +12,13 @@
 * ``LayerNormalization`` is ``keras.layers.LayerNormalization``: statistics over the last
   axis, ε 1e-3 (torch 1e-5). It computes x·(γ/√(σ² + ε)) + (β − μ·γ/√(σ² + ε)), the same
   number as γ (x − μ)/√(σ² + ε) + β up to rounding.
+* ``Rescaling`` and ``Normalization`` (given mean and variance) are Keras's preprocessing
+  layers: nothing learned, the statistics constructor arguments, not weights (``adapt``
+  makes them the weights ``mean`` and ``variance``, which ``to_reference`` reads too).
+  Normalization divides by max(√variance, 1e-7). On the TF backend a Python float or list
+  given to either reaches a float64 layer through float32, and a .keras file stores them
+  so: the converter gives Rescaling one-element float64 arrays and Normalization its
+  statistics as the weights ``mean`` and ``variance``.
 
 Built with ``dtype="float64"``, either layer computes a float32 input in float64 without a
 word (Keras's autocasting); the project's entry points refuse the other float dtype first
@@ -65,10 +72,12 @@ def Rescaling(scale: float, offset: float = 0.0, *,
     cast to the layer's dtype. Shape: x, y (N, *).
 
     On the TF backend ``tf.cast`` makes a Python float a float32 tensor first, so a
-    float64 layer given ``scale=1/255`` multiplies by 1/255 rounded to float32 (2e-10 off);
-    a NumPy float64 stays float64."""
-    # NumPy float64s: a Python float would reach a float64 layer through float32
-    return keras.layers.Rescaling(np.float64(scale), np.float64(offset), dtype=dtype)
+    float64 layer given ``scale=1/255`` multiplies by 1/255 rounded to float32 (2e-10 off),
+    and a NumPy float64 scalar is saved as a Python float; a one-element float64 array
+    stays float64, and is saved with its dtype."""
+    # float64 arrays of one element: a Python float reaches a float64 layer through float32
+    return keras.layers.Rescaling(np.array([scale], np.float64), np.array([offset], np.float64),
+                                  dtype=dtype)
 
 
 def Normalization(mean: object, variance: object, axis: int = -1, *,
@@ -87,10 +96,27 @@ def Normalization(mean: object, variance: object, axis: int = -1, *,
 
 def _read_rescaling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
-    if np.ndim(main.scale) or np.ndim(main.offset):
+    if np.size(main.scale) != 1 or np.size(main.offset) != 1:
         raise TypeError(f"to_reference: {where} scales by an array ({main.scale!r}, "
                         f"{main.offset!r}); the spec's Rescaling takes one scale and offset")
-    return reference.Rescaling(float(main.scale), float(main.offset)), 1
+    return reference.Rescaling(float(np.ravel(main.scale)[0]),
+                               float(np.ravel(main.offset)[0])), 1
+
+
+def _build_normalization(layer: reference.Normalization, context: Context,
+                         dtype: str) -> list[keras.Layer]:
+    """Keras's Normalization with the statistics as its weights ``mean`` and ``variance``
+    (as ``adapt`` leaves them): float64 kept, and saved exactly in a .keras file, where a
+    layer given ``mean=`` stores Python lists and reads them back through float32."""
+    if not context.input_shape:  # a lone layer: the statistics as arguments
+        return [Normalization(layer.mean, layer.variance, dtype=dtype)]
+    made = keras.layers.Normalization(axis=-1, dtype=dtype)
+    made.build((None, *context.input_shape))
+    features = (context.input_shape[-1],)
+    made.adapt_mean.assign(np.broadcast_to(layer.mean, features))
+    made.adapt_variance.assign(np.broadcast_to(layer.variance, features))
+    made.finalize_state()  # what adapt() ends with: the weights into the computation
+    return [made]
 
 
 def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
@@ -163,10 +189,8 @@ TRANSLATIONS = [
                                                          dtype=dtype)],
                 _read_rescaling, (keras.layers.Rescaling,)),
     Translation("Normalization",
-                lambda layer, context, dtype: [Normalization(layer.mean, layer.variance,
-                                                             dtype=dtype)],
-                _read_normalization_layer, (keras.layers.Normalization,)),
+                _build_normalization, _read_normalization_layer, (keras.layers.Normalization,)),
 ]
 # No port_to_keras template for Rescaling and Normalization: written as Python numbers their
-# statistics reach a float64 Keras layer through float32 (the converter passes NumPy
-# float64s), and the generated source imports keras only.
+# statistics reach a float64 Keras layer through float32 (the converter passes float64
+# arrays and weights), and the generated source imports keras only.

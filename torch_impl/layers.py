@@ -22,6 +22,12 @@
   ``nn.LeakyReLU`` (a slope) or ``nn.Threshold(t, 0)`` (a threshold); a slope or threshold
   with a ceiling has no torch module and is refused. Softmax(axis) is ``nn.Softmax(dim)``:
   the spec's last axis of a channels-last feature map is torch's ``dim=1``.
+* Reshape is ``nn.Unflatten`` / ``nn.Flatten`` on torch's layout, where that gives
+  Keras's numbers: on a feature map torch holds (c, h, w) where Keras holds (h, w, c), so
+  EfficientNet's ``Reshape((1, 1, C))`` after a global pooling is ``nn.Unflatten(1, (C, 1,
+  1))``, and a reshape that mixes the channels with the pixels is moved to channels-last
+  and back (:class:`Permute`) around it. Keras's ``Permute(dims)`` counts axes from 1 on
+  (h, w, c); the torch module permutes torch's axes to the same effect.
 * Dropout is ``nn.Dropout(p)``: inverted dropout, like the spec's. A torch module starts
   in training mode, so it drops until ``module.eval()``; the spec's and Keras's layers
   default to inference.

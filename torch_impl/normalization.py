@@ -13,6 +13,11 @@
 * ``LayerNormalization`` is ``nn.LayerNorm(features)``: statistics over the last axis,
   ε 1e-5 (Keras 1e-3).
 
+* Keras's preprocessing layers ``Rescaling`` (x · scale + offset) and ``Normalization``
+  ((x − mean) / max(√variance, 1e-7), the statistics given) have no torch module: two
+  small modules here, the statistics buffers of the second, on torch's channel dim 1 of a
+  feature map.
+
 Input policy: ``nn.BatchNorm1d`` alone would also take (N, C, L), with C on axis 1, and
 raise its own error on the other float dtype; the project's entry points check inputs
 before they reach the model (``torch_impl.fit``, the parity harness).
