@@ -174,6 +174,31 @@ ROWS: tuple[Row, ...] = (
            "nn.Conv2d(in * m, filters, 1))", "SeparableConv2D",
            "one Keras layer, two torch modules; the bias is on the 1×1 step only",
            "separable_conv2d"),
+    _layer("keras.layers.Reshape((1, 1, C))", "nn.Unflatten(1, (C, 1, 1))", "Reshape",
+           "a feature map is (h, w, c) in Keras, (c, h, w) in torch: reshaping the same "
+           "numbers differs unless the layout is moved first (`x.permute(0, 2, 3, 1)`); "
+           "Keras's (1, 1, C) after a global pooling is torch's (C, 1, 1)", "reshape"),
+    _layer("keras.layers.Permute((2, 1, 3))", "x.permute(0, 1, 3, 2)", "Permute",
+           "Keras counts axes from 1 after the batch, on (h, w, c); torch's `permute` counts "
+           "the batch axis, on (c, h, w): swapping H and W is (0, 1, 3, 2) in torch",
+           "permute"),
+    _layer("keras.layers.Rescaling(1 / 255)", "x * (1 / 255)", "Rescaling",
+           "torch has no module: the expression in `forward`; a float64 Keras layer multiplies "
+           "by the Python float rounded to float32 (TF casts it through float32)",
+           "rescaling"),
+    _layer("keras.layers.Normalization(mean=m, variance=v)",
+           "(x - m) / v.sqrt().clamp_min(1e-7)", "Normalization",
+           "Keras divides by max(√v, 1e-7), no ε added (`nn.BatchNorm` in eval divides by "
+           "√(v + eps)); Python lists of m, v reach a float64 layer through float32",
+           "normalization"),
+    _layer("keras.layers.GlobalMaxPooling2D()",
+           "x.amax(dim=(2, 3)) / nn.AdaptiveMaxPool2d(1) + nn.Flatten()", "GlobalMaxPooling2D",
+           "the maximum over H, W; on a tie TF and `amax` split the gradient among the tied "
+           "cells, `nn.AdaptiveMaxPool2d` gives it all to the first", "global_max_pooling_2d"),
+    _layer("keras.layers.GlobalAveragePooling1D()",
+           "x.mean(dim=2) / nn.AdaptiveAvgPool1d(1) + nn.Flatten()", "GlobalAveragePooling1D",
+           "Keras's sequences are (N, L, C), an `nn.Conv1d`'s (N, C, L): the mean over axis 1 "
+           "in Keras, dim 2 in torch", "global_average_pooling_1d"),
     _layer("keras.layers.Dense(units, kernel_regularizer=keras.regularizers.L2(λ))",
            "loss = loss_fn(...) + λ * (linear.weight ** 2).sum()", "Dense",
            "λ‖W‖² in the loss: gradient 2λW, the bias spared; torch's `weight_decay=2λ` "

@@ -144,8 +144,12 @@ def _docstring_names(text: str) -> set[str]:
 def _own() -> Tier:
     own: Tier = {}
     for c in catalog.concepts():
-        for name in (c.name, initials(c.name), catalog.parity_name(c.name), c.module):
+        for name in (c.name, initials(c.name), catalog.parity_name(c.name)):
             _add(own, name, c.name)
+    named = {key(c.name) for c in catalog.concepts()}
+    for c in catalog.concepts():  # a module's name, unless a concept has it (Normalization)
+        if key(c.module) not in named:
+            _add(own, c.module, c.name)
     return own
 
 

@@ -543,6 +543,67 @@ def test_separable_conv2d() -> None:
         module[1].weight.copy_(t(pointwise.transpose(3, 2, 0, 1)))
         module[1].bias.copy_(t(bias))
     agree(keras_side, module(t(x).permute(0, 3, 1, 2)).detach().permute(0, 2, 3, 1))
+def test_reshape() -> None:
+    pooled = data(2, 4)  # (N, C) after a global pooling
+    agree(keras.layers.Reshape((1, 1, 4), dtype="float64")(pooled),
+          nhwc(nn.Unflatten(1, (4, 1, 1))(t(pooled))))  # (C, 1, 1): channels-first
+    x = data(2, 2, 3, 4)  # (N, H, W, C): here the same numbers reshape differently
+    keras_side = keras.layers.Reshape((6, 4), dtype="float64")(x).numpy()
+    assert not np.allclose(keras_side, nchw(x).reshape(2, 6, 4).numpy())
+    agree(keras_side, nchw(x).permute(0, 2, 3, 1).reshape(2, 6, 4))  # Keras's layout first
+
+
+def test_permute() -> None:
+    x = data(2, 3, 4, 5)  # (N, H, W, C)
+    keras_side = keras.layers.Permute((2, 1, 3), dtype="float64")(x)  # swap H and W
+    agree(keras_side, nhwc(nchw(x).permute(0, 1, 3, 2)))  # (N, C, H, W): W and H are 3, 2
+    assert keras_side.shape == (2, 4, 3, 5)
+
+
+def test_rescaling() -> None:
+    x = np.random.default_rng(0).integers(0, 256, (2, 3)).astype(np.float64)
+    agree(keras.layers.Rescaling(1 / 127.5, -1.0, dtype="float32")(x.astype(np.float32)),
+          t(x).float() * (1 / 127.5) - 1.0)
+    keras_side = keras.layers.Rescaling(1 / 255, dtype="float64")(x).numpy()
+    np.testing.assert_array_equal(keras_side, x * np.float64(np.float32(1 / 255)))  # TF
+    np.testing.assert_array_equal((t(x) * (1 / 255)).numpy(), x * (1 / 255))  # torch
+    agree(keras.layers.Rescaling(np.float64(1 / 255), dtype="float64")(x), t(x) * (1 / 255))
+
+
+def test_normalization() -> None:
+    x = data(3, 2)
+    m, v = np.array([0.5, -1.0]), np.array([4.0, 0.0])  # a zero variance: divided by 1e-7
+    keras_side = keras.layers.Normalization(mean=m, variance=v, dtype="float64")(x)
+    agree(keras_side, (t(x) - t(m)) / t(v).sqrt().clamp_min(1e-7))
+    assert np.abs(keras_side.numpy()[:, 1]).max() > 1e5
+    norm = nn.BatchNorm1d(2, affine=False, dtype=torch.float64).eval()
+    norm.running_mean.copy_(t(m)), norm.running_var.copy_(t(v))
+    assert np.abs(norm(t(x)).numpy()[:, 1]).max() < 1e3  # √(v + eps): not Keras's
+
+
+def test_global_max_pooling_2d() -> None:
+    x = data(2, 3, 4, 5)
+    agree(keras.layers.GlobalMaxPooling2D(dtype="float64")(x),
+          nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten())(nchw(x)))
+    tied = np.zeros((1, 2, 2, 1))  # four equal cells: who gets the gradient
+    xt = tf.constant(tied)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        value = tf.reduce_sum(keras.layers.GlobalMaxPooling2D(dtype="float64")(xt))
+    np.testing.assert_array_equal(tape.gradient(value, xt).numpy().ravel(), [0.25] * 4)
+    for pool, expected in ((nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten()),
+                            [1, 0, 0, 0]), (lambda x: x.amax(dim=(2, 3)), [0.25] * 4)):
+        x_torch = nchw(tied).detach().requires_grad_()
+        pool(x_torch).sum().backward()
+        np.testing.assert_array_equal(x_torch.grad.numpy().ravel(), expected)
+
+
+def test_global_average_pooling_1d() -> None:
+    x = data(2, 5, 3)  # (N, L, C)
+    agree(keras.layers.GlobalAveragePooling1D(dtype="float64")(x),
+          nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten())(t(x).permute(0, 2, 1)))
+    agree(keras.layers.GlobalAveragePooling1D(dtype="float64")(x), t(x).permute(0, 2, 1)
+          .mean(dim=2))
 
 
 def test_l2_regularizer() -> None:

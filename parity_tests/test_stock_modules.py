@@ -114,6 +114,6 @@ def test_the_char_lstm_state_dict_loads_into_the_model_a_torch_user_writes() -> 
 
 def test_the_small_modules_are_few_and_documented() -> None:
     impl = framework("torch").impl
-    assert len(impl.SMALL_MODULES) <= 5
+    assert len(impl.SMALL_MODULES) <= 7  # Permute, Keras's Rescaling and Normalization too
     for module in impl.SMALL_MODULES:
         assert "torch has no" in module.__doc__, module

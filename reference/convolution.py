@@ -613,6 +613,94 @@ class GlobalAveragePooling2D(Layer):
         return np.broadcast_to((g / (h * w))[:, None, None, :], self._shape).copy()
 
 
+class GlobalMaxPooling2D(Layer):
+    r"""The maximum of each channel over the whole image:
+    y[n, c] = max_{h,w} x[n, h, w, c].
+
+    Keras's ``GlobalMaxPooling2D``; in torch ``nn.AdaptiveMaxPool2d(1)`` then
+    ``nn.Flatten()`` on (N, C, H, W). Backward: g goes to the cell that held the maximum,
+    the first in row-major (h, w) order on a tie, as ``nn.AdaptiveMaxPool2d`` picks it;
+    TF's gradient of ``reduce_max`` (Keras's) splits g evenly among tied cells instead, so
+    the parity cases hold no ties (random real inputs).
+
+    Shape:
+        x: (N, H, W, C) → y: (N, C).
+    """
+
+    input_ndim = 4
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self._shape: tuple[int, ...] | None = None
+        self._winner: np.ndarray | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
+                             f"{tuple(input_shape)}")
+        return (input_shape[-1],)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        cells = x.reshape(len(x), x.shape[1] * x.shape[2], x.shape[3])  # (N, H·W, C)
+        self._winner = np.argmax(cells, axis=1)  # the first maximum (a NaN wins)
+        return np.take_along_axis(cells, self._winner[:, None], axis=1)[:, 0]
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None or self._winner is None:
+            raise self._no_forward()
+        n, h, w, c = self._shape
+        g = self._upstream(grad_output, (n, c))
+        if not input_gradient:
+            return None
+        dx = np.zeros((n, h * w, c), g.dtype)
+        np.put_along_axis(dx, self._winner[:, None], g[:, None], axis=1)
+        return dx.reshape(self._shape)
+
+
+class GlobalAveragePooling1D(Layer):
+    r"""The mean of each channel over the sequence: y[n, c] = (1/L) Σ_l x[n, l, c].
+
+    Keras's ``GlobalAveragePooling1D`` on (N, L, C); in torch ``nn.AdaptiveAvgPool1d(1)``
+    then ``nn.Flatten()`` on (N, C, L) (torch's sequences for convolutions are
+    channels-first). Backward: g / L to every step.
+
+    Shape:
+        x: (N, L, C) → y: (N, C).
+    """
+
+    input_ndim = 3
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name}: expects per-sample shape (L, C), got "
+                             f"{tuple(input_shape)}")
+        return (input_shape[-1],)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        return x.mean(axis=1)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        n, steps, c = self._shape
+        g = self._upstream(grad_output, (n, c))
+        if not input_gradient:
+            return None
+        return np.broadcast_to((g / steps)[:, None, :], self._shape).copy()
+
+
 class ZeroPadding2D(Layer):
     r"""Zeros around each image: ``padding`` = ((top, bottom), (left, right)) rows and
     columns, channels untouched.
@@ -1107,3 +1195,4 @@ class SeparableConv2D(DepthwiseConv2D):
 
 LAYERS.update({cls.__name__: cls for cls in (Cropping2D, UpSampling2D, Conv2DTranspose,
                                              SeparableConv2D)})
+LAYERS.update({cls.__name__: cls for cls in (GlobalMaxPooling2D, GlobalAveragePooling1D)})

@@ -627,8 +627,135 @@ class Softmax(Layer):
         return {"axis": self.axis, **super().config()}
 
 
+class Reshape(Layer):
+    r"""Each sample's values laid out in a new shape, row-major: Keras's
+    ``Reshape(target_shape)``.
+
+    ``target_shape`` leaves the batch axis out, and one entry may be −1: that axis takes
+    whatever size the others leave (Keras's rule). The values keep their row-major order
+    (C order, the last axis fastest), so y.reshape(x.shape) = x; backward is that inverse
+    reshape, dL/dx = g reshaped to x's shape.
+
+    The trap: in a model with feature maps, the spec's and Keras's (H, W, C) is torch's
+    (C, H, W), so Keras's reshape of a feature map is not torch's ``view`` of the same
+    tensor. EfficientNet's squeeze-excite ``Reshape((1, 1, C))`` after a global pooling is
+    ``nn.Unflatten(1, (C, 1, 1))`` in torch; where no reshape of torch's layout gives
+    Keras's numbers the torch mirror permutes to channels-last first
+    (``torch_impl.layers``). A target of three axes is an image (H, W, C): the layers
+    after it take it as a feature map (``channels_last``).
+
+    Shape:
+        x: (N, *input_shape) → y: (N, *target_shape), −1 resolved; ∏ input_shape =
+        ∏ target_shape.
+
+    Args:
+        target_shape: the per-sample shape, positive sizes and at most one −1.
+    """
+
+    def __init__(self, target_shape: Sequence[int], *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        sizes = tuple(target_shape) if isinstance(target_shape, tuple | list) else None
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, int | np.integer) or
+                            (s < 1 and s != -1) for s in sizes) or sizes.count(-1) > 1:
+            raise ValueError(f"Reshape: target_shape must be a tuple of positive sizes with "
+                             f"at most one -1, got {target_shape!r}")
+        self.target_shape = tuple(int(s) for s in sizes)
+        super().__init__(dtype=dtype, name=name or f"Reshape({self.target_shape})")
+        self._shape: tuple[int, ...] | None = None
+
+    @property
+    def channels_last(self) -> bool:
+        """A target of three axes is an image (H, W, C): channels-first in torch."""
+        return len(self.target_shape) == 3
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        size, known = math.prod(input_shape), math.prod(s for s in self.target_shape if s != -1)
+        if -1 in self.target_shape and known and size % known == 0:
+            return tuple(size // known if s == -1 else s for s in self.target_shape)
+        if -1 not in self.target_shape and known == size:
+            return self.target_shape
+        raise ValueError(f"{self.name}: cannot lay out a per-sample shape "
+                         f"{tuple(input_shape)} ({size} values) as {self.target_shape}")
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._shape = x.shape
+        return x.reshape(len(x), *self.output_shape(x.shape[1:]))  # -1 resolved: an
+        # empty batch has no size to infer it from
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, (self._shape[0], *self.output_shape(self._shape[1:])))
+        return g.reshape(self._shape) if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"target_shape": list(self.target_shape), **super().config()}
+
+
+class Permute(Layer):
+    r"""Each sample's axes in a new order: Keras's ``Permute(dims)``,
+    y[n, i₁, …, i_k] with y's axis j being x's axis ``dims[j]``.
+
+    ``dims`` numbers the per-sample axes from 1 (the batch axis stays first), as Keras
+    does: ``Permute((2, 1))`` swaps the two axes of (N, L, C). It is ``x.permute(0,
+    *dims)`` on the same numbers; backward permutes g back by the inverse order.
+
+    The trap: on a feature map, Keras's axes are (H, W, C) and torch's (C, H, W), so
+    ``Permute((2, 1, 3))`` (swap H and W) is torch's ``permute(0, 1, 3, 2)``, not
+    ``permute(0, 2, 1, 3)``. Three axes are an image (``channels_last``).
+
+    Shape:
+        x: (N, d₁, …, d_k) → y: (N, d_{dims[1]}, …, d_{dims[k]}).
+
+    Args:
+        dims: a permutation of 1 … k.
+    """
+
+    def __init__(self, dims: Sequence[int], *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        order = tuple(dims) if isinstance(dims, tuple | list) else None
+        if not order or any(isinstance(d, bool) or not isinstance(d, int | np.integer)
+                            for d in order) or sorted(order) != list(range(1, len(order) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1 … k (the batch axis "
+                             f"is not counted), got {dims!r}")
+        self.dims = tuple(int(d) for d in order)
+        super().__init__(dtype=dtype, name=name or f"Permute({self.dims})")
+        self._shape: tuple[int, ...] | None = None
+
+    @property
+    def channels_last(self) -> bool:
+        """Three axes are an image (H, W, C): channels-first in torch."""
+        return len(self.dims) == 3
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != len(self.dims):
+            raise ValueError(f"{self.name}: permutes {len(self.dims)} axes, got per-sample "
+                             f"shape {tuple(input_shape)}")
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self.output_shape(x.shape[1:])
+        self._shape = x.shape
+        return x.transpose(0, *self.dims).copy()
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._shape is None:
+            raise self._no_forward()
+        g = self._upstream(grad_output, (self._shape[0], *self.output_shape(self._shape[1:])))
+        if not input_gradient:
+            return None
+        return g.transpose(0, *(np.argsort(self.dims) + 1)).copy()  # the inverse order
+
+    def config(self) -> dict[str, Any]:
+        return {"dims": list(self.dims), **super().config()}
+
+
 LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
-    Dense, Flatten, Dropout, Activation, ReLU, LeakyReLU, Softmax)}
+    Dense, Flatten, Dropout, Activation, ReLU, LeakyReLU, Softmax, Reshape, Permute)}
 
 
 def from_config(kind: str, config: dict[str, Any]) -> Layer:

@@ -366,6 +366,25 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
            note="axis −1 of a channels-last feature map is dim 1 of torch's channels-first one"),
     Layout("ZeroPadding2D", "nn.ZeroPad2d", "keras.layers.ZeroPadding2D",
            note="Keras ((top, bottom), (left, right)), torch (left, right, top, bottom)"),
+    Layout("GlobalMaxPooling2D", "nn.AdaptiveMaxPool2d(1) + nn.Flatten()",
+           "keras.layers.GlobalMaxPooling2D",
+           note="the maximum over H and W; on a tie torch's gradient goes to the first cell, "
+                "TF's is split among the tied cells"),
+    Layout("GlobalAveragePooling1D", "nn.AdaptiveAvgPool1d(1) + nn.Flatten()",
+           "keras.layers.GlobalAveragePooling1D",
+           note="the mean over the steps; torch's sequences for convolutions are (N, C, L)"),
+    Layout("Reshape", "nn.Unflatten / nn.Flatten", "keras.layers.Reshape",
+           note="on a feature map Keras reshapes (h, w, c), torch (c, h, w): Keras's "
+                "Reshape((1, 1, C)) is nn.Unflatten(1, (C, 1, 1))"),
+    Layout("Permute", "Permute (small module: x.permute)", "keras.layers.Permute",
+           note="Keras counts axes from 1 after the batch; on a feature map Keras's "
+                "(h, w, c) axes are torch's (c, h, w)"),
+    Layout("Rescaling", "Rescaling (small module)", "keras.layers.Rescaling",
+           note="x · scale + offset; nothing learned"),
+    Layout("Normalization", "Normalization (small module, buffers mean and variance)",
+           "keras.layers.Normalization",
+           note="mean and variance are given, not learned: constructor arguments in Keras, "
+                "buffers in torch; Keras divides by max(√variance, 1e-7)"),
     Layout("Dropout", "nn.Dropout", "keras.layers.Dropout",
            note="torch's p and Keras's rate are the same drop probability; a torch module "
                 "starts in training mode, a Keras layer called directly runs in inference"),

@@ -51,16 +51,22 @@ leading axes of a channels-last image batch with few channels.
 
 Shape:
     x, y, g: (N, *, C), C = ``features``; gamma, beta, moving_mean, moving_variance: (C,).
+
+Keras's preprocessing layers standardise with numbers given, not learned: ``Rescaling``
+(x · scale + offset) and ``Normalization`` ((x − mean) / max(√variance, 1e-7), the
+statistics of the training data given as arguments).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from reference import initializers
-from reference._validation import check_real, check_shape
+from reference._validation import as_float_array, check_real, check_shape
 from reference.layers import LAYERS, Layer
 
 CONVENTIONS = ("torch", "keras")
@@ -312,4 +318,118 @@ def under(model, convention: str):
     return Sequential(layers, input_shape=model.input_shape)
 
 
+class Rescaling(Layer):
+    r"""y = x · scale + offset, elementwise: Keras's ``Rescaling(scale, offset)``, the
+    preprocessing step at the top of EfficientNet (``scale=1/255``).
+
+    The same in training and inference; nothing is learned. scale and offset are cast to
+    the input's dtype first (Keras casts them to its compute dtype), so in float32 1/255 is
+    rounded to float32 before it multiplies. Backward: dL/dx = g · scale.
+
+    Shape:
+        x, y: (N, *) any shape.
+
+    Args:
+        scale, offset: finite numbers.
+    """
+
+    def __init__(self, scale: float, offset: float = 0.0, *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        check_real("Rescaling", "scale", scale, -math.inf)
+        check_real("Rescaling", "offset", offset, -math.inf)
+        self.scale, self.offset = float(scale), float(offset)
+        super().__init__(dtype=dtype, name=name or f"Rescaling({self.scale}, {self.offset})")
+        self._forwarded = False
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self._forwarded = True
+        return x * x.dtype.type(self.scale) + x.dtype.type(self.offset)
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if not self._forwarded:
+            raise self._no_forward()
+        g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
+        return g * g.dtype.type(self.scale) if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "offset": self.offset, **super().config()}
+
+
+NORMALIZATION_FLOOR = 1e-7  # Keras's backend.epsilon(): the smallest divisor it uses
+
+
+class Normalization(Layer):
+    r"""Standardisation by a given mean and variance, per feature of the last axis:
+    Keras's ``Normalization(mean=…, variance=…)``.
+
+        y = (x − mean) / max(√variance, 1e-7)
+
+    mean and variance are given (the statistics of the training data, as ``adapt``
+    would compute them) and fixed: nothing is learned, training and inference agree.
+    Keras divides by max(√variance, 1e-7), not by √(variance + ε) as the normalisation
+    layers with γ and β do, so a zero variance gives outputs of order 1e7, not an error.
+    Backward: dL/dx = g / max(√variance, 1e-7).
+
+    Shape:
+        x, y: (N, *, C); mean, variance: (C,) (or one number for every feature).
+
+    Args:
+        mean, variance: numbers or sequences of C numbers, variance ≥ 0.
+        axis: the feature axis; −1 (the last, channels-last) only.
+    """
+
+    def __init__(self, mean: float | Sequence[float], variance: float | Sequence[float],
+                 axis: int = -1, *, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        if axis != -1 or isinstance(axis, bool):
+            raise ValueError(f"Normalization: axis must be -1 (features on the last axis, "
+                             f"channels-last), got {axis!r}")
+        arrays = []
+        for what, value in (("mean", mean), ("variance", variance)):
+            try:
+                array = None if isinstance(value, str | bool) else \
+                    np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                array = None
+            if array is None or array.ndim > 1 or array.size == 0 or \
+                    not np.all(np.isfinite(array)):
+                raise ValueError(f"Normalization: {what} must be a finite number or a "
+                                 f"sequence of them (one per feature), got {value!r}")
+            arrays.append(array)
+        if arrays[0].shape != arrays[1].shape or np.any(arrays[1] < 0):
+            raise ValueError(f"Normalization: mean and variance must have one shape and "
+                             f"variance ≥ 0, got mean {mean!r}, variance {variance!r}")
+        self.axis = -1
+        self.mean, self.variance = arrays
+        super().__init__(dtype=dtype, name=name or "Normalization")
+        self._divisor: np.ndarray | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.mean.ndim and (not input_shape or input_shape[-1] != self.mean.size):
+            raise ValueError(f"{self.name}: expects {self.mean.size} features on the last "
+                             f"axis, got per-sample shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._input(x)
+        self.output_shape(x.shape[1:])
+        mean, variance = self.mean.astype(x.dtype), self.variance.astype(x.dtype)
+        self._divisor = np.maximum(np.sqrt(variance), x.dtype.type(NORMALIZATION_FLOOR))
+        return (x - mean) / self._divisor
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
+        if self._divisor is None:
+            raise self._no_forward()
+        g = as_float_array(grad_output, self.dtype, self.name, "grad_output")
+        return g / self._divisor if input_gradient else None
+
+    def config(self) -> dict[str, Any]:
+        return {"mean": self.mean.tolist(), "variance": self.variance.tolist(),
+                "axis": self.axis, **super().config()}
+
+
 LAYERS.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization)})
+LAYERS.update({cls.__name__: cls for cls in (Rescaling, Normalization)})

@@ -508,6 +508,98 @@ def _upsampling_concepts() -> list[Concept]:
     ]
 
 
+def _shape_concepts() -> list[Concept]:
+    """Reshape and Permute (whose torch form depends on whether a feature map is
+    channels-first there), Keras's preprocessing layers, and the global poolings real
+    models end with. Inputs of the max pooling are random reals: no ties (the frameworks
+    route a tied maximum's gradient differently, ``GlobalMaxPooling2D``)."""
+    from reference.convolution import (
+        Conv1D,
+        Conv2D,
+        GlobalAveragePooling1D,
+        GlobalAveragePooling2D,
+        GlobalMaxPooling2D,
+    )
+    from reference.layers import Permute, Reshape
+    from reference.normalization import Normalization, Rescaling
+
+    def first_line(kind: type) -> str:
+        return _first_line(kind.__doc__)
+
+    return [
+        Concept(name="Reshape", module="layers", summary=first_line(Reshape), notes=(),
+                cases=(
+            _layer_case("Reshape((3, -1)) of (12,): no feature map", lambda d: [
+                Reshape((3, -1))], (12,)),
+            _convolution_case("Conv2D → GlobalAveragePooling2D → Reshape((1, 1, 4)) → "
+                              "Conv2D 1×1: squeeze-excite, torch's nn.Unflatten(1, (4, 1, 1))",
+                              lambda d: [Conv2D(2, 4, 3, padding="same", activation="relu",
+                                                dtype=d), GlobalAveragePooling2D(),
+                                         Reshape((1, 1, 4)),
+                                         Conv2D(4, 3, 1, activation="sigmoid", dtype=d)],
+                              (4, 5, 2)),
+            _convolution_case("Conv2D → Reshape((-1, 3)): the pixels as a sequence, torch's "
+                              "nn.Flatten(2)", lambda d: [
+                                  Conv2D(2, 3, 2, activation="tanh", dtype=d),
+                                  Reshape((-1, 3))], (4, 5, 2)),
+            _layer_case("Dense → Reshape((2, 3, 2)) → Conv2D: Keras's (h, w, c), permuted "
+                        "to torch's (c, h, w)", lambda d: [
+                            Dense(12, 12, "tanh", dtype=d), Reshape((2, 3, 2)),
+                            Conv2D(2, 3, 2, padding="same", dtype=d)], (12,)),
+        )),
+        Concept(name="Permute", module="layers", summary=first_line(Permute), notes=(),
+                cases=(
+            _layer_case("Permute((2, 1)) of (3, 4)", lambda d: [Permute((2, 1))], (3, 4)),
+            _convolution_case("Conv2D → Permute((2, 1, 3)): H and W swap, torch's "
+                              "permute(0, 1, 3, 2)", lambda d: [
+                                  Conv2D(2, 3, 2, activation="tanh", dtype=d),
+                                  Permute((2, 1, 3))], (4, 5, 2)),
+            _convolution_case("Conv2D → Permute((3, 1, 2)): channels first, in Keras's "
+                              "layout", lambda d: [Conv2D(2, 3, 2, dtype=d),
+                                                   Permute((3, 1, 2))], (4, 5, 2)),
+        )),
+        Concept(name="Rescaling", module="normalization", summary=first_line(Rescaling),
+                notes=(), cases=(
+            _normalization_case("Rescaling(1/255) → Dense(4, 2): pixel values to [0, 1]",
+                                lambda d: [Rescaling(1 / 255), Dense(4, 2, "tanh", dtype=d)],
+                                (4,), steps=1),
+            _normalization_case("Rescaling(1/127.5, -1) → Conv2D 'same' on 4×4 → Dense",
+                                lambda d: [Rescaling(1 / 127.5, -1.0),
+                                           Conv2D(2, 2, 3, padding="same", dtype=d),
+                                           Flatten(), Dense(32, 2, dtype=d)],
+                                (4, 4, 2), steps=1),
+        )),
+        Concept(name="Normalization", module="normalization",
+                summary=first_line(Normalization), notes=(), cases=(
+            _normalization_case("Normalization(mean, variance) of 3 features → Dense(3, 2)",
+                                lambda d: [Normalization([0.5, -1.0, 2.0], [4.0, 0.25, 1.5]),
+                                           Dense(3, 2, "tanh", dtype=d)], (3,), steps=1),
+            _normalization_case("Conv2D → Normalization per channel (torch's dim 1) → Dense",
+                                lambda d: [Conv2D(2, 3, 3, padding="same", dtype=d),
+                                           Normalization([0.1, -0.2, 0.3], [2.0, 0.5, 1.0]),
+                                           Flatten(), Dense(48, 2, dtype=d)],
+                                (4, 4, 2), steps=1),
+            _normalization_case("Normalization(2.0, 9.0): one mean and variance for all",
+                                lambda d: [Normalization(2.0, 9.0),
+                                           Dense(4, 2, dtype=d)], (4,), steps=1),
+        )),
+        Concept(name="GlobalMaxPooling2D", module="convolution",
+                summary=first_line(GlobalMaxPooling2D), notes=(), cases=(
+            _convolution_case("after a 3×3 'same' convolution", lambda d: [
+                Conv2D(2, 4, 3, padding="same", activation="tanh", dtype=d),
+                GlobalMaxPooling2D()], (5, 6, 2)),
+            _convolution_case("on inputs up to ±1e4", lambda d: [GlobalMaxPooling2D()],
+                              (3, 4, 2), extreme=True),
+        )),
+        Concept(name="GlobalAveragePooling1D", module="convolution",
+                summary=first_line(GlobalAveragePooling1D), notes=(), cases=(
+            _convolution_case("after a k = 3 'same' Conv1D", lambda d: [
+                Conv1D(2, 4, 3, padding="same", activation="tanh", dtype=d),
+                GlobalAveragePooling1D()], (7, 2)),
+        )),
+    ]
+
+
 XOR_INPUTS = np.array([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
 XOR_TARGETS = np.array([[0, 1], [1, 0], [1, 0], [0, 1]])
 
@@ -1092,6 +1184,7 @@ def _build() -> tuple[Concept, ...]:
     concepts += _convolution_concepts()
     concepts += _activation_layer_concepts()
     concepts += _upsampling_concepts()
+    concepts += _shape_concepts()
     concepts += _sequence_concepts()
     concepts += _bidirectional_concepts()
     concepts += _learning_concepts()

@@ -50,14 +50,27 @@ from tf_impl.convolution import (
     Conv2DTranspose,
     Cropping2D,
     DepthwiseConv2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     MaxPool2D,
     SeparableConv2D,
     UpSampling2D,
     ZeroPadding2D,
 )
-from tf_impl.layers import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from tf_impl.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Permute,
+    ReLU,
+    Reshape,
+    Softmax,
+)
 from tf_impl.networks import Sequential
+from tf_impl.normalization import Normalization, Rescaling
 from tf_impl.optimizers import gradient_descent
 from tf_impl.perceptron import Perceptron
 from tf_impl.runtime import configure_full_precision_determinism
@@ -66,10 +79,12 @@ from tf_impl.weights import load_weights, save_weights
 
 __all__ = ["Activation", "AveragePool2D", "Conv1D", "Conv2D", "Conv2DTranspose",
            "Cropping2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "LeakyReLU", "MaxPool2D", "Perceptron", "ReLU",
-           "SeparableConv2D", "Sequential", "Softmax", "UpSampling2D", "ZeroPadding2D",
-           "activations", "autodiff", "callbacks", "configure_full_precision_determinism",
-           "convert", "convolution", "fit", "from_reference", "gradient_descent",
-           "graphs", "initializers", "layers", "load_weights", "losses", "merging",
-           "networks", "normalization", "optimizers", "parallel", "perceptron", "runtime",
-           "save_weights", "schedules", "sequences", "to_reference", "training", "weights"]
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "LeakyReLU", "MaxPool2D", "Normalization", "Perceptron", "Permute", "ReLU",
+           "Rescaling", "Reshape", "SeparableConv2D", "Sequential", "Softmax",
+           "UpSampling2D", "ZeroPadding2D", "activations", "autodiff", "callbacks",
+           "configure_full_precision_determinism", "convert", "convolution", "fit",
+           "from_reference", "gradient_descent", "graphs", "initializers", "layers",
+           "load_weights", "losses", "merging", "networks", "normalization", "optimizers",
+           "parallel", "perceptron", "runtime", "save_weights", "schedules", "sequences",
+           "to_reference", "training", "weights"]

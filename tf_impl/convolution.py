@@ -103,6 +103,21 @@ def GlobalAveragePooling2D(*, dtype: str | None = None
     return keras.layers.GlobalAveragePooling2D(dtype=dtype, autocast=False)
 
 
+def GlobalMaxPooling2D(*, dtype: str | None = None) -> keras.layers.GlobalMaxPooling2D:
+    """``keras.layers.GlobalMaxPooling2D``, keeping its input's dtype.
+
+    Shape: x (N, H, W, C) → y (N, C)."""
+    return keras.layers.GlobalMaxPooling2D(dtype=dtype, autocast=False)
+
+
+def GlobalAveragePooling1D(*, dtype: str | None = None
+                           ) -> keras.layers.GlobalAveragePooling1D:
+    """``keras.layers.GlobalAveragePooling1D``, keeping its input's dtype.
+
+    Shape: x (N, L, C) → y (N, C)."""
+    return keras.layers.GlobalAveragePooling1D(dtype=dtype, autocast=False)
+
+
 # -- the translation table's rows ------------------------------------------------------------
 
 def _build_convolution(layer: reference.layers.Layer, context: Context,
@@ -174,7 +189,9 @@ def _read_global_pooling(layers: Sequence[keras.Layer], i: int, where: str) -> R
         raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
     if main.keepdims:
         raise TypeError(f"to_reference: {where} keeps dims; the spec's gives (N, C)")
-    return reference.GlobalAveragePooling2D(), 1
+    kind = {keras.layers.GlobalMaxPooling2D: reference.GlobalMaxPooling2D,
+            keras.layers.GlobalAveragePooling1D: reference.GlobalAveragePooling1D}
+    return kind.get(type(main), reference.GlobalAveragePooling2D)(), 1
 
 
 def ZeroPadding2D(padding: int | tuple = 1, *,
@@ -204,6 +221,12 @@ TRANSLATIONS = [
     Translation("GlobalAveragePooling2D",
                 lambda layer, context, dtype: [GlobalAveragePooling2D(dtype=dtype)],
                 _read_global_pooling, (keras.layers.GlobalAveragePooling2D,)),
+    Translation("GlobalMaxPooling2D",
+                lambda layer, context, dtype: [GlobalMaxPooling2D(dtype=dtype)],
+                _read_global_pooling, (keras.layers.GlobalMaxPooling2D,)),
+    Translation("GlobalAveragePooling1D",
+                lambda layer, context, dtype: [GlobalAveragePooling1D(dtype=dtype)],
+                _read_global_pooling, (keras.layers.GlobalAveragePooling1D,)),
     Translation("ZeroPadding2D",
                 lambda layer, context, dtype: [ZeroPadding2D(layer.padding, dtype=dtype)],
                 _read_zero_padding, (keras.layers.ZeroPadding2D,)),

@@ -11,6 +11,8 @@
   (``tf_impl.activations.keras_activation``).
 * Flatten is ``keras.layers.Flatten``: row-major, as the spec's; on Keras's channels-last
   images the order is (h, w, c), the spec's too.
+* Reshape and Permute are ``keras.layers.Reshape`` and ``keras.layers.Permute``, on the
+  spec's own channels-last layout: the same numbers (torch's mirror is where they differ).
 * Dropout is ``keras.layers.Dropout(rate)``: inverted dropout, like the spec's. Called
   directly, a Keras layer runs in inference (``training=None`` → no dropout), as the
   spec's does; ``fit`` and a ``GradientTape`` loop pass ``training=True``.
@@ -91,6 +93,20 @@ def Softmax(axis: int = -1, *, dtype: str | None = None) -> keras.layers.Softmax
     """``keras.layers.Softmax(axis)``: e^(x_i) / Σ_j e^(x_j) along ``axis``, keeping its
     input's dtype. Shape: x, y (N, *)."""
     return keras.layers.Softmax(axis=axis, dtype=dtype, autocast=False)
+
+
+def Reshape(target_shape: Sequence[int], *, dtype: str | None = None) -> keras.layers.Reshape:
+    """``keras.layers.Reshape(target_shape)``: each sample's values in a new shape,
+    row-major (one size may be −1), keeping its input's dtype. Shape: (N, *) → (N,
+    *target_shape)."""
+    return keras.layers.Reshape(tuple(target_shape), dtype=dtype, autocast=False)
+
+
+def Permute(dims: Sequence[int], *, dtype: str | None = None) -> keras.layers.Permute:
+    """``keras.layers.Permute(dims)``: the per-sample axes reordered, counted from 1 after
+    the batch axis, keeping its input's dtype. Shape: (N, d₁, …, d_k) → (N, d_{dims[1]},
+    …)."""
+    return keras.layers.Permute(tuple(dims), dtype=dtype, autocast=False)
 
 
 # -- the translation table's rows ------------------------------------------------------------
@@ -227,6 +243,19 @@ TRANSLATIONS = [
                     float(layers[i].negative_slope)), 1),
                 (keras.layers.LeakyReLU,),
                 Template("keras.layers.LeakyReLU(negative_slope={negative_slope!r})")),
+    Translation("Reshape",
+                lambda layer, context, dtype: [Reshape(layer.target_shape, dtype=dtype)],
+                lambda layers, i, where: (reference.layers.Reshape(
+                    tuple(int(s) for s in layers[i].target_shape)), 1),
+                (keras.layers.Reshape,), Template("keras.layers.Reshape({target_shape})",
+                                                  arguments=lambda layer: {
+                                                      "target_shape": layer.target_shape})),
+    Translation("Permute",
+                lambda layer, context, dtype: [Permute(layer.dims, dtype=dtype)],
+                lambda layers, i, where: (reference.layers.Permute(
+                    tuple(int(d) for d in layers[i].dims)), 1),
+                (keras.layers.Permute,), Template("keras.layers.Permute({dims})",
+                                                  arguments=lambda layer: {"dims": layer.dims})),
     Translation("Softmax",
                 lambda layer, context, dtype: [Softmax(layer.axis, dtype=dtype)],
                 lambda layers, i, where: (reference.layers.Softmax(int(

@@ -12,6 +12,13 @@
 * ``LayerNormalization`` is ``keras.layers.LayerNormalization``: statistics over the last
   axis, ε 1e-3 (torch 1e-5). It computes x·(γ/√(σ² + ε)) + (β − μ·γ/√(σ² + ε)), the same
   number as γ (x − μ)/√(σ² + ε) + β up to rounding.
+* ``Rescaling`` and ``Normalization`` (given mean and variance) are Keras's preprocessing
+  layers: nothing learned, the statistics constructor arguments, not weights (``adapt``
+  makes them the weights ``mean`` and ``variance``, which ``to_reference`` reads too).
+  Normalization divides by max(√variance, 1e-7). On the TF backend a Python float or list
+  given to either reaches a float64 layer through float32, and a .keras file stores them
+  so: the converter gives Rescaling one-element float64 arrays and Normalization its
+  statistics as the weights ``mean`` and ``variance``.
 
 Built with ``dtype="float64"``, either layer computes a float32 input in float64 without a
 word (Keras's autocasting); the project's entry points refuse the other float dtype first
@@ -23,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 import reference
 from reference.layouts import Context
@@ -56,6 +64,73 @@ def LayerNormalization(features: int, epsilon: float = 1e-3, *,
     layer = keras.layers.LayerNormalization(epsilon=epsilon, dtype=dtype)
     layer.build((None, features))
     return layer
+
+
+def Rescaling(scale: float, offset: float = 0.0, *,
+              dtype: str | None = None) -> keras.layers.Rescaling:
+    """``keras.layers.Rescaling(scale, offset)``: y = x · scale + offset, scale and offset
+    cast to the layer's dtype. Shape: x, y (N, *).
+
+    On the TF backend ``tf.cast`` makes a Python float a float32 tensor first, so a
+    float64 layer given ``scale=1/255`` multiplies by 1/255 rounded to float32 (2e-10 off),
+    and a NumPy float64 scalar is saved as a Python float; a one-element float64 array
+    stays float64, and is saved with its dtype."""
+    # float64 arrays of one element: a Python float reaches a float64 layer through float32
+    return keras.layers.Rescaling(np.array([scale], np.float64), np.array([offset], np.float64),
+                                  dtype=dtype)
+
+
+def Normalization(mean: object, variance: object, axis: int = -1, *,
+                  dtype: str | None = None) -> keras.layers.Normalization:
+    """``keras.layers.Normalization(axis, mean=…, variance=…)``: y = (x − mean) /
+    max(√variance, 1e-7) per feature of ``axis``, the statistics given (no ``adapt``).
+    Shape: x, y (N, *, C); mean, variance (C,) or one number.
+
+    Keras converts a Python list of statistics to a float32 tensor before casting it to the
+    layer's dtype, so a float64 layer given ``mean=[0.1]`` uses 0.1 rounded to float32;
+    float64 arrays stay float64."""
+    # float64 arrays: a Python list would reach a float64 layer through float32
+    return keras.layers.Normalization(axis=axis, mean=np.asarray(mean, np.float64),
+                                      variance=np.asarray(variance, np.float64), dtype=dtype)
+
+
+def _read_rescaling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    main = layers[i]
+    if np.size(main.scale) != 1 or np.size(main.offset) != 1:
+        raise TypeError(f"to_reference: {where} scales by an array ({main.scale!r}, "
+                        f"{main.offset!r}); the spec's Rescaling takes one scale and offset")
+    return reference.Rescaling(float(np.ravel(main.scale)[0]),
+                               float(np.ravel(main.offset)[0])), 1
+
+
+def _build_normalization(layer: reference.Normalization, context: Context,
+                         dtype: str) -> list[keras.Layer]:
+    """Keras's Normalization with the statistics as its weights ``mean`` and ``variance``
+    (as ``adapt`` leaves them): float64 kept, and saved exactly in a .keras file, where a
+    layer given ``mean=`` stores Python lists and reads them back through float32."""
+    if not context.input_shape:  # a lone layer: the statistics as arguments
+        return [Normalization(layer.mean, layer.variance, dtype=dtype)]
+    made = keras.layers.Normalization(axis=-1, dtype=dtype)
+    made.build((None, *context.input_shape))
+    features = (context.input_shape[-1],)
+    made.adapt_mean.assign(np.broadcast_to(layer.mean, features))
+    made.adapt_variance.assign(np.broadcast_to(layer.variance, features))
+    made.finalize_state()  # what adapt() ends with: the weights into the computation
+    return [made]
+
+
+def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
+    """Keras's Normalization, its statistics given (``mean=``) or adapted (its ``mean``
+    and ``variance`` weights)."""
+    main = layers[i]
+    config = main.get_config()
+    if tuple(main.axis) != (-1,) or config["invert"]:
+        raise TypeError(f"to_reference: {where} normalises over axis {main.axis} or inverts; "
+                        "the spec's Normalization standardises the last axis (-1)")
+    if config["mean"] is not None:
+        return reference.Normalization(config["mean"], config["variance"]), 1
+    built(main, where)  # adapted: the statistics are weights
+    return reference.Normalization(main.adapt_mean.numpy(), main.adapt_variance.numpy()), 1
 
 
 # -- the translation table's rows ------------------------------------------------------------
@@ -109,4 +184,13 @@ TRANSLATIONS = [
                 _read_normalization, (keras.layers.LayerNormalization,),
                 Template("keras.layers.LayerNormalization(epsilon={epsilon!r})",
                          note="torch's ε; Keras's default is 1e-3")),
+    Translation("Rescaling",
+                lambda layer, context, dtype: [Rescaling(layer.scale, layer.offset,
+                                                         dtype=dtype)],
+                _read_rescaling, (keras.layers.Rescaling,)),
+    Translation("Normalization",
+                _build_normalization, _read_normalization_layer, (keras.layers.Normalization,)),
 ]
+# No port_to_keras template for Rescaling and Normalization: written as Python numbers their
+# statistics reach a float64 Keras layer through float32 (the converter passes float64
+# arrays and weights), and the generated source imports keras only.

@@ -35,10 +35,38 @@ from torch_impl.runtime import configure_full_precision_determinism
 from torch_impl.training import fit
 from torch_impl.weights import load_weights, save_weights
 
-__all__ = ["SMALL_MODULES", "Perceptron", "Sequential", "activations", "autodiff", "callbacks",
-           "configure_full_precision_determinism", "convert", "convolution", "fit",
-           "from_reference", "gradient_descent", "initializers", "layers", "load_weights",
-           "losses", "networks", "normalization", "optimizers", "perceptron",
-           "save_weights", "schedules", "sequences", "to_reference", "torch_dtype",
-           "training", "weights"]
-__all__ += ["graphs", "merging"]
+# the small modules of layers.py and normalization.py (Reshape and Permute; Keras's
+# preprocessing), beside those convert.py collects
+SMALL_MODULES = (*SMALL_MODULES, *layers.SMALL_MODULES, *normalization.SMALL_MODULES)
+
+__all__ = [
+    "SMALL_MODULES",
+    "Perceptron",
+    "Sequential",
+    "activations",
+    "autodiff",
+    "callbacks",
+    "configure_full_precision_determinism",
+    "convert",
+    "convolution",
+    "fit",
+    "from_reference",
+    "gradient_descent",
+    "graphs",
+    "initializers",
+    "layers",
+    "load_weights",
+    "losses",
+    "merging",
+    "networks",
+    "normalization",
+    "optimizers",
+    "perceptron",
+    "save_weights",
+    "schedules",
+    "sequences",
+    "to_reference",
+    "torch_dtype",
+    "training",
+    "weights",
+]

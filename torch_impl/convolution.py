@@ -20,7 +20,9 @@ does the same for its own symmetric padding, and :class:`PaddedAvgPool2d` for TF
 uneven one, which no torch module does.
 
 Global average pooling is ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``, the mean over
-H and W, (N, C, H, W) → (N, C).
+H and W, (N, C, H, W) → (N, C); global max pooling ``nn.AdaptiveMaxPool2d(1)`` then
+``nn.Flatten()``; a sequence's average ``nn.AdaptiveAvgPool1d(1)`` then ``nn.Flatten()``,
+(N, C, L) → (N, C).
 
 Cropping2D is an ``nn.ZeroPad2d`` with negative amounts (torch has no crop module);
 UpSampling2D ``nn.Upsample`` (bilinear: ``align_corners=False``); Conv2DTranspose
@@ -310,6 +312,24 @@ def _read_global_pool(modules: Sequence[nn.Module], i: int, place: Context
     return reference.GlobalAveragePooling2D(), 2
 
 
+def _read_global_max_pool(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    pool = modules[i]
+    if pool.output_size not in (1, (1, 1)) or pool.return_indices or not isinstance(
+            following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+        raise TypeError(f"module {i} ({pool!r}): the spec's GlobalMaxPooling2D is "
+                        "nn.AdaptiveMaxPool2d(1) followed by nn.Flatten()")
+    return reference.GlobalMaxPooling2D(), 2
+
+
+def _read_global_pool_1d(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    pool = modules[i]
+    if pool.output_size not in (1, (1,)) or not isinstance(
+            following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+        raise TypeError(f"module {i} ({pool!r}): the spec's GlobalAveragePooling1D is "
+                        "nn.AdaptiveAvgPool1d(1) followed by nn.Flatten()")
+    return reference.GlobalAveragePooling1D(), 2
+
+
 # ── The port's code ──────────────────────────────────────────────────────────────────────
 
 def _windows(layer: reference.layers.Layer, shape: tuple[int, ...], arguments: list[str],
@@ -392,6 +412,14 @@ TRANSLATIONS = (
                 lambda layer, context: [nn.AdaptiveAvgPool2d(1), nn.Flatten()],
                 _read_global_pool, (nn.AdaptiveAvgPool2d,),
                 Template(None, call="x = x.mean(dim=(2, 3))", layout="channels")),
+    Translation("GlobalMaxPooling2D",
+                lambda layer, context: [nn.AdaptiveMaxPool2d(1), nn.Flatten()],
+                _read_global_max_pool, (nn.AdaptiveMaxPool2d,),
+                Template(None, call="x = x.amax(dim=(2, 3))", layout="channels")),
+    Translation("GlobalAveragePooling1D",
+                lambda layer, context: [nn.AdaptiveAvgPool1d(1), nn.Flatten()],
+                _read_global_pool_1d, (nn.AdaptiveAvgPool1d,),
+                Template(None, call="x = x.mean(dim=2)", layout="channels")),
     # after the rows above, which take a pad module that is TF's "same" of the next layer
     Translation("ZeroPadding2D", _zero_padding, _read_zero_padding, (nn.ConstantPad2d,),
                 Template("nn.ZeroPad2d({pads})", note="Keras's ((top, bottom), (left, right))",

@@ -22,6 +22,12 @@
   ``nn.LeakyReLU`` (a slope) or ``nn.Threshold(t, 0)`` (a threshold); a slope or threshold
   with a ceiling has no torch module and is refused. Softmax(axis) is ``nn.Softmax(dim)``:
   the spec's last axis of a channels-last feature map is torch's ``dim=1``.
+* Reshape is ``nn.Unflatten`` / ``nn.Flatten`` on torch's layout, where that gives
+  Keras's numbers: on a feature map torch holds (c, h, w) where Keras holds (h, w, c), so
+  EfficientNet's ``Reshape((1, 1, C))`` after a global pooling is ``nn.Unflatten(1, (C, 1,
+  1))``, and a reshape that mixes the channels with the pixels is moved to channels-last
+  and back (:class:`Permute`) around it. Keras's ``Permute(dims)`` counts axes from 1 on
+  (h, w, c); the torch module permutes torch's axes to the same effect.
 * Dropout is ``nn.Dropout(p)``: inverted dropout, like the spec's. A torch module starts
   in training mode, so it drops until ``module.eval()``; the spec's and Keras's layers
   default to inference.
@@ -38,10 +44,12 @@ port's code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 import reference
@@ -151,9 +159,153 @@ def _softmax_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> di
     return {"dim": layer.axis}  # the code takes Keras's channels-last layout ("last")
 
 
+# ── Reshape and Permute: Keras's layout of a feature map against torch's ─────────────────
+
+class Permute(nn.Module):
+    """``x.permute(*dims)``, ``dims`` counting the batch axis (torchvision's
+    ``ops.Permute``). torch has no such module in ``torch.nn``: users write
+    ``x.permute(...)`` in ``forward``, which an ``nn.Sequential`` cannot hold.
+
+    Shape: x (N, d₁, …, d_k) → y (N, d_{dims[1]}, …, d_{dims[k]}).
+    """
+
+    def __init__(self, dims: Sequence[int]) -> None:
+        super().__init__()
+        self.dims = tuple(int(d) for d in dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(*self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+SMALL_MODULES = (Permute,)
+
+
+def _torch_axes(rank: int, channels_first: bool) -> list[int]:
+    """Where each per-sample axis of the spec's layout (1 … rank) sits in torch's: the
+    channels (the spec's last) move to axis 1 on a feature map."""
+    if not channels_first or rank < 2:
+        return list(range(1, rank + 1))
+    return [*range(2, rank + 1), 1]
+
+
+def _to_torch_layout(array: np.ndarray, channels_first: bool) -> np.ndarray:
+    """A per-sample array in torch's layout: channels first on a feature map."""
+    return np.moveaxis(array, -1, 0) if channels_first and array.ndim > 1 else array
+
+
+def _reshape_modules(start: int, shape_in: tuple[int, ...], shape_out: tuple[int, ...]
+                     ) -> list[nn.Module]:
+    """The stock modules reshaping torch axes ``start``… of per-sample ``shape_in`` into
+    ``shape_out``, leading axes they share left alone: ``nn.Flatten(s)``,
+    ``nn.Unflatten(s, sizes)`` or both."""
+    shared = 0
+    while shared < min(len(shape_in), len(shape_out)) - 1 and \
+            shape_in[shared] == shape_out[shared]:
+        shared += 1
+    axis, rest_in, rest_out = start + shared, shape_in[shared:], shape_out[shared:]
+    if len(rest_out) == 1:
+        return [nn.Flatten(axis)]
+    if len(rest_in) == 1:
+        return [nn.Unflatten(axis, rest_out)]
+    return [nn.Flatten(axis), nn.Unflatten(axis, rest_out)]
+
+
+def _reshape(layer: reference.layers.Reshape, context: Context) -> list[nn.Module]:
+    """torch's reshape of its own layout where that gives Keras's numbers; else permuted to
+    channels-last, reshaped, and permuted back to channels-first."""
+    if not context.input_shape:
+        raise TypeError(f"{layer.name}: the input shape fixes what torch's layout is; "
+                        "convert it inside a reference.Sequential with its input_shape")
+    shape_in = tuple(context.input_shape)
+    shape_out = layer.output_shape(shape_in)
+    first_in = context.feature_map and len(shape_in) > 1
+    first_out = (context.feature_map or layer.channels_last) and len(shape_out) > 1
+    torch_in = _to_torch_layout(np.empty(shape_in), first_in).shape
+    torch_out = _to_torch_layout(np.empty(shape_out), first_out).shape
+    index = np.arange(math.prod(shape_in)).reshape(shape_in)
+    keras_order = _to_torch_layout(index.reshape(shape_out), first_out)
+    if np.array_equal(_to_torch_layout(index, first_in).reshape(torch_out), keras_order):
+        # Keras reshapes (h, w, c), torch (c, h, w): here both give the same numbers
+        return _reshape_modules(1, torch_in, torch_out)
+    before = [Permute((0, *range(2, len(shape_in) + 1), 1))] if first_in else []
+    after = [Permute((0, len(shape_out), *range(1, len(shape_out))))] if first_out else []
+    return [*before, *_reshape_modules(1, shape_in, shape_out), *after]
+
+
+def _read_reshape(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    """A run of Permute, nn.Flatten and nn.Unflatten modules that :func:`_reshape` writes
+    for a spec Reshape on this input; ``None`` for a lone nn.Flatten() (a Flatten) or
+    a lone Permute (a Permute)."""
+    shape = place.input_shape
+    channels_first = place.feature_map and shape is not None and len(shape) > 1
+    leading = isinstance(modules[i], Permute)
+    if leading and (not channels_first or
+                    modules[i].dims != (0, *range(2, len(shape) + 1), 1)):
+        return None  # not the move to channels-last that _reshape writes: a Permute
+    k = i + leading
+    end = k
+    while end < len(modules) and isinstance(modules[end], nn.Flatten | nn.Unflatten) and \
+            not (end > k and isinstance(modules[end], nn.Flatten)):
+        end += 1
+    if end == k or (end == k + 1 and not leading and type(modules[k]) is nn.Flatten and
+                    (modules[k].start_dim, modules[k].end_dim) == (1, -1)):
+        return None
+    if shape is None:
+        raise TypeError(f"module {i} ({type(modules[i]).__name__}) reshapes an input of "
+                        "unknown shape; pass input_shape")
+    torch_in = _to_torch_layout(np.empty(shape), channels_first).shape
+    trailing = end < len(modules) and isinstance(modules[end], Permute)
+    for stop in (end + 1, end) if trailing else (end,):  # a Permute after: this one's?
+        group = nn.Sequential(*modules[i:stop])
+        torch_out = tuple(group(torch.zeros(1, *torch_in)).shape[1:])
+        first_out = len(torch_out) == 3 or (place.feature_map and len(torch_out) > 1)
+        target = (*torch_out[1:], torch_out[0]) if first_out else torch_out
+        layer = reference.layers.Reshape(target)
+        spec_place = Context(shape, feature_map=(place.feature_map or len(target) == 3)
+                             and len(shape) > 1)
+        written = nn.Sequential(*_reshape(layer, spec_place))
+        if repr(written) == repr(group):
+            return layer, stop - i
+    raise TypeError(f"modules {i}..{end - 1} ({', '.join(repr(m) for m in group)}) reshape "
+                    f"{shape} as no Keras Reshape does in torch's layout; Keras's "
+                    f"Reshape({target}) is {list(written)}")
+
+
+def _permute(layer: reference.layers.Permute, context: Context) -> list[nn.Module]:
+    first = context.feature_map and len(layer.dims) > 1
+    axes = _torch_axes(len(layer.dims), first)
+    dims = [0] * (len(layer.dims) + 1)
+    for j, d in enumerate(layer.dims):  # output axis j is input axis d, in torch's places
+        dims[axes[j]] = axes[d - 1]
+    return [Permute(dims)]  # Keras counts (h, w, c) from 1, torch (n, c, h, w) from 0
+
+
+def _read_permute(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    dims = modules[i].dims
+    if dims[0] != 0 or sorted(dims) != list(range(len(dims))):
+        raise TypeError(f"module {i} ({modules[i]!r}) moves the batch axis; Keras's Permute "
+                        "keeps it first")
+    rank = len(dims) - 1
+    axes = _torch_axes(rank, (place.feature_map or rank == 3) and rank > 1)
+    spec_of = {torch_axis: k + 1 for k, torch_axis in enumerate(axes)}
+    return reference.layers.Permute(tuple(spec_of[dims[axes[j]]] for j in range(rank))), 1
+
+
 TRANSLATIONS = (
     Translation("Dense", _dense, _read_dense, (nn.Linear,),
                 Template("nn.Linear({in_features}, {out_features})")),
+    # before Flatten's row: an nn.Flatten followed by an nn.Unflatten is a Reshape
+    Translation("Reshape", _reshape, _read_reshape, (nn.Flatten, nn.Unflatten, Permute),
+                Template(None, call="x = x.reshape(len(x), {shape})  # Keras's Reshape, "
+                         "on Keras's layout", arguments=lambda layer, shape: {"shape": ", ".join(
+                             str(s) for s in layer.output_shape(shape))})),
+    Translation("Permute", _permute, _read_permute, (Permute,),
+                Template(None, call="x = x.permute(0, {dims})  # Keras's Permute counts "
+                         "from 1, after the batch axis", arguments=lambda layer, shape: {
+                             "dims": ", ".join(str(d) for d in layer.dims)})),
     Translation("Flatten", lambda layer, context: [nn.Flatten()], _read_flatten, (nn.Flatten,),
                 Template("nn.Flatten()", layout="any")),
     Translation("Dropout", lambda layer, context: [nn.Dropout(layer.rate)],

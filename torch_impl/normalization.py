@@ -13,6 +13,11 @@
 * ``LayerNormalization`` is ``nn.LayerNorm(features)``: statistics over the last axis,
   ε 1e-5 (Keras 1e-3).
 
+* Keras's preprocessing layers ``Rescaling`` (x · scale + offset) and ``Normalization``
+  ((x − mean) / max(√variance, 1e-7), the statistics given) have no torch module: two
+  small modules here, the statistics buffers of the second, on torch's channel dim 1 of a
+  feature map.
+
 Input policy: ``nn.BatchNorm1d`` alone would also take (N, C, L), with C on axis 1, and
 raise its own error on the other float dtype; the project's entry points check inputs
 before they reach the model (``torch_impl.fit``, the parity harness).
@@ -23,10 +28,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 import reference
 from reference.layouts import Context
+from reference.normalization import NORMALIZATION_FLOOR
 from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 
 
@@ -94,6 +101,90 @@ def _layer_norm_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
             "note": f"Keras's ε {layer.epsilon:g}; torch's default is 1e-5"}
 
 
+# ── Rescaling and Normalization: fixed, elementwise preprocessing ────────────────────────
+
+class Rescaling(nn.Module):
+    """y = x · scale + offset: Keras's ``Rescaling`` layer. torch has no module for it
+    (torchvision's transforms act on data, not inside a model); torch users write the
+    expression in ``forward``.
+
+    Shape: x, y (N, *) any shape.
+    """
+
+    def __init__(self, scale: float, offset: float = 0.0) -> None:
+        super().__init__()
+        self.scale, self.offset = float(scale), float(offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.offset
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale!r}, offset={self.offset!r}"
+
+
+class Normalization(nn.Module):
+    """y = (x − mean) / max(√variance, 1e-7) per feature along ``dim``: Keras's
+    ``Normalization`` with a given mean and variance. torch has no module for it:
+    ``nn.BatchNorm2d`` in eval mode divides by √(variance + ε) and, in training mode (a
+    module's default), normalises by the batch's statistics instead. ``mean`` and
+    ``variance`` are buffers, so ``state_dict`` carries them, and never trained.
+
+    Shape: x, y (N, *) with C features on ``dim`` (1: channels-first maps and (N, C));
+    mean, variance (C,) or (), kept as given (float64 unless told) and cast to x's dtype.
+    """
+
+    def __init__(self, mean: torch.Tensor, variance: torch.Tensor, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = int(dim)
+        self.register_buffer("mean", torch.as_tensor(mean).clone())
+        self.register_buffer("variance", torch.as_tensor(variance).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [1] * x.dim()
+        if self.mean.dim():
+            shape[self.dim] = -1
+        # the statistics in x's dtype, as Keras casts them to its compute dtype
+        mean, variance = self.mean.to(x.dtype), self.variance.to(x.dtype)
+        divisor = variance.sqrt().clamp_min(NORMALIZATION_FLOOR)  # Keras's floor, not ε
+        return (x - mean.view(shape)) / divisor.view(shape)
+
+    def extra_repr(self) -> str:
+        return f"features={self.mean.numel()}, dim={self.dim}"
+
+
+SMALL_MODULES = (Rescaling, Normalization)
+
+
+def _features_dim(context: Context) -> int:
+    """The axis of the features in torch: 1 on a channels-first feature map and on
+    (N, C), the last otherwise (a sequence, batch-first)."""
+    shape = context.input_shape or ()
+    return 1 if context.feature_map or len(shape) <= 1 else -1
+
+
+def _rescaling_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
+                      ) -> dict[str, Any]:
+    offset = layer.offset
+    return {"shift": "" if offset == 0 else f" {'-' if offset < 0 else '+'} {abs(offset)!r}"}
+
+
+def _normalization(layer: reference.Normalization, context: Context) -> list[nn.Module]:
+    # Keras's features are on the last axis; a feature map's are on torch's dim 1
+    return [Normalization(torch.from_numpy(layer.mean), torch.from_numpy(layer.variance),
+                          dim=_features_dim(context))]
+
+
+def _read_normalization_module(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    module = modules[i]
+    expected = _features_dim(place)
+    rank = len(place.input_shape) + 1 if place.input_shape is not None else None
+    if rank is not None and module.dim % rank != expected % rank and module.mean.dim():
+        raise TypeError(f"module {i} ({module!r}) normalises dim {module.dim}; here the "
+                        f"features are on dim {expected}")
+    return reference.Normalization(module.mean.double().numpy(),
+                                   module.variance.double().numpy()), 1
+
+
 TRANSLATIONS = (
     Translation("BatchNormalization", _batch_norm, _read_batch_norm,
                 (nn.BatchNorm1d, nn.BatchNorm2d),
@@ -102,4 +193,13 @@ TRANSLATIONS = (
     Translation("LayerNormalization", _layer_norm, _read_layer_norm, (nn.LayerNorm,),
                 Template("nn.LayerNorm({arguments})", note="{note}",
                          arguments=_layer_norm_fields)),
+    Translation("Rescaling", lambda layer, context: [Rescaling(layer.scale, layer.offset)],
+                lambda modules, i, place: (reference.Rescaling(modules[i].scale,
+                                                               modules[i].offset), 1),
+                (Rescaling,), Template(None, call="x = x * {scale!r}{shift}  # Keras's "
+                                       "Rescaling", arguments=_rescaling_fields, layout="any")),
+    Translation("Normalization", _normalization, _read_normalization_module, (Normalization,),
+                Template(None, call="x = x - x.new_tensor({mean})  # Keras's Normalization\n"
+                         "x = x / x.new_tensor({variance}).sqrt().clamp_min(1e-7)  # Keras's "
+                         "floor, not torch's + eps")),
 )

@@ -105,6 +105,20 @@ def decoder() -> keras.Sequential:
         L.Cropping2D(((1, 0), (2, 1)), name="crop"),
         L.Conv2DTranspose(2, 4, strides=2, padding="same", activation="tanh", name="up2"),
         L.Flatten(name="flatten"), L.Dense(3, name="out")], name="decoder")
+def shapes() -> keras.Sequential:
+    """Keras's preprocessing layers, then Reshape and Permute on feature maps (torch's are
+    channels-first) and the global poolings: EfficientNet's squeeze-excite Reshape((1, 1, C))."""
+    return keras.Sequential([keras.Input((6, 6, 3)), L.Rescaling(1 / 255, -0.5, name="scale"),
+                             L.Normalization(mean=[0.1, 0.2, 0.3], variance=[0.5, 1.0, 2.0],
+                                             name="standardise"),
+                             L.Conv2D(4, 3, activation="relu", name="conv"),
+                             L.Permute((2, 1, 3), name="transpose"),
+                             L.Reshape((-1, 4), name="pixels"),
+                             L.GlobalAveragePooling1D(name="average"),
+                             L.Reshape((1, 1, 4), name="excite"),
+                             L.Conv2D(4, 1, activation="sigmoid", name="gate"),
+                             L.GlobalMaxPooling2D(name="max"), L.Dense(2, name="out")],
+                            name="shapes")
 
 
 _RNG = np.random.default_rng(1)
@@ -114,7 +128,8 @@ MODELS = {"note004": (note004, XOR_INPUTS),
           "digits_cnn": (digits_cnn, _RNG.random((4, 28, 28, 1)).astype(np.float32)),
           "same_padding": (same_padding, _RNG.standard_normal((3, 9, 10, 3)).astype(np.float32)),
           "characters": (characters, _RNG.integers(0, 40, (4, 25))),
-          "decoder": (decoder, _RNG.standard_normal((3, 6, 7, 3)).astype(np.float32))}
+          "decoder": (decoder, _RNG.standard_normal((3, 6, 7, 3)).astype(np.float32)),
+          "shapes": (shapes, (255 * _RNG.random((3, 6, 6, 3))).astype(np.float32))}
 
 # Run in a fresh interpreter: only model.py, weights.pt and torch.
 VERIFY = """
@@ -410,3 +425,15 @@ def test_a_bidirectional_torch_module_ports_to_keras_bidirectional() -> None:
     assert result.report.first_divergence is None, str(result.report)
     assert ('keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True), '
             'merge_mode="mul"),') in result.source
+def test_torch_unflatten_and_permute_port_to_keras_reshape_and_permute() -> None:
+    """Off feature maps the layouts agree: nn.Unflatten is Keras's Reshape, torch_impl's
+    Permute (x.permute) Keras's Permute counted from 1."""
+    from torch_impl.layers import Permute
+
+    module = torch.nn.Sequential(torch.nn.Unflatten(1, (3, 2)), Permute((0, 2, 1)),
+                                 torch.nn.Flatten(), torch.nn.Linear(6, 2)).double()
+    result = nn_rosetta.port_to_keras(module, np.random.default_rng(0).random((4, 6)),
+                                      input_shape=(6,))
+    assert "keras.layers.Reshape((3, 2)" in result.source
+    assert "keras.layers.Permute((2, 1)" in result.source
+    assert "every layer within tolerance" in str(result.report)
