@@ -204,9 +204,13 @@ class _Convolution(_Windows):
 
     def __init__(self, in_channels: int, filters: int, kernel_size: Any, *, strides: Any = 1,
                  padding: str = "valid", dilation_rate: Any = 1,
-                 activation: str | Activation = "identity", dtype: object = np.float64,
-                 seed: int | None = None, name: str | None = None) -> None:
+                 activation: str | Activation = "identity", use_bias: bool = True,
+                 dtype: object = np.float64, seed: int | None = None,
+                 name: str | None = None) -> None:
         kind = type(self).__name__
+        self.use_bias = as_flag(kind, "use_bias", use_bias)
+        if not self.use_bias:  # as before a BatchNormalization, whose β takes its place
+            self.parameter_names = ("W",)
         for what, width in (("in_channels", in_channels), ("filters", filters)):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"{kind}: {what} must be a positive integer, got {width!r}")
@@ -223,8 +227,9 @@ class _Convolution(_Windows):
         in, depth_multiplier), b (in · depth_multiplier)."""
         kernel, channels = list(config["kernel_size"]), config["in_channels"]
         out = config["depth_multiplier"] if "depth_multiplier" in config else config["filters"]
-        return {"W": [*kernel, channels, out],
-                "b": [channels * out if "depth_multiplier" in config else out]}
+        bias = {"b": [channels * out if "depth_multiplier" in config else out]} \
+            if config.get("use_bias", True) else {}
+        return {"W": [*kernel, channels, out], **bias}
 
     @property
     def kernel_shape(self) -> tuple[int, ...]:
@@ -240,7 +245,8 @@ class _Convolution(_Windows):
         window = math.prod(self.kernel_size)
         limit = np.sqrt(6.0 / (window * self.in_channels + window * self.out_channels))
         self._values["W"] = rng.uniform(-limit, limit, self.kernel_shape).astype(self.dtype)
-        self._values["b"] = np.zeros(self.out_channels, self.dtype)
+        if self.use_bias:
+            self._values["b"] = np.zeros(self.out_channels, self.dtype)
 
     @property
     def W(self) -> np.ndarray:
@@ -278,7 +284,8 @@ class _Convolution(_Windows):
         self._check_channels(x)
         cols = self._gather(x)
         z = self._combine(cols)
-        z += self.b
+        if self.use_bias:
+            z += self.b
         self._cache = {"cols": cols, "z": z}
         return self._output(self.activation(z))
 
@@ -291,8 +298,9 @@ class _Convolution(_Windows):
         cols, z = self._cache["cols"], self._cache["z"]
         g = self._grad_2d(grad_output, self._output(z).shape)
         delta = self.activation.vjp(z, g)
-        self._gradients = {"W": self._kernel_gradient(cols, delta),
-                           "b": _column_sums(delta.reshape(-1, delta.shape[-1]))}
+        self._gradients = {"W": self._kernel_gradient(cols, delta)}
+        if self.use_bias:
+            self._gradients["b"] = _column_sums(delta.reshape(-1, delta.shape[-1]))
         if not input_gradient:
             return None
         sent = np.empty((*delta.shape[:3], self.in_channels), delta.dtype)  # one per offset
@@ -303,9 +311,11 @@ class _Convolution(_Windows):
         return self._dx(self._scatter(send, delta.dtype))
 
     def config(self) -> dict[str, Any]:
+        bias = {} if self.use_bias else {"use_bias": False}
         return {"in_channels": self.in_channels, "filters": self.filters,
                 "dilation_rate": list(self.dilation_rate), "activation": self.activation.name,
-                "activation_params": dict(self.activation.params), **super().config()}
+                "activation_params": dict(self.activation.params), **bias,
+                **super().config()}
 
 
 class Conv2D(_Convolution):
@@ -334,7 +344,7 @@ class Conv2D(_Convolution):
         kernel_size, strides, dilation_rate: an int or a pair (h, w).
         padding: ``"valid"`` (none) or ``"same"`` (TF's rule).
         activation: a name from ``reference.activations`` or an ``Activation``.
-        dtype, seed, name: as :class:`reference.layers.Dense`.
+        use_bias, dtype, seed, name: as :class:`reference.layers.Dense`.
     """
 
     def _combine(self, cols: np.ndarray) -> np.ndarray:

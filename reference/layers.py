@@ -47,6 +47,7 @@ import numpy as np
 from reference import activations, initializers
 from reference._validation import (
     as_dtype,
+    as_flag,
     as_float_array,
     as_mask,
     as_seed,
@@ -225,6 +226,8 @@ class Dense(Layer):
         kernel_regularizer: λ of the L2 loss term λ‖W‖² (0: none).
         dtype: float64 (default, NumPy's) or float32; float inputs must match it, integer
             inputs are converted to it (``reference._validation`` states the policy).
+        use_bias: False: no b, y = φ(x W) (Keras's ``use_bias=False``, torch's
+            ``bias=False``), as before a BatchNormalization, whose β takes its place.
         seed: seeds the Glorot-uniform kernel (Keras's default, zero bias).
             ``Sequential(..., seed=...)`` re-draws all layers from one generator.
         name: used in error messages.
@@ -235,8 +238,12 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int,
                  activation: str | activations.Activation = "identity", *,
-                 kernel_regularizer: float = 0.0, dtype: object = np.float64,
-                 seed: int | None = None, name: str | None = None) -> None:
+                 kernel_regularizer: float = 0.0, use_bias: bool = True,
+                 dtype: object = np.float64, seed: int | None = None,
+                 name: str | None = None) -> None:
+        self.use_bias = as_flag("Dense", "use_bias", use_bias)
+        if not self.use_bias:
+            self.parameter_names = ("W",)
         for what, width in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"Dense: {what} must be a positive integer, got {width!r}")
@@ -259,7 +266,8 @@ class Dense(Layer):
         """Draw W Glorot-uniform and set b to zero, as ``keras.layers.Dense`` does."""
         shape = (self.in_features, self.out_features)
         self._values["W"] = initializers.glorot_uniform(shape, rng, self.dtype)
-        self._values["b"] = initializers.zeros((self.out_features,), dtype=self.dtype)
+        if self.use_bias:
+            self._values["b"] = initializers.zeros((self.out_features,), dtype=self.dtype)
 
     @property
     def W(self) -> np.ndarray:
@@ -285,12 +293,12 @@ class Dense(Layer):
 
     @property
     def db(self) -> np.ndarray | None:
-        return None if self._gradients is None else self._gradients["b"]
+        return None if self._gradients is None else self._gradients.get("b")
 
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
-        return {"W": [config["in_features"], config["out_features"]],
-                "b": [config["out_features"]]}
+        bias = {"b": [config["out_features"]]} if config.get("use_bias", True) else {}
+        return {"W": [config["in_features"], config["out_features"]], **bias}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if tuple(input_shape) != (self.in_features,):
@@ -307,7 +315,8 @@ class Dense(Layer):
         x = as_float_array(x, self.dtype, self.name, "input x")
         check_batch(self.name, "input x", x.shape, self.in_features)
         z = x @ self.W
-        z += self.b  # in place: no second (N, out) temporary
+        if self.use_bias:
+            z += self.b  # in place: no second (N, out) temporary
         self._x, self._z = x, z
         return self.activation(z)
 
@@ -329,7 +338,7 @@ class Dense(Layer):
             dW = self._x.T * delta
         if self.kernel_regularizer:
             dW += (2.0 * self.kernel_regularizer) * self.W  # d(λ‖W‖²)/dW
-        self._gradients = {"W": dW, "b": np.sum(delta, axis=0)}
+        self._gradients = {"W": dW, **({"b": np.sum(delta, axis=0)} if self.use_bias else {})}
         return delta @ self.W.T if input_gradient else None
 
     def regularization_loss(self) -> float:
@@ -340,9 +349,10 @@ class Dense(Layer):
     def config(self) -> dict[str, Any]:
         regularizer = {"kernel_regularizer": self.kernel_regularizer} \
             if self.kernel_regularizer else {}
+        bias = {} if self.use_bias else {"use_bias": False}
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "activation": self.activation.name, "activation_params":
-                    dict(self.activation.params), **regularizer, **super().config()}
+                    dict(self.activation.params), **regularizer, **bias, **super().config()}
 
     def __repr__(self) -> str:
         return (f"Dense({self.in_features}, {self.out_features}, "

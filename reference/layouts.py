@@ -314,6 +314,12 @@ class Layout:
     rows: tuple[WeightRow, ...] = ()
     note: str = ""
 
+    def rows_of(self, layer: object) -> tuple[WeightRow, ...]:
+        """The rows of the arrays ``layer`` has: a layer built with ``use_bias=False``
+        has no bias, and neither has its torch module (``bias=None``) or Keras layer."""
+        names = set(layer.parameter_names) | set(layer.state_names)
+        return tuple(row for row in self.rows if set(row.spec_names) <= names)
+
 
 LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
     Layout("Dense", "nn.Linear", "keras.layers.Dense", (

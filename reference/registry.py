@@ -186,7 +186,7 @@ def _stack_case(label: str, build: Callable[[np.dtype, int, np.random.Generator]
         model = Sequential(build(dtype, batch, rng), input_shape=input_shape,
                            seed=int(rng.integers(2**31)))
         for layer in model.layers:
-            if isinstance(layer, Dense):
+            if isinstance(layer, Dense) and layer.use_bias:
                 layer.b = rng.uniform(-0.5, 0.5, layer.out_features).astype(dtype)
         x = rng.standard_normal((batch, *input_shape)).astype(dtype)
         return {"model": model, "x": x, "y_true": _targets(loss, rng, batch,
@@ -306,6 +306,11 @@ def _convolution_concepts() -> list[Concept]:
                                    activation="sigmoid"), (6, 7, 1)),
             _convolution_case("2×2 'valid', bias up to ±1e4, tanh",
                               conv(1, 2, 2, activation="tanh"), (4, 4, 1), extreme=True),
+            _convolution_case("3×3 'same', use_bias=False → BatchNorm → ReLU: the block of "
+                              "ResNets and MobileNets", lambda dtype: [
+                                  Conv2D(2, 3, 3, padding="same", use_bias=False, dtype=dtype),
+                                  BatchNormalization(3, convention="keras", dtype=dtype),
+                                  Activation("relu")], (5, 5, 2)),
         )),
         Concept(name="Conv1D", module="convolution", summary=first_line(Conv1D), notes=(),
                 cases=(
@@ -324,6 +329,11 @@ def _convolution_concepts() -> list[Concept]:
                                                              strides=2, padding="same",
                                                              activation="tanh", dtype=dtype)],
                               (8, 8, 2)),
+            _convolution_case("3×3, use_bias=False, 'same' on 7×7 → BatchNorm: MobileNet's",
+                              lambda dtype: [DepthwiseConv2D(3, 3, padding="same",
+                                                             use_bias=False, dtype=dtype),
+                                             BatchNormalization(3, convention="keras",
+                                                                dtype=dtype)], (7, 7, 3)),
         )),
         Concept(name="MaxPool2D", module="convolution", summary=first_line(MaxPool2D),
                 notes=(), cases=(
@@ -1110,8 +1120,14 @@ def _build() -> tuple[Concept, ...]:
     ]
     concepts.append(Concept(
         name="Dense", module="layers", summary=_first_line(Dense.__doc__), notes=("000", "002"),
-        cases=tuple(_model_case(f"Dense(4, 3, {a})", (4, 3), (a,), "mean_squared_error")
-                    for a in activations.NAMES if a != "step"),
+        cases=(*(_model_case(f"Dense(4, 3, {a})", (4, 3), (a,), "mean_squared_error")
+                 for a in activations.NAMES if a != "step"),
+               _stack_case("Dense(4, 5, use_bias=False) → BatchNorm(5) → Dense(5, 2): "
+                           "torch's bias=False", lambda dtype, batch, rng: [
+                               Dense(4, 5, use_bias=False, dtype=dtype),
+                               BatchNormalization(5, convention="keras", dtype=dtype),
+                               Dense(5, 2, "tanh", dtype=dtype)], (4,),
+                           "mean_squared_error")),
     ))
     concepts.append(Concept(
         name="Flatten", module="layers", summary=_first_line(Flatten.__doc__), notes=(),

@@ -55,7 +55,7 @@ def _keras_layers(layer: reference.layers.Layer, context: Context,
     made = _translation(layer, "from_reference").build(layer, context, dtype)
     values = {**layer.parameters, **layer.state}
     holder = _translation(layer, "from_reference").holder(made[0])
-    for row in layout(type(layer).__name__).rows:
+    for row in layout(type(layer).__name__).rows_of(layer):
         arrays = row.to_keras.forward(pack(tuple(values[n] for n in row.spec_names)), context)
         for name, array in unpack(row.keras_names, arrays).items():
             attrgetter(name)(holder).assign(array)
@@ -194,7 +194,7 @@ def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: 
     (moving statistics have no gradient), brought back through the transform's adjoint."""
     found = {}
     holder = _translation(layer, "to_reference").holder(keras_layer)
-    for row in layout(type(layer).__name__).rows:
+    for row in layout(type(layer).__name__).rows_of(layer):
         if trainable_only and not row.trainable:
             continue
         arrays = pack(tuple(read(attrgetter(name)(holder)) for name in row.keras_names))

@@ -31,7 +31,7 @@ from tf_impl.layers import activation_layers, built, read_activation
 def Conv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
            strides: int | Sequence[int] = 1, padding: str = "valid",
            dilation_rate: int | Sequence[int] = 1, activation: str = "linear",
-           dtype: str = "float64") -> keras.layers.Conv2D:
+           use_bias: bool = True, dtype: str = "float64") -> keras.layers.Conv2D:
     """A built ``keras.layers.Conv2D``: y = φ(conv(x, kernel) + bias), kernel
     (k_h, k_w, in_channels, filters).
 
@@ -39,7 +39,7 @@ def Conv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
     """
     layer = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
                                 dilation_rate=dilation_rate, activation=activation,
-                                dtype=dtype)
+                                use_bias=use_bias, dtype=dtype)
     layer.build((None, None, None, in_channels))
     return layer
 
@@ -47,14 +47,14 @@ def Conv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
 def Conv1D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
            strides: int | Sequence[int] = 1, padding: str = "valid",
            dilation_rate: int | Sequence[int] = 1, activation: str = "linear",
-           dtype: str = "float64") -> keras.layers.Conv1D:
+           use_bias: bool = True, dtype: str = "float64") -> keras.layers.Conv1D:
     """A built ``keras.layers.Conv1D``, kernel (k, in_channels, filters).
 
     Shape: x (N, L, in_channels) → y (N, L', filters).
     """
     layer = keras.layers.Conv1D(filters, kernel_size, strides=strides, padding=padding,
                                 dilation_rate=dilation_rate, activation=activation,
-                                dtype=dtype)
+                                use_bias=use_bias, dtype=dtype)
     layer.build((None, None, in_channels))
     return layer
 
@@ -62,7 +62,7 @@ def Conv1D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
 def DepthwiseConv2D(in_channels: int, kernel_size: int | Sequence[int], *,
                     depth_multiplier: int = 1, strides: int | Sequence[int] = 1,
                     padding: str = "valid", dilation_rate: int | Sequence[int] = 1,
-                    activation: str = "linear",
+                    activation: str = "linear", use_bias: bool = True,
                     dtype: str = "float64") -> keras.layers.DepthwiseConv2D:
     """A built ``keras.layers.DepthwiseConv2D``, kernel (k_h, k_w, C, depth_multiplier).
 
@@ -71,7 +71,7 @@ def DepthwiseConv2D(in_channels: int, kernel_size: int | Sequence[int], *,
     layer = keras.layers.DepthwiseConv2D(kernel_size, strides=strides, padding=padding,
                                          depth_multiplier=depth_multiplier,
                                          dilation_rate=dilation_rate, activation=activation,
-                                         dtype=dtype)
+                                         use_bias=use_bias, dtype=dtype)
     layer.build((None, None, None, in_channels))
     return layer
 
@@ -125,7 +125,7 @@ def _build_convolution(layer: reference.layers.Layer, context: Context,
     name, after = activation_layers(layer, layer.dtype.name, f"from_reference: {layer.name}")
     options = {"strides": layer.strides, "padding": layer.padding,
                "dilation_rate": layer.dilation_rate, "activation": name,
-               "dtype": layer.dtype.name}
+               "use_bias": layer.use_bias, "dtype": layer.dtype.name}
     if isinstance(layer, reference.DepthwiseConv2D):
         main = DepthwiseConv2D(layer.in_channels, layer.kernel_size,
                                depth_multiplier=layer.depth_multiplier, **options)
@@ -149,15 +149,14 @@ def _read_convolution(layers: Sequence[keras.Layer], i: int, where: str) -> Read
     main = layers[i]
     padding = _padding(main, where)
     built(main, where)
-    if not main.use_bias or getattr(main, "groups", 1) != 1:
-        raise TypeError(f"to_reference: {where} has no bias or groups > 1; the spec's "
-                        "convolutions have a bias and one group (DepthwiseConv2D: one per "
-                        "channel)")
+    if getattr(main, "groups", 1) != 1:
+        raise TypeError(f"to_reference: {where} has groups > 1; the spec's convolutions have "
+                        "one group (DepthwiseConv2D: one per channel)")
     activation, n = read_activation(layers, i, where)
     kernel = main.kernel
     options = {"strides": main.strides, "padding": padding,
                "dilation_rate": main.dilation_rate, "activation": activation,
-               "dtype": kernel.dtype}
+               "use_bias": main.use_bias, "dtype": kernel.dtype}
     if isinstance(main, keras.layers.DepthwiseConv2D):
         return reference.DepthwiseConv2D(int(kernel.shape[2]), main.kernel_size,
                                          depth_multiplier=int(kernel.shape[3]), **options), n

@@ -43,7 +43,8 @@ from tf_impl.activations import (
 
 
 def Dense(in_features: int, out_features: int, activation: str = "linear", *,
-          kernel_regularizer: float = 0.0, dtype: str = "float64") -> keras.layers.Dense:
+          kernel_regularizer: float = 0.0, use_bias: bool = True,
+          dtype: str = "float64") -> keras.layers.Dense:
     """A built ``keras.layers.Dense``: y = φ(x K + b), kernel K of shape (in, out);
     ``activation``: a Keras activation name.
 
@@ -53,7 +54,7 @@ def Dense(in_features: int, out_features: int, activation: str = "linear", *,
     regularizer = keras.regularizers.L2(kernel_regularizer) if kernel_regularizer else None
     layer = keras.layers.Dense(out_features, activation=activation,
                                kernel_regularizer=regularizer,  # adds λ‖W‖² to model.losses
-                               dtype=dtype)
+                               use_bias=use_bias, dtype=dtype)
     layer.build((None, in_features))
     return layer
 
@@ -141,14 +142,13 @@ def built(layer: keras.Layer, where: str) -> None:
 def _build_dense(layer: reference.Dense, context: Context, dtype: str) -> list[keras.Layer]:
     name, after = activation_layers(layer, layer.dtype.name, f"from_reference: {layer.name}")
     return [Dense(layer.in_features, layer.out_features, name,
-                  kernel_regularizer=layer.kernel_regularizer, dtype=layer.dtype.name), *after]
+                  kernel_regularizer=layer.kernel_regularizer, use_bias=layer.use_bias,
+                  dtype=layer.dtype.name), *after]
 
 
 def read_dense(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
     built(main, where)
-    if not main.use_bias:
-        raise TypeError(f"to_reference: {where} has no bias; the spec's Dense always has one")
     regularizer = main.kernel_regularizer
     if regularizer is not None and (not isinstance(regularizer, keras.regularizers.L2) or
                                     main.bias_regularizer is not None):
@@ -158,7 +158,7 @@ def read_dense(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     kernel = main.kernel
     return reference.Dense(int(kernel.shape[0]), int(kernel.shape[1]), activation,
                            kernel_regularizer=0.0 if regularizer is None else
-                           float(regularizer.l2), dtype=kernel.dtype), n
+                           float(regularizer.l2), use_bias=main.use_bias, dtype=kernel.dtype), n
 
 
 def _read_flatten(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
@@ -227,7 +227,9 @@ def _activation_template(layer: reference.layers.Layer) -> dict:
 
 TRANSLATIONS = [
     Translation("Dense", _build_dense, read_dense, (keras.layers.Dense,),
-                Template("keras.layers.Dense({out_features})", activation=True)),
+                Template("keras.layers.Dense({out_features}{bias})", activation=True,
+                         arguments=lambda layer: {"bias": "" if layer.use_bias else
+                                                  ", use_bias=False"})),
     Translation("Flatten", lambda layer, context, dtype: [Flatten(dtype=dtype)],
                 _read_flatten, (keras.layers.Flatten,), Template("keras.layers.Flatten()")),
     Translation("Dropout", lambda layer, context, dtype: [Dropout(layer.rate, dtype=dtype)],

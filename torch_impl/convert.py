@@ -84,7 +84,7 @@ def _build(layer: reference.layers.Layer, context: Context) -> list[nn.Module]:
         raise TypeError(f"from_reference: {error}") from None
     holder, values = _holder(modules, kind), {**layer.parameters, **layer.state}
     with torch.no_grad():
-        for row in layout(kind).rows:
+        for row in layout(kind).rows_of(layer):
             arrays = row.to_torch.forward(pack(tuple(values[n] for n in row.spec_names)),
                                           context)
             arrays = arrays if isinstance(arrays, tuple) else (arrays,)
@@ -199,7 +199,7 @@ def _copy_out(layer: reference.layers.Layer, modules: Sequence[nn.Module], conte
     ``gradients`` their ``.grad``."""
     kind = type(layer).__name__
     holder, found = _holder(modules, kind), {}
-    for row in layout(kind).rows:
+    for row in layout(kind).rows_of(layer):
         if gradients and not row.trainable:  # running statistics have no gradient
             continue
         tensors = [attrgetter(name)(holder) for name in row.torch_names]

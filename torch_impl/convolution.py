@@ -193,7 +193,7 @@ def _convolution(layer: reference.layers.Layer, context: Context) -> list[nn.Mod
     conv = (nn.Conv2d if rank == 2 else nn.Conv1d)(
         layer.in_channels, layer.filters, _size(layer.kernel_size), stride=_size(layer.strides),
         padding=padding, dilation=_size(layer.dilation_rate), groups=groups,
-        dtype=torch_dtype(layer.dtype))
+        bias=layer.use_bias, dtype=torch_dtype(layer.dtype))
     pad = [] if amounts is None else [_pad_module(amounts)]
     return [*pad, conv, *as_modules(layer.activation, conv.weight.dtype, feature_map=True)]
 
@@ -210,9 +210,9 @@ def _reader(conv_class: type[nn.Module], depthwise: bool = False):
         if conv.groups not in (1, conv.in_channels):
             raise TypeError(f"{where} has groups={conv.groups}; the spec has ordinary "
                             "(groups=1) and depthwise (groups=in_channels) convolutions")
-        if conv.bias is None or conv.padding_mode != "zeros":
-            raise TypeError(f"{where} has no bias or pads other than with zeros; the spec's "
-                            "convolutions have a bias and pad with zeros")
+        if conv.padding_mode != "zeros":
+            raise TypeError(f"{where} pads with {conv.padding_mode!r}; the spec's convolutions "
+                            "pad with zeros")
         own = _own_pads(conv, len(conv.kernel_size))
         if pads is not None and conv.padding == "same":
             raise TypeError(f"{where} pads twice (a pad module and padding='same')")
@@ -224,7 +224,7 @@ def _reader(conv_class: type[nn.Module], depthwise: bool = False):
             _spec_padding(where, total, conv, place.input_shape)
         activation = following(modules, k + 1, MODULE_CLASSES)
         options = {"strides": conv.stride, "padding": padding, "dilation_rate": conv.dilation,
-                   "dtype": numpy_dtype(conv.weight),
+                   "use_bias": conv.bias is not None, "dtype": numpy_dtype(conv.weight),
                    "activation": "identity" if activation is None else
                    from_module(activation, f"module {k + 1}", feature_map=True)}
         consumed = k + 1 - i + (activation is not None)
@@ -354,7 +354,10 @@ def _convolution_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
         arguments.append(f"stride={_size(layer.strides)}")
     if set(layer.dilation_rate) != {1}:
         arguments.append(f"dilation={_size(layer.dilation_rate)}")
-    return _windows(layer, shape, arguments)
+    fields = _windows(layer, shape, arguments)
+    if not layer.use_bias:  # Keras's use_bias=False; torch's Conv2d takes bias last
+        fields["arguments"] += ", bias=False"
+    return fields
 
 
 def _pooling_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:

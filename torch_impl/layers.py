@@ -65,19 +65,24 @@ from torch_impl._table import (
 from torch_impl.activations import MODULE_CLASSES, as_modules, from_module
 
 
+def _no_bias(layer: reference.layers.Layer) -> str:
+    """The port's ``, bias=False`` for a layer built without one (Keras's ``use_bias=False``)."""
+    return "" if layer.use_bias else ", bias=False"
+
+
 def _dense(layer: reference.Dense, context: Context) -> list[nn.Module]:
-    linear = nn.Linear(layer.in_features, layer.out_features, dtype=torch_dtype(layer.dtype))
+    linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.use_bias,
+                       dtype=torch_dtype(layer.dtype))
     return [linear, *as_modules(layer.activation, linear.weight.dtype)]
 
 
 def _read_dense(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     linear, activation = modules[i], following(modules, i + 1, MODULE_CLASSES)
-    if linear.bias is None:
-        raise TypeError(f"module {i} (nn.Linear) has no bias; the spec's Dense always has one")
     spec_activation = "identity" if activation is None else \
         from_module(activation, f"module {i + 1}")
     return (reference.Dense(linear.in_features, linear.out_features, spec_activation,
-                            dtype=numpy_dtype(linear.weight)), 1 + (activation is not None))
+                            use_bias=linear.bias is not None, dtype=numpy_dtype(linear.weight)),
+            1 + (activation is not None))
 
 
 def _read_flatten(modules: Sequence[nn.Module], i: int, place: Context
@@ -296,7 +301,8 @@ def _read_permute(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
 
 TRANSLATIONS = (
     Translation("Dense", _dense, _read_dense, (nn.Linear,),
-                Template("nn.Linear({in_features}, {out_features})")),
+                Template("nn.Linear({in_features}, {out_features}{bias})",
+                         arguments=lambda layer, shape: {"bias": _no_bias(layer)})),
     # before Flatten's row: an nn.Flatten followed by an nn.Unflatten is a Reshape
     Translation("Reshape", _reshape, _read_reshape, (nn.Flatten, nn.Unflatten, Permute),
                 Template(None, call="x = x.reshape(len(x), {shape})  # Keras's Reshape, "
