@@ -118,7 +118,7 @@ def test_a_plain_keras_model_converts_to_the_spec() -> None:
      r"pads \[\(1, 1\), \(1, 1\)\]; the spec pads by TF's rule only"),
     (lambda nn: nn.Conv2d(4, 4, 3, groups=2), "groups=2"),
     (lambda nn: nn.MaxPool2d(2, ceil_mode=True), "rounds its output size up"),
-    (lambda nn: nn.Conv2d(2, 2, 3, bias=False), "no bias"),
+    (lambda nn: nn.Conv2d(2, 2, 3, padding_mode="reflect"), "pads with 'reflect'"),
 ])
 def test_torch_modules_without_a_spec_counterpart_are_refused(build, message) -> None:
     framework("torch")
@@ -153,3 +153,24 @@ def test_torch_fit_refuses_a_channels_last_batch() -> None:
                                          r"\(N, 3, N, N\), got \(2, 8, 8, 3\)"):
         torch_impl.fit(module, torch.zeros(2, 8, 8, 3, dtype=torch.float64),  # NHWC
                        torch.zeros(2, 144, dtype=torch.float64))
+
+
+def test_a_bias_free_convolution_reads_from_torch_and_keras_as_use_bias_false() -> None:
+    """torch's ``bias=False`` and Keras's ``use_bias=False`` are the spec's ``use_bias=False``
+    (no b at all, not a b of zeros), and go back out as they came in."""
+    framework("torch")
+    import keras
+    from torch import nn
+
+    import tf_impl
+    import torch_impl
+
+    module = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.Flatten()).double()
+    from_torch = torch_impl.to_reference(module, input_shape=(5, 5, 2))
+    model = keras.Sequential([keras.Input((5, 5, 2)), keras.layers.Conv2D(3, 3, use_bias=False),
+                              keras.layers.Flatten()])
+    from_keras = tf_impl.to_reference(model)
+    for spec in (from_torch, from_keras):
+        assert not spec.layers[0].use_bias and list(spec.layers[0].parameters) == ["W"]
+    assert torch_impl.from_reference(from_torch)[0].bias is None
+    assert not tf_impl.from_reference(from_keras).layers[0].use_bias
