@@ -122,9 +122,10 @@ def digit_cnn(dtype: object = np.float64, seed: int | None = 0) -> Sequential:
 
 def _conv_bn(x: SymbolicTensor, filters: int, kernel_size: int, strides: int, name: str,
              dtype: object) -> SymbolicTensor:
-    """Conv2D → BatchNormalization (Keras's convention), the unit a ResNet is built of."""
+    """Conv2D without a bias → BatchNormalization (Keras's convention), the unit a ResNet is
+    built of: the normalisation subtracts any bias again, and its β is the shift."""
     x = Conv2D(x.shape[-1], filters, kernel_size, strides=strides,
-               padding="same" if kernel_size > 1 else "valid", dtype=dtype,
+               padding="same" if kernel_size > 1 else "valid", use_bias=False, dtype=dtype,
                name=f"{name}_conv")(x)
     return BatchNormalization(filters, convention="keras", dtype=dtype, name=f"{name}_bn")(x)
 
