@@ -186,7 +186,7 @@ def _stack_case(label: str, build: Callable[[np.dtype, int, np.random.Generator]
         model = Sequential(build(dtype, batch, rng), input_shape=input_shape,
                            seed=int(rng.integers(2**31)))
         for layer in model.layers:
-            if isinstance(layer, Dense) and layer.use_bias:
+            if isinstance(layer, Dense):
                 layer.b = rng.uniform(-0.5, 0.5, layer.out_features).astype(dtype)
         x = rng.standard_normal((batch, *input_shape)).astype(dtype)
         return {"model": model, "x": x, "y_true": _targets(loss, rng, batch,
@@ -1120,14 +1120,8 @@ def _build() -> tuple[Concept, ...]:
     ]
     concepts.append(Concept(
         name="Dense", module="layers", summary=_first_line(Dense.__doc__), notes=("000", "002"),
-        cases=(*(_model_case(f"Dense(4, 3, {a})", (4, 3), (a,), "mean_squared_error")
-                 for a in activations.NAMES if a != "step"),
-               _stack_case("Dense(4, 5, use_bias=False) → BatchNorm(5) → Dense(5, 2): "
-                           "torch's bias=False", lambda dtype, batch, rng: [
-                               Dense(4, 5, use_bias=False, dtype=dtype),
-                               BatchNormalization(5, convention="keras", dtype=dtype),
-                               Dense(5, 2, "tanh", dtype=dtype)], (4,),
-                           "mean_squared_error")),
+        cases=tuple(_model_case(f"Dense(4, 3, {a})", (4, 3), (a,), "mean_squared_error")
+                    for a in activations.NAMES if a != "step"),
     ))
     concepts.append(Concept(
         name="Flatten", module="layers", summary=_first_line(Flatten.__doc__), notes=(),
@@ -1169,6 +1163,12 @@ def _build() -> tuple[Concept, ...]:
                 lambda dtype: [Dense(4, 3, "tanh", dtype=dtype),
                                BatchNormalization(3, 0.8, convention="keras", dtype=dtype),
                                Dense(3, 2, dtype=dtype)], (4,)),
+            _normalization_case(
+                "Dense(4, 5, use_bias=False) → BatchNorm(5): no bias for β to cancel "
+                "(torch's bias=False) → Dense(5, 2, tanh): 2 training steps, then inference",
+                lambda dtype: [Dense(4, 5, use_bias=False, dtype=dtype),
+                               BatchNormalization(5, convention="keras", dtype=dtype),
+                               Dense(5, 2, "tanh", dtype=dtype)], (4,), steps=2),
             _normalization_case(
                 "BatchNorm(5), torch's defaults (momentum 0.1, ε 1e-5) → Dense(5, 2, "
                 "sigmoid): 3 training steps, then inference",
