@@ -306,8 +306,11 @@ class Torch(_Framework):
         module = self.impl.from_reference(model)
         # nn.Linear keeps no λ (a graph's cases have none)
         l2 = {} if graph else self.impl.convert.l2_penalties(model, module)
+        X = data["X"]
+        if graph and reference.graphs.feature_maps(model)[model.inputs[0].name]:
+            X = np.ascontiguousarray(np.moveaxis(X, -1, 1))  # torch's layout: channels-first
         try:
-            history = self.impl.fit(module, data["X"], data["Y"], **_fit_args(data), l2=l2)
+            history = self.impl.fit(module, X, data["Y"], **_fit_args(data), l2=l2)
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
         if graph:
