@@ -449,3 +449,28 @@ def test_keras_applications_densenet121_ports_its_concatenations_within_the_tole
     expected = keras.ops.convert_to_numpy(model(x, training=False))
     # measured worst: 7.7e-8 relative
     np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
+def test_a_squeeze_and_excitation_gate_ports_as_a_broadcast_product(tmp_path) -> None:
+    """EfficientNet's pattern: Normalization(axis=3) of an image, then maps (N, H, W, C)
+    times a gate (N, 1, 1, C) computed from their global average."""
+    keras.utils.set_random_seed(6)
+    x = keras.Input((6, 6, 3), name="image")
+    normalization = L.Normalization(axis=3, name="normalization")
+    h = normalization(x)
+    normalization.adapt_mean.assign([0.1, -0.2, 0.3])
+    normalization.adapt_variance.assign([0.5, 2.0, 1.5])
+    normalization.finalize_state()
+    maps = L.Conv2D(4, 3, padding="same", activation="swish", name="maps")(h)
+    squeeze = L.GlobalAveragePooling2D(name="se_squeeze")(maps)
+    squeeze = L.Reshape((1, 1, 4), name="se_reshape")(squeeze)
+    gate = L.Conv2D(4, 1, activation="sigmoid", name="se_expand")(squeeze)
+    excited = L.Multiply(name="se_excite")([maps, gate])
+    model = keras.Model(x, L.Dense(2, name="out")(L.Flatten(name="flat")(excited)))
+    image = np.random.default_rng(6).standard_normal((3, 6, 6, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, image)
+    assert result.report.ok, str(result.report)
+    assert "se_excite = maps * se_expand" in result.source
+    expected = keras.ops.convert_to_numpy(model(image, training=False))
+    np.testing.assert_allclose(_run_fresh(result, image, tmp_path), expected, rtol=1e-5,
+                               atol=1e-6)
