@@ -9,7 +9,7 @@ layer           y                                  dL/dx_i
 ==============  =================================  =========================================
 Add             Σ_i x_i                            g
 Subtract        x_1 − x_2 (exactly two inputs)     g, −g
-Multiply        Π_i x_i                            g ⊙ Π_{j≠i} x_j
+Multiply        Π_i x_i (broadcast)                g ⊙ Π_{j≠i} x_j, summed to x_i's shape
 Average         (1/k) Σ_i x_i                      g / k
 Maximum         max_i x_i, entry by entry          g where x_i is the maximum, else 0
 Concatenate     [x_1, …, x_k] along axis           the slice of g that x_i became
@@ -24,7 +24,10 @@ g/k. Measured with torch 2.13 and TF 2.21 / Keras 3.15 on CPU.
 
 Shapes: the element-wise layers need at least two inputs of exactly one shape (Keras
 also takes a list of one, and broadcasts (N, 4) with (N, 1); the spec refuses both, so a
-broadcast never happens unnoticed). ``Concatenate`` needs equal shapes except along
+broadcast never happens unnoticed), except ``Multiply``, which broadcasts as Keras does
+inputs of one rank whose per-sample axes are equal or 1: a squeeze-and-excitation gate
+(N, H, W, C) ⊙ (N, 1, 1, C); the gradient of an input sums g's terms over the axes it was
+broadcast along. ``Concatenate`` needs equal shapes except along
 ``axis``, which counts the batch axis as Keras's does (``axis=-1``: the last, the
 channels of an image), and may not be the batch axis itself (Keras builds
 ``Concatenate(axis=0)`` of two (None, 4) inputs without a word).
@@ -153,22 +156,38 @@ class Subtract(Merge):
 
 
 class Multiply(Merge):
-    """y = Π_i x_i, entry by entry; dL/dx_i = g ⊙ Π_{j≠i} x_j.
+    """y = Π_i x_i, entry by entry, broadcast along the per-sample axes where an input has
+    size 1; dL/dx_i = g ⊙ Π_{j≠i} x_j, summed over the axes x_i was broadcast along.
 
     The product of the others is a prefix product times a suffix product, never y / x_i,
     which a zero entry would turn into 0/0.
+
+    Shape:
+        x_i: (N, *S_i), the S_i of one rank, each axis equal or 1 → y: (N, *S), S the
+        largest size on each axis.
     """
 
     def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
         super().__init__(dtype=dtype, name=name)
         self._xs: list[np.ndarray] | None = None
 
+    def _merged_shape(self, shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+        if len({len(shape) for shape in shapes}) > 1:
+            raise ValueError(f"{self.name}: inputs must have one rank (axes of size 1 are "
+                             f"broadcast), got per-sample shapes {shapes}")
+        merged = tuple(max(sizes) for sizes in zip(*shapes, strict=True))
+        if any(size not in (1, full) for shape in shapes for size, full in zip(shape, merged,
+                                                                                  strict=True)):
+            raise ValueError(f"{self.name}: each axis of the inputs must be equal or 1 (1 is "
+                             f"broadcast), got per-sample shapes {shapes}")
+        return merged
+
     def forward(self, xs: Sequence[np.ndarray], *, training: bool = False) -> np.ndarray:
         arrays = self._inputs(xs)
         self._xs = arrays
-        y = arrays[0].copy()
+        y = arrays[0]
         for x in arrays[1:]:
-            y *= x
+            y = y * x  # a new array: broadcasting may grow it
         return y
 
     def backward(self, grad_output: np.ndarray, *,
@@ -184,7 +203,15 @@ class Multiply(Merge):
         for i in range(len(xs) - 1, -1, -1):
             grads[i] = before[i] if after is None else before[i] * after
             after = xs[i] if after is None else after * xs[i]
-        return grads
+        return [_summed_to(grad, x.shape) for grad, x in zip(grads, xs, strict=True)]
+
+
+def _summed_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``grad`` (the output's shape) summed over the axes where ``shape`` has size 1 and
+    the output does not: the gradient of an input that was broadcast."""
+    axes = tuple(k for k, (size, full) in enumerate(zip(shape, grad.shape, strict=True))
+                 if size == 1 and full != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
 
 
 class Average(Merge):

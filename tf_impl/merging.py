@@ -10,9 +10,10 @@ The math is the spec's (``reference.merging``), checked with Keras 3.15 / TF 2.2
   channels-last feature maps, the spec's layout too.
 
 Where Keras is looser than the spec: it takes a list of one and broadcasts (N, 4) with
-(N, 1) in the element-wise layers, and builds ``Concatenate(axis=0)``; the spec refuses
-all three, and so a spec model never holds them. Each layer gets an explicit ``dtype``
-and the spec layer's name, so a graph's Keras layers are named as the spec's.
+(N, 1) in the element-wise layers other than Multiply (whose broadcasting over inputs of
+one rank the spec shares), and builds ``Concatenate(axis=0)``; the spec refuses all
+three, and so a spec model never holds them. Each layer gets an explicit ``dtype`` and
+the spec layer's name, so a graph's Keras layers are named as the spec's.
 
 The rows below (``TRANSLATIONS``) are this file's part of
 ``tf_impl.convert.TRANSLATIONS``; a merge layer's ``call`` takes the list of inputs.

@@ -124,7 +124,9 @@ def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str)
     and ``variance`` weights)."""
     main = layers[i]
     config = main.get_config()
-    if tuple(main.axis) != (-1,) or config["invert"]:
+    # a built layer's statistics have its input's rank: axis 3 of a 4-d input is the last
+    last = {(-1,)} | ({(len(main.mean.shape) - 1,)} if main.built else set())
+    if tuple(main.axis) not in last or config["invert"]:
         raise TypeError(f"to_reference: {where} normalises over axis {main.axis} or inverts; "
                         "the spec's Normalization standardises the last axis (-1)")
     if config["mean"] is not None:

@@ -402,3 +402,75 @@ def test_keras_applications_vgg16_a_functional_chain_ports_within_the_tolerance(
     result = nn_rosetta.port(model, x)
     assert result.report.ok, str(result.report)
     assert "self.fc1 = nn.Linear(512, 4096)" in result.source
+
+
+def _run_fresh(result: porting.Ported, x: np.ndarray, folder: Path) -> np.ndarray:
+    """The ported model's output from its written files, in a fresh process with only torch."""
+    result.save(folder)
+    np.savez(folder / "inputs.npz", x)
+    done = subprocess.run([sys.executable, "-I", "-c", VERIFY, str(folder)],
+                          capture_output=True, text=True, timeout=120, cwd=folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == []
+    return np.load(folder / "outputs.npz")["arr_0"]
+
+
+def test_keras_applications_mobilenetv2_ports_its_inverted_residuals_as_blocks(
+        tmp_path) -> None:
+    # BatchNorm statistics drawn away from their defaults: with the defaults the activations
+    # shrink through the 17 blocks to ~1e-9 and every comparison would pass trivially
+    keras.utils.set_random_seed(0)
+    model = _statistics(keras.applications.MobileNetV2(
+        alpha=0.35, input_shape=(96, 96, 3), weights=None, classes=10))
+    x = np.random.default_rng(0).standard_normal((2, 96, 96, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)  # measured worst: 4.2e-6 (rtol 1e-5)
+    assert len(result.report.layers) == len(model.layers)
+    assert "self.block_7_to_9 = nn.Sequential(*(Block2() for _ in range(3)))" in result.source
+    assert "nn.ReLU6()" in result.source
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    # measured worst: 3.1e-7 relative
+    np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
+def test_keras_applications_densenet121_ports_its_concatenations_within_the_tolerance(
+        tmp_path) -> None:
+    # Default BatchNorm statistics: drawn ones leave the float32 tolerance from the second
+    # dense layer on by accumulated rounding alone (the report compares each layer after the
+    # whole model before it); the same model in float64 agrees within 6e-14
+    keras.utils.set_random_seed(0)
+    model = keras.applications.DenseNet121(input_shape=(64, 64, 3), weights=None, classes=10)
+    x = np.random.default_rng(0).standard_normal((2, 64, 64, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)  # measured worst: 6.6e-6 (rtol 1e-5)
+    assert "eps=1.001e-05" in result.source
+    assert "concat = torch.cat([x, conv2], dim=1)" in result.source
+    assert "self.pool2_pool = nn.AvgPool2d(2)" in result.source
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    # measured worst: 7.7e-8 relative
+    np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
+def test_a_squeeze_and_excitation_gate_ports_as_a_broadcast_product(tmp_path) -> None:
+    """EfficientNet's pattern: Normalization(axis=3) of an image, then maps (N, H, W, C)
+    times a gate (N, 1, 1, C) computed from their global average."""
+    keras.utils.set_random_seed(6)
+    x = keras.Input((6, 6, 3), name="image")
+    normalization = L.Normalization(axis=3, name="normalization")
+    h = normalization(x)
+    normalization.adapt_mean.assign([0.1, -0.2, 0.3])
+    normalization.adapt_variance.assign([0.5, 2.0, 1.5])
+    normalization.finalize_state()
+    maps = L.Conv2D(4, 3, padding="same", activation="swish", name="maps")(h)
+    squeeze = L.GlobalAveragePooling2D(name="se_squeeze")(maps)
+    squeeze = L.Reshape((1, 1, 4), name="se_reshape")(squeeze)
+    gate = L.Conv2D(4, 1, activation="sigmoid", name="se_expand")(squeeze)
+    excited = L.Multiply(name="se_excite")([maps, gate])
+    model = keras.Model(x, L.Dense(2, name="out")(L.Flatten(name="flat")(excited)))
+    image = np.random.default_rng(6).standard_normal((3, 6, 6, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, image)
+    assert result.report.ok, str(result.report)
+    assert "se_excite = maps * se_expand" in result.source
+    expected = keras.ops.convert_to_numpy(model(image, training=False))
+    np.testing.assert_allclose(_run_fresh(result, image, tmp_path), expected, rtol=1e-5,
+                               atol=1e-6)

@@ -57,6 +57,33 @@ def test_multiply_gradient_is_the_product_of_the_others_even_at_a_zero() -> None
     np.testing.assert_array_equal(grads[2], [[0.0, 6.0]])
 
 
+def test_multiply_broadcasts_a_gate_of_size_1_axes_and_sums_its_gradient_back() -> None:
+    """Squeeze-and-excitation: (N, H, W, C) ⊙ (N, 1, 1, C), as Keras's Multiply computes."""
+    rng = np.random.default_rng(2)
+    maps, gate = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 1, 1, 5))
+    layer = Multiply()
+    np.testing.assert_array_equal(layer.forward([maps, gate]), maps * gate)
+    assert layer.output_shape([(3, 4, 5), (1, 1, 5)]) == (3, 4, 5)
+    upstream = rng.standard_normal((2, 3, 4, 5))
+    grad_maps, grad_gate = layer.backward(upstream)
+    for analytic, i, x in ((grad_maps, 0, maps), (grad_gate, 1, gate)):
+        def loss(v: np.ndarray, i: int = i) -> float:
+            return float(np.sum(upstream * layer.forward([v, gate] if i == 0 else [maps, v])))
+        assert analytic.shape == x.shape
+        assert gradient_error(analytic, numerical_gradient(loss, x)) < FD_TOLERANCE, i
+
+
+@pytest.mark.parametrize("shapes, message", [
+    ([(3, 4), (3, 2)], r"each axis of the inputs must be equal or 1 \(1 is broadcast\), got "
+                       r"per-sample shapes \[\(3, 4\), \(3, 2\)\]"),
+    ([(3, 4), (4,)], r"inputs must have one rank \(axes of size 1 are broadcast\), got "
+                     r"per-sample shapes \[\(3, 4\), \(4,\)\]")])
+def test_multiply_refuses_what_keras_would_not_broadcast_or_a_rank_mismatch(
+        shapes: list, message: str) -> None:
+    with pytest.raises(ValueError, match="gate: " + message):
+        Multiply(name="gate").forward([np.ones((2, *shape)) for shape in shapes])
+
+
 def test_maximum_gives_a_tied_entry_gradient_to_the_first_input_that_holds_it() -> None:
     """Keras's rule (TF's Maximum gradient goes to x on x >= y); torch.maximum would give
     each tied input half (measured with torch 2.13, see reference.merging)."""
