@@ -1312,15 +1312,6 @@ def _graph_concepts() -> list[Concept]:
         flat = Flatten(dtype=dtype, name="flat")(joined)
         return Model(x, Dense(flat.shape[0], 3, dtype=dtype, name="head")(flat))
 
-    def small_resnet(dtype: np.dtype) -> Model:
-        from reference.digits import digit_resnet
-
-        # widths of 8 and more: at widths 2, 3 torch 2.13 corrupted the heap in float32
-        # training on this AVX2 CPU, in oneDNN's backward of the projection shortcut (a
-        # strided 1×1 convolution of 2 channels: oneDNN off, or off for that module only,
-        # and it ran), as oneDNN issue #6035 describes for fewer than 8 input channels
-        return digit_resnet(dtype, seed=None, widths=(8, 12), size=6)
-
     def summary(cls: type) -> str:
         return _first_line(cls.__doc__)
 
@@ -1360,14 +1351,6 @@ def _graph_concepts() -> list[Concept]:
                                  residual, optimizers.SGD(0.1), 3, 4),
             _graph_training_case("the residual block, 2 epochs of Adam(0.01), full batch",
                                  residual, optimizers.Adam(0.01), 2, None),
-            replace(_graph_case("the digits' small ResNet on 6×6 images (widths 8, 12): "
-                                "bias-free convolutions, BatchNorm, an identity and a "
-                                "projection shortcut", small_resnet,
-                                "categorical_cross_entropy"),
-                    gradcheck=False),  # 3 000 weights; reference/tests/test_digit_resnet.py
-            _graph_training_case("the small ResNet, 3 steps of Adam(0.01) on full batches: "
-                                 "BatchNorm on batch statistics", small_resnet,
-                                 optimizers.Adam(0.01), 3, None),
         )),
     ]
 
