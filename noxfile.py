@@ -81,9 +81,7 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks
     and the benchmark's smoke test."""
     _run(session, "ruff", "check", ".", env={})
-    # one pytest-xdist worker per core, as the parity session: about half the wall time
-    _run(session, "pytest", "-n", "auto", *session.posargs,
-         env={**QUIET_FRAMEWORKS, **ONE_THREAD_EACH})
+    _run(session, "pytest", *session.posargs, env=QUIET_FRAMEWORKS)
 
 
 @nox.session(python=PYTHON)
