@@ -235,9 +235,10 @@ def test_to_reference_refuses_a_layer_without_spec_counterpart() -> None:
                                         r"counterpart; supported: .*nn.Linear"):
         framework("torch").impl.to_reference(module)
     import keras
+    # named: Keras numbers unnamed layers per process (lambda_1 after another test's Lambda)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
-                              keras.layers.Lambda(lambda x: 2 * x)])
-    with pytest.raises(TypeError, match=r"to_reference: layer 1 \(lambda\), a Lambda, has no "
+                              keras.layers.Lambda(lambda x: 2 * x, name="double")])
+    with pytest.raises(TypeError, match=r"to_reference: layer 1 \(double\), a Lambda, has no "
                                         r"spec counterpart; supported: keras.layers.Dense"):
         framework("tf").impl.to_reference(model)
 
