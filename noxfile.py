@@ -36,6 +36,7 @@ ONE_THREAD_EACH = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM
                    "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 QUIET_FRAMEWORKS = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0",
                     "KERAS_BACKEND": "tensorflow", "KERAS_HOME": ".nox/keras-home"}
+TEST_FOLDERS = ("reference/tests", "parity_tests", "nn_rosetta/tests", "docs/tests", "benchmarks")
 SHARED: dict[str, str] = {}  # the shared environment's bin folder, once `env` has run
 
 
@@ -81,7 +82,10 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks
     and the benchmark's smoke test."""
     _run(session, "ruff", "check", ".", env={})
-    _run(session, "pytest", *session.posargs, env=QUIET_FRAMEWORKS)
+    # one pytest process per test folder (pyproject's testpaths): a single process of the
+    # whole suite grew past 24 GB and was killed by the OOM killer in parity_tests
+    for folder in TEST_FOLDERS:
+        _run(session, "pytest", folder, *session.posargs, env=QUIET_FRAMEWORKS)
 
 
 @nox.session(python=PYTHON)
