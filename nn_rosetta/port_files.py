@@ -17,7 +17,8 @@ member is decompressed:
 * a weights member is there.
 
 :func:`load` then rebuilds the architecture from the config (``safe_mode=True``: no
-code in the file runs) without filling its variables (``keras.StatelessScope``), refuses
+code in the file runs) without filling its variables (``keras.StatelessScope``, in a
+thread of its own, so nothing unfilled is left behind in the caller's Keras), refuses
 a model whose arrays outgrow the weights member's declared size, and a declared size
 beyond what deflate can expand from the stored bytes, bounds that declared size by what
 the model holds (:func:`weights_limit`), and only then lets Keras read the file: memory
@@ -42,6 +43,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -117,6 +119,9 @@ def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipI
         config = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise KerasFileError(f"{path}: {CONFIG} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise KerasFileError(f"{path}: {CONFIG} nests deeper than a JSON parser "
+                             "follows; no model's config does") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise KerasFileError(f"{path}: {CONFIG} does not describe a Keras model (no "
                              f"class_name; got a {type(config).__name__})")
@@ -136,6 +141,61 @@ def weights_limit(model: Any) -> int:
     return COPIES * array_bytes(model) + OVERHEAD + COPIES * PER_VARIABLE * len(model.weights)
 
 
+def _sizes(config: dict, path: str) -> tuple[int, int]:
+    """The bytes of the model ``config`` describes, and :func:`weights_limit` of it,
+    without allocating a single array of it.
+
+    The architecture is rebuilt (``safe_mode=True``) inside ``keras.StatelessScope(
+    initialize_variables=False)``, which makes each variable with its shape and leaves
+    its value empty. Keras keeps those unfilled variables in a list of its global state,
+    and the next ``StatelessScope`` to close fills them all (a ``Lambda`` layer's shape
+    inference closes one): a refused file's Dense of 10⁹ units would be allocated later,
+    anywhere in the caller's process. Keras's global state is per thread, so the rebuild
+    runs in a thread of its own, and its list ends with the thread. What the caller's
+    state holds that the rebuild needs goes with it: ``floatx``, and the classes a
+    ``keras.saving.custom_object_scope`` around the call makes known.
+    """
+    import keras
+
+    floatx = keras.config.floatx()
+    known = {name: cls for name in _class_names(config)
+             if (cls := keras.saving.get_registered_object(name)) is not None}
+    found: dict[str, Any] = {}
+
+    def rebuild() -> None:
+        keras.config.set_floatx(floatx)
+        try:
+            with keras.saving.custom_object_scope(known), \
+                    keras.StatelessScope(initialize_variables=False):
+                architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            found["sizes"] = array_bytes(architecture), weights_limit(architecture)
+        except Exception as error:  # any failure to rebuild it from the file's description
+            found["error"] = error
+
+    thread = threading.Thread(target=rebuild, name="nn-rosetta: size the .keras model")
+    thread.start()
+    thread.join()
+    if "error" in found:
+        error = found["error"]
+        raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
+                             f"({type(error).__name__}: {error})")
+    return found["sizes"]
+
+
+def _class_names(config: Any) -> set[str]:
+    """Every class a Keras config names (``class_name``, ``registered_name``), nested."""
+    names, pending = set(), [config]
+    while pending:  # a loop, not recursion: the JSON may nest as deep as the parser allows
+        item = pending.pop()
+        if isinstance(item, dict):
+            names.update(item[key] for key in ("class_name", "registered_name")
+                         if isinstance(item.get(key), str))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return names
+
+
 def load(path: str | os.PathLike) -> Any:
     """The Keras model in the ``.keras`` file at ``path``, read with ``safe_mode=True``
     after :func:`check_archive` and a bound on the weights' declared size."""
@@ -143,13 +203,7 @@ def load(path: str | os.PathLike) -> Any:
 
     config, weights = check_archive(path)
     path = os.fspath(path)
-    try:  # variables made but never filled: a Dense of 10⁹ units costs nothing here
-        with keras.StatelessScope(initialize_variables=False):
-            architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    except Exception as error:  # any failure to rebuild it from the file's description
-        raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
-                             f"({type(error).__name__}: {error})") from None
-    needed = array_bytes(architecture)
+    needed, limit = _sizes(config, path)
     if needed > weights.file_size:  # the weights member holds every array, uncompressed
         raise KerasFileError(f"{path}: {CONFIG} describes a model of {needed} bytes of "
                              f"weights, but {weights.filename} declares only "
@@ -158,7 +212,6 @@ def load(path: str | os.PathLike) -> Any:
         raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
                              f"uncompressed from {weights.compress_size} stored, more than "
                              "deflate can expand; refused before decompressing")
-    limit = weights_limit(architecture)
     if weights.file_size > limit:
         raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
                              f"uncompressed; the model in {CONFIG} holds at most {limit}; "

@@ -392,28 +392,59 @@ def test_a_weight_file_entry_names_itself_for_a_bad_path_or_model(package, what,
 
 # -- a .keras config that describes more than its weights hold ----------------------------------
 
+def _keras_file_claiming(keras, folder: str, dense: dict) -> str:
+    """A saved ``Dense(2)`` model whose config.json gives its Dense the settings ``dense``:
+    a file whose config describes more (or other) than its weights hold."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    path = os.path.join(folder, "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {info: archive.read(info) for info in archive.infolist()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info, data in members.items():
+            if info.filename == "config.json":
+                config = json.loads(data)
+                config["config"]["layers"][-1]["config"].update(dense)
+                data = json.dumps(config).encode()
+            archive.writestr(info, data)
+    with open(path, "wb") as file:
+        file.write(buffer.getvalue())
+    return path
+
+
 @pytest.mark.parametrize("units", [10**9, 10**5])
 def test_a_keras_config_larger_than_its_weights_is_refused_before_it_is_built(keras,
                                                                               units) -> None:
     from nn_rosetta import porting
 
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "m.keras")
-        model.save(path)
-        with zipfile.ZipFile(path) as archive:
-            members = {info: archive.read(info) for info in archive.infolist()}
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            for info, data in members.items():
-                if info.filename == "config.json":  # 4·10⁹ bytes of kernel: never allocated
-                    config = json.loads(data)
-                    config["config"]["layers"][-1]["config"]["units"] = units
-                    data = json.dumps(config).encode()
-                archive.writestr(info, data)
-        with open(path, "wb") as file:
-            file.write(buffer.getvalue())
+    with tempfile.TemporaryDirectory() as folder:  # 4·10⁹ bytes of kernel: never allocated
+        path = _keras_file_claiming(keras, folder, {"units": units})
         with pytest.raises(porting.port_files.KerasFileError,
                            match=r"config.json describes a model of \d+ bytes of weights, but "
                                  r"model.weights.h5 declares only"):
             porting.load(path)
+
+
+def test_a_refused_keras_file_leaves_nothing_for_keras_to_allocate_later(keras) -> None:
+    """Sizing a file's model makes its variables unfilled; Keras fills every unfilled
+    variable of its state when a ``StatelessScope`` next closes (a Lambda's shape
+    inference closes one). A refused file's variables must not be among them."""
+    from nn_rosetta import porting
+
+    filled = []
+
+    @keras.saving.register_keras_serializable("nn_rosetta_fuzz")
+    class Recording(keras.initializers.Initializer):
+        def __call__(self, shape, dtype=None):
+            filled.append(shape)
+            return keras.ops.zeros(shape, dtype=dtype)
+
+    recording = keras.saving.serialize_keras_object(Recording())
+    with tempfile.TemporaryDirectory() as folder:
+        path = _keras_file_claiming(keras, folder, {"units": 10**5,
+                                                    "kernel_initializer": recording})
+        with pytest.raises(porting.port_files.KerasFileError, match="declares only"):
+            porting.load(path)
+    keras.layers.Lambda(lambda tensor: tensor * 2.0)(keras.Input((3,)))
+    assert filled == []
