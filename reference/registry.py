@@ -1357,10 +1357,44 @@ def _graph_concepts() -> list[Concept]:
             _graph_training_case("the residual block, 2 epochs of Adam(0.01), full batch",
                                  residual, optimizers.Adam(0.01), 2, None),
             *_digit_resnet_cases(),
+            *_digit_unet_cases(),
             *_cross_attention_cases(),
             *_transformer_cases(),
         )),
     ]
+
+
+def _digit_unet_cases() -> tuple[Case, ...]:
+    """The digits' small U-Net (``reference.digits.digit_unet``) reconstructing 8×8
+    generated digits: forward and gradients, and a short Adam run."""
+    from reference import optimizers
+    from reference.digits import digit_unet
+    from reference.graphs import Model
+
+    def unet(dtype: np.dtype) -> Model:
+        return digit_unet(dtype, seed=None)
+
+    label = ("the digits' small U-Net on 8×8 generated digits: Conv2D → MaxPool → Conv2D → "
+             "Conv2DTranspose (2×2, stride 2) → Concatenate skip → 1×1 Conv2D "
+             "sigmoid, reconstructing the image")
+    graph = _graph_case(label, unet, "mean_squared_error")
+
+    def forward(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        data = graph.make(rng, dtype, batch)
+        images, _ = _coarse_digits(rng, batch, dtype)
+        data["x"], data["y_true"] = images, images.reshape(batch, -1)
+        return data
+
+    def training(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = graph.make(rng, dtype, 1)["model"]
+        images, _ = _coarse_digits(rng, 2 * batch + 6, dtype)
+        return {"model": model, "X": images, "Y": images.reshape(len(images), -1),
+                "loss": "mean_squared_error", "optimizer": optimizers.Adam(0.01), "epochs": 3,
+                "batch_size": None, "seed": 0}
+
+    return (Case(label, forward),
+            Case("the small U-Net, 3 steps of Adam(0.01) on full batches of digits",
+                 training, batched=False))  # one data size, as the ResNet's run
 
 
 def _coarse_digits(rng: np.random.Generator, n: int, dtype: np.dtype
