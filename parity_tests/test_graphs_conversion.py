@@ -201,6 +201,26 @@ def test_the_keras_graph_saves_and_loads_as_keras_own(tmp_path) -> None:
         np.testing.assert_array_equal(y.numpy(), expected.numpy())
 
 
+def test_the_transformer_block_with_its_mask_input_is_each_frameworks_own(tmp_path) -> None:
+    """Keras saves and reloads the block, its mask a boolean input; torch's GraphModule
+    calls the attention module on (x, x, x, mask), as a hand-written forward does."""
+    from reference.transformer import encoder_block
+
+    spec = encoder_block(padding_mask=True, seed=6)
+    mask = np.ones((2, 5, 5), bool)
+    mask[1, :, -1] = False
+    xs = [np.random.default_rng(7).standard_normal((2, 5, 6)), mask]
+    model = tf_impl.from_reference(spec)
+    model.save(tmp_path / "block.keras")
+    loaded = keras.models.load_model(tmp_path / "block.keras")
+    assert loaded.inputs[1].dtype == "bool"
+    np.testing.assert_array_equal(loaded(xs).numpy(), model(xs).numpy())
+    _close(model(xs).numpy(), spec.forward(xs))
+    module = torch_impl.from_reference(spec)
+    assert "attention = self.attention(x, x, x, mask)" in module.code
+    _close(module(*(torch.from_numpy(a) for a in xs)).detach().numpy(), spec.forward(xs))
+
+
 # ── the bridged conventions, each side shown ─────────────────────────────────────────────
 
 def test_concatenate_axis_minus_one_on_a_feature_map_is_torchs_dim_1() -> None:

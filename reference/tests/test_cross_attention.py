@@ -90,3 +90,19 @@ def test_cross_attention_widths_on_one_x_are_refused_naming_the_layer() -> None:
     with pytest.raises(ValueError, match=r"cross: has key_features=3, value_features=6 .* "
                                          r"called on a list"):
         MultiHeadAttention(6, 2, key_features=3, name="cross").forward(np.zeros((1, 4, 6)))
+
+
+def test_the_encoder_block_with_its_mask_input_round_trips_through_a_weight_file(
+        tmp_path) -> None:
+    from reference import load_weights, save_weights
+    from reference.transformer import encoder_block
+
+    model = encoder_block(padding_mask=True, seed=4)
+    mask = np.ones((2, 5, 5), bool)
+    mask[0, :, -2:] = False
+    xs = [np.random.default_rng(5).standard_normal((2, 5, 6)), mask]
+    save_weights(model, tmp_path / "block.npz")
+    loaded = load_weights(tmp_path / "block.npz")
+    assert loaded.wiring() == model.wiring()
+    assert loaded.input_kind(loaded.inputs[1]) == "mask"
+    np.testing.assert_array_equal(loaded.forward(xs), model.forward(xs))
