@@ -7,7 +7,8 @@
     nn-rosetta show DDP             names are forgiving: adam, bce, BN, MHA, clipnorm,
                                     nn.Linear, keras.layers.Dense, DistributedDataParallel
     nn-rosetta notes                the source notes the numbers (note 002) refer to
-    nn-rosetta port M.keras D       a Keras model in PyTorch: D/model.py, D/weights.pt, report
+    nn-rosetta port M.keras D       a Keras model in PyTorch: D/model.py, D/weights.pt, and
+                                    the per-layer report, printed and in D/report.json
 
 show and cheatsheet read a name alike: whatever cheatsheet finds rows for, show shows (the
 concept, or those rows). Both fit the terminal (--width overrides): side by side from 100 columns,
@@ -182,7 +183,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="columns to fit (default: the terminal's width)")
     commands.add_parser("notes", help="the source notes that the note numbers refer to")
     port = commands.add_parser("port", help="a Keras model in PyTorch: model.py, weights.pt "
-                                            "and a per-layer parity report")
+                                            "and a per-layer parity report (printed, and "
+                                            "as report.json)")
     port.add_argument("model", type=Path, help="a .keras model file (Sequential or functional)")
     port.add_argument("folder", type=Path, nargs="?", default=None,
                       help="the folder to write into (or --out)")

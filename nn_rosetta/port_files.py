@@ -277,7 +277,7 @@ def _header(stream: object, version: tuple[int, int]) -> tuple[tuple[int, ...], 
 
 # What a port writes (and Python, importing model.py): what force=True may replace.
 PORT_FILES = frozenset({"model.py", "weights.pt", "model.weights.h5", "model.safetensors",
-                        "__pycache__"})
+                        "report.json", "__pycache__"})
 
 
 def _umask() -> int:

@@ -13,9 +13,10 @@ repeats under a name prefix (``conv2_block1_…``, ``conv2_block2_…``) becomes
 used once per repetition (``nn_rosetta.port_blocks``).
 
 The report runs the Keras model once, every layer's output kept (a ``keras.Model`` over
-the same inputs with every layer's output as an output), and the generated module once,
-every local variable of its ``forward`` (and of each block's) kept when the call returns
-(``sys.settrace``), and compares them by name.
+the same inputs with every layer's output as an output), then each layer's lines of the
+generated code on Keras's input to that layer (in the module, or the block module, that
+holds them), so that each row measures that layer alone, not the rounding of every layer
+before it; and the generated module once, whole, for the model's outputs.
 
 A ``Lambda`` or a layer class defined outside Keras is refused by name, with its file;
 ``stubs=True`` writes a named stub module instead (``raise NotImplementedError``, the
@@ -31,7 +32,6 @@ import inspect
 import json
 import keyword
 import re
-import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -196,6 +196,27 @@ class TorchTensor:
             return np.moveaxis(array.reshape(n, channels, *spatial), 1, -1).reshape(n, -1)
         return array
 
+    def from_keras(self, array: np.ndarray) -> np.ndarray:
+        """This tensor's value, given in Keras's layout, in torch's (as the code holds it)."""
+        if self.channels_first:
+            return np.moveaxis(array, -1, 1)
+        if self.flattened is not None:
+            n = len(array)
+            return np.moveaxis(array.reshape(n, *self.flattened), -1, 1).reshape(n, -1)
+        return array
+
+
+@dataclass
+class LayerCode:
+    """One layer's lines of a generated ``forward``, for the report to run alone: the
+    tensors they read (by Keras name, each as the code holds it), the one they make, and
+    the path of the module whose ``forward`` holds them ("" for the model's own)."""
+
+    lines: list[Line]
+    reads: list[tuple[str, TorchTensor]]
+    makes: TorchTensor
+    path: str = ""
+
 
 def _permute_line(tensor: TorchTensor, var: str, to_channels_first: bool,
                   why: str = "the next step takes Keras's layout") -> Line:
@@ -228,8 +249,7 @@ class Generated:
     attributes: dict[str, str]  # spec layer or stub name → the module attribute
     tensors: dict[str, TorchTensor]  # Keras tensor name → its tensor at forward's end
     contexts: dict[str, Context]
-    # a tensor computed inside a block: the block's path and the tensor in its forward
-    owners: dict[str, tuple[str, TorchTensor]] = field(default_factory=dict)
+    codes: dict[str, LayerCode] = field(default_factory=dict)  # by spec layer name
 
 
 class _Writer:
@@ -243,8 +263,7 @@ class _Writer:
         self.local = local or (lambda name: name)  # a tensor's name in this code
         self.tensors: dict[str, TorchTensor] = {}
         self.made: dict[str, TorchTensor] = {}  # each tensor as it was made, before permutes
-        # a tensor computed inside a block: the block's path and the tensor in its forward
-        self.owners: dict[str, tuple[str, TorchTensor]] = {}
+        self.codes: dict[str, LayerCode] = {}  # each layer's lines, for the report
         self.permuted: dict[tuple[str, bool], str] = {}  # (tensor, channels-first) → var
         self.needs = self._needs()
         self.init: list[Line] = []
@@ -278,6 +297,12 @@ class _Writer:
         self.tensors[name] = tensor
         self.made[name] = dataclasses.replace(tensor)
 
+    def record(self, name: str, start: int, reads: list[tuple[str, TorchTensor]]) -> None:
+        """The lines from ``start`` on make layer ``name`` from ``reads``."""
+        self.codes[name] = LayerCode(self.forward[start:], [
+            (source, dataclasses.replace(tensor)) for source, tensor in reads],
+            dataclasses.replace(self.tensors[name]))
+
     def take(self, name: str, channels_first: bool,
              why: str = "the next step takes Keras's layout") -> TorchTensor:
         """The tensor ``name`` in torch's layout ``channels_first``, permuting it first
@@ -308,9 +333,12 @@ class _Writer:
                             "torch (c, h, w) and Keras (h, w, c); flatten after the merge")
         var = identifier(self.local(node.name), self.taken)
         code, note = merge_expression(layer, context, [o.var for o in operands])
+        start = len(self.forward)
         self.forward.append(Line(f"{var} = {code}", note))
         self.add(node.name, TorchTensor(var, len(node.shape),
                                         context.feature_map and len(node.shape) > 1))
+        self.record(node.name, start, [(t.name, o) for t, o in zip(node.inputs, operands,
+                                                                      strict=True)])
 
     def layer(self, node: SymbolicTensor) -> None:
         from nn_rosetta.porting import ACTIVATIONS
@@ -352,7 +380,7 @@ class _Writer:
             else:
                 lines[-1] = Line("x = " + expression.format(last.code.removeprefix("x = ")),
                                  comment or last.comment)
-        reads = given.var
+        reads, start = given.var, len(self.forward)
         for line in lines:  # the template's x: its input on the first line, then its own
             target, _, value = line.code.partition(" = ")
             value = re.sub(r"\bx\b", reads, value)
@@ -367,6 +395,7 @@ class _Writer:
         channels_first = given.channels_first and len(node.shape) > 1 and \
             not isinstance(layer, reference.layers.Flatten)
         self.add(node.name, TorchTensor(var, len(node.shape), channels_first, flattened))
+        self.record(node.name, start, [(source.name, given)])
 
     def stub(self, stub: Stub, class_name: str) -> None:
         operands = [self.take(name, False) for name in stub.inputs]
@@ -528,7 +557,7 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
         *init, "",
         *_signature(writer, arguments, results),
         *forward, ""])
-    return Generated(source, writer.attributes, writer.tensors, contexts, writer.owners)
+    return Generated(source, writer.attributes, writer.tensors, contexts, writer.codes)
 
 
 # -- the module ----------------------------------------------------------------------------
@@ -557,31 +586,16 @@ def build_module(generated: Generated, model: reference.Model) -> nn.Module:
 
 # -- the report ----------------------------------------------------------------------------
 
-def run_kept(module: nn.Module, inputs: list[torch.Tensor]
-             ) -> tuple[object, list[tuple[nn.Module, dict[str, Any]]]]:
-    """``module(*inputs)``, and the local variables of every generated ``forward`` call
-    (the class's and its blocks') when it returned, with the module that ran it."""
-    codes = {cls.forward.__code__ for cls in type(module).__mro__ + tuple(
-        type(m) for m in module.modules()) if cls.__module__ == "model" and
-        "forward" in vars(cls)}
-    kept: list[tuple[nn.Module, dict[str, Any]]] = []
-
-    def on_return(frame: Any, event: str, arg: object) -> object:
-        if event == "return":
-            kept.append((frame.f_locals["self"], dict(frame.f_locals)))
-        return on_return
-
-    def on_call(frame: Any, event: str, arg: object) -> object:
-        return on_return if event == "call" and frame.f_code in codes else None
-
-    previous = sys.gettrace()
-    sys.settrace(on_call)
-    try:
-        with torch.no_grad():
-            result = module(*inputs)
-    finally:
-        sys.settrace(previous)
-    return result, kept
+def run_alone(code: LayerCode, module: nn.Module, given: dict[str, np.ndarray]) -> np.ndarray:
+    """One layer's lines run on ``given`` (Keras's values of the tensors it reads, by
+    name), in the module that holds them; its output in Keras's layout."""
+    scope: dict[str, Any] = {"self": module.get_submodule(code.path)}
+    for source, tensor in code.reads:
+        scope[tensor.var] = tensor_of(tensor.from_keras(given[source]))
+    with torch.no_grad():
+        for line in code.lines:
+            exec(line.code, _NAMESPACE, scope)  # the generated line, as model.py runs it
+    return code.makes.to_keras(scope[code.makes.var].numpy())
 
 
 def worst(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float
@@ -607,6 +621,9 @@ class Replay(nn.Module):
 
 def tensor_of(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
+
+
+_NAMESPACE = {"torch": torch, "nn": nn, "F": torch.nn.functional}  # model.py's imports
 
 
 
@@ -771,8 +788,9 @@ def _as_list(value: object) -> list:
 def _report(keras_model: keras.Model, spec: reference.Model, generated: Generated,
             module: nn.Module, arrays: list[np.ndarray], groups: dict[str, list[str]],
             stubs: list[Stub], order: list[str], drawn: bool) -> Any:
-    """Every spec layer's output (and each stub's, not compared), then each model output,
-    the Keras model and the generated module each run once on ``arrays``."""
+    """Every spec layer's output from Keras's input to it (and each stub's, not compared),
+    then each model output, the Keras model and the generated module each run whole on
+    ``arrays``."""
     from nn_rosetta.porting import LayerParity, ParityReport
     from nn_rosetta.tolerances import tolerance
 
@@ -791,18 +809,13 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     for name in replaced:  # the layers after a stub get Keras's output of it
         setattr(module, generated.attributes[name], Replay(tensor_of(values[name])))
     try:
-        result, kept = run_kept(module, [tensor_of(x) for x in arrays])
+        with torch.no_grad():
+            result = module(*[tensor_of(x) for x in arrays])
     finally:
         for name, stub_module in replaced.items():
             setattr(module, generated.attributes[name], stub_module)
-    frames = {id(owner): scope for owner, scope in kept}  # each module's (last) call
-
-    def kept_value(name: str) -> np.ndarray:
-        """The tensor ``name`` as the generated code left it, in Keras's layout."""
-        path, tensor = generated.owners[name] if name in generated.owners else \
-            ("", generated.tensors[name])
-        scope = frames[id(module.get_submodule(path) if path else module)]
-        return tensor.to_keras(scope[tensor.var].numpy())
+    given = {**dict(zip(_names(keras_model.get_config()["input_layers"]), arrays,
+                        strict=True)), **values}  # every tensor's value in Keras
 
     def row(label: str, kind: str, got: np.ndarray, want: np.ndarray) -> LayerParity:
         return LayerParity(label, kind, float(np.max(np.abs(got - want), initial=0.0)),
@@ -818,7 +831,7 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
                                     compared=False))
             continue
         rows.append(row(" + ".join(groups[name]), type(layers[name]).__name__,
-                        kept_value(name), values[name]))
+                        run_alone(generated.codes[name], module, given), values[name]))
     results = _names(keras_model.get_config()["output_layers"])
     for name, got, want in zip(results, _as_list(result), expected, strict=True):
         rows.append(row(f"output {name}", "model output", got.numpy(), want))

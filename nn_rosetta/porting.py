@@ -5,7 +5,7 @@ person would keep, and a per-layer parity report.
     ported.module     # a torch.nn.Module holding the Keras weights, bit for bit
     ported.source     # model.py: one class, __init__ and forward, plain torch.nn
     ported.report     # each layer's output against the Keras layer's, with its tolerance
-    ported.save(out)  # out/model.py and out/weights.pt
+    ported.save(out)  # out/model.py, out/weights.pt and out/report.json
 
 The way goes through the spec, so every layer it takes is one the parity suite proves:
 Keras → ``tf_impl.to_reference`` → spec → ``torch_impl.from_reference``, whose tables
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import keyword
 import os
 import re
@@ -121,6 +122,15 @@ class LayerParity:
     def ok(self) -> bool:
         return not self.compared or self.error <= self.rtol
 
+    def as_dict(self) -> dict[str, Any]:
+        """The row as JSON data (a stub's errors, not measured, as ``null``)."""
+        measured = self.compared
+        return {"layer": self.layer, "kind": self.kind,
+                "max_abs_error": self.max_abs_error if measured else None,
+                "error": self.error if measured else None, "rtol": self.rtol,
+                "worst": None if self.worst is None else list(self.worst),
+                "compared": measured, "ok": self.ok}
+
     def row(self, width: int, kind: int) -> str:
         if not self.compared:
             return f"{self.layer:<{width}}{self.kind:<{kind}}{'':>30}  not compared (a stub)"
@@ -146,6 +156,17 @@ class ParityReport:
     @property
     def ok(self) -> bool:
         return self.first_divergence is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data, the table's rows in order (``report.json`` of a port)."""
+        first = self.first_divergence
+        several = bool(self.input_shape) and isinstance(self.input_shape[0], tuple)
+        return {"dtype": self.dtype,
+                "input_shapes": [list(s) for s in self.input_shape] if several else
+                [list(self.input_shape)],
+                "random_input": self.drawn, "ok": self.ok,
+                "first_divergence": None if first is None else first.layer,
+                "layers": [row.as_dict() for row in self.layers]}
 
     def __str__(self) -> str:
         width = max(len("layer"), *(len(p.layer) for p in self.layers)) + 2
@@ -173,7 +194,8 @@ class Ported:
     report: ParityReport
 
     def save(self, directory: str | os.PathLike, *, force: bool = False) -> tuple[Path, ...]:
-        """Write ``model.py`` and the weights into ``directory``, as one unit
+        """Write ``model.py``, the weights and ``report.json`` (the parity report, as
+        :meth:`ParityReport.as_dict`) into ``directory``, as one unit
         (``nn_rosetta.port_files.write_folder``): ``weights.pt`` for a torch module
         (``torch_impl.save_weights``, which ``torch_impl.load_weights`` reads back, and
         ``torch.load(..., weights_only=True)`` too), with ``model.safetensors`` beside it
@@ -184,7 +206,10 @@ class Ported:
         weights = "weights.pt" if torch_side else "model.weights.h5"
         save = torch_impl.save_weights if torch_side else tf_impl.save_weights
         files = {"model.py": lambda path: Path(path).write_text(self.source, encoding="utf-8"),
-                 weights: lambda path: save(self.module, path)}
+                 weights: lambda path: save(self.module, path),
+                 "report.json": lambda path: Path(path).write_text(json.dumps(
+                     self.report.as_dict(), indent=1, allow_nan=False) + "\n",
+                     encoding="utf-8")}
         if torch_side and importlib.util.find_spec("safetensors") is not None:
             files["model.safetensors"] = self._save_safetensors  # where it is installed
         return port_files.write_folder(directory, files, force=force)
@@ -302,15 +327,15 @@ def _flattened_channels_last(shape: tuple[int, ...]) -> Callable[[np.ndarray], n
     return reorder
 
 
-def _permute(rank: int, to_channels_first: bool) -> _Line:
+def _permute(rank: int, to_channels_first: bool,
+             why: str = "the next layer takes Keras's layout") -> _Line:
     """The line moving a batch of per-sample ``rank`` between Keras's and torch's layouts."""
     axes = (0, rank, *range(1, rank)) if to_channels_first else (0, *range(2, rank + 1), 1)
     last, first = ("NHWC", "NCHW") if rank == 3 else ("NLC", "NCL")
     if to_channels_first:
         return _Line(f"x = x.permute{axes}", f"{last} → {first}: Keras is channels-last, "
                                               "torch channels-first")
-    return _Line(f"x = x.permute{axes}", f"{first} → {last}: the next layer takes Keras's "
-                                          "layout")
+    return _Line(f"x = x.permute{axes}", f"{first} → {last}: {why}")
 
 
 def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> list[_Step]:
@@ -364,6 +389,10 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
         to_keras = _channels_last if channels_first else \
             _flattened_channels_last(flattened) if flattened else _unchanged
         steps.append(_Step(attr, init, tuple(forward), to_keras))
+    if channels_first:  # a model ending on a feature map returns it as Keras does
+        last = steps[-1]
+        steps[-1] = _Step(last.attr, last.init, (*last.forward, _permute(
+            len(spec.shapes[-1]), False, "the output in Keras's layout")), _unchanged)
     return steps
 
 

@@ -402,26 +402,39 @@ class Dropout(Layer):
     rescaling at test time; torch's ``nn.Dropout(p)`` and Keras's ``Dropout(rate)`` both
     do this, each with its own random numbers. Backward: dL/dx = g ⊙ m / (1 − p).
 
-    The mask can be injected: set ``mask`` (an array of 0s and 1s of the input's shape)
-    and every training forward uses it instead of a draw, which is how the parity suite
-    makes the three frameworks drop the same units. ``last_mask`` holds the mask of the
-    last training forward.
+    ``noise_shape`` (Keras's): the shape of the mask, batch axis included, one draw shared
+    along each axis where it is 1 (``None``: the input's size there); EfficientNet's
+    stochastic depth, ``(None, 1, 1, 1)``, keeps or drops each sample whole.
+
+    The mask can be injected: set ``mask`` (an array of 0s and 1s of the mask's shape) and
+    every training forward uses it instead of a draw, which is how the parity suite makes
+    the three frameworks drop the same units. ``last_mask`` holds the mask of the last
+    training forward.
 
     Shape:
-        x, y: (N, *) any shape; mask: the shape of x.
+        x, y: (N, *) any shape; mask: the shape of x, or the noise shape if one is set.
 
     Args:
         rate: p, the probability of dropping a unit, in [0, 1).
         seed: seeds the generator of the masks.
+        noise_shape: the mask's shape, one entry per axis of x: 1 (one draw shared along
+            it), or ``None`` or the input's size (a draw per entry).
     """
 
-    def __init__(self, rate: float, *, seed: int | None = None, dtype: object | None = None,
+    def __init__(self, rate: float, *, seed: int | None = None,
+                 noise_shape: Sequence[int | None] | None = None, dtype: object | None = None,
                  name: str | None = None) -> None:
         if isinstance(rate, bool) or not isinstance(rate, int | float) or \
                 not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
+        if noise_shape is not None and (isinstance(noise_shape, str) or not all(
+                n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 1)
+                for n in noise_shape)):
+            raise ValueError(f"Dropout: noise_shape must be a sequence of None and positive "
+                             f"integers, got {noise_shape!r}")
         super().__init__(dtype=dtype, name=name or f"Dropout({rate})")
         self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self.mask: np.ndarray | None = None
         self.last_mask: np.ndarray | None = None
@@ -435,13 +448,27 @@ class Dropout(Layer):
         if not training:
             self._scale = None
             return x
+        shape = self._mask_shape(x.shape)
         if self.mask is not None:
-            keep = as_mask(self.name, "mask", self.mask, x.shape)
+            keep = as_mask(self.name, "mask", self.mask, shape)
         else:
-            keep = self._rng.random(x.shape) >= self.rate
+            keep = self._rng.random(shape) >= self.rate
         self.last_mask = keep
         self._scale = keep * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._scale
+
+    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one draw: the noise shape's entries, ``None`` the input's size."""
+        if self.noise_shape is None:
+            return shape
+        if len(self.noise_shape) != len(shape) or any(
+                n not in (None, 1, size) for n, size in zip(self.noise_shape, shape,
+                                                            strict=False)):
+            raise ValueError(f"{self.name}: noise_shape {self.noise_shape} does not fit the "
+                             f"input's shape {shape}: one entry per axis, each None, 1 or "
+                             "the input's size")
+        return tuple(size if n is None else n for n, size in zip(self.noise_shape, shape,
+                                                                 strict=True))
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
@@ -453,7 +480,9 @@ class Dropout(Layer):
         return g if self._scale is None else g * self._scale
 
     def config(self) -> dict[str, Any]:
-        return {"rate": self.rate, "seed": self.seed, **super().config()}
+        noise = None if self.noise_shape is None else list(self.noise_shape)
+        return {"rate": self.rate, "seed": self.seed, "noise_shape": noise,
+                **super().config()}
 
 
 class Activation(Layer):

@@ -199,11 +199,11 @@ def _flatten_stack(dtype: np.dtype, batch: int, rng: np.random.Generator) -> lis
     return [Flatten(), Dense(12, 3, "tanh", dtype=dtype)]
 
 
-def _dropout_stack(rate: float, training: bool):
+def _dropout_stack(rate: float, training: bool, noise_shape: tuple | None = None):
     def build(dtype: np.dtype, batch: int, rng: np.random.Generator) -> list:
-        dropout = Dropout(rate)
+        dropout = Dropout(rate, noise_shape=noise_shape)
         if training:  # the mask every framework will use
-            dropout.mask = rng.random((batch, 6)) >= rate
+            dropout.mask = rng.random((batch, 6 if noise_shape is None else 1)) >= rate
         return [Dense(4, 6, "tanh", dtype=dtype), dropout, Dense(6, 3, dtype=dtype)]
     return build
 
@@ -1140,6 +1140,10 @@ def _build() -> tuple[Concept, ...]:
                         _dropout_stack(0.5, True), (4,), "mean_squared_error", training=True),
             _stack_case("Dense → Dropout(0.5) → Dense, inference: the identity",
                         _dropout_stack(0.5, False), (4,), "mean_squared_error"),
+            _stack_case("Dense → Dropout(0.5, noise_shape=(None, 1)) → Dense, training: "
+                        "whole samples dropped, mask injected",
+                        _dropout_stack(0.5, True, (None, 1)), (4,), "mean_squared_error",
+                        training=True),
         ),
     ))
     concepts.append(Concept(

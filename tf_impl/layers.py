@@ -13,7 +13,8 @@
   images the order is (h, w, c), the spec's too.
 * Reshape and Permute are ``keras.layers.Reshape`` and ``keras.layers.Permute``, on the
   spec's own channels-last layout: the same numbers (torch's mirror is where they differ).
-* Dropout is ``keras.layers.Dropout(rate)``: inverted dropout, like the spec's. Called
+* Dropout is ``keras.layers.Dropout(rate, noise_shape)``: inverted dropout, like the
+  spec's, one draw shared along the noise shape's 1s (stochastic depth). Called
   directly, a Keras layer runs in inference (``training=None`` → no dropout), as the
   spec's does; ``fit`` and a ``GradientTape`` loop pass ``training=True``.
 
@@ -64,9 +65,11 @@ def Flatten(*, dtype: str | None = None) -> keras.layers.Flatten:
     return keras.layers.Flatten(dtype=dtype, autocast=False)
 
 
-def Dropout(rate: float, *, dtype: str | None = None) -> keras.layers.Dropout:
-    """``keras.layers.Dropout(rate)``, keeping its input's dtype. Shape: x, y (N, *)."""
-    return keras.layers.Dropout(rate, dtype=dtype, autocast=False)
+def Dropout(rate: float, *, noise_shape: Sequence[int | None] | None = None,
+            dtype: str | None = None) -> keras.layers.Dropout:
+    """``keras.layers.Dropout(rate, noise_shape)``, keeping its input's dtype. Shape: x, y
+    (N, *)."""
+    return keras.layers.Dropout(rate, noise_shape=noise_shape, dtype=dtype, autocast=False)
 
 
 def Activation(activation: str, *, dtype: str | None = None) -> keras.layers.Activation:
@@ -169,10 +172,9 @@ def _read_flatten(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
 
 
 def _read_dropout(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
-    if layers[i].noise_shape is not None:
-        raise TypeError(f"to_reference: {where} has a noise_shape; the spec's Dropout draws "
-                        "every unit independently")
-    return reference.layers.Dropout(float(layers[i].rate)), 1
+    noise_shape = layers[i].noise_shape
+    return reference.layers.Dropout(float(layers[i].rate), noise_shape=None if noise_shape is
+                                    None else tuple(noise_shape)), 1
 
 
 # The standalone activation layers keep their input's dtype when alone (autocast off), as
@@ -232,8 +234,12 @@ TRANSLATIONS = [
                                                   ", use_bias=False"})),
     Translation("Flatten", lambda layer, context, dtype: [Flatten(dtype=dtype)],
                 _read_flatten, (keras.layers.Flatten,), Template("keras.layers.Flatten()")),
-    Translation("Dropout", lambda layer, context, dtype: [Dropout(layer.rate, dtype=dtype)],
-                _read_dropout, (keras.layers.Dropout,), Template("keras.layers.Dropout({rate})")),
+    Translation("Dropout", lambda layer, context, dtype: [
+        Dropout(layer.rate, noise_shape=layer.noise_shape, dtype=dtype)],
+                _read_dropout, (keras.layers.Dropout,),
+                Template("keras.layers.Dropout({rate}{noise})", arguments=lambda layer: {
+                    "noise": "" if layer.noise_shape is None else
+                    f", noise_shape={layer.noise_shape}"})),
     Translation("Activation", _build_activation, _read_activation_layer,
                 (keras.layers.Activation, keras.layers.ELU),
                 Template("{code}", note="{note}", arguments=_activation_template)),

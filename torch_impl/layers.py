@@ -30,7 +30,9 @@
   (h, w, c); the torch module permutes torch's axes to the same effect.
 * Dropout is ``nn.Dropout(p)``: inverted dropout, like the spec's. A torch module starts
   in training mode, so it drops until ``module.eval()``; the spec's and Keras's layers
-  default to inference.
+  default to inference. Keras's ``noise_shape`` (one draw shared along its 1s; (None, 1,
+  1, 1) is stochastic depth) has no ``torch.nn`` module: :class:`SharedDropout`, and the
+  port writes ``x * self.dropout(x.new_ones(len(x), 1, 1, 1))``.
 
 Input policy: ``nn.Linear`` takes an unbatched (in_features,) vector as one sample and
 raises its own "mat1 and mat2" errors on a width or dtype mismatch. The project's entry
@@ -185,7 +187,67 @@ class Permute(nn.Module):
         return f"dims={self.dims}"
 
 
-SMALL_MODULES = (Permute,)
+# ── Dropout with Keras's noise_shape: one draw shared along some axes ────────────────────
+
+class SharedDropout(nn.Module):
+    """Inverted dropout with one draw shared along the axes where ``noise_shape`` is 1:
+    y = x ⊙ dropout(1 of noise_shape), Keras's ``Dropout(rate, noise_shape)``; ``(None, 1,
+    1, 1)`` keeps or drops each sample whole (stochastic depth, torchvision's
+    ``ops.StochasticDepth(p, "row")``); torch has no such module in ``torch.nn``: users write
+    ``x * self.dropout(x.new_ones(len(x), 1, 1, 1))`` in ``forward``, as the port does.
+
+    Shape: x, y (N, *); ``noise_shape``: one entry per axis of x in torch's layout, 1 or
+    ``None`` (the input's size).
+    """
+
+    def __init__(self, p: float, noise_shape: Sequence[int | None]) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(p)
+        self.noise_shape = tuple(noise_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [size if n is None else n for n, size in zip(self.noise_shape, x.shape,
+                                                             strict=True)]
+        return x * self.dropout(x.new_ones(shape))
+
+    def extra_repr(self) -> str:
+        return f"p={self.dropout.p}, noise_shape={self.noise_shape}"
+
+
+def _dropout(layer: reference.layers.Dropout, context: Context) -> list[nn.Module]:
+    if layer.noise_shape is None:
+        return [nn.Dropout(layer.rate)]
+    batch, *per_sample = layer.noise_shape
+    axes = _torch_axes(len(per_sample), context.feature_map)
+    noise = [batch, *[None] * len(per_sample)]
+    for k, n in enumerate(per_sample):  # the spec's axis k + 1 is torch's axes[k]
+        noise[axes[k]] = n
+    return [SharedDropout(layer.rate, noise)]
+
+
+def _read_dropout(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
+    module = modules[i]
+    if isinstance(module, nn.Dropout):
+        return reference.layers.Dropout(module.p), 1
+    batch, *per_sample = module.noise_shape
+    axes = _torch_axes(len(per_sample), place.feature_map)
+    return reference.layers.Dropout(module.dropout.p, noise_shape=(
+        batch, *(module.noise_shape[a] for a in axes))), 1
+
+
+def _dropout_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    """The forward line: ``self.dropout(x)``, or for a noise shape a dropout of ones of that
+    shape times x, on Keras's layout (any layout when every per-sample entry is 1)."""
+    if layer.noise_shape is None:
+        return {"times": "", "operand": "x", "why": ""}
+    sizes = ["len(x)" if k == 0 else f"x.shape[{k}]" if n is None else str(n)
+             for k, n in enumerate(layer.noise_shape)]
+    keras = ", ".join("None" if n is None else str(n) for n in layer.noise_shape)
+    return {"times": "x * ", "operand": f"x.new_ones({', '.join(sizes)})",
+            "why": f"  # Keras's noise_shape=({keras}): one draw shared where it is 1"}
+
+
+SMALL_MODULES = (Permute, SharedDropout)
 
 
 def _torch_axes(rank: int, channels_first: bool) -> list[int]:
@@ -314,9 +376,11 @@ TRANSLATIONS = (
                              "dims": ", ".join(str(d) for d in layer.dims)})),
     Translation("Flatten", lambda layer, context: [nn.Flatten()], _read_flatten, (nn.Flatten,),
                 Template("nn.Flatten()", layout="any")),
-    Translation("Dropout", lambda layer, context: [nn.Dropout(layer.rate)],
-                lambda modules, i, place: (reference.layers.Dropout(modules[i].p), 1),
-                (nn.Dropout,), Template("nn.Dropout({rate})", layout="any")),
+    Translation("Dropout", _dropout, _read_dropout, (nn.Dropout, SharedDropout),
+                Template("nn.Dropout({rate})", call="x = {times}self.{attr}({operand}){why}",
+                         arguments=_dropout_fields, layout=lambda layer: "any" if
+                         layer.noise_shape is None or set(layer.noise_shape[1:]) <= {1}
+                         else "last")),
     Translation("Softmax", _softmax, _read_softmax, (nn.Softmax,),
                 Template("nn.Softmax(dim={dim})", arguments=_softmax_fields)),
     Translation("ReLU", _relu, _read_relu, (nn.ReLU6, nn.Hardtanh, nn.Threshold),

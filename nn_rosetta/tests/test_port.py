@@ -340,7 +340,23 @@ def test_the_terminal_writes_model_and_weights_and_prints_the_report(tmp_path, c
                      "--input", str(tmp_path / "x.npy")]) == 0
     printed = capsys.readouterr().out
     assert "float64, example input 4×3: every layer within tolerance" in printed
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.py", "weights.pt"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.py", "report.json",
+                                                                    "weights.pt"]
+
+
+def test_the_written_report_json_holds_the_printed_table(tmp_path, capsys) -> None:
+    note004().save(tmp_path / "m.keras")
+    assert cli.main(["port", str(tmp_path / "m.keras"), str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    printed = capsys.readouterr().out.splitlines()
+    assert [row["layer"] for row in report["layers"]] == \
+        [line.split()[0] for line in printed[1:1 + len(report["layers"])]]
+    assert report["dtype"] == "float64" and report["input_shapes"] == [[4, 3]]
+    assert report["ok"] and report["random_input"] and report["first_divergence"] is None
+    row = report["layers"][0]
+    assert set(row) == {"layer", "kind", "max_abs_error", "error", "rtol", "worst",
+                        "compared", "ok"}
+    assert 0 <= row["error"] <= row["rtol"] == 1e-10
 
 
 def test_an_example_input_of_the_wrong_dtype_or_shape_is_refused_by_name() -> None:

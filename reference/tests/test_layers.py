@@ -53,6 +53,20 @@ def test_the_same_seed_drops_the_same_units() -> None:
     np.testing.assert_array_equal(Dropout(0.5, seed=3).forward(x, training=True), first)
 
 
+def test_a_noise_shape_shares_one_draw_along_its_ones() -> None:
+    x = np.ones((200, 3, 4))
+    y = Dropout(0.5, seed=4, noise_shape=(None, 1, 1)).forward(x, training=True)
+    assert all(len(np.unique(sample)) == 1 for sample in y)  # each sample kept or dropped whole
+    assert set(np.unique(y)) == {0.0, 2.0}
+
+
+@pytest.mark.parametrize("noise_shape", [(None, 2), (None, 1, 1)])
+def test_a_noise_shape_that_does_not_fit_the_input_is_refused(noise_shape) -> None:
+    with pytest.raises(ValueError, match=r"noise_shape .* does not fit the input's shape "
+                                         r"\(4, 3\)"):
+        Dropout(0.5, noise_shape=noise_shape).forward(np.ones((4, 3)), training=True)
+
+
 @pytest.mark.parametrize("rate", [-0.1, 1.0, "0.5", True])
 def test_a_dropout_rate_outside_zero_to_one_is_refused(rate) -> None:
     with pytest.raises(ValueError, match=r"Dropout: rate must be a number in \[0, 1\)"):
