@@ -76,12 +76,13 @@ class Call:
         if not names:
             return (f"nn.Sequential(*({self.class_name}() "
                     f"for _ in range({len(self.segments)})))")
-        if len(names) == 1:
+        if len(names) == 1:  # the settings on a line of their own (a float's repr is long)
             (name,) = names
-            return (f"nn.Sequential(*({self.class_name}({name}) for {name} in "
-                    f"({', '.join(v for (v,) in values)})))")
-        return "nn.Sequential(" + ", ".join(f"{self.class_name}({', '.join(v)})"
-                                            for v in values) + ")"
+            settings = textwrap.wrap(", ".join(v for (v,) in values), 80)
+            return (f"nn.Sequential(*({self.class_name}({name}) for {name} in (\n    " +
+                    "\n    ".join(settings) + ")))")
+        return "nn.Sequential(\n" + ",\n".join(f"    {self.class_name}({', '.join(v)})"
+                                                for v in values) + ")"
 
     def write(self, writer: _Writer) -> None:
         first, last = self.segments[0], self.segments[-1]

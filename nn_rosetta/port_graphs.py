@@ -151,6 +151,25 @@ def identifier(name: str, taken: set[str]) -> str:
     return attr
 
 
+def _operands(expression: str) -> list[str]:
+    """``expression`` cut before each operator outside brackets and strings, for lines that
+    are too long: ``a * f(b, c)`` → ``["a", "* f(b, c)"]``."""
+    pieces, depth, quote, start = [], 0, "", 0
+    for k, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and expression[k:k + 3] in (" + ", " - ", " * ", " / "):
+            pieces.append(expression[start:k])
+            start = k + 1
+    return [*pieces, expression[start:]]
+
+
 @dataclass(frozen=True)
 class Line:
     """One line of generated code and the comment it carries (rendered once per file)."""
@@ -168,11 +187,16 @@ class Line:
         if seen is not None and comment:
             comment = "" if comment in seen else comment
             seen.add(self.comment)
+        code = self.code
+        target, _, value = code.partition(" = ")
+        if len(indent + code) > 100 and value and "\n" not in code:  # in parentheses
+            code = f"{target} = (\n    " + "\n    ".join(_operands(value)) + ")"
+        code = code.replace("\n", "\n" + indent)  # a call over several lines
         if not comment:
-            return [indent + self.code]
-        inline = f"{indent}{self.code}  # {comment}"
-        return [inline] if len(inline) <= 100 else [f"{indent}# {c}" for c in textwrap.wrap(
-            comment, 98 - len(indent))] + [indent + self.code]
+            return [indent + code]
+        inline = f"{indent}{code}  # {comment}"
+        return [inline] if len(inline) <= 100 and "\n" not in code else [
+            f"{indent}# {c}" for c in textwrap.wrap(comment, 98 - len(indent))] + [indent + code]
 
 
 @dataclass

@@ -168,6 +168,14 @@ class ParityReport:
                 "first_divergence": None if first is None else first.layer,
                 "layers": [row.as_dict() for row in self.layers]}
 
+    def to_json(self) -> str:
+        """:meth:`as_dict` as JSON text, a layer's row on each line."""
+        data = self.as_dict()
+        rows = data.pop("layers")
+        head = json.dumps(data, allow_nan=False)[:-1]
+        return head + ', "layers": [\n' + ",\n".join(
+            f"  {json.dumps(row, allow_nan=False)}" for row in rows) + "\n]}\n"
+
     def __str__(self) -> str:
         width = max(len("layer"), *(len(p.layer) for p in self.layers)) + 2
         kind = max(len("kind"), *(len(p.kind) for p in self.layers)) + 2
@@ -207,9 +215,8 @@ class Ported:
         save = torch_impl.save_weights if torch_side else tf_impl.save_weights
         files = {"model.py": lambda path: Path(path).write_text(self.source, encoding="utf-8"),
                  weights: lambda path: save(self.module, path),
-                 "report.json": lambda path: Path(path).write_text(json.dumps(
-                     self.report.as_dict(), indent=1, allow_nan=False) + "\n",
-                     encoding="utf-8")}
+                 "report.json": lambda path: Path(path).write_text(self.report.to_json(),
+                                                                   encoding="utf-8")}
         if torch_side and importlib.util.find_spec("safetensors") is not None:
             files["model.safetensors"] = self._save_safetensors  # where it is installed
         return port_files.write_folder(directory, files, force=force)

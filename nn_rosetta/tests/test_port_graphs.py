@@ -486,7 +486,15 @@ def _efficientnetb0(drawn: bool) -> keras.Model:
 EFFICIENTNET_INPUT = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
 
 
-def test_keras_applications_efficientnetb0_ports_its_blocks_within_the_tolerance() -> None:
+def _ruff(source: str, folder: Path) -> subprocess.CompletedProcess:
+    (folder / "model.py").write_text(source, encoding="utf-8")
+    return subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache",
+                           "--config", str(ROOT / "pyproject.toml"), str(folder / "model.py")],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_keras_applications_efficientnetb0_ports_its_blocks_within_the_tolerance(
+        tmp_path) -> None:
     model = _efficientnetb0(drawn=False)
     result = nn_rosetta.port(model, EFFICIENTNET_INPUT)
     assert result.report.ok, str(result.report)  # measured worst: 8.8e-7 (rtol 1e-5)
@@ -494,10 +502,13 @@ def test_keras_applications_efficientnetb0_ports_its_blocks_within_the_tolerance
     source = result.source
     # each block of a stage drops with its own rate: the rate is the class's argument
     assert "    def __init__(self, drop_p: float) -> None:" in source
-    assert "self.block6b_to_6d = nn.Sequential(*(Block3(drop_p) for drop_p in (" in source
+    assert "self.block6b_to_6d = nn.Sequential(*(Block3(drop_p) for drop_p in (\n" \
+        "            0.15000000000000002, 0.1625, 0.17500000000000002)))" in source
     assert "drop = project_bn * self.drop(project_bn.new_ones(len(project_bn), 1, 1, 1))" \
         in source
     assert "# Keras's noise_shape=(None, 1, 1, 1): one draw shared where it is 1" in source
+    done = _ruff(source, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_keras_applications_efficientnetb0_with_drawn_statistics_matches_keras(
