@@ -34,6 +34,7 @@ import numpy as np
 from torch import fx, nn
 
 import reference
+from reference._validation import as_shape
 from reference.graphs import SymbolicTensor, graph_contexts
 from reference.layouts import Context, time_distributed
 from torch_impl import convert, merging
@@ -230,6 +231,19 @@ def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
     return _read_graph(module, shapes, feature_inputs) if feature_inputs else (spec, found)
 
 
+def _shapes(input_shapes: object) -> list[tuple[int, ...]]:
+    """``input_shapes`` as one per-sample shape per input, each checked (positive whole
+    numbers), before any tracing: one shape of integers stands for a single input."""
+    if isinstance(input_shapes, str | bytes) or not isinstance(input_shapes, list | tuple) or \
+            not input_shapes:
+        raise TypeError(f"to_reference: input_shapes must be a list of per-sample shapes, one "
+                        f"per input of forward, got {input_shapes!r}")
+    single = all(isinstance(n, int | np.integer) for n in input_shapes)
+    return [as_shape("to_reference", "input_shapes" if single else f"input_shapes[{k}]",
+                     shape)
+            for k, shape in enumerate([input_shapes] if single else input_shapes)]
+
+
 def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Model:
     """The spec graph equal to a torch module whose ``forward`` wires stock modules with
     merge expressions (see the module docstring), its weights copied exactly.
@@ -237,7 +251,7 @@ def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Mode
     ``input_shapes``: one per-sample shape per argument of ``forward``, in the spec's
     layout (a feature map channels-last: (H, W, C)); a single shape for one argument.
     """
-    spec, found = _walk(module, input_shapes)
+    spec, found = _walk(module, _shapes(input_shapes))
     places = graph_contexts(spec)
     for layer in spec.layers:
         if layer.name in found:
