@@ -40,7 +40,10 @@ The policy, once for the whole project; every check runs before any computation:
   Training is where a NaN is seen: every ``fit`` and ``data_parallel_fit`` raises
   ``TrainingDiverged`` at the first step whose loss is NaN or ±inf (the spec and torch
   before that step's update, TF, whose step is one graph, after it).
-  A NaN where no data goes (a hyper-parameter, a count) is refused, like ±inf.
+  A NaN where no data goes (a hyper-parameter, a constant a layer is built with such as
+  Rescaling's scale or Normalization's variance, a count) is refused, like ±inf. TF's
+  max pooling is the mirrors' one other departure: it skips a NaN in a window
+  (``tf_impl.convolution.MaxPool2D``), where the spec and torch give NaN.
   The derivative *at* a NaN entry is left to each framework's kernel (torch's ReLU
   backward passes the upstream gradient, TF's zeroes it): the NaN loss is the signal.
 

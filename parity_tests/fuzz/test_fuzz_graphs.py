@@ -242,3 +242,50 @@ def test_a_graph_weight_file_loads_only_into_its_own_wiring(package, tmp_path) -
                    ).error is None
     assert outcome(lambda: impl.load_weights(path, made(_cnn_graph())), str(path)
                    ).error is not None
+
+
+# -- the port of a functional Keras model, given example inputs -------------------------------
+
+@pytest.fixture(scope="module")
+def keras_graph(keras):
+    """Two Inputs, one read by an Embedding of 5 rows: y = [flatten(E[tokens]), features W]."""
+    tokens = keras.Input((3,), name="tokens", dtype="int64")
+    features = keras.Input((4,), name="features")
+    embedded = keras.layers.Flatten(name="flat")(keras.layers.Embedding(5, 2, name="emb")(tokens))
+    return keras.Model([tokens, features], keras.layers.Concatenate(name="cat")(
+        [embedded, keras.layers.Dense(2, name="d")(features)]))
+
+
+TOKENS, FEATURES = np.array([[0, 4, 2], [1, 1, 3]]), RNG.standard_normal((2, 4)).astype("float32")
+EXAMPLES = [
+    ("by name", {"tokens": TOKENS, "features": FEATURES}, True),
+    ("in order", [TOKENS, FEATURES], True),
+    ("an index past the table", {"tokens": TOKENS + 1, "features": FEATURES}, False),
+    ("a negative index", {"tokens": -TOKENS, "features": FEATURES}, False),
+    ("float indices", {"tokens": TOKENS.astype(float), "features": FEATURES}, False),
+    ("an empty batch", {"tokens": TOKENS[:0], "features": FEATURES[:0]}, False),
+    ("a wrong name", {"tokens": TOKENS, "feature": FEATURES}, False),
+    ("float64 features", {"tokens": TOKENS, "features": FEATURES.astype(float)}, False),
+    ("narrow features", {"tokens": TOKENS, "features": FEATURES[:, :3]}, False),
+    ("two batch sizes", {"tokens": TOKENS, "features": FEATURES[:1]}, False),
+    ("one array", FEATURES, False),
+]
+
+
+@pytest.mark.parametrize(("label", "example", "valid"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_the_port_of_a_graph_checks_its_example_inputs(keras_graph, label, example,
+                                                       valid) -> None:
+    from nn_rosetta import porting
+
+    made = outcome(lambda: porting.port(keras_graph, example), "port")
+    assert (made.error is None) == valid, made
+    if valid:
+        assert made.value.report.ok
+
+
+@pytest.mark.parametrize("stubs", ["yes", 1, None])
+def test_the_port_takes_stubs_as_true_or_false(keras_graph, stubs) -> None:
+    from nn_rosetta import porting
+
+    with pytest.raises(TypeError, match=r"^port: stubs must be True or False"):
+        porting.port(keras_graph, stubs=stubs)

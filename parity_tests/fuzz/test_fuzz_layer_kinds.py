@@ -211,3 +211,55 @@ def test_every_layer_kind_refuses_a_training_switch_that_is_not_a_bool(kind,
     with pytest.raises(TypeError, match=rf"^{re.escape(layer.name)}: training must be True or "
                                         "False"):
         layer.forward(None, training=training)
+
+
+# -- NaN through the maxima: the policy's stated exception ---------------------------------------
+
+def test_a_nan_in_a_pooling_window_is_nan_in_the_spec_and_torch_and_skipped_by_tf() -> None:
+    """NaN in, NaN out, except TF's max pooling (``tf.nn.max_pool``, under Keras's
+    MaxPooling2D), which skips a NaN: the window's other cells win; a window of NaN alone
+    gives float32's lowest number (measured with TF 2.21, also in float64)."""
+    from parity_tests.conftest import framework
+    from reference.convolution import MaxPool2D
+
+    x = np.array([[[[np.nan], [-3.0]], [[-7.0], [-2.0]]]])  # one 2×2 window, (N, H, W, C)
+    torch_side, tf_side = framework("torch"), framework("tf")
+    spec = MaxPool2D(2).forward(x)
+    torch_y = torch_side.torch.nn.MaxPool2d(2)(torch_side.torch.tensor(x).permute(0, 3, 1, 2))
+    tf_y = tf_side.impl.convolution.MaxPool2D(2)(x).numpy()
+    assert np.isnan(spec).all() and torch_y.isnan().all()
+    np.testing.assert_array_equal(tf_y, [[[[-2.0]]]])
+
+
+@pytest.mark.parametrize("kind", ["Maximum", "Add", "Multiply", "Concatenate"])
+def test_a_nan_through_a_merge_is_nan_in_all_three(kind) -> None:
+    """The merges propagate NaN in the spec, in torch's expressions and in Keras's layers."""
+    from parity_tests.conftest import framework
+    from reference import Input, Model
+
+    a, b = Input((2,), name="a"), Input((2,), name="b")
+    model = Model([a, b], getattr(merging, kind)(name="m")([a, b]))
+    xs = [np.array([[np.nan, 1.0]]), np.array([[2.0, 3.0]])]
+    expected = np.isnan(model.forward(xs))
+    assert expected[0, 0] and not expected[0, -1]
+    torch_side, tf_side = framework("torch"), framework("tf")
+    torch_y = torch_side.impl.from_reference(model)(*map(torch_side.torch.tensor, xs))
+    tf_y = tf_side.impl.from_reference(model)(xs)
+    np.testing.assert_array_equal(torch_y.isnan().numpy(), expected)
+    np.testing.assert_array_equal(np.isnan(np.asarray(tf_y)), expected)
+
+
+@pytest.mark.parametrize(("kind", "arguments", "valid"), [
+    ("Rescaling", (0.5, -1.0), True), ("Rescaling", (math.nan,), False),
+    ("Rescaling", (1.0, math.inf), False), ("Rescaling", (True,), False),
+    ("Normalization", ([0.0, 1.0], [1.0, 4.0]), True),
+    ("Normalization", ([0.0], [-1.0]), False), ("Normalization", ([math.nan], [1.0]), False),
+    ("Normalization", ([0.0, 0.0], [1.0]), False)])
+@pytest.mark.parametrize("package", ["torch", "tf"])
+def test_the_mirrors_preprocessing_layers_take_the_constants_the_spec_takes(
+        package, kind, arguments, valid) -> None:
+    from parity_tests.conftest import framework
+
+    build = getattr(framework(package).impl.normalization, kind)
+    made = outcome(lambda: build(*arguments), kind)
+    assert (made.error is None) == valid, made
