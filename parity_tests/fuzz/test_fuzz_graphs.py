@@ -68,11 +68,15 @@ def test_a_graph_computes_its_inputs_or_refuses_them_by_name(label, inputs, vali
 
 
 @pytest.mark.parametrize("training", [True, False, np.bool_(True), 1, 0, "yes", "no", None])
-def test_a_graph_and_a_sequential_take_training_as_true_or_false(training) -> None:
+def test_a_graph_and_a_sequential_take_their_switches_as_true_or_false(training) -> None:
     graph = outcome(lambda: _two_inputs().forward([A, B], training=training), "Model.forward")
     chain = outcome(lambda: reference.Sequential([Dense(4, 3)]).forward(A, training=training),
                     "Sequential.forward")
-    for made in (graph, chain):
+    model = _two_inputs()
+    model.forward([A, B])
+    backward = outcome(lambda: model.backward(np.ones((3, 3)), input_gradient=training),
+                       "Model.backward")
+    for made in (graph, chain, backward):
         assert (made.error is None) == isinstance(training, bool | np.bool_), made
 
 
@@ -131,6 +135,11 @@ def _input_twice() -> Model:
     lambda: (lambda a: Model(a, Dense(4, 3)(a), seed=2.5))(Input((4,))),
     lambda: Model.from_config({"layers": [{"kind": "Dense", "config": {}}]}),
     lambda: Model.from_config({"layers": "x"}),
+    lambda: Model.from_wiring({"inputs": [{"name": "a", "shape": [4]}],  # a cycle
+                               "layers": [{"name": "p", "inbound": ["q"]},
+                                          {"name": "q", "inbound": ["p"]}],
+                               "outputs": ["q"], "input_list": False, "output_list": False},
+                              [Dense(4, 4), Dense(4, 4)]),
     lambda: Model.from_wiring({"inputs": [], "layers": [], "outputs": ["y"],
                                "input_list": False, "output_list": False}, []),
 ])
