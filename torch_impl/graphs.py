@@ -151,6 +151,9 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
     returned = output.args[0]
     output_list = isinstance(returned, list | tuple)
     outputs = list(returned) if output_list else [returned]
+    if not all(isinstance(n, fx.Node) for n in outputs):  # a dict, a constant
+        raise TypeError(f"to_reference: forward must return a tensor or a tuple of tensors, "
+                        f"got {type(returned).__name__}")
     tensors: dict[fx.Node, SymbolicTensor] = {
         n: reference.Input(shape, name=n.name)
         for n, shape in zip(placeholders, input_shapes, strict=True)}
@@ -244,6 +247,12 @@ def _shapes(input_shapes: object) -> list[tuple[int, ...]]:
             for k, shape in enumerate([input_shapes] if single else input_shapes)]
 
 
+def _named(error: Exception) -> Exception:
+    """``error`` with its message starting ``to_reference:``, the entry point's name."""
+    text = str(error)
+    return error if text.startswith("to_reference:") else type(error)(f"to_reference: {text}")
+
+
 def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Model:
     """The spec graph equal to a torch module whose ``forward`` wires stock modules with
     merge expressions (see the module docstring), its weights copied exactly.
@@ -251,7 +260,10 @@ def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Mode
     ``input_shapes``: one per-sample shape per argument of ``forward``, in the spec's
     layout (a feature map channels-last: (H, W, C)); a single shape for one argument.
     """
-    spec, found = _walk(module, _shapes(input_shapes))
+    try:
+        spec, found = _walk(module, _shapes(input_shapes))
+    except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
+        raise _named(error) from None
     places = graph_contexts(spec)
     for layer in spec.layers:
         if layer.name in found:

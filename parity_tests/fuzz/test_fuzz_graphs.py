@@ -226,6 +226,41 @@ def test_torch_to_reference_of_a_graph_names_a_bad_input_shape(shapes) -> None:
                    "to_reference").error is not None
 
 
+def _torch_module(returns: str):
+    """A torch module a user writes, whose forward returns ``returns`` of two Linears."""
+    torch = framework("torch").torch
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.p, self.q = torch.nn.Linear(4, 3), torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            p, q = self.p(x), self.q(x)
+            return {"dict": lambda: {"y": p}, "broadcast": lambda: p + q,
+                    "batch concat": lambda: torch.cat([p, p], 0),
+                    "a constant added": lambda: p + 1.0}[returns]()
+    return Net()
+
+
+@pytest.mark.parametrize("returns", ["dict", "broadcast", "batch concat", "a constant added"])
+def test_torch_to_reference_names_itself_for_a_forward_the_spec_cannot_be(returns) -> None:
+    impl = framework("torch").impl
+    assert outcome(lambda: impl.to_reference(_torch_module(returns), input_shapes=[(4,)]),
+                   "to_reference").error is not None
+
+
+@pytest.mark.parametrize("merge", ["Add", "Multiply", "Subtract"])
+def test_tf_to_reference_names_itself_for_a_broadcast_the_spec_refuses(keras, merge) -> None:
+    """Keras adds (N, 3) and (N, 1); the spec broadcasts nothing (Multiply: equal or 1 on
+    each axis, so (N, 3) ⊙ (N, 1) is taken, as Keras takes it)."""
+    x = keras.Input((4,))
+    model = keras.Model(x, getattr(keras.layers, merge)()([keras.layers.Dense(3)(x),
+                                                           keras.layers.Dense(1)(x)]))
+    made = outcome(lambda: framework("tf").impl.to_reference(model), "to_reference")
+    assert (made.error is None) == (merge == "Multiply"), made
+
+
 def test_a_graph_reads_back_from_both_mirrors_computing_the_same() -> None:
     model = _two_inputs()
     expected = _expected(model, A, B)
