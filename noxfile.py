@@ -82,10 +82,11 @@ def tests(session: nox.Session) -> None:
     """The whole test suite: lint, the spec's own tests, the parity suite, the docs' checks
     and the benchmark's smoke test."""
     _run(session, "ruff", "check", ".", env={})
-    # one pytest process per test folder (pyproject's testpaths): a single process of the
-    # whole suite grew past 24 GB and was killed by the OOM killer in parity_tests
+    # One pytest run per test folder (pyproject's testpaths), each with one xdist worker
+    # per core and one thread per worker: a process's memory ends with its folder.
     for folder in TEST_FOLDERS:
-        _run(session, "pytest", folder, *session.posargs, env=QUIET_FRAMEWORKS)
+        _run(session, "pytest", folder, "-n", "auto", *session.posargs,
+             env={**QUIET_FRAMEWORKS, **ONE_THREAD_EACH})
 
 
 @nox.session(python=PYTHON)

@@ -232,6 +232,14 @@ ROWS: tuple[Row, ...] = (
            "heads second to last (N, T, H, d) in Keras, second in torch; both masks True = "
            "attend; Keras on TF rounds a Python-float `scale` to float32",
            "dot_product_attention"),
+    # cross-attention (issue 21)
+    _layer("keras.layers.MultiHeadAttention(num_heads, key_dim)(query, value, key=key, "
+           "use_causal_mask=True)",
+           "nn.MultiheadAttention(E, num_heads, kdim=…, vdim=…, batch_first=True)(query, key, "
+           "value, attn_mask=future)", "MultiHeadAttention",
+           "Keras calls (query, value, key), torch (query, key, value); Keras's heads are "
+           "`key_dim` wide, torch's E/num_heads; Keras's causal mask is torch's "
+           "`future = torch.ones(T, S).triu(1).bool()` (True = blocked)", "cross_attention"),
     _layer("keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))",
            "nn.LSTM(in, units, batch_first=True, bidirectional=True)", "Bidirectional",
            "Keras's weights: the forward layer's, then the backward layer's; torch's "

@@ -429,8 +429,10 @@ class TensorFlow(_Framework):
         for layer in group:
             if isinstance(layer, keras.layers.MultiHeadAttention):
                 mask = attention_masks(spec).get(k)
+                options = self.impl.convert.TRANSLATIONS["MultiHeadAttention"].options(
+                    spec.layers[k])  # use_causal_mask, a call argument in Keras
                 h = layer(h, h, attention_mask=None if mask is None else self.tf.constant(mask),
-                          training=training)
+                          training=training, **options)
             elif k in injected_masks(spec) and isinstance(layer, keras.layers.Dropout):
                 mask, rate = injected_masks(spec)[k]
                 scale = self.tf.constant(mask.astype(spec.dtype) / spec.dtype.type(1.0 - rate))

@@ -403,6 +403,34 @@ def test_multi_head_attention() -> None:
     agree(expected, attention(t(x), t(x), t(x), attn_mask=blocked)[0], dtype="float32")
 
 
+def test_cross_attention() -> None:
+    query, value, key = data(2, 3, 6), data(2, 5, 4, seed=1), data(2, 5, 3, seed=2)
+    keras_attention = keras.layers.MultiHeadAttention(3, key_dim=2, dtype="float64")
+    keras_attention.build(query.shape, value.shape, key.shape)
+    keras_attention.set_weights([data(*w.shape, seed=k) * 0.5
+                                 for k, w in enumerate(keras_attention.weights)])
+    q, k, v, out = (keras_attention.query_dense, keras_attention.key_dense,
+                    keras_attention.value_dense, keras_attention.output_dense)
+    # kdim, vdim ≠ E: three weights (E, E_in), not one in_proj_weight; heads of 6/3 = 2
+    attention = nn.MultiheadAttention(6, 3, kdim=3, vdim=4, batch_first=True,
+                                      dtype=torch.float64)
+    with torch.no_grad():
+        for weight, d in ((attention.q_proj_weight, q), (attention.k_proj_weight, k),
+                          (attention.v_proj_weight, v)):
+            weight.copy_(t(d.kernel.numpy().reshape(weight.shape[1], 6).T))
+        attention.in_proj_bias.copy_(t(np.concatenate(
+            [d.bias.numpy().reshape(6) for d in (q, k, v)])))
+        attention.out_proj.weight.copy_(t(out.kernel.numpy().reshape(6, 6).T))
+        attention.out_proj.bias.copy_(t(out.bias.numpy()))
+    future = torch.ones(3, 5, dtype=torch.bool).triu(1)  # torch: True = blocked
+    expected = keras_attention(query, value, key=key, use_causal_mask=True).numpy()
+    # float32's bound: Keras on TF rounds its scale 1/√Dh through float32 (~1e-8 here)
+    agree(expected, attention(t(query), t(key), t(value), attn_mask=future)[0],
+          dtype="float32")
+    unmasked = keras_attention(query, value, key=key).numpy()
+    assert not np.allclose(unmasked, expected)  # the causal mask matters here
+
+
 def test_dot_product_attention() -> None:
     q, k, v = (data(2, 2, 4, 3, seed=s) for s in range(3))  # (N, H, T, d): torch's layout
     mask = np.tril(np.ones((4, 4), bool))

@@ -201,6 +201,26 @@ def test_the_keras_graph_saves_and_loads_as_keras_own(tmp_path) -> None:
         np.testing.assert_array_equal(y.numpy(), expected.numpy())
 
 
+def test_the_transformer_block_with_its_mask_input_is_each_frameworks_own(tmp_path) -> None:
+    """Keras saves and reloads the block, its mask a boolean input; torch's GraphModule
+    calls the attention module on (x, x, x, mask), as a hand-written forward does."""
+    from reference.transformer import encoder_block
+
+    spec = encoder_block(padding_mask=True, seed=6)
+    mask = np.ones((2, 5, 5), bool)
+    mask[1, :, -1] = False
+    xs = [np.random.default_rng(7).standard_normal((2, 5, 6)), mask]
+    model = tf_impl.from_reference(spec)
+    model.save(tmp_path / "block.keras")
+    loaded = keras.models.load_model(tmp_path / "block.keras")
+    assert loaded.inputs[1].dtype == "bool"
+    np.testing.assert_array_equal(loaded(xs).numpy(), model(xs).numpy())
+    _close(model(xs).numpy(), spec.forward(xs))
+    module = torch_impl.from_reference(spec)
+    assert "attention = self.attention(x, x, x, mask)" in module.code
+    _close(module(*(torch.from_numpy(a) for a in xs)).detach().numpy(), spec.forward(xs))
+
+
 # ── the bridged conventions, each side shown ─────────────────────────────────────────────
 
 def test_concatenate_axis_minus_one_on_a_feature_map_is_torchs_dim_1() -> None:
@@ -274,15 +294,110 @@ def test_a_keras_lambda_layer_is_refused_by_name() -> None:
         tf_impl.to_reference(model)
 
 
-def test_a_keras_layer_on_two_different_tensors_is_refused_by_name() -> None:
-    """Cross-attention (query ≠ value) is not a spec layer yet: refused, not read as
-    self-attention on the first tensor."""
-    query, value = keras.Input((4, 6), dtype="float64"), keras.Input((5, 6), dtype="float64")
-    attention = L.MultiHeadAttention(2, 3, name="cross", dtype="float64")
-    model = keras.Model([query, value], attention(query, value))
-    with pytest.raises(TypeError, match=r"to_reference: layer 'cross' \(MultiHeadAttention\) "
-                                        r"takes the tensors of \['input_layer.*'\]; a spec "
-                                        r"layer other than a merge layer takes one tensor"):
+def _keras_cross_attention(key_dim: int = 4, **options: object) -> keras.Model:
+    """A decoder's cross-attention as a Keras user writes it: a query (T = 3) of 6
+    features attends to a value (S = 5) of 4 and a key of 3 in 3 heads of ``key_dim``
+    (4: wider than 6/3)."""
+    query = keras.Input((3, 6), name="query", dtype="float64")
+    value = keras.Input((5, 4), name="value", dtype="float64")
+    key = keras.Input((5, 3), name="key", dtype="float64")
+    attention = L.MultiHeadAttention(3, key_dim=key_dim, name="cross", dtype="float64",
+                                     bias_initializer="random_normal")
+    return keras.Model([query, value, key], attention(query, value, key=key, **options))
+
+
+def _attention_inputs(rng: np.random.Generator) -> list[np.ndarray]:
+    return [rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 5, 4)),
+            rng.standard_normal((2, 5, 3))]
+
+
+def test_keras_cross_attention_with_its_own_key_dim_is_the_spec_oracle() -> None:
+    """Keras's numbers, weights copied by hand (no converter): the spec's query ≠ key ≠
+    value, key_dim 4 ≠ E/H and causal mask give its output and its gradients."""
+    model = _keras_cross_attention(use_causal_mask=True)
+    keras_layer = model.get_layer("cross")
+    spec = reference.sequences.MultiHeadAttention(6, 3, key_dim=4, key_features=3,
+                                                  value_features=4, use_causal_mask=True)
+    for part in ("query", "key", "value", "output"):
+        dense = getattr(keras_layer, f"{part}_dense")
+        spec.set(f"{part}_kernel", dense.kernel.numpy())
+        spec.set(f"{part}_bias", dense.bias.numpy())
+    xs = _attention_inputs(np.random.default_rng(5))
+    upstream = np.random.default_rng(6).standard_normal((2, 3, 6))
+    inputs = [tf.constant(x) for x in xs]
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        loss = tf.reduce_sum(upstream * model(inputs))
+    gradients = tape.gradient(loss, [*inputs, *keras_layer.trainable_variables])
+    dxs, weights = gradients[:3], gradients[3:]
+    _close(model(inputs).numpy(), spec.forward(xs))
+    for dx, expected in zip(dxs, spec.backward(upstream), strict=True):
+        _close(dx.numpy(), expected, "gradient")
+    named = {v.path.split("/")[-2] + "/" + v.name: g for v, g in
+             zip(keras_layer.trainable_variables, weights, strict=True)}
+    for part, keras_part in (("query", "query"), ("key", "key"), ("value", "value"),
+                             ("output", "attention_output")):
+        for array in ("kernel", "bias"):
+            _close(named[f"{keras_part}/{array}"].numpy(), spec.gradients[f"{part}_{array}"],
+                   "gradient")
+
+
+def test_keras_cross_attention_reads_into_the_spec_and_torch_keeps_its_numbers() -> None:
+    """Keras's call (query, value, key=, use_causal_mask=) read from get_config(): the
+    spec layer takes [query, value, key] with the causal mask, and torch's Attention
+    (kdim 3, vdim 4: three projection weights) computes the same; heads of E/H here."""
+    model = _keras_cross_attention(use_causal_mask=True, key_dim=2)
+    spec = tf_impl.to_reference(model)
+    layer = spec.get_layer("cross")
+    assert (layer.key_features, layer.value_features, layer.use_causal_mask) == (3, 4, True)
+    assert spec.wiring()["layers"] == [{"name": "cross", "inbound": ["query", "value", "key"]}]
+    xs = _attention_inputs(np.random.default_rng(7))
+    expected = model([tf.constant(x) for x in xs]).numpy()
+    _close(spec.forward(xs), expected)
+    module = torch_impl.from_reference(spec)
+    assert module.cross.in_proj_weight is None and module.cross.k_proj_weight.shape == (6, 3)
+    _close(module(*(torch.from_numpy(x) for x in xs)).detach().numpy(), expected)
+    back = torch_impl.to_reference(module, input_shapes=[(3, 6), (5, 4), (5, 3)])
+    assert back.config() == spec.config()
+    _close(back.forward(xs), expected)
+
+
+def test_torch_refuses_heads_narrower_than_embed_dim_over_num_heads_by_name() -> None:
+    spec = tf_impl.to_reference(_keras_cross_attention())
+    with pytest.raises(TypeError, match=r"from_reference: cross has heads of key_dim=4 for "
+                                        r"embed_dim=6 and 3 heads; nn.MultiheadAttention's "
+                                        r"heads are embed_dim/num_heads wide"):
+        torch_impl.from_reference(spec)
+
+
+def test_a_keras_attention_mask_input_is_the_spec_attentions_fourth_input() -> None:
+    """``attention(x, x, attention_mask=mask)`` with the mask a boolean keras.Input: the
+    spec's [x, x, x, mask], and torch's Attention(x, x, x, mask), compute Keras's output."""
+    x = keras.Input((4, 6), name="x", dtype="float64")
+    mask = keras.Input((4, 4), name="mask", dtype="bool")
+    attention = L.MultiHeadAttention(2, 3, name="self", dtype="float64")
+    model = keras.Model([x, mask], attention(x, x, attention_mask=mask))
+    spec = tf_impl.to_reference(model)
+    assert spec.wiring()["layers"] == [{"name": "self", "inbound": ["x", "x", "x", "mask"]}]
+    assert spec.input_kind(spec.inputs[1]) == "mask"
+    padded = np.ones((2, 4, 4), bool)
+    padded[1, :, -2:] = False  # the second sequence's last two steps are padding
+    xs = [np.random.default_rng(8).standard_normal((2, 4, 6)), padded]
+    expected = model([tf.constant(xs[0]), tf.constant(padded)]).numpy()
+    _close(spec.forward(xs), expected)
+    module = torch_impl.from_reference(spec)
+    _close(module(*(torch.from_numpy(a) for a in xs)).detach().numpy(), expected)
+    assert tf_impl.to_reference(tf_impl.from_reference(spec)).wiring() == spec.wiring()
+
+
+def test_a_tensor_keyword_the_spec_has_no_place_for_is_refused_by_name() -> None:
+    """Keras's value_mask is not a spec input: refused, not read as attention without it."""
+    x = keras.Input((4, 6), dtype="float64")
+    mask = keras.Input((4,), dtype="bool")
+    attention = L.MultiHeadAttention(2, 3, name="self", dtype="float64")
+    model = keras.Model([x, mask], attention(x, x, value_mask=mask))
+    with pytest.raises(TypeError, match=r"to_reference: layer 'self' is called with the "
+                                        r"tensor value_mask=…"):
         tf_impl.to_reference(model)
 
 

@@ -277,7 +277,7 @@ def test_torch_attention_masks_disagree_with_each_other_on_what_true_means() -> 
     blocked, _ = module(x, x, x, attn_mask=~causal)  # nn.MultiheadAttention: True = blocked
     attended, _ = module(x, x, x, attn_mask=causal)
     spec = reference.sequences.MultiHeadAttention(6, 2)
-    (attention,) = framework("torch").impl.from_reference(spec)  # SelfAttention
+    (attention,) = framework("torch").impl.from_reference(spec)  # torch_impl.sequences.Attention
     attention.load_state_dict(module.state_dict())  # a subclass: the same keys
     found = attention(x, mask=causal[None])  # the spec's polarity, True = attend
     assert _error(found.detach().numpy(), blocked.detach().numpy()) <= 1

@@ -115,8 +115,16 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 FLOAT_NAMES = tuple(dtype.name for dtype in FLOAT_DTYPES)
 
 
+# NumPy computes ``dtype.name`` in Python on every read: a recurrent layer's step asks
+# for it tens of times, so the names a step meets are looked up instead.
+_NUMPY_NAMES = {np.dtype(kind): np.dtype(kind).name for kind in np.typecodes["All"]
+                if kind not in "OMmVSUa"}
+
+
 def dtype_name(dtype: object) -> str:
     """The plain name of a NumPy, torch or TF dtype: ``torch.float64`` → ``"float64"``."""
+    if isinstance(dtype, np.dtype) and dtype in _NUMPY_NAMES:
+        return _NUMPY_NAMES[dtype]
     if str(dtype).startswith("torch."):
         return str(dtype).removeprefix("torch.")
     name = getattr(dtype, "name", None)  # NumPy and TF dtype objects

@@ -580,7 +580,55 @@ class AveragePool2D(_Pool):
         return {**super().config(), "count_include_pad": self.count_include_pad}
 
 
-class GlobalAveragePooling2D(Layer):
+def _sample_shape(layer: Layer, input_shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    """``input_shape`` (one sample's) as a tuple, if it has as many axes as ``layout``
+    names, e.g. "(H, W, C)"; otherwise a ValueError naming ``layer``."""
+    if len(input_shape) != layout.count(",") + 1:
+        raise ValueError(f"{layer.name}: expects per-sample shape {layout}, got "
+                         f"{tuple(input_shape)}")
+    return tuple(input_shape)
+
+
+class _GlobalPooling(Layer):
+    """What the global poolings share: one number per channel from every position of a
+    sample, (N, *positions, C) → (N, C). Subclasses set ``layout`` and the reduction."""
+
+    layout: ClassVar[str]
+    channels_last: ClassVar[bool] = True
+
+    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name)
+        self._shape: tuple[int, ...] | None = None
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (_sample_shape(self, input_shape, self.layout)[-1],)
+
+    def _record(self, x: np.ndarray) -> np.ndarray:
+        """``x``, its shape kept for the backward pass, if it has a position to pool."""
+        if math.prod(x.shape[1:-1]) == 0:  # the mean or maximum of nothing is undefined
+            raise ValueError(f"{self.name}: input x has no positions to pool, got shape "
+                             f"{x.shape}")
+        self._shape = x.shape
+        return x
+
+    def _mean(self, x: np.ndarray) -> np.ndarray:
+        """The mean over the positions; the backward of it is :meth:`_mean_gradient`."""
+        return self._record(x).mean(axis=tuple(range(1, x.ndim - 1)))
+
+    def _mean_gradient(self, grad_output: np.ndarray,
+                       input_gradient: bool) -> np.ndarray | None:
+        """g / (number of positions) to every position."""
+        if self._shape is None:
+            raise self._no_forward()
+        n, *positions, c = self._shape
+        g = self._upstream(grad_output, (n, c))
+        if not input_gradient:
+            return None
+        share = (g / math.prod(positions)).reshape((n,) + (1,) * len(positions) + (c,))
+        return np.broadcast_to(share, self._shape).copy()
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
     r"""The mean of each channel over the whole image: y[n, c] = (1/HW) Σ_{h,w} x[n, h, w, c].
 
     Keras's ``GlobalAveragePooling2D``; in torch ``x.mean(dim=(2, 3))`` on (N, C, H, W)
@@ -592,38 +640,17 @@ class GlobalAveragePooling2D(Layer):
     """
 
     input_ndim = 4
-    channels_last: ClassVar[bool] = True
-
-    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
-        super().__init__(dtype=dtype, name=name)
-        self._shape: tuple[int, ...] | None = None
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
-                             f"{tuple(input_shape)}")
-        return (input_shape[-1],)
+    layout = "(H, W, C)"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        x = self._input(x)
-        if x.shape[1] * x.shape[2] == 0:  # the mean of no cells is 0/0
-            raise ValueError(f"{self.name}: input x has no cells to average, got shape "
-                             f"{x.shape}")
-        self._shape = x.shape
-        return x.mean(axis=(1, 2))
+        return self._mean(self._input(x))
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
-        if self._shape is None:
-            raise self._no_forward()
-        n, h, w, c = self._shape
-        g = self._upstream(grad_output, (n, c))
-        if not input_gradient:
-            return None
-        return np.broadcast_to((g / (h * w))[:, None, None, :], self._shape).copy()
+        return self._mean_gradient(grad_output, input_gradient)
 
 
-class GlobalMaxPooling2D(Layer):
+class GlobalMaxPooling2D(_GlobalPooling):
     r"""The maximum of each channel over the whole image:
     y[n, c] = max_{h,w} x[n, h, w, c].
 
@@ -638,22 +665,14 @@ class GlobalMaxPooling2D(Layer):
     """
 
     input_ndim = 4
-    channels_last: ClassVar[bool] = True
+    layout = "(H, W, C)"
 
     def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
         super().__init__(dtype=dtype, name=name)
-        self._shape: tuple[int, ...] | None = None
         self._winner: np.ndarray | None = None
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
-                             f"{tuple(input_shape)}")
-        return (input_shape[-1],)
-
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        x = self._input(x)
-        self._shape = x.shape
+        x = self._record(self._input(x))
         cells = x.reshape(len(x), x.shape[1] * x.shape[2], x.shape[3])  # (N, H·W, C)
         self._winner = np.argmax(cells, axis=1)  # the first maximum (a NaN wins)
         return np.take_along_axis(cells, self._winner[:, None], axis=1)[:, 0]
@@ -671,7 +690,7 @@ class GlobalMaxPooling2D(Layer):
         return dx.reshape(self._shape)
 
 
-class GlobalAveragePooling1D(Layer):
+class GlobalAveragePooling1D(_GlobalPooling):
     r"""The mean of each channel over the sequence: y[n, c] = (1/L) Σ_l x[n, l, c].
 
     Keras's ``GlobalAveragePooling1D`` on (N, L, C); in torch ``nn.AdaptiveAvgPool1d(1)``
@@ -683,32 +702,14 @@ class GlobalAveragePooling1D(Layer):
     """
 
     input_ndim = 3
-    channels_last: ClassVar[bool] = True
-
-    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
-        super().__init__(dtype=dtype, name=name)
-        self._shape: tuple[int, ...] | None = None
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 2:
-            raise ValueError(f"{self.name}: expects per-sample shape (L, C), got "
-                             f"{tuple(input_shape)}")
-        return (input_shape[-1],)
+    layout = "(L, C)"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        x = self._input(x)
-        self._shape = x.shape
-        return x.mean(axis=1)
+        return self._mean(self._input(x))
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
-        if self._shape is None:
-            raise self._no_forward()
-        n, steps, c = self._shape
-        g = self._upstream(grad_output, (n, c))
-        if not input_gradient:
-            return None
-        return np.broadcast_to((g / steps)[:, None, :], self._shape).copy()
+        return self._mean_gradient(grad_output, input_gradient)
 
 
 class ZeroPadding2D(Layer):
@@ -734,11 +735,8 @@ class ZeroPadding2D(Layer):
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
-                             f"{tuple(input_shape)}")
         (top, bottom), (left, right) = self.padding
-        h, w, c = input_shape
+        h, w, c = _sample_shape(self, input_shape, "(H, W, C)")
         return (top + h + bottom, left + w + right, c)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -817,11 +815,8 @@ class Cropping2D(Layer):
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
-                             f"{tuple(input_shape)}")
         (top, bottom), (left, right) = self.cropping
-        h, w, c = input_shape
+        h, w, c = _sample_shape(self, input_shape, "(H, W, C)")
         if top + bottom >= h or left + right >= w:
             raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of an "
                              f"image of {h}×{w}")
@@ -900,10 +895,7 @@ class UpSampling2D(Layer):
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 3:
-            raise ValueError(f"{self.name}: expects per-sample shape (H, W, C), got "
-                             f"{tuple(input_shape)}")
-        h, w, c = input_shape
+        h, w, c = _sample_shape(self, input_shape, "(H, W, C)")
         return (h * self.size[0], w * self.size[1], c)
 
     def _matrices(self, h: int, w: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,8 @@ stroke segment of every sample at once.
 :func:`digit_cnn` is the lab's network, in the spec; ``torch_impl.from_reference`` and
 ``tf_impl.from_reference`` give its PyTorch and Keras twins with the same weights.
 :func:`digit_resnet` is a small residual network on the same images: a graph
-(``reference.Model``), the shape of the ResNets people port, at a size that trains here.
+(``reference.Model``), the shape of the ResNets people port, at a size that trains here;
+:func:`digit_unet` a small U-Net (a transposed convolution and a skip connection).
 
 Shape:
     images: (N, 28, 28, 1) in [0, 1], channels-last like MNIST in Keras;
@@ -24,10 +25,10 @@ import itertools
 
 import numpy as np
 
-from reference.convolution import Conv2D, GlobalAveragePooling2D, MaxPool2D
+from reference.convolution import Conv2D, Conv2DTranspose, GlobalAveragePooling2D, MaxPool2D
 from reference.graphs import Input, Model, SymbolicTensor
 from reference.layers import Activation, Dense, Flatten
-from reference.merging import Add
+from reference.merging import Add, Concatenate
 from reference.networks import Sequential
 from reference.normalization import BatchNormalization
 
@@ -167,3 +168,29 @@ def digit_resnet(dtype: object = np.float64, seed: int | None = 0,
     h = GlobalAveragePooling2D(name="pool")(h)
     probabilities = Dense(widths[-1], 10, "softmax", dtype=dtype, name="classes")(h)
     return Model(image, probabilities, seed=seed)
+
+
+def digit_unet(dtype: object = np.float64, seed: int | None = 0, size: int = 8,
+               widths: tuple[int, int] = (4, 8)) -> Model:
+    """A small U-Net on (N, size, size, 1) digits (size even): it encodes, halves, decodes
+    back up with a transposed convolution and joins the encoder's features through a skip
+    connection (a Concatenate on the channels), then gives one sigmoid value per pixel,
+    flattened (a reconstruction of the image, or a segmentation of its ink).
+
+    Shapes per sample (the default): 8×8×1 → Conv2D 3×3 relu 8×8×4 → MaxPool 2×2 4×4×4 →
+    Conv2D 3×3 relu 4×4×8 → Conv2DTranspose 2×2 stride 2 relu 8×8×4 (each cell stamps a
+    2×2 block: the inverse of the pooling's grid) → Concatenate with the first 8×8×8 →
+    Conv2D 1×1 sigmoid 8×8×1 → Flatten 64 (with one channel, torch's channels-first
+    Flatten has the same order).
+    """
+    image = Input((size, size, 1), name="image")
+    encoded = Conv2D(1, widths[0], 3, padding="same", activation="relu", dtype=dtype,
+                     name="encode")(image)
+    h = MaxPool2D(2, name="down")(encoded)
+    h = Conv2D(widths[0], widths[1], 3, padding="same", activation="relu", dtype=dtype,
+               name="middle")(h)
+    h = Conv2DTranspose(widths[1], widths[0], 2, strides=2, padding="same", activation="relu",
+                        dtype=dtype, name="up")(h)
+    h = Concatenate(name="skip")([encoded, h])
+    h = Conv2D(2 * widths[0], 1, 1, activation="sigmoid", dtype=dtype, name="pixels")(h)
+    return Model(image, Flatten(name="flat")(h), seed=seed)

@@ -32,7 +32,8 @@ so a shared layer would overwrite them: use two layers and copy the weights). A 
 cannot be built: a layer's output exists only after its inputs.
 
 Padding masks (``Embedding(mask_zero=True)``) travel as in ``Sequential``: along a chain
-of one-input layers to the next layer that takes a mask; a merge layer refuses them.
+of one-input layers to the next layer that takes a mask; a layer called on a list (a
+merge layer, cross-attention) refuses them.
 
 Shape:
     inputs: one array (N, *shape_i) per ``Input``, all with one N → outputs: one array
@@ -53,6 +54,7 @@ from reference._validation import (
     as_flag,
     as_float_array,
     as_index_array,
+    as_mask,
     as_seed,
     check_shape,
 )
@@ -64,17 +66,20 @@ _order = itertools.count()  # creation order: a topological order of every graph
 
 class SymbolicTensor:
     """A tensor of a graph being built: its per-sample ``shape``, the ``layer`` that
-    computes it (None for an :func:`Input`) and that layer's ``inputs``.
+    computes it (None for an :func:`Input`) and that layer's ``inputs``; ``listed``: the
+    layer was called on a list (a merge layer, cross-attention) and takes one in forward.
 
     Shape:
         ``shape`` is per sample: the arrays it stands for are (N, *shape).
     """
 
     def __init__(self, shape: Sequence[int], layer: Layer | None,
-                 inputs: Sequence[SymbolicTensor], name: str | None = None) -> None:
+                 inputs: Sequence[SymbolicTensor], name: str | None = None,
+                 listed: bool = False) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.layer = layer
         self.inputs = tuple(inputs)
+        self.listed = listed
         self._name = name
         self.order = next(_order)
 
@@ -110,8 +115,12 @@ def _shown(tensor: object) -> str:
 
 def connect(layer: Layer, inputs: object) -> SymbolicTensor:
     """``layer(inputs)`` on symbolic tensors (what ``Layer.__call__`` does): the layer's
-    symbolic output, after checking that the layer takes what it received."""
-    if layer.merges:
+    symbolic output, after checking that the layer takes what it received. A merge layer
+    takes a list; a layer that ``takes_list`` (attention: [query, value, key]) one tensor
+    or a list."""
+    listed = layer.merges or (getattr(layer, "takes_list", False) and
+                              isinstance(inputs, list | tuple))
+    if listed:
         if not isinstance(inputs, list | tuple) or \
                 not all(isinstance(t, SymbolicTensor) for t in inputs):
             raise TypeError(f"{layer.name}: a merge layer is called on a list of symbolic "
@@ -134,7 +143,7 @@ def connect(layer: Layer, inputs: object) -> SymbolicTensor:
         reason = str(error).removeprefix(f"{layer.name}: ")
         raise ValueError(f"{layer.name}: called on {shown}, which it cannot take: "
                          f"{reason}") from None
-    return SymbolicTensor(shape, layer, sources)
+    return SymbolicTensor(shape, layer, sources, listed=listed)
 
 
 def _tensors(where: str, what: str, given: object) -> tuple[list[SymbolicTensor], bool]:
@@ -214,8 +223,7 @@ class Model:
                              key=lambda t: t.order)
         self.layers: list[Layer] = [t.layer for t in self._nodes]
         self._check_layers()
-        self._index_inputs = {t.name: any(n.layer.input_kind == "indices" for n in self._nodes
-                                         if t in n.inputs) for t in self.inputs}
+        self._input_kinds = {t.name: self._kind(t) for t in self.inputs}
         dtypes = {layer.dtype for layer in self.layers if layer.dtype is not None}
         if len(dtypes) > 1:
             raise TypeError(f"Model: all layers must share one dtype, got "
@@ -226,6 +234,22 @@ class Model:
             rng = as_seed("Model", seed)
             for layer in self.layers:
                 layer.initialize(rng)
+
+    def _kind(self, tensor: SymbolicTensor) -> str:
+        """What an input holds: "indices" (an Embedding's), "mask" (attention's boolean
+        mask, an entry of a list at the layer's ``mask_position``) or "float"."""
+        for node in self._nodes:
+            if node.listed and tensor in node.inputs[getattr(node.layer, "mask_position",
+                                                              len(node.inputs)):]:
+                return "mask"
+            if tensor in node.inputs and node.layer.input_kind == "indices":
+                return "indices"
+        return "float"
+
+    def input_kind(self, tensor: SymbolicTensor) -> str:
+        """"float", "indices" (integers, an Embedding's) or "mask" (booleans, attention's)
+        for one of the model's inputs."""
+        return self._input_kinds[tensor.name]
 
     def _check_layers(self) -> None:
         calls = Counter(id(layer) for layer in self.layers)
@@ -312,8 +336,10 @@ class Model:
         return self._array(self._single(self.inputs, "input"), x, where, what)
 
     def _array(self, tensor: SymbolicTensor, x: object, where: str, what: str) -> np.ndarray:
-        if self._index_inputs[tensor.name]:
+        if self._input_kinds[tensor.name] == "indices":
             return as_index_array(x, where, what)
+        if self._input_kinds[tensor.name] == "mask":
+            return as_mask(where, what, x)
         return as_float_array(x, self.dtype, where, what)
 
     # -- forward and backward ---------------------------------------------------------------
@@ -346,12 +372,14 @@ class Model:
         masks: dict[int, np.ndarray | None] = {}
         for node in self._nodes:
             layer, mask = node.layer, None
-            if layer.merges:
+            if node.listed:
                 masked = [t.name for t in node.inputs if masks.get(id(t)) is not None]
                 if masked:
-                    raise ValueError(f"Model: merge layer {layer.name!r} receives the padding "
-                                     f"mask of an Embedding(mask_zero=True) through {masked}; "
-                                     "masks through merge layers are not supported")
+                    kind = "merge layer" if layer.merges else "cross-attention layer"
+                    raise ValueError(f"Model: {kind} {layer.name!r} receives the padding mask "
+                                     f"of an Embedding(mask_zero=True) through {masked}; "
+                                     "masks through merge layers and cross-attention are not "
+                                     "supported")
                 x = [values[id(t)] for t in node.inputs]
             else:
                 (source,) = node.inputs
@@ -393,7 +421,7 @@ class Model:
             g = node.layer.backward(gradients.pop(id(node)), input_gradient=wanted)
             if wanted:
                 for tensor, is_hidden, part in zip(node.inputs, hidden,
-                                                   g if node.layer.merges else [g], strict=True):
+                                                   g if node.listed else [g], strict=True):
                     if part is not None and (is_hidden or input_gradient):
                         add(tensor, part)
         if not input_gradient:
@@ -463,10 +491,11 @@ class Model:
                 raise ValueError(f"Model: a layer must be {{name, inbound}}, got {spec!r}")
             layer.name = spec["name"]
             sources = [read(name, f"layer {spec['name']!r}") for name in spec["inbound"]]
-            if not layer.merges and len(sources) != 1:
+            listed = layer.merges or len(sources) > 1
+            if not sources or (listed and not getattr(layer, "takes_list", layer.merges)):
                 raise ValueError(f"Model: layer {layer.name!r} takes one input, the wiring "
                                  f"gives it {spec['inbound']}")
-            tensors[layer.name] = layer(sources if layer.merges else sources[0])
+            tensors[layer.name] = layer(sources if listed else sources[0])
         given = [tensors[i["name"]] for i in inputs]
         taken = [read(name, "an output") for name in outputs]
         for what, listed, found in (("inputs", wiring["input_list"], given),

@@ -196,6 +196,26 @@ def _output_kernel_back(weight: np.ndarray, context: Context) -> np.ndarray:
 PACK_QKV = Transform("(E, H, Dh) × 3 → reshape (E, E), transpose, stack (3E, E)",
                      _pack_kernels, _unpack_kernels)
 PACK_QKV_BIASES = Transform("(H, Dh) × 3 → concatenate (3E,)", _pack_biases, _unpack_biases)
+
+
+def _split_kernels(kernels: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(np.ascontiguousarray(k.reshape(k.shape[0], -1).T) for k in kernels)
+
+
+def _join_kernels(weights: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(np.ascontiguousarray(w.T).reshape(w.shape[1], _heads(context), -1)
+                 for w in weights)
+
+
+def _packed(layer: object) -> bool:
+    """Whether torch packs the layer's projections: key and value of the query's width."""
+    return layer.key_features == layer.value_features == layer.embed_dim
+
+
+# With a key or value of another width (kdim, vdim), nn.MultiheadAttention keeps three
+# weights, (E, E_in) each, where it packed one (in_proj_bias stays packed).
+SPLIT_QKV = Transform("(E_in, H, Dh) × 3 → reshape (E_in, E), transpose, each",
+                      _split_kernels, _join_kernels)
 OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (E, E), transpose", _output_kernel,
                           _output_kernel_back)
 SAME_EACH = Transform("as is, each", _same, _same)
@@ -208,7 +228,7 @@ def _query_correction(context: Context) -> float:
     layer = context.layer
     if layer is None or np.dtype(layer.dtype) != np.float64:
         return 1.0
-    scale = 1.0 / np.sqrt(layer.embed_dim // layer.num_heads)
+    scale = 1.0 / np.sqrt(layer.key_dim)  # Keras's key_dim, the heads' width
     return float(scale / np.float64(np.float32(scale)))
 
 
@@ -270,7 +290,9 @@ class WeightRow:
     dotted name reaches a submodule, ``out_proj.weight``); ``keras``: the Keras weight's
     name (``kernel``, ``bias``; a tuple, one per spec array, beside a tuple ``spec``).
     ``trainable``: a parameter (True) or a state array such as a running mean (False).
-    ``note``: the convention a porter must know, in a few words.
+    ``note``: the convention a porter must know, in a few words. ``when``: for a row that
+    holds only for some configurations of its kind, which layers it holds for (attention's
+    packed projections need a key and value of the query's width).
     """
 
     spec: str | tuple[str, ...]
@@ -280,6 +302,7 @@ class WeightRow:
     to_keras: Transform = SAME
     trainable: bool = True
     note: str = ""
+    when: Callable[[object], bool] | None = None
 
     @property
     def spec_names(self) -> tuple[str, ...]:
@@ -318,7 +341,8 @@ class Layout:
         """The rows of the arrays ``layer`` has: a layer built with ``use_bias=False``
         has no bias, and neither has its torch module (``bias=None``) or Keras layer."""
         names = set(layer.parameter_names) | set(layer.state_names)
-        return tuple(row for row in self.rows if set(row.spec_names) <= names)
+        return tuple(row for row in self.rows if set(row.spec_names) <= names and
+                     (row.when is None or row.when(layer)))
 
 
 LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
@@ -456,7 +480,15 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
                          ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
                          to_torch=PACK_QKV, to_keras=KERAS_QUERY_SCALE,
-                         note="torch packs the three projections, Keras splits them by head"),
+                         note="torch packs the three projections, Keras splits them by head",
+                         when=_packed),
+               WeightRow(("query_kernel", "key_kernel", "value_kernel"),
+                         ("q_proj_weight", "k_proj_weight", "v_proj_weight"),
+                         ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
+                         to_torch=SPLIT_QKV, to_keras=KERAS_QUERY_SCALE,
+                         note="a key or value of another width than the query's (kdim, "
+                              "vdim): three torch weights",
+                         when=lambda layer: not _packed(layer)),
                WeightRow(("query_bias", "key_bias", "value_bias"), "in_proj_bias",
                          ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
                          to_torch=PACK_QKV_BIASES, to_keras=KERAS_QUERY_SCALE),

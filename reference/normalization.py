@@ -147,10 +147,13 @@ class _Normalization(Layer):
         """y = γ x̂ + β, remembering x̂ and 1/√(σ² + ε); ``axes``: those the statistics
         came from (None: constants, BatchNorm's inference)."""
         inv_std = 1.0 / np.sqrt(variance + x.dtype.type(self.epsilon))
-        x_hat = (x - mean) * inv_std
+        x_hat = x - mean
+        x_hat *= inv_std  # in place, here and below: no temporary the size of x
         self._x_hat, self._inv_std, self._axes = x_hat, inv_std, axes or ()
         self._batch_statistics = axes is not None
-        return x_hat * self._values["gamma"] + self._values["beta"]
+        y = x_hat * self._values["gamma"]
+        y += self._values["beta"]
+        return y
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
@@ -168,7 +171,10 @@ class _Normalization(Layer):
         axes = self._axes
         if axes == tuple(range(g.ndim - 1)):  # BatchNorm: the sums above are the means' own
             n = g.size // g.shape[-1]
-            return (g - d_beta / n - self._x_hat * (d_gamma / n)) * (gamma * self._inv_std)
+            dx = g - d_beta / n
+            dx -= self._x_hat * (d_gamma / n)
+            dx *= gamma * self._inv_std
+            return dx
         g_hat = g * gamma
         return (g_hat - np.mean(g_hat, axis=axes, keepdims=True)
                 - self._x_hat * np.mean(g_hat * self._x_hat, axis=axes, keepdims=True)
@@ -248,7 +254,8 @@ class BatchNormalization(_Normalization):
                              f"feature under torch's convention (its unbiased variance "
                              f"divides by n − 1), got input shape {x.shape}")
         mean = _column_sums(x) / x.dtype.type(n)
-        variance = _column_sums(np.square(x - mean)) / x.dtype.type(n)
+        centered = x - mean
+        variance = _column_sums(np.square(centered, out=centered)) / x.dtype.type(n)
         self._update(mean, variance, n)
         return self._normalize(x, mean, variance, axes)
 

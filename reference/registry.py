@@ -822,10 +822,11 @@ def _sequence_case(label: str, build: Callable[[np.dtype], list], steps: int,
 
 def _attention_case(label: str, steps: int, mask: str | None) -> Case:
     """Self-attention MultiHeadAttention(6, 2) on (N, T, 6), with random biases; ``mask``:
-    ``"causal"`` (each step attends to itself and the past) or ``"padding"`` (the last
-    step of every other sample is padding no query attends to)."""
+    ``"causal"`` (each step attends to itself and the past), ``"use_causal_mask"`` (the
+    same, as the layer's option) or ``"padding"`` (the last step of every other sample is
+    padding no query attends to)."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
-        layer = MultiHeadAttention(6, 2, dtype=dtype)
+        layer = MultiHeadAttention(6, 2, use_causal_mask=mask == "use_causal_mask", dtype=dtype)
         model = _random_biases(Sequential([layer], input_shape=(steps, 6),
                                           seed=int(rng.integers(2**31))), rng)
         for name in ("query_bias", "key_bias", "value_bias"):
@@ -887,6 +888,8 @@ def _sequence_concepts() -> list[Concept]:
                     _attention_case("MultiHeadAttention(6, 2), T = 1", 1, None),
                     _attention_case("MultiHeadAttention(6, 2), T = 4, causal mask", 4,
                                     "causal"),
+                    _attention_case("MultiHeadAttention(6, 2, use_causal_mask=True), T = 4",
+                                    4, "use_causal_mask"),
                     _attention_case("MultiHeadAttention(6, 2), T = 5, last step padded in "
                                     "every other sample", 5, "padding"),
                 )),
@@ -1215,17 +1218,19 @@ def _graph_case(label: str, build: Callable[[np.dtype], tuple], loss: str,
     a random bias and each BatchNormalization random statistics, so that each matters.
     Data keys as a model case's, ``x`` and ``y_true`` a list per input and output when
     the model's are lists; the loss is summed over the outputs. ``tied``: the inputs
-    share every other entry with the first (Maximum's ties)."""
+    share every other entry with the first (Maximum's ties). An attention mask input
+    (``Model.input_kind``) is a padding mask."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         model, weights = build(dtype), np.random.default_rng(int(rng.integers(2**31)))
         for layer in model.layers:
             layer.initialize(weights)
             for name, value in {**layer.parameters, **layer.state}.items():
-                if name in ("b", "beta", "moving_mean"):
+                if name in ("b", "beta", "moving_mean") or name.endswith("_bias"):
                     layer.set(name, rng.uniform(-0.5, 0.5, value.shape).astype(dtype))
                 elif name in ("gamma", "moving_variance"):
                     layer.set(name, rng.uniform(0.5, 1.5, value.shape).astype(dtype))
-        xs = [rng.standard_normal((batch, *t.shape)).astype(dtype) for t in model.inputs]
+        xs = [_padding_mask(batch, t.shape) if model.input_kind(t) == "mask" else
+              rng.standard_normal((batch, *t.shape)).astype(dtype) for t in model.inputs]
         if tied:
             for x in xs[1:]:
                 x[..., ::2] = xs[0][..., ::2]
@@ -1351,8 +1356,160 @@ def _graph_concepts() -> list[Concept]:
                                  residual, optimizers.SGD(0.1), 3, 4),
             _graph_training_case("the residual block, 2 epochs of Adam(0.01), full batch",
                                  residual, optimizers.Adam(0.01), 2, None),
+            *_digit_resnet_cases(),
+            *_digit_unet_cases(),
+            *_cross_attention_cases(),
+            *_transformer_cases(),
         )),
     ]
+
+
+def _digit_unet_cases() -> tuple[Case, ...]:
+    """The digits' small U-Net (``reference.digits.digit_unet``) reconstructing 8×8
+    generated digits: forward and gradients, and a short Adam run."""
+    from reference import optimizers
+    from reference.digits import digit_unet
+    from reference.graphs import Model
+
+    def unet(dtype: np.dtype) -> Model:
+        return digit_unet(dtype, seed=None)
+
+    label = ("the digits' small U-Net on 8×8 generated digits: Conv2D → MaxPool → Conv2D → "
+             "Conv2DTranspose (2×2, stride 2) → Concatenate skip → 1×1 Conv2D "
+             "sigmoid, reconstructing the image")
+    graph = _graph_case(label, unet, "mean_squared_error")
+
+    def forward(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        data = graph.make(rng, dtype, batch)
+        images, _ = _coarse_digits(rng, batch, dtype)
+        data["x"], data["y_true"] = images, images.reshape(batch, -1)
+        return data
+
+    def training(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = graph.make(rng, dtype, 1)["model"]
+        images, _ = _coarse_digits(rng, 2 * batch + 6, dtype)
+        return {"model": model, "X": images, "Y": images.reshape(len(images), -1),
+                "loss": "mean_squared_error", "optimizer": optimizers.Adam(0.01), "epochs": 3,
+                "batch_size": None, "seed": 0}
+
+    return (Case(label, forward),
+            Case("the small U-Net, 3 steps of Adam(0.01) on full batches of digits",
+                 training, batched=False))  # one data size, as the ResNet's run
+
+
+def _coarse_digits(rng: np.random.Generator, n: int, dtype: np.dtype
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` generated digits at 8×8 (every third pixel of the central 24×24) and their
+    one-hot labels."""
+    from reference import digits
+
+    images, labels = digits.images(n, rng, dtype)
+    return np.ascontiguousarray(images[:, 2:26:3, 2:26:3]), _one_hot(labels, 10, dtype)
+
+
+def _digit_resnet_cases() -> tuple[Case, ...]:
+    """The digits' small ResNet (``reference.digits.digit_resnet``) as a graph case: forward
+    and gradients in inference, and a short Adam run on batch statistics."""
+    from reference import optimizers
+    from reference.digits import digit_resnet
+    from reference.graphs import Model
+
+    def small_resnet(dtype: np.dtype) -> Model:
+        # widths of 8 and more: at widths 2, 3 torch 2.13 corrupted the heap in float32
+        # training on an AVX2 CPU, in oneDNN's backward of the projection shortcut (a
+        # strided 1×1 convolution of 2 channels: with oneDNN off, or off for that module
+        # only, it ran), as oneDNN issue #6035 describes for fewer than 8 input channels
+        return digit_resnet(dtype, seed=None, widths=(8, 12), size=8)
+
+    label = ("the digits' small ResNet on 8×8 generated digits (widths 8, 12): bias-free "
+             "convolutions, BatchNorm, an identity and a projection shortcut")
+    graph = _graph_case(label, small_resnet, "categorical_cross_entropy")
+
+    def forward(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        data = graph.make(rng, dtype, batch)
+        data["x"], data["y_true"] = _coarse_digits(rng, batch, dtype)
+        return data
+
+    def training(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        model = graph.make(rng, dtype, 1)["model"]
+        X, Y = _coarse_digits(rng, 2 * batch + 6, dtype)
+        return {"model": model, "X": X, "Y": Y, "loss": "categorical_cross_entropy",
+                "optimizer": optimizers.Adam(0.01), "epochs": 3, "batch_size": None,
+                "seed": 0}
+
+    # 3 000 weights: no finite differences here (reference/tests/test_digit_resnet.py);
+    # the run at one data size (batched=False): the suite's time goes to compiling its step
+    return (Case(label, forward, gradcheck=False),
+            Case("the small ResNet, 3 steps of Adam(0.01) on full batches of digits: "
+                 "BatchNorm on batch statistics", training, batched=False))
+
+
+def _cross_attention_cases() -> tuple[Case, ...]:
+    """Graphs whose MultiHeadAttention takes a list: a query sequence attending to another
+    sequence, without and with a key of its own and the causal mask."""
+    from reference.graphs import Input, Model
+
+    def cross(dtype: np.dtype) -> Model:
+        query, memory = Input((4, 6), name="query"), Input((5, 6), name="memory")
+        attended = MultiHeadAttention(6, 2, dtype=dtype, name="cross")([query, memory])
+        return Model([query, memory], attended)
+
+    def causal_with_key(dtype: np.dtype) -> Model:
+        query, value, key = (Input((4, 6), name="query"), Input((5, 4), name="value"),
+                             Input((5, 3), name="key"))
+        attended = MultiHeadAttention(6, 3, key_features=3, value_features=4,
+                                      use_causal_mask=True, dtype=dtype,
+                                      name="cross")([query, value, key])
+        return Model([query, value, key], attended)
+
+    return (
+        _graph_case("cross-attention: a query (T = 4) attends to a memory (S = 5), "
+                    "MultiHeadAttention(6, 2)([query, memory])", cross, "mean_squared_error"),
+        _graph_case("cross-attention with a key of its own, key and value of other widths "
+                    "(torch's kdim 3, vdim 4) and use_causal_mask (query t sees keys 0 … t): "
+                    "MultiHeadAttention(6, 3)([query, value, key])",
+                    causal_with_key, "mean_squared_error"),
+    )
+
+
+def _padding_mask(batch: int, shape: tuple[int, ...]) -> np.ndarray:
+    """An attention mask (N, T, S): every other sample's last key is padding, which no
+    query attends to."""
+    mask = np.ones((batch, *shape), bool)
+    mask[::2, :, -1] = False
+    return mask
+
+
+def _transformer_cases() -> tuple[Case, ...]:
+    """The Transformer encoder block (``reference.transformer.encoder_block``): forward and
+    gradients with a padding mask, an input of the graph; a short SGD run of the block
+    with a causal mask (``fit`` takes models of one input).
+
+    The run's heads are 4 wide, so that Keras's scale 1/√4, rounded to float32 on the TF
+    backend, is exact: with heads of 3 the converter folds s / fl32(s) into the query
+    kernel, exact for one forward and backward but not for the steps taken on the folded
+    kernel. SGD, not Adam: the key bias's gradient is exactly 0 (a constant added to every
+    score of a query row cancels in its softmax), so in float32 it is rounding noise,
+    which Adam's m / √v scales up to steps of η."""
+    from reference import optimizers
+    from reference.graphs import Model
+    from reference.transformer import encoder_block
+
+    def padded(dtype: np.dtype) -> Model:
+        return encoder_block(padding_mask=True, dtype=dtype, seed=None)
+
+    def causal(dtype: np.dtype) -> Model:
+        return encoder_block(embed_dim=8, num_heads=2, causal=True, dtype=dtype, seed=None)
+
+    return (
+        _graph_case("a Transformer encoder block (T = 5, E = 6, 2 heads, feed-forward 8): "
+                    "self-attention with a padding mask (an input) → Add → LayerNorm → "
+                    "Dense relu → Dense → Add → LayerNorm", padded, "mean_squared_error"),
+        replace(_graph_training_case("the Transformer encoder block (E = 8, heads of 4) with "
+                                     "a causal mask, 3 steps of SGD(0.1) on full batches",
+                                     causal, optimizers.SGD(0.1), 3, None),
+                batched=False),  # one data size, as the ResNet's run
+    )
 
 
 def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:

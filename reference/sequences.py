@@ -917,122 +917,225 @@ def scaled_dot_product_attention_vjp(q: np.ndarray, k: np.ndarray, v: np.ndarray
 
 
 class MultiHeadAttention(Layer):
-    r"""Multi-head self-attention: H heads attend over the sequence in parallel.
+    r"""Multi-head attention: H heads attend in parallel, from a query sequence to a
+    key/value sequence (cross-attention) or over one sequence (self-attention).
 
-    With x (N, T, E) and each head h of width D = E/H:
-    Q_h = x W^q_h + b^q_h, K_h = x W^k_h + b^k_h, V_h = x W^v_h + b^v_h (each (N, T, D)),
-    O_h = Attention(Q_h, K_h, V_h) (:func:`scaled_dot_product_attention`), and
-    y = Σ_h O_h W^o_h + b^o: the heads' outputs side by side, projected back to E.
-    Backward: the output projection's transpose, each head's attention vjp
-    (:func:`scaled_dot_product_attention_vjp`), then the three projections' transposes,
-    whose input gradients add up (x feeds all three).
+    With a query x_q (N, T, E), a value x_v (N, S, E_v), a key x_k (N, S, E_k) (the value
+    when not given) and heads of width D (``key_dim``, E/H unless given):
+    Q_h = x_q W^q_h + b^q_h (N, T, D), K_h = x_k W^k_h + b^k_h, V_h = x_v W^v_h + b^v_h
+    (N, S, D), O_h = Attention(Q_h, K_h, V_h) (:func:`scaled_dot_product_attention`), and
+    y = Σ_h O_h W^o_h + b^o (N, T, E): the heads' outputs side by side, projected back to
+    the query's width. Backward: the output projection's transpose, each head's attention
+    vjp (:func:`scaled_dot_product_attention_vjp`), then the three projections'
+    transposes; a tensor that feeds several of them (x in self-attention, the value that
+    is also the key) gets the sum.
+
+    Called on one tensor (``forward(x)``, a Sequential, ``layer(x)`` in a graph) it is
+    self-attention, query = key = value = x; on a list, ``[query, value]`` or ``[query,
+    value, key]``, cross-attention, as Keras's ``layer(query, value, key=key)``; a fourth
+    entry is the attention mask, Keras's ``attention_mask=`` (in a graph, a boolean input:
+    a padding mask).
 
     Keras's ``MultiHeadAttention(num_heads, key_dim=D)`` keeps the kernels as the spec
-    does, (E, H, D) for the query, key and value and (H, D, E) for the output; torch's
-    ``nn.MultiheadAttention(E, H)`` packs the three input projections into one (3E, E)
-    ``in_proj_weight`` and one (3E,) ``in_proj_bias`` and keeps ``out_proj`` as an
-    ``nn.Linear``; it defaults to time first (``batch_first=False``). Here query, key and
-    value are all x (self-attention), so the layer fits a Sequential.
+    does, (E_in, H, D) for the query, key and value and (H, D, E) for the output, and
+    takes any D; torch's ``nn.MultiheadAttention(E, H, kdim=E_k, vdim=E_v)`` has heads of
+    E/H only, and packs the three input projections into one (3E, E) ``in_proj_weight``
+    when E_k = E_v = E (else ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``),
+    with one (3E,) ``in_proj_bias``; it defaults to time first (``batch_first=False``).
 
-    ``mask`` (N, T, T), True: query t may attend to key s (Keras's ``attention_mask``);
-    set it before ``forward``, like an injected Dropout mask. A causal mask is
-    ``np.tril(np.ones((T, T), bool))``.
+    Masks, True: query t may attend to key s. ``mask`` (N, T, S) is Keras's
+    ``attention_mask``: set it before ``forward``, like an injected Dropout mask.
+    ``use_causal_mask=True`` (Keras's call argument of that name) adds the causal mask,
+    ``np.tril(np.ones((T, S), bool))``: query t sees keys 0 … t (aligned at the top left
+    when T ≠ S, as Keras's and torch's ``is_causal``); the two are combined by "and".
 
     Shape:
-        x, y: (N, T, E); query/key/value kernels (E, H, D), biases (H, D);
-        output kernel (H, D, E), bias (E,).
+        query (N, T, E), value (N, S, E_v), key (N, S, E_k) → y (N, T, E); kernels: query
+        (E, H, D), key (E_k, H, D), value (E_v, H, D), biases (H, D); output kernel
+        (H, D, E), bias (E,).
     """
 
     input_ndim = 3
+    takes_list = True  # a list of tensors in a graph: cross-attention
+    mask_position = 3  # [query, value, key, mask]: a boolean input, no gradient
     parameter_names = ("query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel",
                        "value_bias", "output_kernel", "output_bias")
 
-    def __init__(self, embed_dim: int, num_heads: int, *, dtype: object = np.float64,
+    def __init__(self, embed_dim: int, num_heads: int, *, key_dim: int | None = None,
+                 key_features: int | None = None, value_features: int | None = None,
+                 use_causal_mask: bool = False, dtype: object = np.float64,
                  seed: int | None = None, name: str | None = None) -> None:
-        self.embed_dim = _positive("MultiHeadAttention", "embed_dim", embed_dim)
-        self.num_heads = _positive("MultiHeadAttention", "num_heads", num_heads)
-        if embed_dim % num_heads:
+        where = "MultiHeadAttention"
+        self.embed_dim = _positive(where, "embed_dim", embed_dim)
+        self.num_heads = _positive(where, "num_heads", num_heads)
+        if key_dim is None and embed_dim % num_heads:
             raise ValueError(f"MultiHeadAttention: embed_dim ({embed_dim}) must be a multiple "
-                             f"of num_heads ({num_heads})")
-        self.head_dim = embed_dim // num_heads
+                             f"of num_heads ({num_heads}), or key_dim given")
+        self.key_dim = embed_dim // num_heads if key_dim is None else \
+            _positive(where, "key_dim", key_dim)
+        self.key_features = embed_dim if key_features is None else \
+            _positive(where, "key_features", key_features)
+        self.value_features = embed_dim if value_features is None else \
+            _positive(where, "value_features", value_features)
+        self.use_causal_mask = as_flag(where, "use_causal_mask", use_causal_mask)
         super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
                                                    f"{num_heads})")
         self.initialize(as_seed("MultiHeadAttention", seed))
         self.mask: np.ndarray | None = None
-        self._cache: dict[str, np.ndarray] | None = None
+        self._cache: dict[str, Any] | None = None
+
+    @property
+    def head_dim(self) -> int:
+        """The width D of each head (Keras's ``key_dim``)."""
+        return self.key_dim
+
+    def _widths(self) -> dict[str, int]:
+        return {"query": self.embed_dim, "key": self.key_features, "value": self.value_features}
 
     def initialize(self, rng: np.random.Generator) -> None:
-        """Glorot-uniform kernels (over E in, E out), zero biases."""
-        E, H, D = self.embed_dim, self.num_heads, self.head_dim
-        for part in ("query", "key", "value"):
+        """Glorot-uniform kernels (over E_in in, H·D out; the output kernel over H·D in,
+        E out), zero biases."""
+        H, D, E = self.num_heads, self.head_dim, self.embed_dim
+        for part, width in self._widths().items():
             self._values[f"{part}_kernel"] = initializers.glorot_uniform(
-                (E, E), rng, self.dtype).reshape(E, H, D)
+                (width, H * D), rng, self.dtype).reshape(width, H, D)
             self._values[f"{part}_bias"] = np.zeros((H, D), self.dtype)
-        self._values["output_kernel"] = initializers.glorot_uniform((E, E), rng,
-                                                                    self.dtype).reshape(H, D, E)
+        self._values["output_kernel"] = initializers.glorot_uniform(
+            (H * D, E), rng, self.dtype).reshape(H, D, E)
         self._values["output_bias"] = np.zeros(E, self.dtype)
 
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        if len(input_shape) != 2 or input_shape[1] != self.embed_dim:
-            raise ValueError(f"{self.name}: takes per-sample shape (T, {self.embed_dim}), got "
-                             f"{tuple(input_shape)}")
-        return tuple(input_shape)
+    def output_shape(self, input_shape: object) -> tuple[int, ...]:
+        """(T, E) for a query of (T, E); a list of per-sample shapes is cross-attention's
+        [query, value], [query, value, key] or [query, value, key, mask]."""
+        shapes = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else \
+            [tuple(input_shape)] * 2
+        if not 2 <= len(shapes) <= 4:
+            raise ValueError(f"{self.name}: takes [query, value], [query, value, key] or "
+                             f"[query, value, key, mask], got {len(shapes)} inputs")
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        t, s = query[0] if query else None, value[0] if value else None
+        wanted = {"query": (None, self.embed_dim), "value": (None, self.value_features),
+                  "key": (s, self.key_features), "mask": (t, s)}
+        for what, shape in zip(wanted, (query, value, key, *shapes[3:]), strict=False):
+            if len(shape) != 2 or any(w is not None and n != w
+                                      for n, w in zip(shape, wanted[what], strict=True)):
+                expected = "(T, S)" if what == "mask" else \
+                    f"({'T' if what == 'query' else 'S'}, {wanted[what][1]})"
+                raise ValueError(f"{self.name}: takes a {what} of per-sample shape {expected}, "
+                                 f"got {shape}")
+        return query
 
     def _heads(self, x: np.ndarray, part: str) -> np.ndarray:
-        """x W + b for one projection, split by head: (N, T, E) → (N, H, T, D)."""
-        n, t, e = x.shape
-        kernel = self._values[f"{part}_kernel"].reshape(e, -1)
+        """x W + b for one projection, split by head: (N, L, E_in) → (N, H, L, D)."""
+        n, steps, width = x.shape
+        kernel = self._values[f"{part}_kernel"].reshape(width, -1)
         z = x @ kernel + self._values[f"{part}_bias"].reshape(-1)
-        return z.reshape(n, t, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+        return z.reshape(n, steps, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
 
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        x = self._input(x)
-        check_shape(self.name, "input x", x.shape, (None, None, self.embed_dim))
-        n, t, e = x.shape
-        mask = None
+    def _arrays(self, inputs: object) -> tuple[list[np.ndarray], np.ndarray | None, int]:
+        """[query, value, key] as arrays, the mask given in the list (or None), and how
+        many inputs were given (1: x alone)."""
+        if not isinstance(inputs, list | tuple):
+            if self.key_features != self.embed_dim or self.value_features != self.embed_dim:
+                raise ValueError(f"{self.name}: has key_features={self.key_features}, "
+                                 f"value_features={self.value_features} for embed_dim="
+                                 f"{self.embed_dim}: cross-attention, called on a list "
+                                 "[query, value] or [query, value, key], not on one x")
+            x = self._input(inputs)
+            return [x, x, x], None, 1
+        if not 2 <= len(inputs) <= 4:
+            raise ValueError(f"{self.name}: forward takes x, or a list [query, value], "
+                             f"[query, value, key] or [query, value, key, mask], got a list "
+                             f"of {len(inputs)}")
+        arrays = [as_float_array(a, self.dtype, self.name, what)
+                  for a, what in zip(inputs[:3], ("query", "value", "key"), strict=False)]
+        if any(a.ndim != 3 for a in arrays):
+            raise ValueError(f"{self.name}: query, value and key need 3 axes (N, steps, "
+                             f"features), got shapes {[a.shape for a in arrays]}")
+        mask = as_mask(self.name, "mask", inputs[3]) if len(inputs) == 4 else None
+        return arrays + arrays[1:2] * (3 - len(arrays)), mask, len(inputs)
+
+    def forward(self, x: object, *, training: bool = False) -> np.ndarray:
+        (query, value, key), mask, given = self._arrays(x)
+        n, t, _ = query.shape
+        s = value.shape[1]
+        check_shape(self.name, "query", query.shape, (None, None, self.embed_dim))
+        check_shape(self.name, "value", value.shape, (n, None, self.value_features))
+        check_shape(self.name, "key", key.shape, (n, s, self.key_features))
+        if mask is not None:
+            check_shape(self.name, "mask", mask.shape, (n, t, s))
         if self.mask is not None:
-            mask = as_mask(self.name, "mask", self.mask, (n, t, t))[:, None]  # for every head
-        q, k, v = (self._heads(x, part) for part in ("query", "key", "value"))
-        heads, weights = scaled_dot_product_attention(q, k, v, mask)
-        o = heads.transpose(0, 2, 1, 3).reshape(n, t, e)  # the heads side by side
-        self._cache = {"x": x, "q": q, "k": k, "v": v, "weights": weights, "o": o}
-        return o @ self._values["output_kernel"].reshape(e, e) + self._values["output_bias"]
+            set_mask = as_mask(self.name, "mask", self.mask, (n, t, s))
+            mask = set_mask if mask is None else mask & set_mask
+        if self.use_causal_mask:
+            causal = np.tril(np.ones((t, s), bool))
+            mask = causal if mask is None else mask & causal
+        q, k, v = (self._heads(a, part) for a, part in ((query, "query"), (key, "key"),
+                                                          (value, "value")))
+        heads, weights = scaled_dot_product_attention(
+            q, k, v, None if mask is None else mask[..., None, :, :])  # for every head
+        o = heads.transpose(0, 2, 1, 3).reshape(n, t, -1)  # the heads side by side
+        self._cache = {"inputs": (query, value, key), "given": given, "q": q, "k": k,
+                       "v": v, "weights": weights, "o": o}
+        kernel = self._values["output_kernel"]
+        return o @ kernel.reshape(-1, kernel.shape[-1]) + self._values["output_bias"]
 
     def backward(self, grad_output: np.ndarray, *,
-                 input_gradient: bool = True) -> np.ndarray | None:
+                 input_gradient: bool = True) -> np.ndarray | list | None:
+        """dL/dx (self-attention), or [dL/dquery, dL/dvalue(, dL/dkey)] as it was called."""
         if self._cache is None:
             raise self._no_forward()
         c, H, D = self._cache, self.num_heads, self.head_dim
-        x = c["x"]
-        n, t, e = x.shape
-        g = self._upstream(grad_output, x.shape).reshape(n * t, e)
-        gradients = {"output_kernel": (c["o"].reshape(n * t, e).T @ g).reshape(H, D, e),
+        query, value, key = c["inputs"]
+        n, t, e = query.shape
+        g = self._upstream(grad_output, query.shape).reshape(n * t, e)
+        gradients = {"output_kernel": (c["o"].reshape(n * t, -1).T @ g).reshape(H, D, e),
                      "output_bias": g.sum(axis=0)}
-        d_heads = (g @ self._values["output_kernel"].reshape(e, e).T).reshape(n, t, H, D)
+        d_heads = (g @ self._values["output_kernel"].reshape(-1, e).T).reshape(n, t, H, D)
         dq, dk, dv = scaled_dot_product_attention_vjp(c["q"], c["k"], c["v"], c["weights"],
                                                       d_heads.transpose(0, 2, 1, 3))
-        x2 = x.reshape(n * t, e)
-        dx = np.zeros_like(x2) if input_gradient else None
-        for part, dz in (("query", dq), ("key", dk), ("value", dv)):
-            dz = dz.transpose(0, 2, 1, 3).reshape(n * t, e)  # back to (N·T, H·D)
-            gradients[f"{part}_kernel"] = (x2.T @ dz).reshape(e, H, D)
+        found = {}
+        for part, x, dz in (("query", query, dq), ("key", key, dk), ("value", value, dv)):
+            dz = dz.transpose(0, 2, 1, 3).reshape(-1, H * D)  # back to (N·L, H·D)
+            x2 = x.reshape(-1, x.shape[-1])
+            gradients[f"{part}_kernel"] = (x2.T @ dz).reshape(-1, H, D)
             gradients[f"{part}_bias"] = dz.sum(axis=0).reshape(H, D)
             if input_gradient:
-                dx += dz @ self._values[f"{part}_kernel"].reshape(e, e).T
+                kernel = self._values[f"{part}_kernel"]
+                found[part] = (dz @ kernel.reshape(kernel.shape[0], -1).T).reshape(x.shape)
         self._gradients = {name: gradients[name] for name in self.parameter_names}
-        return None if dx is None else dx.reshape(n, t, e)
+        if not input_gradient:
+            return None
+        if c["given"] == 1:  # x fed all three projections
+            return found["query"] + found["key"] + found["value"]
+        if c["given"] == 2:  # no key given: the value is the key too
+            return [found["query"], found["value"] + found["key"]]
+        # a boolean mask, the fourth input, has no gradient
+        return [found["query"], found["value"], found["key"], None][:c["given"]]
 
     def config(self) -> dict[str, Any]:
-        return {"embed_dim": self.embed_dim, "num_heads": self.num_heads, **super().config()}
+        """The heads and width; ``key_dim``, the key's and value's widths and the causal
+        mask only where they are not the defaults (as Dense's ``use_bias``)."""
+        options = {name: value for name, value, default in (
+            ("key_dim", self.key_dim, self.embed_dim / self.num_heads),
+            ("key_features", self.key_features, self.embed_dim),
+            ("value_features", self.value_features, self.embed_dim),
+            ("use_causal_mask", self.use_causal_mask, False)) if value != default}
+        return {"embed_dim": self.embed_dim, "num_heads": self.num_heads, **options,
+                **super().config()}
 
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
-        """Per projection a kernel (E, H, E/H) and a bias (H, E/H); the output kernel
-        (H, E/H, E) and bias (E,)."""
+        """Per projection a kernel (E_in, H, D) and a bias (H, D); the output kernel
+        (H, D, E) and bias (E,)."""
         e, h = config["embed_dim"], config["num_heads"]
-        projection = {f"{part}_{array}": shape for part in ("query", "key", "value")
-                      for array, shape in (("kernel", [e, h, e // h]), ("bias", [h, e // h]))}
-        return {**projection, "output_kernel": [h, e // h, e], "output_bias": [e]}
+        d = config.get("key_dim") or e // h
+        widths = {"query": e, "key": config.get("key_features") or e,
+                  "value": config.get("value_features") or e}
+        projection = {f"{part}_{array}": shape for part, width in widths.items()
+                      for array, shape in (("kernel", [width, h, d]), ("bias", [h, d]))}
+        return {**projection, "output_kernel": [h, d, e], "output_bias": [e]}
 
 
 LAYERS.update({cls.__name__: cls for cls in (Embedding, SimpleRNN, LSTM, GRU, TimeDistributed,

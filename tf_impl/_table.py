@@ -52,6 +52,10 @@ def _one_input(layer: keras.Layer, x: Any, **kwargs: Any) -> Any:
     return layer(x, **kwargs)
 
 
+def _no_options(layer: Layer) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Translation:
     """One spec layer kind in Keras, both ways, and its port template.
@@ -64,8 +68,10 @@ class Translation:
     (the walker asks only those rows). ``holder``: the object the layout table's Keras
     weight names are attributes of (a recurrent layer's ``cell``). ``call``: how a model
     calls the layer (self-attention takes x twice; such a layer needs a functional
-    ``keras.Model``, not a ``keras.Sequential``). ``template``: the port's code, ``None``
-    where the kind does not port.
+    ``keras.Model``, not a ``keras.Sequential``). ``options(layer)``: the keyword arguments
+    that call passes for the spec ``layer`` (attention's ``use_causal_mask``, a call
+    argument in Keras). ``template``: the port's code, ``None`` where the kind does not
+    port.
     """
 
     kind: str
@@ -76,3 +82,4 @@ class Translation:
     holder: Callable[[keras.Layer], Any] = _itself
     call: Callable[..., Any] = _one_input
     sequential: bool = True
+    options: Callable[[Layer], dict[str, Any]] = _no_options

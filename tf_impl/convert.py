@@ -92,8 +92,9 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
     if all(row.sequential for row, _ in built):
         return keras.Sequential([x, *(layer for _, made in built for layer in made)])
     h = x
-    for row, made in built:  # a layer taking x twice (self-attention): a functional model
-        h = row.call(made[0], h)
+    # a layer taking x twice (self-attention): a functional model
+    for (row, made), spec_layer in zip(built, model.layers, strict=True):
+        h = row.call(made[0], h, **row.options(spec_layer))
         for layer in made[1:]:
             h = layer(h)
     return keras.Model(x, h)

@@ -39,11 +39,6 @@ from tf_impl import convert
 Model = keras.Model
 
 
-def _index_input(model: reference.Model, tensor: reference.graphs.SymbolicTensor) -> bool:
-    return any(node.layer.input_kind == "indices" for node in model.nodes
-               if tensor in node.inputs)
-
-
 def from_reference(model: reference.Model) -> keras.Model:
     """A functional ``keras.Model`` of stock layers computing the spec graph ``model``, its
     weights copied exactly (see the module docstring).
@@ -55,7 +50,7 @@ def from_reference(model: reference.Model) -> keras.Model:
     for tensor in model.inputs:
         tensors[id(tensor)] = keras.Input(
             tensor.shape, name=tensor.name,
-            dtype="int64" if _index_input(model, tensor) else dtype)
+            dtype={"indices": "int64", "mask": "bool"}.get(model.input_kind(tensor), dtype))
     for node in model.nodes:
         row = convert._translation(node.layer, "from_reference")
         made = row.build(node.layer, places[node.name], dtype) if node.layer.merges else \
@@ -63,7 +58,8 @@ def from_reference(model: reference.Model) -> keras.Model:
         for k, keras_layer in enumerate(made):
             keras_layer.name = node.name if k == 0 else f"{node.name}_{k}"
         sources = [tensors[id(t)] for t in node.inputs]
-        h = row.call(made[0], sources if node.layer.merges else sources[0])
+        h = row.call(made[0], sources if node.listed else sources[0],
+                     **row.options(node.layer))
         for keras_layer in made[1:]:
             h = keras_layer(h)
         tensors[id(node)] = h
@@ -80,13 +76,49 @@ def _names(entries: list) -> tuple[list[str], bool]:
     return [entry[0] for entry in (entries if listed else [entries])], listed
 
 
-def _sources(entry: dict) -> tuple[list[str], bool]:
+def _is_tensor(value: object) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+# The call arguments a spec graph reads: attention's key and attention_mask, tensors after
+# the positional query and value (the spec's list [query, value, key, mask]);
+# use_causal_mask, which becomes the spec layer's option of that name.
+_TENSOR_KEYWORDS = ("key", "attention_mask")
+_OPTIONS = ("use_causal_mask",)
+
+
+def _sources(entry: dict, name: str = "") -> tuple[list[str], bool]:
     """The producer names of one call's tensors (from ``get_config()``), and whether the
-    call took a list (a merge layer's)."""
-    args = entry["args"]
+    call took a list (a merge layer's); a tensor keyword argument the spec has no place
+    for (attention's ``value_mask``) is refused, naming the layer ``name``."""
+    args, kwargs = entry["args"], entry.get("kwargs") or {}
     merged = len(args) == 1 and isinstance(args[0], list)
-    tensors = args[0] if merged else args
+    tensors = list(args[0] if merged else args)
+    if not merged and len(tensors) > 3:  # attention's query_mask … given by position
+        raise TypeError(f"to_reference: layer {name!r} is called with {len(tensors)} "
+                        "positional tensors; the spec reads at most query, value and key")
+    given = {keyword: kwargs[keyword] for keyword in _TENSOR_KEYWORDS
+             if _is_tensor(kwargs.get(keyword))}
+    if "key" in given:
+        tensors.append(given["key"])
+    if "attention_mask" in given:
+        if len(tensors) == 2:  # no key: the value is the key
+            tensors.append(tensors[1])
+        tensors.append(given["attention_mask"])
+    for keyword, value in kwargs.items():
+        if keyword in _TENSOR_KEYWORDS:
+            continue
+        if _is_tensor(value) or (isinstance(value, list) and any(map(_is_tensor, value))):
+            raise TypeError(f"to_reference: layer {name!r} is called with the tensor "
+                            f"{keyword}=…; a spec graph's layers take their tensors as "
+                            "inputs, not as keyword arguments")
     return [t["config"]["keras_history"][0] for t in tensors], merged
+
+
+def _options(entry: dict) -> dict[str, object]:
+    """The call's options that are the spec layer's (``use_causal_mask``), where given."""
+    kwargs = entry.get("kwargs") or {}
+    return {keyword: kwargs[keyword] for keyword in _OPTIONS if kwargs.get(keyword)}
 
 
 def is_chain(model: keras.Model) -> bool:
@@ -101,16 +133,25 @@ def is_chain(model: keras.Model) -> bool:
     for entry in config["layers"][1:]:
         if len(entry["inbound_nodes"]) != 1:
             return False
-        sources, merged = _sources(entry["inbound_nodes"][0])
-        if merged or set(sources) != {previous}:
-            return False
+        sources, merged = _sources(entry["inbound_nodes"][0], entry["name"])
+        if merged or set(sources) != {previous} or _options(entry["inbound_nodes"][0]):
+            return False  # a call option (a causal mask): the graph reader keeps it
         previous = entry["name"]
     return previous == outputs[0]
 
 
+def _takes_list(layer: keras.Layer) -> bool:
+    """Whether the spec kind of ``layer`` takes a list of tensors (attention)."""
+    row = next((row for row in convert.TRANSLATIONS.values() if isinstance(layer, row.reads)),
+               None)
+    return row is not None and getattr(reference.layers.LAYERS.get(row.kind), "takes_list",
+                                       False)
+
+
 def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, bool]]:
-    """The config, each layer's sources by name, and whether it merges; shared layers and
-    nested models refused by name."""
+    """The config, each layer's sources by name, and whether it takes a list (a merge
+    layer; attention on tensors other than one x twice); shared layers and nested models
+    refused by name."""
     config, sources, merges = model.get_config(), {}, {}
     for entry in config["layers"]:
         name, calls = entry["name"], len(entry["inbound_nodes"])
@@ -123,12 +164,22 @@ def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, b
                              f"{calls} times; a spec graph calls each layer once (it keeps one "
                              "forward's values): use one layer per call and copy the weights")
         if calls:
-            sources[name], merges[name] = _sources(entry["inbound_nodes"][0])
+            sources[name], merges[name] = _sources(entry["inbound_nodes"][0], name)
+            if len(set(sources[name])) > 1 and _takes_list(model.get_layer(name)):
+                merges[name] = True  # cross-attention: [query, value(, key)]
             if not merges[name] and len(set(sources[name])) > 1:
                 raise TypeError(f"to_reference: layer {name!r} ({entry['class_name']}) takes "
                                 f"the tensors of {sorted(set(sources[name]))}; a spec layer "
                                 "other than a merge layer takes one tensor")
     return config, sources, merges
+
+
+def _with_options(layer: reference.layers.Layer,
+                  options: dict[str, object]) -> reference.layers.Layer:
+    """``layer`` with the call's options (``use_causal_mask=True``) in its configuration."""
+    if not options:
+        return layer
+    return reference.layers.from_config(type(layer).__name__, {**layer.config(), **options})
 
 
 def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.Layer]]:
@@ -149,6 +200,8 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
             return after[0]
         return None
 
+    calls = {entry["name"]: entry["inbound_nodes"][0] for entry in config["layers"]
+             if entry["inbound_nodes"]}
     tensors, holders = {}, {}
     for name in inputs:
         shape = model.get_layer(name).output.shape[1:]
@@ -162,7 +215,14 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
             continue  # an input, or a layer read with the chain it belongs to
         if merges[name]:
             (spec_layer, _), = convert._read([model.get_layer(name)])
-            tensors[name] = spec_layer([tensors[s] for s in sources[name]])
+            spec_layer = _with_options(spec_layer, _options(calls[name]))
+            spec_layer.name = name
+            if spec_layer.parameter_names:  # cross-attention
+                holders[name] = model.get_layer(name)
+            try:
+                tensors[name] = spec_layer([tensors[s] for s in sources[name]])
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"to_reference: {error}") from None
             continue
         chain = [name]
         while (following := continues(chain[-1])) is not None:
@@ -171,6 +231,10 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
         h = tensors[sources[name][0]]
         for spec_layer, (_, group) in zip(time_distributed([g[0] for g in groups]), groups,
                                           strict=True):
+            spec_layer = _with_options(spec_layer, _options(calls[group[0].name]))
+            if isinstance(spec_layer, reference.Dense) and len(h.shape) == 2:
+                # a Dense on a sequence acts at every step (a Transformer's feed-forward)
+                spec_layer = reference.sequences.TimeDistributed(spec_layer)
             spec_layer.name = group[0].name
             holders[spec_layer.name] = group[0]
             try:

@@ -13,10 +13,13 @@
   The GRU's ``reset_after=True`` (the default) keeps a (2, 3H) bias: input and
   recurrent; ``reset_after=False`` applies the reset gate before the recurrent product,
   a formula torch does not have.
-* MultiHeadAttention is ``keras.layers.MultiHeadAttention(num_heads, key_dim=E/H)``
+* MultiHeadAttention is ``keras.layers.MultiHeadAttention(num_heads, key_dim=D)``
   called as self-attention, ``layer(x, x, attention_mask=m)`` (True = attend, the spec's
-  polarity); a model holding it is a functional ``keras.Model``, as a Keras user writes
-  it (a ``keras.Sequential`` passes one input). On the TF backend the layer multiplies
+  polarity), or as cross-attention, ``layer(query, value, key=key)``; the causal mask is
+  the call's ``use_causal_mask=True``. A model holding it is a functional ``keras.Model``,
+  as a Keras user writes it (a ``keras.Sequential`` passes one input). The layer's
+  ``value_dim`` is the spec's ``key_dim`` (Keras's default); its output is the query's
+  width. On the TF backend the layer multiplies
   by its scale 1/√d through ``tf.cast`` of a Python float, which rounds it to float32
   first, even in float64 (relative error up to 6e-8): ``from_reference`` folds the
   correction into the query projection (``reference.layouts``, ``KERAS_QUERY_SCALE``).
@@ -115,17 +118,31 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     return keras.ops.transpose(output, heads_third)
 
 
-def MultiHeadAttention(embed_dim: int, num_heads: int, *,
+def MultiHeadAttention(embed_dim: int, num_heads: int, *, key_dim: int | None = None,
+                       key_features: int | None = None, value_features: int | None = None,
                        dtype: str = "float64") -> keras.layers.MultiHeadAttention:
-    """A built ``keras.layers.MultiHeadAttention`` for self-attention, called as
-    ``layer(x, x, attention_mask=m)``; kernels (E, H, E/H) and (H, E/H, E).
+    """A built ``keras.layers.MultiHeadAttention``, called as ``layer(x, x,
+    attention_mask=m)`` for self-attention or ``layer(query, value, key=key)``; kernels
+    (E_in, H, D) and (H, D, E), D = ``key_dim`` (E/H unless given).
 
-    Shape: x (N, T, E) → (N, T, E); m (N, T, T), True = attend.
+    Shape: query (N, T, E), value (N, S, E_v), key (N, S, E_k) → (N, T, E); m (N, T, S),
+    True = attend.
     """
-    layer = keras.layers.MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads,
-                                            dtype=dtype)
-    layer.build((None, None, embed_dim), (None, None, embed_dim))
+    layer = keras.layers.MultiHeadAttention(
+        num_heads, key_dim=key_dim or embed_dim // num_heads, dtype=dtype)
+    layer.build((None, None, embed_dim), (None, None, value_features or embed_dim),
+                (None, None, key_features or embed_dim))
     return layer
+
+
+def _call_attention(layer: keras.layers.MultiHeadAttention, x: object, **kwargs: object):
+    """Self-attention on x, ``layer(x, x)``; on a list, cross-attention ``layer(query,
+    value, key=key, attention_mask=mask)`` (the key is the value when the list has two;
+    a fourth entry is the mask)."""
+    if isinstance(x, list | tuple):
+        mask = {"attention_mask": x[3]} if len(x) > 3 else {}
+        return layer(x[0], x[1], key=x[2] if len(x) > 2 else None, **mask, **kwargs)
+    return layer(x, x, **kwargs)
 
 
 # -- the translation table's rows ------------------------------------------------------------
@@ -229,13 +246,18 @@ def _read_time_distributed(layers: Sequence[keras.Layer], i: int, where: str) ->
 def _read_attention(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
     built(main, where)
-    kernel = main.query_dense.kernel
-    embed_dim, heads, key_dim = int(kernel.shape[0]), int(kernel.shape[1]), int(kernel.shape[2])
-    if heads * key_dim != embed_dim or main.output_dense.kernel.shape[-1] != embed_dim or \
-            not main.use_bias or main.dropout:
-        raise TypeError(f"to_reference: {where} must have key_dim = E/num_heads, output E, "
-                        "biases and no dropout, as the spec's MultiHeadAttention")
-    return reference.sequences.MultiHeadAttention(embed_dim, heads, dtype=kernel.dtype), 1
+    query, key, value = (main.query_dense.kernel, main.key_dense.kernel,
+                         main.value_dense.kernel)
+    embed_dim, heads, key_dim = (int(n) for n in query.shape) if len(query.shape) == 3 \
+        else (0, 0, 0)  # more attention axes than one: refused below
+    if not key_dim or main.value_dim != key_dim or not main.use_bias or main.dropout or \
+            main.output_dense.kernel.shape[-1] != embed_dim:
+        raise TypeError(f"to_reference: {where} must have value_dim = key_dim, an output of "
+                        "the query's width, biases, no dropout and one attention axis, as "
+                        "the spec's MultiHeadAttention")
+    return reference.sequences.MultiHeadAttention(
+        embed_dim, heads, key_dim=key_dim, key_features=int(key.shape[0]),
+        value_features=int(value.shape[0]), dtype=query.dtype), 1
 
 
 def _recurrent_template(layer: reference.layers.Layer) -> dict:
@@ -287,9 +309,12 @@ TRANSLATIONS = [
                          arguments=lambda layer: layer.layer.config()),
                 holder=_wrapped),
     Translation("MultiHeadAttention",
-                lambda layer, context, dtype: [MultiHeadAttention(layer.embed_dim,
-                                                                  layer.num_heads,
-                                                                  dtype=dtype)],
-                _read_attention, (keras.layers.MultiHeadAttention,),
-                call=lambda layer, x, **kwargs: layer(x, x, **kwargs), sequential=False),
+                lambda layer, context, dtype: [MultiHeadAttention(
+                    layer.embed_dim, layer.num_heads, key_dim=layer.key_dim,
+                    key_features=layer.key_features, value_features=layer.value_features,
+                    dtype=dtype)],
+                _read_attention, (keras.layers.MultiHeadAttention,), call=_call_attention,
+                sequential=False,
+                options=lambda layer: {"use_causal_mask": True} if layer.use_causal_mask
+                else {}),
 ]

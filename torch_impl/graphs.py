@@ -81,7 +81,9 @@ def from_reference(model: reference.Model) -> fx.GraphModule:
         else:
             modules = convert._build(layer, places[node.name])
             root.add_module(name, modules[0] if len(modules) == 1 else nn.Sequential(*modules))
-            values[id(node)] = graph.call_module(name, (sources[0],))
+            # cross-attention takes (query, value, key), as Keras's layer
+            values[id(node)] = graph.call_module(name, tuple(sources) if node.listed
+                                                 else (sources[0],))
     outputs = [values[id(t)] for t in model.outputs]
     graph.output(tuple(outputs) if model.output_list else outputs[0])
     return fx.GraphModule(root, graph)
@@ -163,7 +165,7 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
 
     def connect(layer: reference.layers.Layer, sources: list[SymbolicTensor]) -> SymbolicTensor:
         try:
-            tensor = layer(sources if layer.merges else sources[0])
+            tensor = layer(sources if layer.merges or len(sources) > 1 else sources[0])
         except (TypeError, ValueError) as error:
             raise type(error)(f"to_reference: {error}") from None
         maps[id(tensor)] = len(tensor.shape) > 1 and \
@@ -171,17 +173,42 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
                 all(maps[id(s)] for s in sources) or getattr(layer, "channels_last", False))
         return tensor
 
+    def on_sequence(layer: reference.layers.Layer, h: SymbolicTensor) -> reference.layers.Layer:
+        """An nn.Linear on a sequence (N, T, features) acts at every step: the spec's
+        TimeDistributed(Dense) (a Transformer's feed-forward after attention)."""
+        if isinstance(layer, reference.Dense) and len(h.shape) == 2 and not maps[id(h)]:
+            return reference.sequences.TimeDistributed(layer)
+        return layer
+
     def chain_end(node: fx.Node) -> bool:
         return len(node.users) != 1 or node in outputs
+
+    def listed(node: fx.Node) -> SymbolicTensor:
+        """A module called on several tensors: cross-attention, (query, value, key)."""
+        if node.kwargs or not all(isinstance(a, fx.Node) for a in node.args):
+            raise _refused(node)
+        sources = [resolve(a) for a in node.args]
+        targets = _leaves(module, node.target)
+        modules = [module.get_submodule(target) for target in targets]
+        read = convert._read(modules, sources[0].shape, feature_map=False)
+        if len(read) != 1 or not getattr(read[0][0], "takes_list", False):
+            raise _refused(node)
+        layer = read[0][0]
+        layer.name = _group_name(module, targets)
+        found[layer.name] = modules
+        tensors[node] = connect(layer, sources)
+        return tensors[node]
 
     def resolve(node: fx.Node) -> SymbolicTensor:
         if node in tensors:
             return tensors[node]
+        if node.op == "call_module" and len(node.args) > 1:
+            return listed(node)
         if node.op == "call_module":
             chain = [node]
             while (before := chain[0].args[0] if chain[0].args else None) is not None and \
                     isinstance(before, fx.Node) and before.op == "call_module" and \
-                    not chain_end(before):
+                    len(before.args) == 1 and not chain_end(before):
                 chain.insert(0, before)
             if any(len(n.args) != 1 or n.kwargs for n in chain):
                 raise _refused(next(n for n in chain if len(n.args) != 1 or n.kwargs))
@@ -193,6 +220,7 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
                 maps[id(h)] = len(h.shape) > 1  # an Input feeding a convolution: see _walk
             for layer, (_, positions) in zip(time_distributed([r[0] for r in read]), read,
                                              strict=True):
+                layer = on_sequence(layer, h)
                 layer.name = _group_name(module, targets[positions.start:positions.stop])
                 found[layer.name] = modules[positions.start:positions.stop]
                 h = connect(layer, [h])

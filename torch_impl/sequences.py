@@ -18,11 +18,16 @@
   the reverse direction is its output at t = 0, not at −1: :class:`RecurrentOutput` takes
   both from ``h_n``. The other merges (sum, mul, ave) are :class:`MergeDirections` after
   it, the two halves of torch's output combined.
-* MultiHeadAttention is ``nn.MultiheadAttention`` (``batch_first=True``) used for
-  self-attention through :class:`SelfAttention`, which passes x as query, key and value
-  (so it fits an ``nn.Sequential``) and takes the mask as a call argument, ``mask`` the
+* MultiHeadAttention is ``nn.MultiheadAttention`` (``batch_first=True``) through
+  :class:`Attention`, which calls it as Keras calls its layer: on x alone, self-attention
+  (x as query, key and value, so it fits an ``nn.Sequential``), or on (query, value, key),
+  cross-attention, and returns the output alone. The mask is a call argument, ``mask`` the
   spec's and Keras's polarity, True = attend; torch's boolean ``attn_mask`` means the
   opposite, True = blocked, and wants one (T, S) mask per batch row and head, (N·H, T, S).
+  Keras's ``use_causal_mask`` is ``causal=True`` on the module, a constant (T, S) mask.
+  torch's heads are E/H wide; a key or value of another width than the query's is
+  ``kdim``/``vdim`` (three weights ``q_proj_weight`` … then, not ``in_proj_weight``).
+  Keras's ``key_dim`` ≠ E/H has no stock torch module and is refused.
   :func:`scaled_dot_product_attention` is ``F.scaled_dot_product_attention``, whose boolean
   ``attn_mask`` is True = attend again.
 * TimeDistributed(Dense) is ``nn.Linear`` (and its activation module): it acts on the last
@@ -121,24 +126,44 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
-class SelfAttention(nn.MultiheadAttention):
-    """``nn.MultiheadAttention`` with query = key = value = x, returning the output only.
+class Attention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention`` called as Keras calls its layer, returning the output only:
+    ``attention(x)`` is self-attention (x as query, key and value), ``attention(query,
+    value)`` or ``attention(query, value, key)`` cross-attention.
 
-    torch has no self-attention module: ``nn.MultiheadAttention`` takes three inputs and
-    returns ``(output, weights)``, which an ``nn.Sequential`` cannot pass on. A subclass
-    keeps its ``state_dict`` keys (``in_proj_weight``, ``out_proj.weight`` …).
+    torch has no module for either call: ``nn.MultiheadAttention`` takes (query, key,
+    value), in that order, and returns ``(output, weights)``, which an ``nn.Sequential``
+    cannot pass on. A subclass keeps its ``state_dict`` keys (``in_proj_weight``,
+    ``out_proj.weight`` …). ``causal=True``: each query t attends to keys 0 … t only
+    (Keras's ``use_causal_mask=True``).
 
-    Shape: x (N, T, E) → (N, T, E); ``mask`` (N, T, T) bool, True = attend.
+    Shape: query (N, T, E), value (N, S, vdim), key (N, S, kdim) → (N, T, E); ``mask``
+    (N, T, S) bool, True = attend.
     """
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def __init__(self, *args: object, causal: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.causal = causal
+
+    def forward(self, query: torch.Tensor, value: torch.Tensor | None = None,
+                key: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        value = query if value is None else value
+        key = value if key is None else key
         # torch's boolean attn_mask: True = blocked, one (T, S) mask per batch row and head
         blocked = None if mask is None else ~mask.repeat_interleave(self.num_heads, dim=0)
-        output, _ = super().forward(x, x, x, attn_mask=blocked, need_weights=False)
+        if self.causal:
+            t, s = query.shape[1], key.shape[1]
+            future = torch.ones(t, s, dtype=torch.bool, device=query.device).triu(1)
+            blocked = future if blocked is None else blocked | future
+        output, _ = super().forward(query, key, value, attn_mask=blocked, need_weights=False)
         return output
 
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (", causal=True" if self.causal else "")
 
-SMALL_MODULES = (RecurrentOutput, SelfAttention, MergeDirections)
+
+SMALL_MODULES = (RecurrentOutput, Attention, MergeDirections)
 
 _RNN = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 _KIND = {module: kind for kind, module in _RNN.items()}
@@ -229,16 +254,27 @@ def _read_bidirectional(modules: Sequence[nn.Module], i: int, place: Context) ->
 
 def _attention(layer: reference.sequences.MultiHeadAttention, context: Context
                ) -> list[nn.Module]:
-    return [SelfAttention(layer.embed_dim, layer.num_heads, batch_first=True,
-                          dtype=torch_dtype(layer.dtype))]  # torch's default: time first
+    if layer.key_dim * layer.num_heads != layer.embed_dim:
+        raise TypeError(f"{layer.name} has heads of key_dim={layer.key_dim} for embed_dim="
+                        f"{layer.embed_dim} and {layer.num_heads} heads; nn.MultiheadAttention's "
+                        "heads are embed_dim/num_heads wide")
+    return [Attention(layer.embed_dim, layer.num_heads, kdim=layer.key_features,
+                      vdim=layer.value_features, batch_first=True,  # torch's default: time first
+                      causal=layer.use_causal_mask, dtype=torch_dtype(layer.dtype))]
 
 
 def _read_attention(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     attention = modules[i]
+    if attention.in_proj_bias is None or attention.dropout or attention.bias_k is not None \
+            or not attention.batch_first:
+        raise TypeError(f"module {i} (Attention) must be batch first, with biases, no "
+                        "dropout and no added key/value biases, as the spec's "
+                        "MultiHeadAttention in torch")
     return reference.sequences.MultiHeadAttention(
-        attention.embed_dim, attention.num_heads,
-        dtype=numpy_dtype(attention.in_proj_weight)), 1
+        attention.embed_dim, attention.num_heads, key_features=attention.kdim,
+        value_features=attention.vdim, use_causal_mask=attention.causal,
+        dtype=numpy_dtype(attention.in_proj_bias)), 1
 
 
 def _recurrent_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
@@ -262,6 +298,10 @@ def _attention_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> 
     if layer.mask is not None:
         raise TypeError("its attention mask is set per batch, outside the model; it ports "
                         "without one")
+    if layer.use_causal_mask:
+        raise TypeError("use_causal_mask=True is a mask the template does not write; "
+                        "from_reference gives torch_impl.sequences.Attention(causal=True)")
+    _attention(layer, Context(shape))  # key_dim and widths torch's module has, or refused
     return {}
 
 
@@ -315,7 +355,7 @@ TRANSLATIONS = (
                               "backward, as Keras's concat",
                          call="x, _ = self.{attr}(x){last}{merge}",
                          arguments=_bidirectional_fields)),
-    Translation("MultiHeadAttention", _attention, _read_attention, (SelfAttention,),
+    Translation("MultiHeadAttention", _attention, _read_attention, (Attention,),
                 Template("nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
                          note="Keras's batches are (N, T, E); torch's default is time first",
                          call="x, _ = self.{attr}(x, x, x, need_weights=False)  # self-attention",

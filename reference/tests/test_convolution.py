@@ -3,6 +3,8 @@ over output pixels (fine in a test, on a few pixels), and its errors."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,9 @@ from reference.convolution import (
     Conv1D,
     Conv2D,
     DepthwiseConv2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     MaxPool2D,
     same_padding,
 )
@@ -150,3 +154,12 @@ def test_weight_files_hold_convolutional_models(tmp_path) -> None:
     loaded = load_weights(tmp_path / "cnn.npz")
     x, _ = digits.images(2, np.random.default_rng(0), "float32")
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+
+
+@pytest.mark.parametrize(("pool", "shape"), [(GlobalAveragePooling2D, (2, 0, 3, 4)),
+                                             (GlobalMaxPooling2D, (2, 3, 0, 4)),
+                                             (GlobalAveragePooling1D, (2, 0, 4))])
+def test_a_global_pooling_of_no_positions_is_refused_not_nan(pool, shape) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{pool.__name__}: input x has no "
+                                                   f"positions to pool, got shape {shape}")):
+        pool().forward(np.zeros(shape))

@@ -87,6 +87,10 @@ def _check_gradients(model: Model, xs: list[np.ndarray], training: bool = False)
     gradients = {name: {k: g.copy() for k, g in grads.items()}
                  for name, grads in model.gradients.items()}
     for i, x in enumerate(xs):
+        if model.input_kind(model.inputs[i]) == "mask":  # booleans: no gradient
+            assert dxs[i] is None
+            continue
+
         def through_input(v: np.ndarray, i: int = i) -> float:
             saved, xs[i] = xs[i], v
             try:
