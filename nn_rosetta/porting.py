@@ -49,6 +49,8 @@ import torch_impl
 from nn_rosetta import port_files, port_graphs
 from nn_rosetta.tolerances import tolerance
 from reference._validation import (
+    as_array,
+    as_flag,
     as_float_array,
     as_index_array,
     check_array_within,
@@ -505,6 +507,32 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
     return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape), drawn)
 
 
+def _check_graph_example(keras_model: keras.Model, example_input: object | None) -> None:
+    """What a graph's example batch must be beyond the names, shapes and dtypes the graph
+    port checks (``port_graphs``): no input empty (a report on no values would compare
+    nothing and pass; TF refuses an empty batch deep inside a layer), and an input that an
+    Embedding reads holding indices inside its table (torch's IndexError and TF's gather
+    would name neither port nor the input)."""
+    if example_input is None:
+        return
+    names = [tensor.name for tensor in keras_model.inputs]
+    given = dict(example_input) if isinstance(example_input, dict) else \
+        dict(zip(names, example_input, strict=False)) if isinstance(
+            example_input, list | tuple) and len(names) > 1 else {names[0]: example_input}
+    rows = {name: layer.input_dim for layer in keras_model.layers
+            if isinstance(layer, keras.layers.Embedding)
+            for name, tensor in zip(names, keras_model.inputs, strict=True)
+            if layer.input is tensor}
+    for name, value in given.items():
+        what = "example_input" if len(names) == 1 else f"example_input {name!r}"
+        array = as_array(value, "port", what)
+        if array.size == 0:
+            raise ValueError(f"port: {what} is empty (shape {array.shape}); the parity report "
+                             "needs at least one sample")
+        if name in rows and array.dtype.kind in "iu":
+            check_array_within("port", f"{what} (indices)", array, 0, rows[name] - 1)
+
+
 def load(path: str | os.PathLike) -> keras.Model:
     """A Keras model file (``.keras``) read with ``safe_mode=True``: no code in it runs.
     The file is checked first (``nn_rosetta.port_files``): a damaged, oversized or
@@ -527,6 +555,7 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
     Raises ``TypeError`` naming the first layer without a port (and listing those with
     one), or the conversion's error, before anything is computed.
     """
+    as_flag("port", "stubs", stubs)
     if isinstance(keras_model, keras.Model):
         foreign = stubs and any(map(port_graphs.is_foreign, keras_model.layers))
         if isinstance(keras_model, keras.Sequential) and foreign:  # stubs need the graph
@@ -534,6 +563,7 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
                                       name=keras_model.name)
         if not isinstance(keras_model, keras.Sequential) and (
                 foreign or not tf_graphs.is_chain(keras_model)):
+            _check_graph_example(keras_model, example_input)
             return port_graphs.port_graph(keras_model, example_input, stubs=stubs)
     groups = _groups(_check_layers(keras_model))
     try:

@@ -4,9 +4,11 @@ Stated in ``reference._validation``: the spec never refuses, clips or skips a Na
 mirror does not fight its framework over a NaN: where the framework raises (torch's
 ``F.binary_cross_entropy`` on a NaN probability or target), the mirror raises, and its
 docstring says so; where its kernel maps NaN to a number (``heaviside``), so does the
-mirror; everywhere else the frameworks propagate NaN as the spec does. Every output
-entry that depends on a NaN input is NaN (one entry for an elementwise activation, the
-whole row for softmax and for a network's sample), every loss over it is NaN, and in a
+mirror; TF's max pooling skips a NaN in its window (shown in
+``parity_tests/fuzz/test_fuzz_layer_kinds.py``); everywhere else the frameworks propagate
+NaN as the spec does. Every output entry that depends on a NaN input is NaN (one entry
+for an elementwise activation, the whole row for softmax and for a network's sample),
+every loss over it is NaN, and in a
 network it reaches every parameter's gradient. What a NaN does *not* touch stays finite:
 the other samples' outputs and their loss gradients. The frameworks' kernels disagree
 only on the derivative *at* the NaN entry itself (torch's ReLU backward passes the

@@ -19,9 +19,14 @@ The policy, once for the whole project; every check runs before any computation:
   the extreme ones, with every digit Python needs to tell them apart (``repr``): a
   probability of 1 + 1e-12 shows as 1.000000000001, not as 1.
 * An empty batch (no rows, or rows of no entries) is refused: its mean is 0/0.
-* Counts (``epochs``, ``batch_size``) are integers, never truncated floats; a
-  hyper-parameter (a learning rate, a momentum, …) is a finite real number in its
-  range: NaN or ±inf there would silently turn every weight into NaN.
+* Counts (``epochs``, ``batch_size``) and sizes (widths, kernel sizes, axes, target
+  shapes) are integers, never truncated floats, and never booleans: Python counts
+  ``True`` as 1, but a switch where a number belongs is a mistake, so ``epochs=True``
+  and ``learning_rate=True`` are refused like ``"1"``. A hyper-parameter (a learning
+  rate, a momentum, an ε, a scale) is a finite real number in its range
+  (:data:`HYPERPARAMETERS` for the optimizers): NaN or ±inf there would silently turn
+  every weight into NaN. A switch (``training``, ``nesterov``, ``mask_zero``, …) is
+  True or False, never a value read as one (``bool("no")`` is True).
 * Non-finite values (NaN) are never refused, clipped or skipped: NaN in, NaN out. A NaN
   is the symptom of an earlier failure (a diverged run, a division by zero upstream);
   it must reach the loss, where it is seen, rather than vanish into a clip or turn
@@ -35,7 +40,10 @@ The policy, once for the whole project; every check runs before any computation:
   Training is where a NaN is seen: every ``fit`` and ``data_parallel_fit`` raises
   ``TrainingDiverged`` at the first step whose loss is NaN or ±inf (the spec and torch
   before that step's update, TF, whose step is one graph, after it).
-  A NaN where no data goes (a hyper-parameter, a count) is refused, like ±inf.
+  A NaN where no data goes (a hyper-parameter, a constant a layer is built with such as
+  Rescaling's scale or Normalization's variance, a count) is refused, like ±inf. TF's
+  max pooling is the mirrors' one other departure: it skips a NaN in a window
+  (``tf_impl.convolution.MaxPool2D``), where the spec and torch give NaN.
   The derivative *at* a NaN entry is left to each framework's kernel (torch's ReLU
   backward passes the upstream gradient, TF's zeroes it): the NaN loss is the signal.
 
@@ -334,23 +342,53 @@ def check_real(where: str, what: str, value: object, low: float = 0.0,
 
 
 # The range of every optimizer hyper-parameter, shared by the spec's optimizer objects and
-# the mirrors' optimizer builders: (low, high, high_open).
+# the mirrors' optimizer builders: (low, high, low_open, high_open). Why each end:
+# ε divides a moment that is 0 for a parameter whose gradient is 0 (0/0 = NaN), so ε > 0;
+# β = 1 makes Adam's bias correction 1 − βᵗ zero, so β < 1; μ = 1 (Keras allows it) is a
+# heavy ball without friction, defined if rarely useful; η = 0 and λ = 0 change nothing.
 HYPERPARAMETERS = {
-    "learning_rate": (0.0, math.inf, False),
-    "momentum": (0.0, 1.0, False),
-    "beta_1": (0.0, 1.0, True),
-    "beta_2": (0.0, 1.0, True),
-    "epsilon": (0.0, math.inf, False),
-    "weight_decay": (0.0, math.inf, False),
-    "precision": (0.0, math.inf, False),
+    "learning_rate": (0.0, math.inf, False, False),
+    "momentum": (0.0, 1.0, False, False),
+    "beta_1": (0.0, 1.0, False, True),
+    "beta_2": (0.0, 1.0, False, True),
+    "epsilon": (0.0, math.inf, True, False),
+    "weight_decay": (0.0, math.inf, False, False),
+    "precision": (0.0, math.inf, False, False),
 }
+CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
+SWITCHES = ("nesterov", "decoupled_weight_decay")
 
 
 def check_hyperparameters(where: str, **values: object) -> None:
     """Check each named hyper-parameter against its range in :data:`HYPERPARAMETERS`."""
     for name, value in values.items():
-        low, high, high_open = HYPERPARAMETERS[name]
-        check_real(where, name, value, low, high, high_open=high_open)
+        low, high, low_open, high_open = HYPERPARAMETERS[name]
+        check_real(where, name, value, low, high, low_open=low_open, high_open=high_open)
+
+
+def check_clipping(where: str, given: Mapping[str, object]) -> None:
+    """Keras's gradient clipping arguments: only the names of :data:`CLIPPING`, at most one
+    of them not None, and that one a finite number > 0."""
+    unknown = sorted(set(given) - set(CLIPPING))
+    if unknown:
+        raise TypeError(f"{where}: unknown argument(s) {unknown}; the clipping arguments are "
+                        f"{', '.join(CLIPPING)}")
+    chosen = {name: value for name, value in given.items() if value is not None}
+    if len(chosen) > 1:
+        raise ValueError(f"{where}: at most one of clipnorm, global_clipnorm and clipvalue "
+                         f"(as Keras), got {chosen}")
+    for name, value in chosen.items():
+        check_real(where, name, value, 0.0, low_open=True)
+
+
+def check_optimizer_switches(where: str, momentum: object = 0.0, **switches: object) -> None:
+    """An optimizer's switches (``nesterov``, ``decoupled_weight_decay``) are True or False,
+    and Nesterov needs a momentum (torch refuses it in its own words, Keras ignores it)."""
+    for name, value in switches.items():
+        as_flag(where, name, value)
+    if switches.get("nesterov") and not momentum:
+        raise ValueError(f"{where}: nesterov=True needs a momentum > 0, got momentum "
+                         f"{momentum!r}")
 
 
 def type_name(value: object) -> str:

@@ -410,7 +410,7 @@ class DepthwiseConv2D(_Convolution):
 
     def __init__(self, in_channels: int, kernel_size: Any, *, depth_multiplier: int = 1,
                  **options: Any) -> None:
-        check_count("DepthwiseConv2D", "depth_multiplier", depth_multiplier, 1)
+        check_count(type(self).__name__, "depth_multiplier", depth_multiplier, 1)
         self.depth_multiplier = int(depth_multiplier)
         super().__init__(in_channels, in_channels * self.depth_multiplier, kernel_size,
                          **options)
@@ -984,7 +984,7 @@ class Conv2DTranspose(_Windows):
             _output_padding(output_padding, self.strides, self.kernel_size, padding)
         super().__init__(dtype=dtype, name=name or
                          f"Conv2DTranspose({in_channels}, {filters}, {self.activation.name})")
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(as_seed("Conv2DTranspose", seed))
 
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:

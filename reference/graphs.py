@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from reference._validation import (
+    as_flag,
     as_float_array,
     as_index_array,
     as_mask,
@@ -358,6 +359,7 @@ class Model:
         """The outputs for ``inputs`` (an array per :func:`Input`, in the order of
         ``inputs``; a bare array for a model of one input). ``training`` reaches every
         layer (Dropout drops, BatchNorm uses the batch's statistics)."""
+        training = as_flag("Model.forward", "training", training)
         values: dict[int, Any] = {}
         given = self._arrays(inputs, self.inputs, "Model.forward", "input")
         for tensor, x in zip(self.inputs, given, strict=True):
@@ -398,6 +400,7 @@ class Model:
         ``input_gradient=False`` returns None and skips the gradients only the inputs would
         get (a training step needs none).
         """
+        input_gradient = as_flag("Model.backward", "input_gradient", input_gradient)
         if self._output_shapes is None:
             raise RuntimeError("Model: call forward() before backward()")
         gradients: dict[int, np.ndarray] = {}
@@ -450,8 +453,10 @@ class Model:
     def from_config(cls, config: dict[str, Any]) -> Model:
         """The model :meth:`config` describes."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or \
-                not all(isinstance(d, dict) for d in config["layers"]):
-            raise ValueError("Model.from_config: expected the dict Model.config() gives")
+                not all(isinstance(d, dict) and {"kind", "config", "name", "inbound"} <= set(d)
+                        for d in config["layers"]):
+            raise ValueError("Model.from_config: expected the dict Model.config() gives (each "
+                             "layer with kind, config, name and inbound)")
         layers = [from_config(d["kind"], d["config"]) for d in config["layers"]]
         nodes = [{key: d[key] for key in ("name", "inbound")} for d in config["layers"]]
         return cls.from_wiring({**config, "layers": nodes}, layers)

@@ -6,7 +6,10 @@ layer or a parameter-free reshape:
 * ``forward(x, *, training=False)``: the output; remembers what ``backward`` needs.
   ``training`` matters where training and inference differ (Dropout, BatchNorm); the
   default is inference, as a Keras layer called directly (a torch module starts in
-  training mode instead: ``module.train()`` / ``module.eval()``).
+  training mode instead: ``module.train()`` / ``module.eval()``). It must be True or
+  False: ``training="no"`` would read as True and switch Dropout on, so every layer
+  kind's ``forward`` refuses anything else, by the layer's name (:class:`Layer` checks
+  it, and ``backward``'s ``input_gradient``, once for all kinds).
 * ``backward(grad_output, *, input_gradient=True)``: given dL/dy, stores dL/dθ for every
   parameter in ``gradients`` and returns dL/dx (``None`` when not asked for).
 * ``parameters``: the trainable arrays by name, in a fixed order (Dense: ``W``, ``b``);
@@ -38,8 +41,9 @@ Each layer kind's mapping onto torch's and Keras's weights is data, not code: se
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +59,48 @@ from reference._validation import (
     check_shape,
 )
 from reference.activations import for_layer, get
+
+
+def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
+    """``forward`` after the check of its ``training`` switch, and with an output too large
+    to allocate refused by the layer's name (see :class:`Layer`)."""
+    @functools.wraps(forward)
+    def run(self: Layer, *args: object, training: object = False, **kwargs: object) -> Any:
+        training = as_flag(self.name, "training", training)
+        try:
+            return forward(self, *args, training=training, **kwargs)
+        except MemoryError as error:  # NumPy refuses the allocation at once: nothing grew
+            raise ValueError(f"{self.name}: the arrays of this forward do not fit in memory "
+                             f"({error})") from None
+    return run
+
+
+def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """``backward`` after the check of its ``input_gradient`` switch."""
+    @functools.wraps(backward)
+    def run(self: Layer, *args: object, input_gradient: object = True, **kwargs: object
+            ) -> Any:
+        return backward(self, *args, input_gradient=as_flag(self.name, "input_gradient",
+                                                            input_gradient), **kwargs)
+    return run
+
+
+def _checked_initialize(initialize: Callable[..., None]) -> Callable[..., None]:
+    """``initialize`` with parameters too large to allocate refused by the layer's name."""
+    @functools.wraps(initialize)
+    def run(self: Layer, *args: object, **kwargs: object) -> None:
+        try:
+            initialize(self, *args, **kwargs)
+        except MemoryError as error:  # NumPy refuses the allocation at once: nothing grew
+            raise ValueError(f"{self.name}: its parameters do not fit in memory ({error}); "
+                             "choose smaller sizes") from None
+    return run
+
+
+# What every layer kind's own methods get from Layer.__init_subclass__: the checks of the
+# protocol's arguments, written once here rather than in each kind.
+_PROTOCOL_CHECKS = {"forward": _checked_forward, "backward": _checked_backward,
+                    "initialize": _checked_initialize}
 
 
 class Layer:
@@ -88,6 +134,15 @@ class Layer:
         self.dtype: np.dtype | None = None if dtype is None else as_dtype(dtype, self.name)
         self._values: dict[str, np.ndarray] = {}
         self._gradients: dict[str, np.ndarray] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give the ``forward``, ``backward`` and ``initialize`` a subclass defines the
+        protocol's checks: ``training`` and ``input_gradient`` True or False, never a value
+        read as one, and arrays NumPy cannot allocate refused by the layer's name."""
+        super().__init_subclass__(**kwargs)
+        for method, check in _PROTOCOL_CHECKS.items():
+            if method in cls.__dict__:
+                setattr(cls, method, check(cls.__dict__[method]))
 
     def __call__(self, inputs: object) -> object:
         """Wire the layer into a graph: ``layer(tensor)`` (a list of tensors for a merge

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from reference._validation import (
+    as_flag,
     as_float_array,
     as_index_array,
     as_seed,
@@ -147,6 +148,7 @@ class Sequential:
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Pass x through every layer in turn (``training``: Dropout drops, and so on)."""
+        training = as_flag("Sequential.forward", "training", training)
         x = self.as_input(x)
         if len(self.input_shape) == 1 and self.layers[0].input_kind == "float":
             check_batch("Sequential", "input x", x.shape, self.in_features)
@@ -168,6 +170,7 @@ class Sequential:
         Dense layer δ¹(W¹)ᵀ), which only a caller who wants dL/dx needs (a training step
         does not).
         """
+        input_gradient = as_flag("Sequential.backward", "input_gradient", input_gradient)
         first, *above = self.layers
         for layer in reversed(above):
             grad_output = layer.backward(grad_output)

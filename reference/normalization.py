@@ -390,7 +390,7 @@ class Normalization(Layer):
     def __init__(self, mean: float | Sequence[float], variance: float | Sequence[float],
                  axis: int = -1, *, dtype: object | None = None,
                  name: str | None = None) -> None:
-        if axis != -1 or isinstance(axis, bool):
+        if isinstance(axis, bool) or not isinstance(axis, int | np.integer) or axis != -1:
             raise ValueError(f"Normalization: axis must be -1 (features on the last axis, "
                              f"channels-last), got {axis!r}")
         arrays = []

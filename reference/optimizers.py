@@ -72,7 +72,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference._validation import as_flag, as_float_array, check_count, check_hyperparameters
+from reference._validation import (
+    as_float_array,
+    check_clipping,
+    check_count,
+    check_hyperparameters,
+    check_optimizer_switches,
+)
 from reference.schedules import _Schedule
 
 CONVENTIONS = ("torch", "keras")
@@ -177,17 +183,9 @@ class _Optimizer:
     clipvalue: float | None
 
     def _check_clipping(self) -> None:
-        given = {k: v for k, v in (("clipnorm", self.clipnorm),
-                                   ("global_clipnorm", self.global_clipnorm),
-                                   ("clipvalue", self.clipvalue)) if v is not None}
-        if len(given) > 1:
-            raise ValueError(f"{type(self).__name__}: at most one of clipnorm, global_clipnorm "
-                             f"and clipvalue (as Keras), got {given}")
-        for what, value in given.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or \
-                    not 0.0 < value < math.inf:
-                raise ValueError(f"{type(self).__name__}: {what} must be a positive finite "
-                                 f"number, got {value!r}")
+        check_clipping(type(self).__name__, {"clipnorm": self.clipnorm,
+                                             "global_clipnorm": self.global_clipnorm,
+                                             "clipvalue": self.clipvalue})
 
     def _clipped(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The gradients after clipping, in this convention's arithmetic (module docstring)."""
@@ -282,13 +280,11 @@ class SGD(_Optimizer):
 
     def __post_init__(self) -> None:
         _check_convention(self.convention, "SGD")
-        as_flag("SGD", "nesterov", self.nesterov)
-        as_flag("SGD", "decoupled_weight_decay", self.decoupled_weight_decay)
         self._check_clipping()
         check_hyperparameters("SGD", learning_rate=_first_rate(self.learning_rate),
                               momentum=self.momentum, weight_decay=self.weight_decay)
-        if self.nesterov and not self.momentum:
-            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        check_optimizer_switches("SGD", self.momentum, nesterov=self.nesterov,
+                                 decoupled_weight_decay=self.decoupled_weight_decay)
 
     def _update(self, k: int, p: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
         eta, mu = self._eta(state), self._hyper(self.momentum)
@@ -333,7 +329,8 @@ class Adam(_Optimizer):
 
     def __post_init__(self) -> None:
         _check_convention(self.convention, type(self).__name__)
-        as_flag(type(self).__name__, "decoupled_weight_decay", self.decoupled_weight_decay)
+        check_optimizer_switches(type(self).__name__,
+                                 decoupled_weight_decay=self.decoupled_weight_decay)
         self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])

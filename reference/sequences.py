@@ -744,6 +744,7 @@ class Bidirectional(Layer):
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got "
                              f"{merge_mode!r}")
         kind = type(layer).__name__
+        as_seed("Bidirectional", seed)  # checked here, to be named here; the copy draws
         if backward_layer is None:
             backward_layer = type(layer)(**layer.config(), seed=seed)
         elif type(backward_layer) is not type(layer) or \
@@ -790,6 +791,9 @@ class Bidirectional(Layer):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input(x)
         check_shape(self.name, "input x", x.shape, (None, None, self.forward_layer.in_features))
+        if x.shape[1] < 1:
+            raise ValueError(f"{self.name}: the sequence needs at least one step, got "
+                             f"shape {x.shape}")
         mask = None if self.mask is None else as_mask(self.name, "mask", self.mask,
                                                       x.shape[:2])
         self._share()

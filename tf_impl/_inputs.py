@@ -27,13 +27,16 @@ import reference
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
+    SWITCHES,
     as_float_array,
     as_index_array,
     as_numeric_array,
+    check_clipping,
     check_count,
     check_hyperparameters,
     check_integer_labels,
     check_not_empty,
+    check_optimizer_switches,
     check_same_shape,
     check_shape,
     check_within,
@@ -154,6 +157,11 @@ def training_data(where: str, model: Any, X: object, Y: object,
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
+    inputs, outputs = (len(getattr(model, kind, None) or [None]) for kind in ("inputs",
+                                                                              "outputs"))
+    if inputs != 1 or outputs != 1:  # as the spec's fit: X and Y are one array each
+        raise ValueError(f"{where}: trains a model of one input and one output (X and Y); the "
+                         f"model has {inputs} input(s) and {outputs} output(s)")
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     first = next((layer for layer in getattr(model, "layers", ())
                   if not isinstance(layer, keras.layers.InputLayer)), model)
@@ -196,12 +204,17 @@ def starting_point(where: str, x0: object, learning_rate: object, precision: obj
     return {"x0": as_float_tensor(x0, None, where, "x0")}
 
 
-def hyperparameters(where: str, **arguments: Any) -> None:
+def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
     """An optimizer builder's hyper-parameters: finite and in range (the framework would
-    take a NaN learning rate, and Keras a negative one)."""
-    check_hyperparameters(where, **{name: value for name, value in arguments.items()
-                                    if name in HYPERPARAMETERS and not isinstance(
-                                        value, keras.optimizers.schedules.LearningRateSchedule)})
+    take a NaN learning rate, and Keras a negative one), as Python floats (Keras refuses
+    ``learning_rate=0``, an int, in its own words); its switches True or False."""
+    numbers = {name: value for name, value in arguments.items() if name in HYPERPARAMETERS
+               and not isinstance(value, keras.optimizers.schedules.LearningRateSchedule)}
+    check_hyperparameters(where, **numbers)
+    check_optimizer_switches(where, arguments.get("momentum", 0.0),
+                             **{name: arguments[name] for name in SWITCHES if name in arguments})
+    check_clipping(where, arguments.get("clipping", {}))
+    return {name: float(value) for name, value in numbers.items()}
 
 
 def perceptron_weights(where: str, learning_rate: object, weights: object,
@@ -280,3 +293,17 @@ def check_input_shape(where: str) -> Callable[[_F], _F]:
             check_count(where, "input_shape", size, 1)
         return {"input_shape": tuple(int(size) for size in shape)}
     return checked(check, where)
+
+
+# -- the preprocessing layers' constants ----------------------------------------------------
+
+def rescaling_constants(where: str, scale: object, offset: object = 0.0, **_: Any) -> None:
+    """Rescaling's scale and offset: finite numbers, as the spec's constructor checks them
+    (a NaN there is no data's: it would turn every output into NaN)."""
+    reference.normalization.Rescaling(scale, offset)
+
+
+def normalization_statistics(where: str, mean: object, variance: object, **_: Any) -> None:
+    """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
+    one per feature), as the spec's constructor checks them."""
+    reference.normalization.Normalization(np.asarray(mean), np.asarray(variance))

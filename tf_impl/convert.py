@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import reference
+from reference._validation import as_flag
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from tf_impl import convolution, graphs, layers, merging, normalization, sequences
 from tf_impl._inputs import check_input_shape, spec_model
@@ -100,7 +101,10 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
 
 
 def call(layer: keras.Layer, x: tf.Tensor, **kwargs: object) -> tf.Tensor:
-    """``layer`` on ``x`` as a model of its kind calls it (self-attention: ``layer(x, x)``)."""
+    """``layer`` on ``x`` as a model of its kind calls it (self-attention: ``layer(x, x)``);
+    ``training``, when given, True, False or Keras's None (Keras reads ``"no"`` as True)."""
+    if kwargs.get("training") is not None:
+        as_flag("tf_impl.convert.call", "training", kwargs["training"])
     row = next((row for row in TRANSLATIONS.values() if isinstance(layer, row.reads)), None)
     return layer(x, **kwargs) if row is None else row.call(layer, x, **kwargs)
 
@@ -217,6 +221,10 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     """
     if isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and \
             not graphs.is_chain(model):
+        if input_shape is not None:  # a graph's Inputs fix their shapes; one given is unused
+            raise ValueError(f"to_reference: a functional model's Inputs fix their shapes "
+                             f"{[tuple(t.shape[1:]) for t in model.inputs]}; input_shape is "
+                             f"for a model whose first layer fixes none, got {input_shape}")
         return graphs.to_reference(model)
     spec, walk = _walk(model, input_shape)
     for layer, keras_layer, context in walk:

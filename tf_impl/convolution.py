@@ -80,6 +80,10 @@ def MaxPool2D(pool_size: int | Sequence[int] = 2, strides: int | Sequence[int] |
               padding: str = "valid", *, dtype: str | None = None) -> keras.layers.MaxPooling2D:
     """``keras.layers.MaxPooling2D``, keeping its input's dtype.
 
+    NaN: TF's max pooling skips a NaN, where the spec and torch give NaN: a window's
+    other cells win, and a window of NaN alone gives float32's lowest number, −3.4e38,
+    even in float64 (``parity_tests/fuzz/test_fuzz_layer_kinds.py``).
+
     Shape: x (N, H, W, C) → y (N, H', W', C).
     """
     return keras.layers.MaxPooling2D(pool_size, strides, padding, dtype=dtype, autocast=False)

@@ -251,7 +251,12 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
 def to_reference(model: keras.Model) -> reference.Model:
     """The spec graph equal to a functional ``keras.Model`` (see the module docstring),
     its weights copied exactly."""
-    spec, holders = _read_graph(model)
+    try:
+        spec, holders = _read_graph(model)
+    except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
+        text = str(error)
+        raise type(error)(text if text.startswith("to_reference:") else
+                          f"to_reference: {text}") from None
     places = graph_contexts(spec)
     for layer in spec.layers:
         if layer.name in holders:

@@ -34,6 +34,7 @@ import numpy as np
 
 import reference
 from reference.layouts import Context
+from tf_impl._inputs import checked, normalization_statistics, rescaling_constants
 from tf_impl._table import Read, Template, Translation
 from tf_impl.layers import built
 
@@ -66,6 +67,7 @@ def LayerNormalization(features: int, epsilon: float = 1e-3, *,
     return layer
 
 
+@checked(rescaling_constants)
 def Rescaling(scale: float, offset: float = 0.0, *,
               dtype: str | None = None) -> keras.layers.Rescaling:
     """``keras.layers.Rescaling(scale, offset)``: y = x · scale + offset, scale and offset
@@ -80,6 +82,7 @@ def Rescaling(scale: float, offset: float = 0.0, *,
                                   dtype=dtype)
 
 
+@checked(normalization_statistics)
 def Normalization(mean: object, variance: object, axis: int = -1, *,
                   dtype: str | None = None) -> keras.layers.Normalization:
     """``keras.layers.Normalization(axis, mean=…, variance=…)``: y = (x − mean) /

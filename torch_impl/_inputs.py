@@ -23,9 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+import reference
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
+    SWITCHES,
     as_float_array,
     as_index_array,
     as_numeric_array,
@@ -34,6 +36,7 @@ from reference._validation import (
     check_hyperparameters,
     check_integer_labels,
     check_not_empty,
+    check_optimizer_switches,
     check_real,
     check_same_shape,
     check_shape,
@@ -119,13 +122,6 @@ def sparse(probabilities: tuple[str, ...] = ()) -> Check:
 
 # -- training, optimizers, perceptron --------------------------------------------------------
 
-def _out_features(model: nn.Module) -> int | None:
-    """The width of the model's last ``nn.Linear``, when that is its last parameterised
-    module (the width of its output, then); ``None`` when unknown."""
-    last = [m for m in model.modules() if next(m.parameters(recurse=False), None) is not None]
-    return last[-1].out_features if last and isinstance(last[-1], nn.Linear) else None
-
-
 def _first_input(model: nn.Module) -> tuple[nn.Module, tuple[int | None, ...] | None]:
     """The model's first module past any padding, and the input shape it fixes
     ((N, in_features), (N, C, *spatial) channels-first, (N, T, features)); ``None`` where
@@ -187,16 +183,42 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
     dtype = next(model.parameters()).dtype
     X = model_input(where, model, X)
     Y = as_tensor(Y, where, "Y") if is_sparse(loss) else as_float_tensor(Y, dtype, where, "Y")
-    out_features = _out_features(model)
-    # the per-sample output: Y's own shape, its class axis (sparse) or last width the model's
-    per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
-    output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
-        if out_features is None else (*per_step, out_features)
+    check_not_empty(where, "X", tuple(X.shape))
+    # the per-sample output the model gives (Y's class axis added for a sparse loss)
+    output_shape = _sample_output_shape(where, model, X)
     check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, tuple(X.shape[1:]),
                   output_shape)
-    if is_sparse(loss) and out_features is not None:
-        _within(where, "Y (class indices)", Y, 0, out_features - 1)
+    if is_sparse(loss) and not output_shape:
+        raise ValueError(f"{where}: {loss} needs class scores (N, C) from the model, which "
+                         f"gives one number per sample (N,)")
+    if is_sparse(loss):
+        _within(where, "Y (class indices)", Y, 0, output_shape[-1] - 1)
     return {"X": X, "Y": Y}
+
+
+def _sample_output_shape(where: str, model: nn.Module, X: torch.Tensor) -> tuple[int, ...]:
+    """The per-sample output shape of ``model`` on X's first sample, computed without
+    gradients in eval mode (no running statistic moves, no dropout mask is drawn; each
+    module's mode is put back after). An ``nn.Module`` does not record the image size it
+    was built for, nor a graph module its wiring: X of the wrong height or width would
+    reach torch's shape error deep inside, naming neither the function nor X's shape."""
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            y = model(X[:1])
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:  # torch's, or a
+        # graph module's forward given one tensor for several inputs
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise ValueError(f"{where}: the model cannot take X of shape {tuple(X.shape)} "
+                         f"(channels-first for feature maps); torch stops with: "
+                         f"{reason}") from None
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{where}: the model must return one tensor, got {type(y).__name__}")
+    return tuple(y.shape[1:])
 
 
 def as_index_tensor(value: object, where: str, what: str) -> torch.Tensor:
@@ -219,9 +241,11 @@ def starting_point(where: str, x0: object, learning_rate: object, precision: obj
 
 def hyperparameters(where: str, **arguments: Any) -> None:
     """An optimizer builder's hyper-parameters: finite and in range (the framework would
-    take a NaN learning rate, and Keras a negative one)."""
+    take a NaN learning rate, and Keras a negative one); its switches True or False."""
     check_hyperparameters(where, **{name: value for name, value in arguments.items()
                                     if name in HYPERPARAMETERS})
+    check_optimizer_switches(where, arguments.get("momentum", 0.0),
+                             **{name: arguments[name] for name in SWITCHES if name in arguments})
 
 
 def perceptron_weights(where: str, learning_rate: object, weights: object,
@@ -285,3 +309,17 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
             for a, b in itertools.pairwise(values)):
         raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
                          f"{list(values)} are not geometric")
+
+
+# -- the preprocessing layers' constants ----------------------------------------------------
+
+def rescaling_constants(where: str, scale: object, offset: object = 0.0, **_: Any) -> None:
+    """Rescaling's scale and offset: finite numbers, as the spec's constructor checks them
+    (a NaN there is no data's: it would turn every output into NaN)."""
+    reference.normalization.Rescaling(scale, offset)
+
+
+def normalization_statistics(where: str, mean: object, variance: object, **_: Any) -> None:
+    """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
+    one per feature), as the spec's constructor checks them."""
+    reference.normalization.Normalization(np.asarray(mean), np.asarray(variance))

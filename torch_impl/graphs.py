@@ -34,6 +34,7 @@ import numpy as np
 from torch import fx, nn
 
 import reference
+from reference._validation import as_shape
 from reference.graphs import SymbolicTensor, graph_contexts
 from reference.layouts import Context, time_distributed
 from torch_impl import convert, merging
@@ -152,6 +153,9 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
     returned = output.args[0]
     output_list = isinstance(returned, list | tuple)
     outputs = list(returned) if output_list else [returned]
+    if not all(isinstance(n, fx.Node) for n in outputs):  # a dict, a constant
+        raise TypeError(f"to_reference: forward must return a tensor or a tuple of tensors, "
+                        f"got {type(returned).__name__}")
     tensors: dict[fx.Node, SymbolicTensor] = {
         n: reference.Input(shape, name=n.name)
         for n, shape in zip(placeholders, input_shapes, strict=True)}
@@ -258,6 +262,25 @@ def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
     return _read_graph(module, shapes, feature_inputs) if feature_inputs else (spec, found)
 
 
+def _shapes(input_shapes: object) -> list[tuple[int, ...]]:
+    """``input_shapes`` as one per-sample shape per input, each checked (positive whole
+    numbers), before any tracing: one shape of integers stands for a single input."""
+    if isinstance(input_shapes, str | bytes) or not isinstance(input_shapes, list | tuple) or \
+            not input_shapes:
+        raise TypeError(f"to_reference: input_shapes must be a list of per-sample shapes, one "
+                        f"per input of forward, got {input_shapes!r}")
+    single = all(isinstance(n, int | np.integer) for n in input_shapes)
+    return [as_shape("to_reference", "input_shapes" if single else f"input_shapes[{k}]",
+                     shape)
+            for k, shape in enumerate([input_shapes] if single else input_shapes)]
+
+
+def _named(error: Exception) -> Exception:
+    """``error`` with its message starting ``to_reference:``, the entry point's name."""
+    text = str(error)
+    return error if text.startswith("to_reference:") else type(error)(f"to_reference: {text}")
+
+
 def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Model:
     """The spec graph equal to a torch module whose ``forward`` wires stock modules with
     merge expressions (see the module docstring), its weights copied exactly.
@@ -265,7 +288,10 @@ def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Mode
     ``input_shapes``: one per-sample shape per argument of ``forward``, in the spec's
     layout (a feature map channels-last: (H, W, C)); a single shape for one argument.
     """
-    spec, found = _walk(module, input_shapes)
+    try:
+        spec, found = _walk(module, _shapes(input_shapes))
+    except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
+        raise _named(error) from None
     places = graph_contexts(spec)
     for layer in spec.layers:
         if layer.name in found:

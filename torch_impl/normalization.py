@@ -34,6 +34,7 @@ from torch import nn
 import reference
 from reference.layouts import Context
 from reference.normalization import NORMALIZATION_FLOOR
+from torch_impl._inputs import checked, normalization_statistics, rescaling_constants
 from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 
 
@@ -111,6 +112,7 @@ class Rescaling(nn.Module):
     Shape: x, y (N, *) any shape.
     """
 
+    @checked(rescaling_constants, "Rescaling")
     def __init__(self, scale: float, offset: float = 0.0) -> None:
         super().__init__()
         self.scale, self.offset = float(scale), float(offset)
@@ -133,6 +135,7 @@ class Normalization(nn.Module):
     mean, variance (C,) or (), kept as given (float64 unless told) and cast to x's dtype.
     """
 
+    @checked(normalization_statistics, "Normalization")
     def __init__(self, mean: torch.Tensor, variance: torch.Tensor, dim: int = 1) -> None:
         super().__init__()
         self.dim = int(dim)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zipfile
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,4 +68,42 @@ def test_a_bad_example_file_is_named_before_keras_or_numpy_allocates(
                      str(example)])
     assert code == 2
     assert f"--input {example}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def graph_file(tmp_path_factory, keras):
+    """A functional model of two Inputs, one read by an Embedding of 5 rows, saved."""
+    tokens = keras.Input((3,), name="tokens", dtype="int64")
+    features = keras.Input((4,), name="features")
+    embedded = keras.layers.Flatten()(keras.layers.Embedding(5, 2)(tokens))
+    path = tmp_path_factory.mktemp("graph") / "m.keras"
+    keras.Model([tokens, features], keras.layers.Concatenate()(
+        [embedded, keras.layers.Dense(2)(features)])).save(path)
+    return path
+
+
+TOKENS = np.array([[0, 4, 2], [1, 1, 3]])
+FEATURES = np.ones((2, 4), np.float32)
+
+
+@pytest.mark.parametrize(("arrays", "message"), [
+    ({"tokens": TOKENS, "features": FEATURES}, None),
+    ({"tokens": TOKENS, "feature": FEATURES}, "must hold one array per input"),
+    ({"tokens": TOKENS[:0], "features": FEATURES[:0]}, "example_input 'tokens' is empty"),
+    ({"tokens": TOKENS + 1, "features": FEATURES}, "'tokens' (indices) must lie in [0, 4]"),
+    ({"tokens": TOKENS, "features": FEATURES[:, :3]}, "'features' must have shape (N, 4)"),
+    ({"tokens": TOKENS, "features": FEATURES.astype(np.float64)}, "has dtype float64"),
+])
+def test_a_graph_port_names_a_bad_input_file_in_one_line(graph_file, arrays, message, tmp_path,
+                                                         capsys) -> None:
+    example = tmp_path / "x.npz"
+    np.savez(example, **arrays)
+    code = cli.main(["port", str(graph_file), "--out", str(tmp_path / "out"), "--input",
+                     str(example)])
+    err = capsys.readouterr().err
+    if message is None:
+        assert code == 0 and (tmp_path / "out").exists(), err
+        return
+    assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
