@@ -368,6 +368,12 @@ class _Writer:
         from nn_rosetta.porting import ACTIVATIONS
 
         layer, context = node.layer, self.contexts[node.name]
+        if len(node.inputs) != 1:  # cross-attention's query and value, an attention mask
+            names = ", ".join(t.name for t in node.inputs)
+            raise TypeError(f"port: layer {node.name!r} ({type(layer).__name__}) takes "
+                            f"{len(node.inputs)} tensors ({names}); "
+                            "the port writes layers of one input and the merge layers "
+                            "(self-attention on one tensor ports)")
         (source,) = node.inputs
         template = TRANSLATIONS[type(layer).__name__].template
         shape = source.shape

@@ -313,6 +313,16 @@ def with_foreign(kind: str) -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(y), name="foreign")
 
 
+def test_cross_attention_is_refused_naming_the_layer_and_its_tensors() -> None:
+    query, memory = keras.Input((3, 8), name="query"), keras.Input((5, 8), name="memory")
+    attended = L.MultiHeadAttention(2, 4, name="cross")(query, memory)
+    model = keras.Model([query, memory], L.Dense(2, name="out")(attended))
+    with pytest.raises(TypeError, match=r"^port: layer 'cross' \(MultiHeadAttention\) takes 2 "
+                                        r"tensors \(query, memory\); the port writes layers of "
+                                        r"one input"):
+        nn_rosetta.port(model)
+
+
 @pytest.mark.parametrize("kind", ["lambda", "custom"])
 def test_a_lambda_or_custom_layer_is_refused_with_its_class_and_file(kind) -> None:
     with pytest.raises(TypeError) as error:
