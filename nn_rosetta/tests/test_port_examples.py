@@ -11,7 +11,6 @@ encoder, which returns z_mean and z_log_var, the decoder taking z.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,8 +21,7 @@ import numpy as np
 import pytest
 
 import nn_rosetta
-from nn_rosetta.tests.test_port_graphs import VERIFY
-from nn_rosetta.tolerances import tolerance
+from nn_rosetta.tests.test_port_graphs import assert_reproduces_keras, run_in_a_fresh_process
 
 L = keras.layers
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,25 +141,12 @@ def ported(tmp_path_factory) -> dict[str, dict]:
         expected = [keras.ops.convert_to_numpy(y) for y in
                     (outputs if isinstance(outputs, list | tuple) else [outputs])]
         found[name] = {"result": result, "out": out, "keras": expected, "model": model}
-    done = subprocess.run([sys.executable, "-I", "-c", VERIFY, *(str(f["out"]) for f in
-                                                                 found.values())],
-                          capture_output=True, text=True, timeout=300, cwd=root)
-    assert done.returncode == 0, done.stderr[-3000:]
-    for entry in found.values():
-        outputs = np.load(entry["out"] / "outputs.npz")
-        entry["fresh"] = [outputs[f"arr_{k}"] for k in range(len(outputs.files))]
-        entry["imported"] = json.loads(done.stdout)
-    return found
+    return run_in_a_fresh_process(found, root)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_written_example_reproduces_keras_in_a_fresh_process(ported, name) -> None:
-    entry = ported[name]
-    assert len(entry["fresh"]) == len(entry["keras"])
-    for fresh, expected in zip(entry["fresh"], entry["keras"], strict=True):
-        tol = tolerance(expected.dtype, "output")
-        assert fresh.dtype == expected.dtype and fresh.shape == expected.shape
-        assert tol.error(fresh, expected) <= tol.rtol
+    assert_reproduces_keras(ported[name])
 
 
 def test_the_fresh_process_needs_only_torch(ported) -> None:

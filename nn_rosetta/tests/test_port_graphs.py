@@ -132,6 +132,30 @@ print(json.dumps(sorted(project & {name.split(".")[0] for name in sys.modules}))
 """
 
 
+def run_in_a_fresh_process(found: dict[str, dict], root: Path) -> dict[str, dict]:
+    """Run every written port in ``found`` (its folder ``out``, with inputs.npz) in one
+    fresh process that may import only torch; add each one's outputs (``fresh``) and the
+    project packages that process imported (``imported``)."""
+    done = subprocess.run([sys.executable, "-I", "-c", VERIFY, *(str(f["out"]) for f in
+                                                                 found.values())],
+                          capture_output=True, text=True, timeout=300, cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for entry in found.values():
+        outputs = np.load(entry["out"] / "outputs.npz")
+        entry["fresh"] = [outputs[f"arr_{k}"] for k in range(len(outputs.files))]
+        entry["imported"] = json.loads(done.stdout)
+    return found
+
+
+def assert_reproduces_keras(entry: dict) -> None:
+    """The fresh process's outputs are Keras's: dtype, shape, and values at the tolerance."""
+    assert len(entry["fresh"]) == len(entry["keras"])
+    for fresh, expected in zip(entry["fresh"], entry["keras"], strict=True):
+        tol = tolerance(expected.dtype, "output")
+        assert fresh.dtype == expected.dtype and fresh.shape == expected.shape
+        assert tol.error(fresh, expected) <= tol.rtol
+
+
 def _listed(value: object) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
@@ -152,25 +176,12 @@ def ported(tmp_path_factory) -> dict[str, dict]:
         np.savez(out / "inputs.npz", *_listed(x))
         expected = [keras.ops.convert_to_numpy(y) for y in _listed(model(x, training=False))]
         found[name] = {"result": result, "out": out, "keras": expected, "model": model}
-    done = subprocess.run([sys.executable, "-I", "-c", VERIFY, *(str(f["out"]) for f in
-                                                                 found.values())],
-                          capture_output=True, text=True, timeout=300, cwd=root)
-    assert done.returncode == 0, done.stderr[-3000:]
-    for entry in found.values():
-        outputs = np.load(entry["out"] / "outputs.npz")
-        entry["fresh"] = [outputs[f"arr_{k}"] for k in range(len(outputs.files))]
-        entry["imported"] = json.loads(done.stdout)
-    return found
+    return run_in_a_fresh_process(found, root)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_written_graph_reproduces_keras_in_a_fresh_process(ported, name) -> None:
-    entry = ported[name]
-    assert len(entry["fresh"]) == len(entry["keras"])
-    for fresh, expected in zip(entry["fresh"], entry["keras"], strict=True):
-        tol = tolerance(expected.dtype, "output")
-        assert fresh.dtype == expected.dtype and fresh.shape == expected.shape
-        assert tol.error(fresh, expected) <= tol.rtol
+    assert_reproduces_keras(ported[name])
 
 
 def test_the_fresh_process_needs_only_torch(ported) -> None:
