@@ -159,6 +159,21 @@ def test_the_flattened_keras_model_computes_the_nested_ones_numbers_exactly() ->
     np.testing.assert_array_equal(flat(x).numpy(), model(x).numpy())
 
 
+def test_a_model_nested_in_a_nested_model_flattens_and_may_be_the_output() -> None:
+    """Names are made unique level by level: ``core``'s fc is ``core_fc`` inside ``mid``,
+    ``mid``'s fc is ``mid_fc`` in the outer model, which has an fc of its own."""
+    u = keras.Input((3,), dtype="float64")
+    core = keras.Model(u, L.Dense(3, name="fc", dtype="float64")(u), name="core")
+    mid = keras.Sequential([keras.Input((3,), dtype="float64"),
+                            L.Dense(3, name="fc", dtype="float64"), core], name="mid")
+    x = keras.Input((3,), name="x", dtype="float64")
+    model = keras.Model(x, mid(L.Dense(3, name="fc", dtype="float64")(x)))
+    spec = tf_impl.to_reference(model)
+    assert [layer.name for layer in spec.layers] == ["fc", "mid_fc", "core_fc"]
+    x_value = np.random.default_rng(3).standard_normal((2, 3))
+    _close(spec.forward(x_value), model(x_value).numpy())
+
+
 def test_a_keras_dense_and_its_activation_layer_read_as_one_spec_dense() -> None:
     spec = tf_impl.to_reference(_hand_written_keras())
     assert type(spec.get_layer("h2")).__name__ == "Dense"
