@@ -550,13 +550,16 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
     model (several inputs or outputs, fan-out, merges) as a graph
     (``nn_rosetta.port_graphs``). A ``Lambda`` or a custom layer class is refused by name
     and file; with ``stubs=True`` it becomes a named stub module in the generated code
-    (``raise NotImplementedError``), which the report does not compare.
+    (``raise NotImplementedError``), which the report does not compare. A nested model
+    is inlined first (``tf_impl.graphs.flatten``, its layers under their own names).
 
     Raises ``TypeError`` naming the first layer without a port (and listing those with
     one), or the conversion's error, before anything is computed.
     """
     as_flag("port", "stubs", stubs)
     if isinstance(keras_model, keras.Model):
+        if not isinstance(keras_model, keras.Sequential):
+            keras_model = tf_graphs.flatten(keras_model, "port")  # nested models inlined
         foreign = stubs and any(map(port_graphs.is_foreign, keras_model.layers))
         if isinstance(keras_model, keras.Sequential) and foreign:  # stubs need the graph
             keras_model = keras.Model(keras_model.inputs, keras_model.outputs,

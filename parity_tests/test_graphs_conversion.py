@@ -88,6 +88,92 @@ def test_a_hand_written_keras_graph_reaches_the_spec_and_torch_with_its_numbers(
             _close(torch_grads[name][parameter], value, "gradient")
 
 
+def _nested_keras() -> keras.Model:
+    """A nested Sequential (Conv2D, pooling, Dense) and a nested functional block with a
+    skip whose Dense has the Sequential's Dense's name: Keras code as a user writes it."""
+    keras.utils.set_random_seed(5)
+    stem = keras.Sequential([
+        L.Conv2D(4, 3, padding="same", activation="relu", name="conv", dtype="float64"),
+        L.GlobalAveragePooling2D(name="pool", dtype="float64"),
+        L.Dense(5, activation="tanh", name="dense", dtype="float64")], name="stem")
+    u = keras.Input((5,), name="u", dtype="float64")
+    residual = keras.Model(u, L.Add(name="skip", dtype="float64")(
+        [u, L.Dense(5, activation="sigmoid", name="dense", dtype="float64")(u)]),
+        name="residual")
+    image = keras.Input((6, 6, 2), name="image", dtype="float64")
+    head = L.Dense(2, name="head", dtype="float64")(residual(stem(image)))
+    return keras.Model(image, head, name="nested")
+
+
+def test_a_keras_graph_with_nested_models_reaches_the_spec_and_torch_with_its_numbers(
+        ) -> None:
+    """Forward and every gradient (input, parameters by layer name) of Keras, the spec
+    read from it (its nested models flattened) and the torch GraphModule made from it."""
+    model = _nested_keras()
+    x = np.random.default_rng(0).standard_normal((3, 6, 6, 2))
+    upstream = np.random.default_rng(1).standard_normal((3, 2))
+    spec = tf_impl.to_reference(model)
+    module = torch_impl.from_reference(spec)
+
+    given = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(given)
+        output = model(given)
+        loss = tf.reduce_sum(upstream * output)
+    grads = tape.gradient(loss, [given, *model.trainable_variables])
+    keras_grads = tf_impl.convert.gradients_to_reference(model, grads[1:], spec)
+
+    tensor = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_()  # NCHW
+    torch_output = module(tensor)
+    (torch.from_numpy(upstream) * torch_output).sum().backward()
+    torch_grads = torch_impl.convert.gradients_to_reference(module, spec)
+
+    y = spec.forward(x)
+    dx = spec.backward(upstream)
+    _close(output.numpy(), y)
+    _close(torch_output.detach().numpy(), y)
+    _close(grads[0].numpy(), dx, "gradient")
+    _close(tensor.grad.numpy().transpose(0, 2, 3, 1), dx, "gradient")
+    assert set(keras_grads) == set(torch_grads) == {layer.name for layer in spec.layers}
+    for name, expected in spec.gradients.items():
+        for parameter, value in expected.items():
+            _close(keras_grads[name][parameter], value, "gradient")
+            _close(torch_grads[name][parameter], value, "gradient")
+
+
+def test_a_nested_models_layers_keep_their_names_or_take_its_name_as_prefix() -> None:
+    spec = tf_impl.to_reference(_nested_keras())
+    assert spec.wiring()["layers"] == [
+        {"name": "conv", "inbound": ["image"]}, {"name": "pool", "inbound": ["conv"]},
+        {"name": "dense", "inbound": ["pool"]},
+        {"name": "residual_dense", "inbound": ["dense"]},
+        {"name": "skip", "inbound": ["dense", "residual_dense"]},
+        {"name": "head", "inbound": ["skip"]}]
+
+
+def test_the_flattened_keras_model_computes_the_nested_ones_numbers_exactly() -> None:
+    model = _nested_keras()
+    x = np.random.default_rng(2).standard_normal((3, 6, 6, 2))
+    flat = tf_impl.graphs.flatten(model)
+    assert not any(isinstance(layer, keras.Model) for layer in flat.layers)
+    np.testing.assert_array_equal(flat(x).numpy(), model(x).numpy())
+
+
+def test_a_model_nested_in_a_nested_model_flattens_and_may_be_the_output() -> None:
+    """Names are made unique level by level: ``core``'s fc is ``core_fc`` inside ``mid``,
+    ``mid``'s fc is ``mid_fc`` in the outer model, which has an fc of its own."""
+    u = keras.Input((3,), dtype="float64")
+    core = keras.Model(u, L.Dense(3, name="fc", dtype="float64")(u), name="core")
+    mid = keras.Sequential([keras.Input((3,), dtype="float64"),
+                            L.Dense(3, name="fc", dtype="float64"), core], name="mid")
+    x = keras.Input((3,), name="x", dtype="float64")
+    model = keras.Model(x, mid(L.Dense(3, name="fc", dtype="float64")(x)))
+    spec = tf_impl.to_reference(model)
+    assert [layer.name for layer in spec.layers] == ["fc", "mid_fc", "core_fc"]
+    x_value = np.random.default_rng(3).standard_normal((2, 3))
+    _close(spec.forward(x_value), model(x_value).numpy())
+
+
 def test_a_keras_dense_and_its_activation_layer_read_as_one_spec_dense() -> None:
     spec = tf_impl.to_reference(_hand_written_keras())
     assert type(spec.get_layer("h2")).__name__ == "Dense"
@@ -401,12 +487,13 @@ def test_a_tensor_keyword_the_spec_has_no_place_for_is_refused_by_name() -> None
         tf_impl.to_reference(model)
 
 
-def test_a_nested_keras_model_is_refused_by_name() -> None:
+def test_a_nested_keras_model_called_twice_is_refused_by_name() -> None:
+    """Its layers would share their weights between the calls; the spec calls each once."""
     x = keras.Input((3,), dtype="float64")
     inner = keras.Sequential([keras.Input((3,)), L.Dense(3, dtype="float64")], name="inner")
-    model = keras.Model(x, L.Add(dtype="float64")([x, inner(x)]))
-    with pytest.raises(TypeError, match="to_reference: layer 'inner' is a nested Sequential; "
-                                        "call its layers in the outer model"):
+    model = keras.Model(x, L.Add(dtype="float64")([x, inner(inner(x))]))
+    with pytest.raises(ValueError, match="to_reference: layer 'inner' is a nested Sequential "
+                                         "called 2 times; a spec graph calls each layer once"):
         tf_impl.to_reference(model)
 
 

@@ -17,14 +17,18 @@ Dense, gets ``name_1``).
 ``model.get_config()`` (each layer's inbound tensors by producer name): the layers that
 take one tensor form chains (each taking the previous one's output, which nothing else
 uses), read by ``tf_impl.convert``'s chain reader, so a Dense and its Activation layer
-are one spec Dense as in a Sequential; a merge layer is read by its row. Refused by
-name: a layer called more than once (shared weights; the spec calls each layer once), a
-nested model, a layer without a spec counterpart (a ``Lambda``).
+are one spec Dense as in a Sequential; a merge layer is read by its row. A nested model
+(a ``keras.Sequential`` or functional ``keras.Model`` called once as a layer) is first
+flattened by :func:`flatten`: its layers join the outer graph under their own names, or
+``<nested model>_<layer>`` where that name is taken. Refused by name: a layer or nested
+model called more than once (shared weights; the spec calls each layer once), a layer
+without a spec counterpart (a ``Lambda``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -123,8 +127,10 @@ def _options(entry: dict) -> dict[str, object]:
 
 def is_chain(model: keras.Model) -> bool:
     """Whether a functional ``model`` is a chain (one input, one output, each layer called
-    once on the previous one's output, self-attention on it twice): what
+    once on the previous one's output, self-attention on it twice, no nested model): what
     ``tf_impl.convert`` reads as a ``reference.Sequential``."""
+    if any(isinstance(layer, keras.Model) for layer in model.layers):
+        return False  # a nested model: the graph reader flattens it
     config = model.get_config()
     (inputs, _), (outputs, _) = _names(config["input_layers"]), _names(config["output_layers"])
     if len(inputs) != 1 or len(outputs) != 1:
@@ -150,15 +156,11 @@ def _takes_list(layer: keras.Layer) -> bool:
 
 def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, bool]]:
     """The config, each layer's sources by name, and whether it takes a list (a merge
-    layer; attention on tensors other than one x twice); shared layers and nested models
+    layer; attention on tensors other than one x twice) of a flat ``model``; shared layers
     refused by name."""
     config, sources, merges = model.get_config(), {}, {}
     for entry in config["layers"]:
         name, calls = entry["name"], len(entry["inbound_nodes"])
-        if isinstance(model.get_layer(name), keras.Model):
-            raise TypeError(f"to_reference: layer {name!r} is a nested "
-                            f"{type(model.get_layer(name)).__name__}; call its layers in the "
-                            "outer model instead (nested models are not read)")
         if calls > 1:
             raise ValueError(f"to_reference: layer {name!r} ({entry['class_name']}) is called "
                              f"{calls} times; a spec graph calls each layer once (it keeps one "
@@ -172,6 +174,135 @@ def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, b
                                 f"the tensors of {sorted(set(sources[name]))}; a spec layer "
                                 "other than a merge layer takes one tensor")
     return config, sources, merges
+
+
+def _as_functional(model: keras.Model) -> keras.Model:
+    """A nested model as a functional model of its own layers (a Sequential's wiring)."""
+    if isinstance(model, keras.Sequential):
+        return keras.Model(model.inputs, model.outputs, name=model.name)
+    return model
+
+
+def _rewired(value: Any, tensors: dict[str, list[dict]], renamed: dict[str, str]) -> Any:
+    """``value`` (a call's arguments from ``get_config()``) with each tensor of a layer in
+    ``tensors`` replaced by the tensor standing for it, and each producer in ``renamed``
+    under its new name."""
+    if _is_tensor(value):
+        name, node, index = value["config"]["keras_history"]
+        if name in tensors:
+            return tensors[name][index]
+        if name in renamed:
+            return {**value, "config": {**value["config"],
+                                        "keras_history": [renamed[name], node, index]}}
+        return value
+    if isinstance(value, list | tuple):  # a call's args are a tuple
+        return type(value)(_rewired(item, tensors, renamed) for item in value)
+    if isinstance(value, dict):
+        return {key: _rewired(item, tensors, renamed) for key, item in value.items()}
+    return value
+
+
+def _history(entry: list, tensor: keras.KerasTensor | None = None) -> dict:
+    """A tensor as ``get_config()`` writes it: its producer, node and output index
+    (``entry``), and where given the shape and dtype of ``tensor``."""
+    known = {} if tensor is None else {"shape": list(tensor.shape), "dtype": tensor.dtype}
+    return {"class_name": "__keras_tensor__", "config": {**known, "keras_history": entry}}
+
+
+def _flat_config(model: keras.Model, where: str) -> tuple[dict, dict[str, keras.Layer]]:
+    """``model``'s ``get_config()`` with each nested model inlined (recursively), and the
+    Keras layer each entry of it stands for, by name."""
+    config = model.get_config()
+    nested = {entry["name"] for entry in config["layers"]
+              if isinstance(model.get_layer(entry["name"]), keras.Model)}
+    taken = {entry["name"] for entry in config["layers"] if entry["name"] not in nested}
+    layers, owners, tensors = [], {}, {}
+    for entry in config["layers"]:
+        name, layer = entry["name"], model.get_layer(entry["name"])
+        if name not in nested:
+            layers.append({**entry, "inbound_nodes": _rewired(entry["inbound_nodes"],
+                                                              tensors, {})})
+            owners[name] = layer
+            continue
+        calls = len(entry["inbound_nodes"])
+        if calls != 1:
+            raise ValueError(f"{where}: layer {name!r} is a nested {type(layer).__name__} "
+                             f"called {calls} times; a spec graph calls each layer once, and "
+                             "its layers would share their weights between the calls: use one "
+                             "model per call and copy the weights")
+        functional = _as_functional(layer)
+        inner, inner_owners = _flat_config(functional, where)
+        inner_inputs, _ = _names(inner["input_layers"])
+        args = _rewired(entry["inbound_nodes"][0]["args"], tensors, {})
+        given = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
+        if len(given) != len(inner_inputs) or not all(map(_is_tensor, given)):
+            raise TypeError(f"{where}: nested model {name!r} is called with {len(given)} "
+                            f"arguments; it takes its {len(inner_inputs)} inputs "
+                            f"{inner_inputs} as tensors")
+        inner_tensors = {input_name: [tensor] for input_name, tensor in
+                         zip(inner_inputs, given, strict=True)}
+        renamed = {}
+        for inner_entry in inner["layers"]:
+            old = inner_entry["name"]
+            if old in inner_inputs:
+                continue  # the outer call's tensors stand for the nested model's Inputs
+            new = old if old not in taken else f"{name}_{old}"
+            if new in taken:
+                raise ValueError(f"{where}: layer {old!r} of nested model {name!r} needs a "
+                                 f"name of its own, and {new!r} is taken too")
+            taken.add(new)
+            renamed[old] = new
+            owners[new] = inner_owners[old]
+            layers.append({**inner_entry, "name": new, "config": {**inner_entry["config"],
+                                                                  "name": new},
+                           "inbound_nodes": _rewired(inner_entry["inbound_nodes"],
+                                                     inner_tensors, renamed)})
+        entries = inner["output_layers"]
+        entries = entries if entries and isinstance(entries[0], list) else [entries]
+        tensors[name] = [_rewired(_history(entry, tensor), inner_tensors, renamed)
+                         for entry, tensor in zip(entries, functional.outputs, strict=True)]
+    seen: dict[int, str] = {}
+    for name, layer in owners.items():
+        if id(layer) in seen:
+            raise ValueError(f"{where}: layer {layer.name!r} is called in a nested model and "
+                             f"again ({seen[id(layer)]!r}, {name!r}); a spec graph calls each "
+                             "layer once: use one layer per call and copy the weights")
+        seen[id(layer)] = name
+
+    def outer(entries: list) -> list:
+        """``input_layers`` or ``output_layers`` with a nested model's tensors replaced."""
+        if entries and not isinstance(entries[0], list):
+            return outer([entries])[0]
+        return [_rewired(_history(entry), tensors, {})["config"]["keras_history"]
+                for entry in entries]
+
+    return {**config, "layers": layers, "input_layers": outer(config["input_layers"]),
+            "output_layers": outer(config["output_layers"])}, owners
+
+
+def _flatten(model: keras.Model, where: str = "to_reference"
+             ) -> tuple[keras.Model, dict[str, keras.Layer]]:
+    """:func:`flatten`'s model, and the layer of ``model`` (or of a model nested in it)
+    that each of its layers copies, by name."""
+    if not any(isinstance(layer, keras.Model) for layer in model.layers):
+        return model, {layer.name: layer for layer in model.layers}
+    config, owners = _flat_config(model, where)
+    flat = keras.Model.from_config(config)
+    for layer in flat.layers:
+        if layer.weights:
+            layer.set_weights(owners[layer.name].get_weights())
+    return flat, owners
+
+
+def flatten(model: keras.Model, where: str = "to_reference") -> keras.Model:
+    """A functional ``model`` with each nested model (a ``keras.Sequential`` or functional
+    ``keras.Model`` called once as a layer, at any depth) inlined: its layers join the
+    graph, copies of them with their weights, its Inputs replaced by the tensors the call
+    passed and its outputs standing for the call's. An inner layer keeps its name unless
+    it is taken, then it is ``<nested model>_<layer>``. ``model`` itself where nothing is
+    nested. A nested model called more than once (its layers' weights shared between the
+    calls) is refused by name, the error starting with ``where``."""
+    return _flatten(model, where)[0]
 
 
 def _with_options(layer: reference.layers.Layer,
@@ -252,7 +383,7 @@ def to_reference(model: keras.Model) -> reference.Model:
     """The spec graph equal to a functional ``keras.Model`` (see the module docstring),
     its weights copied exactly."""
     try:
-        spec, holders = _read_graph(model)
+        spec, holders = _read_graph(flatten(model))
     except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
         text = str(error)
         raise type(error)(text if text.startswith("to_reference:") else
@@ -277,9 +408,9 @@ def gradients_to_reference(model: keras.Model, gradients: Sequence[tf.Tensor],
     :func:`to_reference` reads). A layer without parameters gets an empty dict."""
     spec = to_reference(model) if spec is None else spec
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
-    places = graph_contexts(spec)
+    places, keras_layers = graph_contexts(spec), _flat_config(model, "to_reference")[1]
     return {layer.name: convert._copy_out(
-        layer, model.get_layer(layer.name), places[layer.name],
+        layer, keras_layers[layer.name], places[layer.name],
         read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)]).numpy(),
         trainable_only=True) if layer.parameter_names else {}
         for layer in spec.layers}

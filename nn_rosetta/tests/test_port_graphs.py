@@ -324,6 +324,40 @@ def with_foreign(kind: str) -> keras.Model:
     return keras.Model(x, L.Dense(2, name="out")(y), name="foreign")
 
 
+def nested_blocks() -> keras.Model:
+    """A nested Sequential (Conv2D → BatchNorm → ReLU, pooling, Dense) and a nested
+    functional block with a skip, whose Dense has the Sequential's Dense's name."""
+    keras.utils.set_random_seed(6)
+    stem = keras.Sequential([L.Conv2D(4, 3, padding="same", name="conv"),
+                             L.BatchNormalization(name="bn"), L.Activation("relu", name="relu"),
+                             L.GlobalAveragePooling2D(name="pool"),
+                             L.Dense(5, activation="tanh", name="dense")], name="stem")
+    u = keras.Input((5,), name="u")
+    residual = keras.Model(u, L.Add(name="skip")([u, L.Dense(5, name="dense")(u)]),
+                           name="residual")
+    image = keras.Input((6, 6, 2), name="image")
+    logits = L.Dense(2, name="logits")(residual(stem(image)))
+    return _statistics(keras.Model(image, logits, name="nested"))
+
+
+def test_nested_models_port_flattened_under_their_layers_names_within_the_tolerance(
+        ) -> None:
+    result = nn_rosetta.port(nested_blocks())
+    assert result.report.first_divergence is None, str(result.report)
+    assert [row.layer for row in result.report.layers] == [
+        "conv", "bn", "relu", "pool", "dense", "residual_dense", "skip", "logits",
+        "output logits"]
+    assert "residual_dense = self.residual_dense(dense)" in result.source
+
+
+def test_a_nested_model_called_twice_is_refused_by_name_by_the_port() -> None:
+    x = keras.Input((3,), name="x")
+    inner = keras.Sequential([keras.Input((3,)), L.Dense(3, name="fc")], name="inner")
+    with pytest.raises(ValueError, match=r"^port: layer 'inner' is a nested Sequential called "
+                                         r"2 times"):
+        nn_rosetta.port(keras.Model(x, inner(inner(x))))
+
+
 def test_cross_attention_is_refused_naming_the_layer_and_its_tensors() -> None:
     query, memory = keras.Input((3, 8), name="query"), keras.Input((5, 8), name="memory")
     attended = L.MultiHeadAttention(2, 4, name="cross")(query, memory)
