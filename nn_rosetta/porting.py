@@ -573,23 +573,25 @@ def _float64_conventions(keras_model: keras.Model) -> str:
 
 
 def _keras_inputs(keras_model: keras.Model, example_input: object | None,
-                  dtype: np.dtype) -> list[np.ndarray]:
-    """The report's example batch, one array per Keras input in Keras's order: the one
-    given (checked by the port already), or the same draw as the port's (random normal
-    with seed 0; integers below the table's size for an input that an Embedding reads)."""
+                  model_dtype: str, dtype: str) -> list[np.ndarray]:
+    """The report's example batch in ``dtype``, one array per Keras input in Keras's
+    order: the one given (checked by the port already), or the port's draw (random normal
+    in the model's dtype, seed 0; integers below the table's size for an input that an
+    Embedding reads, which stay integers)."""
     names = [tensor.name for tensor in keras_model.inputs]
-    if example_input is not None:
-        given = [example_input[name] for name in names] if isinstance(example_input, dict) \
-            else list(example_input) if isinstance(example_input, list | tuple) and \
-            len(names) > 1 else [example_input]
-        return [np.asarray(x) for x in given]
     rows = {name: layer.input_dim for layer in keras_model.layers
             if isinstance(layer, keras.layers.Embedding)
             for name, tensor in zip(names, keras_model.inputs, strict=True)
             if layer.input is tensor}
+    if example_input is not None:
+        given = [example_input[name] for name in names] if isinstance(example_input, dict) \
+            else list(example_input) if isinstance(example_input, list | tuple) and \
+            len(names) > 1 else [example_input]
+        return [np.asarray(x) if name in rows else np.asarray(x, dtype)
+                for name, x in zip(names, given, strict=True)]
     rng = np.random.default_rng(0)
     return [rng.integers(0, rows[name], (4, *tensor.shape[1:])) if name in rows else
-            rng.standard_normal((4, *tensor.shape[1:])).astype(dtype)
+            rng.standard_normal((4, *tensor.shape[1:])).astype(model_dtype).astype(dtype)
             for name, tensor in zip(names, keras_model.inputs, strict=True)]
 
 
@@ -606,12 +608,14 @@ def other_dtype_rows(keras_model: keras.Model, module: nn.Module, model_dtype: s
 
     dtype = OTHER_DTYPE[model_dtype]
     tol = tolerance(dtype, "output")
-    arrays = [x.astype(dtype) if x.dtype.kind == "f" else x for x in
-              _keras_inputs(keras_model, example_input, np.dtype(model_dtype))]
+    arrays = _keras_inputs(keras_model, example_input, model_dtype, dtype)
     config = keras_model.get_config()
     keras_copy = type(keras_model).from_config(_with_dtype(config, dtype))
     keras_copy.set_weights([w.astype(dtype) if w.dtype.kind == "f" else w
                             for w in keras_model.get_weights()])
+    for layer in _layers_within(keras_copy):  # an adapted preprocessing layer (Normalization)
+        if hasattr(layer, "finalize_state"):  # computes its mean from the variables just set
+            layer.finalize_state()
     listed = isinstance(config.get("input_layers", [None])[0], list)
     expected = keras_copy(arrays if listed else arrays[0], training=False)
     torch_copy = copy.deepcopy(module).to(getattr(torch, dtype))

@@ -128,3 +128,13 @@ def test_other_dtype_false_leaves_the_rows_out_and_a_bad_flag_is_named() -> None
     assert nn_rosetta.port(_gelu(), other_dtype=False).report.other_dtype == ()
     with pytest.raises(TypeError, match="other_dtype"):
         nn_rosetta.port(_gelu(), other_dtype="yes")
+
+
+def test_an_adapted_normalization_is_copied_with_its_statistics() -> None:
+    normalization = L.Normalization(name="norm")
+    model = keras.Sequential([keras.Input((3,)), normalization, L.Dense(2, name="fc")])
+    normalization.adapt_mean.assign([0.1, -0.2, 0.3])
+    normalization.adapt_variance.assign([0.5, 2.0, 1.5])
+    normalization.finalize_state()
+    (row,) = nn_rosetta.port(model).report.other_dtype
+    assert row.ok, row
