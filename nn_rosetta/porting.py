@@ -539,9 +539,12 @@ def _with_dtype(config: Any, dtype: str) -> Any:
         return [_with_dtype(item, dtype) for item in config]
     if not isinstance(config, dict):
         return config
-    return {key: dtype if key == "dtype" and (isinstance(value, dict) or (isinstance(
-        value, str) and value.startswith("float"))) else _with_dtype(value, dtype)
-        for key, value in config.items()}
+    def is_float(value: Any) -> bool:
+        name = value.get("config", {}).get("name") if isinstance(value, dict) else value
+        return isinstance(name, str) and name.startswith("float")
+
+    return {key: dtype if key == "dtype" and is_float(value) else _with_dtype(value, dtype)
+            for key, value in config.items()}
 
 
 def _layers_within(model: keras.Model) -> list[keras.Layer]:
