@@ -26,6 +26,8 @@ as a graph (``nn_rosetta.port_graphs``; repeated blocks as classes, ``port_block
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import importlib.util
 import json
@@ -119,6 +121,8 @@ class LayerParity:
     rtol: float
     worst: tuple[int, ...] | None = None  # the entry farthest outside (or nearest) rtol
     compared: bool = True  # False: a stub (port(..., stubs=True)), not compared
+    dtype: str | None = None  # a whole-model row in the other float dtype; None: the report's
+    note: str = ""  # the Keras conventions that the row's numbers carry, by layer
 
     @property
     def ok(self) -> bool:
@@ -131,14 +135,16 @@ class LayerParity:
                 "max_abs_error": self.max_abs_error if measured else None,
                 "error": self.error if measured else None, "rtol": self.rtol,
                 "worst": None if self.worst is None else list(self.worst),
-                "compared": measured, "ok": self.ok}
+                "compared": measured, "ok": self.ok,
+                **({"dtype": self.dtype, "note": self.note} if self.dtype else {})}
 
     def row(self, width: int, kind: int) -> str:
         if not self.compared:
             return f"{self.layer:<{width}}{self.kind:<{kind}}{'':>30}  not compared (a stub)"
         at = "" if self.worst is None else f"  at {list(self.worst)}"
+        note = f"  ({self.note})" if self.note else ""
         return (f"{self.layer:<{width}}{self.kind:<{kind}}{self.max_abs_error:>10.3g}"
-                f"{self.error:>12.3g}{self.rtol:>8g}  {'ok' if self.ok else 'PARTS'}{at}")
+                f"{self.error:>12.3g}{self.rtol:>8g}  {'ok' if self.ok else 'PARTS'}{at}{note}")
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,9 @@ class ParityReport:
     input_shape: tuple[int, ...] | tuple[tuple[int, ...], ...]  # a tuple per input if several
     drawn: bool  # the example input was drawn at random (none was given)
 
+    # the whole model's outputs in the other float dtype (:func:`other_dtype_rows`)
+    other_dtype: tuple[LayerParity, ...] = ()
+
     @property
     def first_divergence(self) -> LayerParity | None:
         """The first layer whose output leaves the tolerance; ``None`` when all agree."""
@@ -157,7 +166,10 @@ class ParityReport:
 
     @property
     def ok(self) -> bool:
-        return self.first_divergence is None
+        """Every layer agrees, and every output in the other dtype agrees or parts by a
+        Keras convention its note names (the row stays marked PARTS)."""
+        return self.first_divergence is None and all(row.ok or row.note
+                                                     for row in self.other_dtype)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON data, the table's rows in order (``report.json`` of a port)."""
@@ -168,21 +180,24 @@ class ParityReport:
                 [list(self.input_shape)],
                 "random_input": self.drawn, "ok": self.ok,
                 "first_divergence": None if first is None else first.layer,
-                "layers": [row.as_dict() for row in self.layers]}
+                "layers": [row.as_dict() for row in self.layers],
+                "other_dtype": [row.as_dict() for row in self.other_dtype]}
 
     def to_json(self) -> str:
         """:meth:`as_dict` as JSON text, a layer's row on each line."""
         data = self.as_dict()
-        rows = data.pop("layers")
+        rows, others = data.pop("layers"), data.pop("other_dtype")
         head = json.dumps(data, allow_nan=False)[:-1]
-        return head + ', "layers": [\n' + ",\n".join(
-            f"  {json.dumps(row, allow_nan=False)}" for row in rows) + "\n]}\n"
+        return head + "".join(f', "{key}": [' + "".join(
+            f"\n  {json.dumps(row, allow_nan=False)}," for row in table).rstrip(",") +
+            "\n]" for key, table in (("layers", rows), ("other_dtype", others))) + "}\n"
 
     def __str__(self) -> str:
-        width = max(len("layer"), *(len(p.layer) for p in self.layers)) + 2
-        kind = max(len("kind"), *(len(p.kind) for p in self.layers)) + 2
+        rows = self.layers + self.other_dtype
+        width = max(len("layer"), *(len(p.layer) for p in rows)) + 2
+        kind = max(len("kind"), *(len(p.kind) for p in rows)) + 2
         lines = [f"{'layer':<{width}}{'kind':<{kind}}{'max |Δ|':>10}{'rel. error':>12}"
-                 f"{'rtol':>8}", *(p.row(width, kind) for p in self.layers)]
+                 f"{'rtol':>8}", *(p.row(width, kind) for p in rows)]
         first = self.first_divergence
         several = bool(self.input_shape) and isinstance(self.input_shape[0], tuple)
         shape = " and ".join("×".join(map(str, s)) for s in (
@@ -191,6 +206,10 @@ class ParityReport:
         lines.append(f"{self.dtype}, {drawn}example input{'s' if several else ''} {shape}: " +
                      ("every layer within tolerance" if first is None else
                       f"torch and Keras part at layer {first.layer}"))
+        if any(not row.ok for row in self.other_dtype):
+            lines.append(f"{self.other_dtype[0].dtype} copies of both models part" + (
+                " where Keras's float64 holds a constant in float32 (the note names the layers)"
+                if all(row.note for row in self.other_dtype) else ""))
         return "\n".join(lines)
 
 
@@ -507,6 +526,120 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
     return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape), drawn)
 
 
+# -- the whole model in the other float dtype ------------------------------------------------
+
+OTHER_DTYPE = {"float32": "float64", "float64": "float32"}
+
+
+def _with_dtype(config: Any, dtype: str) -> Any:
+    """A Keras config with every float ``dtype`` set to ``dtype``: a layer's dtype policy
+    (Keras 3.15 stores it as ``{"class_name": "DTypePolicy", "config": {"name": ...}}``)
+    and an ``InputLayer``'s dtype (a string); integer inputs stay as they are."""
+    if isinstance(config, list):
+        return [_with_dtype(item, dtype) for item in config]
+    if not isinstance(config, dict):
+        return config
+    def is_float(value: Any) -> bool:
+        name = value.get("config", {}).get("name") if isinstance(value, dict) else value
+        return isinstance(name, str) and name.startswith("float")
+
+    return {key: dtype if key == "dtype" and is_float(value) else _with_dtype(value, dtype)
+            for key, value in config.items()}
+
+
+def _layers_within(model: keras.Model) -> list[keras.Layer]:
+    """Every layer of ``model``, a nested model's layers in its place."""
+    return [inner for layer in model.layers for inner in (
+        _layers_within(layer) if isinstance(layer, keras.Model) else [layer])]
+
+
+def _float64_conventions(keras_model: keras.Model) -> str:
+    """The layers whose float64 numbers in Keras hold a constant in float32, so that a
+    float64 copy of the model parts from exact float64 arithmetic by about 1e-8
+    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), and a
+    ``Rescaling`` whose Python-float scale or offset TF converts to a float32 tensor
+    before casting it (1/255 rounded to float32)."""
+    found = []
+    for layer in _layers_within(keras_model):
+        activation = getattr(getattr(layer, "activation", None), "__name__", "")
+        if activation == "gelu":
+            found.append(f"{layer.name}: TF's float64 gelu holds 1/√2 in float32")
+        slope = layer.negative_slope if isinstance(layer, keras.layers.LeakyReLU) else \
+            0.2 if activation == "leaky_relu" else None  # the "leaky_relu" string's slope
+        if slope is not None and float(np.float32(slope)) != slope:
+            found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
+        if isinstance(layer, keras.layers.Rescaling) and any(
+                float(np.float32(v)) != v for v in np.ravel([layer.scale, layer.offset])):
+            found.append(f"{layer.name}: Keras's float64 Rescaling multiplies by its scale "
+                         "rounded to float32")
+    return "; ".join(found)
+
+
+def _keras_inputs(keras_model: keras.Model, example_input: object | None,
+                  model_dtype: str, dtype: str) -> list[np.ndarray]:
+    """The report's example batch in ``dtype``, one array per Keras input in Keras's
+    order: the one given (checked by the port already), or the port's draw (random normal
+    in the model's dtype, seed 0; integers below the table's size for an input that an
+    Embedding reads, which stay integers)."""
+    names = [tensor.name for tensor in keras_model.inputs]
+    rows = {name: layer.input_dim for layer in keras_model.layers
+            if isinstance(layer, keras.layers.Embedding)
+            for name, tensor in zip(names, keras_model.inputs, strict=True)
+            if layer.input is tensor}
+    if example_input is not None:
+        given = [example_input[name] for name in names] if isinstance(example_input, dict) \
+            else list(example_input) if isinstance(example_input, list | tuple) and \
+            len(names) > 1 else [example_input]
+        return [np.asarray(x) if name in rows else np.asarray(x, dtype)
+                for name, x in zip(names, given, strict=True)]
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, rows[name], (4, *tensor.shape[1:])) if name in rows else
+            rng.standard_normal((4, *tensor.shape[1:])).astype(model_dtype).astype(dtype)
+            for name, tensor in zip(names, keras_model.inputs, strict=True)]
+
+
+def other_dtype_rows(keras_model: keras.Model, module: nn.Module, model_dtype: str,
+                     example_input: object | None = None) -> tuple[LayerParity, ...]:
+    """The whole model's outputs in the other float dtype (float64 for a float32 model,
+    float32 for a float64 one), a row per output: a copy of the Keras model rebuilt from
+    its config in that dtype, holding its weights cast, beside a copy of the generated
+    module cast the same way (``.double()``, ``.float()``), at that dtype's "output"
+    tolerance. A float64 copy's row that parts names in its note the layers where Keras's
+    float64 holds a constant in float32 (:func:`_float64_conventions`), which the code
+    generated for a float32 model does not copy; none named, the port is wrong."""
+    from nn_rosetta.port_graphs import worst
+
+    dtype = OTHER_DTYPE[model_dtype]
+    tol = tolerance(dtype, "output")
+    arrays = _keras_inputs(keras_model, example_input, model_dtype, dtype)
+    config = keras_model.get_config()
+    keras_copy = type(keras_model).from_config(_with_dtype(config, dtype))
+    keras_copy.set_weights([w.astype(dtype) if w.dtype.kind == "f" else w
+                            for w in keras_model.get_weights()])
+    for layer in _layers_within(keras_copy):  # an adapted preprocessing layer (Normalization)
+        if hasattr(layer, "finalize_state"):  # computes its mean from the variables just set
+            layer.finalize_state()
+    listed = isinstance(config.get("input_layers", [None])[0], list)
+    expected = keras_copy(arrays if listed else arrays[0], training=False)
+    torch_copy = copy.deepcopy(module).to(getattr(torch, dtype))
+    with torch.no_grad():
+        got = torch_copy(*(torch.from_numpy(np.ascontiguousarray(x)) for x in arrays))
+    names = [f" {name}" for name in port_graphs._names(config["output_layers"])] \
+        if "output_layers" in config else [""]
+    note = _float64_conventions(keras_model) if dtype == "float64" else ""
+    rows = []
+    for name, actual, want in zip(names, got if isinstance(got, list | tuple) else [got],
+                                  expected if isinstance(expected, list | tuple) else
+                                  [expected], strict=True):
+        actual, want = actual.numpy(), keras.ops.convert_to_numpy(want)
+        error = tol.error(actual, want)
+        rows.append(LayerParity(f"output{name} ({dtype})", "model output",
+                                float(np.max(np.abs(actual - want), initial=0.0)), error,
+                                tol.rtol, worst(actual, want, tol.rtol, tol.atol), dtype=dtype,
+                                note=note if error > tol.rtol else ""))  # why it parts
+    return tuple(rows)
+
+
 def _check_graph_example(keras_model: keras.Model, example_input: object | None) -> None:
     """What a graph's example batch must be beyond the names, shapes and dtypes the graph
     port checks (``port_graphs``): no input empty (a report on no values would compare
@@ -541,7 +674,7 @@ def load(path: str | os.PathLike) -> keras.Model:
 
 
 def port(keras_model: keras.Model, example_input: object | None = None, *,
-         stubs: bool = False) -> Ported:
+         stubs: bool = False, other_dtype: bool = True) -> Ported:
     """A Keras model in PyTorch: the module with its exact weights, its source code, and
     a per-layer parity report on ``example_input`` (a batch, or for a model of several
     inputs a list of them in Keras's order or a dict by input name; random normal if None).
@@ -553,10 +686,31 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
     (``raise NotImplementedError``), which the report does not compare. A nested model
     is inlined first (``tf_impl.graphs.flatten``, its layers under their own names).
 
+    The report ends with the whole model's outputs in the other float dtype too
+    (:func:`other_dtype_rows`); ``other_dtype=False`` leaves them out, saving one forward
+    pass of each model in that dtype.
+
     Raises ``TypeError`` naming the first layer without a port (and listing those with
     one), or the conversion's error, before anything is computed.
     """
     as_flag("port", "stubs", stubs)
+    as_flag("port", "other_dtype", other_dtype)
+    ported = _port(keras_model, example_input, stubs)
+    if not other_dtype:
+        return ported
+    report = ported.report
+    if any(not row.compared for row in report.layers):  # a stub computes nothing
+        dtype = OTHER_DTYPE[report.dtype]
+        rows = (LayerParity(f"output ({dtype})", "model output", float("nan"), float("nan"),
+                            tolerance(dtype, "output").rtol, compared=False, dtype=dtype),)
+    else:
+        rows = other_dtype_rows(keras_model, ported.module, report.dtype, example_input)
+    ported.report = dataclasses.replace(report, other_dtype=rows)
+    return ported
+
+
+def _port(keras_model: keras.Model, example_input: object | None, stubs: bool) -> Ported:
+    """:func:`port` without the rows in the other dtype."""
     if isinstance(keras_model, keras.Model):
         if not isinstance(keras_model, keras.Sequential):
             keras_model = tf_graphs.flatten(keras_model, "port")  # nested models inlined
