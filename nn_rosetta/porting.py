@@ -556,9 +556,9 @@ def _layers_within(model: keras.Model) -> list[keras.Layer]:
 def _float64_conventions(keras_model: keras.Model) -> str:
     """The layers whose float64 numbers in Keras hold a constant in float32, so that a
     float64 copy of the model parts from exact float64 arithmetic by about 1e-8
-    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), and a
-    ``Rescaling`` whose Python-float scale or offset TF converts to a float32 tensor
-    before casting it (1/255 rounded to float32)."""
+    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope). (A
+    ``Rescaling``'s float32 constant is bridged where it is read: ``tf_impl``'s reader
+    gives the spec, and so the generated code, the number Keras computes with.)"""
     found = []
     for layer in _layers_within(keras_model):
         activation = getattr(getattr(layer, "activation", None), "__name__", "")
@@ -568,10 +568,6 @@ def _float64_conventions(keras_model: keras.Model) -> str:
             0.2 if activation == "leaky_relu" else None  # the "leaky_relu" string's slope
         if slope is not None and float(np.float32(slope)) != slope:
             found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
-        if isinstance(layer, keras.layers.Rescaling) and any(
-                float(np.float32(v)) != v for v in np.ravel([layer.scale, layer.offset])):
-            found.append(f"{layer.name}: Keras's float64 Rescaling multiplies by its scale "
-                         "rounded to float32")
     return "; ".join(found)
 
 

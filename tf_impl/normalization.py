@@ -102,8 +102,16 @@ def _read_rescaling(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     if np.size(main.scale) != 1 or np.size(main.offset) != 1:
         raise TypeError(f"to_reference: {where} scales by an array ({main.scale!r}, "
                         f"{main.offset!r}); the spec's Rescaling takes one scale and offset")
-    return reference.Rescaling(float(np.ravel(main.scale)[0]),
-                               float(np.ravel(main.offset)[0])), 1
+    return reference.Rescaling(_applied(main.scale), _applied(main.offset)), 1
+
+
+def _applied(constant: object) -> float:
+    """The number a Keras Rescaling computes with: a Python number goes through a float32
+    tensor (``tf.cast``), so ``1/255`` is float32(1/255) even in a float64 layer; an array
+    or a NumPy scalar keeps its own dtype."""
+    if type(constant) in (int, float):
+        return float(np.float32(constant))  # the bridge: Keras's float32 constant
+    return float(np.ravel(constant)[0])
 
 
 def _build_normalization(layer: reference.Normalization, context: Context,

@@ -89,19 +89,22 @@ def test_a_float64_model_is_checked_whole_in_float32() -> None:
     assert (row.dtype, row.rtol) == ("float32", 1e-5) and 0 < row.error <= 1e-5
 
 
-@pytest.mark.parametrize(("build", "layer", "convention"), [
-    (lambda: _rescaled(1 / 255), "pixels", "scale rounded to float32"),
-    (_gelu, "gelu", "gelu holds 1/√2 in float32")])
-def test_the_float64_row_names_keras_float32_constants_where_it_parts(build, layer,
-                                                                      convention) -> None:
-    # Keras's float64 copy multiplies by float32(1/255), applies TF's gelu with 1/√2 in
-    # float32; the generated float32 code uses the exact constants, as torch does: about
-    # 1e-8 apart in float64, a convention the row names, not a wrong port.
-    report = nn_rosetta.port(build()).report
+def test_the_float64_row_names_keras_float32_gelu_where_it_parts() -> None:
+    # Keras's float64 copy applies TF's gelu with 1/√2 in float32; the generated code uses
+    # F.gelu, exact as torch's is: about 1e-8 apart in float64, a convention the row
+    # names, not a wrong port.
+    report = nn_rosetta.port(_gelu()).report
     (row,) = report.other_dtype
     assert 1e-10 < row.error < 1e-7 and not row.ok
-    assert row.note.startswith(f"{layer}: ") and convention in row.note
+    assert row.note.startswith("gelu: ") and "gelu holds 1/√2 in float32" in row.note
     assert report.ok and row.note in str(report)
+
+
+def test_the_port_writes_the_float32_scale_keras_rescales_by_so_float64_matches_too() -> None:
+    ported = nn_rosetta.port(_rescaled(1 / 255))
+    assert f"x * {float(np.float32(1 / 255))!r}" in ported.source
+    (row,) = ported.report.other_dtype
+    assert row.ok and row.note == "" and row.error <= 1e-10
 
 
 def test_keras_float64_rescaling_multiplies_by_the_scale_rounded_to_float32() -> None:
