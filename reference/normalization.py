@@ -440,3 +440,19 @@ class Normalization(Layer):
 
 LAYERS.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization)})
 LAYERS.update({cls.__name__: cls for cls in (Rescaling, Normalization)})
+
+
+# -- the mirrors' preprocessing layers: the spec's constructor checks their constants -----
+
+def rescaling_constants(where: str, scale: object, offset: object = 0.0, **_: Any) -> None:
+    """Rescaling's scale and offset: finite numbers, as :class:`Rescaling` checks them (a
+    NaN there is no data's: it would turn every output into NaN). A ``@checked`` check of
+    ``torch_impl.Rescaling`` and ``tf_impl.Rescaling``."""
+    Rescaling(scale, offset)
+
+
+def normalization_statistics(where: str, mean: object, variance: object, **_: Any) -> None:
+    """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
+    one per feature), as :class:`Normalization` checks them. A ``@checked`` check of
+    ``torch_impl.Normalization`` and ``tf_impl.Normalization``."""
+    Normalization(np.asarray(mean), np.asarray(variance))

@@ -293,17 +293,3 @@ def check_input_shape(where: str) -> Callable[[_F], _F]:
             check_count(where, "input_shape", size, 1)
         return {"input_shape": tuple(int(size) for size in shape)}
     return checked(check, where)
-
-
-# -- the preprocessing layers' constants ----------------------------------------------------
-
-def rescaling_constants(where: str, scale: object, offset: object = 0.0, **_: Any) -> None:
-    """Rescaling's scale and offset: finite numbers, as the spec's constructor checks them
-    (a NaN there is no data's: it would turn every output into NaN)."""
-    reference.normalization.Rescaling(scale, offset)
-
-
-def normalization_statistics(where: str, mean: object, variance: object, **_: Any) -> None:
-    """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
-    one per feature), as the spec's constructor checks them."""
-    reference.normalization.Normalization(np.asarray(mean), np.asarray(variance))

@@ -34,7 +34,8 @@ import numpy as np
 
 import reference
 from reference.layouts import Context
-from tf_impl._inputs import checked, normalization_statistics, rescaling_constants
+from reference.normalization import normalization_statistics, rescaling_constants
+from tf_impl._inputs import checked
 from tf_impl._table import Read, Template, Translation
 from tf_impl.layers import built
 

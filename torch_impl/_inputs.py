@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-import reference
 from reference._fit_checks import check_run, check_targets, is_sparse
 from reference._validation import (
     HYPERPARAMETERS,
@@ -309,17 +308,3 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
             for a, b in itertools.pairwise(values)):
         raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
                          f"{list(values)} are not geometric")
-
-
-# -- the preprocessing layers' constants ----------------------------------------------------
-
-def rescaling_constants(where: str, scale: object, offset: object = 0.0, **_: Any) -> None:
-    """Rescaling's scale and offset: finite numbers, as the spec's constructor checks them
-    (a NaN there is no data's: it would turn every output into NaN)."""
-    reference.normalization.Rescaling(scale, offset)
-
-
-def normalization_statistics(where: str, mean: object, variance: object, **_: Any) -> None:
-    """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
-    one per feature), as the spec's constructor checks them."""
-    reference.normalization.Normalization(np.asarray(mean), np.asarray(variance))

@@ -33,8 +33,12 @@ from torch import nn
 
 import reference
 from reference.layouts import Context
-from reference.normalization import NORMALIZATION_FLOOR
-from torch_impl._inputs import checked, normalization_statistics, rescaling_constants
+from reference.normalization import (
+    NORMALIZATION_FLOOR,
+    normalization_statistics,
+    rescaling_constants,
+)
+from torch_impl._inputs import checked
 from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 
 
