@@ -611,13 +611,17 @@ class _GlobalPooling(Layer):
         self._shape = x.shape
         return x
 
-    def _mean(self, x: np.ndarray) -> np.ndarray:
-        """The mean over the positions; the backward of it is :meth:`_mean_gradient`."""
-        return self._record(x).mean(axis=tuple(range(1, x.ndim - 1)))
 
-    def _mean_gradient(self, grad_output: np.ndarray,
-                       input_gradient: bool) -> np.ndarray | None:
-        """g / (number of positions) to every position."""
+class _GlobalAverage(_GlobalPooling):
+    """The mean over every position of a sample, y[n, c] = (1/P) Σ_p x[n, p, c], and its
+    backward, g / P to every position (P positions: H·W of an image, L of a sequence)."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        x = self._record(self._input(x))
+        return x.mean(axis=tuple(range(1, x.ndim - 1)))
+
+    def backward(self, grad_output: np.ndarray, *,
+                 input_gradient: bool = True) -> np.ndarray | None:
         if self._shape is None:
             raise self._no_forward()
         n, *positions, c = self._shape
@@ -628,7 +632,7 @@ class _GlobalPooling(Layer):
         return np.broadcast_to(share, self._shape).copy()
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
+class GlobalAveragePooling2D(_GlobalAverage):
     r"""The mean of each channel over the whole image: y[n, c] = (1/HW) Σ_{h,w} x[n, h, w, c].
 
     Keras's ``GlobalAveragePooling2D``; in torch ``x.mean(dim=(2, 3))`` on (N, C, H, W)
@@ -641,13 +645,6 @@ class GlobalAveragePooling2D(_GlobalPooling):
 
     input_ndim = 4
     layout = "(H, W, C)"
-
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        return self._mean(self._input(x))
-
-    def backward(self, grad_output: np.ndarray, *,
-                 input_gradient: bool = True) -> np.ndarray | None:
-        return self._mean_gradient(grad_output, input_gradient)
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
@@ -690,7 +687,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
         return dx.reshape(self._shape)
 
 
-class GlobalAveragePooling1D(_GlobalPooling):
+class GlobalAveragePooling1D(_GlobalAverage):
     r"""The mean of each channel over the sequence: y[n, c] = (1/L) Σ_l x[n, l, c].
 
     Keras's ``GlobalAveragePooling1D`` on (N, L, C); in torch ``nn.AdaptiveAvgPool1d(1)``
@@ -703,13 +700,6 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
     input_ndim = 3
     layout = "(L, C)"
-
-    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        return self._mean(self._input(x))
-
-    def backward(self, grad_output: np.ndarray, *,
-                 input_gradient: bool = True) -> np.ndarray | None:
-        return self._mean_gradient(grad_output, input_gradient)
 
 
 class ZeroPadding2D(Layer):
