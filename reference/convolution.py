@@ -491,34 +491,42 @@ class MaxPool2D(_Pool):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x, out = self._padded(self._input_2d(x), fill=-np.inf)
-        kw = self._as_2d(self.kernel_size)[1]
         (_, _, (rows, columns)), *others = self._slices(out)
         best = x[:, rows, columns, :].copy()
-        winner = np.zeros(best.shape, np.int16)  # the offset i·k_w + j that holds the max
-        for i, j, (rows, columns) in others:  # k_h·k_w offsets, each over the whole batch
+        # better[k]: offset k + 1 (row-major i·k_w + j) beat the offsets before it; the
+        # maximum is first held by the last offset that beat the rest (backward's rule)
+        better = np.empty((len(others), *best.shape), bool)
+        for k, (_, _, (rows, columns)) in enumerate(others):  # each over the whole batch
             cells = x[:, rows, columns, :]
-            better = cells > best  # strictly: a tie keeps the first
-            winner += better * (i * kw + j - winner)  # i·k_w + j where better (a fast copyto)
+            np.greater(cells, best, out=better[k])  # strictly: a tie keeps the first
             np.maximum(best, cells, out=best)  # a NaN wins and stays: NaN in, NaN out
-        self._cache = {"winner": winner}
-        return self._output(best)
+        y = self._output(best)
+        self._cache = {"better": better, "shape": y.shape}
+        return y
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._cache is None:
             raise self._no_forward()
-        winner = self._cache["winner"]
-        g = self._grad_2d(grad_output, self._output(winner).shape)
+        better, shape = self._cache["better"], self._cache["shape"]
+        g = self._grad_2d(grad_output, shape)
         if not input_gradient:
             return None
+        # routed[k]: g goes to the cell under offset k, the winner: the last offset that
+        # beat those before it, found walking back (a bool pass each, where a stored index
+        # would cost the forward pass three integer passes per offset)
+        routed, later = [], np.zeros(better.shape[1:], bool)
+        for beat in better[::-1]:
+            routed.append(np.greater(beat, later))  # beat, and nothing later beat it
+            np.logical_or(later, beat, out=later)
+        routed = [~later, *routed[::-1]]
         kw = self._as_2d(self.kernel_size)[1]
 
         def send(i: int, j: int, cells: np.ndarray) -> None:
-            routed = winner == i * kw + j  # g goes to the cell under (i, j) where it won
             if self._disjoint:  # written straight into dL/dx: no temporary, no second pass
-                np.multiply(g, routed, out=cells)
+                np.multiply(g, routed[i * kw + j], out=cells)
             else:
-                cells += g * routed
+                cells += g * routed[i * kw + j]
 
         return self._dx(self._scatter(send, g.dtype))
 
