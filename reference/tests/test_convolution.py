@@ -105,6 +105,39 @@ def test_a_max_pooling_tie_sends_the_gradient_to_the_first_cell_only() -> None:
     np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))).ravel(), [1, 0, 0, 0])
 
 
+def test_a_max_pooling_tie_after_a_larger_cell_keeps_the_first_maximum() -> None:
+    pool = MaxPool2D(2)
+    pool.forward(np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1))
+    np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))).ravel(), [0, 1, 0, 0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Conv2D(3, 4, 3, padding="same", seed=0),
+    lambda: Conv2D(2, 3, (2, 3), padding="same", dilation_rate=2, seed=0),
+    lambda: Conv2D(1, 1, (4, 1), padding="same", seed=0),
+    lambda: Conv1D(2, 3, 4, padding="same", dilation_rate=2, seed=0),
+], ids=["3x3", "2x3 dilated", "one channel, even kernel", "Conv1D dilated"])
+def test_the_transposed_convolution_is_the_per_offset_input_gradient(make) -> None:
+    """At stride 1 with "same" padding dL/dx is computed as a convolution of δ with the
+    flipped kernel: the same numbers as adding δ W[i, j]ᵀ back offset by offset."""
+    layer = make()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, *([5, 6] if layer.rank == 2 else [7]), layer.in_channels))
+    g = rng.standard_normal(layer.forward(x).shape)
+    transposed = layer.backward(g)
+    per_offset = layer._dx(super(Conv2D, layer)._input_gradient(layer._grad_2d(g, g.shape)))
+    np.testing.assert_allclose(transposed, per_offset, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("layer", [Conv2D(2, 3, 3, padding="same"), Conv2D(2, 3, 3, strides=2),
+                                   Conv1D(2, 3, 3, padding="same")], ids=["same", "strided", "1-D"])
+def test_an_empty_batch_goes_forward_and_back(layer) -> None:
+    x = np.zeros((0, *([7, 7] if layer.rank == 2 else [7]), 2))
+    y = layer.forward(x)
+    assert layer.backward(np.zeros(y.shape)).shape == x.shape
+    assert layer.grads[0].shape == layer.W.shape
+
+
 def test_nan_in_nan_out() -> None:
     x = np.zeros((1, 2, 2, 1))
     x[0, 1, 1, 0] = np.nan
