@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from docs import bridge, figures, html, layouts, markdown, parallel
+from docs import bridge, figures, html, layouts, markdown, parallel, worked
 from nn_rosetta import catalog, parity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,12 +42,14 @@ class Inputs:
     rows: list[bridge.Row]
     figures: dict[str, list[tuple[str, str, str]]]  # page -> (name, caption, svg)
     summary: parity.Summary
+    graphs: tuple[worked.Shown, ...]  # the worked graphs, a page each
 
 
 def collect(summary: parity.Summary) -> Inputs:
     groups = catalog.groups()
     drawn = {g.page: [f for m in g.modules for f in figures.drawn(m)] for g in groups}
-    return Inputs(groups, bridge.rows(), drawn, summary)
+    return Inputs(groups, bridge.rows(), drawn, summary,
+                  tuple(worked.shown(g) for g in worked.GRAPHS))
 
 
 def snapshot() -> parity.Summary:
@@ -60,8 +62,9 @@ def refreshed(old: parity.Summary, report: Path) -> parity.Summary:
     from parity_tests.test_bridge import ROWS
 
     keep = [catalog.parity_name(c.name) for c in catalog.concepts()] + [
-        f"bridge: {row.key}" for row in ROWS]
-    return parity.merged(old, parity.read_report(report), keep).bounded()
+        f"bridge: {row.key}" for row in ROWS] + [g.parity for g in worked.GRAPHS]
+    new = parity.merged(old, parity.read_report(report), keep)
+    return parity.merged(new, worked.measured(report), keep).bounded()
 
 
 def _with_section(readme: str, section: str, begin: str = BEGIN, end: str = END) -> str:
@@ -75,13 +78,18 @@ def _with_section(readme: str, section: str, begin: str = BEGIN, end: str = END)
 def committed(inputs: Inputs) -> dict[Path, str]:
     """The committed files the docs consist of, as the code generates them now."""
     files: dict[Path, str] = {}
+    graphs = [(s.graph.title, s.graph.page) for s in inputs.graphs]
     for g in inputs.groups:
         if g.registered:  # the others have a page of their own, below
-            files[DOCS / f"{g.page}.md"] = markdown.group(g, inputs.summary,
-                                                          inputs.figures[g.page])
+            files[DOCS / f"{g.page}.md"] = markdown.group(
+                g, inputs.summary, inputs.figures[g.page],
+                graphs if g.page == worked.group_page() else [])
         for name, _, svg in inputs.figures[g.page]:
             files[DOCS / "figures" / f"{name}.svg"] = svg
-    files[DOCS / "README.md"] = markdown.index(inputs.groups, inputs.rows, inputs.summary)
+    for shown in inputs.graphs:
+        files[DOCS / f"{shown.graph.page}.md"] = worked.page(shown, inputs.summary)
+    files[DOCS / "README.md"] = markdown.index(inputs.groups, inputs.rows, inputs.summary,
+                                               graphs)
     files[DOCS / "bridge.md"] = markdown.bridge(inputs.rows, inputs.summary)
     files[DOCS / "cheatsheet.md"] = markdown.cheatsheet_page()
     files[DOCS / "notes.md"] = markdown.notes_page()
@@ -97,7 +105,12 @@ def page(inputs: Inputs) -> str:
     """The HTML page, with the measured figures of the last parity run where there is one
     (the committed pages keep only whether each bound was met)."""
     measured = parity.latest(ROOT) or inputs.summary
-    return html.page(inputs.groups, inputs.figures, inputs.rows, measured)
+    report = ROOT / parity.REPORT
+    if report.is_file():  # the worked graphs' cases, as measured
+        measured = parity.merged(measured, worked.measured(report),
+                                 [*measured.cells, *(g.parity for g in worked.GRAPHS)],
+                                 measured.source)
+    return html.page(inputs.groups, inputs.figures, inputs.rows, measured, inputs.graphs)
 
 
 def _leftovers(files: dict[Path, str]) -> list[Path]:

@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
@@ -21,6 +22,7 @@ from pygments.lexers import PythonLexer
 
 from docs.bridge import PREAMBLE, Row
 from docs.markdown import legend, status
+from docs.worked import CONCEPT, Shown
 from nn_rosetta import cheatsheet, docstrings, names, notes
 from nn_rosetta.catalog import LABELS, Group, Implementation, Translation
 from nn_rosetta.parity import DTYPES, FRAMEWORKS, Cell, Summary
@@ -194,6 +196,43 @@ def bridge(rows: list[Row], summary: Summary) -> str:
     return "\n".join([*out, "</section>"])
 
 
+def worked(s: Shown, summary: Summary) -> str:
+    """A worked graph: what it is, then the spec's factory, the Keras functional code and
+    the torch module in three columns, and its parity."""
+    g = s.graph
+
+    def shapes(k: int) -> str:
+        return ", ".join(f"<code>{html.escape(i[0])}</code> (N, {', '.join(map(str, i[k]))})"
+                         for i in s.inputs)
+    helpers = ""
+    if s.helpers:
+        names = html.escape(", ".join(h.name for h in s.helpers))
+        helpers = (f"<details><summary>what it uses from the module: {names}</summary>"
+                   f"{code(chr(10).join(h.bare + chr(10) for h in s.helpers).rstrip())}"
+                   "</details>")
+    columns = (
+        f'<div class="column"><div class="column-head"><span>NumPy</span>'
+        f"<code>{g.factory}</code></div>{code(s.definition.bare)}{helpers}</div>"
+        f'<div class="column"><div class="column-head"><span>TensorFlow</span>'
+        f'<code>keras.Model</code></div><p class="column-note">inputs {shapes(1)}</p>'
+        f"{code(s.keras)}</div>"
+        f'<div class="column"><div class="column-head"><span>PyTorch</span>'
+        f'<code>torch.fx.GraphModule</code></div><p class="column-note">inputs {shapes(2)}'
+        f"</p>{code(s.torch)}</div>")
+    cases = "".join(f"<li>{inline(label)}</li>" for label in s.labels)
+    return (f'<section class="group" id="{g.page}"><h2>Worked graph: {html.escape(g.title)}'
+            f'</h2><div class="lede">{docstring(s.docstring)}</div>'
+            f'<p class="meta">parity {_status(summary, g.parity)}, over its cases of '
+            f'<a href="#{CONCEPT}">{CONCEPT}</a>:</p><ul>{cases}</ul>'
+            "<p>The spec's graph as its registry case builds it, in float32, converted by "
+            "<code>tf_impl.from_reference</code> and <code>torch_impl.from_reference</code>, "
+            "and each converted model written out as code (the torch module's attributes are "
+            "the GraphModule's submodules, its <code>forward</code> the GraphModule's "
+            "<code>.code</code>).</p>"
+            f'<div class="columns">{columns}</div>'
+            f"<h4>Parity</h4>{parity_table(summary, g.parity)}</section>")
+
+
 def _names(text: str) -> str:
     return " / ".join(f"<code>{html.escape(n.strip())}</code>" for n in text.split(" / "))
 
@@ -238,7 +277,8 @@ def notes_section() -> str:
     return "\n".join([*out, "</section>"])
 
 
-def search_index(groups: tuple[Group, ...], rows: list[Row]) -> list[list[str]]:
+def search_index(groups: tuple[Group, ...], rows: list[Row],
+                 graphs: Sequence[Shown] = ()) -> list[list[str]]:
     """[label, target, words searched] for everything the sidebar reaches, and each name
     of the cheat-sheet."""
     found = [[f"{r.keras.split(' / ')[0]} → {r.torch.split(' / ')[0]}", f"sheet-{k}",
@@ -248,6 +288,8 @@ def search_index(groups: tuple[Group, ...], rows: list[Row]) -> list[list[str]]:
               for r in rows]
     found += [[t.name, t.name, f"{g.title} {docstrings.plain(t.summary)}"] for g in groups
               for t in g.translations]
+    found += [[f"worked graph: {s.graph.title}", s.graph.page,
+               f"{s.graph.factory} {docstrings.plain(s.docstring)}"] for s in graphs]
     found += [[f"note {n.number}", n.anchor, f"{n.source} {n.topics}"] for n in notes.NOTES]
     return found
 
@@ -296,13 +338,14 @@ SEARCH = FIND + """
 })();"""
 
 
-def search_data(groups: tuple[Group, ...], rows: list[Row]) -> dict:
+def search_data(groups: tuple[Group, ...], rows: list[Row],
+                graphs: Sequence[Shown] = ()) -> dict:
     """What the search box reads: the entries, and the CLI's alias table."""
-    return {"entries": search_index(groups, rows), "aliases": names.aliases()}
+    return {"entries": search_index(groups, rows, graphs), "aliases": names.aliases()}
 
 
 def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]]],
-         rows: list[Row], summary: Summary) -> str:
+         rows: list[Row], summary: Summary, graphs: Sequence[Shown] = ()) -> str:
     nav = ['<ul><li class="group"><a href="#cheatsheet">Keras / TensorFlow → PyTorch</a></li>',
            '<li class="group"><a href="#bridge">The bridge from the notes</a><ul>'
            + "".join(f'<li><a href="#bridge-{r.number}">{r.number}. '
@@ -311,6 +354,11 @@ def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]
         links = "".join(f'<li><a href="#{t.name}">{t.name.replace("_", "_<wbr>")}</a></li>'
                         for t in g.translations)  # long names break at an underscore
         nav.append(f'<li class="group"><a href="#page-{g.page}">{html.escape(g.title)}</a>'
+                   f"<ul>{links}</ul></li>")
+    if graphs:
+        links = "".join(f'<li><a href="#{s.graph.page}">{html.escape(s.graph.title)}</a></li>'
+                        for s in graphs)
+        nav.append(f'<li class="group"><a href="#{graphs[0].graph.page}">Worked graphs</a>'
                    f"<ul>{links}</ul></li>")
     nav.append('<li class="group"><a href="#notes">The source notes</a></li></ul>')
     main = ["<h1>nn-rosetta</h1>",
@@ -322,12 +370,13 @@ def page(groups: tuple[Group, ...], figures: dict[str, list[tuple[str, str, str]
             f"parity the tests measured.</p><p class=\"lede meta\">{prose(legend(summary))}"
             "</p>", sheet(), bridge(rows, summary)]
     main += [group(g, summary, figures.get(g.page, [])) for g in groups]
+    main += [worked(s, summary) for s in graphs]
     main.append(notes_section())
     css = (TEMPLATES / "page.css").read_text()
     highlight_css = HtmlFormatter(style=_STYLE).get_style_defs(".hl")
     script = SEARCH
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    index = json.dumps(search_data(groups, rows), ensure_ascii=False).replace("</", "<\\/")
+    index = json.dumps(search_data(groups, rows, graphs), ensure_ascii=False).replace("</", "<\\/")
     return Template((TEMPLATES / "page.html").read_text()).substitute(
         css=css, highlight_css=highlight_css, nav="\n".join(nav), main="\n".join(main),
         script=script, script_hash=f"sha256-{digest}", index=index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from docs.bridge import PREAMBLE, Row
 from nn_rosetta import cheatsheet, docstrings, notes
@@ -16,6 +17,9 @@ _SPECIAL = re.compile(r"([\\*_<\[\]|])")
 NAV = ("[Cheat-sheet](cheatsheet.md) · [All concepts](README.md) · "
        "[The bridge from the notes](bridge.md) · [Weight layouts](weight-layouts.md) · "
        "[The notes](notes.md)")
+
+WORKED = ("Each a spec graph (`reference.Model`) with its Keras functional code and its torch "
+          "module and `forward`, generated from the converted models, and its parity.")
 
 
 def slug(title: str) -> str:
@@ -146,12 +150,17 @@ def concept(t: Translation, summary: Summary) -> str:
     return "\n".join(out)
 
 
-def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]]) -> str:
+def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]],
+          graphs: Sequence[tuple[str, str]] = ()) -> str:
+    """A group's page; ``graphs``: the worked graphs (title, page) it links to."""
     out = [GENERATED, "", f"# {g.title}", "", NAV, ""]
     for intro in g.intro:
         out += [docstring(intro), ""]
     for name, caption, _ in figures:
         out += [f"![{name} figure](figures/{name}.svg)", "", f"*{caption}*", ""]
+    if graphs:
+        out += ["## Worked graphs", "", WORKED, ""]
+        out += [f"- [{title}]({page}.md)" for title, page in graphs] + [""]
     if g.conventions:
         out += ["## How the mirrors are written", ""]
         for package, text in g.conventions:
@@ -167,7 +176,8 @@ def group(g: Group, summary: Summary, figures: list[tuple[str, str, str]]) -> st
     return note_links("\n".join(out).rstrip() + "\n")
 
 
-def index(groups: tuple[Group, ...], rows: list[Row], summary: Summary) -> str:
+def index(groups: tuple[Group, ...], rows: list[Row], summary: Summary,
+          graphs: Sequence[tuple[str, str]] = ()) -> str:
     out = [GENERATED, "", "# nn-rosetta, to read", "",
            "Every concept of the project written three times, NumPy (the spec), PyTorch and "
            "TensorFlow, read from the code and shown with the parity the tests measured.", "",
@@ -177,6 +187,9 @@ def index(groups: tuple[Group, ...], rows: list[Row], summary: Summary) -> str:
            "- One page per group of concepts:"]
     out += [f"  - [{g.title}]({g.page}.md): {', '.join(t.name for t in g.translations)}"
             for g in groups]
+    if graphs:
+        out.append("- The worked graphs, a page each: " + ", ".join(
+            f"[{title}]({page}.md)" for title, page in graphs) + ". " + WORKED)
     out += ["- [The bridge from the notes](bridge.md): each TensorFlow idiom of the notes, and "
             "note 004's PyTorch module, with its PyTorch and NumPy equivalents, every row "
             "tested; where a note slips, the slip is shown and tested too.",
