@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 
 import numpy as np
@@ -12,9 +13,8 @@ import pytest
 
 import reference
 from docs import build, worked
+from nn_rosetta import parity
 from nn_rosetta.tolerances import tolerance
-
-GRAPHS = {g.page: g for g in worked.GRAPHS}
 
 
 def _factories() -> set[str]:
@@ -128,3 +128,20 @@ def test_the_torch_listing_loads_the_graph_module_strictly_and_computes_the_spec
 def test_a_constructor_argument_is_written_as_a_reader_writes_it() -> None:
     assert [worked.literal(v) for v in ((3, 3), (0, 1, 0, 1), (6,), 1 - 0.99, "same")] == [
         "3", "(0, 1, 0, 1)", "(6,)", "0.01", '"same"']
+
+
+def test_a_refresh_keeps_each_worked_graphs_parity_from_its_cases(tmp_path) -> None:
+    graph = worked.GRAPHS[0]
+    label = worked.cases(graph)[0].label
+
+    def record(case: str, error: float) -> dict:
+        return {"concept": worked.CONCEPT, "case": case, "framework": "torch",
+                "dtype": "float32", "batch": 1, "quantity": "output", "kind": "output",
+                "error": error, "rtol": 1e-5, "atol": 1e-6, "passed": error <= 1e-5}
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"versions": {}, "records": [
+        record(label, 2e-7), record("another graph of the concept", 1.0)]}))
+    refreshed = build.refreshed(parity.Summary({}, {}, "none"), report)
+    assert refreshed.status(graph.parity, "float32").passed  # the other case's error not
+    assert not refreshed.status(worked.CONCEPT, "float32").passed  # counted: the concept's
+    assert all(refreshed.status(g.parity, "float32") is None for g in worked.GRAPHS[1:])
