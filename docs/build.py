@@ -96,7 +96,7 @@ def committed(inputs: Inputs) -> dict[Path, str]:
     files[DOCS / f"{layouts.PAGE}.md"] = layouts.page()
     files[DOCS / f"{parallel.PAGE}.md"] = parallel.page()
     readme = _with_section(README.read_text(encoding="utf-8"),
-                           markdown.readme(inputs.groups))
+                           markdown.readme(inputs.groups, graphs))
     files[README] = _with_section(readme, markdown.readme_cheatsheet(), SHEET_BEGIN, SHEET_END)
     return files
 

@@ -22,7 +22,7 @@ from pygments.lexers import PythonLexer
 
 from docs.bridge import PREAMBLE, Row
 from docs.markdown import legend, status
-from docs.worked import CONCEPT, Shown
+from docs.worked import CONCEPT, Shown, own_modules
 from nn_rosetta import cheatsheet, docstrings, names, notes
 from nn_rosetta.catalog import LABELS, Group, Implementation, Translation
 from nn_rosetta.parity import DTYPES, FRAMEWORKS, Cell, Summary
@@ -197,8 +197,8 @@ def bridge(rows: list[Row], summary: Summary) -> str:
 
 
 def worked(s: Shown, summary: Summary) -> str:
-    """A worked graph: what it is, then the spec's factory, the Keras functional code and
-    the torch module in three columns, and its parity."""
+    """A worked graph: what it is, the spec's factory, then the Keras functional code
+    beside the torch module, and its parity."""
     g = s.graph
 
     def shapes(k: int) -> str:
@@ -210,15 +210,16 @@ def worked(s: Shown, summary: Summary) -> str:
         helpers = (f"<details><summary>what it uses from the module: {names}</summary>"
                    f"{code(chr(10).join(h.bare + chr(10) for h in s.helpers).rstrip())}"
                    "</details>")
-    columns = (
-        f'<div class="column"><div class="column-head"><span>NumPy</span>'
-        f"<code>{g.factory}</code></div>{code(s.definition.bare)}{helpers}</div>"
-        f'<div class="column"><div class="column-head"><span>TensorFlow</span>'
-        f'<code>keras.Model</code></div><p class="column-note">inputs {shapes(1)}</p>'
-        f"{code(s.keras)}</div>"
-        f'<div class="column"><div class="column-head"><span>PyTorch</span>'
-        f'<code>torch.fx.GraphModule</code></div><p class="column-note">inputs {shapes(2)}'
-        f"</p>{code(s.torch)}</div>")
+    own = "".join(f"; <code>{name}</code>: the torch mirror's own small module"
+                  for name in own_modules(s))
+    spec = (f'<div class="column"><div class="column-head"><span>NumPy</span>'
+            f"<code>{g.factory}</code></div>{code(s.definition.bare)}{helpers}</div>")
+    pair = (f'<div class="column"><div class="column-head"><span>TensorFlow</span>'
+            f'<code>keras.Model</code></div><p class="column-note">inputs {shapes(1)}</p>'
+            f"{code(s.keras)}</div>"
+            f'<div class="column"><div class="column-head"><span>PyTorch</span>'
+            f'<code>torch.fx.GraphModule</code></div><p class="column-note">inputs {shapes(2)}'
+            f"{own}</p>{code(s.torch)}</div>")
     cases = "".join(f"<li>{inline(label)}</li>" for label in s.labels)
     return (f'<section class="group" id="{g.page}"><h2>Worked graph: {html.escape(g.title)}'
             f'</h2><div class="lede">{docstring(s.docstring)}</div>'
@@ -229,7 +230,7 @@ def worked(s: Shown, summary: Summary) -> str:
             "and each converted model written out as code (the torch module's attributes are "
             "the GraphModule's submodules, its <code>forward</code> the GraphModule's "
             "<code>.code</code>).</p>"
-            f'<div class="columns">{columns}</div>'
+            f'<div class="columns one">{spec}</div><div class="columns pair">{pair}</div>'
             f"<h4>Parity</h4>{parity_table(summary, g.parity)}</section>")
 
 

@@ -343,15 +343,20 @@ def readme_cheatsheet() -> str:
         "one name.", "", *lines])
 
 
-def readme(groups: tuple[Group, ...]) -> str:
-    """README.md's generated links to the pages."""
+def readme(groups: tuple[Group, ...], graphs: Sequence[tuple[str, str]] = ()) -> str:
+    """README.md's generated links to the pages; ``graphs``: the worked graphs' (title,
+    page)."""
     pages = ", ".join(f"[{g.title.lower()}](docs/{g.page}.md)" for g in groups)
+    worked = [("- The worked graphs, a page each: " + ", ".join(
+        f"[{title}](docs/{page}.md)" for title, page in graphs) + ". " + WORKED)] if graphs \
+        else []
     return note_links("\n".join([
         "- [The Keras/TensorFlow → PyTorch cheat-sheet](docs/cheatsheet.md), whose top is "
         "above, with the test of each row.",
         f"- [The concepts](docs/README.md), one page per group: {pages}. Each concept "
         "with its math, its code in NumPy, PyTorch and TensorFlow, where the frameworks "
         "differ, and whether the parity tests pass.",
+        *worked,
         "- [The bridge from the notes](docs/bridge.md): each TensorFlow idiom of the notes, "
         "and note 004's PyTorch module, with its PyTorch and NumPy equivalents, every row "
         "tested.",

@@ -114,14 +114,16 @@ def literal(value: object) -> str:
     return repr(value)
 
 
-def wrapped(line: str, width: int = 96) -> str:
-    """A long line of code broken between arguments, each new line under the first
-    argument (the listings hold no string with a space in it)."""
+def wrapped(line: str, width: int = 80) -> str:
+    """A long line of code broken after its first opening parenthesis, the arguments on
+    lines of their own, 4 columns in (the listings hold no string with a space in it)."""
     if len(line) <= width:
         return line
-    hang = " " * (line.index("(", line.index(" = ")) + 1)
-    return textwrap.fill(line, width, subsequent_indent=hang, break_long_words=False,
-                         break_on_hyphens=False)
+    paren = line.index("(", line.index(" = ")) + 1
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return line[:paren] + "\n" + textwrap.fill(
+        line[paren:], width, initial_indent=indent, subsequent_indent=indent,
+        break_long_words=False, break_on_hyphens=False)
 
 
 def _call(name: str, positional: list[str], keywords: dict[str, str]) -> str:
@@ -351,6 +353,11 @@ def shown(graph: Graph) -> Shown:
                  torch_source(torch_impl.from_reference(model), graph.class_name))
 
 
+def own_modules(s: Shown) -> list[str]:
+    """The torch mirror's own small modules the torch listing imports (``Attention``)."""
+    return re.findall(r"^from torch_impl\.\w+ import (\w+)$", s.torch, flags=re.M)
+
+
 def group_page() -> str:
     """The page of the group whose concept the worked graphs are cases of."""
     return page_of(model_concept().module)[0]
@@ -404,7 +411,11 @@ def page(s: Shown, summary: parity.Summary) -> str:
                 ", a feature map channels-first (torch's layout of the spec's batch, "
                 "`x.permute(0, 3, 1, 2)`)." if channels else "."),
             "The attributes are the `GraphModule`'s submodules, the `forward` its `.code`, so "
-            "its `state_dict` loads into this class.", "",
+            "its `state_dict` loads into this class." + (
+                f" {', '.join(f'`{name}`' for name in own_modules(s))}: one of the torch "
+                "mirror's few small modules, each a step torch has no class for "
+                "([the list](weight-layouts.md#the-torch-mirrors-own-small-modules))."
+                if own_modules(s) else ""), "",
             markdown.fence(s.torch), "",
             "## Parity", "", "(the last `nox -s parity` run, over the cases above)", "",
             markdown.parity_table(summary, graph.parity), ""]

@@ -49,13 +49,14 @@ def files() -> dict:
 
 
 @pytest.mark.parametrize("graph", worked.GRAPHS, ids=lambda g: g.page)
-def test_each_worked_graph_has_a_page_linked_from_its_group_and_the_index(files, graph) -> None:
+def test_each_worked_graph_has_a_page_linked_from_its_group_and_the_indexes(files, graph) -> None:
     page = files[build.DOCS / f"{graph.page}.md"]
     shown = worked.shown(graph)
     for code in (shown.definition.bare, shown.keras, shown.torch):
         assert f"```python\n{code}\n```" in page
     for index in (f"{worked.group_page()}.md", "README.md"):
         assert f"]({graph.page}.md)" in files[build.DOCS / index]
+    assert f"](docs/{graph.page}.md)" in files[build.README]
 
 
 def test_the_html_page_shows_each_worked_graph_with_a_link() -> None:
