@@ -99,11 +99,18 @@ def factory(graph: Graph) -> tuple[Definition, list[Definition]]:
 
 # -- values as Python source ---------------------------------------------------------------
 
-def literal(value: object) -> str:
-    """A constructor argument as source: a tuple of equal numbers as the number (a 3×3
-    kernel is ``3``), a float to 12 digits (torch's momentum 1 − 0.99 is ``0.01``)."""
+# The arguments a square window or step may be given as one number (a 3×3 kernel as 3),
+# in Keras and in torch; any other tuple stays a tuple (a Reshape's (4, 4, 4)).
+SQUARE = {"kernel_size", "strides", "stride", "pool_size", "dilation_rate", "dilation",
+          "padding", "output_padding", "size"}
+
+
+def literal(value: object, key: str = "") -> str:
+    """An argument ``key`` as source: a float to 12 digits (torch's momentum 1 − 0.99 is
+    ``0.01``), a square window's tuple of equal numbers as the number (:data:`SQUARE`)."""
     if isinstance(value, list | tuple):
-        if len(value) > 1 and len(set(value)) == 1 and isinstance(value[0], int):
+        if key in SQUARE and len(value) > 1 and len(set(value)) == 1 and \
+                isinstance(value[0], int):
             return literal(value[0])
         inner = ", ".join(literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -187,6 +194,13 @@ def _given(call: dict) -> dict:
     return {k: v for k, v in (call.get("kwargs") or {}).items() if v is not None}
 
 
+def _decoded(value: object) -> object:
+    """A config value, a serialised NumPy array (``"__numpy__"``) as the array."""
+    if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+        return np.asarray(value["config"]["value"], value["config"]["dtype"])
+    return value
+
+
 def _keras_constructor(layer: Any, call: dict | None = None, named: bool = True) -> str:
     """``keras.layers.X(...)`` for ``layer``: its required arguments, then those that
     differ from a default layer's; a wrapped layer (``TimeDistributed``'s) written out
@@ -203,15 +217,31 @@ def _keras_constructor(layer: Any, call: dict | None = None, named: bool = True)
         found = config[key]
         if key == "dtype" and isinstance(found, dict):  # a dtype policy: its name
             return found, literal(found["config"]["name"])
+        if isinstance(found, dict) and found.get("class_name") == "__numpy__":  # an array
+            array = found["config"]
+            inferred = np.asarray(array["value"]).dtype.name == array["dtype"]
+            return np.asarray(array["value"], array["dtype"]), f"np.array({array['value']!r}" \
+                + (")" if inferred else f", dtype={literal(array['dtype'])})")
         if isinstance(found, dict):
             raise TypeError(f"docs.worked: no source for {type(layer).__name__}'s "
                             f"{key}={found!r}")
-        return found, literal(found)
+        return found, literal(found, key)
+
+    def differs(key: str) -> bool:
+        """Whether argument ``key`` differs from the default layer's (an array from a
+        number in value only: Keras computes with either)."""
+        mine, theirs = _decoded(config[key]), _decoded(default.get(key))
+        if isinstance(mine, np.ndarray) or isinstance(theirs, np.ndarray):
+            try:
+                return not np.array_equal(np.broadcast_to(theirs, np.shape(mine)), mine)
+            except ValueError:  # shapes that do not broadcast
+                return True
+        return mine != theirs
 
     required = {name: value(name) for name in names}
     default = _keras_default(layer, {k: v for k, (v, _) in required.items()}, call)
-    keywords = {key: value(key)[1] for key, found in config.items()
-                if key not in ("name", *names) and found != default.get(key)}
+    keywords = {key: value(key)[1] for key in config
+                if key not in ("name", *names) and differs(key)}
     if named:
         keywords["name"] = literal(layer.name)
     return _call(f"keras.layers.{type(layer).__name__}",
@@ -225,7 +255,7 @@ def keras_source(model: Any) -> str:
 
     def variable(tensor: dict) -> str:
         return variables[tensor["keras_history"][0]]
-    lines = []
+    inputs, lines = [], []  # the Inputs first, as a Keras user writes them
     for entry, layer in zip(config["layers"], model.layers, strict=True):
         var = variables[layer.name]
         if entry["class_name"] == "InputLayer":
@@ -233,7 +263,7 @@ def keras_source(model: Any) -> str:
             shape = repr(tuple(input_config["batch_shape"][1:]))  # a shape stays a tuple
             dtype = input_config["dtype"]
             extra = "" if dtype == "float32" else f", dtype={literal(dtype)}"
-            lines.append(f"{var} = keras.Input({shape}{extra}, name={literal(layer.name)})")
+            inputs.append(f"{var} = keras.Input({shape}{extra}, name={literal(layer.name)})")
             continue
         (call,) = entry["inbound_nodes"]  # each layer called once, as the spec's
         arguments = [_source_list(a) for a in _tensors(call["args"], variable)] + [
@@ -245,8 +275,11 @@ def keras_source(model: Any) -> str:
         if isinstance(entries[0], list):
             return "[" + ", ".join(variables[e[0]] for e in entries) + "]"
         return variables[entries[0]]
-    lines.append(f"return keras.Model({ends('input_layers')}, {ends('output_layers')})")
-    return "\n".join(["import keras", "", "", "def build() -> keras.Model:",
+    lines = [*inputs, *lines,
+             f"return keras.Model({ends('input_layers')}, {ends('output_layers')})"]
+    imports = ["import keras", *(["import numpy as np"] if any("np." in x for x in lines)
+                                 else [])]
+    return "\n".join([*imports, "", "", "def build() -> keras.Model:",
                       *(wrapped(f"    {line}") for line in lines)])
 
 
@@ -283,8 +316,8 @@ def _constructor(module: Any, names: dict[type, str]) -> str:
             continue
         value, was = _torch_value(getattr(module, p.name), getattr(default, p.name))
         if value != was:
-            keywords[p.name] = literal(value)
-    return _call(names[cls], [literal(getattr(module, n)) for n in required], keywords)
+            keywords[p.name] = literal(value, p.name)
+    return _call(names[cls], [literal(getattr(module, n), n) for n in required], keywords)
 
 
 def _forward(code: str) -> list[str]:

@@ -127,8 +127,10 @@ def test_the_torch_listing_loads_the_graph_module_strictly_and_computes_the_spec
 
 
 def test_a_constructor_argument_is_written_as_a_reader_writes_it() -> None:
-    assert [worked.literal(v) for v in ((3, 3), (0, 1, 0, 1), (6,), 1 - 0.99, "same")] == [
-        "3", "(0, 1, 0, 1)", "(6,)", "0.01", '"same"']
+    assert [worked.literal(v, "kernel_size") for v in ((3, 3), (0, 1, 0, 1), (6,))] == [
+        "3", "(0, 1, 0, 1)", "(6,)"]
+    assert worked.literal((4, 4, 4), "target_shape") == "(4, 4, 4)"  # not a square window
+    assert [worked.literal(v) for v in (1 - 0.99, "same")] == ["0.01", '"same"']
 
 
 def test_a_refresh_keeps_each_worked_graphs_parity_from_its_cases(tmp_path) -> None:
