@@ -309,6 +309,10 @@ def _constructor(module: Any, names: dict[type, str]) -> str:
     if isinstance(module, nn.Sequential):
         return _call("nn.Sequential", [_constructor(m, names) for m in module], {})
     required = _required(cls)
+    missing = [name for name in required if not hasattr(module, name)]
+    if missing:
+        raise TypeError(f"docs.worked: {cls.__name__} keeps no attribute {missing[0]!r}, "
+                        "so its constructor cannot be written from the module")
     default = cls(**{name: getattr(module, name) for name in required})
     keywords = {}
     for p in _parameters(cls):
