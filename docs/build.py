@@ -2,15 +2,17 @@
 
 1. Refresh the parity snapshot ``docs/parity-summary.json`` from ``build/parity/report.json``
    when a parity run left one (``--no-refresh`` keeps the snapshot as it is).
-2. Write the Markdown pages under ``docs/`` (one per group of concepts, the bridge, the
-   index, the cheat-sheet, the notes), the figures under ``docs/figures/``, and README.md's
-   two generated parts: the cheat-sheet and the links to the pages.
+2. Write the Markdown pages under ``docs/`` (one per group of concepts, one per worked
+   graph (``docs/worked.py``), the bridge, the index, the cheat-sheet, the notes), the
+   figures under ``docs/figures/``, and README.md's two generated parts: the cheat-sheet
+   and the links to the pages.
 3. Write the single HTML page ``build/docs/index.html``.
 
 ``--check`` writes nothing and exits 1 when a committed file differs from what the code
 and the committed snapshot generate; ``docs/tests/test_docs.py`` runs the same check. The
 committed pages depend on committed files only: a new parity run changes nothing until
-``nox -s docs`` takes its numbers into the snapshot.
+``nox -s docs`` takes its numbers into the snapshot (a worked graph's numbers are its own
+cases' records, under ``worked graph: <page>``).
 """
 
 from __future__ import annotations
