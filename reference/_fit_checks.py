@@ -3,6 +3,7 @@ plumbing: the mirrors call them on their tensors' shapes and dtypes, before any 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +15,7 @@ from reference._validation import (
     check_count,
     check_integer_labels,
     check_not_empty,
+    check_real,
     check_shape,
     type_name,
 )
@@ -21,6 +23,7 @@ from reference.callbacks import EarlyStopping
 from reference.optimizers import SGD, Adam
 
 if TYPE_CHECKING:
+    from reference.graphs import Model
     from reference.networks import Sequential
 
 
@@ -36,17 +39,23 @@ def check_run(where: str, loss: object, optimizer: object, epochs: object,
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         raise TypeError(f"{where}: early_stopping must be a reference.callbacks.EarlyStopping "
                         f"or None, got {type_name(early_stopping)}")
-    if not isinstance(loss, str):
-        raise TypeError(f"{where}: loss must be a loss name (str), got {type(loss).__name__}")
-    if loss not in losses.NAMES:
-        raise ValueError(f"{where}: unknown loss {loss!r}; choose one of "
-                         f"{', '.join(losses.NAMES)}")
+    if not isinstance(loss, list | tuple):  # a list, one loss per output: check_terms
+        check_loss_name(where, "loss", loss)
     if optimizer is not None and not isinstance(optimizer, SGD | Adam):
         raise TypeError(f"{where}: optimizer must be a reference.optimizers object (SGD, Adam, "
                         f"AdamW) or None, got {type_name(optimizer)} {optimizer!r:.60}")
     check_count(where, "epochs", epochs, 0)
     check_count(where, "batch_size", batch_size, 1, none_means="one batch of all rows")
     check_count(where, "seed", seed, 0, none_means="data order")
+
+
+def check_loss_name(where: str, what: str, loss: object) -> None:
+    """A loss named by a string of ``reference.losses.NAMES``."""
+    if not isinstance(loss, str):
+        raise TypeError(f"{where}: {what} must be a loss name (str), got {type(loss).__name__}")
+    if loss not in losses.NAMES:
+        raise ValueError(f"{where}: unknown loss {loss!r}; choose one of "
+                         f"{', '.join(losses.NAMES)}")
 
 
 def check_targets(where: str, loss: str, x_shape: tuple, y_shape: tuple, y_dtype: object,
@@ -83,3 +92,134 @@ def spec_data(where: str, model: Sequential, X: object, Y: object,
     if is_sparse(loss):
         check_array_within(where, "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
     return X, Y
+
+
+# -- graph models: several inputs, several outputs, a loss per output and the KL ------------
+
+def is_graph_run(n_inputs: int, n_outputs: int, X: object, Y: object, loss: object,
+                 loss_weights: object, kl: object) -> bool:
+    """Whether a run takes the several-input/several-output form of ``fit`` (lists of X
+    and Y, a loss per output, ``loss_weights``, ``kl``) rather than one X and one Y."""
+    return (n_inputs, n_outputs) != (1, 1) or loss_weights is not None or kl is not None \
+        or any(isinstance(v, list | tuple) for v in (X, Y, loss))
+
+
+def check_terms(where: str, loss: object, loss_weights: object, kl: object,
+                n_outputs: int) -> tuple[list[str | None], list[float], tuple[int, int] | None]:
+    """The terms of a graph's loss (Keras's ``compile(loss=[...], loss_weights=[...])``):
+    one loss name per output (a single name: every output outside ``kl``), None where an
+    output has no target; a weight per output (default 1); ``kl`` a pair of distinct
+    output positions (mean, log-variance) whose ``gaussian_kl`` is added."""
+    if kl is not None:
+        if not isinstance(kl, list | tuple) or len(kl) != 2 or not all(
+                isinstance(k, int) and not isinstance(k, bool) for k in kl):
+            raise TypeError(f"{where}: kl must be a pair of output positions (mean, "
+                            f"log-variance), e.g. kl=(1, 2), or None, got {kl!r:.60}")
+        if kl[0] == kl[1] or not all(0 <= k < n_outputs for k in kl):
+            raise ValueError(f"{where}: kl must name two different outputs among the model's "
+                             f"{n_outputs} (positions 0 … {n_outputs - 1}), got {tuple(kl)}")
+        kl = (int(kl[0]), int(kl[1]))
+    taken = () if kl is None else kl
+    if isinstance(loss, list | tuple):
+        if len(loss) != n_outputs:
+            raise ValueError(f"{where}: loss lists {len(loss)} losses for the model's "
+                             f"{n_outputs} output(s); give one per output (None: no target)")
+        per_output = list(loss)
+    else:
+        per_output = [None if k in taken else loss for k in range(n_outputs)]
+    for k, name in enumerate(per_output):
+        if name is not None:
+            check_loss_name(where, f"loss[{k}]", name)
+        if name is not None and k in taken:
+            raise ValueError(f"{where}: output {k} feeds the KL term (kl={kl}) and has loss "
+                             f"{name!r} too; give it None in loss")
+    if loss_weights is None:
+        weights = [1.0] * n_outputs
+    elif not isinstance(loss_weights, list | tuple) or len(loss_weights) != n_outputs:
+        raise ValueError(f"{where}: loss_weights must list one weight per output "
+                         f"({n_outputs}), got {loss_weights!r:.60}")
+    else:
+        for k, weight in enumerate(loss_weights):
+            check_real(where, f"loss_weights[{k}]", weight)
+        weights = [float(w) for w in loss_weights]
+    for k, (name, weight) in enumerate(zip(per_output, weights, strict=True)):
+        if name is None and weight != 1.0:
+            raise ValueError(f"{where}: loss_weights[{k}] is {weight} but output {k} has no "
+                             "loss to weigh (the KL term's weight is 1)")
+    if kl is None and all(name is None for name in per_output):
+        raise ValueError(f"{where}: no output has a loss and kl is None: nothing to minimise")
+    return per_output, weights, kl
+
+
+def as_parts(where: str, what: str, given: object, count: int,
+             wanted: Sequence[bool] | None = None) -> list:
+    """``given`` as a list of ``count`` parts (X: one per input; Y: one per output, None
+    where ``wanted`` is False). A single array stands for the one part there is (for Y:
+    the target of the one output that has a loss)."""
+    slots = [True] * count if wanted is None else list(wanted)
+    if isinstance(given, list | tuple):
+        if len(given) != count:
+            raise ValueError(f"{where}: {what} must list {count} arrays, one per "
+                             f"{'input' if wanted is None else 'output'}, got {len(given)}")
+        parts = list(given)
+    elif sum(slots) == 1:
+        parts = [given if slot else None for slot in slots]
+    else:
+        parts_of = "inputs" if wanted is None else f"outputs ({sum(slots)} with a target)"
+        blanks = "" if wanted is None else " (None where there is no target)"
+        raise ValueError(f"{where}: the model has {count} {parts_of}: {what} must be a list "
+                         f"of {count} arrays{blanks}, got a {type_name(given)}")
+    for k, (part, slot) in enumerate(zip(parts, slots, strict=True)):
+        if slot and part is None:
+            raise ValueError(f"{where}: output {k} has a loss, so {what}[{k}] must be its "
+                             "target, got None")
+        if not slot and part is not None:
+            raise ValueError(f"{where}: output {k} has no loss (None, or it feeds kl), so "
+                             f"{what}[{k}] must be None, got a {type_name(part)}")
+    return parts
+
+
+def check_graph_data(where: str, losses_per_output: Sequence[str | None],
+                     x_shapes: Sequence[tuple], input_shapes: Sequence[tuple],
+                     y_shapes: Sequence[tuple | None], y_dtypes: Sequence[object],
+                     output_shapes: Sequence[tuple]) -> None:
+    """Shapes of a graph run's X (one array per input, each (N, *input_shape), one N) and
+    Y (per output with a loss: (N, *output_shape), or class indices for a sparse loss)."""
+    for k, (shape, expected) in enumerate(zip(x_shapes, input_shapes, strict=True)):
+        check_shape(where, f"X[{k}]", shape, (None, *expected))
+        check_not_empty(where, f"X[{k}]", shape)
+    rows = {shape[0] for shape in x_shapes}
+    if len(rows) > 1:
+        raise ValueError(f"{where}: the inputs must have one number of rows, got "
+                         f"{[shape[0] for shape in x_shapes]}")
+    n = x_shapes[0][0]
+    for k, (name, shape, dtype, output) in enumerate(zip(
+            losses_per_output, y_shapes, y_dtypes, output_shapes, strict=True)):
+        if name is None:
+            continue
+        if is_sparse(name):
+            check_integer_labels(where, f"Y[{k}] (class indices for {name})", dtype)
+            check_shape(where, f"Y[{k}] (class indices for {name})", shape, (n, *output[:-1]))
+        else:
+            check_shape(where, f"Y[{k}]", shape, (n, *output))
+
+
+def spec_graph_data(where: str, model: Model, X: object, Y: object,
+                    losses_per_output: Sequence[str | None]) -> tuple[list, list]:
+    """X (one array per input, under each input's policy: floats, an Embedding's indices,
+    attention's boolean mask) and Y (per output: a target, or None) for a spec graph's run."""
+    xs = as_parts(where, "X", X, len(model.inputs))
+    xs = [model._array(t, x, where, f"X[{k}]") for k, (t, x) in
+          enumerate(zip(model.inputs, xs, strict=True))]
+    ys = as_parts(where, "Y", Y, len(model.outputs), [n is not None for n in losses_per_output])
+    ys = [None if y is None else np.asarray(y) if is_sparse(name)
+          else as_float_array(y, model.dtype, where, f"Y[{k}]")
+          for k, (y, name) in enumerate(zip(ys, losses_per_output, strict=True))]
+    outputs = [t.shape for t in model.outputs]
+    check_graph_data(where, losses_per_output, [x.shape for x in xs],
+                     [t.shape for t in model.inputs], [None if y is None else y.shape for y in ys],
+                     [None if y is None else y.dtype for y in ys], outputs)
+    for k, (y, name) in enumerate(zip(ys, losses_per_output, strict=True)):
+        if name is not None and is_sparse(name):
+            check_array_within(where, f"Y[{k}] (class indices)", y, 0, outputs[k][-1] - 1)
+    return xs, ys

@@ -300,6 +300,42 @@ def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
     return grad / k.size
 
 
+def _code_pair(where: str, z_mean: object, z_log_var: object) -> tuple[np.ndarray, np.ndarray]:
+    z_mean = as_float_array(z_mean, None, where, "z_mean")
+    z_log_var = as_float_array(z_log_var, z_mean.dtype, where, "z_log_var")
+    check_same_shape(where, z_mean.shape, z_log_var.shape)
+    if z_mean.ndim < 2:
+        check_shape(where, "z_mean", z_mean.shape, (None, None))
+    check_not_empty(where, "z_mean", z_mean.shape)
+    return z_mean, z_log_var
+
+
+def gaussian_kl(z_mean: np.ndarray, z_log_var: np.ndarray) -> float:
+    r"""KL(N(μ, σ²) ‖ N(0, 1)) of a variational autoencoder's code, summed over the code's
+    entries and averaged over the batch:
+
+        L = (1/N) Σ_n Σ_j −½ (1 + log σ²_nj − μ²_nj − σ²_nj),   σ² = exp(log σ²)
+
+    (the Keras VAE example's ``kl_loss``). A loss without a target: it takes two outputs
+    of the model, the code's mean μ = ``z_mean`` and log-variance log σ² = ``z_log_var``.
+
+    Shape: z_mean, z_log_var: (N, *) of one shape (N, latent) for a Dense code.
+    """
+    mean, log_var = _code_pair("gaussian_kl", z_mean, z_log_var)
+    with np.errstate(over="ignore"):
+        terms = -0.5 * (1.0 + log_var - np.square(mean) - np.exp(log_var))
+    return float(np.sum(terms) / _batch_size(mean))
+
+
+def gaussian_kl_gradient(z_mean: np.ndarray, z_log_var: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(dL/dμ, dL/d log σ²) = (μ/N, ½(σ² − 1)/N): the two outputs' upstream gradients."""
+    mean, log_var = _code_pair("gaussian_kl", z_mean, z_log_var)
+    n = _batch_size(mean)
+    with np.errstate(over="ignore"):
+        return mean / n, 0.5 * (np.exp(log_var) - 1.0) / n  # as autodiff forms it
+
+
 NAMES = (
     "mean_squared_error",
     "half_mean_squared_error",

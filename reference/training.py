@@ -34,12 +34,19 @@ not cut to 2), the optimizer's hyper-parameters are finite, class indices lie in
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from reference import losses
-from reference._fit_checks import check_run, spec_data
+from reference._fit_checks import (
+    check_run,
+    check_terms,
+    is_graph_run,
+    spec_data,
+    spec_graph_data,
+)
 from reference._validation import check_count
 from reference.callbacks import EarlyStopping
 from reference.graphs import Model
@@ -92,18 +99,33 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
     return order
 
 
-def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "mean_squared_error",
+def fit(model: Sequential | Model, X: object, Y: object,
+        loss: str | Sequence[str | None] = "mean_squared_error",
         optimizer: SGD | Adam | None = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0, early_stopping: EarlyStopping | None = None) -> History:
+        seed: int | None = 0, early_stopping: EarlyStopping | None = None, *,
+        loss_weights: Sequence[float] | None = None,
+        kl: tuple[int, int] | None = None) -> History:
     """Train ``model`` in place by gradient descent; return the per-step loss history.
+
+    A graph of several inputs and outputs trains as Keras's ``compile``/``fit`` does: X a
+    list of arrays, one per input in the order of ``model.inputs``; Y a list, one target
+    per output (None for an output without one), or one array when one output has a
+    loss; ``loss`` one name for every output or a list of one name (or None) per output,
+    each weighted by ``loss_weights``. The step's loss is
+
+        L = Σ_k w_k loss_k(Y_k, ŷ_k) + KL(ŷ_mean, ŷ_log_var)
+
+    where the KL term, :func:`reference.losses.gaussian_kl`, comes in with ``kl=(mean,
+    log_var)``, two output positions: a variational autoencoder's code, a loss without a
+    target. Each output's upstream gradient is the sum of its terms' (w_k dloss_k/dŷ_k;
+    the KL's dL/dμ, dL/d log σ²) and ``model.backward`` takes them all at once.
 
     Args:
         model: a spec :class:`~reference.networks.Sequential`, or a
-            :class:`~reference.graphs.Model` of one input and one output; its weights are
-            updated.
+            :class:`~reference.graphs.Model`; its weights are updated.
         X, Y: inputs (N, in_features) and targets (N, out_features); for a sparse loss,
-            integer class indices (N,).
-        loss: a name from ``reference.losses``.
+            integer class indices (N,); for a graph, lists (see above).
+        loss: a name from ``reference.losses``, or one per output (None: no target).
         optimizer: a spec optimizer (default ``SGD()``, η = 0.01); its ``convention``
             decides whose formulas the spec follows.
         epochs: passes over the data.
@@ -112,6 +134,9 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
         early_stopping: a ``reference.callbacks.EarlyStopping``, consulted after every
             epoch with the mean of its step losses; its ``convention`` decides whose
             comparison the spec follows.
+        loss_weights: one weight per output (Keras's ``loss_weights``), default 1 each.
+        kl: positions of the two outputs (mean, log-variance) whose Gaussian KL
+            divergence is added to the loss, with weight 1; None: no KL term.
 
     Raises:
         TrainingDiverged: at the first step whose loss is inf or nan (before its update).
@@ -119,17 +144,37 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
     if not isinstance(model, Sequential | Model):
         raise TypeError(f"fit: model must be a reference.Sequential or reference.Model, got "
                         f"{type(model).__name__}")
-    if isinstance(model, Model) and (len(model.inputs), len(model.outputs)) != (1, 1):
-        raise ValueError(f"fit: trains a model of one input and one output (X and Y); the "
-                         f"Model has {len(model.inputs)} input(s) and {len(model.outputs)} "
-                         "output(s)")
     check_run("fit", loss, optimizer, epochs, batch_size, seed, early_stopping)
-    X, Y = spec_data("fit", model, X, Y, loss)
+    counts = (len(model.inputs), len(model.outputs)) if isinstance(model, Model) else (1, 1)
+    if is_graph_run(*counts, X, Y, loss, loss_weights, kl):
+        if not isinstance(model, Model):
+            raise ValueError("fit: a Sequential takes one X, one Y and one loss name; lists, "
+                             "loss_weights and kl are for a reference.Model (a graph)")
+        per_output, weights, kl = check_terms("fit", loss, loss_weights, kl, counts[1])
+        xs, ys = spec_graph_data("fit", model, X, Y, per_output)
+
+        def step_loss(rows: np.ndarray) -> tuple[float, object]:
+            outputs = model.forward([x[rows] for x in xs] if model.input_list else xs[0][rows],
+                                    training=True)
+            outputs = outputs if model.output_list else [outputs]
+            value, upstream = _graph_loss(outputs, [None if y is None else y[rows] for y in ys],
+                                          per_output, weights, kl)
+            return value, upstream if model.output_list else upstream[0]
+        n_samples = len(xs[0])
+    else:
+        X, Y = spec_data("fit", model, X, Y, loss)
+        value_of, gradient_of = losses.get(loss), losses.gradient(loss)
+
+        def step_loss(rows: np.ndarray) -> tuple[float, object]:
+            y_pred = model.forward(X[rows], training=True)
+            if isinstance(y_pred, list):  # a Model(outputs=[y]): its one output
+                (y_pred,) = y_pred
+            return value_of(Y[rows], y_pred), gradient_of(Y[rows], y_pred)
+        n_samples = X.shape[0]
     optimizer = SGD() if optimizer is None else optimizer
-    value_of, gradient_of = losses.get(loss), losses.gradient(loss)
     params = [p for layer in model.layers for p in layer.params]
     state = optimizer.init(params)
-    order = batch_order(X.shape[0], batch_size, epochs, seed)
+    order = batch_order(n_samples, batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     stopper = None if early_stopping is None else early_stopping.init()
     step = 0
@@ -138,13 +183,11 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
             step += 1
             # A diverging run overflows on purpose; it is reported below, not warned about.
             with np.errstate(over="ignore", invalid="ignore"):
-                y_pred = model.forward(X[rows], training=True)
-                if isinstance(y_pred, list):  # a Model(outputs=[y]): its one output
-                    (y_pred,) = y_pred
-                value = value_of(Y[rows], y_pred) + model.regularization_loss()
+                value, upstream = step_loss(rows)
+                value += model.regularization_loss()
                 if not math.isfinite(value):
                     raise TrainingDiverged(step, epoch, value, history)
-                model.backward(gradient_of(Y[rows], y_pred))
+                model.backward(upstream)
                 grads = [g for layer in model.layers for g in layer.grads]
                 optimizer.step(params, grads, state)
             history.loss.append(value)
@@ -155,3 +198,22 @@ def fit(model: Sequential | Model, X: np.ndarray, Y: np.ndarray, loss: str = "me
     if stopper is not None:
         early_stopping.restore(stopper, model)
     return history
+
+
+def _graph_loss(outputs: list[np.ndarray], targets: list[np.ndarray | None],
+                per_output: list[str | None], weights: list[float],
+                kl: tuple[int, int] | None) -> tuple[float, list[np.ndarray]]:
+    """L = Σ_k w_k loss_k(Y_k, ŷ_k) + KL(ŷ_mean, ŷ_log_var), and dL/dŷ_k for every output
+    (zero for an output that enters no term)."""
+    value, upstream = 0.0, [np.zeros_like(y) for y in outputs]
+    for k, (name, weight) in enumerate(zip(per_output, weights, strict=True)):
+        if name is not None:
+            value += weight * losses.get(name)(targets[k], outputs[k])
+            upstream[k] += weight * losses.gradient(name)(targets[k], outputs[k])
+    if kl is not None:
+        mean, log_var = kl
+        value += losses.gaussian_kl(outputs[mean], outputs[log_var])
+        d_mean, d_log_var = losses.gaussian_kl_gradient(outputs[mean], outputs[log_var])
+        upstream[mean] += d_mean
+        upstream[log_var] += d_log_var
+    return value, upstream

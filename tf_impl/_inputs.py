@@ -24,7 +24,15 @@ import numpy as np
 import tensorflow as tf
 
 import reference
-from reference._fit_checks import check_run, check_targets, is_sparse
+from reference._fit_checks import (
+    as_parts,
+    check_graph_data,
+    check_run,
+    check_targets,
+    check_terms,
+    is_graph_run,
+    is_sparse,
+)
 from reference._validation import (
     HYPERPARAMETERS,
     SWITCHES,
@@ -148,17 +156,21 @@ def _input_shape(model: keras.Layer, given: tuple) -> tuple:
 def training_data(where: str, model: Any, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  early_stopping: object = None, **_: Any) -> dict[str, Any]:
+                  early_stopping: object = None, loss_weights: object = None, kl: object = None,
+                  **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``), and
     X (N, …) and Y (N, out) as tensors of the model's dtype; for a sparse loss Y holds
     integer class indices (N,) in [0, C − 1], or (N, T) for an output per step; X holds
-    integer indices when the model begins with an Embedding."""
+    integer indices when the model begins with an Embedding. A graph's run (lists, a loss
+    per output, ``kl``): :func:`graph_training_data`."""
     if not isinstance(model, keras.Layer) or not model.trainable_variables:
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
     inputs, outputs = (len(getattr(model, kind, None) or [None]) for kind in ("inputs",
                                                                               "outputs"))
+    if is_graph_run(inputs, outputs, X, Y, loss, loss_weights, kl):
+        return graph_training_data(where, model, X, Y, loss, loss_weights, kl)
     if inputs != 1 or outputs != 1:  # as the spec's fit: X and Y are one array each
         raise ValueError(f"{where}: trains a model of one input and one output (X and Y); the "
                          f"model has {inputs} input(s) and {outputs} output(s)")
@@ -293,3 +305,61 @@ def check_input_shape(where: str) -> Callable[[_F], _F]:
             check_count(where, "input_shape", size, 1)
         return {"input_shape": tuple(int(size) for size in shape)}
     return checked(check, where)
+
+
+# -- graph models: several inputs and outputs (fit), the KL term ------------------------------
+
+def code_pair(where: str, z_mean: object, z_log_var: object) -> dict[str, Any]:
+    """A Gaussian code's mean and log-variance: float tensors of one dtype and one shape,
+    (N, *) with at least one entry per sample."""
+    z_mean = _as_float(where, "z_mean", as_tensor(z_mean, where, "z_mean"), None)
+    z_log_var = _as_float(where, "z_log_var", as_tensor(z_log_var, where, "z_log_var"),
+                          z_mean.dtype)
+    check_same_shape(where, z_mean.shape, z_log_var.shape)
+    if len(z_mean.shape) < 2:
+        check_shape(where, "z_mean", z_mean.shape, (None, None))
+    check_not_empty(where, "z_mean", z_mean.shape)
+    return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+
+def _graph_input(where: str, what: str, value: object, spec: Any) -> tf.Tensor:
+    """One input of a functional model, as its ``keras.Input`` takes it: a boolean mask
+    or integer indices as they are, floats of the Input's dtype."""
+    dtype = tf.as_dtype(spec.dtype)
+    if not dtype.is_floating:
+        t = as_tensor(value, where, what)
+        if t.dtype.is_floating:
+            raise TypeError(f"{where}: {what} must be {dtype.name} (the Input's dtype), got "
+                            f"{t.dtype.name}")
+        return t if t.dtype == dtype or dtype == tf.bool else tf.cast(t, dtype)
+    return as_float_tensor(value, dtype, where, what)
+
+
+def graph_training_data(where: str, model: Any, X: object, Y: object, loss: object,
+                        loss_weights: object, kl: object) -> dict[str, Any]:
+    """A functional model's run, checked as the spec's ``fit`` checks it
+    (``check_terms``, ``check_graph_data``): X a tensor per ``model.inputs`` of that
+    Input's shape and dtype, Y a target per output with a loss (None otherwise). Returns
+    X and Y as lists, ``loss`` one name (or None) per output, ``loss_weights`` one float
+    per output and ``kl``."""
+    if not isinstance(getattr(model, "inputs", None), list) or \
+            not isinstance(getattr(model, "outputs", None), list):
+        raise TypeError(f"{where}: a run with several inputs or outputs takes a functional "
+                        f"keras.Model, got {type(model).__name__}")
+    dtype = tf.as_dtype(model.trainable_variables[0].dtype)
+    per_output, weights, kl = check_terms(where, loss, loss_weights, kl, len(model.outputs))
+    xs = [_graph_input(where, f"X[{k}]", x, spec) for k, (x, spec) in enumerate(
+        zip(as_parts(where, "X", X, len(model.inputs)), model.inputs, strict=True))]
+    ys = as_parts(where, "Y", Y, len(model.outputs), [name is not None for name in per_output])
+    ys = [None if y is None else as_tensor(y, where, f"Y[{k}]") if is_sparse(name) else
+          as_float_tensor(y, dtype, where, f"Y[{k}]")
+          for k, (y, name) in enumerate(zip(ys, per_output, strict=True))]
+    outputs = [tuple(t.shape[1:]) for t in model.outputs]
+    check_graph_data(where, per_output, [tuple(x.shape) for x in xs],
+                     [tuple(t.shape[1:]) for t in model.inputs],
+                     [None if y is None else tuple(y.shape) for y in ys],
+                     [None if y is None else y.dtype for y in ys], outputs)
+    for k, (y, name) in enumerate(zip(ys, per_output, strict=True)):
+        if name is not None and is_sparse(name) and outputs[k][-1] is not None:
+            _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k][-1] - 1)
+    return {"X": xs, "Y": ys, "loss": per_output, "loss_weights": weights, "kl": kl}

@@ -35,7 +35,7 @@ import keras
 import tensorflow as tf
 
 from reference.losses import BOTH, PREDICTIONS, TARGETS
-from tf_impl._inputs import checked, pair, sparse
+from tf_impl._inputs import checked, code_pair, pair, sparse
 
 
 @checked(pair())
@@ -107,6 +107,14 @@ def sparse_categorical_cross_entropy_with_logits(y_true: tf.Tensor,
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
                                                       dtype=y_pred.dtype.name)
     return loss(y_true, y_pred)
+
+
+@checked(code_pair)
+def gaussian_kl(z_mean: tf.Tensor, z_log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, 1)) summed over the code, averaged over the batch, as the Keras
+    VAE example's ``train_step`` writes it (Keras has no loss object for it)."""
+    kl = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))
+    return tf.reduce_mean(tf.reduce_sum(kl, axis=list(range(1, len(kl.shape)))))
 
 
 def get(name: str):

@@ -22,6 +22,7 @@ Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -34,23 +35,40 @@ from tf_impl._inputs import checked, training_data
 
 
 @checked(training_data)
-def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_error",
-        optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0, early_stopping: object = None, *,
-        tf_function: bool = False) -> History:
+def fit(model: keras.Model, X: object, Y: object,
+        loss: str | Sequence[str | None] = "mean_squared_error", optimizer: object = None,
+        epochs: int = 1, batch_size: int | None = None, seed: int | None = 0,
+        early_stopping: object = None, *, tf_function: bool = False,
+        loss_weights: Sequence[float] | None = None,
+        kl: tuple[int, int] | None = None) -> History:
     """Train ``model`` (e.g. from ``tf_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
-    (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step.
+    (default ``reference.optimizers.SGD()``); ``tf_function`` compiles the step. A
+    functional model trains as in the spec, as Keras's ``fit`` takes one: X a list, one
+    tensor per ``model.inputs``; Y one target per output (None without one); ``loss`` one
+    name per output, weighed by ``loss_weights`` (``compile(loss=[...],
+    loss_weights=[...])``); ``kl=(mean, log_var)`` adds ``tf_impl.losses.gaussian_kl`` of
+    those two outputs on the tape, as the Keras VAE example's ``train_step`` does.
     """
     keras_optimizer = optimizers.from_reference(
         reference.optimizers.SGD() if optimizer is None else optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace
-    loss_fn = getattr(losses, loss)
+    graph = isinstance(X, list)  # a graph's run (checked): a tensor per input
+    targets = [k for k, name in enumerate(loss) if name] if graph else [0]
+    loss_fns = [getattr(losses, name) for name in loss if name] if graph else \
+        [getattr(losses, loss)]
+    weights = [loss_weights[k] for k in targets] if graph else [1.0]
 
-    def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    def train_step(x: list[tf.Tensor], y: list[tf.Tensor]) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            value = loss_fn(y, model(x, training=True)) + sum(model.losses)  # L2 terms
+            outputs = model(x if len(x) > 1 else x[0], training=True)
+            outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+            value = sum(weight * loss_fn(y_true, outputs[k]) for k, weight, loss_fn, y_true
+                        in zip(targets, weights, loss_fns, y, strict=True))
+            if graph and kl is not None:  # the VAE's KL term: two outputs, no target
+                value = value + losses.gaussian_kl(outputs[kl[0]], outputs[kl[1]])
+            value = value + sum(model.losses)  # L2 terms
         grads = tape.gradient(value, model.trainable_variables)
         # An Embedding's gradient is tf.IndexedSlices, one slice per lookup; Keras's Adam
         # would square each slice apart (v gets Σ g² of a row's lookups, not (Σ g)²).
@@ -60,7 +78,8 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
 
     if tf_function:
         train_step = tf.function(train_step, reduce_retracing=True)
-    order = batch_order(X.shape[0], batch_size, epochs, seed)
+    xs, ys = (X, [Y[k] for k in targets]) if graph else ([X], [Y])
+    order = batch_order(xs[0].shape[0], batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     callback = None if early_stopping is None else callbacks.from_reference(early_stopping)
     if callback is not None:  # a custom loop drives the callback itself
@@ -71,7 +90,8 @@ def fit(model: keras.Model, X: object, Y: object, loss: str = "mean_squared_erro
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
             step += 1
-            value = float(train_step(tf.gather(X, rows), tf.gather(Y, rows)))
+            value = float(train_step([tf.gather(x, rows) for x in xs],
+                                     [tf.gather(y, rows) for y in ys]))
             if not math.isfinite(value):
                 raise TrainingDiverged(step, epoch, value, history)
             history.loss.append(value)

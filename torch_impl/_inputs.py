@@ -14,6 +14,7 @@ than cast silently.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from reference._fit_checks import check_run, check_targets, is_sparse
+from reference._fit_checks import (
+    as_parts,
+    check_graph_data,
+    check_run,
+    check_targets,
+    check_terms,
+    is_graph_run,
+    is_sparse,
+)
 from reference._validation import (
     HYPERPARAMETERS,
     SWITCHES,
@@ -160,15 +169,19 @@ def model_input(where: str, model: nn.Module, X: object) -> torch.Tensor:
 def training_data(where: str, model: nn.Module, X: object, Y: object,
                   loss: object = "mean_squared_error", optimizer: object = None,
                   epochs: object = 1, batch_size: object = None, seed: object = 0,
-                  early_stopping: object = None, l2: object = None, **_: Any) -> dict[str, Any]:
+                  early_stopping: object = None, l2: object = None, loss_weights: object = None,
+                  kl: object = None, **_: Any) -> dict[str, Any]:
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``); X by
     :func:`model_input` and Y (N, out) as tensors of the model's dtype; for a sparse loss Y
     holds integer class indices (N,) in [0, C − 1], or (N, T) for an output per step;
-    ``l2`` names parameters of the model, each with a finite λ ≥ 0."""
+    ``l2`` names parameters of the model, each with a finite λ ≥ 0. A graph's run (lists,
+    a loss per output, ``kl``): :func:`graph_training_data`."""
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
+    if is_graph_run(_input_count(model), 1, X, Y, loss, loss_weights, kl):
+        return graph_training_data(where, model, X, Y, loss, loss_weights, kl, l2)
     if l2 is not None and not isinstance(l2, Mapping):
         raise TypeError(f"{where}: l2 must map parameter names to λ (a dict) or be None, got "
                         f"{type(l2).__name__} {l2!r:.60}")
@@ -308,3 +321,77 @@ def schedule_start(where: str, optimizer: torch.optim.Optimizer,
             for a, b in itertools.pairwise(values)):
         raise ValueError(f"{where}: MultiStepLR multiplies by one γ, but the values "
                          f"{list(values)} are not geometric")
+
+
+# -- graph models: several inputs and outputs (fit), the KL term ------------------------------
+
+def code_pair(where: str, z_mean: object, z_log_var: object) -> dict[str, Any]:
+    """A Gaussian code's mean and log-variance: float tensors of one dtype and one shape,
+    (N, *) with at least one entry per sample."""
+    z_mean = _as_float(where, "z_mean", as_tensor(z_mean, where, "z_mean"), None)
+    z_log_var = _as_float(where, "z_log_var", as_tensor(z_log_var, where, "z_log_var"),
+                          z_mean.dtype)
+    check_same_shape(where, tuple(z_mean.shape), tuple(z_log_var.shape))
+    if z_mean.dim() < 2:
+        check_shape(where, "z_mean", tuple(z_mean.shape), (None, None))
+    check_not_empty(where, "z_mean", tuple(z_mean.shape))
+    return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+
+def _input_count(model: nn.Module) -> int:
+    """How many tensors the model's ``forward`` takes (a GraphModule: one per Input)."""
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               for p in inspect.signature(model.forward).parameters.values())
+
+
+def _graph_input(where: str, what: str, value: object, dtype: torch.dtype) -> torch.Tensor:
+    """One input of a graph: a boolean tensor stays a mask (attention's), integers become
+    long indices (an Embedding's), floats must be the model's dtype."""
+    t = as_tensor(value, where, what)
+    if t.dtype == torch.bool:
+        return t
+    return t.long() if not t.is_floating_point() else as_float_tensor(t, dtype, where, what)
+
+
+def graph_training_data(where: str, model: nn.Module, X: object, Y: object, loss: object,
+                        loss_weights: object, kl: object, l2: object) -> dict[str, Any]:
+    """A graph's run, checked as the spec's ``fit`` checks it (``check_terms``,
+    ``check_graph_data``): X a tensor per ``forward`` argument (feature maps
+    channels-first), the outputs counted on X's first row (eval mode, no gradient), Y a
+    target per output with a loss (None otherwise). Returns X and Y as lists, ``loss`` one
+    name (or None) per output, ``loss_weights`` one float per output and ``kl``."""
+    if l2:
+        raise ValueError(f"{where}: l2 is for a Sequential's run; a graph's run takes none")
+    dtype = next(model.parameters()).dtype
+    xs = [_graph_input(where, f"X[{k}]", x, dtype)
+          for k, x in enumerate(as_parts(where, "X", X, _input_count(model)))]
+    check_graph_data(where, [None], [tuple(x.shape) for x in xs],
+                     [(None,) * (x.dim() - 1) for x in xs], [None], [None], [()])
+    modes = {module: module.training for module in model.modules()}
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs = model(*(x[:1] for x in xs))
+    except (RuntimeError, ValueError, TypeError, IndexError) as error:
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise ValueError(f"{where}: the model cannot take X of shapes "
+                         f"{[tuple(x.shape) for x in xs]} (channels-first for feature maps); "
+                         f"torch stops with: {reason}") from None
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    outputs = list(outputs) if isinstance(outputs, tuple | list) else [outputs]
+    per_output, weights, kl = check_terms(where, loss, loss_weights, kl, len(outputs))
+    ys = as_parts(where, "Y", Y, len(outputs), [name is not None for name in per_output])
+    ys = [None if y is None else as_tensor(y, where, f"Y[{k}]") if is_sparse(name) else
+          as_float_tensor(y, dtype, where, f"Y[{k}]")
+          for k, (y, name) in enumerate(zip(ys, per_output, strict=True))]
+    check_graph_data(where, per_output, [tuple(x.shape) for x in xs],
+                     [tuple(x.shape[1:]) for x in xs],
+                     [None if y is None else tuple(y.shape) for y in ys],
+                     [None if y is None else y.dtype for y in ys],
+                     [tuple(o.shape[1:]) for o in outputs])
+    for k, (y, name) in enumerate(zip(ys, per_output, strict=True)):
+        if name is not None and is_sparse(name):
+            _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k].shape[-1] - 1)
+    return {"X": xs, "Y": ys, "loss": per_output, "loss_weights": weights, "kl": kl}

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from reference.losses import BOTH, EPSILON, PREDICTIONS, TARGETS
-from torch_impl._inputs import checked, pair, sparse
+from torch_impl._inputs import checked, code_pair, pair, sparse
 
 
 @checked(pair())
@@ -105,6 +105,14 @@ def sparse_categorical_cross_entropy_with_logits(y_true: torch.Tensor,
                                                  y_pred: torch.Tensor) -> torch.Tensor:
     """(1/N) Σ (logsumexp(x) − x_k): ``F.cross_entropy`` with class indices."""
     return F.cross_entropy(y_pred.movedim(-1, 1), y_true)  # classes on axis 1: (N, C, T)
+
+
+@checked(code_pair)
+def gaussian_kl(z_mean: torch.Tensor, z_log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, 1)) summed over the code, averaged over the batch:
+    mean_n Σ_j −½(1 + log σ² − μ² − σ²), as a torch VAE writes it (no loss module)."""
+    kl = -0.5 * (1 + z_log_var - z_mean.square() - z_log_var.exp())
+    return kl.flatten(1).sum(dim=1).mean()
 
 
 def get(name: str):

@@ -20,6 +20,8 @@ images channels-first, (N, C, H, W), as the model takes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 import reference
@@ -29,15 +31,21 @@ from torch_impl._inputs import checked, training_data
 
 
 @checked(training_data)
-def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_error",
-        optimizer: object = None, epochs: int = 1, batch_size: int | None = None,
-        seed: int | None = 0, early_stopping: object = None,
-        l2: dict[str, float] | None = None) -> History:
+def fit(model: torch.nn.Module, X: object, Y: object,
+        loss: str | Sequence[str | None] = "mean_squared_error", optimizer: object = None,
+        epochs: int = 1, batch_size: int | None = None, seed: int | None = 0,
+        early_stopping: object = None, l2: dict[str, float] | None = None, *,
+        loss_weights: Sequence[float] | None = None,
+        kl: tuple[int, int] | None = None) -> History:
     """Train ``model`` (e.g. from ``torch_impl.from_reference``) in place; per-step losses.
 
     The arguments are the spec's: ``loss`` a name, ``optimizer`` a spec optimizer object
     (default ``reference.optimizers.SGD()``); ``l2``: λ by parameter name
-    (``"0.weight"``), each adding λ‖p‖² to the loss.
+    (``"0.weight"``), each adding λ‖p‖² to the loss. A graph module trains as in the
+    spec: X a list, one tensor per ``forward`` argument; Y one target per output (None
+    without one); ``loss`` one name per output, weighed by ``loss_weights``; ``kl=(mean,
+    log_var)`` adds ``torch_impl.losses.gaussian_kl`` of those two outputs, in the loop
+    as a torch user writes a VAE's loss.
     """
     optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
     torch_optimizer = optimizers.from_reference(optimizer, model.parameters())
@@ -45,8 +53,24 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
                                             ("clipnorm", "global_clipnorm", "clipvalue"))
     scheduler = None if isinstance(optimizer.learning_rate, int | float) else \
         schedules.from_reference(optimizer.learning_rate, torch_optimizer)
-    loss_fn = getattr(losses, loss)
-    order = batch_order(X.shape[0], batch_size, epochs, seed)
+    if isinstance(X, list):  # a graph's run (checked): a tensor per input, a loss per output
+
+        def compute_loss(index: torch.Tensor) -> torch.Tensor:
+            outputs = model(*(x[index] for x in X))
+            outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
+            value = sum(weight * getattr(losses, name)(y[index], y_pred) for name, weight, y,
+                        y_pred in zip(loss, loss_weights, Y, outputs, strict=True) if name)
+            if kl is not None:  # the VAE's KL term: a loss of two outputs, no target
+                value = value + losses.gaussian_kl(outputs[kl[0]], outputs[kl[1]])
+            return value
+        n_samples = X[0].shape[0]
+    else:
+        loss_fn = getattr(losses, loss)
+
+        def compute_loss(index: torch.Tensor) -> torch.Tensor:
+            return loss_fn(Y[index], model(X[index]))
+        n_samples = X.shape[0]
+    order = batch_order(n_samples, batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
     stopper = None if early_stopping is None else callbacks.from_reference(early_stopping)
@@ -58,7 +82,7 @@ def fit(model: torch.nn.Module, X: object, Y: object, loss: str = "mean_squared_
             step += 1
             index = torch.from_numpy(rows)
             torch_optimizer.zero_grad()
-            value = loss_fn(Y[index], model(X[index]))
+            value = compute_loss(index)
             value = value + sum(strength * parameter.square().sum()
                                 for strength, parameter in penalised)
             if not torch.isfinite(value):
