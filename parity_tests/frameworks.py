@@ -140,7 +140,8 @@ def run_spec_fit(data: dict, convention: str) -> FitRun:
             optimizer=replace(data["optimizer"], convention=convention), epochs=data["epochs"],
             batch_size=data["batch_size"], seed=data["seed"],
             early_stopping=None if data.get("early_stopping") is None else
-            replace(data["early_stopping"], convention=convention))
+            replace(data["early_stopping"], convention=convention),
+            **{k: data[k] for k in ("loss_weights", "kl") if k in data})
     except TrainingDiverged as diverged:
         return FitRun(np.array(diverged.history.loss), None, diverged.step)
     return FitRun(np.array(history.loss), flat_params(model), None)
@@ -148,7 +149,7 @@ def run_spec_fit(data: dict, convention: str) -> FitRun:
 
 def _fit_args(data: dict) -> dict:
     return {k: data[k] for k in ("loss", "optimizer", "epochs", "batch_size", "seed",
-                                 "early_stopping") if k in data}
+                                 "early_stopping", "loss_weights", "kl") if k in data}
 
 
 class _Framework:
@@ -307,14 +308,17 @@ class Torch(_Framework):
         # nn.Linear keeps no λ (a graph's cases have none)
         l2 = {} if graph else self.impl.convert.l2_penalties(model, module)
         X = data["X"]
-        if graph and reference.graphs.feature_maps(model)[model.inputs[0].name]:
-            X = np.ascontiguousarray(np.moveaxis(X, -1, 1))  # torch's layout: channels-first
+        if graph:  # torch's layout: a feature map channels-first
+            maps = reference.graphs.feature_maps(model)
+            X = [np.ascontiguousarray(np.moveaxis(x, -1, 1)) if maps[t.name] else x
+                 for x, t in zip(as_list(X, isinstance(X, list)), model.inputs, strict=True)]
+            X = X if isinstance(data["X"], list) else X[0]
         try:
             history = self.impl.fit(module, X, data["Y"], **_fit_args(data), l2=l2)
         except TrainingDiverged as diverged:
             return {"": FitRun(np.array(diverged.history.loss), None, diverged.step)}
         if graph:
-            spec = self.impl.to_reference(module, input_shapes=[model.input_shape])
+            spec = self.impl.to_reference(module, input_shapes=[t.shape for t in model.inputs])
             return {"": FitRun(np.array(history.loss), flat_params(spec, like=model), None)}
         spec = self.impl.to_reference(module, input_shape=model.input_shape)
         return {"": FitRun(np.array(history.loss), flat_params(spec), None)}

@@ -1247,7 +1247,8 @@ def _graph_case(label: str, build: Callable[[np.dtype], tuple], loss: str,
 
 def _graph_training_case(label: str, build: Callable[[np.dtype], object], optimizer: object,
                          epochs: int, batch_size: int | None) -> Case:
-    """A training run of a graph of one input and one output (the training module's keys)."""
+    """A training run of a graph of one output (the training module's keys; X a list for
+    a graph of several inputs)."""
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
         data = _graph_case(label, build, "mean_squared_error").make(rng, dtype, 2 * batch + 6)
         return {"model": data["model"], "X": data["x"], "Y": data["y_true"],
@@ -1486,8 +1487,8 @@ def _padding_mask(batch: int, shape: tuple[int, ...]) -> np.ndarray:
 
 def _transformer_cases() -> tuple[Case, ...]:
     """The Transformer encoder block (``reference.transformer.encoder_block``): forward and
-    gradients with a padding mask, an input of the graph; a short SGD run of the block
-    with a causal mask (``fit`` takes models of one input).
+    gradients with a padding mask, an input of the graph; short SGD runs of the block
+    with a causal mask and with the padding mask (``fit`` takes X = [x, mask]).
 
     The run's heads are 4 wide, so that Keras's scale 1/√4, rounded to float32 on the TF
     backend, is exact: with heads of 3 the converter folds s / fl32(s) into the query
@@ -1505,6 +1506,10 @@ def _transformer_cases() -> tuple[Case, ...]:
     def causal(dtype: np.dtype) -> Model:
         return encoder_block(embed_dim=8, num_heads=2, causal=True, dtype=dtype, seed=None)
 
+    def padded_run(dtype: np.dtype) -> Model:
+        return encoder_block(embed_dim=8, num_heads=2, padding_mask=True, dtype=dtype,
+                             seed=None)
+
     return (
         _graph_case("a Transformer encoder block (T = 5, E = 6, 2 heads, feed-forward 8): "
                     "self-attention with a padding mask (an input) → Add → LayerNorm → "
@@ -1513,6 +1518,10 @@ def _transformer_cases() -> tuple[Case, ...]:
                                      "a causal mask, 3 steps of SGD(0.1) on full batches",
                                      causal, optimizers.SGD(0.1), 3, None),
                 batched=False),  # one data size, as the ResNet's run
+        replace(_graph_training_case("the Transformer encoder block (E = 8, heads of 4) with "
+                                     "a padding mask, X = [x, mask]: 3 steps of SGD(0.1) on "
+                                     "full batches", padded_run, optimizers.SGD(0.1), 3, None),
+                batched=False),
     )
 
 
