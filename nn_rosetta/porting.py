@@ -87,6 +87,7 @@ ACTIVATIONS: dict[str, Callable[[dict[str, float], bool], tuple[str, str]]] = {
     "softmax": lambda p, tf64: ("torch.softmax({}, dim=-1)", ""),
     "softplus": lambda p, tf64: ("F.softplus({})", ""),
     "silu": lambda p, tf64: ("F.silu({})", ""),
+    "exponential": lambda p, tf64: ("torch.exp({})", ""),
     "gelu": lambda p, tf64: (
         ('F.gelu({}, approximate="tanh")', "") if p.get("approximate", "none") == "tanh" else
         (f"0.5 * {{0}} * (1 + torch.erf({{0}} * {float(np.float32(np.sqrt(0.5)))!r}))",

@@ -698,6 +698,10 @@ def test_silu() -> None:
     _activation(keras.activations.silu, nn.SiLU())
 
 
+def test_exponential() -> None:
+    _activation(keras.activations.exponential, torch.exp)
+
+
 def test_gelu() -> None:
     z = 3 * data(4, 5)
     exact, approximate = keras.activations.gelu(z), keras.activations.gelu(z, approximate=True)

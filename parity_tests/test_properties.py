@@ -89,8 +89,9 @@ def check_finite_differences(concept, case, batch: int, seed: int) -> None:
     upstream = None
     if concept.module == "activations":
         upstream = np.random.default_rng(seed + 1).standard_normal(data["z"].shape)
-        # |φ(z)| ≤ 1 + |z| for every registered activation.
-        scale = float(np.sum(np.abs(upstream) * (1.0 + np.abs(data["z"]))))
+        # |φ(z)| ≤ 1 + |z| for every registered activation but the exponential: its own size
+        values = reference.activations.get(concept.name, **data["params"])(data["z"])
+        scale = float(np.sum(np.abs(upstream) * (1.0 + np.abs(data["z"]) + np.abs(values))))
     elif concept.module == "losses":
         size = 1.0 + _largest(data["y_true"]) + _largest(data["y_pred"])
         scale = size ** (2 if concept.name in SQUARED else 1)

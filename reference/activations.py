@@ -8,7 +8,9 @@ vector-Jacobian product ``g ↦ gᵀ J``; :class:`Activation` gives every activa
 
 All functions keep the input's floating dtype (float32 stays float32) and are
 numerically stable: no overflow and no NumPy warning for any finite input (the
-registry's extreme cases reach ±1e4). A NaN input gives a NaN output (softmax: the
+registry's extreme cases reach ±1e4), except ``exponential``, whose value is beyond
+the dtype's range past z ≈ 709.8 (float64) or 88.7 (float32): there it is inf, in
+every framework, without a warning. A NaN input gives a NaN output (softmax: the
 whole row), never a number.
 
 At a kink the derivative takes the value the frameworks use: ReLU'(0) = 0,
@@ -181,6 +183,19 @@ def silu_derivative(z: np.ndarray) -> np.ndarray:
     return s * (1.0 + z * (1.0 - s))
 
 
+def exponential(z: np.ndarray) -> np.ndarray:
+    """φ(z) = e^z (Keras's ``"exponential"``): a variational autoencoder's σ = e^(½ log σ²).
+    inf where e^z exceeds the dtype's range (z > 709.78 in float64, 88.72 in float32)."""
+    z = _float(z, "exponential")
+    with np.errstate(over="ignore"):
+        return np.exp(z)
+
+
+def exponential_derivative(z: np.ndarray) -> np.ndarray:
+    """φ'(z) = e^z."""
+    return exponential(z)
+
+
 def _gelu_form(approximate: str) -> str:
     if approximate not in _GELU_FORMS:
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -250,7 +265,8 @@ class Activation:
 
 _FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     f.__name__: f
-    for f in (identity, step, sigmoid, tanh, relu, leaky_relu, elu, softmax, softplus, silu, gelu)
+    for f in (identity, step, sigmoid, tanh, relu, leaky_relu, elu, softmax, softplus, silu, gelu,
+              exponential)
 }
 _DERIVATIVES: dict[str, Callable[..., np.ndarray]] = {
     name: globals()[f"{name}_derivative"] for name in _FUNCTIONS if name != "softmax"

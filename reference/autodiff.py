@@ -422,6 +422,12 @@ def silu(z: Tensor) -> Tensor:
     return z * sigmoid(z)
 
 
+def exponential(z: Tensor) -> Tensor:
+    """e^z (inf past the dtype's range, as the spec's ``exponential``)."""
+    with np.errstate(over="ignore"):
+        return exp(z)
+
+
 def _normal_cdf(x: Tensor) -> Tensor:
     """Φ(x) by ``scipy.special.ndtr``, accurate in both tails; derivative ϕ(x)."""
     return _elementwise(x, special.ndtr(x.data),
@@ -527,7 +533,7 @@ def sparse_categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: Ten
 
 ACTIVATIONS: dict[str, Callable[..., Tensor]] = {
     f.__name__: f for f in (identity, step, sigmoid, tanh, relu, leaky_relu, elu, softmax,
-                            softplus, silu, gelu)
+                            softplus, silu, gelu, exponential)
 }
 LOSSES: dict[str, Callable[[np.ndarray, Tensor], Tensor]] = {
     name: globals()[name] for name in _spec_losses.NAMES

@@ -630,6 +630,7 @@ _ACTIVATION_NOTES = {
     "identity": ("003",), "step": ("001", "004"), "sigmoid": ("000", "001", "002", "003"),
     "tanh": ("000", "002", "003"), "relu": ("000", "002", "003"), "leaky_relu": ("003",),
     "elu": ("003",), "softmax": ("003",), "softplus": (), "silu": (), "gelu": (),
+    "exponential": (),
 }
 _ACTIVATION_PARAMS = {"leaky_relu": ({}, {"negative_slope": 0.2}), "elu": ({}, {"alpha": 0.3}),
                       "gelu": ({}, {"approximate": "tanh"})}
@@ -1561,10 +1562,14 @@ def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:
 
 
 def _extreme_activation_case(name: str) -> Case:
+    # e^z leaves float32's range past 88.7: the exponential's extremes stop at ±80
+    high = 80.0 if name == "exponential" else 1e4
+
     def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
-        z = _spread(rng, (batch, int(rng.integers(2, 8))))
+        z = _spread(rng, (batch, int(rng.integers(2, 8))), high=np.log10(high))
         return {"z": (_away_from_zero(z) if name in _KINKED else z).astype(dtype), "params": {}}
-    return Case(f"{name}, z up to ±1e4", make, extreme=True)
+    return Case(f"{name}, z up to ±{'80' if name == 'exponential' else '1e4'}", make,
+                extreme=True)
 
 
 def _saturated(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -1624,7 +1629,9 @@ def _with_extreme_cases(concept: Concept) -> Concept:
     elif concept.module == "losses" and concept.name in _LOSSES:
         extra = (_extreme_loss_case(concept.name, _LOSSES[concept.name][0]),)
     elif concept.name == "Dense":
-        extra = tuple(_extreme_model_case(a) for a in activations.NAMES if a != "step")
+        # a pre-activation of 1e4 has no finite exponential: the activation's own case
+        extra = tuple(_extreme_model_case(a) for a in activations.NAMES
+                      if a not in ("step", "exponential"))
     else:
         extra = ()
     return replace(concept, cases=concept.cases + extra)

@@ -98,6 +98,11 @@ def gelu(z: tf.Tensor, approximate: str = "none") -> tf.Tensor:
     return keras.activations.gelu(z, approximate=True)
 
 
+def exponential(z: tf.Tensor) -> tf.Tensor:
+    """e^z (Keras's ``exponential``)."""
+    return keras.activations.exponential(z)
+
+
 # -- the spec's activations on stock Keras layers ------------------------------------------
 # A layer's ``activation=`` takes a name; Keras's functions by that name, and the spec
 # activation each computes. Keras's defaults are written out where they differ from the
@@ -109,6 +114,7 @@ KERAS_NAMES: dict[str, tuple[str, dict[str, float]]] = {
     "elu": ("elu", {}), "softmax": ("softmax", {}), "softplus": ("softplus", {}),
     "silu": ("silu", {}), "swish": ("silu", {}), "gelu": ("gelu", {}),
     "gelu_erf": ("gelu", {}), "gelu_tanh": ("gelu", {"approximate": "tanh"}),
+    "exponential": ("exponential", {}),
 }
 
 
@@ -200,7 +206,7 @@ def following_activation(layer: keras.Layer, where: str) -> tuple[str, dict[str,
 TEMPLATES: dict[str, Callable[[dict[str, float]], tuple[str, str, str] | None]] = {
     "identity": lambda p: ("", "", ""),
     **{name: (lambda p, name=name: (f'activation="{name}"', "", ""))
-       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu")},
+       for name in ("sigmoid", "tanh", "relu", "softmax", "softplus", "silu", "exponential")},
     # Keras's activation="gelu" is the exact form; its tanh form has no name to pass
     "gelu": lambda p: ('activation="gelu"', "", "") if p.get("approximate", "none") == "none"
     else None,

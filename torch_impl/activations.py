@@ -81,6 +81,11 @@ def gelu(z: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     return F.gelu(z, approximate=approximate)
 
 
+def exponential(z: torch.Tensor) -> torch.Tensor:
+    """e^z."""
+    return torch.exp(z)
+
+
 class Heaviside(nn.Module):
     """The step function as a module: torch has no module for it, only ``torch.heaviside``.
 
@@ -89,6 +94,17 @@ class Heaviside(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return step(z)
+
+
+class Exp(nn.Module):
+    """e^z as a module (Keras's ``Activation("exponential")``): torch has no module for
+    it, only ``torch.exp``.
+
+    Shape: any; the output has the input's shape.
+    """
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.exp(z)
 
 
 # The stock module of each spec activation, built from its parameters and the dtype.
@@ -104,12 +120,14 @@ _MODULES = {
     "softplus": lambda dtype: nn.Softplus(threshold=_SOFTPLUS_THRESHOLD[dtype]),
     "silu": lambda dtype: nn.SiLU(),
     "gelu": lambda dtype, approximate="none": nn.GELU(approximate=approximate),
+    "exponential": lambda dtype: Exp(),
 }
 
 # The spec activation (name, parameters) each torch activation module computes; ``None``
 # where its settings compute none (a softmax over another axis, softplus with β ≠ 1).
 _SPEC = {
     Heaviside: lambda m: ("step", {}),
+    Exp: lambda m: ("exponential", {}),
     nn.Identity: lambda m: ("identity", {}),
     nn.Sigmoid: lambda m: ("sigmoid", {}),
     nn.Tanh: lambda m: ("tanh", {}),
@@ -154,4 +172,4 @@ def from_module(module: nn.Module, where: str, feature_map: bool = False
     return reference.activations.get(name, **params)
 
 
-SMALL_MODULES = (Heaviside,)
+SMALL_MODULES = (Heaviside, Exp)
