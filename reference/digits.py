@@ -12,7 +12,9 @@ stroke segment of every sample at once.
 ``tf_impl.from_reference`` give its PyTorch and Keras twins with the same weights.
 :func:`digit_resnet` is a small residual network on the same images: a graph
 (``reference.Model``), the shape of the ResNets people port, at a size that trains here;
-:func:`digit_unet` a small U-Net (a transposed convolution and a skip connection).
+:func:`digit_unet` a small U-Net (a transposed convolution and a skip connection);
+:func:`digit_vae` the course's variational autoencoder, its sampled code built from stock
+layers with the noise an input.
 
 Shape:
     images: (N, 28, 28, 1) in [0, 1], channels-last like MNIST in Keras;
@@ -27,10 +29,10 @@ import numpy as np
 
 from reference.convolution import Conv2D, Conv2DTranspose, GlobalAveragePooling2D, MaxPool2D
 from reference.graphs import Input, Model, SymbolicTensor
-from reference.layers import Activation, Dense, Flatten
-from reference.merging import Add, Concatenate
+from reference.layers import Activation, Dense, Flatten, Reshape
+from reference.merging import Add, Concatenate, Multiply
 from reference.networks import Sequential
-from reference.normalization import BatchNormalization
+from reference.normalization import BatchNormalization, Rescaling
 
 SIZE = 28
 
@@ -194,3 +196,58 @@ def digit_unet(dtype: object = np.float64, seed: int | None = 0, size: int = 8,
     h = Concatenate(name="skip")([encoded, h])
     h = Conv2D(2 * widths[0], 1, 1, activation="sigmoid", dtype=dtype, name="pixels")(h)
     return Model(image, Flatten(name="flat")(h), seed=seed)
+
+
+def sampled_code(z_mean: SymbolicTensor, z_log_var: SymbolicTensor, noise: SymbolicTensor,
+                 dtype: object = np.float64) -> SymbolicTensor:
+    r"""A variational autoencoder's code z = μ + σ ⊙ ε, σ = exp(½ log σ²), from stock layers:
+    Rescaling(0.5) → Activation("exponential") → Multiply with ε → Add μ (the
+    reparameterisation trick: the randomness is an input, ε ~ N(0, 1) drawn by the
+    caller, as Dropout's mask is injected, so that every framework samples the same z).
+
+    Backward, with g = dL/dz, is what those layers' backwards compose:
+
+        dL/dμ = g                       (Add: ∂z/∂μ = 1)
+        dL/d(log σ²) = g ⊙ ½ σ ⊙ ε      (Multiply: g ⊙ ε; exp: ⊙ σ; Rescaling: ⊙ ½)
+        dL/dε = g ⊙ σ
+
+    Shape:
+        z_mean, z_log_var, noise: (N, latent) → z: (N, latent).
+    """
+    half = Rescaling(0.5, dtype=dtype, name="half_log_var")(z_log_var)
+    sigma = Activation("exponential", dtype=dtype, name="sigma")(half)
+    spread = Multiply(name="sigma_noise")([sigma, noise])
+    return Add(name="z")([z_mean, spread])
+
+
+def digit_vae(dtype: object = np.float64, seed: int | None = 0, size: int = 8,
+              latent: int = 2, widths: tuple[int, int] = (4, 16)) -> Model:
+    """The course's variational autoencoder on (N, size, size, 1) digits (size even), with
+    the noise ε (N, latent) a second input: inputs ``[image, noise]``, outputs
+    ``[reconstruction, z_mean, z_log_var]``. Trained on reconstruction + KL:
+    ``fit(vae, [images, eps], images.reshape(N, -1), loss="binary_cross_entropy",
+    kl=(1, 2))`` (``reference.losses.gaussian_kl``, the code's distance from N(0, 1)).
+
+    Shapes per sample (the default): encoder 8×8×1 → Conv2D 3×3 stride 2 "same" relu 4×4×4
+    → Flatten 64 → Dense 16 relu → z_mean, z_log_var: Dense 2 each; the code
+    z = μ + exp(½ log σ²) ⊙ ε (:func:`sampled_code`) → decoder Dense 64 relu → Reshape
+    4×4×4 → Conv2DTranspose 4×4 stride 2 "same" sigmoid 8×8×1 → Flatten 64 (one pixel
+    probability each). The transposed kernel is 4 wide, not the Keras example's 3: its
+    "same" crop is then one row and column on each side, torch's ``padding=1``, where a
+    3-wide kernel's is TF's uneven one (an extra crop module in torch).
+    """
+    image, noise = Input((size, size, 1), name="image"), Input((latent,), name="noise")
+    h = Conv2D(1, widths[0], 3, strides=2, padding="same", activation="relu", dtype=dtype,
+               name="encode")(image)
+    h = Flatten(dtype=dtype, name="encode_flat")(h)
+    h = Dense(h.shape[0], widths[1], "relu", dtype=dtype, name="encode_dense")(h)
+    z_mean = Dense(widths[1], latent, dtype=dtype, name="z_mean")(h)
+    z_log_var = Dense(widths[1], latent, dtype=dtype, name="z_log_var")(h)
+    z = sampled_code(z_mean, z_log_var, noise, dtype)
+    grid = (size // 2, size // 2, widths[0])
+    d = Dense(latent, int(np.prod(grid)), "relu", dtype=dtype, name="decode_dense")(z)
+    d = Reshape(grid, dtype=dtype, name="decode_grid")(d)
+    d = Conv2DTranspose(widths[0], 1, 4, strides=2, padding="same", activation="sigmoid",
+                        dtype=dtype, name="decode")(d)
+    reconstruction = Flatten(dtype=dtype, name="reconstruction")(d)
+    return Model([image, noise], [reconstruction, z_mean, z_log_var], seed=seed)

@@ -1364,6 +1364,7 @@ def _graph_concepts() -> list[Concept]:
                                  residual, optimizers.Adam(0.01), 2, None),
             *_digit_resnet_cases(),
             *_digit_unet_cases(),
+            *_digit_vae_cases(),
             *_cross_attention_cases(),
             *_transformer_cases(),
         )),
@@ -1401,6 +1402,49 @@ def _digit_unet_cases() -> tuple[Case, ...]:
     return (Case(label, forward),
             Case("the small U-Net, 3 steps of Adam(0.01) on full batches of digits",
                  training, batched=False))  # one data size, as the ResNet's run
+
+
+def _digit_vae_cases() -> tuple[Case, ...]:
+    """The course's variational autoencoder (``reference.digits.digit_vae``) on 8×8
+    generated digits, the noise ε an input of the graph (drawn once per row, as Dropout's
+    mask is injected): forward and gradients through the sampling step, and short runs of
+    reconstruction + KL (``fit(..., kl=(1, 2))``)."""
+    from reference import optimizers
+    from reference.digits import digit_vae
+    from reference.graphs import Model
+
+    def vae(dtype: np.dtype) -> Model:
+        return digit_vae(dtype, seed=None)
+
+    label = ("the digits' variational autoencoder on 8×8 generated digits: Conv2D stride 2 → "
+             "Dense → z_mean, z_log_var → z = z_mean + exp(½ z_log_var) ⊙ ε (Rescaling → "
+             "Activation exponential → Multiply → Add, ε an input) → Dense → Reshape → "
+             "Conv2DTranspose (4×4, stride 2) sigmoid; MSE on each output")
+    graph = _graph_case(label, vae, "mean_squared_error")
+
+    def forward(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        data = graph.make(rng, dtype, batch)
+        data["x"][0], _ = _coarse_digits(rng, batch, dtype)
+        return data
+
+    def run(optimizer: object, epochs: int, batch_size: int | None) -> Make:
+        def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+            model = graph.make(rng, dtype, 1)["model"]
+            images, _ = _coarse_digits(rng, 2 * batch + 6, dtype)
+            noise = rng.standard_normal((len(images), 2)).astype(dtype)
+            return {"model": model, "X": [images, noise], "Y": images.reshape(len(images), -1),
+                    "loss": "binary_cross_entropy", "kl": (1, 2), "optimizer": optimizer,
+                    "epochs": epochs, "batch_size": batch_size, "seed": 0}
+        return make
+
+    return (
+        Case(label, forward),
+        Case("the digits' variational autoencoder, reconstruction (binary cross-entropy) + "
+             "KL: 3 steps of Adam(0.01) on full batches", run(optimizers.Adam(0.01), 3, None),
+             batched=False),
+        Case("the digits' variational autoencoder, reconstruction + KL: 2 epochs of SGD(0.1) "
+             "on batches of 4", run(optimizers.SGD(0.1), 2, 4), batched=False),
+    )
 
 
 def _coarse_digits(rng: np.random.Generator, n: int, dtype: np.dtype
