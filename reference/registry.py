@@ -1365,6 +1365,7 @@ def _graph_concepts() -> list[Concept]:
             *_digit_resnet_cases(),
             *_digit_unet_cases(),
             *_digit_vae_cases(),
+            _two_loss_training_case(),
             *_cross_attention_cases(),
             *_transformer_cases(),
         )),
@@ -1402,6 +1403,32 @@ def _digit_unet_cases() -> tuple[Case, ...]:
     return (Case(label, forward),
             Case("the small U-Net, 3 steps of Adam(0.01) on full batches of digits",
                  training, batched=False))  # one data size, as the ResNet's run
+
+
+def _two_loss_training_case() -> Case:
+    """``fit`` on a graph of two inputs and two outputs, a loss per output with Keras's
+    ``loss_weights``: L = MSE(y₀, ŷ₀) + 0.5 · BCE(y₁, ŷ₁)."""
+    from reference import merging, optimizers
+    from reference.graphs import Input, Model
+
+    def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+        a, b = Input((4,), name="a"), Input((3,), name="b")
+        ha = Dense(4, 5, "tanh", dtype=dtype, name="ha")(a)
+        hb = Dense(3, 2, "elu", dtype=dtype, name="hb")(b)
+        joined = merging.Concatenate(name="joined")([ha, hb])
+        model = Model([a, b], [Dense(7, 2, dtype=dtype, name="out")(joined),
+                               Dense(2, 1, "sigmoid", dtype=dtype, name="side")(hb)],
+                      seed=int(rng.integers(2**31)))
+        n = 2 * batch + 6
+        return {"model": model, "X": [rng.standard_normal((n, 4)).astype(dtype),
+                                      rng.standard_normal((n, 3)).astype(dtype)],
+                "Y": [rng.standard_normal((n, 2)).astype(dtype),
+                      rng.integers(0, 2, (n, 1)).astype(dtype)],
+                "loss": ["mean_squared_error", "binary_cross_entropy"],
+                "loss_weights": [1.0, 0.5], "optimizer": optimizers.Adam(0.01), "epochs": 2,
+                "batch_size": 4, "seed": 0}
+    return Case("two inputs, two outputs, a loss per output weighted [1, 0.5]: 2 epochs of "
+                "Adam(0.01) on batches of 4", make)
 
 
 def _digit_vae_cases() -> tuple[Case, ...]:
