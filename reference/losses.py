@@ -300,13 +300,21 @@ def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
     return grad / k.size
 
 
+def check_code(where: str, mean_shape: tuple, log_var_shape: tuple) -> None:
+    """A Gaussian code's mean and log-variance: one shape, (N, *), not empty (shared with
+    the mirrors' ``gaussian_kl``)."""
+    if tuple(mean_shape) != tuple(log_var_shape):
+        raise ValueError(f"{where}: z_mean has shape {tuple(mean_shape)} but z_log_var has "
+                         f"shape {tuple(log_var_shape)}; they must match exactly")
+    if len(mean_shape) < 2:
+        check_shape(where, "z_mean", tuple(mean_shape), (None, None))
+    check_not_empty(where, "z_mean", tuple(mean_shape))
+
+
 def _code_pair(where: str, z_mean: object, z_log_var: object) -> tuple[np.ndarray, np.ndarray]:
     z_mean = as_float_array(z_mean, None, where, "z_mean")
     z_log_var = as_float_array(z_log_var, z_mean.dtype, where, "z_log_var")
-    check_same_shape(where, z_mean.shape, z_log_var.shape)
-    if z_mean.ndim < 2:
-        check_shape(where, "z_mean", z_mean.shape, (None, None))
-    check_not_empty(where, "z_mean", z_mean.shape)
+    check_code(where, z_mean.shape, z_log_var.shape)
     return z_mean, z_log_var
 
 

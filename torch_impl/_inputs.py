@@ -54,6 +54,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
+from reference.losses import check_code
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
 
@@ -331,10 +332,7 @@ def code_pair(where: str, z_mean: object, z_log_var: object) -> dict[str, Any]:
     z_mean = _as_float(where, "z_mean", as_tensor(z_mean, where, "z_mean"), None)
     z_log_var = _as_float(where, "z_log_var", as_tensor(z_log_var, where, "z_log_var"),
                           z_mean.dtype)
-    check_same_shape(where, tuple(z_mean.shape), tuple(z_log_var.shape))
-    if z_mean.dim() < 2:
-        check_shape(where, "z_mean", tuple(z_mean.shape), (None, None))
-    check_not_empty(where, "z_mean", tuple(z_mean.shape))
+    check_code(where, tuple(z_mean.shape), tuple(z_log_var.shape))
     return {"z_mean": z_mean, "z_log_var": z_log_var}
 
 
