@@ -29,6 +29,17 @@ indices (N, T), kept as integers.
 Every argument is checked before the first step (:func:`check_run`, :func:`check_targets`,
 shared with both mirrors' ``fit``): counts are integers (``batch_size=2.5`` is refused,
 not cut to 2), the optimizer's hyper-parameters are finite, class indices lie in range.
+
+Graphs of several inputs and outputs train as Keras's ``compile`` and ``fit`` take them,
+with the same signature in all three packages: X is a list of arrays, one per input (a
+Transformer block's ``[x, mask]``, a VAE's ``[images, noise]``), cut into the same rows
+at every step; Y holds one target per output, None where an output has none; ``loss`` is
+one name for every output or a list of one per output, ``loss_weights`` their weights,
+and ``kl=(mean, log_var)`` adds :func:`reference.losses.gaussian_kl` of two outputs, a
+variational autoencoder's code, a loss without a target. The step's loss is then
+L = Σ_k w_k loss_k(Y_k, ŷ_k) + KL, and each output's upstream gradient is the sum of its
+terms'. torch computes that sum in its loop, Keras on its ``GradientTape``, as their users
+write a VAE's step; the checks (``check_terms``, ``check_graph_data``) are shared.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ after that step's update, so the model then holds the weights that update made f
 non-finite loss's gradient (finite or not: it depends on the optimizer and the step); the
 spec and torch stop before the update. The exception is raised either way.
 
-Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype.
+Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype;
+for a functional model of several inputs or outputs, X a list, one tensor per
+``model.inputs``, and Y one target per output (None without one).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ the spec and the TF mirror: data plumbing, shared so that the three see the same
 and a non-finite loss raises the spec's ``TrainingDiverged`` before ``backward``.
 
 Shape: X (N, in_features), Y (N, out_features), tensors or arrays of the model's dtype;
-images channels-first, (N, C, H, W), as the model takes them.
+images channels-first, (N, C, H, W), as the model takes them. A graph module (several
+inputs or outputs, ``torch_impl.from_reference`` of a ``reference.Model``): X a list,
+one tensor per ``forward`` argument; Y one target per output (None without one).
 """
 
 from __future__ import annotations
