@@ -176,8 +176,8 @@ class Model:
     them in reverse, summing the gradients a tensor gets from each consumer (see the
     module docstring). The layers' parameters, gradients and state are keyed by layer
     name; :attr:`params` and :attr:`grads` list them in layer order, like
-    ``Sequential``'s, so the spec's optimizers and ``fit`` (one input, one output) train
-    it.
+    ``Sequential``'s, so the spec's optimizers and ``fit`` (a list per input and per
+    output, a loss per output) train it.
 
     Shape:
         forward: (N, *input.shape) per input → (N, *output.shape) per output; backward:
@@ -313,7 +313,7 @@ class Model:
         """The layers' own loss terms (L2 penalties), summed: what training adds to the loss."""
         return sum(layer.regularization_loss() for layer in self.layers)
 
-    # -- one input, one output: what fit needs ----------------------------------------------
+    # -- one input, one output: what fit's single-array form needs -------------------------
 
     def _single(self, tensors: list[SymbolicTensor], what: str) -> SymbolicTensor:
         if len(tensors) != 1:

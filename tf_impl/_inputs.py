@@ -172,9 +172,6 @@ def training_data(where: str, model: Any, X: object, Y: object,
                                                                               "outputs"))
     if is_graph_run(inputs, outputs, X, Y, loss, loss_weights, kl):
         return graph_training_data(where, model, X, Y, loss, loss_weights, kl)
-    if inputs != 1 or outputs != 1:  # as the spec's fit: X and Y are one array each
-        raise ValueError(f"{where}: trains a model of one input and one output (X and Y); the "
-                         f"model has {inputs} input(s) and {outputs} output(s)")
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     first = next((layer for layer in getattr(model, "layers", ())
                   if not isinstance(layer, keras.layers.InputLayer)), model)

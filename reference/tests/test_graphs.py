@@ -181,10 +181,10 @@ def test_fit_trains_a_model_of_one_input_and_one_output_as_it_trains_the_sequent
             np.testing.assert_array_equal(g, w)
 
 
-def test_fit_refuses_a_model_of_two_outputs() -> None:
-    model = _two_in_two_out()
-    with pytest.raises(ValueError, match=r"fit: trains a model of one input and one output "
-                                         r"\(X and Y\); the Model has 2 input\(s\) and 2"):
+def test_fit_refuses_one_array_for_a_model_of_two_inputs() -> None:
+    model = _two_in_two_out()  # its runs: reference/tests/test_graph_fit.py
+    with pytest.raises(ValueError, match=r"fit: the model has 2 inputs: X must be a list of 2 "
+                                         r"arrays, got a numpy\.ndarray"):
         fit(model, np.ones((2, 3)), np.ones((2, 2)))
 
 
