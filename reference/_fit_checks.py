@@ -96,12 +96,14 @@ def spec_data(where: str, model: Sequential, X: object, Y: object,
 
 # -- graph models: several inputs, several outputs, a loss per output and the KL ------------
 
-def is_graph_run(n_inputs: int, n_outputs: int, X: object, Y: object, loss: object,
-                 loss_weights: object, kl: object) -> bool:
+def is_graph_run(n_inputs: int, n_outputs: int, loss: object, loss_weights: object,
+                 kl: object) -> bool:
     """Whether a run takes the several-input/several-output form of ``fit`` (lists of X
-    and Y, a loss per output, ``loss_weights``, ``kl``) rather than one X and one Y."""
+    and Y, a loss per output, ``loss_weights``, ``kl``) rather than one X and one Y. A
+    list given as X to a model of one input is that input's data (a nested list), as in
+    Keras."""
     return (n_inputs, n_outputs) != (1, 1) or loss_weights is not None or kl is not None \
-        or any(isinstance(v, list | tuple) for v in (X, Y, loss))
+        or isinstance(loss, list | tuple)
 
 
 def check_terms(where: str, loss: object, loss_weights: object, kl: object,
@@ -155,9 +157,12 @@ def as_parts(where: str, what: str, given: object, count: int,
              wanted: Sequence[bool] | None = None) -> list:
     """``given`` as a list of ``count`` parts (X: one per input; Y: one per output, None
     where ``wanted`` is False). A single array stands for the one part there is (for Y:
-    the target of the one output that has a loss)."""
+    the target of the one output that has a loss); for a model of one input (or output)
+    a list is its data, a nested list."""
     slots = [True] * count if wanted is None else list(wanted)
-    if isinstance(given, list | tuple):
+    if count == 1:
+        parts = [given]
+    elif isinstance(given, list | tuple):
         if len(given) != count:
             raise ValueError(f"{where}: {what} must list {count} arrays, one per "
                              f"{'input' if wanted is None else 'output'}, got {len(given)}")

@@ -157,9 +157,9 @@ def fit(model: Sequential | Model, X: object, Y: object,
                         f"{type(model).__name__}")
     check_run("fit", loss, optimizer, epochs, batch_size, seed, early_stopping)
     counts = (len(model.inputs), len(model.outputs)) if isinstance(model, Model) else (1, 1)
-    if is_graph_run(*counts, X, Y, loss, loss_weights, kl):
+    if is_graph_run(*counts, loss, loss_weights, kl):
         if not isinstance(model, Model):
-            raise ValueError("fit: a Sequential takes one X, one Y and one loss name; lists, "
+            raise ValueError("fit: a Sequential takes one loss name; a list of losses, "
                              "loss_weights and kl are for a reference.Model (a graph)")
         per_output, weights, kl = check_terms("fit", loss, loss_weights, kl, counts[1])
         xs, ys = spec_graph_data("fit", model, X, Y, per_output)

@@ -170,7 +170,7 @@ def training_data(where: str, model: Any, X: object, Y: object,
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
     inputs, outputs = (len(getattr(model, kind, None) or [None]) for kind in ("inputs",
                                                                               "outputs"))
-    if is_graph_run(inputs, outputs, X, Y, loss, loss_weights, kl):
+    if is_graph_run(inputs, outputs, loss, loss_weights, kl):
         return graph_training_data(where, model, X, Y, loss, loss_weights, kl)
     dtype = tf.as_dtype(model.trainable_variables[0].dtype)
     first = next((layer for layer in getattr(model, "layers", ())

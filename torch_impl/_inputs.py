@@ -181,7 +181,7 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
-    if is_graph_run(_input_count(model), 1, X, Y, loss, loss_weights, kl):
+    if is_graph_run(_input_count(model), 1, loss, loss_weights, kl):
         return graph_training_data(where, model, X, Y, loss, loss_weights, kl, l2)
     if l2 is not None and not isinstance(l2, Mapping):
         raise TypeError(f"{where}: l2 must map parameter names to λ (a dict) or be None, got "

@@ -117,7 +117,7 @@ def test_fit_refuses_a_graph_run_without_any_loss() -> None:
 
 
 def test_a_sequential_takes_no_lists_and_no_kl() -> None:
-    with pytest.raises(ValueError, match=r"fit: a Sequential takes one X, one Y and one loss "
-                                         r"name; lists, loss_weights and kl are for a "
+    with pytest.raises(ValueError, match=r"fit: a Sequential takes one loss name; a list of "
+                                         r"losses, loss_weights and kl are for a "
                                          r"reference\.Model"):
         fit(Sequential([Dense(3, 2)]), np.zeros((2, 3)), np.zeros((2, 2)), kl=(0, 1))
