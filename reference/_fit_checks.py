@@ -176,7 +176,8 @@ def as_parts(where: str, what: str, given: object, count: int,
                          f"of {count} arrays{blanks}, got a {type_name(given)}")
     for k, (part, slot) in enumerate(zip(parts, slots, strict=True)):
         if slot and part is None:
-            raise ValueError(f"{where}: output {k} has a loss, so {what}[{k}] must be its "
+            raise ValueError(f"{where}: {what}[{k}] must be an array, got None" if wanted is None
+                             else f"{where}: output {k} has a loss, so {what}[{k}] must be its "
                              "target, got None")
         if not slot and part is not None:
             raise ValueError(f"{where}: output {k} has no loss (None, or it feeds kl), so "

@@ -74,6 +74,7 @@ def test_a_mini_batch_takes_the_same_rows_of_every_input() -> None:
     ({"X": "one"},
      r"fit: the model has 2 inputs: X must be a list of 2 arrays, got a numpy.ndarray"),
     ({"X": "three"}, r"fit: X must list 2 arrays, one per input, got 3"),
+    ({"X": "none"}, r"fit: X\[1\] must be an array, got None"),
     ({"X": "rows"}, r"fit: the inputs must have one number of rows, got \[6, 5\]"),
     ({"X": "width"}, r"fit: X\[1\] must have shape \(N, 2\), got \(6, 3\)"),
     ({"Y": "for_kl"}, r"fit: output 1 has no loss \(None, or it feeds kl\), so Y\[1\] must be "
@@ -97,7 +98,7 @@ def test_a_mini_batch_takes_the_same_rows_of_every_input() -> None:
 def test_fit_refuses_a_malformed_graph_run_by_name(arguments: dict, message: str) -> None:
     X, Y = _data()
     given = {"X": X, "Y": Y, "loss": "binary_cross_entropy", "kl": (1, 2)}
-    shapes = {"one": X[0], "three": [*X, X[1]], "rows": [X[0], X[1][:5]],
+    shapes = {"one": X[0], "three": [*X, X[1]], "none": [X[0], None], "rows": [X[0], X[1][:5]],
               "width": [X[0], np.zeros((6, 3))], "for_kl": [Y, np.zeros((6, 2)), None],
               "missing": [None, None, None], "shape": np.zeros((6, 2))}
     given.update({k: shapes[v] if isinstance(v, str) and v in shapes else v
