@@ -71,6 +71,8 @@ GRAPHS = (
     Graph("graph-small-u-net", "Small U-Net", "reference.digits.digit_unet", "small U-Net"),
     Graph("graph-transformer-encoder-block", "Transformer encoder block",
           "reference.transformer.encoder_block", "Transformer encoder block"),
+    Graph("graph-variational-autoencoder", "Variational autoencoder",
+          "reference.digits.digit_vae", "variational autoencoder"),
 )
 
 
