@@ -448,12 +448,22 @@ def test_keras_cross_attention_reads_into_the_spec_and_torch_keeps_its_numbers()
     _close(back.forward(xs), expected)
 
 
-def test_torch_refuses_heads_narrower_than_embed_dim_over_num_heads_by_name() -> None:
-    spec = tf_impl.to_reference(_keras_cross_attention())
-    with pytest.raises(TypeError, match=r"from_reference: cross has heads of key_dim=4 for "
-                                        r"embed_dim=6 and 3 heads; nn.MultiheadAttention's "
-                                        r"heads are embed_dim/num_heads wide"):
-        torch_impl.from_reference(spec)
+def test_keras_heads_wider_than_embed_dim_over_num_heads_are_four_torch_linears() -> None:
+    """key_dim 4 for E/H = 2, which nn.MultiheadAttention cannot hold: torch's
+    MultiHeadAttention of nn.Linear projections (H·D = 12 features) and
+    F.scaled_dot_product_attention computes Keras's output, and reads back."""
+    model = _keras_cross_attention(use_causal_mask=True)
+    spec = tf_impl.to_reference(model)
+    xs = _attention_inputs(np.random.default_rng(8))
+    expected = model([tf.constant(x) for x in xs]).numpy()
+    module = torch_impl.from_reference(spec)
+    assert isinstance(module.cross, torch_impl.sequences.MultiHeadAttention)
+    assert (module.cross.q_proj.weight.shape, module.cross.k_proj.weight.shape,
+            module.cross.out_proj.weight.shape) == ((12, 6), (12, 3), (6, 12))
+    _close(module(*(torch.from_numpy(x) for x in xs)).detach().numpy(), expected)
+    back = torch_impl.to_reference(module, input_shapes=[(3, 6), (5, 4), (5, 3)])
+    assert back.config() == spec.config()
+    _close(back.forward(xs), expected)
 
 
 def test_a_keras_attention_mask_input_is_the_spec_attentions_fourth_input() -> None:

@@ -212,13 +212,28 @@ def _packed(layer: object) -> bool:
     return layer.key_features == layer.value_features == layer.embed_dim
 
 
+def torch_heads(layer: object) -> bool:
+    """Whether ``nn.MultiheadAttention`` holds the layer: heads E/H wide (Keras's key_dim
+    may be any width; torch_impl.sequences.MultiHeadAttention holds the others)."""
+    return layer.key_dim * layer.num_heads == layer.embed_dim
+
+
+def _flatten_heads(biases: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(b.reshape(-1) for b in biases)
+
+
+def _split_heads(biases: tuple[np.ndarray, ...], context: Context) -> tuple[np.ndarray, ...]:
+    return tuple(b.reshape(_heads(context), -1) for b in biases)
+
+
 # With a key or value of another width (kdim, vdim), nn.MultiheadAttention keeps three
 # weights, (E, E_in) each, where it packed one (in_proj_bias stays packed).
 SPLIT_QKV = Transform("(E_in, H, Dh) × 3 → reshape (E_in, E), transpose, each",
                       _split_kernels, _join_kernels)
-OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (E, E), transpose", _output_kernel,
+OUTPUT_KERNEL = Transform("(H, Dh, E) → reshape (H·Dh, E), transpose", _output_kernel,
                           _output_kernel_back)
 SAME_EACH = Transform("as is, each", _same, _same)
+FLAT_HEADS = Transform("(H, Dh) → (H·Dh,), each", _flatten_heads, _split_heads)
 
 
 def _query_correction(context: Context) -> float:
@@ -475,25 +490,40 @@ LAYOUTS: dict[str, Layout] = {layout.kind: layout for layout in (
                 "one module holds both, *_l0 and *_l0_reverse; its output is the concat "
                 "merge, and its last step's reverse half is not the backward final state "
                 "(that is at t = 0)"),
-    Layout("MultiHeadAttention", "nn.MultiheadAttention (batch_first=True)",
+    Layout("MultiHeadAttention", "nn.MultiheadAttention (batch_first=True); heads not E/H "
+           "wide: MultiHeadAttention (small module: four nn.Linear, "
+           "F.scaled_dot_product_attention)",
            "keras.layers.MultiHeadAttention", (
                WeightRow(("query_kernel", "key_kernel", "value_kernel"), "in_proj_weight",
                          ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
                          to_torch=PACK_QKV, to_keras=KERAS_QUERY_SCALE,
                          note="torch packs the three projections, Keras splits them by head",
-                         when=_packed),
+                         when=lambda layer: torch_heads(layer) and _packed(layer)),
                WeightRow(("query_kernel", "key_kernel", "value_kernel"),
                          ("q_proj_weight", "k_proj_weight", "v_proj_weight"),
                          ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
                          to_torch=SPLIT_QKV, to_keras=KERAS_QUERY_SCALE,
                          note="a key or value of another width than the query's (kdim, "
                               "vdim): three torch weights",
-                         when=lambda layer: not _packed(layer)),
+                         when=lambda layer: torch_heads(layer) and not _packed(layer)),
                WeightRow(("query_bias", "key_bias", "value_bias"), "in_proj_bias",
                          ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
-                         to_torch=PACK_QKV_BIASES, to_keras=KERAS_QUERY_SCALE),
+                         to_torch=PACK_QKV_BIASES, to_keras=KERAS_QUERY_SCALE,
+                         when=torch_heads),
+               WeightRow(("query_kernel", "key_kernel", "value_kernel"),
+                         ("q_proj.weight", "k_proj.weight", "v_proj.weight"),
+                         ("query_dense.kernel", "key_dense.kernel", "value_dense.kernel"),
+                         to_torch=SPLIT_QKV, to_keras=KERAS_QUERY_SCALE,
+                         note="heads of Keras's key_dim ≠ E/H: torch_impl.sequences."
+                              "MultiHeadAttention, an nn.Linear of H·Dh outputs each",
+                         when=lambda layer: not torch_heads(layer)),
+               WeightRow(("query_bias", "key_bias", "value_bias"),
+                         ("q_proj.bias", "k_proj.bias", "v_proj.bias"),
+                         ("query_dense.bias", "key_dense.bias", "value_dense.bias"),
+                         to_torch=FLAT_HEADS, to_keras=KERAS_QUERY_SCALE,
+                         when=lambda layer: not torch_heads(layer)),
                WeightRow("output_kernel", "out_proj.weight", "output_dense.kernel",
-                         to_torch=OUTPUT_KERNEL, note="(E, E) in torch, (H, Dh, E) in Keras"),
+                         to_torch=OUTPUT_KERNEL, note="(E, H·Dh) in torch, (H, Dh, E) in Keras"),
                WeightRow("output_bias", "out_proj.bias", "output_dense.bias"),
            ), note="boolean masks have opposite polarity: Keras's attention_mask True "
                    "attends, nn.MultiheadAttention's attn_mask True blocks (and "

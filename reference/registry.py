@@ -1213,6 +1213,7 @@ def _build() -> tuple[Concept, ...]:
     concepts += _bidirectional_concepts()
     concepts += _learning_concepts()
     concepts += _graph_concepts()
+    concepts = _with_attention_head_widths(concepts)
     concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
 
@@ -1595,6 +1596,68 @@ def _transformer_cases() -> tuple[Case, ...]:
                                      "full batches", padded_run, optimizers.SGD(0.1), 3, None),
                 batched=False),
     )
+
+
+def _with_attention_head_widths(concepts: list[Concept]) -> list[Concept]:
+    """MultiHeadAttention's and Model's concepts with cases whose heads are not E/H wide
+    (Keras's ``key_dim``; keras.io's Transformer has heads as wide as the embedding), which
+    torch computes with four ``nn.Linear`` and ``F.scaled_dot_product_attention``
+    (``torch_impl.sequences.MultiHeadAttention``): self-attention in a Sequential,
+    cross-attention in a graph, each without and with the causal mask. Heads of 5 in
+    float64 carry Keras's scale 1/√5 rounded to float32 (``reference.layouts``)."""
+    from reference.graphs import Input, Model
+
+    def self_attention(label: str, key_dim: int, mask: str | None) -> Case:
+        def make(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+            steps = 4
+            layer = MultiHeadAttention(6, 2, key_dim=key_dim, dtype=dtype,
+                                       use_causal_mask=mask == "use_causal_mask")
+            model = Sequential([layer], input_shape=(steps, 6), seed=int(rng.integers(2**31)))
+            for name in ("query_bias", "key_bias", "value_bias"):
+                layer.set(name, rng.uniform(-0.5, 0.5, (2, key_dim)).astype(dtype))
+            layer.set("output_bias", rng.uniform(-0.5, 0.5, 6).astype(dtype))
+            if mask == "padding":
+                layer.mask = _padding_mask(batch, (steps, steps))
+            return {"model": model, "x": rng.standard_normal((batch, steps, 6)).astype(dtype),
+                    "loss": "mean_squared_error",
+                    "y_true": rng.standard_normal((batch, steps, 6)).astype(dtype)}
+        return Case(label, make)
+
+    def cross(dtype: np.dtype) -> Model:
+        query, memory = Input((4, 6), name="query"), Input((5, 6), name="memory")
+        attended = MultiHeadAttention(6, 2, key_dim=4, dtype=dtype, name="cross")(
+            [query, memory])
+        return Model([query, memory], attended)
+
+    def causal_with_key(dtype: np.dtype) -> Model:
+        query, value, key = (Input((4, 6), name="query"), Input((5, 4), name="value"),
+                             Input((5, 3), name="key"))
+        attended = MultiHeadAttention(6, 3, key_dim=5, key_features=3, value_features=4,
+                                      use_causal_mask=True, dtype=dtype,
+                                      name="cross")([query, value, key])
+        return Model([query, value, key], attended)
+
+    extra = {
+        "MultiHeadAttention": (
+            self_attention("MultiHeadAttention(6, 2, key_dim=4), T = 4: heads wider than "
+                           "E/H", 4, None),
+            self_attention("MultiHeadAttention(6, 2, key_dim=5, use_causal_mask=True), "
+                           "T = 4", 5, "use_causal_mask"),
+            self_attention("MultiHeadAttention(6, 2, key_dim=4), T = 4, last step padded in "
+                           "every other sample", 4, "padding"),
+        ),
+        "Model": (
+            _graph_case("cross-attention with heads wider than E/H: "
+                        "MultiHeadAttention(6, 2, key_dim=4)([query, memory])", cross,
+                        "mean_squared_error"),
+            _graph_case("cross-attention with heads of 5 (E/H = 2), a key of its own, key "
+                        "and value of other widths and use_causal_mask: "
+                        "MultiHeadAttention(6, 3, key_dim=5)([query, value, key])",
+                        causal_with_key, "mean_squared_error"),
+        ),
+    }
+    return [replace(c, cases=(*c.cases, *extra[c.name])) if c.name in extra else c
+            for c in concepts]
 
 
 def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:

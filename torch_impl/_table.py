@@ -34,6 +34,8 @@ class Template:
     ``layout``: which torch layout the code takes: "channels" (a feature map channels-first,
     (N, C, H, W), where Keras's is (N, H, W, C)), "last" (features on the last axis, as in
     Keras) or "any" (elementwise, or a Flatten); or a function of the layer giving one.
+    ``defines``: the small modules (``SMALL_MODULES``) a layer's code constructs, whose class
+    source the generated file holds, as a torch user writes a module torch lacks.
     """
 
     module: str | None
@@ -41,6 +43,10 @@ class Template:
     call: str = "x = self.{attr}(x)"
     arguments: Callable[[Layer, tuple[int, ...]], dict[str, Any]] | None = None
     layout: str | Callable[[Layer], str] = "last"
+    defines: Callable[[Layer], tuple[type[nn.Module], ...]] | None = None
+
+    def defined(self, layer: Layer) -> tuple[type[nn.Module], ...]:
+        return self.defines(layer) if self.defines else ()
 
     def fields(self, layer: Layer, shape: tuple[int, ...]) -> dict[str, Any]:
         derived = self.arguments(layer, shape) if self.arguments else {}

@@ -64,9 +64,9 @@ def _single_shape(layer: reference.layers.Layer) -> tuple:
     return (layer.in_channels,) if hasattr(layer, "in_channels") else ()
 
 
-def _holder(modules: Sequence[nn.Module], kind: str) -> nn.Module | None:
+def _holder(modules: Sequence[nn.Module], layer: reference.layers.Layer) -> nn.Module | None:
     """The module of a group whose attributes the layout's torch names refer to."""
-    rows = layout(kind).rows
+    rows = layout(type(layer).__name__).rows_of(layer)
     if not rows:
         return None
     return next(m for m in modules if hasattr(m, rows[0].torch_names[0].split(".")[0]))
@@ -82,7 +82,7 @@ def _build(layer: reference.layers.Layer, context: Context) -> list[nn.Module]:
         modules = TRANSLATIONS[kind].build(layer, context)
     except TypeError as error:
         raise TypeError(f"from_reference: {error}") from None
-    holder, values = _holder(modules, kind), {**layer.parameters, **layer.state}
+    holder, values = _holder(modules, layer), {**layer.parameters, **layer.state}
     with torch.no_grad():
         for row in layout(kind).rows_of(layer):
             arrays = row.to_torch.forward(pack(tuple(values[n] for n in row.spec_names)),
@@ -198,7 +198,7 @@ def _copy_out(layer: reference.layers.Layer, modules: Sequence[nn.Module], conte
     """The spec arrays of ``layer`` from its torch ``modules``: the weights, or with
     ``gradients`` their ``.grad``."""
     kind = type(layer).__name__
-    holder, found = _holder(modules, kind), {}
+    holder, found = _holder(modules, layer), {}
     for row in layout(kind).rows_of(layer):
         if gradients and not row.trainable:  # running statistics have no gradient
             continue
@@ -267,7 +267,7 @@ def l2_penalties(model: reference.Sequential, module: nn.Sequential) -> dict[str
         strength = getattr(getattr(layer, "layer", layer), "kernel_regularizer", 0.0)
         if strength:
             kind = type(layer).__name__
-            holder = _holder(_modules(module, positions), kind)
+            holder = _holder(_modules(module, positions), layer)
             index = next(k for k in positions if module[k] is holder)
             kernel = next(row for row in layout(kind).rows if row.spec_names == ("W",))
             found[f"{index}.{kernel.torch_names[0]}"] = strength

@@ -27,7 +27,10 @@
   Keras's ``use_causal_mask`` is ``causal=True`` on the module, a constant (T, S) mask.
   torch's heads are E/H wide; a key or value of another width than the query's is
   ``kdim``/``vdim`` (three weights ``q_proj_weight`` … then, not ``in_proj_weight``).
-  Keras's ``key_dim`` ≠ E/H has no stock torch module and is refused.
+  Keras's ``key_dim`` ≠ E/H (keras.io's Transformer has heads as wide as the embedding) is
+  :class:`MultiHeadAttention`, the module a torch user writes for it: four ``nn.Linear``
+  (``q_proj``, ``k_proj``, ``v_proj``, ``out_proj``) and ``F.scaled_dot_product_attention``,
+  called as :class:`Attention` is.
   :func:`scaled_dot_product_attention` is ``F.scaled_dot_product_attention``, whose boolean
   ``attn_mask`` is True = attend again.
 * TimeDistributed(Dense) is ``nn.Linear`` (and its activation module): it acts on the last
@@ -52,7 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import reference
-from reference.layouts import Context
+from reference.layouts import Context, torch_heads
 from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 from torch_impl.layers import TRANSLATIONS as _LAYERS
 
@@ -163,7 +166,62 @@ class Attention(nn.MultiheadAttention):
         return super().extra_repr() + (", causal=True" if self.causal else "")
 
 
-SMALL_MODULES = (RecurrentOutput, Attention, MergeDirections)
+class MultiHeadAttention(nn.Module):
+    r"""Multi-head attention with heads of any width, from four ``nn.Linear`` and
+    ``F.scaled_dot_product_attention``, called as Keras calls its layer: ``attention(x)``
+    is self-attention, ``attention(query, value)`` or ``attention(query, value, key)``
+    cross-attention.
+
+    torch has no module for heads of another width than ``embed_dim / num_heads``:
+    ``nn.MultiheadAttention``'s heads are that wide, Keras's ``key_dim`` is any width D
+    (keras.io's Transformer classifier has D = E). With H heads of width D:
+    Q = q_proj(query), K = k_proj(key), V = v_proj(value), each split into H heads of D
+    features; O_h = softmax(Q_h K_hᵀ / √D) V_h; y = out_proj([O_1, …, O_H]), the heads side
+    by side (H·D features) projected back to the query's width E. ``causal=True``: query t
+    attends to keys 0 … t only (Keras's ``use_causal_mask=True``).
+
+    Shape:
+        query (N, T, E), value (N, S, vdim), key (N, S, kdim) → (N, T, E); ``mask``
+        (N, T, S) bool, True = attend (as ``F.scaled_dot_product_attention``'s boolean
+        ``attn_mask``). Weights: ``q_proj`` (H·D, E), ``k_proj`` (H·D, kdim), ``v_proj``
+        (H·D, vdim), ``out_proj`` (E, H·D), each with a bias.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, head_dim: int, *,
+                 kdim: int | None = None, vdim: int | None = None, causal: bool = False,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.num_heads, self.head_dim, self.causal = num_heads, head_dim, causal
+        width = num_heads * head_dim  # the heads side by side
+        self.q_proj = nn.Linear(embed_dim, width, dtype=dtype)
+        self.k_proj = nn.Linear(kdim or embed_dim, width, dtype=dtype)
+        self.v_proj = nn.Linear(vdim or embed_dim, width, dtype=dtype)
+        self.out_proj = nn.Linear(width, embed_dim, dtype=dtype)
+
+    def forward(self, query: torch.Tensor, value: torch.Tensor | None = None,
+                key: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        value = query if value is None else value
+        key = value if key is None else key
+        heads = (self.num_heads, self.head_dim)  # (N, L, H·D) → (N, H, L, D)
+        q = self.q_proj(query).unflatten(-1, heads).transpose(1, 2)
+        k = self.k_proj(key).unflatten(-1, heads).transpose(1, 2)
+        v = self.v_proj(value).unflatten(-1, heads).transpose(1, 2)
+        if mask is not None:
+            mask = mask.unsqueeze(1)  # (N, 1, T, S): the same mask for every head
+            if self.causal:  # is_causal cannot be given beside a mask: "and" them here
+                t, s = query.shape[1], key.shape[1]
+                mask = mask & torch.ones(t, s, dtype=torch.bool, device=mask.device).tril()
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                           is_causal=self.causal and mask is None)
+        return self.out_proj(o.transpose(1, 2).flatten(2))  # the heads side by side
+
+    def extra_repr(self) -> str:
+        return f"num_heads={self.num_heads}, head_dim={self.head_dim}" + (
+            ", causal=True" if self.causal else "")
+
+
+SMALL_MODULES = (RecurrentOutput, Attention, MergeDirections, MultiHeadAttention)
 
 _RNN = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 _KIND = {module: kind for kind, module in _RNN.items()}
@@ -254,18 +312,21 @@ def _read_bidirectional(modules: Sequence[nn.Module], i: int, place: Context) ->
 
 def _attention(layer: reference.sequences.MultiHeadAttention, context: Context
                ) -> list[nn.Module]:
-    if layer.key_dim * layer.num_heads != layer.embed_dim:
-        raise TypeError(f"{layer.name} has heads of key_dim={layer.key_dim} for embed_dim="
-                        f"{layer.embed_dim} and {layer.num_heads} heads; nn.MultiheadAttention's "
-                        "heads are embed_dim/num_heads wide")
+    dtype = torch_dtype(layer.dtype)
+    if not torch_heads(layer):  # heads nn.MultiheadAttention cannot hold: four nn.Linear
+        return [MultiHeadAttention(layer.embed_dim, layer.num_heads, layer.key_dim,
+                                   kdim=layer.key_features, vdim=layer.value_features,
+                                   causal=layer.use_causal_mask, dtype=dtype)]
     return [Attention(layer.embed_dim, layer.num_heads, kdim=layer.key_features,
                       vdim=layer.value_features, batch_first=True,  # torch's default: time first
-                      causal=layer.use_causal_mask, dtype=torch_dtype(layer.dtype))]
+                      causal=layer.use_causal_mask, dtype=dtype)]
 
 
 def _read_attention(modules: Sequence[nn.Module], i: int, place: Context
                     ) -> Read:
     attention = modules[i]
+    if isinstance(attention, MultiHeadAttention):
+        return _read_projections(attention, i), 1
     if attention.in_proj_bias is None or attention.dropout or attention.bias_k is not None \
             or not attention.batch_first:
         raise TypeError(f"module {i} (Attention) must be batch first, with biases, no "
@@ -275,6 +336,29 @@ def _read_attention(modules: Sequence[nn.Module], i: int, place: Context
         attention.embed_dim, attention.num_heads, key_features=attention.kdim,
         value_features=attention.vdim, use_causal_mask=attention.causal,
         dtype=numpy_dtype(attention.in_proj_bias)), 1
+
+
+def _read_projections(attention: MultiHeadAttention, i: int
+                      ) -> reference.sequences.MultiHeadAttention:
+    """The spec layer of a :class:`MultiHeadAttention`, its projections checked: biases,
+    H·D features out of q_proj, k_proj and v_proj, into out_proj."""
+    width = attention.num_heads * attention.head_dim
+    projections = {"q_proj": attention.q_proj, "k_proj": attention.k_proj,
+                   "v_proj": attention.v_proj, "out_proj": attention.out_proj}
+    got = {name: (linear.in_features, linear.out_features, linear.bias is not None)
+           for name, linear in projections.items()}
+    if any(not bias for _, _, bias in got.values()) or \
+            any(got[name][1] != width for name in ("q_proj", "k_proj", "v_proj")) or \
+            got["out_proj"][0] != width:
+        raise TypeError(f"module {i} (MultiHeadAttention) must have biases and {width} "
+                        f"features (num_heads·head_dim) out of q_proj, k_proj and v_proj "
+                        f"and into out_proj, as the spec's MultiHeadAttention; got (in, out, "
+                        f"bias) {got}")
+    return reference.sequences.MultiHeadAttention(
+        attention.out_proj.out_features, attention.num_heads, key_dim=attention.head_dim,
+        key_features=attention.k_proj.in_features,
+        value_features=attention.v_proj.in_features, use_causal_mask=attention.causal,
+        dtype=numpy_dtype(attention.q_proj.weight))
 
 
 def _recurrent_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict:
@@ -298,11 +382,21 @@ def _attention_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> 
     if layer.mask is not None:
         raise TypeError("its attention mask is set per batch, outside the model; it ports "
                         "without one")
-    if layer.use_causal_mask:
-        raise TypeError("use_causal_mask=True is a mask the template does not write; "
-                        "from_reference gives torch_impl.sequences.Attention(causal=True)")
-    _attention(layer, Context(shape))  # key_dim and widths torch's module has, or refused
-    return {}
+    if torch_heads(layer):
+        if layer.use_causal_mask:
+            raise TypeError("use_causal_mask=True is a mask the template does not write for "
+                            "nn.MultiheadAttention; from_reference gives "
+                            "torch_impl.sequences.Attention(causal=True)")
+        return {"module": f"nn.MultiheadAttention({layer.embed_dim}, {layer.num_heads}, "
+                          "batch_first=True)",
+                "note": "Keras's batches are (N, T, E); torch's default is time first",
+                "result": "x, _", "operands": "x, x, x, need_weights=False"}
+    causal = ", causal=True" if layer.use_causal_mask else ""
+    return {"module": f"MultiHeadAttention({layer.embed_dim}, {layer.num_heads}, "
+                      f"head_dim={layer.key_dim}{causal})",
+            "note": f"Keras's key_dim={layer.key_dim}: nn.MultiheadAttention's heads are "
+                    f"{layer.embed_dim}/{layer.num_heads} wide",
+            "result": "x", "operands": "x"}
 
 
 def _recurrent_template(module: str, note: str) -> Template:
@@ -355,9 +449,11 @@ TRANSLATIONS = (
                               "backward, as Keras's concat",
                          call="x, _ = self.{attr}(x){last}{merge}",
                          arguments=_bidirectional_fields)),
-    Translation("MultiHeadAttention", _attention, _read_attention, (Attention,),
-                Template("nn.MultiheadAttention({embed_dim}, {num_heads}, batch_first=True)",
-                         note="Keras's batches are (N, T, E); torch's default is time first",
-                         call="x, _ = self.{attr}(x, x, x, need_weights=False)  # self-attention",
-                         arguments=_attention_fields)),
+    Translation("MultiHeadAttention", _attention, _read_attention,
+                (Attention, MultiHeadAttention),
+                Template("{module}", note="{note}",
+                         call="{result} = self.{attr}({operands})  # self-attention",
+                         arguments=_attention_fields,
+                         defines=lambda layer: () if torch_heads(layer) else
+                         (MultiHeadAttention,))),
 )
