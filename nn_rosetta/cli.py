@@ -196,6 +196,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="replace the --out folder when it holds a previous port")
     port.add_argument("--stubs", action="store_true",
                       help="leave a Lambda or custom layer as a named stub in model.py")
+    port.add_argument("--no-other-dtype", dest="other_dtype", action="store_false",
+                      help="leave out the whole model in the other float dtype (float64 "
+                           "beside a float32 model, or the reverse): one forward pass of "
+                           "each model fewer")
     return parser
 
 
@@ -219,7 +223,7 @@ def _unknown(word: str) -> int:
 
 
 def port_model(model: Path, out: Path, example: Path | None, force: bool = False, *,
-               stubs: bool = False) -> int:
+               stubs: bool = False, other_dtype: bool = True) -> int:
     """``nn-rosetta port``: nothing is written unless every layer ports."""
     try:
         import tf_impl  # noqa: F401  (first: it quiets TensorFlow's logging before TF loads)
@@ -232,7 +236,8 @@ def port_model(model: Path, out: Path, example: Path | None, force: bool = False
 
     try:
         ported = porting.port(porting.load(model), None if example is None else
-                              port_files.read_example(example), stubs=stubs)
+                              port_files.read_example(example), stubs=stubs,
+                              other_dtype=other_dtype)
         written = ported.save(out, force=force)  # only once every layer has ported
     except (OSError, TypeError, ValueError) as error:
         print(f"nn-rosetta port: {error}", file=sys.stderr)
@@ -248,7 +253,7 @@ def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
                   "argument or --out", file=sys.stderr)
             return 2
         return port_model(args.model, args.folder or args.out, args.input, args.force,
-                          stubs=args.stubs)
+                          stubs=args.stubs, other_dtype=args.other_dtype)
     if args.command == "notes":
         print(list_notes())
         return 0

@@ -475,6 +475,18 @@ def _stub_class(stub: Stub, class_name: str) -> list[str]:
     ]
 
 
+def definitions(layers: Sequence[reference.layers.Layer]) -> list[str]:
+    """The source of each small module the layers' code constructs (``Template.defines``:
+    attention with heads of Keras's ``key_dim`` ≠ E/H), once, copied from ``torch_impl``:
+    the generated file stands alone, as a torch user's model.py holds the modules torch
+    lacks."""
+    classes = dict.fromkeys(cls for layer in layers
+                            if (row := TRANSLATIONS.get(type(layer).__name__)) and row.template
+                            for cls in row.template.defined(layer))
+    return [text for cls in classes
+            for text in (*inspect.getsource(cls).rstrip("\n").split("\n"), "", "")]
+
+
 def _signature(writer: _Writer, arguments: list[str], results: list[str]) -> list[str]:
     inputs = ", ".join(["self", *(f"{writer.tensors[name].var}: torch.Tensor"
                                   for name in arguments)])
@@ -566,7 +578,8 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
         writer, returned = _walk(model, contexts, tf64, taken, order, arguments,
                                  stubs_by_name, stub_classes, results, plan)
     seen: set[str] = set()
-    classes = [text for stub in stubs for text in _stub_class(stub, stub_classes[stub.name])]
+    classes = definitions(model.layers)
+    classes += [text for stub in stubs for text in _stub_class(stub, stub_classes[stub.name])]
     if plan is not None:
         classes += plan.source(seen)
     init = [text for line in writer.init for text in line.render(" " * 8, seen)]

@@ -436,8 +436,9 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
     else:
         lines.append(_Line("return x"))
     forward = [text for line in lines for text in line.render(" " * 8)]
+    classes = port_graphs.definitions(spec.layers)
     imports = ["import torch"]
-    if any("F." in text for text in init + forward):
+    if any("F." in text for text in classes + init + forward):
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
     shape = ", ".join(["N", *map(str, spec.input_shape)])
@@ -456,6 +457,7 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
         *imports,
         "",
         "",
+        *classes,
         f"class {CLASS_NAME}(nn.Module):",
         "    def __init__(self) -> None:",
         "        super().__init__()",
@@ -557,7 +559,8 @@ def _layers_within(model: keras.Model) -> list[keras.Layer]:
 def _float64_conventions(keras_model: keras.Model) -> str:
     """The layers whose float64 numbers in Keras hold a constant in float32, so that a
     float64 copy of the model parts from exact float64 arithmetic by about 1e-8
-    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope). (A
+    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), and attention's
+    scale 1/√key_dim (``reference.layouts``' ``KERAS_QUERY_SCALE``). (A
     ``Rescaling``'s float32 constant is bridged where it is read: ``tf_impl``'s reader
     gives the spec, and so the generated code, the number Keras computes with.)"""
     found = []
@@ -569,6 +572,11 @@ def _float64_conventions(keras_model: keras.Model) -> str:
             0.2 if activation == "leaky_relu" else None  # the "leaky_relu" string's slope
         if slope is not None and float(np.float32(slope)) != slope:
             found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            scale = 1.0 / np.sqrt(layer.key_dim)
+            if float(np.float32(scale)) != scale:
+                found.append(f"{layer.name}: Keras's float64 attention holds its scale "
+                             f"1/√{layer.key_dim} in float32")
     return "; ".join(found)
 
 

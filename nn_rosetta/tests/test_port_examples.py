@@ -59,16 +59,16 @@ def imdb_bidirectional_lstm() -> keras.Model:
 def transformer_classifier() -> keras.Model:
     """keras.io/examples/nlp/text_classification_with_transformer from stock layers: the
     token and position embeddings added (the positions an Input, see the module
-    docstring), self-attention with ``key_dim = embed_dim / num_heads`` (keras.io's
-    ``key_dim=embed_dim`` has heads wider than torch's ``nn.MultiheadAttention`` allows),
-    residual Adds and LayerNormalization, a Dense feed-forward, GlobalAveragePooling1D."""
-    embed_dim, num_heads, ff_dim = 32, 2, 32
+    docstring), self-attention with keras.io's ``key_dim=embed_dim`` (heads as wide as the
+    embedding, wider than torch's ``nn.MultiheadAttention`` holds: the port writes four
+    ``nn.Linear`` and ``F.scaled_dot_product_attention``), residual Adds and
+    LayerNormalization, a Dense feed-forward, GlobalAveragePooling1D."""
+    embed_dim, num_heads, ff_dim = 32, 2, 32  # keras.io's
     tokens = keras.Input((MAXLEN,), dtype="int32", name="tokens")
     positions = keras.Input((MAXLEN,), dtype="int32", name="positions")
     x = L.Add(name="embedding")([L.Embedding(VOCABULARY, embed_dim, name="token_emb")(tokens),
                                  L.Embedding(MAXLEN, embed_dim, name="pos_emb")(positions)])
-    attention = L.MultiHeadAttention(num_heads, key_dim=embed_dim // num_heads,
-                                     name="attention")(x, x)
+    attention = L.MultiHeadAttention(num_heads, key_dim=embed_dim, name="attention")(x, x)
     attention = L.Dropout(0.1, name="attention_dropout")(attention)
     x = L.LayerNormalization(epsilon=1e-6, name="norm1")(L.Add(name="residual1")([x, attention]))
     ffn = L.Dense(ff_dim, activation="relu", name="ffn1")(x)
@@ -172,7 +172,7 @@ def test_the_generated_example_source_passes_ruff(ported, name) -> None:
 
 def test_the_transformer_reads_as_torch_attention_and_layer_norm(ported) -> None:
     source = ported["transformer_classifier"]["result"].source
-    assert "nn.MultiheadAttention(32, 2, batch_first=True)" in source
+    assert "MultiHeadAttention(32, 2, head_dim=32)" in source
     assert "embedding = token_emb + pos_emb" in source
     assert "nn.LayerNorm(32, eps=1e-06)" in source
 
