@@ -5,12 +5,14 @@ The registry's cases prove its numbers; these, its shape and entry points."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import reference
+import tf_impl
 import torch_impl
 from torch_impl.sequences import Attention, MultiHeadAttention
 
@@ -78,3 +80,14 @@ def test_projections_of_another_width_than_the_heads_are_refused_by_name() -> No
     with pytest.raises(TypeError, match=r"module 0 \(MultiHeadAttention\) must have .*8 "
                                         r"features .*'k_proj': \(6, 6, True\)"):
         torch_impl.to_reference(nn.Sequential(written))
+
+
+@pytest.mark.parametrize(("options", "got"), [({"value_dim": 4}, "value_dim=4"),
+                                              ({"output_shape": 5}, r"output_shape=\(5,\)")])
+def test_keras_settings_the_spec_lacks_are_refused_with_what_was_given(options, got) -> None:
+    x = keras.Input((4, 6))
+    model = keras.Model(x, keras.layers.MultiHeadAttention(2, key_dim=8, name="wide",
+                                                           **options)(x, x))
+    with pytest.raises(TypeError, match=rf"to_reference: .*wide.* must have value_dim = "
+                                        rf"key_dim, .*; got key_dim=8, .*{got}"):
+        tf_impl.to_reference(model)

@@ -252,9 +252,12 @@ def _read_attention(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
         else (0, 0, 0)  # more attention axes than one: refused below
     if not key_dim or main.value_dim != key_dim or not main.use_bias or main.dropout or \
             main.output_dense.kernel.shape[-1] != embed_dim:
+        config = main.get_config()
+        got = ", ".join(f"{name}={config.get(name)!r}" for name in (
+            "key_dim", "value_dim", "output_shape", "use_bias", "dropout", "attention_axes"))
         raise TypeError(f"to_reference: {where} must have value_dim = key_dim, an output of "
                         "the query's width, biases, no dropout and one attention axis, as "
-                        "the spec's MultiHeadAttention")
+                        f"the spec's MultiHeadAttention; got {got}")
     return reference.sequences.MultiHeadAttention(
         embed_dim, heads, key_dim=key_dim, key_features=int(key.shape[0]),
         value_features=int(value.shape[0]), dtype=query.dtype), 1
