@@ -394,8 +394,8 @@ def _attention_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> 
     causal = ", causal=True" if layer.use_causal_mask else ""
     return {"module": f"MultiHeadAttention({layer.embed_dim}, {layer.num_heads}, "
                       f"head_dim={layer.key_dim}{causal})",
-            "note": f"heads of Keras's key_dim={layer.key_dim}; nn.MultiheadAttention's "
-                    f"are embed_dim/num_heads = {layer.embed_dim}/{layer.num_heads} wide",
+            "note": f"heads of Keras's key_dim={layer.key_dim}; nn.MultiheadAttention's are "
+                    f"{layer.embed_dim}/{layer.num_heads} wide",
             "result": "x", "operands": "x"}
 
 
