@@ -69,16 +69,19 @@ def test_a_projection_without_its_bias_is_refused_by_name() -> None:
     written = MultiHeadAttention(6, 2, 4)
     written.out_proj = nn.Linear(8, 6, bias=False)
     with pytest.raises(TypeError, match=r"to_reference: module 0 \(MultiHeadAttention\) must "
-                                        r"have biases .* got \(in, out, bias\) .*'out_proj': "
+                                        r"have biases, .* got \(in, out, bias\) .*'out_proj': "
                                         r"\(8, 6, False\)"):
         torch_impl.to_reference(nn.Sequential(written))
 
 
-def test_projections_of_another_width_than_the_heads_are_refused_by_name() -> None:
+@pytest.mark.parametrize(("name", "linear", "got"), [
+    ("k_proj", nn.Linear(6, 6), r"'k_proj': \(6, 6, True\)"),
+    ("out_proj", nn.Linear(8, 5), r"'out_proj': \(8, 5, True\)")])
+def test_projections_of_other_widths_are_refused_by_name(name, linear, got) -> None:
     written = MultiHeadAttention(6, 2, 4)
-    written.k_proj = nn.Linear(6, 6)
+    setattr(written, name, linear)
     with pytest.raises(TypeError, match=r"module 0 \(MultiHeadAttention\) must have .*8 "
-                                        r"features .*'k_proj': \(6, 6, True\)"):
+                                        r"features .*" + got):
         torch_impl.to_reference(nn.Sequential(written))
 
 

@@ -349,11 +349,11 @@ def _read_projections(attention: MultiHeadAttention, i: int
            for name, linear in projections.items()}
     if any(not bias for _, _, bias in got.values()) or \
             any(got[name][1] != width for name in ("q_proj", "k_proj", "v_proj")) or \
-            got["out_proj"][0] != width:
-        raise TypeError(f"module {i} (MultiHeadAttention) must have biases and {width} "
+            got["out_proj"][0] != width or got["q_proj"][0] != got["out_proj"][1]:
+        raise TypeError(f"module {i} (MultiHeadAttention) must have biases, {width} "
                         f"features (num_heads·head_dim) out of q_proj, k_proj and v_proj "
-                        f"and into out_proj, as the spec's MultiHeadAttention; got (in, out, "
-                        f"bias) {got}")
+                        f"and into out_proj, and out_proj give the query's width, as the "
+                        f"spec's MultiHeadAttention; got (in, out, bias) {got}")
     return reference.sequences.MultiHeadAttention(
         attention.out_proj.out_features, attention.num_heads, key_dim=attention.head_dim,
         key_features=attention.k_proj.in_features,
