@@ -21,9 +21,10 @@ code in the file runs) without filling its variables (``keras.StatelessScope``, 
 thread of its own, so nothing unfilled is left behind in the caller's Keras), refuses
 a model whose arrays outgrow the weights member's declared size, and a declared size
 beyond what deflate can expand from the stored bytes, bounds that declared size by what
-the model holds (:func:`weights_limit`), and only then lets Keras read the file: memory
-stays within the weights member's declared size, itself at most ~1000 times its stored
-bytes. Every failure is a
+the model holds (:func:`weights_limit`), refuses a model and weights member that do
+not fit in the memory available now (``reference._validation.check_memory``), and only
+then lets Keras read the file: memory stays within the weights member's declared size,
+itself at most ~1000 times its stored bytes. Every failure is a
 :class:`KerasFileError` naming the file and what is wrong with it.
 
 :func:`write_folder` writes the port's output (``model.py`` and the weights) into a
@@ -51,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from reference._validation import check_memory
 
 CONFIG = "config.json"
 WEIGHTS = ("model.weights.h5", "model.weights.npz")
@@ -216,6 +219,8 @@ def load(path: str | os.PathLike) -> Any:
         raise KerasFileError(f"{path}: {weights.filename} declares {weights.file_size} bytes "
                              f"uncompressed; the model in {CONFIG} holds at most {limit}; "
                              "refused before decompressing")
+    check_memory(path, "the Keras model's weights and its weights member, read whole",
+                 needed + weights.file_size, KerasFileError)
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras's reader: h5py, zip and JSON errors of every kind

@@ -44,6 +44,7 @@ from torch import nn
 
 import reference
 import torch_impl
+from reference._validation import check_copy_fits
 from reference.graphs import SymbolicTensor, graph_contexts
 from reference.layouts import Context
 from torch_impl import graphs as torch_graphs
@@ -610,6 +611,7 @@ def build_module(generated: Generated, model: reference.Model) -> nn.Module:
     of ``torch_impl.from_reference(model)`` (a ``torch.fx.GraphModule`` with a submodule
     per spec layer, weights copied by ``reference.layouts`` in the graph's contexts), each
     layer's under its attribute in the generated class."""
+    check_copy_fits("port", model, copies=2)  # the generated module, the converted one
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(generated.source, "model.py", "exec"), namespace)  # what the user receives
     module = namespace[CLASS_NAME]()

@@ -56,6 +56,7 @@ from reference._validation import (
     as_float_array,
     as_index_array,
     check_array_within,
+    check_copy_fits,
     check_shape,
 )
 from reference.layouts import LAYOUTS, contexts
@@ -471,6 +472,7 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
 
 def _module(source: str, steps: list[_Step], spec: reference.Sequential) -> nn.Module:
     """The generated class, instantiated, holding the weights ``from_reference`` copies."""
+    check_copy_fits("port", spec, copies=2)  # the generated module, from_reference's copy
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(source, "model.py", "exec"), namespace)  # the code the user receives
     module = namespace[CLASS_NAME]()

@@ -399,6 +399,60 @@ def type_name(value: object) -> str:
         f"{kind.__module__}.{kind.__qualname__}"
 
 
+MEMORY_CHECKED_FROM = 16 << 20  # bytes; see check_memory
+
+
+def available_memory() -> int | None:
+    """The bytes this machine can give a process now without swapping: Linux's
+    ``MemAvailable`` (free memory plus the caches it can drop), elsewhere the free
+    physical pages ``os.sysconf`` reports; ``None`` where neither is known."""
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts in KiB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # no such name on this system
+        return None
+
+
+def check_memory(where: str, what: str, needed: int,
+                 error: type[Exception] = ValueError) -> None:
+    """Refuse, with ``error`` naming ``where``, to allocate ``needed`` bytes (``what``)
+    beyond :func:`available_memory`, before anything is allocated.
+
+    Why not let NumPy try: under Linux's default overcommit an allocation below the
+    machine's total memory succeeds at once and its pages are taken only as they are
+    written, so a layer of 16 GB on a machine with 10 GB free is not refused, it grows
+    the process until the kernel's OOM killer ends it (or another one). Below
+    :data:`MEMORY_CHECKED_FROM` nothing is read: the kernel's count costs 0.1 ms, more
+    than building a small layer.
+    """
+    if needed < MEMORY_CHECKED_FROM:
+        return
+    available = available_memory()
+    if available is not None and needed > available:
+        raise error(f"{where}: {what} need {_bytes(needed)}, and this machine has "
+                    f"{_bytes(available)} available now; refused before allocating")
+
+
+def check_copy_fits(where: str, model: Any, copies: int = 1) -> None:
+    """:func:`check_memory` for a framework's ``copies`` of a spec model's (or layer's)
+    arrays, before a mirror (or the port) builds them."""
+    layers = getattr(model, "layers", [model])
+    check_memory(where, f"{copies} cop{'y' if copies == 1 else 'ies'} of the spec model's "
+                 "weights", copies * sum(array.nbytes for layer in layers for array in
+                                         (*layer.parameters.values(), *layer.state.values())))
+
+
+def _bytes(count: int) -> str:
+    """A byte count as people read it: ``32.0 GB (32000000000 bytes)``."""
+    return f"{count / 1e9:.1f} GB ({count} bytes)" if count >= 10**8 else f"{count} bytes"
+
+
 def as_sizes(where: str, what: str, value: object, rank: int) -> tuple[int, ...]:
     """A window's sizes (``kernel_size``, ``strides``, ``dilation_rate``): one integer ≥ 1
     for every axis, or ``rank`` of them; a float (2.0 included) is refused, not cut."""

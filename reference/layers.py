@@ -56,6 +56,7 @@ from reference._validation import (
     as_mask,
     as_seed,
     check_batch,
+    check_memory,
     check_shape,
 )
 from reference.activations import for_layer, get
@@ -86,9 +87,16 @@ def _checked_backward(backward: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _checked_initialize(initialize: Callable[..., None]) -> Callable[..., None]:
-    """``initialize`` with parameters too large to allocate refused by the layer's name."""
+    """``initialize`` with parameters too large to allocate refused by the layer's name:
+    those beyond the memory available now before any is drawn (``check_memory``), and
+    any NumPy refuses."""
     @functools.wraps(initialize)
     def run(self: Layer, *args: object, **kwargs: object) -> None:
+        sizes = [math.prod(shape) for shape in type(self).array_shapes(self.config()).values()]
+        if sizes and self.dtype is not None:  # each array is drawn in float64, then cast
+            total = sum(sizes) * self.dtype.itemsize
+            check_memory(self.name, f"its parameters ({total} bytes of {self.dtype.name}) "
+                         "and the float64 draw of the largest", total + max(sizes) * 8)
         try:
             initialize(self, *args, **kwargs)
         except MemoryError as error:  # NumPy refuses the allocation at once: nothing grew

@@ -40,7 +40,9 @@ may be at most :data:`META_LIMIT` bytes; then every array member's declared size
 zip entry, stored, not compressed, so it cannot expand) and its ``.npy`` header's shape
 and dtype are checked against the model the metadata describes (and, given ``model``,
 against that model) before its data is read. A file whose headers declare 7 TiB is
-refused after reading a few hundred bytes.
+refused after reading a few hundred bytes, and a model that fits in the file but not
+in the memory available now (``reference._validation.check_memory``) before any of it
+is built.
 
 Writes are atomic: the file is written to a temporary file in the same folder, flushed
 and ``fsync``-ed, then moved over ``path`` with ``os.replace``; a write that fails midway
@@ -68,7 +70,7 @@ from typing import IO, Any
 import numpy as np
 
 from reference._files import WeightFileError, atomic_write
-from reference._validation import FLOAT_NAMES, check_path, type_name
+from reference._validation import FLOAT_NAMES, check_memory, check_path, type_name
 from reference.graphs import Model
 from reference.layers import LAYERS, Layer, from_config
 from reference.networks import Sequential
@@ -268,6 +270,11 @@ def _build(path: str | os.PathLike, meta: dict[str, Any]) -> _Model:
     if declared * np.dtype(meta["dtype"]).itemsize > size:
         raise WeightFileError(f"{path}: declares {declared} {meta['dtype']} numbers, more "
                               f"than its {size} bytes can hold")
+    # the model built from the file, the arrays read from it, and one array's copy in set()
+    largest = max((math.prod(shape) for layer in meta["layers"]
+                   for shape in layer["arrays"].values()), default=0)
+    check_memory(f"load_weights: {path}", "the model it describes and its arrays read",
+                 (2 * declared + largest) * np.dtype(meta["dtype"]).itemsize, WeightFileError)
     for k, layer in enumerate(meta["layers"]):
         try:
             shapes = LAYERS[layer["kind"]].array_shapes(layer["config"])

@@ -40,6 +40,7 @@ from reference._validation import (
     as_index_array,
     as_numeric_array,
     check_clipping,
+    check_copy_fits,
     check_count,
     check_hyperparameters,
     check_integer_labels,
@@ -282,6 +283,7 @@ def spec_model(where: str) -> Callable[[_F], _F]:
             raise TypeError(f"{where}: expected a reference.Sequential, reference.Model or a "
                             f"spec layer, got "
                             f"{type(model).__name__}")
+        check_copy_fits(where, model)
     return checked(check, where)
 
 

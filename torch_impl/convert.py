@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 import reference
+from reference._validation import check_copy_fits
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import activations, convolution, graphs, layers, normalization, sequences
 from torch_impl._table import Template, Translation, torch_dtype
@@ -98,6 +99,8 @@ def from_reference(model: reference.Sequential | reference.layers.Layer | refere
     """An ``nn.Sequential`` of stock modules computing what the spec ``model`` (or a single
     spec layer) computes, with its exact weights; for a spec graph (``reference.Model``) a
     ``torch.fx.GraphModule`` whose forward is the graph (``torch_impl.graphs``)."""
+    if isinstance(model, reference.Sequential | reference.Model | reference.layers.Layer):
+        check_copy_fits("from_reference", model)
     if isinstance(model, reference.Model):
         return graphs.from_reference(model)
     if isinstance(model, reference.layers.Layer):

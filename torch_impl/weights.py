@@ -38,7 +38,7 @@ import zipfile
 import torch
 
 from reference._files import atomically
-from reference._validation import check_model, check_path, dtype_name
+from reference._validation import check_memory, check_model, check_path, dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
 
@@ -103,6 +103,8 @@ def _check_file(path: str | os.PathLike, model: torch.nn.Module) -> None:
             raise WeightFileError(f"{path}: declares {declared} bytes in {len(infos)} "
                                   f"records ({len(compressed)} compressed); the model's "
                                   f"state_dict takes at most {limit}, uncompressed")
+        check_memory(f"load_weights: {path}", "its records, read whole", declared,
+                     WeightFileError)
         # torch's zip reader (miniz) reads a record whose MS-DOS attributes say "folder" as
         # empty, leaving its tensor's memory unset; Python's zipfile, which the digest
         # uses, reads it as it is: refused here, since the digest cannot see it
