@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from reference._validation import check_memory
+from reference._validation import as_flag, check_memory, check_path
 
 CONFIG = "config.json"
 WEIGHTS = ("model.weights.h5", "model.weights.npz")
@@ -296,6 +296,8 @@ def write_folder(directory: str | os.PathLike, files: dict[str, Callable[[str], 
     """Write ``files`` (name → ``write(path)``) as the folder ``directory``, in one unit:
     into a temporary folder in the same parent, then renamed into place. Returns the
     written paths, in the order given."""
+    check_path("save", directory)
+    force = as_flag("save", "force", force)  # "yes" is no switch: refused, not read as True
     target = Path(directory)
     if target.exists() and not target.is_dir():
         raise FileExistsError(f"{target}: exists and is not a folder; nothing written")

@@ -77,7 +77,7 @@ class _Windows(Layer):
         self.kernel_size = as_sizes(where, kernel_name, kernel, self.rank)
         self.strides = as_sizes(where, "strides", strides, self.rank)
         self.dilation_rate = as_sizes(where, "dilation_rate", dilation, self.rank)
-        if padding not in PADDINGS:
+        if not isinstance(padding, str) or padding not in PADDINGS:
             raise ValueError(f"{where}: padding must be 'valid' or 'same', got {padding!r}")
         self.padding = padding
         self.input_ndim = self.rank + 2
@@ -455,6 +455,7 @@ class DepthwiseConv2D(_Convolution):
 
     def __init__(self, in_channels: int, kernel_size: Any, *, depth_multiplier: int = 1,
                  **options: Any) -> None:
+        check_count(type(self).__name__, "in_channels", in_channels, 1)
         check_count(type(self).__name__, "depth_multiplier", depth_multiplier, 1)
         self.depth_multiplier = int(depth_multiplier)
         super().__init__(in_channels, in_channels * self.depth_multiplier, kernel_size,
@@ -929,7 +930,7 @@ class UpSampling2D(Layer):
     def __init__(self, size: int | tuple[int, int] = 2, interpolation: str = "nearest", *,
                  dtype: object | None = None, name: str | None = None) -> None:
         self.size = as_sizes("UpSampling2D", "size", size, 2)
-        if interpolation not in INTERPOLATIONS:
+        if not isinstance(interpolation, str) or interpolation not in INTERPOLATIONS:
             raise ValueError(f"UpSampling2D: interpolation must be 'nearest' or 'bilinear', "
                              f"got {interpolation!r}")
         self.interpolation = interpolation

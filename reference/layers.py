@@ -490,7 +490,7 @@ class Dropout(Layer):
         if isinstance(rate, bool) or not isinstance(rate, int | float) or \
                 not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
-        if noise_shape is not None and (isinstance(noise_shape, str) or not all(
+        if noise_shape is not None and (not isinstance(noise_shape, tuple | list) or not all(
                 n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 1)
                 for n in noise_shape)):
             raise ValueError(f"Dropout: noise_shape must be a sequence of None and positive "

@@ -740,7 +740,7 @@ class Bidirectional(Layer):
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional: wraps a SimpleRNN, LSTM or GRU, got "
                             f"{type(layer).__name__}")
-        if merge_mode not in MERGE_MODES:
+        if not isinstance(merge_mode, str) or merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got "
                              f"{merge_mode!r}")
         kind = type(layer).__name__

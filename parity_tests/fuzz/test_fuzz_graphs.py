@@ -333,3 +333,21 @@ def test_the_port_takes_stubs_as_true_or_false(keras_graph, stubs) -> None:
 
     with pytest.raises(TypeError, match=r"^port: stubs must be True or False"):
         porting.port(keras_graph, stubs=stubs)
+
+
+@pytest.mark.parametrize(("directory", "force", "message"), [
+    ("out", "yes", r"^save: force must be True or False"),
+    ("out", 1, r"^save: force must be True or False"),
+    (3, False, r"^save: path must be a file name"),
+])
+def test_the_ports_save_takes_a_path_and_force_as_true_or_false(tmp_path, directory, force,
+                                                                message) -> None:
+    """``Ported.save``'s folder writer: "yes" is no switch (it would replace a previous
+    port), 3 no folder; both refused before anything is written."""
+    from nn_rosetta import port_files
+
+    target = tmp_path / directory if isinstance(directory, str) else directory
+    with pytest.raises(TypeError, match=message):
+        port_files.write_folder(target, {"model.py": lambda path: open(path, "w").close()},
+                                force=force)
+    assert list(tmp_path.iterdir()) == []

@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 
 from parity_tests.fuzz.oracle import outcome
 from reference import layers, merging, registry
-from reference.convolution import Conv2DTranspose, Cropping2D, SeparableConv2D, UpSampling2D
-from reference.layers import Permute, Reshape
+from reference.convolution import (
+    Conv2DTranspose,
+    Cropping2D,
+    DepthwiseConv2D,
+    SeparableConv2D,
+    UpSampling2D,
+)
+from reference.layers import Dropout, Permute, Reshape
 from reference.normalization import Normalization, Rescaling
 from reference.sequences import GRU, LSTM, Bidirectional
 
@@ -263,3 +269,25 @@ def test_the_mirrors_preprocessing_layers_take_the_constants_the_spec_takes(
     build = getattr(framework(package).impl.normalization, kind)
     made = outcome(lambda: build(*arguments), kind)
     assert (made.error is None) == valid, made
+
+
+# -- arguments of the wrong type: refused by the layer, not by Python or NumPy ----------------
+
+@pytest.mark.parametrize(("kind", "build"), [
+    ("Conv2DTranspose", lambda: Conv2DTranspose(2, 3, 3, padding=np.array(["same"] * 2))),
+    ("SeparableConv2D", lambda: SeparableConv2D(2, 3, 3, padding=np.array(["valid"]))),
+    ("UpSampling2D", lambda: UpSampling2D(2, np.array(["nearest", "bilinear"]))),
+    ("Bidirectional", lambda: Bidirectional(GRU(3, 4), merge_mode=np.array(["sum"] * 2))),
+    ("SeparableConv2D", lambda: SeparableConv2D(None, 3, 3)),
+    ("DepthwiseConv2D", lambda: DepthwiseConv2D(2.0, 3)),
+    ("Dropout", lambda: Dropout(0.5, noise_shape=2)),
+    ("Dropout", lambda: Dropout(0.5, noise_shape=2.0)),
+    ("Dropout", lambda: Dropout(0.5, noise_shape=np.int64(3))),
+    ("Dropout", lambda: Dropout(0.5, noise_shape=b"\x02\x01")),  # bytes: not the shape (2, 1)
+])
+def test_a_choice_or_size_of_the_wrong_type_is_refused_by_the_layer(kind, build) -> None:
+    """A string choice given an array (whose ``in`` compares element-wise), a width given
+    None, a noise shape given a number or bytes: each refused with the layer's name,
+    never NumPy's "truth value of an array is ambiguous" nor "'int' is not iterable"."""
+    made = outcome(build, kind)
+    assert made.error is not None, made
