@@ -435,7 +435,7 @@ def check_memory(where: str, what: str, needed: int,
         return
     available = available_memory()
     if available is not None and needed > available:
-        raise error(f"{where}: {what} need {_bytes(needed)}, and this machine has "
+        raise error(f"{where}: {what}: {_bytes(needed)} needed, and this machine has "
                     f"{_bytes(available)} available now; refused before allocating")
 
 

@@ -62,12 +62,28 @@ from reference._validation import (
 from reference.activations import for_layer, get
 
 
+def _check_output_fits(layer: Layer, x: object) -> None:
+    """Refuse an output beyond the memory available now (``check_memory``), from its
+    shape, before the forward allocates it: an UpSampling2D of size 300 on a 100 × 100
+    image asks for 22 GB. An input the layer cannot take is left to its forward's error."""
+    if layer.merges or not isinstance(x, np.ndarray) or x.ndim < 2:
+        return
+    try:
+        shape = (x.shape[0], *layer.output_shape(tuple(x.shape[1:])))
+    except (TypeError, ValueError):
+        return
+    itemsize = layer.dtype.itemsize if layer.dtype is not None else \
+        x.dtype.itemsize if x.dtype.kind == "f" else 8  # integers become float64
+    check_memory(layer.name, f"its output of shape {shape}", math.prod(shape) * itemsize)
+
+
 def _checked_forward(forward: Callable[..., Any]) -> Callable[..., Any]:
     """``forward`` after the check of its ``training`` switch, and with an output too large
     to allocate refused by the layer's name (see :class:`Layer`)."""
     @functools.wraps(forward)
     def run(self: Layer, *args: object, training: object = False, **kwargs: object) -> Any:
         training = as_flag(self.name, "training", training)
+        _check_output_fits(self, args[0] if args else kwargs.get("x"))
         try:
             return forward(self, *args, training=training, **kwargs)
         except MemoryError as error:  # NumPy refuses the allocation at once: nothing grew
@@ -146,7 +162,8 @@ class Layer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Give the ``forward``, ``backward`` and ``initialize`` a subclass defines the
         protocol's checks: ``training`` and ``input_gradient`` True or False, never a value
-        read as one, and arrays NumPy cannot allocate refused by the layer's name."""
+        read as one, and arrays NumPy cannot allocate, or that do not fit in the memory
+        available now (parameters, an output), refused by the layer's name."""
         super().__init_subclass__(**kwargs)
         for method, check in _PROTOCOL_CHECKS.items():
             if method in cls.__dict__:

@@ -12,16 +12,20 @@ case, a 32 GB Dense, is measured in a fresh process.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import reference
 from reference import _validation
+from reference.convolution import UpSampling2D, ZeroPadding2D
 from reference.weights import WeightFileError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +52,7 @@ def test_a_layer_that_fits_exactly_is_built_and_one_byte_less_is_refused(availab
     assert reference.Dense(3, 5).W.shape == (3, 5)
     available((15 + 5 + 15) * 8 - 1)
     with pytest.raises(ValueError, match=r"Dense\(3, 5, identity\): its parameters .* "
-                                         r"need 280 bytes, .* 279 bytes available now"):
+                                         r"280 bytes needed, .* 279 bytes available now"):
         reference.Dense(3, 5)
 
 
@@ -78,12 +82,28 @@ def test_a_bidirectional_layer_refuses_its_backward_copy(available) -> None:
         reference.sequences.Bidirectional(gru)
 
 
+@pytest.mark.parametrize(("layer", "x", "shape"), [
+    (UpSampling2D(300), np.zeros((1, 100, 100, 3)), (1, 30000, 30000, 3)),
+    (ZeroPadding2D(25000), np.zeros((1, 1, 1, 1), np.float32), (1, 50001, 50001, 1)),
+    (reference.Dense(2, 3), np.zeros((4, 2), int), (4, 3)),  # integers become float64
+], ids=["UpSampling2D", "ZeroPadding2D", "Dense"])
+def test_a_forward_refuses_an_output_beyond_the_memory(available, layer, x, shape) -> None:
+    """The output's bytes, from the layer's output_shape, before the forward allocates:
+    22 GB and 10 GB here, refused as if the machine had 16 bytes free."""
+    itemsize = 4 if x.dtype == np.float32 else 8
+    available(16)
+    with pytest.raises(ValueError, match=rf"^{re.escape(layer.name)}: its output of shape "
+                                         rf"{re.escape(str(shape))}: "
+                                         rf"(\S+ GB \()?{math.prod(shape) * itemsize} bytes"):
+        layer.forward(x)
+
+
 def test_the_spec_weight_reader_refuses_a_model_beyond_the_memory(available,
                                                                    tmp_path) -> None:
     path = tmp_path / "m.npz"
     reference.save_weights(_model(), path)
     available(100)
-    with pytest.raises(WeightFileError, match=rf"load_weights: {path}: .* need \d+ bytes"):
+    with pytest.raises(WeightFileError, match=rf"load_weights: {path}: .*: \d+ bytes needed"):
         reference.load_weights(path)
 
 
@@ -104,7 +124,7 @@ def test_from_reference_refuses_a_copy_beyond_the_memory(available, mirror) -> N
     spec = _model()
     available(100)  # the spec's 32 numbers are 256 bytes
     with pytest.raises(ValueError, match=r"from_reference: 1 copy of the spec model's "
-                                         r"weights need 256 bytes"):
+                                         r"weights: 256 bytes needed"):
         convert(spec)
 
 
@@ -129,8 +149,8 @@ def test_the_port_refuses_modules_beyond_the_memory(available) -> None:
 
     model = keras.Sequential([keras.Input((2,)), *(keras.layers.Dense(2) for _ in range(4))])
     available(100)  # each spec layer's 6 float32 numbers fit; two copies of 24 do not
-    with pytest.raises(ValueError, match=r"^port: 2 copies of the spec model's weights "
-                                         r"need 192 bytes"):
+    with pytest.raises(ValueError, match=r"^port: 2 copies of the spec model's weights: "
+                                         r"192 bytes needed"):
         port(model)
 
 
