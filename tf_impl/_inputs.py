@@ -277,7 +277,8 @@ def same_shape(first: str, second: str) -> Check:
 # -- the converters ---------------------------------------------------------------------------
 
 def spec_model(where: str) -> Callable[[_F], _F]:
-    """``@spec_model("from_reference")``: the argument ``model`` is a spec model or layer."""
+    """``@spec_model("from_reference")``: the argument ``model`` is a spec model or layer,
+    and a copy of its weights fits in the memory available now."""
     def check(where: str, model: object, **_: Any) -> None:
         if not isinstance(model, reference.Sequential | reference.Model | reference.layers.Layer):
             raise TypeError(f"{where}: expected a reference.Sequential, reference.Model or a "
