@@ -775,7 +775,7 @@ class ZeroPadding2D(Layer):
     def __init__(self, padding: int | tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
                  = 1, *, dtype: object | None = None, name: str | None = None) -> None:
         self.padding = _paddings(padding)
-        super().__init__(dtype=dtype, name=name or f"ZeroPadding2D({self.padding})")
+        super().__init__(dtype=dtype, name=name, default_name=f"ZeroPadding2D({self.padding})")
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -855,7 +855,7 @@ class Cropping2D(Layer):
                  = ((0, 0), (0, 0)), *, dtype: object | None = None,
                  name: str | None = None) -> None:
         self.cropping = _paddings(cropping, "Cropping2D", "cropping")
-        super().__init__(dtype=dtype, name=name or f"Cropping2D({self.cropping})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Cropping2D({self.cropping})")
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -146,14 +146,15 @@ class Layer:
     parameter_names: ClassVar[tuple[str, ...]] = ()
     state_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, dtype: object | None = np.float64, name: str | None = None) -> None:
+    def __init__(self, *, dtype: object | None = np.float64, name: str | None = None,
+                 default_name: str | None = None) -> None:
         kind = type(self).__name__
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{kind}: name must be a str or None, got {name!r}")
         if dtype is None and self.parameter_names:  # None: the input's dtype, for no weights
             raise TypeError(f"{kind}: a layer with weights needs dtype float32 or float64, "
                             "got None")
-        self.name = name or kind
+        self.name = name or default_name or kind  # a kind's default: its settings
         # None: a layer without parameters computes in its input's float dtype.
         self.dtype: np.dtype | None = None if dtype is None else as_dtype(dtype, self.name)
         self._values: dict[str, np.ndarray] = {}
@@ -336,7 +337,8 @@ class Dense(Layer):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = for_layer("Dense", activation)
-        super().__init__(dtype=dtype, name=name or f"Dense({in_features}, {out_features}, "
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"Dense({in_features}, {out_features}, "
                                                    f"{self.activation.name})")
         self.initialize(as_seed("Dense", seed))
         self._x: np.ndarray | None = None
@@ -512,7 +514,7 @@ class Dropout(Layer):
                 for n in noise_shape)):
             raise ValueError(f"Dropout: noise_shape must be a sequence of None and positive "
                              f"integers, got {noise_shape!r}")
-        super().__init__(dtype=dtype, name=name or f"Dropout({rate})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Dropout({rate})")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
@@ -585,9 +587,11 @@ class Activation(Layer):
     """
 
     def __init__(self, activation: str | activations.Activation, *, dtype: object | None = None,
-                 name: str | None = None, **params: float | str) -> None:
+                 name: str | None = None, default_name: str | None = None,
+                 **params: float | str) -> None:
         self.activation = for_layer(type(self).__name__, activation, **params)
-        super().__init__(dtype=dtype, name=name or f"Activation({self.activation.name!r})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=default_name or f"Activation({self.activation.name!r})")
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -642,7 +646,7 @@ class ReLU(Layer):
             _non_negative("ReLU", "max_value", max_value)
         self.negative_slope = _non_negative("ReLU", "negative_slope", negative_slope)
         self.threshold = _non_negative("ReLU", "threshold", threshold)
-        super().__init__(dtype=dtype, name=name or "ReLU")
+        super().__init__(dtype=dtype, name=name, default_name="ReLU")
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -685,7 +689,7 @@ class LeakyReLU(Activation):
                  name: str | None = None) -> None:
         self.negative_slope = _non_negative("LeakyReLU", "negative_slope", negative_slope)
         super().__init__("leaky_relu", negative_slope=self.negative_slope, dtype=dtype,
-                         name=name or f"LeakyReLU({self.negative_slope})")
+                         name=name, default_name=f"LeakyReLU({self.negative_slope})")
 
     def config(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope, **Layer.config(self)}  # not the
@@ -712,7 +716,7 @@ class Softmax(Layer):
             raise ValueError(f"Softmax: axis must be a non-zero integer (axis 0 is the batch), "
                              f"got {axis!r}")
         self.axis = int(axis)
-        super().__init__(dtype=dtype, name=name or f"Softmax(axis={self.axis})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Softmax(axis={self.axis})")
         self._y: np.ndarray | None = None
 
     def _axis(self, ndim: int) -> int:
@@ -779,7 +783,7 @@ class Reshape(Layer):
             raise ValueError(f"Reshape: target_shape must be a tuple of positive sizes with "
                              f"at most one -1, got {target_shape!r}")
         self.target_shape = tuple(int(s) for s in sizes)
-        super().__init__(dtype=dtype, name=name or f"Reshape({self.target_shape})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Reshape({self.target_shape})")
         self._shape: tuple[int, ...] | None = None
 
     @property
@@ -840,7 +844,7 @@ class Permute(Layer):
             raise ValueError(f"Permute: dims must be a permutation of 1 … k (the batch axis "
                              f"is not counted), got {dims!r}")
         self.dims = tuple(int(d) for d in order)
-        super().__init__(dtype=dtype, name=name or f"Permute({self.dims})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Permute({self.dims})")
         self._shape: tuple[int, ...] | None = None
 
     @property

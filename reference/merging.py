@@ -62,8 +62,9 @@ class Merge(Layer):
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
 
-    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
-        super().__init__(dtype=dtype, name=name)
+    def __init__(self, *, dtype: object | None = None, name: str | None = None,
+                 default_name: str | None = None) -> None:
+        super().__init__(dtype=dtype, name=name, default_name=default_name)
         self._shapes: list[tuple[int, ...]] | None = None  # of the last forward's inputs
         self._output: tuple[int, ...] = ()  # the last forward's output shape
 
@@ -273,7 +274,7 @@ class Concatenate(Merge):
         if axis == 0:
             raise ValueError("Concatenate: axis 0 is the batch axis, whose rows are samples; "
                              "concatenate along a feature axis (axis=-1: the last)")
-        super().__init__(dtype=dtype, name=name or f"Concatenate(axis={axis})")
+        super().__init__(dtype=dtype, name=name, default_name=f"Concatenate(axis={axis})")
         self.axis = int(axis)
 
     def _axis(self, ndim: int) -> int:

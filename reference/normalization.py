@@ -114,7 +114,7 @@ class _Normalization(Layer):
 
     def __init__(self, features: int, *, dtype: object, name: str | None) -> None:
         self.features = _check_features(type(self).__name__, features)
-        super().__init__(dtype=dtype, name=name or f"{type(self).__name__}({features})")
+        super().__init__(dtype=dtype, name=name, default_name=f"{type(self).__name__}({features})")
         self.initialize(np.random.default_rng(0))  # draws nothing: γ = 1, β = 0
         self._batch_statistics = False
         self._x_hat: np.ndarray | None = None
@@ -345,7 +345,8 @@ class Rescaling(Layer):
         check_real("Rescaling", "scale", scale, -math.inf)
         check_real("Rescaling", "offset", offset, -math.inf)
         self.scale, self.offset = float(scale), float(offset)
-        super().__init__(dtype=dtype, name=name or f"Rescaling({self.scale}, {self.offset})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"Rescaling({self.scale}, {self.offset})")
         self._forwarded = False
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -410,7 +411,7 @@ class Normalization(Layer):
                              f"variance ≥ 0, got mean {mean!r}, variance {variance!r}")
         self.axis = -1
         self.mean, self.variance = arrays
-        super().__init__(dtype=dtype, name=name or "Normalization")
+        super().__init__(dtype=dtype, name=name, default_name="Normalization")
         self._divisor: np.ndarray | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -121,7 +121,8 @@ class Embedding(Layer):
                              f"[0, {input_dim - 1}], got {padding_idx!r}")
         self.mask_zero = as_flag("Embedding", "mask_zero", mask_zero)
         self.padding_idx = None if padding_idx is None else int(padding_idx)
-        super().__init__(dtype=dtype, name=name or f"Embedding({input_dim}, {output_dim})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"Embedding({input_dim}, {output_dim})")
         self.initialize(as_seed("Embedding", seed))
         self.output_mask: np.ndarray | None = None
         self._x: np.ndarray | None = None
@@ -205,7 +206,7 @@ class _Recurrent(Layer):
         self.in_features = _positive(kind, "in_features", in_features)
         self.units = _positive(kind, "units", units)
         self.return_sequences = as_flag(kind, "return_sequences", return_sequences)
-        super().__init__(dtype=dtype, name=name or f"{kind}({in_features}, {units})")
+        super().__init__(dtype=dtype, name=name, default_name=f"{kind}({in_features}, {units})")
         self.initialize(as_seed(kind, seed))
         self.initial_state: tuple[np.ndarray, ...] | None = None
         self.final_state: tuple[np.ndarray, ...] | None = None
@@ -634,7 +635,8 @@ class TimeDistributed(Layer):
     def __init__(self, layer: Dense, *, name: str | None = None) -> None:
         if not isinstance(layer, Dense):
             raise TypeError(f"TimeDistributed: wraps a Dense layer, got {type(layer).__name__}")
-        super().__init__(dtype=layer.dtype, name=name or f"TimeDistributed({layer.name})")
+        super().__init__(dtype=layer.dtype, name=name,
+                         default_name=f"TimeDistributed({layer.name})")
         self.layer = layer
         self._values = layer._values  # one set of weights, the Dense layer's
         self._shape: tuple[int, ...] | None = None
@@ -752,7 +754,7 @@ class Bidirectional(Layer):
             raise ValueError(f"Bidirectional: backward_layer must be a {kind} configured as "
                              f"the forward layer ({layer.config()}), got "
                              f"{type(backward_layer).__name__} {backward_layer.config()}")
-        super().__init__(dtype=layer.dtype, name=name or f"Bidirectional({layer.name})")
+        super().__init__(dtype=layer.dtype, name=name, default_name=f"Bidirectional({layer.name})")
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.merge_mode = merge_mode
         self.mask: np.ndarray | None = None
@@ -978,7 +980,7 @@ class MultiHeadAttention(Layer):
         self.value_features = embed_dim if value_features is None else \
             _positive(where, "value_features", value_features)
         self.use_causal_mask = as_flag(where, "use_causal_mask", use_causal_mask)
-        super().__init__(dtype=dtype, name=name or f"MultiHeadAttention({embed_dim}, "
+        super().__init__(dtype=dtype, name=name, default_name=f"MultiHeadAttention({embed_dim}, "
                                                    f"{num_heads})")
         self.initialize(as_seed("MultiHeadAttention", seed))
         self.mask: np.ndarray | None = None

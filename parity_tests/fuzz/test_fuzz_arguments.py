@@ -29,7 +29,8 @@ from reference import parallel as spec_parallel
 from reference.callbacks import EarlyStopping
 from reference.convolution import Conv1D, Conv2D, DepthwiseConv2D, GlobalAveragePooling2D
 from reference.layers import Activation, Dropout
-from reference.normalization import BatchNormalization
+from reference.merging import Concatenate
+from reference.normalization import BatchNormalization, Rescaling
 from reference.optimizers import SGD, Adam, AdamW
 from reference.sequences import (
     GRU,
@@ -113,6 +114,20 @@ def test_an_activation_is_a_known_name_and_an_unknown_one_names_the_layer(kind,
 def test_a_layer_name_is_a_string(name) -> None:
     with pytest.raises(TypeError, match=r"Dense: name must be a str or None"):
         Dense(3, 2, name=name)
+
+
+@pytest.mark.parametrize("name", [False, 0, np.array(["a", "b"])], ids=repr)
+@pytest.mark.parametrize("make", [
+    lambda name: Dense(3, 2, name=name),
+    lambda name: Dropout(0.5, name=name),
+    lambda name: Concatenate(name=name),
+    lambda name: Embedding(5, 2, name=name),
+    lambda name: MultiHeadAttention(4, 2, name=name),
+    lambda name: Rescaling(0.5, name=name),
+], ids=["Dense", "Dropout", "Concatenate", "Embedding", "MultiHeadAttention", "Rescaling"])
+def test_a_falsy_name_is_refused_not_replaced_by_the_default(make, name) -> None:
+    with pytest.raises(TypeError, match=r"name must be a str or None"):
+        make(name)
 
 
 @pytest.mark.parametrize(("dtype", "shown"), [(None, "None"), ("x", "'x'"),
