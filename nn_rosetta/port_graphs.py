@@ -503,8 +503,11 @@ def _signature(writer: _Writer, arguments: list[str], results: list[str]) -> lis
 
 def _docstring(model: reference.Model, arguments: list[str], model_name: str) -> list[str]:
     shapes = {t.name: t.shape for t in model.inputs}
-    described = [f"    {name}: (N, {', '.join(map(str, shapes[name]))})"
+    from nn_rosetta.porting import shown_shape
+
+    described = [f"    {name}: ({shown_shape(shapes[name])})"
                  f"{', channels-last as in Keras' if len(shapes[name]) == 3 else ''}"
+                 f"{'; T: any length' if None in shapes[name] else ''}"
                  for name in arguments]
     call = "model(" + ", ".join(identifier(n, set(_RESERVED)) for n in arguments) + ")"
     return [
@@ -794,12 +797,14 @@ def _examples(spec: reference.Model, arguments: list[str], example_input: object
     tensors = {t.name: t for t in spec.inputs}
     embeddings = {t.name: node.layer for node in spec.nodes for t in node.inputs
                   if node.layer.input_kind == "indices"}
+    from nn_rosetta.porting import example_shape
+
     if example_input is None:
         rng = np.random.default_rng(0)
-        return [rng.integers(0, embeddings[name].input_dim, (4, *tensors[name].shape))
+        return [rng.integers(0, embeddings[name].input_dim, (4, *example_shape(shape)))
                 if name in embeddings else
-                rng.standard_normal((4, *tensors[name].shape)).astype(spec.dtype)
-                for name in arguments]
+                rng.standard_normal((4, *example_shape(shape))).astype(spec.dtype)
+                for name, shape in ((n, tensors[n].shape) for n in arguments)]
     if isinstance(example_input, dict):
         missing = sorted(set(arguments) - set(example_input))
         if missing or len(example_input) != len(arguments):
@@ -836,7 +841,7 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     """Every spec layer's output from Keras's input to it (and each stub's, not compared),
     then each model output, the Keras model and the generated module each run whole on
     ``arrays``."""
-    from nn_rosetta.porting import LayerParity, ParityReport
+    from nn_rosetta.porting import LayerParity, ParityReport, example_lengths
     from nn_rosetta.tolerances import tolerance
 
     tol = tolerance(spec.dtype, "output")
@@ -881,8 +886,10 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     for name, got, want in zip(results, _as_list(result), expected, strict=True):
         rows.append(row(f"output {name}", "model output", got.numpy(), want))
     shapes = tuple(x.shape for x in arrays)
+    inputs = {t.name: t.shape for t in spec.inputs}
     return ParityReport(tuple(rows), spec.dtype.name, shapes[0] if len(shapes) == 1 else shapes,
-                        drawn)
+                        drawn, lengths=example_lengths([inputs.get(name, ()) for name in _names(
+                            keras_model.get_config()["input_layers"])], list(shapes)))
 
 
 def port_graph(keras_model: keras.Model, example_input: object | None = None, *,

@@ -302,17 +302,19 @@ def check_model(where: str, model: object, kind: type, name: str) -> None:
         raise TypeError(f"{where}: model must be {name}, got {type_name(model)}")
 
 
-def as_shape(where: str, what: str, value: object) -> tuple[int, ...]:
+def as_shape(where: str, what: str, value: object, *,
+             any_length: bool = False) -> tuple[int | None, ...]:
     """A per-sample shape (``input_shape``): a sequence of integers ≥ 1, never a
-    float cut to an integer nor a string read as its characters."""
+    float cut to an integer nor a string read as its characters; with ``any_length``, a
+    size may be None (a sequence of any length)."""
+    wanted = "positive integers" + (" or None" if any_length else "")
     if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{where}: {what} must be a tuple of positive integers, got "
-                        f"{value!r}")
+        raise TypeError(f"{where}: {what} must be a tuple of {wanted}, got {value!r}")
     sizes = tuple(value)
-    if any(not _is_integer(size) or size < 1 for size in sizes):
-        raise ValueError(f"{where}: {what} must be a tuple of positive integers, got "
-                         f"{sizes!r}")
-    return tuple(int(size) for size in sizes)
+    if any(not (any_length and size is None) and (not _is_integer(size) or size < 1)
+           for size in sizes):
+        raise ValueError(f"{where}: {what} must be a tuple of {wanted}, got {sizes!r}")
+    return tuple(None if size is None else int(size) for size in sizes)
 
 
 def as_flag(where: str, what: str, value: object) -> bool:

@@ -649,6 +649,7 @@ class _GlobalPooling(Layer):
 
     layout: ClassVar[str]
     channels_last: ClassVar[bool] = True
+    any_length = True  # every position pooled, however many: (C,) out
 
     def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
         super().__init__(dtype=dtype, name=name)

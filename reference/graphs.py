@@ -58,7 +58,7 @@ from reference._validation import (
     as_seed,
     check_shape,
 )
-from reference.layers import Flatten, Layer, from_config
+from reference.layers import Flatten, Layer, check_known_sizes, from_config
 from reference.layouts import Context
 
 _order = itertools.count()  # creation order: a topological order of every graph
@@ -70,13 +70,14 @@ class SymbolicTensor:
     layer was called on a list (a merge layer, cross-attention) and takes one in forward.
 
     Shape:
-        ``shape`` is per sample: the arrays it stands for are (N, *shape).
+        ``shape`` is per sample: the arrays it stands for are (N, *shape); a None size is
+        a sequence of any length.
     """
 
-    def __init__(self, shape: Sequence[int], layer: Layer | None,
+    def __init__(self, shape: Sequence[int | None], layer: Layer | None,
                  inputs: Sequence[SymbolicTensor], name: str | None = None,
                  listed: bool = False) -> None:
-        self.shape = tuple(int(n) for n in shape)
+        self.shape = tuple(None if n is None else int(n) for n in shape)
         self.layer = layer
         self.inputs = tuple(inputs)
         self.listed = listed
@@ -93,14 +94,17 @@ class SymbolicTensor:
         return f"<SymbolicTensor {self.name!r} ({source}): (N, {', '.join(map(str, self.shape))})>"
 
 
-def Input(shape: Sequence[int], *, name: str = "input") -> SymbolicTensor:
+def Input(shape: Sequence[int | None], *, name: str = "input") -> SymbolicTensor:
     """A graph input of per-sample ``shape`` (``keras.Input``); name each input of a
-    model with several."""
+    model with several. A None size is a sequence of any length (``keras.Input((None,))``
+    for token ids): the model then takes any length there, and a layer that needs the
+    size known (Flatten, Reshape, a Dense over that axis) refuses it when called."""
     if not isinstance(shape, list | tuple) or not all(
-            isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 1
+            n is None or (isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 1)
             for n in shape):
-        raise ValueError(f"Input: shape must be a tuple of positive integers (per sample, "
-                         f"without the batch axis), got {shape!r}")
+        raise ValueError(f"Input: shape must be a tuple of positive integers or None (a "
+                         f"sequence of any length; per sample, without the batch axis), got "
+                         f"{shape!r}")
     if not isinstance(name, str) or not name:
         raise ValueError(f"Input: name must be a non-empty string, got {name!r}")
     return SymbolicTensor(shape, None, (), name)
@@ -138,6 +142,7 @@ def connect(layer: Layer, inputs: object) -> SymbolicTensor:
             raise ValueError(f"{layer.name}: called on {shown}, but it takes inputs of "
                              f"{layer.input_ndim} axes (batch first)")
     try:
+        check_known_sizes(layer, [t.shape for t in sources])
         shape = layer.output_shape(received)
     except ValueError as error:
         reason = str(error).removeprefix(f"{layer.name}: ")

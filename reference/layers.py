@@ -143,6 +143,10 @@ class Layer:
     takes_mask: ClassVar[bool] = False
     # True: forward takes a list of inputs (a merge layer, reference.merging).
     merges: ClassVar[bool] = False
+    # True: the layer takes a sequence of any length, an input whose per-sample shape holds
+    # None (Keras's ``Input(shape=(None, …))``) on an axis its output's shape carries along
+    # or drops; False: it needs every size known (Flatten, Reshape, a Dense, a convolution).
+    any_length: ClassVar[bool] = False
     parameter_names: ClassVar[tuple[str, ...]] = ()
     state_names: ClassVar[tuple[str, ...]] = ()
 
@@ -503,6 +507,8 @@ class Dropout(Layer):
             it), or ``None`` or the input's size (a draw per entry).
     """
 
+    any_length = True  # elementwise
+
     def __init__(self, rate: float, *, seed: int | None = None,
                  noise_shape: Sequence[int | None] | None = None, dtype: object | None = None,
                  name: str | None = None) -> None:
@@ -586,6 +592,8 @@ class Activation(Layer):
             parameters: ``Activation("elu", alpha=0.5)``) or an ``Activation``.
     """
 
+    any_length = True  # elementwise (Softmax: along one axis)
+
     def __init__(self, activation: str | activations.Activation, *, dtype: object | None = None,
                  name: str | None = None, default_name: str | None = None,
                  **params: float | str) -> None:
@@ -638,6 +646,8 @@ class ReLU(Layer):
         negative_slope: the slope below the threshold, ≥ 0.
         threshold: where the rectifier turns on, ≥ 0 (Keras refuses a negative one).
     """
+
+    any_length = True  # elementwise (Softmax: along one axis)
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, *, dtype: object | None = None,
@@ -709,6 +719,8 @@ class Softmax(Layer):
     Shape:
         x, y: (N, *) any shape, ``axis`` one of its axes other than the batch axis.
     """
+
+    any_length = True  # elementwise (Softmax: along one axis)
 
     def __init__(self, axis: int = -1, *, dtype: object | None = None,
                  name: str | None = None) -> None:
@@ -900,10 +912,26 @@ def from_config(kind: str, config: dict[str, Any]) -> Layer:
     return LAYERS[kind](**config)
 
 
-def layer_shapes(layers: Sequence[Layer], input_shape: tuple[int, ...]
-                 ) -> list[tuple[int, ...]]:
-    """The per-sample input shape of every layer, then the output shape of the last."""
+def check_known_sizes(layer: Layer, input_shapes: Sequence[tuple[int | None, ...]]) -> None:
+    """Refuse, by name and with what to do, a per-sample input shape with a None axis (a
+    sequence of any length) for a layer that needs every size known (``any_length``
+    False)."""
+    free = next((shape for shape in input_shapes if None in shape), None)
+    if free is not None and not layer.any_length:
+        raise ValueError(
+            f"{layer.name}: a {type(layer).__name__} needs every size of its input known, got "
+            f"per-sample shape {tuple(free)}, whose None axis is a sequence of any length; "
+            "fix the length (Input(shape=(T, …)), each sequence padded or cut to T) or "
+            "reduce the time axis first (GlobalAveragePooling1D, a recurrent layer without "
+            "return_sequences)")
+
+
+def layer_shapes(layers: Sequence[Layer], input_shape: tuple[int | None, ...]
+                 ) -> list[tuple[int | None, ...]]:
+    """The per-sample input shape of every layer, then the output shape of the last (a
+    None size: a sequence of any length, for the layers that take one)."""
     shapes = [tuple(input_shape)]
     for layer in layers:
+        check_known_sizes(layer, [shapes[-1]])
         shapes.append(tuple(layer.output_shape(shapes[-1])))
     return shapes

@@ -59,6 +59,7 @@ class Merge(Layer):
     """
 
     merges = True
+    any_length = True  # the inputs' shapes must match, None as any size
     min_inputs: ClassVar[int] = 2
     max_inputs: ClassVar[int | None] = None
 
@@ -292,6 +293,10 @@ class Concatenate(Merge):
             raise ValueError(f"{self.name}: inputs must have one rank, got per-sample shapes "
                              f"{shapes}")
         at = self._axis(len(shapes[0]) + 1) - 1  # in the per-sample shape
+        if any(shape[at] is None for shape in shapes):
+            raise ValueError(f"{self.name}: cannot concatenate along axis {self.axis}, a "
+                             f"sequence of any length (None), got {shapes}; concatenate "
+                             "the features (axis=-1) or fix the length")
         others = {shape[:at] + shape[at + 1:] for shape in shapes}
         if len(others) > 1:
             raise ValueError(f"{self.name}: inputs must have one per-sample shape except along "

@@ -42,7 +42,8 @@ class Sequential:
             produces, and the layers with parameters must share one dtype (a layer
             without parameters computes in its input's dtype).
         input_shape: the per-sample input shape; needed only when the first layer does
-            not fix it (a Dense layer fixes (in_features,)).
+            not fix it (a Dense layer fixes (in_features,)). A None size is a sequence
+            of any length (``(None,)`` for token ids), for the layers that take one.
         seed: if given, re-draw every layer's parameters from one generator seeded with
             it, layer by layer, so the whole model is reproducible from one number.
     """
@@ -77,7 +78,7 @@ class Sequential:
                 raise ValueError(f"Sequential: the first layer ({first.name}) does not fix its "
                                  "input shape; pass input_shape=(…) per sample")
             input_shape = (first.in_features,)
-        self.input_shape = as_shape("Sequential", "input_shape", input_shape)
+        self.input_shape = as_shape("Sequential", "input_shape", input_shape, any_length=True)
         self.shapes = self._shapes()
         if seed is not None:
             rng = as_seed("Sequential", seed)

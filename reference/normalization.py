@@ -290,6 +290,8 @@ class LayerNormalization(_Normalization):
         convention: ``"torch"`` (default) or ``"keras"``; it decides only ε's default.
     """
 
+    any_length = True  # per position, over the last axis
+
     def __init__(self, features: int, epsilon: float | None = None, *,
                  convention: str = "torch", dtype: object = np.float64,
                  name: str | None = None) -> None:
@@ -339,6 +341,8 @@ class Rescaling(Layer):
     Args:
         scale, offset: finite numbers.
     """
+
+    any_length = True  # elementwise
 
     def __init__(self, scale: float, offset: float = 0.0, *, dtype: object | None = None,
                  name: str | None = None) -> None:

@@ -108,6 +108,7 @@ class Embedding(Layer):
 
     input_ndim = 2
     input_kind = "indices"
+    any_length = True  # (T,) → (T, D), any T
     parameter_names = ("embeddings",)
 
     def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False,
@@ -195,6 +196,7 @@ class _Recurrent(Layer):
 
     input_ndim = 3
     takes_mask = True
+    any_length = True  # the loop runs over however many steps come
     parameter_names = ("W", "U", "b")
     blocks: ClassVar[int]  # gate blocks in W's and U's columns
     state_count: ClassVar[int] = 1  # h (the LSTM adds c)
@@ -630,6 +632,7 @@ class TimeDistributed(Layer):
     """
 
     input_ndim = 3
+    any_length = True  # the Dense acts at every step
     parameter_names = ("W", "b")
 
     def __init__(self, layer: Dense, *, name: str | None = None) -> None:
@@ -733,6 +736,7 @@ class Bidirectional(Layer):
 
     input_ndim = 3
     takes_mask = True
+    any_length = True  # as its two recurrent layers
     parameter_names = ("forward_W", "forward_U", "forward_b",
                        "backward_W", "backward_U", "backward_b")
 
@@ -958,6 +962,7 @@ class MultiHeadAttention(Layer):
     """
 
     input_ndim = 3
+    any_length = True  # T queries, S keys and values, any T and S
     takes_list = True  # a list of tensors in a graph: cross-attention
     mask_position = 3  # [query, value, key, mask]: a boolean input, no gradient
     parameter_names = ("query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel",

@@ -217,8 +217,11 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     ``input_shape``: the per-sample input shape, needed only when the model is not built
     and its first layer does not fix it. Anything without a spec counterpart is refused
     by name. A functional model that is not a chain becomes a spec graph
-    (``reference.Model``, ``tf_impl.graphs``).
+    (``reference.Model``, ``tf_impl.graphs``). A model nested in a ``keras.Sequential``
+    is inlined first, as in a functional model (``tf_impl.graphs.flatten``).
     """
+    if isinstance(model, keras.Sequential):
+        model = graphs.flatten(model)  # a nested model's layers join the chain
     if isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and \
             not graphs.is_chain(model):
         if input_shape is not None:  # a graph's Inputs fix their shapes; one given is unused
@@ -250,12 +253,16 @@ def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor],
                                              not graphs.is_chain(model)):
         return graphs.gradients_to_reference(model, gradients, spec)
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
+    # a Sequential holding a nested model is read flattened; its own layers hold the weights
+    flat, owners = graphs._flatten(model) if isinstance(model, keras.Sequential) else \
+        (model, {layer.name: layer for layer in _layers(model)})
     if spec is None:
-        _, walk = _walk(model, None)
+        _, walk = _walk(flat, None)
     else:
         walk = [(layer, group[0], context) for layer, group, context in zip(
-            spec.layers, layer_groups(spec, model), contexts(spec.layers, spec.input_shape),
+            spec.layers, layer_groups(spec, flat), contexts(spec.layers, spec.input_shape),
             strict=True)]
+    walk = [(layer, owners[keras_layer.name], context) for layer, keras_layer, context in walk]
     return [_copy_out(layer, keras_layer, context,
                       read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)])
                       .numpy(), trainable_only=True)

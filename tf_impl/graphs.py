@@ -20,7 +20,9 @@ uses), read by ``tf_impl.convert``'s chain reader, so a Dense and its Activation
 are one spec Dense as in a Sequential; a merge layer is read by its row. A nested model
 (a ``keras.Sequential`` or functional ``keras.Model`` called once as a layer) is first
 flattened by :func:`flatten`: its layers join the outer graph under their own names, or
-``<nested model>_<layer>`` where that name is taken. Refused by name: a layer or nested
+``<nested model>_<layer>`` where that name is taken; an outer ``keras.Sequential`` holding
+a nested model is flattened the same way (``tf_impl.convert.to_reference`` and the port
+read it flattened). Refused by name: a layer or nested
 model called more than once (shared weights; the spec calls each layer once), a layer
 without a spec counterpart (a ``Lambda``).
 """
@@ -179,7 +181,7 @@ def _wiring(model: keras.Model) -> tuple[dict, dict[str, list[str]], dict[str, b
 def _as_functional(model: keras.Model) -> keras.Model:
     """A nested model as a functional model of its own layers (a Sequential's wiring)."""
     if isinstance(model, keras.Sequential):
-        return keras.Model(model.inputs, model.outputs, name=model.name)
+        return keras.Model(model.inputs[0], model.outputs[0], name=model.name)  # one each
     return model
 
 
@@ -286,7 +288,7 @@ def _flatten(model: keras.Model, where: str = "to_reference"
     that each of its layers copies, by name."""
     if not any(isinstance(layer, keras.Model) for layer in model.layers):
         return model, {layer.name: layer for layer in model.layers}
-    config, owners = _flat_config(model, where)
+    config, owners = _flat_config(_as_functional(model), where)  # a Sequential: its wiring
     flat = keras.Model.from_config(config)
     for layer in flat.layers:
         if layer.weights:
@@ -299,9 +301,11 @@ def flatten(model: keras.Model, where: str = "to_reference") -> keras.Model:
     ``keras.Model`` called once as a layer, at any depth) inlined: its layers join the
     graph, copies of them with their weights, its Inputs replaced by the tensors the call
     passed and its outputs standing for the call's. An inner layer keeps its name unless
-    it is taken, then it is ``<nested model>_<layer>``. ``model`` itself where nothing is
-    nested. A nested model called more than once (its layers' weights shared between the
-    calls) is refused by name, the error starting with ``where``."""
+    it is taken, then it is ``<nested model>_<layer>``. An outer ``keras.Sequential``
+    holding a nested model is flattened the same way, into a functional model of its
+    name (a chain, read as a Sequential is). ``model`` itself where nothing is nested. A
+    nested model called more than once (its layers' weights shared between the calls) is
+    refused by name, the error starting with ``where``."""
     return _flatten(model, where)[0]
 
 
@@ -335,11 +339,9 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
              if entry["inbound_nodes"]}
     tensors, holders = {}, {}
     for name in inputs:
-        shape = model.get_layer(name).output.shape[1:]
-        if any(size is None for size in shape):
-            raise ValueError(f"to_reference: input {name!r} has per-sample shape "
-                             f"{tuple(shape)}; the spec's graphs need every size known")
-        tensors[name] = reference.Input(tuple(shape), name=name)
+        # a None size (keras.Input((None,))) stays one: a sequence of any length
+        tensors[name] = reference.Input(tuple(model.get_layer(name).output.shape[1:]),
+                                        name=name)
     for entry in config["layers"]:
         name = entry["name"]
         if name in tensors or name not in sources:

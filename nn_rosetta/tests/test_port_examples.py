@@ -1,16 +1,18 @@
-"""nn_rosetta.port on keras.io's examples, built here from stock layers with random weights
-(nothing downloaded): ported, written, run from the written files in a fresh Python
-process that imports only torch, and compared with Keras.
+"""nn_rosetta.port on keras.io's examples and the MIT course's (Introduction to Deep
+Learning, lab 2's DB-VAE), built here from stock layers with random weights (nothing
+downloaded): ported, written, run from the written files in a fresh Python process that
+imports only torch, and compared with Keras.
 
 Where keras.io uses a custom layer, the model here says what stands in for it: the
 Transformer's ``TokenAndPositionEmbedding`` is two stock ``Embedding`` layers and an
-``Add``, the positions a second Input (0, 1, …, maxlen − 1 for every sample); the VAE's
-``Sampling`` layer (z = z_mean + exp(z_log_var / 2) ε, a random draw) is left out of the
-encoder, which returns z_mean and z_log_var, the decoder taking z.
+``Add``, the positions a second Input (0, 1, …, maxlen − 1 for every sample). The IMDB
+classifier is keras.io's literally, its Input of any length (``shape=(None,)``): the
+written module runs at two lengths.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,14 +23,20 @@ import numpy as np
 import pytest
 
 import nn_rosetta
-from nn_rosetta.tests.test_port_graphs import assert_reproduces_keras, run_in_a_fresh_process
+from nn_rosetta.tests.test_port_graphs import (
+    _statistics,
+    assert_reproduces_keras,
+    run_in_a_fresh_process,
+)
 
 L = keras.layers
 ROOT = Path(__file__).resolve().parents[2]
 
 
 MAXLEN, VOCABULARY = 200, 20000  # keras.io's: reviews cut or padded to 200 words
+SHORT = 37  # a second review length: the IMDB model takes any
 LATENT = 2  # the VAE's latent dimension
+COURSE_FILTERS, COURSE_LATENT = 12, 100  # the course's n_filters and latent_dim
 
 
 def mnist_convnet() -> keras.Model:
@@ -49,7 +57,7 @@ def mnist_convnet() -> keras.Model:
 def imdb_bidirectional_lstm() -> keras.Model:
     """keras.io/examples/nlp/bidirectional_lstm_imdb: an Embedding of 20000 words, two
     Bidirectional LSTMs (the first returning sequences), a sigmoid Dense."""
-    inputs = keras.Input(shape=(MAXLEN,), dtype="int32")  # keras.io: (None,), padded to 200
+    inputs = keras.Input(shape=(None,), dtype="int32")  # any length (keras.io pads to 200)
     x = L.Embedding(20000, 128)(inputs)
     x = L.Bidirectional(L.LSTM(64, return_sequences=True))(x)
     x = L.Bidirectional(L.LSTM(64))(x)
@@ -105,12 +113,55 @@ def vae_decoder() -> keras.Model:
     return keras.Model(latent_inputs, decoder_outputs, name="decoder")
 
 
+def course_encoder() -> keras.Model:
+    """The course's DB-VAE encoder, ``make_standard_classifier(n_outputs=2 * latent_dim +
+    1)``: a plain Sequential of four strided 'same' relu Conv2D, each followed by
+    BatchNormalization, Flatten, Dense(512, relu), then the class logit, the latent means
+    and log-variances in one Dense. Built on the course's 64×64×3 faces, as its first
+    batch builds it (no Input)."""
+    n = COURSE_FILTERS
+    conv = {"padding": "same", "activation": "relu"}
+    model = keras.Sequential([
+        L.Conv2D(filters=1 * n, kernel_size=5, strides=2, **conv), L.BatchNormalization(),
+        L.Conv2D(filters=2 * n, kernel_size=5, strides=2, **conv), L.BatchNormalization(),
+        L.Conv2D(filters=4 * n, kernel_size=3, strides=2, **conv), L.BatchNormalization(),
+        L.Conv2D(filters=6 * n, kernel_size=3, strides=2, **conv), L.BatchNormalization(),
+        L.Flatten(),
+        L.Dense(512, activation="relu"),
+        L.Dense(2 * COURSE_LATENT + 1, activation=None),
+    ], name="course_encoder")
+    model.build((None, 64, 64, 3))
+    return _statistics(model)
+
+
+def course_decoder() -> keras.Model:
+    """The course's DB-VAE decoder, ``make_face_decoder_network``: a plain Sequential of
+    Dense(4·4·6n, relu), Reshape to 4×4×6n, four 'same' relu Conv2DTranspose of stride 2
+    up to a 64×64×3 face. Built on the latent vector (no Input)."""
+    n = COURSE_FILTERS
+    up = {"padding": "same", "activation": "relu"}
+    model = keras.Sequential([
+        L.Dense(units=4 * 4 * 6 * n, activation="relu"),
+        L.Reshape(target_shape=(4, 4, 6 * n)),
+        L.Conv2DTranspose(filters=4 * n, kernel_size=3, strides=2, **up),
+        L.Conv2DTranspose(filters=2 * n, kernel_size=3, strides=2, **up),
+        L.Conv2DTranspose(filters=1 * n, kernel_size=5, strides=2, **up),
+        L.Conv2DTranspose(filters=3, kernel_size=5, strides=2, **up),
+    ], name="course_decoder")
+    model.build((None, COURSE_LATENT))
+    return model
+
+
 def _inputs(name: str) -> list[np.ndarray]:
     rng = np.random.default_rng(7)
     if name in ("mnist_convnet", "vae_encoder"):
         return [rng.uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)]
     if name == "imdb_bilstm":
         return [rng.integers(0, VOCABULARY, (3, MAXLEN)).astype(np.int32)]
+    if name == "course_encoder":
+        return [rng.uniform(0, 1, (3, 64, 64, 3)).astype(np.float32)]
+    if name == "course_decoder":
+        return [rng.standard_normal((3, COURSE_LATENT)).astype(np.float32)]
     if name == "transformer_classifier":
         return [rng.integers(0, VOCABULARY, (3, MAXLEN)).astype(np.int32),
                 np.tile(np.arange(MAXLEN, dtype=np.int32), (3, 1))]
@@ -120,7 +171,8 @@ def _inputs(name: str) -> list[np.ndarray]:
 MODELS: dict[str, Callable[[], keras.Model]] = {
     "mnist_convnet": mnist_convnet, "imdb_bilstm": imdb_bidirectional_lstm,
     "transformer_classifier": transformer_classifier, "vae_encoder": vae_encoder,
-    "vae_decoder": vae_decoder}
+    "vae_decoder": vae_decoder, "course_encoder": course_encoder,
+    "course_decoder": course_decoder}
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +193,33 @@ def ported(tmp_path_factory) -> dict[str, dict]:
         expected = [keras.ops.convert_to_numpy(y) for y in
                     (outputs if isinstance(outputs, list | tuple) else [outputs])]
         found[name] = {"result": result, "out": out, "keras": expected, "model": model}
+    # the written IMDB module again, on reviews of another length
+    short = root / f"imdb_bilstm_{SHORT}"
+    shutil.copytree(root / "imdb_bilstm", short)
+    tokens = np.random.default_rng(9).integers(0, VOCABULARY, (2, SHORT)).astype(np.int32)
+    np.savez(short / "inputs.npz", tokens)
+    found["imdb_bilstm_short"] = {
+        "out": short, "keras": [keras.ops.convert_to_numpy(found["imdb_bilstm"]["model"](
+            tokens, training=False))]}
     return run_in_a_fresh_process(found, root)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_written_example_reproduces_keras_in_a_fresh_process(ported, name) -> None:
     assert_reproduces_keras(ported[name])
+
+
+def test_the_written_imdb_model_takes_reviews_of_another_length_in_a_fresh_process(
+        ported) -> None:
+    """Ported at keras.io's 200 words, run at 37: the module's length is not fixed."""
+    assert ported["imdb_bilstm"]["fresh"][0].shape == (3, 1)
+    assert_reproduces_keras(ported["imdb_bilstm_short"])
+
+
+def test_the_imdb_report_says_the_length_it_ran_at(ported) -> None:
+    report = ported["imdb_bilstm"]["result"].report
+    assert report.lengths == (MAXLEN,)
+    assert f"example input 3×{MAXLEN} (length {MAXLEN}; the model takes any)" in str(report)
 
 
 def test_the_fresh_process_needs_only_torch(ported) -> None:
@@ -181,3 +254,8 @@ def test_the_bidirectional_lstm_ends_each_direction_where_keras_does(ported) -> 
     source = ported["imdb_bilstm"]["result"].source
     assert "nn.LSTM(128, 64, batch_first=True, bidirectional=True)" in source
     assert "the reverse direction ends at t = 0" in source
+
+
+def test_the_imdb_source_says_its_input_takes_any_length(ported) -> None:
+    assert "Input: (N, T) integer indices; T: any length." in \
+        ported["imdb_bilstm"]["result"].source
