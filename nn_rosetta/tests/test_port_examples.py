@@ -5,7 +5,8 @@ imports only torch, and compared with Keras.
 
 Where keras.io uses a custom layer, the model here says what stands in for it: the
 Transformer's ``TokenAndPositionEmbedding`` is two stock ``Embedding`` layers and an
-``Add``, the positions a second Input (0, 1, …, maxlen − 1 for every sample). The IMDB
+``Add``, the positions a second Input (0, 1, …, maxlen − 1 for every sample); the VAE's
+``Sampling`` layer is stock layers on a second Input, its draw ε. The IMDB
 classifier is keras.io's literally, its Input of any length (``shape=(None,)``): the
 written module runs at two lengths.
 """
@@ -89,16 +90,22 @@ def transformer_classifier() -> keras.Model:
 
 
 def vae_encoder() -> keras.Model:
-    """keras.io/examples/generative/vae's encoder, without its Sampling layer: two strided
-    convolutions, Flatten, Dense, then z_mean and z_log_var."""
-    encoder_inputs = keras.Input(shape=(28, 28, 1))
+    """keras.io/examples/generative/vae's encoder with its sampling: two strided
+    convolutions, Flatten, Dense, z_mean and z_log_var, then z = z_mean + e^{z_log_var/2} ε.
+    keras.io's ``Sampling`` layer draws ε inside; here ε is a second Input (drawn by the
+    caller, N(0, 1)) and the rest stock layers: ``Rescaling(0.5)`` then
+    ``Activation("exponential")`` for σ, ``Multiply`` and ``Add`` for z."""
+    encoder_inputs = keras.Input(shape=(28, 28, 1), name="image")
+    epsilon = keras.Input(shape=(LATENT,), name="epsilon")
     x = L.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)
     x = L.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
     x = L.Flatten()(x)
     x = L.Dense(16, activation="relu")(x)
     z_mean = L.Dense(LATENT, name="z_mean")(x)
     z_log_var = L.Dense(LATENT, name="z_log_var")(x)
-    return keras.Model(encoder_inputs, [z_mean, z_log_var], name="encoder")
+    std = L.Activation("exponential", name="std")(L.Rescaling(0.5, name="half_log_var")(z_log_var))
+    z = L.Add(name="z")([z_mean, L.Multiply(name="noise")([std, epsilon])])
+    return keras.Model([encoder_inputs, epsilon], [z_mean, z_log_var, z], name="encoder")
 
 
 def vae_decoder() -> keras.Model:
@@ -154,8 +161,11 @@ def course_decoder() -> keras.Model:
 
 def _inputs(name: str) -> list[np.ndarray]:
     rng = np.random.default_rng(7)
-    if name in ("mnist_convnet", "vae_encoder"):
+    if name == "mnist_convnet":
         return [rng.uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)]
+    if name == "vae_encoder":  # an image and the sampling's draw ε
+        return [rng.uniform(0, 1, (3, 28, 28, 1)).astype(np.float32),
+                rng.standard_normal((3, LATENT)).astype(np.float32)]
     if name == "imdb_bilstm":
         return [rng.integers(0, VOCABULARY, (3, MAXLEN)).astype(np.int32)]
     if name == "course_encoder":
@@ -259,3 +269,9 @@ def test_the_bidirectional_lstm_ends_each_direction_where_keras_does(ported) -> 
 def test_the_imdb_source_says_its_input_takes_any_length(ported) -> None:
     assert "Input: (N, T) integer indices; T: any length." in \
         ported["imdb_bilstm"]["result"].source
+
+
+def test_the_vae_encoder_samples_z_with_torch_exp(ported) -> None:
+    source = ported["vae_encoder"]["result"].source
+    assert "std = torch.exp(half_log_var)" in source
+    assert "noise = std * epsilon" in source and "z = z_mean + noise" in source
