@@ -63,7 +63,9 @@ def activations_and_derivatives() -> tuple[Canvas, str]:
         ax.axvline(0.0, color="0.8", linewidth=0.8)
         for curve, style, label in ((value, "-", "function"), (slope, "--", "derivative")):
             curve = curve.copy()
-            curve[1:][np.abs(np.diff(curve)) > 0.5] = np.nan  # no vertical line at a jump
+            # no vertical line at a jump (a step of 1); a steep curve (e^z up to 55) is no jump
+            jump = 0.5 * max(1.0, float(np.max(np.abs(curve))) / 4.0)
+            curve[1:][np.abs(np.diff(curve)) > jump] = np.nan
             ax.plot(z, curve, style, color=_COLOURS[label], linewidth=1.6,
                     label={"function": "φ(z)", "derivative": "φ'(z)"}[label])
         ax.set_title(name)
