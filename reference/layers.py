@@ -592,7 +592,7 @@ class Activation(Layer):
             parameters: ``Activation("elu", alpha=0.5)``) or an ``Activation``.
     """
 
-    any_length = True  # elementwise (Softmax: along one axis)
+    any_length = True  # elementwise (softmax: along the last axis)
 
     def __init__(self, activation: str | activations.Activation, *, dtype: object | None = None,
                  name: str | None = None, default_name: str | None = None,
@@ -647,7 +647,7 @@ class ReLU(Layer):
         threshold: where the rectifier turns on, ≥ 0 (Keras refuses a negative one).
     """
 
-    any_length = True  # elementwise (Softmax: along one axis)
+    any_length = True  # elementwise
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, *, dtype: object | None = None,
@@ -720,7 +720,7 @@ class Softmax(Layer):
         x, y: (N, *) any shape, ``axis`` one of its axes other than the batch axis.
     """
 
-    any_length = True  # elementwise (Softmax: along one axis)
+    any_length = True  # along one axis, of any size
 
     def __init__(self, axis: int = -1, *, dtype: object | None = None,
                  name: str | None = None) -> None:
