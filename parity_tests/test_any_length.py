@@ -165,3 +165,17 @@ def test_a_spec_sequential_of_any_length_refuses_a_flatten_naming_the_layer() ->
                                          r"Flatten needs every size"):
         reference.Sequential([Embedding(VOCABULARY, 4), reference.Flatten()],
                              input_shape=(None,))
+
+
+@pytest.mark.parametrize("make", [
+    _recurrent,
+    lambda: reference.Sequential([Embedding(VOCABULARY, 4), GRU(4, 3)], input_shape=(None,),
+                                 seed=4),
+], ids=["graph", "Sequential"])
+def test_a_model_of_any_length_saves_and_loads_its_weights(make, tmp_path) -> None:
+    model = make()
+    reference.weights.save_weights(model, tmp_path / "m.npz")
+    loaded = reference.weights.load_weights(tmp_path / "m.npz")
+    x = _batch(model, LENGTHS[1]) if isinstance(model, reference.Model) else \
+        np.random.default_rng(0).integers(0, VOCABULARY, (2, LENGTHS[1]))
+    np.testing.assert_array_equal(loaded.forward(x), model.forward(x))

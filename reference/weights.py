@@ -222,9 +222,10 @@ def _read_meta(path: str | os.PathLike, archive: zipfile.ZipFile) -> dict[str, A
     return _check_meta(path, meta)
 
 
-def _is_shape(shape: object) -> bool:
+def _is_shape(shape: object, any_length: bool = False) -> bool:
+    """A list of positive integers (``any_length``: or None, an axis of any length)."""
     return isinstance(shape, list) and len(shape) <= 8 and all(
-        type(n) is int and n >= 1 for n in shape)
+        (any_length and n is None) or (type(n) is int and n >= 1) for n in shape)
 
 
 def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
@@ -239,7 +240,8 @@ def _check_meta(path: str | os.PathLike, meta: object) -> dict[str, Any]:
                               "or float64")
     if not isinstance(meta.get("sha256"), str):
         raise WeightFileError(f"{path}: no 'sha256' checksum in the metadata")
-    if meta["model"] == "Sequential" and not _is_shape(meta.get("input_shape")):
+    if meta["model"] == "Sequential" and not _is_shape(meta.get("input_shape"),
+                                                       any_length=True):
         raise WeightFileError(f"{path}: 'input_shape' {meta.get('input_shape')!r} is no "
                               "per-sample shape")
     if meta["model"] == "Model" and not isinstance(meta.get("graph"), dict):
