@@ -745,9 +745,10 @@ class GlobalMaxPooling2D(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalAverage):
     r"""The mean of each channel over the sequence: y[n, c] = (1/L) Σ_l x[n, l, c].
 
-    Keras's ``GlobalAveragePooling1D`` on (N, L, C); in torch ``nn.AdaptiveAvgPool1d(1)``
-    then ``nn.Flatten()`` on (N, C, L) (torch's sequences for convolutions are
-    channels-first). Backward: g / L to every step.
+    Keras's ``GlobalAveragePooling1D`` on (N, L, C). In torch a Conv1D's output is
+    channels-first, (N, C, L): ``nn.AdaptiveAvgPool1d(1)`` then ``nn.Flatten()``; any other
+    sequence (an Embedding's, a recurrent layer's) stays (N, L, C) there too:
+    ``nn.AdaptiveAvgPool2d((1, None))`` then ``nn.Flatten()``. Backward: g / L to every step.
 
     Shape:
         x: (N, L, C) → y: (N, C).
@@ -755,6 +756,9 @@ class GlobalAveragePooling1D(_GlobalAverage):
 
     input_ndim = 3
     layout = "(L, C)"
+    # it takes a sequence as it comes: a feature map only after a convolution, so a
+    # recurrent layer before it keeps torch's (N, L, C) (reference.graphs.feature_maps)
+    channels_last: ClassVar[bool] = False
 
 
 class ZeroPadding2D(Layer):

@@ -240,6 +240,19 @@ def _normalization_case(label: str, build: Callable[[np.dtype], list],
     return Case(label, make)
 
 
+def _pooled_sequence(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
+    """SimpleRNN(2, 3) returning every step → GlobalAveragePooling1D → Dense(3, 3): the
+    mean over the steps of a sequence that is no convolution's feature map."""
+    from reference.convolution import GlobalAveragePooling1D
+
+    model = Sequential([SimpleRNN(2, 3, return_sequences=True, dtype=dtype),
+                        GlobalAveragePooling1D(), Dense(3, 3, dtype=dtype)],
+                       input_shape=(7, 2), seed=int(rng.integers(2**31)))
+    return {"model": model, "x": rng.standard_normal((batch, 7, 2)).astype(dtype),
+            "y_true": _targets("mean_squared_error", rng, batch, 3, dtype),
+            "loss": "mean_squared_error"}
+
+
 def _convolution_case(label: str, build: Callable[[np.dtype], list],
                       input_shape: tuple[int, ...], *, extreme: bool = False) -> Case:
     """A convolution or pooling layer (``build(dtype)``: the layers before the head), then
@@ -606,6 +619,8 @@ def _shape_concepts() -> list[Concept]:
             _convolution_case("after a k = 3 'same' Conv1D", lambda d: [
                 Conv1D(2, 4, 3, padding="same", activation="tanh", dtype=d),
                 GlobalAveragePooling1D()], (7, 2)),
+            Case("after a SimpleRNN's every step (a sequence, (N, T, F) in torch too, not a "
+                 "feature map) → Dense", _pooled_sequence),
         )),
     ]
 

@@ -305,6 +305,8 @@ def _read_average_pool(modules: Sequence[nn.Module], i: int, place: Context
 def _read_global_pool(modules: Sequence[nn.Module], i: int, place: Context
                       ) -> Read:
     pool = modules[i]
+    if pool.output_size == (1, None):
+        return None  # a sequence's GlobalAveragePooling1D (see _global_average_1d)
     if pool.output_size not in (1, (1, 1)) or not isinstance(
             following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
         raise TypeError(f"module {i} ({pool!r}): the spec's GlobalAveragePooling2D is "
@@ -321,12 +323,29 @@ def _read_global_max_pool(modules: Sequence[nn.Module], i: int, place: Context) 
     return reference.GlobalMaxPooling2D(), 2
 
 
+def _global_average_1d(layer: reference.GlobalAveragePooling1D, context: Context
+                       ) -> list[nn.Module]:
+    """The mean over steps: a Conv1D's feature map is (N, C, L) in torch, pooled over L;
+    any other sequence stays (N, T, F) as in the spec, and nn.AdaptiveAvgPool2d reads that
+    as one unbatched (C, H, W) = (N, T, F) image: output size (1, None) averages the T rows
+    and keeps the F columns."""
+    if context.feature_map:
+        return [nn.AdaptiveAvgPool1d(1), nn.Flatten()]
+    return [nn.AdaptiveAvgPool2d((1, None)), nn.Flatten()]
+
+
 def _read_global_pool_1d(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     pool = modules[i]
-    if pool.output_size not in (1, (1,)) or not isinstance(
-            following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+    on_a_sequence = isinstance(pool, nn.AdaptiveAvgPool2d)  # see _global_average_1d
+    if on_a_sequence:
+        fits = pool.output_size == (1, None) and not place.feature_map
+    else:
+        fits = pool.output_size in (1, (1,))
+    if not fits or not isinstance(following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
         raise TypeError(f"module {i} ({pool!r}): the spec's GlobalAveragePooling1D is "
-                        "nn.AdaptiveAvgPool1d(1) followed by nn.Flatten()")
+                        "nn.AdaptiveAvgPool1d(1) on a Conv1D's (N, C, L), "
+                        "nn.AdaptiveAvgPool2d((1, None)) on a sequence (N, T, F), each "
+                        "followed by nn.Flatten()")
     return reference.GlobalAveragePooling1D(), 2
 
 
@@ -419,9 +438,8 @@ TRANSLATIONS = (
                 lambda layer, context: [nn.AdaptiveMaxPool2d(1), nn.Flatten()],
                 _read_global_max_pool, (nn.AdaptiveMaxPool2d,),
                 Template(None, call="x = x.amax(dim=(2, 3))", layout="channels")),
-    Translation("GlobalAveragePooling1D",
-                lambda layer, context: [nn.AdaptiveAvgPool1d(1), nn.Flatten()],
-                _read_global_pool_1d, (nn.AdaptiveAvgPool1d,),
+    Translation("GlobalAveragePooling1D", _global_average_1d,
+                _read_global_pool_1d, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d),
                 Template(None, call="x = x.mean(dim=2)", layout="channels")),
     # after the rows above, which take a pad module that is TF's "same" of the next layer
     Translation("ZeroPadding2D", _zero_padding, _read_zero_padding, (nn.ConstantPad2d,),
