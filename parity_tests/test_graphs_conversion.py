@@ -249,6 +249,16 @@ def test_the_graph_module_reads_as_a_hand_written_forward() -> None:
     assert "second = gate * outer" in code
 
 
+@pytest.mark.parametrize("name", ["half", "train", "class"])
+def test_a_layer_named_as_a_module_method_or_keyword_takes_a_trailing_underscore(name) -> None:
+    x = reference.Input((3,), name="x")
+    spec = reference.Model(x, reference.Dense(3, 2, name=name)(x), seed=0)
+    module = torch_impl.from_reference(spec)
+    assert isinstance(getattr(module, f"{name}_"), nn.Linear)
+    batch = np.random.default_rng(0).standard_normal((4, 3))
+    _close(module(torch.from_numpy(batch)).detach().numpy(), spec.forward(batch))
+
+
 def test_the_graph_modules_state_dict_loads_strictly_into_a_hand_written_class() -> None:
     x, z = reference.Input((4,), name="x"), reference.Input((3,), name="z")
     fc1 = reference.Dense(4, 5, "tanh", name="fc1")

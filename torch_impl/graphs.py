@@ -27,6 +27,7 @@ refused, naming the node.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Sequence
 
@@ -46,9 +47,13 @@ Model = fx.GraphModule
 
 def attribute(name: str) -> str:
     """A spec layer's (or input's) name as a Python identifier: the attribute of its
-    submodule, the variable of its tensor in ``forward`` ("Dense(4, 3)" → "Dense_4_3")."""
+    submodule, the variable of its tensor in ``forward`` ("Dense(4, 3)" → "Dense_4_3",
+    "half" → "half_")."""
     identifier = re.sub(r"\W+", "_", name).strip("_") or "layer"
-    return f"_{identifier}" if identifier[0].isdigit() else identifier
+    identifier = f"_{identifier}" if identifier[0].isdigit() else identifier
+    # a name nn.Module or Python already holds ("half", "train", "class") takes a trailing _
+    taken = keyword.iskeyword(identifier) or hasattr(nn.Module, identifier)
+    return f"{identifier}_" if taken else identifier
 
 
 def _modules(module: nn.Module) -> list[nn.Module]:
