@@ -892,6 +892,22 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
                             keras_model.get_config()["input_layers"])], list(shapes)))
 
 
+def _refuse_inputs_only_stubs_take(arguments: list[str], stubbed: list[Stub],
+                                   config: dict[str, Any]) -> None:
+    """A stub stands between two tensors the ported module computes: an Input that only
+    stubbed layers take would be cut off from the rest of the graph."""
+    stub_names = {stub.name for stub in stubbed}
+    for name in arguments:
+        users = {entry["name"] for entry in config["layers"]
+                 if len(entry["inbound_nodes"]) == 1 and name in _sources(entry)}
+        if users and users <= stub_names:
+            raise TypeError(
+                f"port: input {name!r} is taken only by the stubbed layer(s) "
+                f"{', '.join(sorted(users))}, so the ported graph would not start from it; "
+                "write their torch counterpart, or make their output an Input of the "
+                "model and port that")
+
+
 def port_graph(keras_model: keras.Model, example_input: object | None = None, *,
                stubs: bool = False) -> Any:
     """A functional Keras model in PyTorch (see the module docstring): what
@@ -912,6 +928,7 @@ def port_graph(keras_model: keras.Model, example_input: object | None = None, *,
         stubbed.append(Stub(layer.name, type(layer).__name__, source_file(layer),
                             entry["config"], _sources(entry), tuple(layer.output.shape[1:])))
     arguments = _names(config["input_layers"])
+    _refuse_inputs_only_stubs_take(arguments, stubbed, config)
     model = _cut(keras_model, stubbed, config) if stubbed else keras_model
     try:
         spec = tf_impl.to_reference(model)

@@ -420,6 +420,15 @@ def test_a_sequential_with_a_lambda_ports_with_a_stub_between_its_layers() -> No
     assert result.report.ok, str(result.report)
 
 
+def test_a_stub_taking_a_model_input_directly_is_refused_naming_the_input() -> None:
+    x = keras.Input((5,), name="raw")
+    h = L.Lambda(lambda t: t * 2.0, name="twice")(x)
+    model = keras.Model(x, L.Dense(2, name="out")(h))
+    with pytest.raises(TypeError, match=r"port: input 'raw' is taken only by the stubbed "
+                                        r"layer\(s\) twice"):
+        nn_rosetta.port(model, stubs=True)
+
+
 def test_the_terminal_takes_one_example_input_per_model_input_by_name(tmp_path,
                                                                       capsys) -> None:
     two_branches().save(tmp_path / "m.keras")
