@@ -3,6 +3,7 @@ plumbing: the mirrors call them on their tensors' shapes and dtypes, before any 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -114,7 +115,8 @@ def check_terms(where: str, loss: object, loss_weights: object, kl: object,
     output positions (mean, log-variance) whose ``gaussian_kl`` is added."""
     if kl is not None:
         if not isinstance(kl, list | tuple) or len(kl) != 2 or not all(
-                isinstance(k, int) and not isinstance(k, bool) for k in kl):
+                isinstance(k, numbers.Integral) and not isinstance(k, bool | np.bool_)
+                for k in kl):
             raise TypeError(f"{where}: kl must be a pair of output positions (mean, "
                             f"log-variance), e.g. kl=(1, 2), or None, got {kl!r:.60}")
         if kl[0] == kl[1] or not all(0 <= k < n_outputs for k in kl):
@@ -137,7 +139,10 @@ def check_terms(where: str, loss: object, loss_weights: object, kl: object,
                              f"{name!r} too; give it None in loss")
     if loss_weights is None:
         weights = [1.0] * n_outputs
-    elif not isinstance(loss_weights, list | tuple) or len(loss_weights) != n_outputs:
+    elif not isinstance(loss_weights, list | tuple):  # a dict by name, an array: say so
+        raise TypeError(f"{where}: loss_weights must be a list or tuple of one weight per "
+                        f"output ({n_outputs}), got a {type_name(loss_weights)}")
+    elif len(loss_weights) != n_outputs:
         raise ValueError(f"{where}: loss_weights must list one weight per output "
                          f"({n_outputs}), got {loss_weights!r:.60}")
     else:
@@ -160,6 +165,11 @@ def as_parts(where: str, what: str, given: object, count: int,
     the target of the one output that has a loss); for a model of one input (or output)
     a list is its data, a nested list."""
     slots = [True] * count if wanted is None else list(wanted)
+    if isinstance(given, dict):  # Keras's by-name form; positions say the same, unambiguously
+        parts_of = "input" if wanted is None else "output (None where there is no target)"
+        raise TypeError(f"{where}: {what} given as a dict is not supported; give a list in "
+                        f"the order of the model's {'inputs' if wanted is None else 'outputs'}, "
+                        f"one array per {parts_of}")
     if count == 1:
         parts = [given]
     elif isinstance(given, list | tuple):
@@ -188,9 +198,14 @@ def as_parts(where: str, what: str, given: object, count: int,
 def check_graph_data(where: str, losses_per_output: Sequence[str | None],
                      x_shapes: Sequence[tuple], input_shapes: Sequence[tuple],
                      y_shapes: Sequence[tuple | None], y_dtypes: Sequence[object],
-                     output_shapes: Sequence[tuple]) -> None:
+                     output_shapes: Sequence[tuple], kl: tuple[int, int] | None = None) -> None:
     """Shapes of a graph run's X (one array per input, each (N, *input_shape), one N) and
-    Y (per output with a loss: (N, *output_shape), or class indices for a sparse loss)."""
+    Y (per output with a loss: (N, *output_shape), or class indices for a sparse loss);
+    the two outputs of ``kl`` of one shape."""
+    if kl is not None and tuple(output_shapes[kl[0]]) != tuple(output_shapes[kl[1]]):
+        raise ValueError(f"{where}: kl={kl} names outputs of shapes "
+                         f"{tuple(output_shapes[kl[0]])} and {tuple(output_shapes[kl[1]])} "
+                         "(per sample); the mean and log-variance must have one shape")
     for k, (shape, expected) in enumerate(zip(x_shapes, input_shapes, strict=True)):
         check_shape(where, f"X[{k}]", shape, (None, *expected))
         check_not_empty(where, f"X[{k}]", shape)
@@ -211,7 +226,8 @@ def check_graph_data(where: str, losses_per_output: Sequence[str | None],
 
 
 def spec_graph_data(where: str, model: Model, X: object, Y: object,
-                    losses_per_output: Sequence[str | None]) -> tuple[list, list]:
+                    losses_per_output: Sequence[str | None],
+                    kl: tuple[int, int] | None = None) -> tuple[list, list]:
     """X (one array per input, under each input's policy: floats, an Embedding's indices,
     attention's boolean mask) and Y (per output: a target, or None) for a spec graph's run."""
     xs = as_parts(where, "X", X, len(model.inputs))
@@ -224,7 +240,7 @@ def spec_graph_data(where: str, model: Model, X: object, Y: object,
     outputs = [t.shape for t in model.outputs]
     check_graph_data(where, losses_per_output, [x.shape for x in xs],
                      [t.shape for t in model.inputs], [None if y is None else y.shape for y in ys],
-                     [None if y is None else y.dtype for y in ys], outputs)
+                     [None if y is None else y.dtype for y in ys], outputs, kl)
     for k, (y, name) in enumerate(zip(ys, losses_per_output, strict=True)):
         if name is not None and is_sparse(name):
             check_array_within(where, f"Y[{k}] (class indices)", y, 0, outputs[k][-1] - 1)

@@ -306,8 +306,9 @@ def check_code(where: str, mean_shape: tuple, log_var_shape: tuple) -> None:
     if tuple(mean_shape) != tuple(log_var_shape):
         raise ValueError(f"{where}: z_mean has shape {tuple(mean_shape)} but z_log_var has "
                          f"shape {tuple(log_var_shape)}; they must match exactly")
-    if len(mean_shape) < 2:
-        check_shape(where, "z_mean", tuple(mean_shape), (None, None))
+    if len(mean_shape) < 2:  # check_shape would print (N, N), which reads as square
+        raise ValueError(f"{where}: z_mean and z_log_var must have a batch axis and the "
+                         f"code's, (N, latent), got shape {tuple(mean_shape)}")
     check_not_empty(where, "z_mean", tuple(mean_shape))
 
 

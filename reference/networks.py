@@ -92,7 +92,8 @@ class Sequential:
                 shapes.append(layer_shapes([layer], shapes[-1])[-1])
             except ValueError as error:
                 shape = shapes[-1]
-                gives = f"{shape[0]} features" if len(shape) == 1 else f"per-sample shape {shape}"
+                gives = f"{shape[0]} features" if len(shape) == 1 and shape[0] is not None \
+                    else f"per-sample shape {shape}"  # (None,): no count to name
                 below = f"layer {k - 1} ({self.layers[k - 1].name}) outputs" if k else \
                     "the input has"
                 raise ValueError(f"Sequential: {below} {gives} but layer {k} ({layer.name}) "

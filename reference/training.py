@@ -162,7 +162,7 @@ def fit(model: Sequential | Model, X: object, Y: object,
             raise ValueError("fit: a Sequential takes one loss name; a list of losses, "
                              "loss_weights and kl are for a reference.Model (a graph)")
         per_output, weights, kl = check_terms("fit", loss, loss_weights, kl, counts[1])
-        xs, ys = spec_graph_data("fit", model, X, Y, per_output)
+        xs, ys = spec_graph_data("fit", model, X, Y, per_output, kl)
 
         def step_loss(rows: np.ndarray) -> tuple[float, object]:
             outputs = model.forward([x[rows] for x in xs] if model.input_list else xs[0][rows],

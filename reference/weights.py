@@ -311,6 +311,12 @@ def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model,
         if described != expected:
             raise WeightFileError(f"{path}: layer {k} ({layer.name}) does not match: the model "
                                   f"has {expected}, the file {described}")
+    if isinstance(model, Model):  # the inputs' shapes first: the wiring dump hides them
+        takes = {t.name: tuple(t.shape) for t in model.inputs}
+        made = {t.name: tuple(t.shape) for t in built.inputs}
+        if takes.keys() == made.keys() and takes != made:
+            raise WeightFileError(f"{path}: made for inputs of shape {made}, the model "
+                                  f"takes {takes}")
     if isinstance(model, Model) and model.wiring() != built.wiring():
         raise WeightFileError(f"{path}: wires its layers otherwise: the model has "
                               f"{model.wiring()}, the file {built.wiring()}")

@@ -356,7 +356,7 @@ def graph_training_data(where: str, model: Any, X: object, Y: object, loss: obje
     check_graph_data(where, per_output, [tuple(x.shape) for x in xs],
                      [tuple(t.shape[1:]) for t in model.inputs],
                      [None if y is None else tuple(y.shape) for y in ys],
-                     [None if y is None else y.dtype for y in ys], outputs)
+                     [None if y is None else y.dtype for y in ys], outputs, kl)
     for k, (y, name) in enumerate(zip(ys, per_output, strict=True)):
         if name is not None and is_sparse(name) and outputs[k][-1] is not None:
             _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k][-1] - 1)

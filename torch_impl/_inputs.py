@@ -388,7 +388,7 @@ def graph_training_data(where: str, model: nn.Module, X: object, Y: object, loss
                      [tuple(x.shape[1:]) for x in xs],
                      [None if y is None else tuple(y.shape) for y in ys],
                      [None if y is None else y.dtype for y in ys],
-                     [tuple(o.shape[1:]) for o in outputs])
+                     [tuple(o.shape[1:]) for o in outputs], kl)
     for k, (y, name) in enumerate(zip(ys, per_output, strict=True)):
         if name is not None and is_sparse(name):
             _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k].shape[-1] - 1)

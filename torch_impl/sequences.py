@@ -153,6 +153,9 @@ class Attention(nn.MultiheadAttention):
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         value = query if value is None else value
         key = value if key is None else key
+        if mask is not None and mask.dtype != torch.bool:  # ~ of floats: torch's message
+            raise TypeError(f"Attention: mask must be a boolean tensor (True = attend), got "
+                            f"{mask.dtype}")
         # torch's boolean attn_mask: True = blocked, one (T, S) mask per batch row and head
         blocked = None if mask is None else ~mask.repeat_interleave(self.num_heads, dim=0)
         if self.causal:
@@ -208,6 +211,9 @@ class MultiHeadAttention(nn.Module):
         k = self.k_proj(key).unflatten(-1, heads).transpose(1, 2)
         v = self.v_proj(value).unflatten(-1, heads).transpose(1, 2)
         if mask is not None:
+            if mask.dtype != torch.bool:  # a float attn_mask would be added to the scores
+                raise TypeError(f"MultiHeadAttention: mask must be a boolean tensor (True = "
+                                f"attend), got {mask.dtype}")
             mask = mask.unsqueeze(1)  # (N, 1, T, S): the same mask for every head
             if self.causal:  # is_causal cannot be given beside a mask: "and" them here
                 t, s = query.shape[1], key.shape[1]
