@@ -153,9 +153,11 @@ class Attention(nn.MultiheadAttention):
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         value = query if value is None else value
         key = value if key is None else key
-        if mask is not None and mask.dtype != torch.bool:  # ~ of floats: torch's message
-            raise TypeError(f"Attention: mask must be a boolean tensor (True = attend), got "
-                            f"{mask.dtype}")
+        if mask is not None and mask.dtype != torch.bool:  # integers 0/1 read as the spec's
+            if mask.is_floating_point() or ((mask != 0) & (mask != 1)).any():
+                raise TypeError(f"Attention: mask must be boolean (True = attend) or integers "
+                                f"0 and 1, got {mask.dtype} {mask.unique()[:4].tolist()}")
+            mask = mask.bool()
         # torch's boolean attn_mask: True = blocked, one (T, S) mask per batch row and head
         blocked = None if mask is None else ~mask.repeat_interleave(self.num_heads, dim=0)
         if self.causal:
@@ -212,8 +214,11 @@ class MultiHeadAttention(nn.Module):
         v = self.v_proj(value).unflatten(-1, heads).transpose(1, 2)
         if mask is not None:
             if mask.dtype != torch.bool:  # a float attn_mask would be added to the scores
-                raise TypeError(f"MultiHeadAttention: mask must be a boolean tensor (True = "
-                                f"attend), got {mask.dtype}")
+                if mask.is_floating_point() or ((mask != 0) & (mask != 1)).any():
+                    raise TypeError(f"MultiHeadAttention: mask must be boolean (True = attend) "
+                                    f"or integers 0 and 1, got {mask.dtype} "
+                                    f"{mask.unique()[:4].tolist()}")
+                mask = mask.bool()  # integers 0/1 read as the spec reads them
             mask = mask.unsqueeze(1)  # (N, 1, T, S): the same mask for every head
             if self.causal:  # is_causal cannot be given beside a mask: "and" them here
                 t, s = query.shape[1], key.shape[1]

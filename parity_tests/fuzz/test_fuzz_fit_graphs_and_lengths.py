@@ -106,18 +106,38 @@ def test_a_weight_file_of_any_length_refuses_a_graph_of_fixed_length_naming_the_
         load_weights(tmp_path / "m.npz", Model(fixed, SimpleRNN(4, 3, name="r")(fixed), seed=0))
 
 
+def _attention(kind: str, causal: bool):
+    torch = framework("torch").torch
+    sequences = framework("torch").impl.sequences
+    torch.manual_seed(0)
+    if kind == "MultiHeadAttention":
+        return sequences.MultiHeadAttention(4, 2, 4, causal=causal, dtype=torch.float64)
+    return sequences.Attention(4, 2, batch_first=True, causal=causal, dtype=torch.float64)
+
+
 @pytest.mark.parametrize("kind", ["MultiHeadAttention", "Attention"])
-@pytest.mark.parametrize("mask_dtype", ["float64", "int64"])
+@pytest.mark.parametrize(("mask", "shown"), [(np.ones((2, 3, 3)), r"torch.float64 \[1.0\]"),
+                                             (np.full((2, 3, 3), 2), r"torch.int64 \[2\]")],
+                         ids=["floats 1", "integers 2"])
 @pytest.mark.parametrize("causal", [False, True], ids=["", "causal"])
-def test_torch_attention_refuses_a_mask_that_is_not_boolean(kind, mask_dtype, causal) -> None:
+def test_torch_attention_refuses_a_mask_of_floats_or_of_integers_but_0_and_1(
+        kind, mask, shown, causal) -> None:
     """A float mask of 0 and 1 was added to the scores by F.scaled_dot_product_attention
     (a different result, silently), or failed inside torch (~ of floats, & with a bool)."""
     torch = framework("torch").torch
-    sequences = framework("torch").impl.sequences
-    module = sequences.MultiHeadAttention(4, 2, 4, causal=causal, dtype=torch.float64) \
-        if kind == "MultiHeadAttention" else \
-        sequences.Attention(4, 2, batch_first=True, causal=causal, dtype=torch.float64)
-    mask = torch.ones(2, 3, 3, dtype=getattr(torch, mask_dtype))
-    with pytest.raises(TypeError, match=rf"{kind}: mask must be a boolean tensor \(True = "
-                                        rf"attend\), got torch.{mask_dtype}"):
-        module(torch.zeros(2, 3, 4, dtype=torch.float64), mask=mask)
+    with pytest.raises(TypeError, match=rf"{kind}: mask must be boolean \(True = attend\) or "
+                                        rf"integers 0 and 1, got {shown}"):
+        _attention(kind, causal)(torch.zeros(2, 3, 4, dtype=torch.float64),
+                                 mask=torch.tensor(mask))
+
+
+@pytest.mark.parametrize("kind", ["MultiHeadAttention", "Attention"])
+@pytest.mark.parametrize("causal", [False, True], ids=["", "causal"])
+def test_torch_attention_reads_a_mask_of_integers_0_and_1_as_booleans(kind, causal) -> None:
+    torch = framework("torch").torch
+    query = torch.tensor(RNG.standard_normal((2, 3, 4)))
+    mask = torch.tensor(RNG.integers(0, 2, (2, 3, 3)))
+    mask[:, :, 0] = 1  # every query attends to one key at least
+    module = _attention(kind, causal)
+    torch.testing.assert_close(module(query, mask=mask), module(query, mask=mask.bool()),
+                               rtol=0, atol=0)
