@@ -27,7 +27,8 @@ H and W, (N, C, H, W) → (N, C); global max pooling ``nn.AdaptiveMaxPool2d(1)``
 Cropping2D is an ``nn.ZeroPad2d`` with negative amounts (torch has no crop module);
 UpSampling2D ``nn.Upsample`` (bilinear: ``align_corners=False``); Conv2DTranspose
 ``nn.ConvTranspose2d``, then an ``nn.ZeroPad2d((0, -1, 0, -1))`` where Keras's "same"
-crops its odd cell at the end, which ``padding=`` cannot; SeparableConv2D an
+crops its odd cell at the end, which ``padding=`` cannot (read back, that crop is the
+layer's own, in a Sequential and in a graph; any other crop a Cropping2D); SeparableConv2D an
 ``nn.Sequential`` of a depthwise ``nn.Conv2d`` and a 1×1 one.
 """
 
@@ -542,6 +543,7 @@ def _read_conv_transpose(modules: Sequence[nn.Module], i: int, place: Context) -
     options = [("valid", None), ("same", None), *(
         (padding, (p, q)) for padding in ("valid", "same") for p in range(stride[0])
         for q in range(stride[1]))]
+    readings = []
     for padding, output_padding in options:
         try:
             found = reference.Conv2DTranspose(conv.in_channels, conv.out_channels, kernel,
@@ -551,8 +553,14 @@ def _read_conv_transpose(modules: Sequence[nn.Module], i: int, place: Context) -
             continue
         made, crops = _transpose_amounts(found)
         if made == amounts and crops in (crop, [0, 0]):
-            k = k if crops == crop else i + 1  # the crop module is the layer's or its own
-            break
+            readings.append((padding, output_padding, crops))
+    if readings:
+        # the crop _conv_transpose writes for "same" is the layer's own (ConvTranspose2d +
+        # ZeroPad2d((0, -1, 0, -1)) is a 3×3 stride-2 "same", not "valid" + a Cropping2D);
+        # any other crop after the convolution is a Cropping2D of its own
+        padding, output_padding, crops = next(
+            (reading for reading in readings if reading[2] == crop), readings[0])
+        k = k if crops == crop else i + 1
     else:
         raise TypeError(f"{where} crops {conv.padding} and adds {conv.output_padding} cells: "
                         "not Keras's 'valid' or 'same' rule for any output_padding (Keras "
