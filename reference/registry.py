@@ -1228,6 +1228,7 @@ def _build() -> tuple[Concept, ...]:
     concepts += _bidirectional_concepts()
     concepts += _learning_concepts()
     concepts += _graph_concepts()
+    concepts = _with_uneven_transpose_graph(concepts)
     concepts = _with_attention_head_widths(concepts)
     concepts += _autodiff_concepts({c.name: c for c in concepts})
     return tuple(concepts)
@@ -1673,6 +1674,28 @@ def _with_attention_head_widths(concepts: list[Concept]) -> list[Concept]:
     }
     return [replace(c, cases=(*c.cases, *extra[c.name])) if c.name in extra else c
             for c in concepts]
+
+
+def _with_uneven_transpose_graph(concepts: list[Concept]) -> list[Concept]:
+    """Model's concept with a 3×3 stride-2 "same" Conv2DTranspose inside a graph: Keras
+    crops its odd cell at the end, which torch writes as ``nn.ConvTranspose2d``, a crop
+    module and the activation in one named ``nn.Sequential`` (conventions.md §12)."""
+    from reference import merging
+    from reference.convolution import Conv2DTranspose, UpSampling2D
+    from reference.graphs import Input, Model
+
+    def upsampled(dtype: np.dtype) -> Model:
+        x = Input((4, 5, 2), name="image")
+        up = Conv2DTranspose(2, 3, 3, strides=2, padding="same", activation="tanh",
+                             dtype=dtype, name="up")(x)
+        joined = merging.Concatenate(name="joined")([up, UpSampling2D(2, name="skip")(x)])
+        flat = Flatten(dtype=dtype, name="flat")(joined)
+        return Model(x, Dense(flat.shape[0], 2, dtype=dtype, name="head")(flat))
+
+    case = _graph_case("Conv2DTranspose 3×3 stride 2 'same' (Keras crops (0, 1): torch's "
+                       "ConvTranspose2d then a crop) concatenated with UpSampling2D(2) of "
+                       "the image → Flatten → Dense", upsampled, "mean_squared_error")
+    return [replace(c, cases=(*c.cases, case)) if c.name == "Model" else c for c in concepts]
 
 
 def _autodiff_concepts(spec: dict[str, Concept]) -> list[Concept]:
