@@ -231,10 +231,10 @@ def digit_vae(dtype: object = np.float64, seed: int | None = 0, size: int = 8,
     Shapes per sample (the default): encoder 8×8×1 → Conv2D 3×3 stride 2 "same" relu 4×4×4
     → Flatten 64 → Dense 16 relu → z_mean, z_log_var: Dense 2 each; the code
     z = μ + exp(½ log σ²) ⊙ ε (:func:`sampled_code`) → decoder Dense 64 relu → Reshape
-    4×4×4 → Conv2DTranspose 4×4 stride 2 "same" sigmoid 8×8×1 → Flatten 64 (one pixel
-    probability each). The transposed kernel is 4 wide, not the Keras example's 3: its
-    "same" crop is then one row and column on each side, torch's ``padding=1``, where a
-    3-wide kernel's is TF's uneven one (an extra crop module in torch).
+    4×4×4 → Conv2DTranspose 3×3 stride 2 "same" sigmoid 8×8×1 → Flatten 64 (one pixel
+    probability each). The transposed kernel is the Keras example's 3×3: its "same" crop
+    is TF's uneven one, the odd cell at the end (none at the start), which torch writes as
+    ``nn.ConvTranspose2d`` then a crop module (``torch_impl.convolution``).
     """
     image, noise = Input((size, size, 1), name="image"), Input((latent,), name="noise")
     h = Conv2D(1, widths[0], 3, strides=2, padding="same", activation="relu", dtype=dtype,
@@ -247,7 +247,7 @@ def digit_vae(dtype: object = np.float64, seed: int | None = 0, size: int = 8,
     grid = (size // 2, size // 2, widths[0])
     d = Dense(latent, int(np.prod(grid)), "relu", dtype=dtype, name="decode_dense")(z)
     d = Reshape(grid, dtype=dtype, name="decode_grid")(d)
-    d = Conv2DTranspose(widths[0], 1, 4, strides=2, padding="same", activation="sigmoid",
+    d = Conv2DTranspose(widths[0], 1, 3, strides=2, padding="same", activation="sigmoid",
                         dtype=dtype, name="decode")(d)
     reconstruction = Flatten(dtype=dtype, name="reconstruction")(d)
     return Model([image, noise], [reconstruction, z_mean, z_log_var], seed=seed)

@@ -1463,7 +1463,7 @@ def _digit_vae_cases() -> tuple[Case, ...]:
     label = ("the digits' variational autoencoder on 8×8 generated digits: Conv2D stride 2 → "
              "Dense → z_mean, z_log_var → z = z_mean + exp(½ z_log_var) ⊙ ε (Rescaling → "
              "Activation exponential → Multiply → Add, ε an input) → Dense → Reshape → "
-             "Conv2DTranspose (4×4, stride 2) sigmoid; MSE on each output")
+             "Conv2DTranspose (3×3, stride 2) sigmoid; MSE on each output")
     graph = _graph_case(label, vae, "mean_squared_error")
 
     def forward(rng: np.random.Generator, dtype: np.dtype, batch: int) -> dict:
