@@ -94,3 +94,14 @@ def test_a_crop_at_the_start_after_a_3x3_stride_2_stays_a_cropping2d() -> None:
     back = torch_impl.to_reference(module, input_shape=(5, 5, 2))
     assert [(type(layer).__name__, getattr(layer, "padding", None)) for layer in back.layers
             ] == [("Conv2DTranspose", "valid"), ("Cropping2D", None)]
+
+
+def test_the_digit_vaes_3x3_decoder_reads_back_from_torch_as_its_one_layer() -> None:
+    from reference.digits import digit_vae
+
+    spec = digit_vae()
+    back = torch_impl.to_reference(torch_impl.from_reference(spec),
+                                   input_shapes=[(8, 8, 1), (2,)])
+    assert sorted(layer.name for layer in back.layers) == sorted(
+        layer.name for layer in spec.layers)
+    _same_layers_and_weights(back.get_layer("decode"), spec.get_layer("decode"))
