@@ -169,3 +169,29 @@ def test_a_model_of_any_length_saves_and_loads_its_weights(make, tmp_path) -> No
     x = _batch(model, LENGTHS[1]) if isinstance(model, reference.Model) else \
         np.random.default_rng(0).integers(0, VOCABULARY, (2, LENGTHS[1]))
     np.testing.assert_array_equal(loaded.forward(x), model.forward(x))
+
+
+@pytest.mark.parametrize("build", [_recurrent, _attention, _pooled])
+def test_torch_reads_a_graph_of_any_length_back_with_the_none_kept(build) -> None:
+    spec = build()
+    module = torch_impl.from_reference(spec).eval()
+    back = torch_impl.to_reference(module, input_shapes=[spec.inputs[0].shape])
+    assert back.inputs[0].shape == spec.inputs[0].shape and None in back.inputs[0].shape
+    for length in LENGTHS:
+        x = _batch(spec, length)
+        _close(back.forward(x), module(torch.from_numpy(x)).detach().numpy())
+
+
+def test_torch_reads_a_sequential_of_any_length_back_with_the_none_kept() -> None:
+    spec = reference.Sequential([Embedding(VOCABULARY, 4), GRU(4, 3)], input_shape=(None,),
+                                seed=4)
+    back = torch_impl.to_reference(torch_impl.from_reference(spec), input_shape=(None,))
+    assert back.input_shape == (None,)
+    x = np.random.default_rng(0).integers(0, VOCABULARY, (2, LENGTHS[1]))
+    np.testing.assert_array_equal(back.forward(x), spec.forward(x))
+
+
+def test_a_single_torch_input_shape_may_hold_none() -> None:
+    """``input_shapes=(None,)`` is the one input's shape, as ``(5,)`` is."""
+    module = torch_impl.from_reference(_pooled())
+    assert torch_impl.to_reference(module, input_shapes=(None,)).inputs[0].shape == (None,)

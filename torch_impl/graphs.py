@@ -269,14 +269,15 @@ def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
 
 def _shapes(input_shapes: object) -> list[tuple[int, ...]]:
     """``input_shapes`` as one per-sample shape per input, each checked (positive whole
-    numbers), before any tracing: one shape of integers stands for a single input."""
+    numbers, or None for a sequence of any length), before any tracing: one shape of
+    integers (and None) stands for a single input."""
     if isinstance(input_shapes, str | bytes) or not isinstance(input_shapes, list | tuple) or \
             not input_shapes:
         raise TypeError(f"to_reference: input_shapes must be a list of per-sample shapes, one "
                         f"per input of forward, got {input_shapes!r}")
-    single = all(isinstance(n, int | np.integer) for n in input_shapes)
+    single = all(n is None or isinstance(n, int | np.integer) for n in input_shapes)
     return [as_shape("to_reference", "input_shapes" if single else f"input_shapes[{k}]",
-                     shape)
+                     shape, any_length=True)
             for k, shape in enumerate([input_shapes] if single else input_shapes)]
 
 
@@ -291,7 +292,8 @@ def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Mode
     merge expressions (see the module docstring), its weights copied exactly.
 
     ``input_shapes``: one per-sample shape per argument of ``forward``, in the spec's
-    layout (a feature map channels-last: (H, W, C)); a single shape for one argument.
+    layout (a feature map channels-last: (H, W, C)), a None size for a sequence of any
+    length (``(None,)`` token ids, ``(None, 8)`` vectors); a single shape for one argument.
     """
     try:
         spec, found = _walk(module, _shapes(input_shapes))
