@@ -16,6 +16,7 @@ the report, the CLI and the HTML page.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -169,7 +170,23 @@ def merged(old: Summary, new: Summary, concepts: Iterable[str],
 
 
 def latest(root: Path = Path()) -> Summary | None:
-    """The last parity run's report under ``root`` over the snapshot there, or either alone."""
+    """The last parity run's report under ``root`` over the snapshot there, or either alone.
+
+    Read once per version of those files in a process: a full run's report is megabytes,
+    and each CLI command shows a summary from it."""
+    return _latest(root.resolve(), tuple(_version(root / path) for path in (SNAPSHOT, REPORT)))
+
+
+def _version(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _latest(root: Path, versions: tuple[tuple[int, int] | None, ...]) -> Summary | None:
     found = [replace(read(root / path), source=str(path)) for path, read in (
         (SNAPSHOT, read_snapshot), (REPORT, read_report)) if (root / path).is_file()]
     if len(found) < 2:
