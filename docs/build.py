@@ -18,6 +18,7 @@ cases' records, under ``worked graph: <page>``).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,11 +48,22 @@ class Inputs:
     graphs: tuple[worked.Shown, ...]  # the worked graphs, a page each
 
 
-def collect(summary: parity.Summary) -> Inputs:
+@functools.cache
+def from_code() -> tuple[tuple[catalog.Group, ...], tuple[bridge.Row, ...],
+                          dict[str, tuple[tuple[str, str, str], ...]], tuple[worked.Shown, ...]]:
+    """What the pages show that the code alone decides: the translations, the bridge, the
+    figures and the worked graphs. Made once per process (drawing the figures and running
+    the worked graphs takes seconds, and the code does not change under a process)."""
     groups = catalog.groups()
-    drawn = {g.page: [f for m in g.modules for f in figures.drawn(m)] for g in groups}
-    return Inputs(groups, bridge.rows(), drawn, summary,
-                  tuple(worked.shown(g) for g in worked.GRAPHS))
+    drawn = {g.page: tuple(f for m in g.modules for f in figures.drawn(m)) for g in groups}
+    return groups, tuple(bridge.rows()), drawn, tuple(worked.shown(g) for g in worked.GRAPHS)
+
+
+def collect(summary: parity.Summary) -> Inputs:
+    """The pages' inputs: the code's, with the parity numbers of ``summary``."""
+    groups, rows, drawn, graphs = from_code()
+    return Inputs(groups, list(rows), {page: list(f) for page, f in drawn.items()}, summary,
+                  graphs)
 
 
 def snapshot() -> parity.Summary:

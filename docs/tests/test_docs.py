@@ -40,6 +40,7 @@ def test_the_pages_do_not_read_the_last_parity_run(monkeypatch) -> None:
     def refuse(*args):
         raise AssertionError("the committed pages read build/parity/report.json")
     monkeypatch.setattr(parity, "read_report", refuse)
+    build.from_code.cache_clear()  # collect anew, under the refusal
     build.committed(build.collect(build.snapshot()))
 
 
