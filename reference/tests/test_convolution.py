@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from reference import layers
+from reference import convolution, layers
 from reference.convolution import (
     AveragePool2D,
     Conv1D,
@@ -196,3 +196,66 @@ def test_a_global_pooling_of_no_positions_is_refused_not_nan(pool, shape) -> Non
     with pytest.raises(ValueError, match=re.escape(f"{pool.__name__}: input x has no "
                                                    f"positions to pool, got shape {shape}")):
         pool().forward(np.zeros(shape))
+
+
+def _forward_and_back(layer, x, g):
+    y = layer.forward(x)
+    dx = layer.backward(g)
+    return [y, dx, *layer.grads]
+
+
+_GEOMETRIES = [  # (in, out, kernel, strides, padding, dilation, spatial size)
+    (3, 4, 1, 1, "valid", 1, (5, 6)), (3, 4, 2, 1, "same", 1, (5, 6)),
+    (2, 3, 3, 1, "same", 1, (7, 5)), (2, 3, 3, 1, "valid", 1, (7, 5)),
+    (1, 3, 3, 1, "same", 1, (6, 6)), (1, 2, 5, 1, "valid", 1, (9, 7)),
+    (3, 2, 4, 1, "same", 1, (7, 7)), (2, 3, 5, 1, "same", 1, (5, 8)),
+    (2, 3, 3, 2, "same", 1, (8, 7)), (2, 3, 3, 2, "valid", 1, (9, 9)),
+    (1, 2, 3, 2, "same", 1, (7, 7)), (3, 2, 1, 2, "same", 1, (8, 8)),
+    (2, 2, (3, 2), (2, 1), "same", 1, (7, 6)), (2, 3, 4, 3, "valid", 1, (11, 10)),
+    (2, 3, 3, 1, "same", 2, (7, 7)), (2, 2, (2, 3), 1, "valid", (2, 1), (7, 8)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch", [0, 1, 5])
+@pytest.mark.parametrize(("cin", "cout", "kernel", "strides", "padding", "dilation", "size"),
+                         _GEOMETRIES)
+def test_conv2d_in_blocks_of_samples_is_the_whole_batch_at_once(
+        monkeypatch, dtype, batch, cin, cout, kernel, strides, padding, dilation, size) -> None:
+    """Conv2D gathers and multiplies its windows a block of samples at a time: blocks of
+    one sample, of two (a shorter last block) and one block of the whole batch give the
+    same output and gradients, up to the products' rounding."""
+    rng = np.random.default_rng(7)
+    layer = Conv2D(cin, cout, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                   activation="tanh", dtype=dtype, seed=2)
+    layer.b = rng.standard_normal(cout).astype(dtype)
+    x = rng.standard_normal((batch, *size, cin)).astype(dtype)
+    g = rng.standard_normal(layer.forward(x).shape).astype(dtype)
+    results = {}
+    for label, block_bytes in (("whole", 1 << 40), ("one", 1), ("two", None)):
+        padded, out = layer._padded(x)
+        per_sample = padded.itemsize * padded.shape[3] * out[0] * out[1] * np.prod(
+            layer.kernel_size)
+        monkeypatch.setattr(convolution, "_BLOCK_BYTES",
+                            2 * per_sample if block_bytes is None else block_bytes)
+        expected_blocks = {"whole": min(batch, 1), "one": batch, "two": -(-batch // 2)}[label]
+        assert len(list(layer._blocks(padded, out))) == expected_blocks
+        results[label] = _forward_and_back(layer, x, g)
+    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
+    for label in ("one", "two"):
+        for got, want in zip(results[label], results["whole"], strict=True):
+            assert got.dtype == np.dtype(dtype) and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_conv1d_in_blocks_of_samples_is_the_whole_batch_at_once(monkeypatch, dtype) -> None:
+    rng = np.random.default_rng(8)
+    layer = Conv1D(3, 2, 3, padding="same", dilation_rate=2, dtype=dtype, seed=1)
+    x = rng.standard_normal((3, 9, 3)).astype(dtype)
+    g = rng.standard_normal((3, 9, 2)).astype(dtype)
+    whole = _forward_and_back(layer, x, g)
+    monkeypatch.setattr(convolution, "_BLOCK_BYTES", 1)
+    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
+    for got, want in zip(_forward_and_back(layer, x, g), whole, strict=True):
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
