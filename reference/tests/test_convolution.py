@@ -259,3 +259,27 @@ def test_conv1d_in_blocks_of_samples_is_the_whole_batch_at_once(monkeypatch, dty
     tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
     for got, want in zip(_forward_and_back(layer, x, g), whole, strict=True):
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("cin", "kernel", "dilation", "size", "batch"), [
+    (3, 3, 1, (5, 6), 2), (2, 2, 1, (7, 7), 3), (1, 3, 1, (6, 5), 2), (2, 5, 1, (4, 9), 1),
+    (2, (3, 2), (2, 1), (7, 6), 2), (4, 1, 1, (3, 3), 2), (2, 3, 1, (5, 5), 0)])
+def test_the_weight_gradient_from_delta_windows_is_windows_transposed_times_delta(
+        dtype, cin, kernel, dilation, size, batch) -> None:
+    """At stride 1 with "same" padding dL/dW is read off δ's windows (the transposed
+    convolution's); it equals windowsᵀ δ from the input's windows, and the backward
+    without dL/dx (which gathers no δ windows) gives it too."""
+    rng = np.random.default_rng(9)
+    layer = Conv2D(cin, 3, kernel, padding="same", dilation_rate=dilation, activation="tanh",
+                   dtype=dtype, seed=4)
+    x = rng.standard_normal((batch, *size, cin)).astype(dtype)
+    g = rng.standard_normal(layer.forward(x).shape).astype(dtype)
+    delta = layer.activation.vjp(layer._cache["z"], g)
+    by_definition = layer._kernel_gradient(layer._gather(x), delta)
+    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
+    for input_gradient in (True, False):
+        layer.forward(x)
+        layer.backward(g, input_gradient=input_gradient)
+        assert layer.grads[0].dtype == np.dtype(dtype)
+        np.testing.assert_allclose(layer.grads[0], by_definition, rtol=tolerance, atol=tolerance)
