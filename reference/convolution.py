@@ -396,7 +396,7 @@ class Conv2D(_Convolution):
         Why blocks: the batch's windows are k_h·k_w times its input (the ResNet's 8-channel
         layer: 14 MB in float32). Copied whole, then multiplied, they go out to memory and
         are read back; a block's product reads them from the cache the copy left them in
-        (that layer's forward: 10-35% less time in float32, 35-45% in float64). The loop
+        (that layer's forward: 4-16% less time in float32, 41-44% in float64). The loop
         runs over blocks, not samples: one copy and one product of about a megabyte each
         turn. The strided view of all windows is made once (making one costs about as much
         as copying a sample's windows)."""
@@ -484,8 +484,8 @@ class Conv2D(_Convolution):
 
         The forward's shapes, one gather for both products, block by block
         (:meth:`_blocks`); the forward keeps no windows. The ResNet's 8 → 8 layer's
-        backward: 28% less time than dL/dW from the forward's windows and dL/dx from a
-        whole batch of δ's windows in float32, 46% in float64 (and its forward 16%, 44%)."""
+        backward: 26% less time than dL/dW from the forward's whole-batch windows and dL/dx
+        from a whole batch of δ's windows in float32, 42% in float64."""
         x = self._cache["x"]
         _, _, top, left = self._geometry
         height, width = x.shape[1:3]
@@ -506,12 +506,13 @@ class Conv2D(_Convolution):
         return np.ascontiguousarray(weights).reshape(self.W.shape), dx
 
     def _input_gradient(self, delta: np.ndarray) -> np.ndarray:
-        """dL/dx (2-D) from δ where it is no transposed convolution (stride 1 with "same"
-        padding: :meth:`_by_transposed_convolution`): at strides above 1,
-        :meth:`_input_gradient_by_phase` (the transposed convolution of δ dilated with
-        zeros: 2.4× slower on the ResNet's stride-2 layer); with ``"valid"`` padding, the
-        per-offset products (the transposed convolution would compute (H' + k − 1)²
-        positions for H'²: the digit CNN's second layer 16-43% slower)."""
+        """dL/dx (2-D) from δ where it is no transposed convolution (that is stride 1 with
+        "same" padding: :meth:`_by_transposed_convolution`): at strides above 1 without
+        dilation, :meth:`_input_gradient_by_phase` (the transposed convolution of δ
+        dilated with zeros: 2.4× slower on the ResNet's stride-2 layer); otherwise
+        (``"valid"`` padding, or dilation at strides above 1) the per-offset products (the
+        transposed convolution would compute (H' + k − 1)² positions for H'²: the digit
+        CNN's second layer's backward 10-43% slower)."""
         if any(s != 1 for s in self.strides) and all(d == 1 for d in self.dilation_rate):
             return self._input_gradient_by_phase(delta)
         return super()._input_gradient(delta)
