@@ -106,7 +106,8 @@ def _inside_clip(p: np.ndarray) -> np.ndarray:
 
 def _picked(values: np.ndarray, k: np.ndarray) -> np.ndarray:
     """values[..., k]: the entry of class k at every position."""
-    return np.take_along_axis(values, k[..., None], axis=-1)[..., 0]
+    rows = values.reshape(-1, values.shape[-1])  # one fancy index on the rows: a third of
+    return rows[np.arange(len(rows)), k.reshape(-1)].reshape(k.shape)  # take_along_axis's time
 
 
 def _batch_size(y_pred: np.ndarray) -> int:
@@ -209,10 +210,16 @@ def binary_cross_entropy_with_logits_gradient(y_true: np.ndarray,
     return (sigmoid(x) - y_true) / x.size
 
 
-def _log_softmax(x: np.ndarray) -> np.ndarray:
+def _shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x − max x and log Σ e^(x − max x) over the classes; log softmax(x) is their difference."""
     with np.errstate(over="ignore"):  # a gap wider than the dtype's range: −inf, exactly
         shifted = x - np.max(x, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return shifted, np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted, log_sum = _shifted(x)
+    return shifted - log_sum
 
 
 def categorical_cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -288,16 +295,22 @@ def sparse_categorical_cross_entropy_with_logits(y_true: np.ndarray, y_pred: np.
     """L = (1/N) Σ (logsumexp(x) − x_k), x = ``y_pred`` (N, C) logits, k = ``y_true`` (N,);
     for sequences, (N, T, C) and (N, T), the mean over all N·T positions."""
     k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
-    return _mean(-_picked(_log_softmax(x), k))
+    shifted, log_sum = _shifted(x)  # −log softmax(x)_k, without the other classes' entries
+    return _mean(log_sum[..., 0] - _picked(shifted, k))
 
 
 def sparse_categorical_cross_entropy_with_logits_gradient(y_true: np.ndarray,
                                                           y_pred: np.ndarray) -> np.ndarray:
     """dL/dx = (softmax(x) − onehot(k))/N (N·T for sequences)."""
     k, x = _sparse("sparse_categorical_cross_entropy_with_logits", y_true, y_pred)
-    grad = softmax(x)
-    np.put_along_axis(grad, k[..., None], _picked(grad, k)[..., None] - 1.0, axis=-1)
-    return grad / k.size
+    with np.errstate(over="ignore"):  # softmax(x), each step in place in one fresh array
+        grad = x - np.max(x, axis=-1, keepdims=True)
+    np.exp(grad, out=grad)
+    grad /= np.sum(grad, axis=-1, keepdims=True)
+    rows = grad.reshape(-1, grad.shape[-1])  # a view: grad is contiguous
+    rows[np.arange(len(rows)), k.reshape(-1)] -= 1.0
+    grad /= k.size
+    return grad
 
 
 def check_code(where: str, mean_shape: tuple, log_var_shape: tuple) -> None:

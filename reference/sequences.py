@@ -35,6 +35,9 @@ their inputs and outputs stay batch first: x_t W + b for all steps is then one (
 into which the loop adds its one small product h_{t−1} U in place; gates and states are
 written (``out=``) into arrays made once. Backward fills dL/dz for every step into one
 (T, N, kH) array, and the sums above, and dL/dx, are products over all steps after it.
+The LSTM's loop goes one step further and keeps step t feature-major, z_tᵀ = Uᵀ h_{t−1}ᵀ
++ … of shape (4H, N), so that each of its four gate blocks is one contiguous (H, N)
+array for the dozen elementwise calls per step.
 
 The factor Uᵀ, times the activation's derivative (≤ 1 for tanh, ≤ 1/4 for sigmoid), is
 applied once per step going back, so dL/dh_0 shrinks geometrically with T when those
@@ -416,31 +419,36 @@ class LSTM(_Recurrent):
         x = self._sequence(x)
         n, steps, _ = x.shape
         H, mask = self.units, self._step_mask(n, steps)
-        xs, z = self._projection(x, self._values["b"])  # x_t W + b; h_{t−1} U joins in the loop
-        U = self._values["U"]
-        hs = np.empty((steps + 1, n, H), self.dtype)  # hs[t + 1] = h_t, time first; cs likewise
+        xs, zs = self._projection(x, self._values["b"])  # x_t W + b; h_{t−1} U joins in the loop
+        # Feature-major in the loop: step t's z, gates and states are (4H, N) and (H, N)
+        # (z_tᵀ = Uᵀ h_{t−1}ᵀ + …), so each gate's block is one contiguous slab; batch-major,
+        # a block's rows lie 4H apart and every elementwise call walks them row by row.
+        z = np.ascontiguousarray(zs.transpose(0, 2, 1))  # (T, 4H, N)
+        U_T = np.ascontiguousarray(self._values["U"].T)
+        hs = np.empty((steps + 1, H, n), self.dtype)  # hs[t + 1] = h_tᵀ; cs likewise
         cs = np.empty_like(hs)
-        hs[0], cs[0] = self._initial(n)
-        gates = np.empty((steps, n, 4 * H), self.dtype)  # i, f, c̃, o after their activations
-        tanh_c = np.empty((steps, n, H), self.dtype)
-        i_c_hat = np.empty((n, H), self.dtype)
+        hs[0], cs[0] = (s.T for s in self._initial(n))
+        gates = np.empty((steps, 4 * H, n), self.dtype)  # i, f, c̃, o after their activations
+        tanh_c = np.empty((steps, H, n), self.dtype)
+        i_c_hat = np.empty((H, n), self.dtype)
+        keep = None if mask is None else ~mask.transpose(0, 2, 1)  # (T, 1, N): carry over
         with np.errstate(over="ignore"):  # σ's e^{−z} is inf for very negative z: σ = 0
             for t in range(steps):
-                z[t] += hs[t] @ U
+                z[t] += U_T @ hs[t]
                 a = gates[t]
                 _sigmoid(z[t], out=a)  # σ on all four blocks (one pass), then tanh on c̃'s
-                np.tanh(z[t, :, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-                i, f, c_hat, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                np.tanh(z[t, 2 * H:3 * H], out=a[2 * H:3 * H])
+                i, f, c_hat, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
                 c = np.multiply(f, cs[t], out=cs[t + 1])  # written in place: c_t, then h_t
                 c += np.multiply(i, c_hat, out=i_c_hat)
                 np.multiply(o, np.tanh(c, out=tanh_c[t]), out=hs[t + 1])
-                if mask is not None:  # a masked step carries both states over unchanged
-                    np.copyto(hs[t + 1], hs[t], where=~mask[t])
-                    np.copyto(cs[t + 1], cs[t], where=~mask[t])
+                if keep is not None:  # a masked step carries both states over unchanged
+                    np.copyto(hs[t + 1], hs[t], where=keep[t])
+                    np.copyto(cs[t + 1], cs[t], where=keep[t])
         self._cache = {"xs": xs, "hs": hs, "cs": cs, "gates": gates, "tanh_c": tanh_c,
                        "mask": mask}
-        self.final_state = (hs[-1].copy(), cs[-1].copy())
-        return self._output(hs)
+        self.final_state = (hs[-1].T.copy(), cs[-1].T.copy())
+        return self._output(hs.transpose(0, 2, 1))
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
@@ -448,25 +456,26 @@ class LSTM(_Recurrent):
             raise self._no_forward()
         cache, H = self._cache, self.units
         cs, gates, tanh_c, mask = cache["cs"], cache["gates"], cache["tanh_c"], cache["mask"]
-        g = self._upstream_steps(grad_output)  # (T, N, H), our own copy: dh accumulates in it
-        steps, n = g.shape[:2]
-        i, f, c_hat, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        # feature-major, as in forward: (T, H, N), our own copy (dh accumulates in it)
+        g = np.ascontiguousarray(self._upstream_steps(grad_output).transpose(0, 2, 1))
+        steps, _, n = g.shape
+        i, f, c_hat, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
         # What does not depend on the recurrence, for every step at once: the factors that
         # turn dc (for i, f, c̃) and dh (for o) into the gates' pre-activation gradients,
         # dz_i = dc ⊙ c̃ i(1 − i), dz_f = dc ⊙ c_{t−1} f(1 − f), dz_c = dc ⊙ i(1 − c̃²),
         # dz_o = dh ⊙ tanh(c_t) o(1 − o), and dL/dc_t's share of dh, o(1 − tanh²c_t).
         factors = np.concatenate([c_hat * i * (1.0 - i), cs[:-1] * f * (1.0 - f),
-                                  i * (1.0 - c_hat**2), tanh_c * o * (1.0 - o)],
-                                 axis=-1).reshape(steps, n, 4, H)
+                                  i * (1.0 - c_hat**2), tanh_c * o * (1.0 - o)], axis=1)
         dc_from_dh = o * (1.0 - tanh_c**2)
         f_next = f
         if mask is not None:  # a masked step: no gradient reaches its gates, and dh, dc
-            keep = mask.astype(self.dtype)  # pass straight through to step t − 1
-            factors *= keep[..., None]
-            dc_from_dh *= keep
-            f_next = np.where(mask, f, 1.0)
-        U_T = self._values["U"].T
-        dz = np.empty((steps, n, 4, H), self.dtype)
+            step_mask = mask.transpose(0, 2, 1)  # (T, 1, N); pass straight to step t − 1
+            factors *= step_mask
+            dc_from_dh *= step_mask
+            f_next = np.where(step_mask, f, 1.0)
+        U = self._values["U"]  # dL/dh_{t−1}ᵀ = U dz_tᵀ, (H, 4H) × (4H, N)
+        dz = np.empty((steps, 4 * H, n), self.dtype)
+        dz_from_dc, factors_dc = (a[:, :3 * H].reshape(steps, 3, H, n) for a in (dz, factors))
         dc, dc_next = np.empty_like(g[0]), np.zeros_like(g[0])
         dh_next = np.zeros_like(g[0])
         for t in reversed(range(steps)):
@@ -474,15 +483,16 @@ class LSTM(_Recurrent):
             dh += dh_next  # this step's output, and back from step t + 1
             np.multiply(dh, dc_from_dh[t], out=dc)
             dc += dc_next  # dL/dc_t; a masked step's is dL/dc_{t+1}, passed on
-            np.multiply(factors[t, :, :3], dc[:, None], out=dz[t, :, :3])
-            np.multiply(factors[t, :, 3], dh, out=dz[t, :, 3])
-            dh_next = dz[t].reshape(n, 4 * H) @ U_T
+            np.multiply(factors_dc[t], dc, out=dz_from_dc[t])  # dz_i, dz_f, dz_c
+            np.multiply(factors[t, 3 * H:], dh, out=dz[t, 3 * H:])  # dz_o
+            dh_next = U @ dz[t]
             if mask is not None:
-                dh_next += dh * ~mask[t]
+                dh_next += dh * ~step_mask[t]
             np.multiply(dc, f_next[t], out=dc_next)
-        self.initial_state_gradients = (dh_next, dc_next)
-        dz = dz.reshape(steps, n, 4 * H)
-        return self._weight_gradients(dz, cache["hs"][:-1], dz, input_gradient)
+        self.initial_state_gradients = (dh_next.T.copy(), dc_next.T.copy())
+        dz = np.ascontiguousarray(dz.transpose(0, 2, 1))  # batch-major for the sums
+        h_prev = cache["hs"][:-1].transpose(0, 2, 1)
+        return self._weight_gradients(dz, h_prev, dz, input_gradient)
 
 
 class GRU(_Recurrent):

@@ -140,3 +140,23 @@ def test_every_loss_returns_a_float_and_a_gradient_shaped_like_the_prediction(na
 def test_sparse_losses_refuse_indices_out_of_range() -> None:
     with pytest.raises(ValueError, match=r"class indices\) must lie in \[0, 2\]"):
         losses.sparse_categorical_cross_entropy_with_logits(np.array([0, 3]), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_cross_entropy_with_logits_of_sequences_is_its_formula(dtype) -> None:
+    """Value mean(logsumexp(x) − x_k) and gradient (softmax(x) − onehot(k))/(N·T) on
+    (N, T, C) logits, as the character model uses them (the spec's in-place path)."""
+    from scipy.special import log_softmax, softmax
+
+    rng = np.random.default_rng(3)
+    x = (3 * rng.standard_normal((4, 5, 6))).astype(dtype)
+    k = rng.integers(0, 6, (4, 5))
+    onehot = np.eye(6)[k]
+    log_q = log_softmax(x.astype(np.float64), axis=-1)
+    rtol = 1e-6 if dtype == "float32" else 1e-14
+    value = losses.sparse_categorical_cross_entropy_with_logits(k, x)
+    assert value == pytest.approx(-np.sum(onehot * log_q) / k.size, rel=rtol)
+    grad = losses.sparse_categorical_cross_entropy_with_logits_gradient(k, x)
+    assert grad.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(grad, (softmax(x.astype(np.float64), axis=-1) - onehot) / k.size,
+                               rtol=rtol, atol=rtol / k.size)
