@@ -37,7 +37,8 @@ written (``out=``) into arrays made once. Backward fills dL/dz for every step in
 (T, N, kH) array, and the sums above, and dL/dx, are products over all steps after it.
 The LSTM's loop goes one step further and keeps step t feature-major, z_tᵀ = Uᵀ h_{t−1}ᵀ
 + … of shape (4H, N), so that each of its four gate blocks is one contiguous (H, N)
-array for the dozen elementwise calls per step.
+array for the dozen elementwise calls per step; its Wᵀ x_tᵀ + bᵀ for all steps is one
+batched product, (T, 4H, N) directly.
 
 The factor Uᵀ, times the activation's derivative (≤ 1 for tanh, ≤ 1/4 for sigmoid), is
 applied once per step going back, so dL/dh_0 shrinks geometrically with T when those
@@ -419,11 +420,14 @@ class LSTM(_Recurrent):
         x = self._sequence(x)
         n, steps, _ = x.shape
         H, mask = self.units, self._step_mask(n, steps)
-        xs, zs = self._projection(x, self._values["b"])  # x_t W + b; h_{t−1} U joins in the loop
         # Feature-major in the loop: step t's z, gates and states are (4H, N) and (H, N)
-        # (z_tᵀ = Uᵀ h_{t−1}ᵀ + …), so each gate's block is one contiguous slab; batch-major,
-        # a block's rows lie 4H apart and every elementwise call walks them row by row.
-        z = np.ascontiguousarray(zs.transpose(0, 2, 1))  # (T, 4H, N)
+        # (z_tᵀ = Wᵀ x_tᵀ + Uᵀ h_{t−1}ᵀ + bᵀ), so each gate's block is one contiguous slab;
+        # batch-major, a block's rows lie 4H apart and every elementwise call walks them row
+        # by row. Wᵀ x_tᵀ + bᵀ for all steps before the loop, one batched product (x_tᵀ a
+        # transposed view, which BLAS reads with a flag); h_{t−1} U joins in the loop.
+        xs = np.ascontiguousarray(x.transpose(1, 0, 2))  # (T, N, D), for dL/dW and dL/dx
+        z = np.matmul(self._values["W"].T, xs.transpose(0, 2, 1))  # (T, 4H, N)
+        z += self._values["b"][:, None]
         U_T = np.ascontiguousarray(self._values["U"].T)
         hs = np.empty((steps + 1, H, n), self.dtype)  # hs[t + 1] = h_tᵀ; cs likewise
         cs = np.empty_like(hs)
