@@ -404,7 +404,8 @@ class Dense(Layer):
         if self.use_bias:
             z += self.b  # in place: no second (N, out) temporary
         self._x, self._z = x, z
-        return self.activation(z)
+        # identity (a linear output, logits): z itself, not φ's copy of it
+        return z if self.activation.name == "identity" else self.activation(z)
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
@@ -417,7 +418,8 @@ class Dense(Layer):
         if self._x is None or self._z is None:
             raise self._no_forward()
         g = self._upstream(grad_output, self._z.shape)
-        delta = self.activation.vjp(self._z, g)
+        # identity: δ = g, without φ'(z) = 1 made and multiplied (nothing below writes to δ)
+        delta = g if self.activation.name == "identity" else self.activation.vjp(self._z, g)
         if len(delta) != 1:
             dW = self._x.T @ delta  # BLAS reads xᵀ as x with a flag: no transposed copy
         else:  # one sample: an outer product, which matmul leaves to a slow non-BLAS loop

@@ -43,3 +43,21 @@ def test_a_batch_of_one_gives_the_outer_product_as_weight_gradient() -> None:
     layer.backward(g)                                    # identity: δ = g
     np.testing.assert_array_equal(layer.grads[0], [[0.25, -4.0], [-0.5, 8.0], [0.125, -2.0]])
     np.testing.assert_array_equal(layer.grads[1], [0.25, -4.0])
+
+
+def test_an_identity_dense_layer_is_its_formulas_and_leaves_g_alone() -> None:
+    """The linear output's fast path (z returned, δ = g) gives y = x W + b, dW = xᵀ g,
+    db = Σ g, dx = g Wᵀ exactly, in float32 and float64, and does not write to g."""
+    rng = np.random.default_rng(8)
+    for dtype in ("float32", "float64"):
+        layer = Dense(5, 3, dtype=dtype, seed=2)
+        layer.set("b", rng.standard_normal(3).astype(dtype))
+        x, g = rng.standard_normal((7, 5)).astype(dtype), rng.standard_normal((7, 3)).astype(dtype)
+        g_before = g.copy()
+        np.testing.assert_array_equal(layer.forward(x), x @ layer.W + layer.b)
+        dx = layer.backward(g)
+        np.testing.assert_array_equal(g, g_before)
+        np.testing.assert_array_equal(layer.gradients["W"], x.T @ g)
+        np.testing.assert_array_equal(layer.gradients["b"], g.sum(axis=0))
+        np.testing.assert_array_equal(dx, g @ layer.W.T)
+        assert dx.dtype == np.dtype(dtype)
