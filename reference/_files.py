@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 
@@ -15,6 +16,21 @@ from reference._validation import check_model, check_path
 class WeightFileError(ValueError):
     """A weight file that is unsafe, malformed, corrupted, or does not describe the
     expected model; or a weight file that could not be written."""
+
+
+def check_regular_file(path: str | os.PathLike) -> None:
+    """A weight file to read is a regular file: a folder, a device (``/dev/zero`` never
+    ends, and a zip reader reads it into memory) or a pipe (which blocks until someone
+    writes) is refused before it is opened. A path that cannot be read is left to the
+    reader's own message."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else \
+            "not a regular file (a device, a pipe or a socket)"
+        raise WeightFileError(f"{path}: is {kind}; give the path of a weight file")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:

@@ -291,9 +291,36 @@ def as_seed(where: str, seed: object) -> np.random.Generator:
 def check_path(where: str, path: object) -> None:
     """A file's path: a ``str`` or ``os.PathLike`` (``None`` or a number would reach the
     operating system's calls with Python's own message)."""
-    if not isinstance(path, str | bytes | os.PathLike):
+    if not isinstance(path, str | os.PathLike):  # bytes: the suffix checks compare str
         raise TypeError(f"{where}: path must be a file name (str or os.PathLike), got "
                         f"{type_name(path)} {path!r:.60}")
+
+
+def check_instance(where: str, what: str, value: object, kinds: type | tuple[type, ...],
+                   name: str) -> None:
+    """``value`` is an instance of ``kinds`` (``name`` says which in the error): a spec
+    object given to a mirror's ``from_reference``, a framework object to a builder."""
+    if not isinstance(value, kinds):
+        raise TypeError(f"{where}: {what} must be {name}, got {type_name(value)} "
+                        f"{value!r:.60}")
+
+
+def instance_check(what: str, kinds: type | tuple[type, ...], name: str) -> Check:
+    """For ``@checked``: the argument ``what`` is an instance of ``kinds``
+    (:func:`check_instance`), e.g. the spec object a mirror's ``from_reference`` reads."""
+    def check(where: str, **arguments: Any) -> None:
+        check_instance(where, what, arguments[what], kinds, name)
+    return check
+
+
+def spec_check(spec_kind: Callable[..., object], *skipped: str) -> Check:
+    """For ``@checked``: a mirror's builder of a spec concept (a schedule, early stopping)
+    takes what the spec's class of that name takes: the spec object is built from the
+    same arguments (all but ``skipped``, e.g. torch's optimizer), its errors naming it."""
+    def check(where: str, **arguments: Any) -> None:
+        spec_kind(**{name: value for name, value in arguments.items()
+                     if name not in (*skipped, "self")})
+    return check
 
 
 def check_model(where: str, model: object, kind: type, name: str) -> None:

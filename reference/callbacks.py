@@ -20,12 +20,11 @@ Shape: the weights are the model's named arrays, parameters and state alike.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference._validation import as_flag
+from reference._validation import as_flag, check_count, check_real
 
 CONVENTIONS = ("torch", "keras")
 
@@ -52,18 +51,12 @@ class EarlyStopping:
     convention: str = "torch"
 
     def __post_init__(self) -> None:
-        if self.convention not in CONVENTIONS:
+        if not isinstance(self.convention, str) or self.convention not in CONVENTIONS:
             raise ValueError(f"EarlyStopping: convention must be one of {CONVENTIONS}, got "
                              f"{self.convention!r}")
         as_flag("EarlyStopping", "restore_best_weights", self.restore_best_weights)
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or \
-                self.patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an integer ≥ 0, got "
-                             f"{self.patience!r}")
-        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, int | float) or \
-                not 0.0 <= self.min_delta < math.inf:
-            raise ValueError(f"EarlyStopping: min_delta must be a finite number ≥ 0, got "
-                             f"{self.min_delta!r}")
+        check_count("EarlyStopping", "patience", self.patience, 0)
+        check_real("EarlyStopping", "min_delta", self.min_delta)
 
     def init(self) -> EarlyStoppingState:
         return EarlyStoppingState()

@@ -1360,7 +1360,8 @@ class SeparableConv2D(DepthwiseConv2D):
         cols = self._gather(x)
         h = self._combine(cols)  # DepthwiseConv2D's product, (N, H', W', C·M)
         n, rows, columns, depth = h.shape
-        z = (h.reshape(-1, depth) @ self.P.reshape(depth, -1)).reshape(n, rows, columns, -1)
+        z = (h.reshape(-1, depth) @ self.P.reshape(depth, -1)).reshape(
+            n, rows, columns, self.pointwise_filters)  # not -1: an empty batch has no size to infer
         z += self.b
         self._cache = {"cols": cols, "h": h, "z": z}
         return self.activation(z)

@@ -7,9 +7,12 @@ O(ε/h) from rounding; h = 1e-6 in float64 balances the two at about 1e-10.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+
+from reference._validation import as_numeric_array, check_real
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
@@ -18,7 +21,11 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
 
     One pair of evaluations per entry of x: meant for the small arrays of tests.
     """
-    x = np.array(x, dtype=np.float64)
+    where = "numerical_gradient"
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function of an array, got {type(f).__name__}")
+    check_real(where, "step", step, 0.0, low_open=True)  # 0 divides, NaN poisons every entry
+    x = as_numeric_array(x, where, "x").astype(np.float64)  # a copy: entries are moved
     grad = np.empty_like(x)
     flat, out = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -28,15 +35,27 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
         flat[i] = saved - step
         lower = f(x)
         flat[i] = saved
+        if not (_is_real(upper) and _is_real(lower)):
+            wrong = lower if _is_real(upper) else upper
+            raise TypeError(f"{where}: f must return one real number, got "
+                            f"{type(wrong).__name__} {wrong!r:.60}")
         out[i] = (upper - lower) / (2.0 * step)
     return grad
 
 
+def _is_real(value: object) -> bool:
+    """A real number, or NumPy's 0-d array of one (``np.sum`` of a 0-d array)."""
+    return isinstance(value, numbers.Real) or (
+        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf")
+
+
 def gradient_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
     """max |a − n| / max(1, |n|): relative for large entries, absolute for small ones."""
-    analytic, numerical = np.asarray(analytic), np.asarray(numerical)
+    analytic = as_numeric_array(analytic, "gradient_error", "analytic")
+    numerical = as_numeric_array(numerical, "gradient_error", "numerical")
     if analytic.shape != numerical.shape:
-        raise ValueError(f"shapes differ: analytic {analytic.shape}, numerical {numerical.shape}")
+        raise ValueError(f"gradient_error: shapes differ: analytic {analytic.shape}, numerical "
+                         f"{numerical.shape}")
     return float(np.max(np.abs(analytic - numerical) / np.maximum(1.0, np.abs(numerical)),
                         initial=0.0))
 

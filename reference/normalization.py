@@ -417,9 +417,9 @@ class Normalization(Layer):
                              f"channels-last), got {axis!r}")
         arrays = []
         for what, value in (("mean", mean), ("variance", variance)):
-            try:
-                array = None if isinstance(value, str | bool) else \
-                    np.asarray(value, dtype=np.float64)
+            try:  # numbers only: NumPy would read b"2" as 2.0 and True as 1.0
+                array = np.asarray(value)
+                array = array.astype(np.float64) if array.dtype.kind in "iuf" else None
             except (TypeError, ValueError):
                 array = None
             if array is None or array.ndim > 1 or array.size == 0 or \

@@ -78,6 +78,7 @@ from reference._validation import (
     check_count,
     check_hyperparameters,
     check_optimizer_switches,
+    check_real,
 )
 from reference.schedules import _Schedule
 
@@ -334,6 +335,8 @@ class Adam(_Optimizer):
         self._check_clipping()
         if self.epsilon is None:  # resolved once, so a replace() keeps the value
             object.__setattr__(self, "epsilon", EPSILON_DEFAULTS[self.convention])
+        if self.weight_decay is None and not isinstance(self, AdamW):  # AdamW's default only
+            check_real(type(self).__name__, "weight_decay", None)  # refused by name
         if self.weight_decay is not None:  # AdamW resolves its default below
             check_hyperparameters(type(self).__name__,
                                   learning_rate=_first_rate(self.learning_rate),

@@ -38,7 +38,7 @@ import numpy as np
 
 from reference import losses
 from reference._fit_checks import check_run, check_world_size, spec_data
-from reference._validation import check_count, type_name
+from reference._validation import check_count, check_memory, type_name
 from reference.networks import Sequential
 from reference.optimizers import SGD, Adam
 from reference.training import History, TrainingDiverged
@@ -56,6 +56,7 @@ def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
     if n_samples < world_size:
         raise ValueError(f"shard_rows: need 1 ≤ world_size ≤ n_samples, got world_size "
                          f"{world_size} for {n_samples} samples")
+    check_memory("shard_rows", f"the indices of {n_samples} rows", 8 * n_samples)
     return [np.arange(rank, n_samples, world_size) for rank in range(world_size)]
 
 

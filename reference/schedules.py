@@ -37,20 +37,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reference._validation import as_flag, check_count, check_memory, check_real
+
 CONVENTIONS = ("torch", "keras")
 _f32 = np.float32
 
 
-def _check_convention(convention: str) -> None:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+def _check_convention(where: str, convention: object) -> None:
+    if not isinstance(convention, str) or convention not in CONVENTIONS:
+        raise ValueError(f"{where}: convention must be one of {CONVENTIONS}, got "
+                         f"{convention!r}")
+
+
+def _check_steps(where: str, steps: object) -> None:
+    """A number of updates: an integer ≥ 0 whose rates fit in memory (torch's recursion
+    walks every step up to it)."""
+    check_count(where, "steps", steps, 0)
+    check_memory(where, f"{steps} learning rates", 8 * steps)
+
+
+def _check_decay_steps(where: str, decay_steps: object) -> None:
+    if isinstance(decay_steps, bool | np.bool_) or \
+            not isinstance(decay_steps, int | np.integer) or decay_steps < 1:
+        raise ValueError(f"{where}: decay_steps must be a positive integer (a count of "
+                         f"updates), got {decay_steps!r}")
 
 
 def _positive(where: str, **values: float) -> None:
     for what, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or \
-                not 0.0 < value < math.inf:
-            raise ValueError(f"{where}: {what} must be a positive finite number, got {value!r}")
+        check_real(where, what, value, 0.0, low_open=True)
 
 
 class _Schedule:
@@ -58,7 +73,9 @@ class _Schedule:
 
     def learning_rates(self, steps: int, convention: str = "torch") -> np.ndarray:
         """η for the updates t = 0, …, steps − 1, as ``convention``'s framework computes it."""
-        _check_convention(convention)
+        where = f"{type(self).__name__}.learning_rates"
+        _check_steps(where, steps)
+        _check_convention(where, convention)
         if convention == "keras":
             return np.array([float(self._keras(t)) for t in range(steps)])
         rates, eta = [], float(self.initial_learning_rate)
@@ -69,6 +86,7 @@ class _Schedule:
 
     def __call__(self, step: int, convention: str = "torch") -> float:
         """η for the update after ``step`` updates."""
+        check_count(type(self).__name__, "step", step, 0)
         return float(self.learning_rates(step + 1, convention)[-1])
 
     initial_learning_rate: float  # η₀, the optimizer's learning rate in torch
@@ -92,7 +110,9 @@ class ExponentialDecay(_Schedule):
 
     def __post_init__(self) -> None:
         _positive("ExponentialDecay", initial_learning_rate=self.initial_learning_rate,
-                  decay_steps=self.decay_steps, decay_rate=self.decay_rate)
+                  decay_rate=self.decay_rate)
+        _check_decay_steps("ExponentialDecay", self.decay_steps)
+        as_flag("ExponentialDecay", "staircase", self.staircase)
 
     def _keras(self, t: int) -> np.float32:
         p = _f32(t) / _f32(self.decay_steps)
@@ -115,6 +135,12 @@ class PiecewiseConstantDecay(_Schedule):
     values: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        where = "PiecewiseConstantDecay"
+        for what, given in (("boundaries", self.boundaries), ("values", self.values)):
+            if not isinstance(given, list | tuple | np.ndarray):
+                raise TypeError(f"{where}: {what} must be a list or tuple, got {given!r}")
+        for i, boundary in enumerate(self.boundaries):  # steps: whole numbers
+            check_count(where, f"boundaries[{i}]", boundary, 0)
         if len(self.values) != len(self.boundaries) + 1 or \
                 list(self.boundaries) != sorted(set(self.boundaries)):
             raise ValueError(f"PiecewiseConstantDecay: needs increasing boundaries and one "
@@ -151,10 +177,9 @@ class CosineDecay(_Schedule):
     alpha: float = 0.0
 
     def __post_init__(self) -> None:
-        _positive("CosineDecay", initial_learning_rate=self.initial_learning_rate,
-                  decay_steps=self.decay_steps)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"CosineDecay: alpha must be in [0, 1], got {self.alpha!r}")
+        _positive("CosineDecay", initial_learning_rate=self.initial_learning_rate)
+        _check_decay_steps("CosineDecay", self.decay_steps)
+        check_real("CosineDecay", "alpha", self.alpha, 0.0, 1.0)
 
     @property
     def eta_min(self) -> float:

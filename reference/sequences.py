@@ -73,6 +73,7 @@ from reference._validation import (
     as_mask,
     as_seed,
     check_array_within,
+    check_memory,
     check_shape,
 )
 from reference.layers import LAYERS, Dense, Layer
@@ -249,9 +250,9 @@ class _Recurrent(Layer):
     def _sequence(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
         check_shape(self.name, "input x", x.shape, (None, None, self.in_features))
-        if x.shape[1] < 1:
-            raise ValueError(f"{self.name}: the sequence needs at least one step, got "
-                             f"shape {x.shape}")
+        if 0 in x.shape[:2]:  # NumPy's reshape of an empty batch would name nothing
+            raise ValueError(f"{self.name}: needs at least one sequence of at least one step, "
+                             f"got shape {x.shape}")
         return x
 
     def _initial(self, n: int) -> tuple[np.ndarray, ...]:
@@ -765,14 +766,17 @@ class Bidirectional(Layer):
                              f"{merge_mode!r}")
         kind = type(layer).__name__
         as_seed("Bidirectional", seed)  # checked here, to be named here; the copy draws
-        if backward_layer is None:
+        super().__init__(dtype=layer.dtype, name=name, default_name=f"Bidirectional({layer.name})")
+        if backward_layer is None:  # the copy's memory, as its own check counts it, by this name
+            arrays = layer._values.values()
+            check_memory(self.name, f"its backward layer, a copy of {layer.name}",
+                         sum(a.nbytes for a in arrays) + max(a.size for a in arrays) * 8)
             backward_layer = type(layer)(**layer.config(), seed=seed)
         elif type(backward_layer) is not type(layer) or \
                 backward_layer.config() != layer.config():
             raise ValueError(f"Bidirectional: backward_layer must be a {kind} configured as "
                              f"the forward layer ({layer.config()}), got "
                              f"{type(backward_layer).__name__} {backward_layer.config()}")
-        super().__init__(dtype=layer.dtype, name=name, default_name=f"Bidirectional({layer.name})")
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.merge_mode = merge_mode
         self.mask: np.ndarray | None = None
@@ -811,9 +815,9 @@ class Bidirectional(Layer):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input(x)
         check_shape(self.name, "input x", x.shape, (None, None, self.forward_layer.in_features))
-        if x.shape[1] < 1:
-            raise ValueError(f"{self.name}: the sequence needs at least one step, got "
-                             f"shape {x.shape}")
+        if 0 in x.shape[:2]:  # refused here, by this layer's name, not its forward layer's
+            raise ValueError(f"{self.name}: needs at least one sequence of at least one step, "
+                             f"got shape {x.shape}")
         mask = None if self.mask is None else as_mask(self.name, "mask", self.mask,
                                                       x.shape[:2])
         self._share()
@@ -1084,6 +1088,9 @@ class MultiHeadAttention(Layer):
         check_shape(self.name, "query", query.shape, (None, None, self.embed_dim))
         check_shape(self.name, "value", value.shape, (n, None, self.value_features))
         check_shape(self.name, "key", key.shape, (n, s, self.key_features))
+        if 0 in (n, t, s):  # NumPy's reshape of an empty batch would name nothing
+            raise ValueError(f"{self.name}: needs at least one sample, one query step and one "
+                             f"key step, got query {query.shape}, value {value.shape}")
         if mask is not None:
             check_shape(self.name, "mask", mask.shape, (n, t, s))
         if self.mask is not None:

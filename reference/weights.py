@@ -69,7 +69,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from reference._files import WeightFileError, atomic_write
+from reference._files import WeightFileError, atomic_write, check_regular_file
 from reference._validation import FLOAT_NAMES, check_memory, check_path, type_name
 from reference.graphs import Model
 from reference.layers import LAYERS, Layer, from_config
@@ -345,6 +345,7 @@ def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model
     architecture. Nothing is modified before every check passed.
     """
     check_path("load_weights", path)
+    check_regular_file(path)
     if model is not None:
         _layers(model)  # a TypeError for what is no spec model
     with _archive(path) as archive:

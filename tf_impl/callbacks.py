@@ -13,8 +13,10 @@ from __future__ import annotations
 import keras
 
 import reference
+from reference._validation import checked, instance_check, spec_check
 
 
+@checked(spec_check(reference.callbacks.EarlyStopping))
 def EarlyStopping(patience: int = 0, min_delta: float = 0.0,
                   restore_best_weights: bool = False) -> keras.callbacks.EarlyStopping:
     """Stop when the training loss has not improved by more than ``min_delta`` for
@@ -24,6 +26,8 @@ def EarlyStopping(patience: int = 0, min_delta: float = 0.0,
                                          restore_best_weights=restore_best_weights)
 
 
+@checked(instance_check("early_stopping", reference.callbacks.EarlyStopping,
+                         "a reference.callbacks.EarlyStopping"))
 def from_reference(early_stopping: reference.callbacks.EarlyStopping
                    ) -> keras.callbacks.EarlyStopping:
     """The Keras callback with the spec object's settings."""

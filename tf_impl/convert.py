@@ -149,6 +149,11 @@ def _read(found: Sequence[keras.Layer]) -> list[tuple[reference.layers.Layer, li
     groups, i = [], 0
     while i < len(found):
         where = f"layer {i} ({found[i].name})"
+        policy = found[i].dtype_policy  # mixed precision: float16 numbers, float32 weights
+        if policy.compute_dtype != policy.variable_dtype:
+            raise TypeError(f"to_reference: {where} computes in {policy.compute_dtype} with "
+                            f"{policy.variable_dtype} weights (dtype policy {policy.name!r}); "
+                            "a spec model computes in the dtype of its weights")
         read = next((result for row in TRANSLATIONS.values()
                      if isinstance(found[i], row.reads)
                      for result in [row.read(found, i, where)] if result is not None), None)

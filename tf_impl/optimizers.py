@@ -30,6 +30,7 @@ import keras
 import tensorflow as tf
 
 import reference
+from reference._validation import instance_check
 from tf_impl import schedules
 from tf_impl._inputs import checked, hyperparameters, starting_point
 
@@ -88,6 +89,8 @@ def AdamW(learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.9
                                   beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **clipping)
 
 
+@checked(instance_check("optimizer", (reference.optimizers.SGD, reference.optimizers.Adam),
+                         "a reference.optimizers object (SGD, Adam, AdamW)"))
 def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Adam
                    ) -> keras.optimizers.Optimizer:
     """The ``keras.optimizers`` optimizer with the hyper-parameters of a spec optimizer."""

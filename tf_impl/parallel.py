@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 import reference
-from reference._validation import type_name
+from reference._validation import check_count, check_instance, type_name
 from reference.training import History, TrainingDiverged
 from tf_impl import optimizers
 from tf_impl._inputs import checked, training_data
@@ -50,6 +50,13 @@ LOSSES = {"mean_squared_error": keras.losses.MeanSquaredError,
           "mean_squared_logarithmic_error": keras.losses.MeanSquaredLogarithmicError}
 
 
+def _shard_counts(where: str, n_samples: object, strategy: object) -> None:
+    check_count(where, "n_samples", n_samples, 1)
+    check_instance(where, "strategy", strategy, tf.distribute.Strategy,
+                   "a tf.distribute.Strategy")
+
+
+@checked(_shard_counts)
 def shard_rows(n_samples: int, strategy: tf.distribute.Strategy) -> list[np.ndarray]:
     """The rows each replica gets when a batch of all ``n_samples`` rows is distributed."""
     rows = tf.data.Dataset.range(n_samples).batch(n_samples)

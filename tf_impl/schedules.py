@@ -13,8 +13,10 @@ from __future__ import annotations
 import keras
 
 import reference
+from reference._validation import checked, spec_check
 
 
+@checked(spec_check(reference.schedules.ExponentialDecay))
 def ExponentialDecay(initial_learning_rate: float, decay_steps: int, decay_rate: float,
                      staircase: bool = False) -> keras.optimizers.schedules.ExponentialDecay:
     """η₀ r^(t/k), or η₀ r^⌊t/k⌋ with ``staircase``."""
@@ -22,12 +24,14 @@ def ExponentialDecay(initial_learning_rate: float, decay_steps: int, decay_rate:
                                                        decay_rate, staircase=staircase)
 
 
+@checked(spec_check(reference.schedules.PiecewiseConstantDecay))
 def PiecewiseConstantDecay(boundaries: list[int], values: list[float]
                            ) -> keras.optimizers.schedules.PiecewiseConstantDecay:
     """v₀ for t ≤ b₀, v_i for b_{i−1} < t ≤ b_i, the last value after the last boundary."""
     return keras.optimizers.schedules.PiecewiseConstantDecay(list(boundaries), list(values))
 
 
+@checked(spec_check(reference.schedules.CosineDecay))
 def CosineDecay(initial_learning_rate: float, decay_steps: int,
                 alpha: float = 0.0) -> keras.optimizers.schedules.CosineDecay:
     """η₀ ((1 − α)(1 + cos(π min(t, k)/k))/2 + α)."""
@@ -45,4 +49,6 @@ def from_reference(schedule: object) -> keras.optimizers.schedules.LearningRateS
         return PiecewiseConstantDecay(list(schedule.boundaries), list(schedule.values))
     if isinstance(schedule, spec.CosineDecay):
         return CosineDecay(schedule.initial_learning_rate, schedule.decay_steps, schedule.alpha)
-    raise TypeError(f"no Keras schedule for {type(schedule).__name__}")
+    raise TypeError(f"from_reference: schedule must be a reference.schedules object "
+                    f"(ExponentialDecay, PiecewiseConstantDecay, CosineDecay), got "
+                    f"{type(schedule).__name__}")

@@ -34,7 +34,7 @@ import h5py
 import keras
 import numpy as np
 
-from reference._files import atomically
+from reference._files import atomically, check_regular_file
 from reference._validation import check_model, check_path
 from reference.weights import WeightFileError
 from tf_impl._inputs import checked
@@ -84,6 +84,7 @@ def _weights_file(where: str, path: str | os.PathLike, model: keras.Model) -> No
     """The file holds exactly the model's datasets, shapes and dtypes, and its digest."""
     check_model(where, model, keras.Model, "a keras.Model")
     check_path(where, path)
+    check_regular_file(path)
     expected = _layout(model)
     try:
         with h5py.File(path, "r") as file:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+import reference.schedules
 from reference._fit_checks import (
     as_parts,
     check_graph_data,
@@ -42,6 +43,7 @@ from reference._validation import (
     check_batch,
     check_count,
     check_hyperparameters,
+    check_instance,
     check_integer_labels,
     check_not_empty,
     check_optimizer_switches,
@@ -307,12 +309,15 @@ def same_shape(first: str, second: str) -> Check:
     return check
 
 
-def schedule_start(where: str, optimizer: torch.optim.Optimizer,
-                   initial_learning_rate: float | None = None,
-                   values: Sequence[float] | None = None, **_: Any) -> None:
-    """A torch scheduler starts from the optimizer's ``lr``, which must be the schedule's
-    η₀; ``MultiStepLR`` multiplies by one γ, so piecewise values must be geometric."""
-    start = values[0] if initial_learning_rate is None else initial_learning_rate
+def schedule_start(where: str, optimizer: torch.optim.Optimizer, **arguments: Any) -> None:
+    """The spec schedule's checks (the spec's class of the same name), then: a torch
+    scheduler starts from the optimizer's ``lr``, which must be the schedule's η₀;
+    ``MultiStepLR`` multiplies by one γ, so piecewise values must be geometric."""
+    check_instance(where, "optimizer", optimizer, torch.optim.Optimizer,
+                   "a torch.optim optimizer")
+    getattr(reference.schedules, where)(**arguments)  # its checks, its messages, this name
+    values = arguments.get("values")
+    start = values[0] if values is not None else arguments["initial_learning_rate"]
     lr = optimizer.param_groups[0]["lr"]
     if lr != start:
         raise ValueError(f"{where}: the optimizer's lr is {lr} but the schedule starts from "

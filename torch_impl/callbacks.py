@@ -16,11 +16,13 @@ import math
 from torch import nn
 
 import reference
+from reference._validation import checked, instance_check, spec_check
 
 
 class EarlyStopping:
     """Call :meth:`step` after each epoch with its loss; it answers whether to stop."""
 
+    @checked(spec_check(reference.callbacks.EarlyStopping), "EarlyStopping")
     def __init__(self, patience: int = 0, min_delta: float = 0.0,
                  restore_best_weights: bool = False) -> None:
         self.patience, self.min_delta = patience, min_delta
@@ -41,6 +43,8 @@ class EarlyStopping:
             model.load_state_dict(self.best_state)
 
 
+@checked(instance_check("early_stopping", reference.callbacks.EarlyStopping,
+                         "a reference.callbacks.EarlyStopping"))
 def from_reference(early_stopping: reference.callbacks.EarlyStopping) -> EarlyStopping:
     """The loop's early stopping with the spec object's settings."""
     return EarlyStopping(early_stopping.patience, early_stopping.min_delta,

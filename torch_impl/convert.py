@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 import reference
-from reference._validation import check_copy_fits
+from reference._validation import as_dtype, as_shape, check_copy_fits
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import activations, convolution, graphs, layers, normalization, sequences
 from torch_impl._table import Template, Translation, torch_dtype
@@ -220,7 +220,7 @@ def _modules(module: nn.Module, positions: range) -> list[nn.Module]:
 
 
 def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
-                 input_shapes: Sequence | None = None
+                 input_shapes: Sequence | None = None, dtype: object = None
                  ) -> reference.Sequential | reference.layers.Layer | reference.Model:
     """The spec model equal to a torch ``nn.Sequential`` (one built by
     :func:`from_reference`, or one a torch user writes; see the module docstring).
@@ -230,13 +230,29 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
     ``input_shapes``: for a module whose ``forward`` is a graph (a ``torch.fx.GraphModule``
     or a hand-written class), one per-sample shape per input: it is traced and read as a
     ``reference.Model`` (``torch_impl.graphs``).
+    ``dtype``: the float dtype of an ``nn.Sequential`` without parameters (``nn.ReLU()``
+    alone): torch keeps none there, a module computes in its input's dtype, while a spec
+    Sequential has one; None reads it as float64, the spec's default. For a module with
+    parameters their dtype is the model's, and ``dtype``, if given, must be it.
     """
+    if input_shape is not None:
+        input_shape = as_shape("to_reference", "input_shape", input_shape, any_length=True)
+    dtype = None if dtype is None else as_dtype(dtype, "to_reference")
     if input_shapes is not None or isinstance(module, torch.fx.GraphModule):
         if input_shapes is None:
             raise ValueError("to_reference: a graph module's inputs have no fixed shape; "
                              "give input_shapes=[per-sample shape of each input]")
+        if dtype is not None:
+            raise TypeError("to_reference: dtype is read from a graph module's parameters; "
+                            "it is for an nn.Sequential")
         return graphs.to_reference(module, input_shapes=input_shapes)
     model, walk = _walk(module, input_shape)
+    if dtype is not None and isinstance(model, reference.Sequential):
+        if all(layer.dtype is None for layer in model.layers):
+            model.dtype = dtype  # no parameter says it: the caller does
+        elif model.dtype != dtype:
+            raise TypeError(f"to_reference: dtype={dtype.name} was given, but the module's "
+                            f"parameters are {model.dtype.name}")
     for layer, positions, context in walk:
         for name, array in _copy_out(layer, _modules(module, positions), context).items():
             layer.set(name, array)

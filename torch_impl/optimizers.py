@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 import reference
+from reference._validation import instance_check
 from torch_impl._inputs import checked, hyperparameters, starting_point
 
 _Params = Iterable[torch.Tensor]
@@ -75,6 +76,8 @@ def AdamW(params: _Params, learning_rate: float = 0.001, beta_1: float = 0.9,
                              weight_decay=weight_decay)
 
 
+@checked(instance_check("optimizer", (reference.optimizers.SGD, reference.optimizers.Adam),
+                         "a reference.optimizers object (SGD, Adam, AdamW)"))
 def from_reference(optimizer: reference.optimizers.SGD | reference.optimizers.Adam,
                    params: _Params) -> torch.optim.Optimizer:
     """The ``torch.optim`` optimizer with the hyper-parameters of a spec optimizer object."""

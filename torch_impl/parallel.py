@@ -31,12 +31,20 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 import reference
-from reference._validation import type_name
+from reference._validation import check_count, check_memory, type_name
 from reference.training import History, TrainingDiverged
 from torch_impl import losses, optimizers
 from torch_impl._inputs import checked, training_data
 
 
+def _shard_counts(where: str, n_samples: object, world_size: object) -> None:
+    """Whole counts ≥ 1 (the sampler takes 0 replicas and −1 rows), indices that fit."""
+    check_count(where, "n_samples", n_samples, 1)
+    check_count(where, "world_size", world_size, 1)
+    check_memory(where, f"the indices of {n_samples} rows", 16 * n_samples)
+
+
+@checked(_shard_counts)
 def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
     """The rows ``DistributedSampler`` gives each rank (unshuffled): r, r + W, …, padded.
 

@@ -68,5 +68,7 @@ def from_reference(schedule: object, optimizer: torch.optim.Optimizer
     if isinstance(schedule, spec.CosineDecay):
         return CosineDecay(optimizer, schedule.initial_learning_rate, schedule.decay_steps,
                            schedule.alpha)
-    raise TypeError(f"no torch scheduler for {type(schedule).__name__}")
+    raise TypeError(f"from_reference: schedule must be a reference.schedules object "
+                    f"(ExponentialDecay, PiecewiseConstantDecay, CosineDecay), got "
+                    f"{type(schedule).__name__}")
 

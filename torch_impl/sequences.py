@@ -153,11 +153,8 @@ class Attention(nn.MultiheadAttention):
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         value = query if value is None else value
         key = value if key is None else key
-        if mask is not None and mask.dtype != torch.bool:  # integers 0/1 read as the spec's
-            if mask.is_floating_point() or ((mask != 0) & (mask != 1)).any():
-                raise TypeError(f"Attention: mask must be boolean (True = attend) or integers "
-                                f"0 and 1, got {mask.dtype} {mask.unique()[:4].tolist()}")
-            mask = mask.bool()
+        if mask is not None:
+            mask = MultiHeadAttention.boolean_mask("Attention", mask, query, key)
         # torch's boolean attn_mask: True = blocked, one (T, S) mask per batch row and head
         blocked = None if mask is None else ~mask.repeat_interleave(self.num_heads, dim=0)
         if self.causal:
@@ -213,12 +210,7 @@ class MultiHeadAttention(nn.Module):
         k = self.k_proj(key).unflatten(-1, heads).transpose(1, 2)
         v = self.v_proj(value).unflatten(-1, heads).transpose(1, 2)
         if mask is not None:
-            if mask.dtype != torch.bool:  # a float attn_mask would be added to the scores
-                if mask.is_floating_point() or ((mask != 0) & (mask != 1)).any():
-                    raise TypeError(f"MultiHeadAttention: mask must be boolean (True = attend) "
-                                    f"or integers 0 and 1, got {mask.dtype} "
-                                    f"{mask.unique()[:4].tolist()}")
-                mask = mask.bool()  # integers 0/1 read as the spec reads them
+            mask = self.boolean_mask("MultiHeadAttention", mask, query, key)
             mask = mask.unsqueeze(1)  # (N, 1, T, S): the same mask for every head
             if self.causal:  # is_causal cannot be given beside a mask: "and" them here
                 t, s = query.shape[1], key.shape[1]
@@ -226,6 +218,28 @@ class MultiHeadAttention(nn.Module):
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                            is_causal=self.causal and mask is None)
         return self.out_proj(o.transpose(1, 2).flatten(2))  # the heads side by side
+
+    @staticmethod
+    def boolean_mask(where: str, mask: object, query: torch.Tensor,
+                     key: torch.Tensor) -> torch.Tensor:
+        """``mask`` checked and read as booleans, True = attend: one (T, S) mask per batch
+        row, (N, T, S) exactly (torch would broadcast a (T, S) or (1, T, S) mask, or refuse
+        another shape in its words), boolean or integers 0 and 1 (a float ``attn_mask`` is
+        added to the scores)."""
+        if not isinstance(mask, torch.Tensor):
+            raise TypeError(f"{where}: mask must be a torch.Tensor, got {type(mask).__name__}")
+        expected = (query.shape[0], query.shape[1], key.shape[1])
+        if query.dim() != 3 or tuple(mask.shape) != expected:
+            raise ValueError(f"{where}: mask must have shape (N, T, S) = {expected} for a query "
+                             f"of shape {tuple(query.shape)} and a key of shape "
+                             f"{tuple(key.shape)}, got {tuple(mask.shape)}")
+        if mask.dtype != torch.bool:  # integers 0/1 read as the spec reads them
+            if mask.is_floating_point() or mask.is_complex() or \
+                    ((mask != 0) & (mask != 1)).any():
+                raise TypeError(f"{where}: mask must be boolean (True = attend) or integers "
+                                f"0 and 1, got {mask.dtype} {mask.unique()[:4].tolist()}")
+            mask = mask.bool()
+        return mask
 
     def extra_repr(self) -> str:
         return f"num_heads={self.num_heads}, head_dim={self.head_dim}" + (

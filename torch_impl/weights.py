@@ -37,7 +37,7 @@ import zipfile
 
 import torch
 
-from reference._files import atomically
+from reference._files import atomically, check_regular_file
 from reference._validation import check_memory, check_model, check_path, dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
@@ -130,6 +130,7 @@ def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module
     model's names, shapes and dtypes."""
     check_model(where, model, torch.nn.Module, "a torch.nn.Module")
     check_path(where, path)
+    check_regular_file(path)
     _check_file(path, model)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

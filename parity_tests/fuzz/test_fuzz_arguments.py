@@ -222,8 +222,8 @@ def test_an_input_shape_is_positive_whole_numbers_never_cut(shape) -> None:
 
 def test_torch_to_reference_refuses_a_fractional_input_shape() -> None:
     module = framework("torch").impl.from_reference(Sequential([Dense(3, 2)]))
-    with pytest.raises(ValueError, match=r"to_reference: Sequential: input_shape .* got "
-                                         r"\(2.5,\)"):
+    with pytest.raises(ValueError, match=r"to_reference: input_shape must be a tuple of "
+                                         r"positive integers.* got \(2.5,\)"):
         framework("torch").impl.to_reference(module, input_shape=(2.5,))
 
 

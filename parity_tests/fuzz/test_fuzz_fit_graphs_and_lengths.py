@@ -141,3 +141,16 @@ def test_torch_attention_reads_a_mask_of_integers_0_and_1_as_booleans(kind, caus
     module = _attention(kind, causal)
     torch.testing.assert_close(module(query, mask=mask), module(query, mask=mask.bool()),
                                rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["MultiHeadAttention", "Attention"])
+@pytest.mark.parametrize("shape", [(3, 3), (1, 3, 3), (2, 3, 2), (2, 3, 3, 1)],
+                         ids=["(T, S)", "one row for all", "S short", "an axis more"])
+def test_torch_attention_refuses_a_mask_of_another_shape_than_n_t_s(kind, shape) -> None:
+    """torch broadcast a (T, S) or (1, T, S) mask over the batch where the spec refuses it
+    (the key_dim module), or refused another shape with its own words about (N·H, T, S)."""
+    torch = framework("torch").torch
+    with pytest.raises(ValueError, match=rf"{kind}: mask must have shape \(N, T, S\) = "
+                                         rf"\(2, 3, 3\) .* got {re.escape(str(shape))}"):
+        _attention(kind, False)(torch.zeros(2, 3, 4, dtype=torch.float64),
+                                mask=torch.ones(shape, dtype=torch.bool))

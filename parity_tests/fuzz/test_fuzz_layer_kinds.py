@@ -29,7 +29,7 @@ from reference.convolution import (
 )
 from reference.layers import Dropout, Permute, Reshape
 from reference.normalization import Normalization, Rescaling
-from reference.sequences import GRU, LSTM, Bidirectional
+from reference.sequences import GRU, LSTM, Bidirectional, MultiHeadAttention
 
 RNG = np.random.default_rng(0)
 
@@ -291,3 +291,34 @@ def test_a_choice_or_size_of_the_wrong_type_is_refused_by_the_layer(kind, build)
     never NumPy's "truth value of an array is ambiguous" nor "'int' is not iterable"."""
     made = outcome(build, kind)
     assert made.error is not None, made
+
+
+@pytest.mark.parametrize("value", [b"2", np.bool_(True), [True, False], "2"],
+                         ids=["bytes", "np.bool_", "bools", "str"])
+def test_normalization_takes_numbers_only_for_its_statistics(value) -> None:
+    """NumPy read b"2" as 2.0 and True as 1.0."""
+    variance = [1.0, 1.0] if isinstance(value, list) else 1.0
+    with pytest.raises(ValueError, match=r"Normalization: mean must be a finite number or a "
+                                         r"sequence of them"):
+        Normalization(value, variance)
+
+
+@pytest.mark.parametrize(("layer", "x"), [
+    (lambda: LSTM(2, 3), np.ones((0, 4, 2))),
+    (lambda: GRU(2, 3, return_sequences=True), np.ones((0, 4, 2))),
+    (lambda: Bidirectional(LSTM(2, 3)), np.ones((0, 4, 2))),
+    (lambda: MultiHeadAttention(4, 2), np.ones((0, 3, 4))),
+], ids=["LSTM", "GRU", "Bidirectional", "MultiHeadAttention"])
+def test_a_sequence_layer_names_an_empty_batch(layer, x) -> None:
+    """NumPy's "cannot reshape array of size 0" came from inside the step loop."""
+    made = layer()
+    with pytest.raises(ValueError, match=rf"{re.escape(made.name)}: needs at least one "):
+        made.forward(x)
+
+
+def test_separable_conv2d_takes_an_empty_batch_as_depthwise_conv2d_does() -> None:
+    """Its reshape inferred a size from an empty array (NumPy's error)."""
+    layer = SeparableConv2D(2, 3, 2)
+    y = layer.forward(np.ones((0, 5, 5, 2)))
+    assert y.shape == (0, 4, 4, 3)
+    assert layer.backward(y).shape == (0, 5, 5, 2)

@@ -74,12 +74,17 @@ def test_every_kind_of_layer_with_weights_is_refused_by_its_name(available, buil
         build()
 
 
-def test_a_bidirectional_layer_refuses_its_backward_copy(available) -> None:
+@pytest.mark.parametrize(("name", "shown"), [(None, r"Bidirectional\(GRU\(3, 4\)\)"),
+                                             ("both_ways", "both_ways")])
+def test_a_bidirectional_layer_refuses_its_backward_copy_by_its_own_name(available, name,
+                                                                         shown) -> None:
+    """The copy's own check named the wrapped GRU, which the caller had already built."""
     available(10**9)
     gru = reference.sequences.GRU(3, 4, seed=0)
     available(16)
-    with pytest.raises(ValueError, match=r"^GRU\(3, 4\): its parameters"):
-        reference.sequences.Bidirectional(gru)
+    with pytest.raises(ValueError, match=rf"^{shown}: its backward layer, a copy of "
+                                         r"GRU\(3, 4\): \d+ bytes needed"):
+        reference.sequences.Bidirectional(gru, name=name)
 
 
 @pytest.mark.parametrize(("layer", "x", "shape"), [
