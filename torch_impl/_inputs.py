@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -255,8 +255,14 @@ def starting_point(where: str, x0: object, learning_rate: object, precision: obj
 
 
 def hyperparameters(where: str, **arguments: Any) -> None:
-    """An optimizer builder's hyper-parameters: finite and in range (the framework would
-    take a NaN learning rate, and Keras a negative one); its switches True or False."""
+    """An optimizer builder's parameters, an iterable of tensors (``model.parameters()``:
+    torch's own message for None is Python's "not iterable"); its hyper-parameters finite
+    and in range (the framework would take a NaN learning rate, and Keras a negative
+    one); its switches True or False."""
+    params = arguments["params"]
+    if isinstance(params, torch.Tensor | str | bytes) or not isinstance(params, Iterable):
+        raise TypeError(f"{where}: params must be an iterable of tensors, such as "
+                        f"model.parameters(); got {type(params).__name__}")
     check_hyperparameters(where, **{name: value for name, value in arguments.items()
                                     if name in HYPERPARAMETERS})
     check_optimizer_switches(where, arguments.get("momentum", 0.0),

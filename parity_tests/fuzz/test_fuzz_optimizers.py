@@ -81,6 +81,16 @@ def test_a_switch_is_true_or_false_in_all_three(package, kind, switch, value) ->
     assert (made.error is None) == isinstance(value, bool | np.bool_), made
 
 
+@pytest.mark.parametrize("kind", sorted(TAKES))
+@pytest.mark.parametrize("params", [None, 3, "weights", "tensor"])
+def test_torch_builders_take_an_iterable_of_tensors_and_name_anything_else(kind,
+                                                                           params) -> None:
+    torch = framework("torch").torch
+    given = torch.zeros(2, requires_grad=True) if params == "tensor" else params
+    with pytest.raises(TypeError, match=rf"^{kind}: params must be an iterable of tensors"):
+        getattr(framework("torch").impl.optimizers, kind)(given)
+
+
 @pytest.mark.parametrize("package", ["reference", "torch", "tf"])
 def test_nesterov_without_momentum_is_refused_in_all_three(package) -> None:
     with pytest.raises(ValueError, match=r"^SGD: nesterov=True needs a momentum > 0"):
