@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from reference._validation import as_flag, as_seed, as_sizes, check_count
+from reference._validation import as_flag, as_seed, as_sizes, check_count, check_memory
 from reference.activations import Activation, for_layer
 from reference.layers import LAYERS, Layer
 
@@ -136,8 +136,10 @@ class _Windows(Layer):
         (top, bottom), (left, right) = self._pads(x.shape[1:3])
         if top or bottom or left or right:  # a filled array and one copy: np.pad takes 1.7×
             n, height, width, channels = x.shape
-            padded = np.full((n, top + height + bottom, left + width + right, channels), fill,
-                             x.dtype)
+            shape = (n, top + height + bottom, left + width + right, channels)
+            check_memory(self.name, f"its padded input of shape {shape}",
+                         math.prod(shape) * x.itemsize)
+            padded = np.full(shape, fill, x.dtype)
             padded[:, top:top + height, left:left + width, :] = x
             x = padded
         self._geometry = (x.shape, out, top, left)
@@ -1262,7 +1264,8 @@ class Conv2DTranspose(_Windows):
         grid = np.zeros(self._cache["grid"], delta.dtype)
         grid[:, top:top + z.shape[1], left:left + z.shape[2], :] = delta
         windows = self._windows(grid[:, :full_h, :full_w], x.shape[1:3])  # (N, H, W, k, k, f)
-        rows = windows.reshape(x.shape[0] * x.shape[1] * x.shape[2], -1)
+        # not -1: an empty batch has no size to infer
+        rows = windows.reshape(math.prod(windows.shape[:3]), math.prod(windows.shape[3:]))
         inputs = x.reshape(len(rows), self.in_channels)
         self._gradients = {"W": (inputs.T @ rows).reshape(self.in_channels, *self.W.shape[:3])
                            .transpose(1, 2, 3, 0).copy(),

@@ -76,7 +76,7 @@ LAYER_NORM_EPSILON = {"torch": 1e-5, "keras": 1e-3}
 
 
 def _check_convention(where: str, convention: str) -> None:
-    if convention not in CONVENTIONS:
+    if not isinstance(convention, str) or convention not in CONVENTIONS:
         raise ValueError(f"{where}: convention must be one of {CONVENTIONS}, got {convention!r}")
 
 

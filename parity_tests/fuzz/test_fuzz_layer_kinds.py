@@ -21,14 +21,22 @@ from hypothesis import strategies as st
 from parity_tests.fuzz.oracle import outcome
 from reference import layers, merging, registry
 from reference.convolution import (
+    AveragePool2D,
+    Conv2D,
     Conv2DTranspose,
     Cropping2D,
     DepthwiseConv2D,
+    MaxPool2D,
     SeparableConv2D,
     UpSampling2D,
 )
 from reference.layers import Dropout, Permute, Reshape
-from reference.normalization import Normalization, Rescaling
+from reference.normalization import (
+    BatchNormalization,
+    LayerNormalization,
+    Normalization,
+    Rescaling,
+)
 from reference.sequences import GRU, LSTM, Bidirectional, MultiHeadAttention
 
 RNG = np.random.default_rng(0)
@@ -278,6 +286,8 @@ def test_the_mirrors_preprocessing_layers_take_the_constants_the_spec_takes(
     ("SeparableConv2D", lambda: SeparableConv2D(2, 3, 3, padding=np.array(["valid"]))),
     ("UpSampling2D", lambda: UpSampling2D(2, np.array(["nearest", "bilinear"]))),
     ("Bidirectional", lambda: Bidirectional(GRU(3, 4), merge_mode=np.array(["sum"] * 2))),
+    ("BatchNormalization", lambda: BatchNormalization(3, convention=np.array(["torch"] * 2))),
+    ("LayerNormalization", lambda: LayerNormalization(3, convention=np.array(["keras"] * 2))),
     ("SeparableConv2D", lambda: SeparableConv2D(None, 3, 3)),
     ("DepthwiseConv2D", lambda: DepthwiseConv2D(2.0, 3)),
     ("Dropout", lambda: Dropout(0.5, noise_shape=2)),
@@ -322,3 +332,26 @@ def test_separable_conv2d_takes_an_empty_batch_as_depthwise_conv2d_does() -> Non
     y = layer.forward(np.ones((0, 5, 5, 2)))
     assert y.shape == (0, 4, 4, 3)
     assert layer.backward(y).shape == (0, 5, 5, 2)
+
+
+def test_conv2d_transpose_takes_an_empty_batch_backward() -> None:
+    """Its backward's reshape inferred a size from an empty array (NumPy's error)."""
+    layer = Conv2DTranspose(2, 3, 2, strides=2)
+    y = layer.forward(np.ones((0, 3, 3, 2)))
+    assert y.shape == (0, 6, 6, 3)
+    assert layer.backward(y).shape == (0, 3, 3, 2)
+    assert not layer.gradients["W"].any()
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: Conv2D(1, 1, 2, dilation_rate=2**40, padding="same"),
+    lambda: MaxPool2D(10**30, padding="same"),
+    lambda: AveragePool2D(2**40, padding="same"),
+], ids=["Conv2D dilation", "MaxPool2D", "AveragePool2D"])
+def test_a_same_padding_beyond_memory_is_refused_by_the_layer(layer) -> None:
+    """A huge window with 'same' padding gave NumPy's 'array is too big' or 'Maximum
+    allowed dimension exceeded' from the padded copy."""
+    made = layer()
+    with pytest.raises(ValueError, match=rf"{re.escape(made.name)}: its padded input of "
+                                         r"shape \(1, \d+, \d+, 1\): .* refused before"):
+        made.forward(np.ones((1, 5, 5, 1)))
