@@ -107,6 +107,16 @@ def is_graph_run(n_inputs: int, n_outputs: int, loss: object, loss_weights: obje
         or isinstance(loss, list | tuple)
 
 
+def check_one_output_run(where: str, kind: str, loss: object, loss_weights: object,
+                         kl: object) -> None:
+    """A sequential model (``kind``) trains on one loss name: a list of losses,
+    ``loss_weights`` and ``kl`` are a graph's (the spec's Sequential refuses them; a
+    mirror's one-output module would otherwise take them as a graph's run)."""
+    if loss_weights is not None or kl is not None or isinstance(loss, list | tuple):
+        raise ValueError(f"{where}: a Sequential takes one loss name; a list of losses, "
+                         f"loss_weights and kl are for a graph, got a {kind}")
+
+
 def check_terms(where: str, loss: object, loss_weights: object, kl: object,
                 n_outputs: int) -> tuple[list[str | None], list[float], tuple[int, int] | None]:
     """The terms of a graph's loss (Keras's ``compile(loss=[...], loss_weights=[...])``):

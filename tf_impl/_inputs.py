@@ -27,6 +27,7 @@ import reference
 from reference._fit_checks import (
     as_parts,
     check_graph_data,
+    check_one_output_run,
     check_run,
     check_targets,
     check_terms,
@@ -143,6 +144,14 @@ def _out_features(model: keras.Layer) -> int | None:
     return shape[-1] if len(shape) >= 2 and shape[-1] is not None else None
 
 
+def _output_rank(model: keras.Layer) -> int | None:
+    """The rank of the model's per-sample output, when Keras knows it."""
+    try:
+        return len(tuple(model.output_shape)) - 1
+    except (AttributeError, ValueError, TypeError):
+        return None
+
+
 def _input_shape(model: keras.Layer, given: tuple) -> tuple:
     """The per-sample input shape a built Keras model takes (its own size where it leaves
     an axis free); ``given``'s when it fixes none."""
@@ -169,6 +178,8 @@ def training_data(where: str, model: Any, X: object, Y: object,
         raise TypeError(f"{where}: model must be a built Keras model with trainable variables, "
                         f"got {type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
+    if isinstance(model, keras.Sequential):
+        check_one_output_run(where, "keras.Sequential", loss, loss_weights, kl)
     inputs, outputs = (len(getattr(model, kind, None) or [None]) for kind in ("inputs",
                                                                               "outputs"))
     if is_graph_run(inputs, outputs, loss, loss_weights, kl):
@@ -187,6 +198,8 @@ def training_data(where: str, model: Any, X: object, Y: object,
     per_step = tuple(Y.shape[1:]) if is_sparse(loss) else tuple(Y.shape[1:-1])
     output_shape = tuple(Y.shape[1:]) + ((None,) if is_sparse(loss) else ()) \
         if out_features is None else (*per_step, out_features)
+    if out_features is not None and _output_rank(model) not in (None, len(output_shape)):
+        output_shape = (*(None,) * (_output_rank(model) - 1), out_features)  # Y's is wrong
     # the per-sample input shape the model was built for, when it says one (Keras would
     # broadcast or fail deep inside a layer)
     check_targets(where, loss, tuple(X.shape), tuple(Y.shape), Y.dtype, _input_shape(model,

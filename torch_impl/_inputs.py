@@ -28,6 +28,7 @@ import reference.schedules
 from reference._fit_checks import (
     as_parts,
     check_graph_data,
+    check_one_output_run,
     check_run,
     check_targets,
     check_terms,
@@ -40,6 +41,7 @@ from reference._validation import (
     as_float_array,
     as_index_array,
     as_numeric_array,
+    check_array_within,
     check_batch,
     check_count,
     check_hyperparameters,
@@ -183,6 +185,8 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
     check_run(where, loss, optimizer, epochs, batch_size, seed, early_stopping)
+    if isinstance(model, nn.Sequential):
+        check_one_output_run(where, "torch.nn.Sequential", loss, loss_weights, kl)
     if is_graph_run(_input_count(model), 1, loss, loss_weights, kl):
         return graph_training_data(where, model, X, Y, loss, loss_weights, kl, l2)
     if l2 is not None and not isinstance(l2, Mapping):
@@ -207,8 +211,19 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
         raise ValueError(f"{where}: {loss} needs class scores (N, C) from the model, which "
                          f"gives one number per sample (N,)")
     if is_sparse(loss):
-        _within(where, "Y (class indices)", Y, 0, output_shape[-1] - 1)
+        Y = _class_indices(where, Y, output_shape[-1] - 1)
     return {"X": X, "Y": Y}
+
+
+def _class_indices(where: str, Y: torch.Tensor, high: int) -> torch.Tensor:
+    """Class indices Y checked in [0, high]; torch compares no unsigned type wider than
+    8 bits ("lt_cpu" not implemented for 'UInt64'), so those are checked in NumPy and
+    read as int64, the type torch's losses take."""
+    if Y.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        check_array_within(where, "Y (class indices)", Y.detach().cpu().numpy(), 0, high)
+        return Y.to(torch.int64)
+    _within(where, "Y (class indices)", Y, 0, high)
+    return Y
 
 
 def _sample_output_shape(where: str, model: nn.Module, X: torch.Tensor) -> tuple[int, ...]:

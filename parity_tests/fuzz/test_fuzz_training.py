@@ -131,6 +131,50 @@ def test_sparse_losses_train_on_class_indices_in_all_three(loss: str) -> None:
     assert len(spec.loss) == 4 and spec.loss[-1] < spec.loss[0]
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32, np.uint64, np.int8])
+def test_class_indices_of_any_integer_type_train_in_all_three(dtype) -> None:
+    """torch compares no unsigned type wider than 8 bits: its range check stopped with
+    '"lt_cpu" not implemented for 'UInt64'', in range or not."""
+    X, Y = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, -0.5]]), np.array([0, 1], dtype)
+    loss = "sparse_categorical_cross_entropy_with_logits"
+    run = dict(loss=loss, X=X, Y=Y, epochs=1, batch_size=2, seed=0)
+    spec = _fit(reference, _model(loss, np.dtype(np.float64)), run, optimizers.SGD(0.5))
+    for fw in (framework("torch"), framework("tf")):
+        mirror = _fit(fw.impl, fw.impl.from_reference(_model(loss, np.dtype(np.float64))), run,
+                      optimizers.SGD(0.5))
+        np.testing.assert_allclose(mirror.loss, spec.loss, rtol=1e-10)
+        too_big = dict(run, Y=np.array([0, np.iinfo(dtype).max], dtype))
+        with pytest.raises(ValueError, match=r"fit: Y \(class indices\) must lie in \[0, 1\]"):
+            _fit(fw.impl, fw.impl.from_reference(_model(loss, np.dtype(np.float64))), too_big,
+                 optimizers.SGD(0.5))
+
+
+@pytest.mark.parametrize("package", ["torch_impl", "tf_impl"])
+@pytest.mark.parametrize("terms", [dict(loss=["mean_squared_error"]),
+                                   dict(loss_weights=[2.0]), dict(kl=(0, 0))],
+                         ids=["loss list", "loss_weights", "kl"])
+def test_a_mirror_sequential_takes_one_loss_as_the_spec_s_does(package, terms) -> None:
+    """A one-output module took a graph's terms (a weight of 2 doubled the loss) where
+    the spec's Sequential refuses them."""
+    model = _model("mean_squared_error", np.dtype(np.float64))
+    X, Y = np.zeros((2, 3)), np.zeros((2, 2))
+    with pytest.raises(ValueError, match="fit: a Sequential takes one loss name"):
+        reference.fit(model, X, Y, **terms)
+    impl = framework("torch" if package == "torch_impl" else "tf").impl
+    with pytest.raises(ValueError, match="fit: a Sequential takes one loss name"):
+        impl.fit(impl.from_reference(model), X, Y, **terms)
+
+
+def test_tf_sparse_labels_of_an_extra_axis_are_refused_by_fit() -> None:
+    """Keras's model says its output's rank; the check read it from Y, and the loss
+    refused Y (N, 1) inside the first step, naming itself, not fit."""
+    loss = "sparse_categorical_cross_entropy_with_logits"
+    model = framework("tf").impl.from_reference(_model(loss, np.dtype(np.float64)))
+    with pytest.raises(ValueError, match=r"fit: Y \(class indices for .*\) must have shape "
+                                         r"\(2,\), got \(2, 1\)"):
+        framework("tf").impl.fit(model, np.zeros((2, 3)), np.zeros((2, 1), int), loss=loss)
+
+
 @st.composite
 def states(draw) -> tuple:
     name = draw(st.sampled_from(OPTIMIZERS))
