@@ -83,7 +83,9 @@ def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     become float64, as in the spec, not torch's default float32."""
     if isinstance(value, torch.Tensor):
         return value
-    return torch.as_tensor(as_numeric_array(value, where, what))
+    array = as_numeric_array(value, where, what)
+    # a read-only array (np.broadcast_to, a TF tensor's): torch would share it and warn
+    return torch.as_tensor(array if array.flags.writeable else array.copy())
 
 
 # -- losses -------------------------------------------------------------------------------
@@ -95,6 +97,9 @@ def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None)
 
 def _within(where: str, what: str, t: torch.Tensor, low: float, high: float) -> None:
     t = t.detach()
+    if t.dtype in (torch.uint16, torch.uint32, torch.uint64):  # torch compares none of
+        check_array_within(where, what, t.cpu().numpy(), low, high)  # them ("lt_cpu")
+        return
     outside = t[(t < low) | (t > high)]  # NaN compares false: it passes (the NaN policy)
     if outside.numel():
         check_within(where, what, outside.numel(), outside.min().item(), outside.max().item(),
@@ -211,19 +216,8 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
         raise ValueError(f"{where}: {loss} needs class scores (N, C) from the model, which "
                          f"gives one number per sample (N,)")
     if is_sparse(loss):
-        Y = _class_indices(where, Y, output_shape[-1] - 1)
+        _within(where, "Y (class indices)", Y, 0, output_shape[-1] - 1)
     return {"X": X, "Y": Y}
-
-
-def _class_indices(where: str, Y: torch.Tensor, high: int) -> torch.Tensor:
-    """Class indices Y checked in [0, high]; torch compares no unsigned type wider than
-    8 bits ("lt_cpu" not implemented for 'UInt64'), so those are checked in NumPy and
-    read as int64, the type torch's losses take."""
-    if Y.dtype in (torch.uint16, torch.uint32, torch.uint64):
-        check_array_within(where, "Y (class indices)", Y.detach().cpu().numpy(), 0, high)
-        return Y.to(torch.int64)
-    _within(where, "Y (class indices)", Y, 0, high)
-    return Y
 
 
 def _sample_output_shape(where: str, model: nn.Module, X: torch.Tensor) -> tuple[int, ...]:

@@ -105,6 +105,22 @@ def test_an_empty_batch_is_refused_by_every_loss_in_all_three(name: str) -> None
             loss(y_true, y_pred)
 
 
+@pytest.mark.parametrize("name", [name for name in LOSSES if name.startswith("sparse")])
+@pytest.mark.parametrize("labels", [np.array([0, 2], np.uint64), np.array([0, 2], np.uint32),
+                                    np.array([0, 2**63], np.uint64),
+                                    np.broadcast_to(np.array([2]), (2,))],
+                         ids=["uint64", "uint32", "uint64 outside", "read-only"])
+def test_sparse_labels_of_any_integer_array_give_the_spec_s_outcome_in_torch(name,
+                                                                           labels) -> None:
+    """torch compares no unsigned type wider than 8 bits ('"lt_cpu" not implemented'),
+    and warned on a read-only array (np.broadcast_to's, a TF tensor's) it would share."""
+    y_pred = np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    spec = outcome(lambda: losses.get(name)(labels, y_pred), name)
+    torch_loss = framework("torch").impl.losses.get(name)
+    assert_same(spec, outcome(lambda: float(torch_loss(labels, y_pred)), name),
+                np.dtype(np.float64), name)
+
+
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @given(data=st.data())
 def test_every_activation_keeps_shape_and_dtype_or_refuses_clearly(name: str, data) -> None:
