@@ -88,6 +88,27 @@ def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     return torch.as_tensor(array if array.flags.writeable else array.copy())
 
 
+# -- conversion -----------------------------------------------------------------------------
+
+def check_readable(where: str, module: nn.Module) -> None:
+    """A module ``to_reference`` can read by its class: no subclass of a stock torch layer
+    (nn.Linear, nn.Sequential, …) with its own ``forward`` (the spec would copy the
+    weights and drop what that forward adds), no parameter that holds no numbers yet
+    (a lazy module's, one on the meta device)."""
+    for name, child in module.named_modules():  # the module itself first, named ""
+        stock = next(base for base in type(child).__mro__
+                     if base.__module__.startswith(("torch.", "torch_impl")))
+        if stock is not nn.Module and type(child).forward is not stock.forward:
+            raise TypeError(f"{where}: {f'module {name!r}' if name else 'the module'} is a "
+                            f"{type(child).__name__}, "
+                            f"a subclass of nn.{stock.__name__} with its own forward; the "
+                            f"spec reads stock modules only (what forward adds would be lost)")
+    for name, parameter in module.named_parameters():
+        if nn.parameter.is_lazy(parameter) or parameter.is_meta:
+            raise ValueError(f"{where}: parameter {name!r} holds no values yet (a lazy "
+                             "module before its first call, or on the meta device)")
+
+
 # -- losses -------------------------------------------------------------------------------
 
 def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:

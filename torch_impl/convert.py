@@ -38,6 +38,7 @@ import reference
 from reference._validation import as_dtype, as_shape, check_copy_fits
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import activations, convolution, graphs, layers, normalization, sequences
+from torch_impl._inputs import check_readable
 from torch_impl._table import Template, Translation, torch_dtype
 
 __all__ = ["SMALL_MODULES", "TRANSLATIONS", "Template", "Translation", "from_reference",
@@ -246,6 +247,8 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
             raise TypeError("to_reference: dtype is read from a graph module's parameters; "
                             "it is for an nn.Sequential")
         return graphs.to_reference(module, input_shapes=input_shapes)
+    if isinstance(module, nn.Module):  # anything else: refused by _read, by its type
+        check_readable("to_reference", module)
     model, walk = _walk(module, input_shape)
     if dtype is not None and isinstance(model, reference.Sequential):
         if all(layer.dtype is None for layer in model.layers):

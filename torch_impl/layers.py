@@ -327,7 +327,11 @@ def _read_reshape(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     trailing = end < len(modules) and isinstance(modules[end], Permute)
     for stop in (end + 1, end) if trailing else (end,):  # a Permute after: this one's?
         group = nn.Sequential(*modules[i:stop])
-        torch_out = tuple(group(torch.zeros(1, *torch_in)).shape[1:])
+        out = group(torch.zeros(1, *torch_in))
+        if out.dim() < 2 or out.shape[0] != 1:  # Keras's Reshape keeps the batch axis
+            raise TypeError(f"modules {i}..{stop - 1} ({', '.join(repr(m) for m in group)}) "
+                            f"reshape the batch axis; the spec's Reshape keeps it")
+        torch_out = tuple(out.shape[1:])
         first_out = len(torch_out) == 3 or (place.feature_map and len(torch_out) > 1)
         target = (*torch_out[1:], torch_out[0]) if first_out else torch_out
         layer = reference.layers.Reshape(target)

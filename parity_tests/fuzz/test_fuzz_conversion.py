@@ -87,3 +87,43 @@ def test_tf_to_reference_refuses_a_mixed_precision_layer(policy, graph) -> None:
                                         rf"b?float16 with float32 weights \(dtype policy "
                                         rf"'{policy}'\)"):
         framework("tf").impl.to_reference(model)
+
+
+def _subclassed_linear():
+    from torch import nn
+
+    class Tripled(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 3
+    return nn.Sequential(Tripled(3, 2))
+
+
+def _subclassed_sequential():
+    from torch import nn
+
+    class Shifted(nn.Sequential):
+        def forward(self, x):
+            return super().forward(x) + 1
+    return Shifted(nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize(("build", "error", "message"), [
+    (_subclassed_linear, TypeError, r"module '0' is a Tripled, a subclass of nn.Linear with "
+                                    r"its own forward"),
+    (_subclassed_sequential, TypeError, r"the module is a Shifted, a subclass of "
+                                        r"nn.Sequential with its own forward"),
+    (lambda: __import__("torch").nn.Sequential(__import__("torch").nn.LazyLinear(2)),
+     ValueError, r"parameter '0.weight' holds no values yet"),
+    (lambda: __import__("torch").nn.Sequential(__import__("torch").nn.Linear(3, 2,
+                                                                              device="meta")),
+     ValueError, r"parameter '0.weight' holds no values yet"),
+    (lambda: __import__("torch").nn.Sequential(__import__("torch").nn.Linear(3, 2),
+                                               __import__("torch").nn.Flatten(0)),
+     TypeError, r"reshape the batch axis; the spec's Reshape keeps it"),
+], ids=["Linear subclass", "Sequential subclass", "lazy", "meta", "Flatten(0)"])
+def test_torch_to_reference_refuses_what_it_would_read_wrong(build, error, message) -> None:
+    """A subclass's forward was dropped (the spec computed a third of its output), a
+    lazy or meta parameter reached torch's own error, Flatten(0) the spec's Reshape's."""
+    framework("torch")
+    with pytest.raises(error, match=rf"to_reference: .*{message}"):
+        framework("torch").impl.to_reference(build(), input_shape=(3,))
