@@ -166,6 +166,11 @@ def _npy_header(path: str | os.PathLike, name: str,
                               f"({error})") from None
 
 
+# What zipfile raises on a damaged member: a flipped byte in the zip directory reads as a
+# newer zip version or an unknown method (NotImplementedError), encryption (RuntimeError).
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError)
+
+
 def _read_member(path: str | os.PathLike, archive: zipfile.ZipFile, name: str,
                  shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """The array ``name``, after its zip entry and ``.npy`` header declared ``shape`` and
@@ -190,7 +195,7 @@ def _read_member(path: str | os.PathLike, archive: zipfile.ZipFile, name: str,
             if len(data) != nbytes or stream.read(1):  # reading to the end checks the CRC
                 raise WeightFileError(f"{path}: {name} holds {len(data)} bytes of data where "
                                       f"its header declares {nbytes}: truncated or padded")
-    except (zipfile.BadZipFile, OSError, EOFError) as error:  # "Bad CRC-32", a cut stream
+    except _ZIP_ERRORS as error:  # "Bad CRC-32", a cut stream, a mutated zip directory
         raise WeightFileError(f"{path}: member {name!r} is corrupted ({error})") from None
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     return np.ascontiguousarray(array)
@@ -211,7 +216,7 @@ def _read_meta(path: str | os.PathLike, archive: zipfile.ZipFile) -> dict[str, A
                                       f"{dtype.str} of shape {shape}: not a {FORMAT} file")
             data = stream.read(dtype.itemsize)
             stream.read(1)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except _ZIP_ERRORS as error:
         raise WeightFileError(f"{path}: member 'meta' is corrupted ({error})") from None
     if len(data) != dtype.itemsize:
         raise WeightFileError(f"{path}: 'meta' is truncated")
@@ -328,13 +333,14 @@ def _check_fits(path: str | os.PathLike, meta: dict[str, Any], model: _Model,
 @contextlib.contextmanager
 def _archive(path: str | os.PathLike) -> Iterator[zipfile.ZipFile]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            yield archive
-    except zipfile.BadZipFile as error:
-        raise WeightFileError(f"{path}: not an .npz weight file: its zip structure is "
-                              f"missing or damaged ({error})") from None
+        archive = zipfile.ZipFile(path)
     except OSError as error:
         raise WeightFileError(f"{path}: unreadable ({error})") from None
+    except (*_ZIP_ERRORS, ValueError) as error:  # a mutated directory: version, method
+        raise WeightFileError(f"{path}: not an .npz weight file: its zip structure is "
+                              f"missing or damaged ({error})") from None
+    with archive:
+        yield archive
 
 
 def load_weights(path: str | os.PathLike, model: _Model | None = None) -> _Model:
