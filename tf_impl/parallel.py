@@ -39,7 +39,13 @@ import numpy as np
 import tensorflow as tf
 
 import reference
-from reference._validation import check_count, check_instance, type_name
+from reference._validation import (
+    as_flag,
+    check_count,
+    check_instance,
+    check_memory,
+    type_name,
+)
 from reference.training import History, TrainingDiverged
 from tf_impl import optimizers
 from tf_impl._inputs import checked, training_data
@@ -51,9 +57,12 @@ LOSSES = {"mean_squared_error": keras.losses.MeanSquaredError,
 
 
 def _shard_counts(where: str, n_samples: object, strategy: object) -> None:
+    """A whole count ≥ 1 and a strategy; the rows' indices must fit (10¹² rows ran on
+    inside tf.data)."""
     check_count(where, "n_samples", n_samples, 1)
     check_instance(where, "strategy", strategy, tf.distribute.Strategy,
                    "a tf.distribute.Strategy")
+    check_memory(where, f"the indices of {n_samples} rows", 16 * n_samples)
 
 
 @checked(_shard_counts)
@@ -74,14 +83,15 @@ def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: s
         raise TypeError(f"{where}: model must be a Keras model (e.g. "
                         f"tf_impl.from_reference(spec_model) under strategy.scope()), got "
                         f"{type_name(model)}")
-    if not isinstance(loss, str) or loss not in LOSSES:
+    if not isinstance(loss, str):  # a TypeError, as fit's
+        raise TypeError(f"{where}: loss must be a loss name (str), got {type_name(loss)}")
+    if loss not in LOSSES:
         raise ValueError(f"{where}: loss must be one of {sorted(LOSSES)} (a per-example Keras "
                          f"loss), got {loss!r}")
     if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
         raise TypeError(f"{where}: strategy must be a tf.distribute.Strategy or None, got "
                         f"{type_name(strategy)}")
-    if not isinstance(keras_fit, bool):
-        raise TypeError(f"{where}: keras_fit must be True or False, got {keras_fit!r}")
+    as_flag(where, "keras_fit", keras_fit)  # NumPy's True too, as every switch takes it
     data = training_data(where, model=model, X=X, Y=Y, loss=loss, optimizer=optimizer,
                          epochs=epochs)
     replicas = (strategy or tf.distribute.get_strategy()).num_replicas_in_sync

@@ -38,9 +38,14 @@ from torch_impl._inputs import checked, training_data
 
 
 def _shard_counts(where: str, n_samples: object, world_size: object) -> None:
-    """Whole counts ≥ 1 (the sampler takes 0 replicas and −1 rows), indices that fit."""
+    """Whole counts ≥ 1 (the sampler takes 0 replicas and −1 rows), no more ranks than
+    rows (as the spec's and the data-parallel fit's: the sampler made 10⁹ ranks of copied
+    rows for 3 samples, for minutes), indices that fit."""
     check_count(where, "n_samples", n_samples, 1)
     check_count(where, "world_size", world_size, 1)
+    if n_samples < world_size:
+        raise ValueError(f"{where}: need 1 ≤ world_size ≤ n_samples, got world_size "
+                         f"{world_size} for {n_samples} samples")
     check_memory(where, f"the indices of {n_samples} rows", 16 * n_samples)
 
 

@@ -142,6 +142,40 @@ def test_a_diverging_data_parallel_run_stops_at_its_first_step(package, process_
         assert diverged.value.step == 1 and math.isinf(diverged.value.loss), options
 
 
+def test_torch_shard_rows_refuses_more_ranks_than_rows() -> None:
+    """torch's sampler dealt 3 rows to 10⁹ ranks, copies and all, for minutes."""
+    shard_rows = importlib.import_module("torch_impl.parallel").shard_rows
+    with pytest.raises(ValueError, match=r"shard_rows: need 1 ≤ world_size ≤ n_samples, got "
+                                         r"world_size 1000000000 for 3 samples"):
+        shard_rows(3, 10**9)
+
+
+def test_tf_shard_rows_refuses_more_rows_than_memory_holds() -> None:
+    """10¹² rows ran on inside tf.data."""
+    tf = framework("tf").tf
+    shard_rows = importlib.import_module("tf_impl.parallel").shard_rows
+    with pytest.raises(ValueError, match=r"shard_rows: the indices of 1000000000000 rows"):
+        shard_rows(10**12, tf.distribute.get_strategy())
+
+
+@pytest.mark.parametrize(("options", "error", "match"), [
+    ({"keras_fit": np.True_}, None, None),  # NumPy's True, as every other switch takes it
+    ({"keras_fit": "yes"}, TypeError, "keras_fit must be True or False, got 'yes'"),
+    ({"loss": None}, TypeError, r"loss must be a loss name \(str\), got NoneType"),
+    ({"loss": "mse"}, ValueError, "loss must be one of"),
+])
+def test_tf_data_parallel_fit_checks_its_switch_and_loss_as_fit(options, error, match) -> None:
+    model = _models()["tf_impl"]
+    X, Y = np.ones((4, 3)), np.full((4, 2), 0.5)
+    arguments = {"loss": LOSS, "epochs": 0, **options}  # the checks alone: no step
+    fit = importlib.import_module("tf_impl.parallel").data_parallel_fit
+    if error is None:
+        assert fit(model, X, Y, **arguments).loss == []
+        return
+    with pytest.raises(error, match=f"data_parallel_fit: {match}"):
+        fit(model, X, Y, **arguments)
+
+
 # -- masks -----------------------------------------------------------------------------------
 
 MASK_KINDS = ("bool", "int 0/1", "uint8 0/1", "float 0/1", "float 0.5", "int 2", "str",
