@@ -67,16 +67,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
 
 
 def atomically(model_kind: tuple[type, str], finish: Callable[[str], None] | None = None,
-               suffix: str = "") -> Callable[[Callable[..., None]], Callable[..., None]]:
+               suffix: str = "", ready: Callable[[str, object], None] | None = None
+               ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Decorate ``save(model, path)`` so that it writes through :func:`atomic_write`: the
     body (the framework's own save, e.g. ``torch.save``) writes the temporary file, then
     ``finish(temporary)`` (adding a digest, say) before it replaces ``path``. ``suffix``:
     the ending the framework requires of ``path`` (Keras: ``.weights.h5``). ``model_kind``:
-    the class the model must be and its name in the error, checked first, with the path."""
+    the class the model must be and its name in the error, checked first, with the path;
+    ``ready(where, model)``: any further check of the model, before anything is written."""
     def decorate(save: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(save)
         def run(model: object, path: str | os.PathLike) -> None:
             check_model(save.__name__, model, *model_kind)
+            if ready is not None:
+                ready(save.__name__, model)
             check_path(save.__name__, path)
             if not os.fspath(path).endswith(suffix):
                 raise WeightFileError(f"{path}: the name of this kind of weight file must end "

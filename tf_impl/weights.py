@@ -63,7 +63,15 @@ def _add_digest(path: str) -> None:
         file.attrs[DIGEST] = _digest(file)
 
 
-@atomically((keras.Model, "a keras.Model"), finish=_add_digest, suffix=_SUFFIX)
+def _built(where: str, model: keras.Model) -> None:
+    """A model with its variables: Keras's own save of an unbuilt one says "saving" even
+    when loading."""
+    if not model.built:
+        raise ValueError(f"{where}: the Keras model {model.name!r} is not built, so it has "
+                         "no weights yet; call it on a batch or model.build(input_shape) first")
+
+
+@atomically((keras.Model, "a keras.Model"), finish=_add_digest, suffix=_SUFFIX, ready=_built)
 def save_weights(model: keras.Model, path: str | os.PathLike) -> None:
     """``model.save_weights(path)``, written atomically with its digest (``@atomically``);
     ``path`` must end in ``.weights.h5``."""
@@ -83,6 +91,7 @@ def _layout(model: keras.Model) -> dict[str, tuple[tuple[int, ...], str]]:
 def _weights_file(where: str, path: str | os.PathLike, model: keras.Model) -> None:
     """The file holds exactly the model's datasets, shapes and dtypes, and its digest."""
     check_model(where, model, keras.Model, "a keras.Model")
+    _built(where, model)
     check_path(where, path)
     check_regular_file(path)
     expected = _layout(model)

@@ -436,3 +436,17 @@ def test_a_changed_zip_directory_entry_of_a_spec_file_is_refused_naming_it(tmp_p
         path.write_bytes(bytes(corrupted))
         with pytest.raises(WeightFileError, match=str(path)):
             _load("spec", path)
+
+
+@pytest.mark.parametrize("function", ["save_weights", "load_weights"])
+def test_an_unbuilt_keras_model_is_refused_by_name(function, tmp_path, keras) -> None:
+    """Keras's own message said "You are saving a model that has not yet been built",
+    for a load too."""
+    package, make, _ = _io("tf")
+    path = tmp_path / f"model.{SUFFIX['tf']}"
+    package.save_weights(make(_model()), path)
+    unbuilt = keras.Sequential([keras.layers.Dense(5), keras.layers.Dense(2)], name="unbuilt")
+    arguments = (unbuilt, path) if function == "save_weights" else (path, unbuilt)
+    with pytest.raises(ValueError, match=rf"{function}: the Keras model 'unbuilt' is not built"):
+        getattr(package, function)(*arguments)
+    assert not unbuilt.built
