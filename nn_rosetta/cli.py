@@ -151,21 +151,33 @@ def list_notes() -> str:
     return "\n".join([*out, f"The same with links: {notes.PAGE}"])
 
 
+MIN_WIDTH, MAX_WIDTH = 20, 1000  # the narrowest readable layout; wider is padding alone
+
+
 def _columns(text: str) -> int:
-    """--width: a whole number of columns, at least 20 (the narrowest readable layout)."""
+    """--width: a whole number of columns in [20, 1000] (10⁸ columns padded each line
+    for minutes)."""
     try:
         width = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a whole number of columns, got {text!r}") from None
-    if width < 20:
-        raise argparse.ArgumentTypeError(f"at least 20 columns, got {width}")
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"between {MIN_WIDTH} and {MAX_WIDTH} columns, got "
+                                         f"{width}")
     return width
+
+
+def _path(text: str) -> Path:
+    """A path argument: an empty one is refused (``Path("")`` is the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    return Path(text)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--report", type=Path, default=None,
+    parser.add_argument("--report", type=_path, default=None,
                         help="a parity report.json to read (default: the last run's)")
     parser.add_argument("--version", action="version", version=f"nn-rosetta {_version()}")
     commands = parser.add_subparsers(dest="command")
@@ -185,11 +197,11 @@ def _parser() -> argparse.ArgumentParser:
     port = commands.add_parser("port", help="a Keras model in PyTorch: model.py, weights.pt "
                                             "and a per-layer parity report (printed, and "
                                             "as report.json)")
-    port.add_argument("model", type=Path, help="a .keras model file (Sequential or functional)")
-    port.add_argument("folder", type=Path, nargs="?", default=None,
+    port.add_argument("model", type=_path, help="a .keras model file (Sequential or functional)")
+    port.add_argument("folder", type=_path, nargs="?", default=None,
                       help="the folder to write into (or --out)")
-    port.add_argument("--out", type=Path, default=None, help="the folder to write into")
-    port.add_argument("--input", type=Path, default=None,
+    port.add_argument("--out", type=_path, default=None, help="the folder to write into")
+    port.add_argument("--input", type=_path, default=None,
                       help="a .npy batch to compare the layers on, or a .npz of one per input "
                            "(keyed by input name) for a model of several (default: random)")
     port.add_argument("--force", action="store_true",
@@ -211,7 +223,8 @@ def _version() -> str:
 
 
 def _width(asked: int | None) -> int:
-    return max(asked or shutil.get_terminal_size().columns, 20)
+    # COLUMNS may claim any width: kept within what --width takes
+    return asked or min(max(shutil.get_terminal_size().columns, MIN_WIDTH), MAX_WIDTH)
 
 
 def _unknown(word: str) -> int:

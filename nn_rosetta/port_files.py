@@ -313,6 +313,10 @@ def write_folder(directory: str | os.PathLike, files: dict[str, Callable[[str], 
                               "with force")
     parent = target.absolute().parent
     if not parent.is_dir():
+        existing = next(p for p in (parent, *parent.parents) if p.exists())
+        if not existing.is_dir():  # mkdir said only "File exists"
+            raise FileExistsError(f"{target}: {existing} is a file, not a folder; nothing "
+                                  "written")
         parent.mkdir(parents=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     old = None

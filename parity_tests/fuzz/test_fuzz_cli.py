@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nn_rosetta import cli
+from nn_rosetta import cli, port_files
 from reference import registry
 
 TOKENS = ("list", "show", "sigmoid", "sigmod", "", "--width", "-5", "0", "19", "20", "80",
@@ -28,7 +28,12 @@ def test_any_command_line_runs_or_is_refused_in_one_line(argv) -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["show", "sigmoid", "--width", "-5"], "at least 20 columns, got -5"),
+    (["show", "sigmoid", "--width", "-5"], "between 20 and 1000 columns, got -5"),
+    (["show", "sigmoid", "--width", "99999999"], "between 20 and 1000 columns, got 99999999"),
+    (["port", "m.keras", ""], "argument folder: an empty path"),  # Path("") is "."
+    (["port", "", "out"], "argument model: an empty path"),
+    (["port", "m.keras", "--out", ""], "argument --out: an empty path"),
+    (["--report", "", "list"], "argument --report: an empty path"),
     (["show", "sigmoid", "--width", "2.5"], "a whole number of columns, got '2.5'"),
     (["--report", "/nonexistent.json", "list"], "not a readable parity report"),
 ])
@@ -107,3 +112,14 @@ def test_a_graph_port_names_a_bad_input_file_in_one_line(graph_file, arrays, mes
         return
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("below", ["", "deeper/"])
+def test_an_output_folder_below_a_file_is_refused_naming_the_file(below, tmp_path) -> None:
+    """mkdir said "[Errno 17] File exists" of the file alone."""
+    (tmp_path / "a file").write_text("x")
+    target = tmp_path / "a file" / f"{below}out"
+    with pytest.raises(FileExistsError, match=rf"{target}: {tmp_path / 'a file'} is a file, "
+                                              "not a folder; nothing written"):
+        port_files.write_folder(target, {"model.py": lambda path: None})
+    assert (tmp_path / "a file").read_text() == "x"
