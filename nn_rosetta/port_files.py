@@ -206,6 +206,12 @@ def load(path: str | os.PathLike) -> Any:
 
     config, weights = check_archive(path)
     path = os.fspath(path)
+    if "Lambda" in _class_names(config):  # Keras's refusal advises safe_mode=False
+        raise KerasFileError(f"{path}: holds a Lambda layer, whose code is stored as Python "
+                             "bytecode, and the port never runs code from a file (even with "
+                             "--stubs); if you trust the file, load it in Python "
+                             "(keras.saving.load_model(path, safe_mode=False)) and call "
+                             "nn_rosetta.porting.port(model, stubs=True)")
     needed, limit = _sizes(config, path)
     if needed > weights.file_size:  # the weights member holds every array, uncompressed
         raise KerasFileError(f"{path}: {CONFIG} describes a model of {needed} bytes of "

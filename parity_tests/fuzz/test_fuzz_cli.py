@@ -123,3 +123,14 @@ def test_an_output_folder_below_a_file_is_refused_naming_the_file(below, tmp_pat
                                               "not a folder; nothing written"):
         port_files.write_folder(target, {"model.py": lambda path: None})
     assert (tmp_path / "a file").read_text() == "x"
+
+
+@pytest.mark.parametrize("stubs", [[], ["--stubs"]])
+def test_a_keras_file_with_a_lambda_is_refused_without_advising_unsafe_loading(
+        stubs, tmp_path, capsys, keras) -> None:
+    """Keras's refusal advised passing safe_mode=False, which the CLI does not take."""
+    model = tmp_path / "m.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)]).save(model)
+    assert cli.main(["port", str(model), str(tmp_path / "out"), *stubs]) == 2
+    assert f"{model}: holds a Lambda layer" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
