@@ -192,9 +192,11 @@ UPDATE_BLOCK_BYTES = 1 << 20  # a block of η·dW stays in the cache until W's r
 
 
 def _update_buffer(p: np.ndarray) -> np.ndarray:
-    """A buffer for ``_sgd_update``: as many of ``p``'s rows as fill about 1 MiB."""
+    """A buffer for ``_sgd_update``: as many of ``p``'s rows as fill about 1 MiB, at most
+    all of them (a bias's buffer is the bias's size, not a megabyte)."""
     row_bytes = p[:1].nbytes or p.itemsize
-    return np.empty((max(1, UPDATE_BLOCK_BYTES // row_bytes), *p.shape[1:]), p.dtype)
+    rows = min(len(p), UPDATE_BLOCK_BYTES // row_bytes)
+    return np.empty((max(1, rows), *p.shape[1:]), p.dtype)
 
 
 def _sgd_update(p: np.ndarray, g: np.ndarray, buffer: np.ndarray) -> None:
