@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from reference import Dense, Sequential, losses
@@ -61,3 +63,37 @@ def test_an_identity_dense_layer_is_its_formulas_and_leaves_g_alone() -> None:
         np.testing.assert_array_equal(layer.gradients["b"], g.sum(axis=0))
         np.testing.assert_array_equal(dx, g @ layer.W.T)
         assert dx.dtype == np.dtype(dtype)
+
+
+def _two_steps(layer: Dense, keep_first: bool) -> tuple[weakref.ref, np.ndarray | None]:
+    """Two backward passes on different data; a weak reference to the first dL/dW (which
+    does not count as holding it), and the first dL/dW itself where ``keep_first``."""
+    rng = np.random.default_rng(3)
+    layer.forward(rng.standard_normal((4, 3)))
+    layer.backward(rng.standard_normal((4, 2)))
+    first = layer.gradients["W"] if keep_first else None
+    first_ref = weakref.ref(layer.gradients["W"])
+    layer.forward(rng.standard_normal((4, 3)))
+    layer.backward(rng.standard_normal((4, 2)))
+    return first_ref, first
+
+
+def test_a_weight_gradient_nobody_holds_is_rewritten_in_place() -> None:
+    """The next backward writes its dL/dW into the last one's array (no fresh memory)."""
+    layer = Dense(3, 2, seed=4)
+    first_ref, _ = _two_steps(layer, keep_first=False)
+    assert first_ref() is layer.gradients["W"]
+
+
+def test_a_weight_gradient_someone_holds_is_never_changed() -> None:
+    """Kept by the caller, the first step's dL/dW stays that step's; the next is a new array."""
+    rng = np.random.default_rng(3)
+    alone = Dense(3, 2, seed=4)
+    alone.forward(rng.standard_normal((4, 3)))
+    alone.backward(rng.standard_normal((4, 2)))
+    first_step = alone.gradients["W"].copy()
+    layer = Dense(3, 2, seed=4)
+    _, kept = _two_steps(layer, keep_first=True)
+    assert kept is not layer.gradients["W"]
+    np.testing.assert_array_equal(kept, first_step)
+    assert not np.array_equal(layer.gradients["W"], first_step)
