@@ -11,6 +11,7 @@ import numpy as np
 
 from reference import losses
 from reference._validation import (
+    as_array,
     as_float_array,
     check_array_within,
     check_count,
@@ -88,7 +89,7 @@ def spec_data(where: str, model: Sequential, X: object, Y: object,
     """X and Y for a spec model's run (``fit``, ``data_parallel_fit``): converted under the
     model's input policy, shapes checked (:func:`check_targets`), class indices in range."""
     X = model.as_input(X, where, "X")  # integer indices kept for an Embedding first
-    Y = np.asarray(Y) if is_sparse(loss) else as_float_array(Y, model.dtype, where, "Y")
+    Y = as_array(Y, where, "Y") if is_sparse(loss) else as_float_array(Y, model.dtype, where, "Y")
     check_targets(where, loss, X.shape, Y.shape, Y.dtype, model.input_shape, model.output_shape)
     if is_sparse(loss):
         check_array_within(where, "Y (class indices)", Y, 0, model.output_shape[-1] - 1)
@@ -244,7 +245,7 @@ def spec_graph_data(where: str, model: Model, X: object, Y: object,
     xs = [model._array(t, x, where, f"X[{k}]") for k, (t, x) in
           enumerate(zip(model.inputs, xs, strict=True))]
     ys = as_parts(where, "Y", Y, len(model.outputs), [n is not None for n in losses_per_output])
-    ys = [None if y is None else np.asarray(y) if is_sparse(name)
+    ys = [None if y is None else as_array(y, where, f"Y[{k}]") if is_sparse(name)
           else as_float_array(y, model.dtype, where, f"Y[{k}]")
           for k, (y, name) in enumerate(zip(ys, losses_per_output, strict=True))]
     outputs = [t.shape for t in model.outputs]

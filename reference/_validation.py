@@ -94,7 +94,14 @@ def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
 
 def as_array(value: object, where: str, what: str) -> np.ndarray:
     """``np.asarray(value)``, with a ragged nested list (rows of different lengths)
-    refused by name rather than with NumPy's "inhomogeneous shape" message."""
+    refused by name rather than with NumPy's "inhomogeneous shape" message, and a masked
+    array (``np.ma``) refused: ``np.asarray`` keeps its data, masked entries included,
+    and drops the mask without a word."""
+    if isinstance(value, np.ma.MaskedArray) or (isinstance(value, list | tuple) and any(
+            isinstance(part, np.ma.MaskedArray) for part in value)):
+        raise TypeError(f"{where}: {what} is a masked array (numpy.ma), whose mask nothing "
+                        "here reads; give plain data: x.filled(value) to fill the masked "
+                        "entries, or x.compressed() / x[~x.mask] to drop them")
     try:
         return np.asarray(value)
     except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths

@@ -50,6 +50,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference._validation import (
+    as_array,
     as_float_array,
     check_array_within,
     check_integer_labels,
@@ -85,7 +86,7 @@ def _sparse(where: str, y_true: object, y_pred: object,
     if y_pred.ndim < 2:
         check_shape(where, "y_pred", y_pred.shape, (None, None))
     check_not_empty(where, "y_pred", y_pred.shape)
-    indices = np.asarray(y_true)
+    indices = as_array(y_true, where, "y_true")
     check_integer_labels(where, "y_true", indices.dtype)
     check_shape(where, "y_true (class indices)", indices.shape, y_pred.shape[:-1])
     check_array_within(where, "y_true (class indices)", indices, 0, y_pred.shape[-1] - 1)

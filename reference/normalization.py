@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from reference import initializers
-from reference._validation import as_float_array, check_real, check_shape
+from reference._validation import as_array, as_float_array, check_real, check_shape
 from reference.layers import LAYERS, Layer
 
 CONVENTIONS = ("torch", "keras")
@@ -418,7 +418,7 @@ class Normalization(Layer):
         arrays = []
         for what, value in (("mean", mean), ("variance", variance)):
             try:  # numbers only: NumPy would read b"2" as 2.0 and True as 1.0
-                array = np.asarray(value)
+                array = as_array(value, "Normalization", what)
                 array = array.astype(np.float64) if array.dtype.kind in "iuf" else None
             except (TypeError, ValueError):
                 array = None
@@ -477,4 +477,4 @@ def normalization_statistics(where: str, mean: object, variance: object, **_: An
     """Normalization's mean and variance: finite, variance ≥ 0, one shape (one number or
     one per feature), as :class:`Normalization` checks them. A ``@checked`` check of
     ``torch_impl.Normalization`` and ``tf_impl.Normalization``."""
-    Normalization(np.asarray(mean), np.asarray(variance))
+    Normalization(as_array(mean, where, "mean"), as_array(variance, where, "variance"))

@@ -67,6 +67,7 @@ import numpy as np
 
 from reference import initializers
 from reference._validation import (
+    as_array,
     as_flag,
     as_float_array,
     as_index_array,
@@ -678,7 +679,7 @@ class TimeDistributed(Layer):
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._shape is None:
             raise self._no_forward()
-        g = np.asarray(grad_output)
+        g = as_array(grad_output, self.name, "grad_output")
         dx = self.layer.backward(g.reshape(-1, g.shape[-1]), input_gradient=input_gradient)
         self._gradients = self.layer._gradients
         return None if dx is None else dx.reshape(self._shape)
