@@ -841,7 +841,7 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     """Every spec layer's output from Keras's input to it (and each stub's, not compared),
     then each model output, the Keras model and the generated module each run whole on
     ``arrays``."""
-    from nn_rosetta.porting import LayerParity, ParityReport, example_lengths
+    from nn_rosetta.porting import LayerParity, ParityReport, dropped, example_lengths
     from nn_rosetta.tolerances import tolerance
 
     tol = tolerance(spec.dtype, "output")
@@ -867,10 +867,11 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
     given = {**dict(zip(_names(keras_model.get_config()["input_layers"]), arrays,
                         strict=True)), **values}  # every tensor's value in Keras
 
-    def row(label: str, kind: str, got: np.ndarray, want: np.ndarray) -> LayerParity:
+    def row(label: str, kind: str, got: np.ndarray, want: np.ndarray,
+            note: str = "") -> LayerParity:
         return LayerParity(label, kind, float(np.max(np.abs(got - want), initial=0.0)),
                            tol.error(got, want), tol.rtol,
-                           worst(got, want, tol.rtol, tol.atol))
+                           worst(got, want, tol.rtol, tol.atol), note=note)
 
     rows = []
     layers = {layer.name: layer for layer in spec.layers}
@@ -881,7 +882,8 @@ def _report(keras_model: keras.Model, spec: reference.Model, generated: Generate
                                     compared=False))
             continue
         rows.append(row(" + ".join(groups[name]), type(layers[name]).__name__,
-                        run_alone(generated.codes[name], module, given), values[name]))
+                        run_alone(generated.codes[name], module, given), values[name],
+                        dropped([keras_model.get_layer(n) for n in groups[name]])))
     results = _names(keras_model.get_config()["output_layers"])
     for name, got, want in zip(results, _as_list(result), expected, strict=True):
         rows.append(row(f"output {name}", "model output", got.numpy(), want))
@@ -931,7 +933,7 @@ def port_graph(keras_model: keras.Model, example_input: object | None = None, *,
     _refuse_inputs_only_stubs_take(arguments, stubbed, config)
     model = _cut(keras_model, stubbed, config) if stubbed else keras_model
     try:
-        spec = tf_impl.to_reference(model)
+        spec = tf_impl.to_reference(model, inference=True)  # see porting.dropped
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {str(error).removeprefix('port: ')}") from None
     if isinstance(spec, reference.Sequential):  # a chain: the Sequential port takes it

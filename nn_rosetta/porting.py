@@ -160,7 +160,8 @@ class LayerParity:
                 "error": self.error if measured else None, "rtol": self.rtol,
                 "worst": None if self.worst is None else list(self.worst),
                 "compared": measured, "ok": self.ok,
-                **({"dtype": self.dtype, "note": self.note} if self.dtype else {})}
+                **({"dtype": self.dtype} if self.dtype else {}),
+                **({"note": self.note} if self.dtype or self.note else {})}
 
     def row(self, width: int, kind: int) -> str:
         if not self.compared:
@@ -536,6 +537,13 @@ def _example(spec: reference.Sequential, example_input: object | None) -> np.nda
     return x
 
 
+def dropped(group: list[keras.Layer]) -> str:
+    """The report's note on the options of ``group`` that act only in training, which the
+    port drops (``tf_impl.convert.training_options``): the forward is the same without."""
+    options = [option for layer in group for option in tf_convert.training_options(layer)]
+    return f"dropped, training-only: {', '.join(options)}" if options else ""
+
+
 def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Module,
             spec: reference.Sequential, x: np.ndarray, drawn: bool) -> ParityReport:
     """Each step's lines of ``forward`` beside its Keras layers, output against output."""
@@ -556,7 +564,7 @@ def _report(steps: list[_Step], groups: list[list[keras.Layer]], module: nn.Modu
             rows.append(LayerParity(" + ".join(layer.name for layer in group),
                                     type(layer).__name__,
                                     float(np.max(np.abs(got - want), initial=0.0)),
-                                    tol.error(got, want), tol.rtol))
+                                    tol.error(got, want), tol.rtol, note=dropped(group)))
     return ParityReport(tuple(rows), spec.dtype.name, tuple(x.shape), drawn,
                         lengths=example_lengths([spec.input_shape], [x.shape]))
 
@@ -760,7 +768,7 @@ def _port(keras_model: keras.Model, example_input: object | None, stubs: bool) -
             return port_graphs.port_graph(keras_model, example_input, stubs=stubs)
     groups = _groups(_check_layers(keras_model))
     try:
-        spec = tf_impl.to_reference(keras_model)
+        spec = tf_impl.to_reference(keras_model, inference=True)  # see dropped()
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {error}") from None
     x = _example(spec, example_input)

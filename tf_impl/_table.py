@@ -71,7 +71,9 @@ class Translation:
     ``keras.Model``, not a ``keras.Sequential``). ``options(layer)``: the keyword arguments
     that call passes for the spec ``layer`` (attention's ``use_causal_mask``, a call
     argument in Keras). ``template``: the port's code, ``None`` where the kind does not
-    port.
+    port. ``modeled``: the regularisers (config keys) whose L2 form the kind's spec layer
+    holds and ``read`` reads (Dense's ``kernel_regularizer``); any other regulariser or
+    constraint is a training option the walker refuses (``convert.training_options``).
     """
 
     kind: str
@@ -83,3 +85,4 @@ class Translation:
     call: Callable[..., Any] = _one_input
     sequential: bool = True
     options: Callable[[Layer], dict[str, Any]] = _no_options
+    modeled: tuple[str, ...] = ()

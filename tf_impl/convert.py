@@ -144,16 +144,72 @@ def _chain(model: keras.Model) -> None:
         previous = [layer.output]
 
 
-def _read(found: Sequence[keras.Layer]) -> list[tuple[reference.layers.Layer, list[keras.Layer]]]:
-    """Each spec layer (weights not yet copied) with the Keras layers that make it."""
+def _shown(value: object) -> str:
+    """A regulariser or constraint as its config holds it: ``MaxNorm(max_value=1.0, axis=0)``."""
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        return f"{value.get('class_name')}(" + ", ".join(
+            f"{key}={setting!r}" for key, setting in value["config"].items()) + ")"
+    return repr(value)
+
+
+def _settings(config: dict, modeled: tuple[str, ...]) -> list[str]:
+    """The regularisers and constraints set in a layer's config (a wrapped layer's too),
+    but for an L2 regulariser the spec models (``modeled``)."""
+    found = []
+    for key, value in config.items():
+        if key.endswith(("_regularizer", "_constraint")):
+            is_l2 = isinstance(value, dict) and value.get("class_name") == "L2"
+            if value is not None and not (key in modeled and is_l2):
+                found.append(f"{key}={_shown(value)}")
+        elif isinstance(value, dict) and isinstance(value.get("config"), dict):
+            found += _settings(value["config"], modeled)  # Bidirectional's, TimeDistributed's
+    return found
+
+
+def training_options(layer: keras.Layer) -> list[str]:
+    """The options of ``layer`` that act only in training and that the spec does not
+    model, as text: a constraint (applied after each step), an activity regulariser, a
+    regulariser other than Dense's L2 kernel one (a term of the loss), LoRA (the kernel
+    frozen, two low-rank factors trained; the layer computes with their sum, which is
+    what is read) and ``trainable=False`` (frozen weights; a frozen BatchNormalization
+    also normalises with its moving statistics in training). Read from the layer's public
+    config and attributes. The layer computes the same outputs in inference without them:
+    :func:`to_reference` refuses them unless ``inference=True``, and the port
+    (``nn_rosetta.port``) drops them, saying so in its report."""
+    row = next((row for row in TRANSLATIONS.values() if isinstance(layer, row.reads)), None)
+    found = _settings(layer.get_config(), row.modeled if row is not None else ())
+    if getattr(layer, "lora_enabled", False):
+        found.append(f"LoRA (rank {layer.lora_rank})")
+    if not layer.trainable and layer.weights:
+        found.append("trainable=False")
+    return found
+
+
+def _check_dtype_policy(layer: keras.Layer, where: str) -> None:
+    """A layer with weights computes in the float32 or float64 of its weights, as the spec."""
+    policy = layer.dtype_policy
+    if getattr(policy, "quantization_mode", None) is not None:
+        raise TypeError(f"to_reference: {where} is quantized (dtype policy {policy.name!r}); "
+                        "the spec holds float32 or float64 weights: convert the model "
+                        "before quantizing it")
+    if policy.compute_dtype != policy.variable_dtype:  # mixed precision: float16 numbers
+        raise TypeError(f"to_reference: {where} computes in {policy.compute_dtype} with "
+                        f"{policy.variable_dtype} weights (dtype policy {policy.name!r}); "
+                        "a spec model computes in the dtype of its weights")
+    if layer.weights and policy.variable_dtype not in ("float32", "float64"):
+        raise TypeError(f"to_reference: {where} holds {policy.variable_dtype} weights (dtype "
+                        f"policy {policy.name!r}); the spec computes in float32 or float64: "
+                        "build the layer with dtype='float32' or 'float64'")
+
+
+def _read(found: Sequence[keras.Layer], inference: bool = False
+          ) -> list[tuple[reference.layers.Layer, list[keras.Layer]]]:
+    """Each spec layer (weights not yet copied) with the Keras layers that make it; a
+    layer's training options (:func:`training_options`) refused unless ``inference``."""
     groups, i = [], 0
     while i < len(found):
         where = f"layer {i} ({found[i].name})"
-        policy = found[i].dtype_policy  # mixed precision: float16 numbers, float32 weights
-        if policy.compute_dtype != policy.variable_dtype:
-            raise TypeError(f"to_reference: {where} computes in {policy.compute_dtype} with "
-                            f"{policy.variable_dtype} weights (dtype policy {policy.name!r}); "
-                            "a spec model computes in the dtype of its weights")
+        _check_dtype_policy(found[i], where)
         read = next((result for row in TRANSLATIONS.values()
                      if isinstance(found[i], row.reads)
                      for result in [row.read(found, i, where)] if result is not None), None)
@@ -165,21 +221,28 @@ def _read(found: Sequence[keras.Layer]) -> list[tuple[reference.layers.Layer, li
                             " (an Activation, ReLU, LeakyReLU, ELU or Softmax layer after a "
                             "linear Dense or convolution)")
         spec_layer, count = read
+        options = [option for layer in found[i:i + count] for option in training_options(layer)]
+        if options and not inference:
+            raise TypeError(f"to_reference: {where} has {', '.join(options)}, which the spec "
+                            "does not model: it acts only in training, so training the spec "
+                            "model would differ from training this one. Remove it from the "
+                            "layer, or pass inference=True to convert for inference only, "
+                            "dropping it (nn_rosetta.port does)")
         groups.append((spec_layer, list(found[i:i + count])))
         i += count
     return groups
 
 
-def _walk(model: keras.Layer, input_shape: Sequence[int] | None
+def _walk(model: keras.Layer, input_shape: Sequence[int] | None, inference: bool = False
           ) -> tuple[reference.Sequential | reference.layers.Layer,
                      list[tuple[reference.layers.Layer, keras.Layer, Context]]]:
     """The spec model of ``model`` (weights not yet copied), and each of its layers with
     the Keras layer holding its weights and its place in the model."""
     if not isinstance(model, keras.Sequential | keras.Model):
-        (spec, _), = _read([model])
+        (spec, _), = _read([model], inference)
         return spec, [(spec, model, Context(_single_shape(spec), layer=spec))]
     _chain(model)
-    groups = _read(_layers(model))
+    groups = _read(_layers(model), inference)
     spec_layers = time_distributed([layer for layer, _ in groups])
     if input_shape is None and model.built and not isinstance(spec_layers[0], reference.Dense):
         input_shape = tuple(model.input_shape[1:])
@@ -214,8 +277,8 @@ def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: 
 
 
 @check_input_shape("to_reference")
-def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
-                 ) -> reference.Sequential | reference.layers.Layer:
+def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None,
+                 inference: bool = False) -> reference.Sequential | reference.layers.Layer:
     """The spec model equal to a Keras model or layer: one built by :func:`from_reference`,
     or a Keras model of stock layers (see the module docstring).
 
@@ -224,7 +287,13 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     by name. A functional model that is not a chain becomes a spec graph
     (``reference.Model``, ``tf_impl.graphs``). A model nested in a ``keras.Sequential``
     is inlined first, as in a functional model (``tf_impl.graphs.flatten``).
+
+    ``inference``: a layer's options that act only in training and that the spec does
+    not model (:func:`training_options`: constraints, activity and other regularisers,
+    LoRA, ``trainable=False``) are refused by name unless True, when they are dropped:
+    the spec model then computes the same outputs, but training it would differ.
     """
+    as_flag("to_reference", "inference", inference)
     if isinstance(model, keras.Sequential):
         model = graphs.flatten(model)  # a nested model's layers join the chain
     if isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and \
@@ -233,8 +302,8 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
             raise ValueError(f"to_reference: a functional model's Inputs fix their shapes "
                              f"{[tuple(t.shape[1:]) for t in model.inputs]}; input_shape is "
                              f"for a model whose first layer fixes none, got {input_shape}")
-        return graphs.to_reference(model)
-    spec, walk = _walk(model, input_shape)
+        return graphs.to_reference(model, inference)
+    spec, walk = _walk(model, input_shape, inference)
     for layer, keras_layer, context in walk:
         for name, array in _copy_out(layer, keras_layer, context).items():
             layer.set(name, array)
@@ -262,7 +331,7 @@ def gradients_to_reference(model: keras.Layer, gradients: Sequence[tf.Tensor],
     flat, owners = graphs._flatten(model) if isinstance(model, keras.Sequential) else \
         (model, {layer.name: layer for layer in _layers(model)})
     if spec is None:
-        _, walk = _walk(flat, None)
+        _, walk = _walk(flat, None, inference=True)  # reads gradients; trains nothing
     else:
         walk = [(layer, group[0], context) for layer, group, context in zip(
             spec.layers, layer_groups(spec, flat), contexts(spec.layers, spec.input_shape),

@@ -317,9 +317,10 @@ def _with_options(layer: reference.layers.Layer,
     return reference.layers.from_config(type(layer).__name__, {**layer.config(), **options})
 
 
-def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.Layer]]:
+def _read_graph(model: keras.Model, inference: bool
+                ) -> tuple[reference.Model, dict[str, keras.Layer]]:
     """The spec graph of ``model`` (weights not yet copied) and, by spec layer name, the
-    Keras layer holding its weights."""
+    Keras layer holding its weights; training options as ``convert._read`` takes them."""
     config, sources, merges = _wiring(model)
     (inputs, input_list), (outputs, output_list) = (_names(config["input_layers"]),
                                                     _names(config["output_layers"]))
@@ -347,7 +348,7 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
         if name in tensors or name not in sources:
             continue  # an input, or a layer read with the chain it belongs to
         if merges[name]:
-            (spec_layer, _), = convert._read([model.get_layer(name)])
+            (spec_layer, _), = convert._read([model.get_layer(name)], inference)
             spec_layer = _with_options(spec_layer, _options(calls[name]))
             spec_layer.name = name
             if spec_layer.parameter_names:  # cross-attention
@@ -360,7 +361,7 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
         chain = [name]
         while (following := continues(chain[-1])) is not None:
             chain.append(following)
-        groups = convert._read([model.get_layer(n) for n in chain])
+        groups = convert._read([model.get_layer(n) for n in chain], inference)
         h = tensors[sources[name][0]]
         for spec_layer, (_, group) in zip(time_distributed([g[0] for g in groups]), groups,
                                           strict=True):
@@ -381,11 +382,11 @@ def _read_graph(model: keras.Model) -> tuple[reference.Model, dict[str, keras.La
                            taken if output_list else taken[0]), holders
 
 
-def to_reference(model: keras.Model) -> reference.Model:
+def to_reference(model: keras.Model, inference: bool = False) -> reference.Model:
     """The spec graph equal to a functional ``keras.Model`` (see the module docstring),
-    its weights copied exactly."""
+    its weights copied exactly; ``inference`` as ``tf_impl.to_reference`` takes it."""
     try:
-        spec, holders = _read_graph(flatten(model))
+        spec, holders = _read_graph(flatten(model), inference)
     except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
         text = str(error)
         raise type(error)(text if text.startswith("to_reference:") else
@@ -408,7 +409,7 @@ def gradients_to_reference(model: keras.Model, gradients: Sequence[tf.Tensor],
     (``spec.gradients``' structure), from ``tape.gradient(loss,
     model.trainable_variables)``; ``spec``: the graph ``model`` was made from (else the one
     :func:`to_reference` reads). A layer without parameters gets an empty dict."""
-    spec = to_reference(model) if spec is None else spec
+    spec = to_reference(model, inference=True) if spec is None else spec  # trains nothing
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
     places, keras_layers = graph_contexts(spec), _flat_config(model, "to_reference")[1]
     return {layer.name: convert._copy_out(

@@ -152,16 +152,15 @@ def _build_dense(layer: reference.Dense, context: Context, dtype: str) -> list[k
 def read_dense(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
     built(main, where)
+    # an L2 kernel regulariser is the spec's; any other is refused (or dropped, for
+    # inference) by the walker as a training option (tf_impl.convert.training_options)
     regularizer = main.kernel_regularizer
-    if regularizer is not None and (not isinstance(regularizer, keras.regularizers.L2) or
-                                    main.bias_regularizer is not None):
-        raise TypeError(f"to_reference: {where} has a regulariser other than an L2 kernel "
-                        f"regulariser ({regularizer!r}); the spec's Dense has only that")
     activation, n = read_activation(layers, i, where)
-    kernel = main.kernel
+    kernel = main.kernel  # LoRA's low-rank update included: the kernel the layer computes with
     return reference.Dense(int(kernel.shape[0]), int(kernel.shape[1]), activation,
-                           kernel_regularizer=0.0 if regularizer is None else
-                           float(regularizer.l2), use_bias=main.use_bias, dtype=kernel.dtype), n
+                           kernel_regularizer=float(regularizer.l2) if isinstance(
+                               regularizer, keras.regularizers.L2) else 0.0,
+                           use_bias=main.use_bias, dtype=kernel.dtype), n
 
 
 def _read_flatten(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
@@ -231,7 +230,8 @@ TRANSLATIONS = [
     Translation("Dense", _build_dense, read_dense, (keras.layers.Dense,),
                 Template("keras.layers.Dense({out_features}{bias})", activation=True,
                          arguments=lambda layer: {"bias": "" if layer.use_bias else
-                                                  ", use_bias=False"})),
+                                                  ", use_bias=False"}),
+                modeled=("kernel_regularizer",)),
     Translation("Flatten", lambda layer, context, dtype: [Flatten(dtype=dtype)],
                 _read_flatten, (keras.layers.Flatten,), Template("keras.layers.Flatten()")),
     Translation("Dropout", lambda layer, context, dtype: [

@@ -310,7 +310,7 @@ TRANSLATIONS = [
                 (keras.layers.TimeDistributed,),
                 Template("keras.layers.Dense({out_features})", activation=True,
                          arguments=lambda layer: layer.layer.config()),
-                holder=_wrapped),
+                holder=_wrapped, modeled=("kernel_regularizer",)),
     Translation("MultiHeadAttention",
                 lambda layer, context, dtype: [MultiHeadAttention(
                     layer.embed_dim, layer.num_heads, key_dim=layer.key_dim,

@@ -4,18 +4,26 @@ configured as outside users configure them.
 * A masked NumPy array (``np.ma``) is refused by name wherever the project takes arrays:
   ``np.asarray`` keeps a masked array's data, masked entries included, and drops its
   mask without a word (``reference._validation.as_array``).
+* ``tf_impl.to_reference`` refuses, naming the layer and the option, a Keras layer's
+  options that act only in training and that the spec does not model (constraints,
+  activity and other regularisers, LoRA, ``trainable=False``): training the spec model
+  would differ. ``inference=True`` drops them, the outputs unchanged, and the port does
+  so, saying it in the layer's row of its report. A layer of another dtype policy
+  (float16, bfloat16, int8-quantized) is refused by name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import keras
 import numpy as np
 import pytest
 
 import reference
 import tf_impl
 import torch_impl
+from nn_rosetta import porting
 
 
 def _x(n: int = 4, d: int = 3) -> np.ndarray:
@@ -79,3 +87,116 @@ def test_a_masked_array_is_refused_by_name(case: str) -> None:
     call, where = MASKED[case]
     with pytest.raises(TypeError, match=rf"^{where}\b.*masked array"):
         call()
+
+
+def _keras(layer: keras.Layer, shape: tuple[int, ...] = (3,), dtype: str = "float32",
+           after: Callable[[keras.Layer], object] = lambda layer: None) -> keras.Sequential:
+    """A Keras model of ``layer`` (called ``odd`` to be named in errors), then ``after``."""
+    model = keras.Sequential([keras.Input(shape, dtype=dtype), layer])
+    after(layer)
+    return model
+
+
+def _frozen(layer: keras.Layer) -> None:
+    layer.trainable = False
+
+
+_L = keras.layers
+# Keras layers set up as users set them up, with an option that acts only in training:
+# (the model, the option as the error names it)
+TRAINING_ONLY: dict[str, tuple[Callable[[], keras.Model], str]] = {
+    "Dense kernel constraint": (lambda: _keras(_L.Dense(
+        2, kernel_constraint=keras.constraints.MaxNorm(1.0), name="odd")), "kernel_constraint"),
+    "Dense activity regulariser": (lambda: _keras(_L.Dense(
+        2, activity_regularizer="l2", name="odd")), "activity_regularizer"),
+    "Dense bias regulariser": (lambda: _keras(_L.Dense(2, bias_regularizer="l2", name="odd")),
+                               "bias_regularizer"),
+    "Dense L1 kernel regulariser": (lambda: _keras(_L.Dense(
+        2, kernel_regularizer="l1", name="odd")), "kernel_regularizer=L1"),
+    "Conv2D L2 kernel regulariser": (lambda: _keras(_L.Conv2D(
+        2, 3, kernel_regularizer="l2", name="odd"), (5, 5, 1)), "kernel_regularizer=L2"),
+    "DepthwiseConv2D regulariser": (lambda: _keras(_L.DepthwiseConv2D(
+        3, depthwise_regularizer="l2", name="odd"), (5, 5, 2)), "depthwise_regularizer"),
+    "LSTM recurrent constraint": (lambda: _keras(_L.LSTM(
+        2, recurrent_constraint="non_neg", name="odd"), (4, 3)), "recurrent_constraint"),
+    "Bidirectional's LSTM regulariser": (lambda: _keras(_L.Bidirectional(
+        _L.LSTM(2, kernel_regularizer="l2"), name="odd"), (4, 3)), "kernel_regularizer"),
+    "Embedding constraint": (lambda: _keras(_L.Embedding(
+        5, 2, embeddings_constraint="unit_norm", name="odd"), (4,), "int32"),
+        "embeddings_constraint"),
+    "BatchNormalization gamma regulariser": (lambda: _keras(_L.BatchNormalization(
+        gamma_regularizer="l2", name="odd")), "gamma_regularizer"),
+    "MultiHeadAttention regulariser": (lambda: (lambda x: keras.Model(x, _L.MultiHeadAttention(
+        2, 2, kernel_regularizer="l2", name="odd")(x, x)))(keras.Input((4, 3))),
+        "kernel_regularizer"),
+    "a frozen Dense": (lambda: _keras(_L.Dense(2, name="odd"), after=_frozen),
+                       "trainable=False"),
+    "a frozen BatchNormalization": (lambda: _keras(_L.BatchNormalization(name="odd"),
+                                                   after=_frozen), "trainable=False"),
+    "Dense with LoRA": (lambda: _keras(_L.Dense(2, name="odd"),
+                                       after=lambda layer: layer.enable_lora(2)), "LoRA"),
+    "in a graph": (lambda: (lambda a, b: keras.Model([a, b], _L.Add()([_L.Dense(
+        2, kernel_constraint="non_neg", name="odd")(a), _L.Dense(2)(b)])))(
+        keras.Input((3,)), keras.Input((3,))), "kernel_constraint"),
+}
+
+
+@pytest.mark.parametrize("case", TRAINING_ONLY)
+def test_to_reference_refuses_a_training_only_option_naming_layer_and_option(case: str) -> None:
+    build, option = TRAINING_ONLY[case]
+    with pytest.raises(TypeError, match=rf"^to_reference: layer \d+ \(odd\) has .*"
+                                        rf"{option}.*inference=True"):
+        tf_impl.to_reference(build())
+
+
+def _lora_trained(layer: keras.Layer) -> None:
+    layer.enable_lora(2)
+    layer.lora_kernel_b.assign(np.ones((2, 2)))  # as after training: the update is not 0
+
+
+INFERENCE = {case: TRAINING_ONLY[case][0] for case in (
+    "Dense kernel constraint", "Conv2D L2 kernel regulariser", "LSTM recurrent constraint",
+    "a frozen BatchNormalization", "in a graph")}
+INFERENCE["Dense with trained LoRA"] = lambda: _keras(_L.Dense(2), after=_lora_trained)
+
+
+@pytest.mark.parametrize("case", INFERENCE)
+def test_to_reference_for_inference_drops_the_option_and_computes_the_same(case: str) -> None:
+    model = INFERENCE[case]()
+    x = [np.random.default_rng(0).normal(size=(2, *t.shape[1:])).astype("float32")
+         for t in model.inputs]
+    x = x if len(x) > 1 else x[0]
+    spec = tf_impl.to_reference(model, inference=True)
+    np.testing.assert_allclose(spec.forward(x), keras.ops.convert_to_numpy(model(x)),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["chain", "graph"])
+def test_the_port_drops_a_training_only_option_and_says_so_in_the_layers_row(
+        graph: bool) -> None:
+    a = keras.Input((3,))
+    h = _L.Dense(2, kernel_constraint="non_neg", name="odd")(a)
+    model = keras.Model(a, _L.Add()([h, _L.Dense(2)(a)]) if graph else h)
+    report = porting.port(model, other_dtype=False).report
+    row = next(row for row in report.as_dict()["layers"] if row["layer"] == "odd")
+    assert report.ok and row["note"] == "dropped, training-only: kernel_constraint=NonNeg()"
+
+
+POLICIES = {
+    "float16": lambda: _keras(_L.Dense(2, dtype="float16", name="odd")),
+    "bfloat16": lambda: _keras(_L.Dense(2, dtype="bfloat16", name="odd")),
+    "mixed_float16": lambda: _keras(_L.Dense(2, dtype="mixed_float16", name="odd")),
+}
+
+
+@pytest.mark.parametrize("case", POLICIES)
+def test_to_reference_refuses_another_dtype_policy_by_name(case: str) -> None:
+    with pytest.raises(TypeError, match=rf"^to_reference: layer 0 \(odd\) .*{case}"):
+        tf_impl.to_reference(POLICIES[case]())
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras's own quantize call
+def test_to_reference_refuses_a_quantized_layer_by_name() -> None:
+    model = _keras(_L.Dense(2, name="odd"), after=lambda layer: layer.quantize("int8"))
+    with pytest.raises(TypeError, match=r"^to_reference: layer 0 \(odd\) is quantized"):
+        tf_impl.to_reference(model, inference=True)
