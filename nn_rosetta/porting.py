@@ -864,7 +864,7 @@ def port_to_keras(module: nn.Module, example_input: object | None = None, *,
     not fix it. Layers on feature maps (channels-first in torch) do not port this way yet.
     """
     try:
-        spec = torch_impl.to_reference(module, input_shape=input_shape)
+        spec = torch_impl.to_reference(module, input_shape=input_shape, inference=True)
     except (TypeError, ValueError) as error:
         raise type(error)(f"port_to_keras: {error}") from None
     if not isinstance(spec, reference.Sequential):

@@ -107,6 +107,11 @@ def as_array(value: object, where: str, what: str) -> np.ndarray:
     except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
         raise ValueError(f"{where}: {what} must be a rectangular array, got a ragged nested "
                          "sequence (its rows differ in length)") from None
+    except (TypeError, RuntimeError) as error:  # an array-like that refuses: a torch tensor
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else \
+            type(error).__name__  # that requires grad ("use tensor.detach()")
+        raise TypeError(f"{where}: {what} cannot be read as a NumPy array ({type_name(value)}: "
+                        f"{reason})") from None
 
 
 def as_numeric_array(value: object, where: str, what: str) -> np.ndarray:

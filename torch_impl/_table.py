@@ -73,6 +73,8 @@ class Translation:
     and ``feature_map`` whether that input is a feature map (channels-first in torch).
     ``starts``: the module classes a group of this kind can begin with (the walker asks
     only those rows). ``template``: the port's code, ``None`` where the kind does not port.
+    ``frozen``: the parameters ``build`` freezes (``requires_grad=False``) to compute the
+    spec's training (an LSTM's second bias); ``to_reference`` refuses any other frozen one.
     """
 
     kind: str
@@ -80,6 +82,7 @@ class Translation:
     read: Callable[[Sequence[nn.Module], int, Context], Read]
     starts: tuple[type[nn.Module], ...]
     template: Template | None = None
+    frozen: tuple[str, ...] = ()
 
 
 _TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}

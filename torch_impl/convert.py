@@ -33,9 +33,10 @@ from operator import attrgetter
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 import reference
-from reference._validation import as_dtype, as_shape, check_copy_fits
+from reference._validation import as_dtype, as_flag, as_shape, check_copy_fits
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import activations, convolution, graphs, layers, normalization, sequences
 from torch_impl._inputs import check_readable
@@ -220,8 +221,46 @@ def _modules(module: nn.Module, positions: range) -> list[nn.Module]:
         else [module]
 
 
+def training_options(module: nn.Module) -> list[str]:
+    """What ``module`` itself (not its children) carries that acts only in training and
+    that the spec does not model, as text: a parameter frozen with ``requires_grad=False``
+    (the spec trains every parameter; but those the kind's translation freezes itself, an
+    LSTM's ``bias_hh_l0``) and a parametrization
+    (``torch.nn.utils.parametrizations.weight_norm``, ``spectral_norm``, ``orthogonal``:
+    the tensor read is the one it computes, in the module's mode; training moves the
+    factors it computes it from)."""
+    row = next((row for row in TRANSLATIONS.values() if isinstance(module, row.starts)), None)
+    found = [f"requires_grad=False on {name}"
+             for name, parameter in module.named_parameters(recurse=False)
+             if not parameter.requires_grad and name not in (row.frozen if row else ())]
+    if parametrize.is_parametrized(module):
+        found += [f"a parametrization of {name} (" + ", ".join(
+            type(step).__name__.strip("_") for step in module.parametrizations[name]) + ")"
+            for name in module.parametrizations]
+    return found
+
+
+def check_training_options(where: str, module: object, inference: object) -> None:
+    """Refuse a module holding :func:`training_options` anywhere, naming it and the
+    option, unless ``inference`` (True or False) says they are to be dropped."""
+    if as_flag(where, "inference", inference) or not isinstance(module, nn.Module):
+        return
+    for name, child in module.named_modules():
+        if "parametrizations." in name:  # a parametrization's own modules: named above
+            continue
+        options = training_options(child)
+        if options:
+            raise TypeError(f"{where}: {f'module {name}' if name else 'the module'} "
+                            f"({type(child).__name__}) has {', '.join(options)}, which the "
+                            "spec does not model: it acts only in training, so training the "
+                            "spec model would differ from training this one. Undo it "
+                            "(requires_grad_(True), parametrize.remove_parametrizations), or "
+                            "pass inference=True to convert for inference only, dropping it")
+
+
 def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
-                 input_shapes: Sequence | None = None, dtype: object = None
+                 input_shapes: Sequence | None = None, dtype: object = None,
+                 inference: bool = False
                  ) -> reference.Sequential | reference.layers.Layer | reference.Model:
     """The spec model equal to a torch ``nn.Sequential`` (one built by
     :func:`from_reference`, or one a torch user writes; see the module docstring).
@@ -235,7 +274,13 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
     alone): torch keeps none there, a module computes in its input's dtype, while a spec
     Sequential has one; None reads it as float64, the spec's default. For a module with
     parameters their dtype is the model's, and ``dtype``, if given, must be it.
+    ``inference``: what a module carries that acts only in training and that the spec does
+    not model (``torch_impl._inputs.training_options``: a parameter with
+    ``requires_grad=False``, a parametrization such as ``weight_norm``) is refused by name
+    unless True, when it is dropped: the spec model computes the same outputs (a
+    parametrized weight as computed in the module's mode), but training it would differ.
     """
+    check_training_options("to_reference", module, inference)
     if input_shape is not None:
         input_shape = as_shape("to_reference", "input_shape", input_shape, any_length=True)
     dtype = None if dtype is None else as_dtype(dtype, "to_reference")

@@ -271,6 +271,10 @@ def _read_embedding(modules: Sequence[nn.Module], i: int, place: Context
                                          dtype=numpy_dtype(embedding.weight)), 1
 
 
+# The second bias of an RNN or LSTM, which from_reference freezes at 0 (see _recurrent)
+ONE_BIAS = ("bias_hh_l0", "bias_hh_l0_reverse")
+
+
 def _recurrent(layer: reference.sequences._Recurrent, context: Context, *,
                bidirectional: bool = False) -> list[nn.Module]:
     kind = type(layer).__name__
@@ -283,7 +287,7 @@ def _recurrent(layer: reference.sequences._Recurrent, context: Context, *,
     if kind != "GRU":  # the GRU's b_hh is Keras's too
         # One bias, as Keras trains it: b_hh stays 0. Trained too, it would move the sum
         # b_ih + b_hh by 2ηg per SGD step where Keras's bias moves by ηg.
-        for name in ("bias_hh_l0", "bias_hh_l0_reverse")[:1 + bidirectional]:
+        for name in ONE_BIAS[:1 + bidirectional]:
             getattr(rnn, name).requires_grad_(False)
     return [rnn, RecurrentOutput(last_step=not layer.return_sequences)]
 
@@ -454,9 +458,11 @@ TRANSLATIONS = (
     Translation("Embedding", _embedding, _read_embedding, (nn.Embedding,),
                 Template("nn.Embedding({input_dim}, {output_dim})", arguments=_embedding_fields)),
     Translation("SimpleRNN", _recurrent, _read_recurrent, (nn.RNN,),
-                _recurrent_template("nn.RNN", "Keras's batches are (N, T, features)")),
+                _recurrent_template("nn.RNN", "Keras's batches are (N, T, features)"),
+                frozen=ONE_BIAS),
     Translation("LSTM", _recurrent, _read_recurrent, (nn.LSTM,),
-                _recurrent_template("nn.LSTM", "Keras's batches are (N, T, features)")),
+                _recurrent_template("nn.LSTM", "Keras's batches are (N, T, features)"),
+                frozen=ONE_BIAS),
     Translation("GRU", _recurrent, _read_recurrent, (nn.GRU,),
                 _recurrent_template("nn.GRU", "(N, T, features) as Keras; gates reordered "
                                               "(z, r, h) → (r, z, n)")),

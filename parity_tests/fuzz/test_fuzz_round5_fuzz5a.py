@@ -3,13 +3,17 @@ configured as outside users configure them.
 
 * A masked NumPy array (``np.ma``) is refused by name wherever the project takes arrays:
   ``np.asarray`` keeps a masked array's data, masked entries included, and drops its
-  mask without a word (``reference._validation.as_array``).
+  mask without a word (``reference._validation.as_array``). So is an array-like that
+  refuses to become an array (a torch tensor that requires grad, given to the spec or TF).
 * ``tf_impl.to_reference`` refuses, naming the layer and the option, a Keras layer's
   options that act only in training and that the spec does not model (constraints,
   activity and other regularisers, LoRA, ``trainable=False``): training the spec model
   would differ. ``inference=True`` drops them, the outputs unchanged, and the port does
   so, saying it in the layer's row of its report. A layer of another dtype policy
   (float16, bfloat16, int8-quantized) is refused by name.
+* ``torch_impl.to_reference`` does the same for a torch module's: a parameter with
+  ``requires_grad=False``, a parametrization (``weight_norm``, ``spectral_norm``,
+  ``orthogonal``); ``nn_rosetta.port_to_keras`` drops them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import pytest
+import torch
+from torch import nn
+from torch.nn.utils import parametrizations
 
 import reference
 import tf_impl
@@ -86,6 +93,27 @@ MASKED: dict[str, tuple[Callable[[], object], str]] = {
 def test_a_masked_array_is_refused_by_name(case: str) -> None:
     call, where = MASKED[case]
     with pytest.raises(TypeError, match=rf"^{where}\b.*masked array"):
+        call()
+
+
+def _needs_grad() -> torch.Tensor:
+    return torch.ones(4, 3, dtype=torch.float64, requires_grad=True)
+
+
+UNREADABLE: dict[str, tuple[Callable[[], object], str]] = {
+    "spec fit": (lambda: reference.training.fit(_dense(), _needs_grad(), _x(4, 2)), "fit"),
+    "spec loss": (lambda: reference.losses.mean_squared_error(_needs_grad(), _x(4, 3)),
+                  "mean_squared_error"),
+    "tf fit": (lambda: tf_impl.fit(tf_impl.from_reference(_dense()), _needs_grad(), _x(4, 2)),
+               "fit"),
+}
+
+
+@pytest.mark.parametrize("case", UNREADABLE)
+def test_an_array_like_numpy_cannot_read_is_refused_by_name(case: str) -> None:
+    call, where = UNREADABLE[case]
+    with pytest.raises(TypeError, match=rf"^{where}: .* cannot be read as a NumPy array "
+                                        r"\(torch\.Tensor: .*requires grad"):
         call()
 
 
@@ -200,3 +228,45 @@ def test_to_reference_refuses_a_quantized_layer_by_name() -> None:
     model = _keras(_L.Dense(2, name="odd"), after=lambda layer: layer.quantize("int8"))
     with pytest.raises(TypeError, match=r"^to_reference: layer 0 \(odd\) is quantized"):
         tf_impl.to_reference(model, inference=True)
+
+
+def _frozen_linear() -> nn.Linear:
+    linear = nn.Linear(4, 2)
+    linear.bias.requires_grad_(False)
+    return linear
+
+
+# torch modules set up as users set them up: (the module, the option as the error names it)
+TORCH_TRAINING_ONLY: dict[str, tuple[Callable[[], nn.Module], str]] = {
+    "a frozen bias": (_frozen_linear, "requires_grad=False on bias"),
+    "weight_norm": (lambda: parametrizations.weight_norm(nn.Linear(4, 2)),
+                    r"parametrization of weight \(WeightNorm\)"),
+    "spectral_norm": (lambda: parametrizations.spectral_norm(nn.Linear(4, 2)),
+                      r"parametrization of weight \(SpectralNorm\)"),
+    "orthogonal": (lambda: parametrizations.orthogonal(nn.Linear(4, 4)),
+                   r"parametrization of weight \(Orthogonal\)"),
+}
+
+
+@pytest.mark.parametrize("case", TORCH_TRAINING_ONLY)
+def test_torch_to_reference_refuses_a_training_only_option_naming_module_and_option(
+        case: str) -> None:
+    build, option = TORCH_TRAINING_ONLY[case]
+    with pytest.raises(TypeError, match=rf"^to_reference: module 1 \(\w+\) has (a )?{option}.*"
+                                        "inference=True"):
+        torch_impl.to_reference(nn.Sequential(nn.Tanh(), build()))
+
+
+@pytest.mark.parametrize("case", TORCH_TRAINING_ONLY)
+def test_torch_to_reference_for_inference_drops_the_option_and_computes_the_same(
+        case: str) -> None:
+    module = nn.Sequential(TORCH_TRAINING_ONLY[case][0]()).double().eval()
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    spec = torch_impl.to_reference(module, inference=True)
+    with torch.no_grad():
+        np.testing.assert_allclose(spec.forward(x), module(torch.from_numpy(x)).numpy(),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_the_port_to_keras_drops_a_frozen_parameter() -> None:
+    assert porting.port_to_keras(nn.Sequential(_frozen_linear())).report.ok
