@@ -364,6 +364,15 @@ def as_flag(where: str, what: str, value: object) -> bool:
     return bool(value)
 
 
+def _finite(value: numbers.Real) -> bool:
+    """``math.isfinite``, False for an integer too large for a float (10**400), where
+    ``math.isfinite`` raises ``OverflowError``."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_real(where: str, what: str, value: object, low: float = 0.0,
                high: float = math.inf, *, low_open: bool = False,
                high_open: bool = False) -> None:
@@ -377,7 +386,7 @@ def check_real(where: str, what: str, value: object, low: float = 0.0,
     else:
         shown = "a finite number"
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or \
-            not math.isfinite(value) or value < low or value > high or \
+            not _finite(value) or value < low or value > high or \
             (low_open and value == low) or (high_open and value == high):
         raise ValueError(f"{where}: {what} must be {shown}, got {value!r}")
 

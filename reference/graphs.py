@@ -360,6 +360,13 @@ class Model:
                              f"{[t.name for t in tensors]}, got {count}")
         return list(given)
 
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        """A spec model is no layer: Keras calls a model on a tensor to nest it in a graph
+        and on a batch to run it; here neither (Python's own "not callable" names nothing)."""
+        raise TypeError(f"{type(self).__name__}: a spec model is not called: on arrays, call "
+                        "forward(x); in a graph (reference.Model), a model does not nest as a "
+                        "layer: call its layers one by one on the graph's tensors")
+
     def forward(self, inputs: object, *, training: bool = False) -> np.ndarray | list:
         """The outputs for ``inputs`` (an array per :func:`Input`, in the order of
         ``inputs``; a bare array for a model of one input). ``training`` reaches every

@@ -284,19 +284,25 @@ def starting_point(where: str, x0: object, learning_rate: object, precision: obj
     return {"x0": as_float_tensor(x0, None, where, "x0")}
 
 
-def hyperparameters(where: str, **arguments: Any) -> None:
-    """An optimizer builder's parameters, an iterable of tensors (``model.parameters()``:
-    torch's own message for None is Python's "not iterable"); its hyper-parameters finite
-    and in range (the framework would take a NaN learning rate, and Keras a negative
-    one); its switches True or False."""
+def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
+    """An optimizer builder's parameters, a non-empty iterable of tensors
+    (``model.parameters()``: torch's own message for None is Python's "not iterable", for
+    none "optimizer got an empty parameter list"), read once into a list; its
+    hyper-parameters finite and in range (the framework would take a NaN learning rate,
+    and Keras a negative one); its switches True or False."""
     params = arguments["params"]
     if isinstance(params, torch.Tensor | str | bytes) or not isinstance(params, Iterable):
         raise TypeError(f"{where}: params must be an iterable of tensors, such as "
                         f"model.parameters(); got {type(params).__name__}")
+    params = list(params)  # a generator (model.parameters()) is read once, here
+    if not params:
+        raise ValueError(f"{where}: params is empty: the model has no parameters to train "
+                         "(a module without weights, or a generator already read)")
     check_hyperparameters(where, **{name: value for name, value in arguments.items()
                                     if name in HYPERPARAMETERS})
     check_optimizer_switches(where, arguments.get("momentum", 0.0),
                              **{name: arguments[name] for name in SWITCHES if name in arguments})
+    return {"params": params}
 
 
 def perceptron_weights(where: str, learning_rate: object, weights: object,

@@ -5,6 +5,11 @@ configured as outside users configure them.
   ``np.asarray`` keeps a masked array's data, masked entries included, and drops its
   mask without a word (``reference._validation.as_array``). So is an array-like that
   refuses to become an array (a torch tensor that requires grad, given to the spec or TF).
+* A hyper-parameter that is an integer too large for a float (10**400) is refused by
+  name (``math.isfinite`` raised ``OverflowError``); a torch optimizer builder given no
+  parameters too (torch's "optimizer got an empty parameter list" named neither).
+* A spec model called as Keras calls one (on a graph's tensor to nest it, on a batch) is
+  refused by name: it is not a layer.
 * ``tf_impl.to_reference`` refuses, naming the layer and the option, a Keras layer's
   options that act only in training and that the spec does not model (constraints,
   activity and other regularisers, LoRA, ``trainable=False``): training the spec model
@@ -115,6 +120,44 @@ def test_an_array_like_numpy_cannot_read_is_refused_by_name(case: str) -> None:
     with pytest.raises(TypeError, match=rf"^{where}: .* cannot be read as a NumPy array "
                                         r"\(torch\.Tensor: .*requires grad"):
         call()
+
+
+CALLED = {
+    "Sequential on a tensor": (lambda: _dense()(reference.Input((3,))), "Sequential"),
+    "Model on a tensor": (lambda: _graph()(reference.Input((3,))), "Model"),
+    "Model on a batch": (lambda: _graph()(_x()), "Model"),
+}
+
+
+@pytest.mark.parametrize("case", CALLED)
+def test_a_spec_model_called_like_a_layer_is_refused_by_name(case: str) -> None:
+    call, where = CALLED[case]
+    with pytest.raises(TypeError, match=rf"^{where}: a spec model is not called"):
+        call()
+
+
+HUGE = {
+    "spec SGD": (lambda: reference.optimizers.SGD(learning_rate=10**400), "SGD"),
+    "spec Adam": (lambda: reference.optimizers.Adam(epsilon=10**400), "Adam"),
+    "torch SGD": (lambda: torch_impl.optimizers.SGD([torch.zeros(2, requires_grad=True)],
+                                                    learning_rate=10**400), "SGD"),
+    "tf SGD": (lambda: tf_impl.optimizers.SGD(learning_rate=10**400), "SGD"),
+    "spec schedule": (lambda: reference.schedules.ExponentialDecay(10**400, 10, 0.9),
+                      "ExponentialDecay"),
+}
+
+
+@pytest.mark.parametrize("case", HUGE)
+def test_a_hyperparameter_too_large_for_a_float_is_refused_by_name(case: str) -> None:
+    call, where = HUGE[case]
+    with pytest.raises(ValueError, match=rf"^{where}: \w+ must be a finite number"):
+        call()
+
+
+@pytest.mark.parametrize("params", [[], iter([])], ids=["list", "iterator"])
+def test_a_torch_optimizer_without_parameters_is_refused_by_name(params: object) -> None:
+    with pytest.raises(ValueError, match=r"^SGD: params is empty"):
+        torch_impl.optimizers.SGD(params)
 
 
 def _keras(layer: keras.Layer, shape: tuple[int, ...] = (3,), dtype: str = "float32",
