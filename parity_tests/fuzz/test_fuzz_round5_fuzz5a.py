@@ -16,6 +16,9 @@ configured as outside users configure them.
   would differ. ``inference=True`` drops them, the outputs unchanged, and the port does
   so, saying it in the layer's row of its report. A layer of another dtype policy
   (float16, bfloat16, int8-quantized) is refused by name.
+* A Keras Dense first on a sequence (``keras.Input((T, F))``) acts at every step: the
+  spec model is its TimeDistributed, taking (N, T, F) as the Keras model does (it was a
+  spec Dense taking (N, F) only); on an image it is refused by name.
 * ``torch_impl.to_reference`` does the same for a torch module's: a parameter with
   ``requires_grad=False``, a parametrization (``weight_norm``, ``spectral_norm``,
   ``orthogonal``); ``nn_rosetta.port_to_keras`` drops them.
@@ -218,6 +221,24 @@ def test_to_reference_refuses_a_training_only_option_naming_layer_and_option(cas
     with pytest.raises(TypeError, match=rf"^to_reference: layer \d+ \(odd\) has .*"
                                         rf"{option}.*inference=True"):
         tf_impl.to_reference(build())
+
+
+@pytest.mark.parametrize("layers", [[_L.Dense(2)], [_L.Dense(5, activation="relu"), _L.Dense(2)],
+                                    [_L.Dense(2), _L.Flatten(), _L.Dense(1)]],
+                         ids=["Dense", "two Dense", "then Flatten"])
+def test_a_keras_dense_on_a_sequence_reads_as_the_spec_model_of_the_same_input(
+        layers: list) -> None:
+    model = keras.Sequential([keras.Input((4, 3)), *layers])
+    x = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    spec = tf_impl.to_reference(model)
+    np.testing.assert_allclose(spec.forward(x), keras.ops.convert_to_numpy(model(x)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_a_keras_dense_on_an_image_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match=r"^to_reference: layer 0 \(odd\) is a Dense on inputs "
+                                        r"of per-sample shape \(4, 4, 3\)"):
+        tf_impl.to_reference(_keras(_L.Dense(2, name="odd"), (4, 4, 3)))
 
 
 def _lora_trained(layer: keras.Layer) -> None:
