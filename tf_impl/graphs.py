@@ -53,6 +53,13 @@ def from_reference(model: reference.Model) -> keras.Model:
         as the spec model's: one (N, *shape) array per Input, one per output.
     """
     dtype, places, tensors = model.dtype.name, graph_contexts(model), {}
+    for kind, name in [*(("Input", t.name) for t in model.inputs),
+                       *(("layer", node.name) for node in model.nodes)]:
+        # keras.Input refuses a '/' in its own words, naming neither; a layer's name is
+        # set below, past Keras's check, and would nest its weights' paths
+        if "/" in name:
+            raise ValueError(f"from_reference: {kind} {name!r} holds '/', which Keras "
+                             "refuses in a name (it separates name scopes); rename it")
     for tensor in model.inputs:
         tensors[id(tensor)] = keras.Input(
             tensor.shape, name=tensor.name,

@@ -19,6 +19,8 @@ configured as outside users configure them.
 * A Keras Dense first on a sequence (``keras.Input((T, F))``) acts at every step: the
   spec model is its TimeDistributed, taking (N, T, F) as the Keras model does (it was a
   spec Dense taking (N, F) only); on an image it is refused by name.
+* ``tf_impl.from_reference`` refuses a spec graph whose Input or layer name holds '/'
+  by name (Keras's own error named neither the function nor the graph).
 * ``torch_impl.to_reference`` does the same for a torch module's: a parameter with
   ``requires_grad=False``, a parametrization (``weight_norm``, ``spectral_norm``,
   ``orthogonal``); ``nn_rosetta.port_to_keras`` drops them.
@@ -239,6 +241,16 @@ def test_a_keras_dense_on_an_image_is_refused_by_name() -> None:
     with pytest.raises(TypeError, match=r"^to_reference: layer 0 \(odd\) is a Dense on inputs "
                                         r"of per-sample shape \(4, 4, 3\)"):
         tf_impl.to_reference(_keras(_L.Dense(2, name="odd"), (4, 4, 3)))
+
+
+@pytest.mark.parametrize(("layer", "given"), [("dé/nse", "a"), ("dense", "in/put")],
+                         ids=["layer", "Input"])
+def test_tf_from_reference_refuses_a_slash_in_a_graphs_names_by_name(layer: str,
+                                                                       given: str) -> None:
+    a = reference.Input((3,), name=given)
+    graph = reference.Model(a, reference.Dense(3, 2, name=layer)(a))
+    with pytest.raises(ValueError, match=r"^from_reference: (layer|Input) '.*/.*' holds '/'"):
+        tf_impl.from_reference(graph)
 
 
 def _lora_trained(layer: keras.Layer) -> None:
