@@ -243,17 +243,17 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None, inference: bool
         return spec, [(spec, model, Context(_single_shape(spec), layer=spec))]
     _chain(model)
     groups = _read(_layers(model), inference)
-    first = groups[0][0]
-    given = tuple(model.input_shape[1:]) if model.built else None
-    if isinstance(first, reference.Dense) and given is not None and len(given) > 1:
+    spec_layers = [layer for layer, _ in groups]
+    given = tuple(model.input_shape[1:]) if model.built else ()
+    if spec_layers and isinstance(spec_layers[0], reference.Dense) and len(given) > 1:
         # Keras's Dense acts on the last axis of any input; the spec's takes (N, in), and a
         # sequence (N, T, in) through TimeDistributed
         if len(given) > 2:
             raise TypeError(f"to_reference: layer 0 ({groups[0][1][0].name}) is a Dense on "
                             f"inputs of per-sample shape {given}; the spec's Dense takes "
                             "(N, features), or (N, T, features) as a TimeDistributed")
-        first = reference.sequences.TimeDistributed(first)
-    spec_layers = time_distributed([first, *(layer for layer, _ in groups[1:])])
+        spec_layers[0] = reference.sequences.TimeDistributed(spec_layers[0])
+    spec_layers = time_distributed(spec_layers)
     if input_shape is None and model.built and not isinstance(spec_layers[0], reference.Dense):
         input_shape = tuple(model.input_shape[1:])
     try:

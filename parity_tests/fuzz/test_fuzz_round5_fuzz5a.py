@@ -15,15 +15,15 @@ configured as outside users configure them.
   activity and other regularisers, LoRA, ``trainable=False``): training the spec model
   would differ. ``inference=True`` drops them, the outputs unchanged, and the port does
   so, saying it in the layer's row of its report. A layer of another dtype policy
-  (float16, bfloat16, int8-quantized) is refused by name.
+  (float16, bfloat16, int8-quantized) is refused by name. ``torch_impl.to_reference``
+  does the same for a torch module's: a parameter with ``requires_grad=False``, a
+  parametrization (``weight_norm``, ``spectral_norm``, ``orthogonal``);
+  ``nn_rosetta.port_to_keras`` drops them.
 * A Keras Dense first on a sequence (``keras.Input((T, F))``) acts at every step: the
   spec model is its TimeDistributed, taking (N, T, F) as the Keras model does (it was a
   spec Dense taking (N, F) only); on an image it is refused by name.
 * ``tf_impl.from_reference`` refuses a spec graph whose Input or layer name holds '/'
   by name (Keras's own error named neither the function nor the graph).
-* ``torch_impl.to_reference`` does the same for a torch module's: a parameter with
-  ``requires_grad=False``, a parametrization (``weight_norm``, ``spectral_norm``,
-  ``orthogonal``); ``nn_rosetta.port_to_keras`` drops them.
 """
 
 from __future__ import annotations
