@@ -296,7 +296,9 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     and its first layer does not fix it. Anything without a spec counterpart is refused
     by name. A functional model that is not a chain becomes a spec graph
     (``reference.Model``, ``tf_impl.graphs``). A model nested in a ``keras.Sequential``
-    is inlined first, as in a functional model (``tf_impl.graphs.flatten``).
+    is inlined first, as in a functional model (``tf_impl.graphs.flatten``). A Dense first
+    on a sequence (``keras.Input((T, F))``), which Keras applies at every step, reads as
+    the spec's ``TimeDistributed``.
 
     ``inference``: a layer's options that act only in training and that the spec does
     not model (:func:`training_options`: constraints, activity and other regularisers,
