@@ -168,9 +168,15 @@ def _columns(text: str) -> int:
 
 
 def _path(text: str) -> Path:
-    """A path argument: an empty one is refused (``Path("")`` is the current folder)."""
+    """A path argument: an empty one is refused (``Path("")`` is the current folder), and
+    one through a symbolic link that leads nowhere, naming the link (the system's error
+    names neither it nor the argument)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    from reference._files import dangling_link
+
+    if (link := dangling_link(text)) is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {link}")
     return Path(text)
 
 

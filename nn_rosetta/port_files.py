@@ -39,6 +39,7 @@ files with others nor deletes someone else's.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -53,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from reference._files import dangling_link
 from reference._validation import as_flag, check_memory, check_path
 
 CONFIG = "config.json"
@@ -93,7 +95,8 @@ def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipI
     ``.keras`` file at ``path``, after the checks in the module's docstring."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise KerasFileError(f"{path}: no such file")
+        link = dangling_link(path)
+        raise KerasFileError(f"{path}: no such file" + (f": {link}" if link else ""))
     if not os.path.isfile(path):
         raise KerasFileError(f"{path}: not a file (a .keras model file is a zip archive)")
     if os.path.getsize(path) == 0:
@@ -144,9 +147,9 @@ def weights_limit(model: Any) -> int:
     return COPIES * array_bytes(model) + OVERHEAD + COPIES * PER_VARIABLE * len(model.weights)
 
 
-def _sizes(config: dict, path: str) -> tuple[int, int]:
-    """The bytes of the model ``config`` describes, and :func:`weights_limit` of it,
-    without allocating a single array of it.
+def _sizes(config: dict, path: str) -> tuple[int, int, Shapes]:
+    """The bytes of the model ``config`` describes, :func:`weights_limit` of it and its
+    :func:`owned_shapes`, without allocating a single array of it.
 
     The architecture is rebuilt (``safe_mode=True``) inside ``keras.StatelessScope(
     initialize_variables=False)``, which makes each variable with its shape and leaves
@@ -172,6 +175,7 @@ def _sizes(config: dict, path: str) -> tuple[int, int]:
                     keras.StatelessScope(initialize_variables=False):
                 architecture = keras.saving.deserialize_keras_object(config, safe_mode=True)
             found["sizes"] = array_bytes(architecture), weights_limit(architecture)
+            found["shapes"] = owned_shapes(architecture)
         except Exception as error:  # any failure to rebuild it from the file's description
             found["error"] = error
 
@@ -182,7 +186,76 @@ def _sizes(config: dict, path: str) -> tuple[int, int]:
         error = found["error"]
         raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
                              f"({type(error).__name__}: {error})")
-    return found["sizes"]
+    return (*found["sizes"], found["shapes"])
+
+
+Shapes = dict[str, list[list[tuple[int, ...]]]]
+
+
+def owned_shapes(model: Any) -> Shapes:
+    """The shapes of ``model``'s variables by the name of the layer that owns them: for
+    each layer of that name (a nested model may repeat one), its variables' shapes in the
+    layer's order, the order Keras stores them in. (A variable's ``path`` names its layer
+    last; the folders before it depend on how the model was built, so only that is kept.)
+    """
+    by_layer: dict[str, list[tuple[int, ...]]] = {}
+    for variable in model.weights:
+        by_layer.setdefault(variable.path.rpartition("/")[0], []).append(tuple(variable.shape))
+    shapes: Shapes = {}
+    for owner, owned in by_layer.items():
+        shapes.setdefault(owner.rpartition("/")[2], []).append(owned)
+    return shapes
+
+
+def stored_shapes(file: Any) -> Shapes:
+    """The shapes of the arrays in a Keras weights file (an open ``h5py.File``) by the name
+    of the layer that owns them, as :func:`owned_shapes`: each layer's group holds a
+    ``vars`` group named after the layer (its ``name`` attribute) with its arrays "0",
+    "1", ...; a nested layer's group lies inside its owner's."""
+    import h5py
+
+    shapes: Shapes = {}
+    pending = [file]
+    while pending:  # a loop, not recursion: the groups may nest deep in a hostile file
+        group = pending.pop()
+        for key, item in group.items():
+            if not isinstance(item, h5py.Group):
+                continue
+            name = item.attrs.get("name") if key == "vars" else None
+            if isinstance(name, bytes):
+                name = name.decode("utf-8", "replace")
+            arrays = sorted((k for k in item if k.isdigit()), key=int)
+            if isinstance(name, str) and arrays:
+                shapes.setdefault(name, []).append(
+                    [tuple(getattr(item[k], "shape", ())) for k in arrays])
+            if key != "vars":
+                pending.append(item)
+    return shapes
+
+
+def _shape_mismatch(path: str, member: zipfile.ZipInfo, expected: Shapes) -> str | None:
+    """The first layer whose arrays in the weights member differ in shape (or number)
+    from the model's, as a sentence; ``None`` if all agree or the member is unreadable.
+    The member is read whole into memory: :func:`load` has bounded its size."""
+    import h5py
+
+    if not member.filename.endswith(".h5"):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = _read_bounded(archive, member, member.file_size, path)
+        with h5py.File(io.BytesIO(data), "r") as file:
+            stored = stored_shapes(file)
+    except (KerasFileError, OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return None
+    for layer, shapes in expected.items():
+        found = stored.get(layer, [])
+        if sorted(found) != sorted(shapes):  # one layer of the name: as Keras orders them
+            want, have = (shapes, found) if len(shapes) > 1 or len(found) > 1 else \
+                (shapes[0], found[0] if found else "none")
+            return (f"layer {layer!r} expects arrays of shapes {want} (from {CONFIG}); "
+                    f"{member.filename} stores {have}")
+    return None
 
 
 def _class_names(config: Any) -> set[str]:
@@ -212,7 +285,7 @@ def load(path: str | os.PathLike) -> Any:
                              "--stubs); if you trust the file, load it in Python "
                              "(keras.saving.load_model(path, safe_mode=False)) and call "
                              "nn_rosetta.porting.port(model, stubs=True)")
-    needed, limit = _sizes(config, path)
+    needed, limit, shapes = _sizes(config, path)
     if needed > weights.file_size:  # the weights member holds every array, uncompressed
         raise KerasFileError(f"{path}: {CONFIG} describes a model of {needed} bytes of "
                              f"weights, but {weights.filename} declares only "
@@ -230,6 +303,10 @@ def load(path: str | os.PathLike) -> Any:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras's reader: h5py, zip and JSON errors of every kind
+        mismatch = _shape_mismatch(path, weights, shapes)
+        if mismatch is not None:  # Keras's own message prints the variables' values
+            raise KerasFileError(f"{path}: the weights do not fit the model: {mismatch}"
+                                 ) from None
         raise KerasFileError(f"{path}: Keras could not read the model "
                              f"({type(error).__name__}: {error})") from None
 
@@ -242,7 +319,8 @@ def read_example(path: str | os.PathLike) -> np.ndarray | dict[str, np.ndarray]:
     unpickled."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ValueError(f"--input {path}: no such file")
+        link = dangling_link(path)
+        raise ValueError(f"--input {path}: no such file" + (f": {link}" if link else ""))
     if zipfile.is_zipfile(path):
         return _read_archive(path)
     try:
@@ -318,6 +396,9 @@ def write_folder(directory: str | os.PathLike, files: dict[str, Callable[[str], 
                               f"({', '.join(foreign[:5])}); nothing written or deleted, even "
                               "with force")
     parent = target.absolute().parent
+    if (link := dangling_link(target)) is not None:  # mkdir said only "File exists"
+        raise FileNotFoundError(f"{target}: the folder to write into goes through a link "
+                                f"that leads nowhere: {link}; nothing written")
     if not parent.is_dir():
         existing = next(p for p in (parent, *parent.parents) if p.exists())
         if not existing.is_dir():  # mkdir said only "File exists"

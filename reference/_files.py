@@ -18,14 +18,37 @@ class WeightFileError(ValueError):
     expected model; or a weight file that could not be written."""
 
 
+def dangling_link(path: str | os.PathLike) -> str | None:
+    """Where ``path`` goes through a symbolic link that leads nowhere (its target is
+    missing, or links loop), said as a phrase ("/a/b is a symbolic link to /gone, which
+    does not exist"); ``None`` otherwise. The operating system says only "No such file"
+    or "File exists" of such a path, naming neither the link nor its target."""
+    absolute = os.path.abspath(os.fspath(path))
+    parts = absolute.split(os.sep)
+    for end in range(2, len(parts) + 1):
+        here = os.sep.join(parts[:end])
+        if os.path.islink(here) and not os.path.exists(here):
+            try:
+                target = os.readlink(here)
+            except OSError:  # removed meanwhile
+                return None
+            return f"{here} is a symbolic link to {target}, which does not exist"
+        if not os.path.lexists(here):  # nothing below a missing folder is a link
+            return None
+    return None
+
+
 def check_regular_file(path: str | os.PathLike) -> None:
     """A weight file to read is a regular file: a folder, a device (``/dev/zero`` never
     ends, and a zip reader reads it into memory) or a pipe (which blocks until someone
-    writes) is refused before it is opened. A path that cannot be read is left to the
-    reader's own message."""
+    writes) is refused before it is opened, and so is a path through a symbolic link that
+    leads nowhere (:func:`dangling_link`). Any other path that cannot be read is left to
+    the reader's own message."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
+        if (link := dangling_link(path)) is not None:
+            raise WeightFileError(f"{path}: cannot be read: {link}") from None
         return
     if not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else \
@@ -46,6 +69,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     folder, name = os.path.split(os.path.abspath(path))
     if os.path.isdir(path):
         raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
+    if not os.path.isdir(folder) and (link := dangling_link(folder)) is not None:
+        raise WeightFileError(f"{path}: cannot write: {link}")
     if not os.path.isdir(folder):
         raise WeightFileError(f"{path}: cannot write: the folder {folder} does not exist")
     suffix = "".join(part for part in (".weights.h5", ".npz", ".pt") if name.endswith(part))
