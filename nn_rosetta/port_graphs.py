@@ -33,6 +33,7 @@ import json
 import keyword
 import re
 import textwrap
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,9 @@ from torch_impl.convert import TRANSLATIONS
 
 CLASS_NAME = "Net"
 _RESERVED = {"self", "torch", "nn", "F", CLASS_NAME}
+# nn.Module's names, an instance's too: a layer named "training" (set in Module.__init__)
+# would replace the flag, and torch refuses the assignment
+MODULE_NAMES = frozenset(dir(nn.Module()))
 
 # -- merge expressions ---------------------------------------------------------------------
 
@@ -138,11 +142,20 @@ def merge_expression(layer: Any, context: Context, operands: list[str]) -> tuple
 
 # -- the generated code --------------------------------------------------------------------
 
+def python_name(name: str) -> str:
+    """A Keras name as a Python name: NFKC-normalised first, as Python reads identifiers
+    (``ﬁ`` is read as ``fi``: kept, two layers "ﬁ" and "fi" would be one attribute), any
+    character an identifier cannot hold as ``_``, ``_`` at either end dropped; "layer"
+    when nothing is left. It may still start with a digit or be a keyword."""
+    name = unicodedata.normalize("NFKC", name)
+    return "".join(c if f"a{c}".isidentifier() else "_" for c in name).strip("_") or "layer"
+
+
 def identifier(name: str, taken: set[str]) -> str:
     """A Python identifier for a Keras name, not in ``taken`` (and added to it):
     ``dense_1`` stays, ``conv 2d`` → ``conv_2d``, ``1_conv`` → ``layer_1_conv``."""
-    attr = re.sub(r"\W", "_", name).strip("_") or "layer"
-    if attr[0].isdigit() or keyword.iskeyword(attr) or hasattr(nn.Module, attr) or \
+    attr = python_name(name)
+    if not attr.isidentifier() or keyword.iskeyword(attr) or attr in MODULE_NAMES or \
             attr in _RESERVED or hasattr(builtins, attr):  # no shadowed sum or input
         attr = f"layer_{attr}"
     base, k = attr, 1

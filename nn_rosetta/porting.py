@@ -32,6 +32,7 @@ import functools
 import importlib.util
 import json
 import keyword
+import math
 import os
 import re
 from collections.abc import Callable
@@ -57,6 +58,7 @@ from reference._validation import (
     as_index_array,
     check_array_within,
     check_copy_fits,
+    check_memory,
     check_shape,
 )
 from reference.layouts import LAYOUTS, contexts
@@ -153,11 +155,16 @@ class LayerParity:
         return not self.compared or self.error <= self.rtol
 
     def as_dict(self) -> dict[str, Any]:
-        """The row as JSON data (a stub's errors, not measured, as ``null``)."""
+        """The row as JSON data: a stub's errors, not measured, as ``null``, and so is an
+        error that is no number (NaN or inf in the weights or the input; JSON has none)."""
         measured = self.compared
+
+        def number(value: float) -> float | None:
+            return value if measured and math.isfinite(value) else None
+
         return {"layer": self.layer, "kind": self.kind,
-                "max_abs_error": self.max_abs_error if measured else None,
-                "error": self.error if measured else None, "rtol": self.rtol,
+                "max_abs_error": number(self.max_abs_error),
+                "error": number(self.error), "rtol": self.rtol,
                 "worst": None if self.worst is None else list(self.worst),
                 "compared": measured, "ok": self.ok,
                 **({"dtype": self.dtype} if self.dtype else {}),
@@ -307,14 +314,13 @@ def _check_layers(keras_model: object) -> list[keras.Layer]:
 
 
 def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
-    """The Keras layers that make each spec layer (an activation layer joins its Dense)."""
-    groups: list[list[keras.Layer]] = []
-    for layer in layers:
-        if isinstance(layer, _JOINS_PREVIOUS) and groups:
-            groups[-1].append(layer)
-        else:
-            groups.append([layer])
-    return groups
+    """The Keras layers that make each spec layer, as ``tf_impl.to_reference`` reads them
+    (an activation layer joins a linear Dense or convolution before it; after a Dropout
+    or a Flatten it is a layer of its own)."""
+    try:
+        return [made for _, made in tf_convert._read(layers)]
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"port: {error}") from None
 
 
 def _tf_kernel(group: list[keras.Layer]) -> bool:
@@ -327,8 +333,8 @@ def _tf_kernel(group: list[keras.Layer]) -> bool:
 
 def _attribute(name: str, taken: set[str]) -> str:
     """A Python attribute for a Keras layer name: ``dense_1`` stays, ``conv 2d`` → conv_2d."""
-    attr = re.sub(r"\W", "_", name).strip("_") or "layer"
-    if attr[0].isdigit() or keyword.iskeyword(attr) or hasattr(nn.Module, attr):
+    attr = port_graphs.python_name(name)
+    if not attr.isidentifier() or keyword.iskeyword(attr) or attr in port_graphs.MODULE_NAMES:
         attr = f"layer_{attr}"
     base, k = attr, 1
     while attr in taken:
@@ -396,12 +402,29 @@ def _permute(rank: int, to_channels_first: bool,
     return _Line(f"x = x.permute{axes}", f"{first} → {last}: {why}")
 
 
+def _reads_torch_order(spec: reference.Sequential, k: int, found: list) -> bool:
+    """Whether the layers after the Flatten at ``k`` may take torch's flattened order
+    ((c, h, w)): the next layer with weights is a Dense whose rows the weight tables
+    permute (``reference.layouts``, its context's ``flattened_from``), and every layer
+    before it acts on each entry alike (no weights, the shape kept: Dropout, an
+    activation). Anything else (the model's output, a BatchNormalization, a Reshape)
+    reads the order itself and needs Keras's."""
+    for j in range(k + 1, len(spec.layers)):
+        layer = spec.layers[j]
+        if isinstance(layer, reference.layers.Dense):
+            return found[j].flattened_from is not None
+        if layer.parameter_names or spec.shapes[j] != spec.shapes[j + 1]:
+            return False
+    return False
+
+
 def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> list[_Step]:
     taken: set[str] = set()
     steps = []
     channels_first, flattened = False, None  # torch's layout of x, as the code runs
+    found = contexts(spec.layers, spec.input_shape)
     for k, (layer, name, context, tf_kernel) in enumerate(zip(
-            spec.layers, names, contexts(spec.layers, spec.input_shape), tf64, strict=True)):
+            spec.layers, names, found, tf64, strict=True)):
         template = TEMPLATES[type(layer).__name__]
         shape, out = spec.shapes[k], spec.shapes[k + 1]
         try:
@@ -415,6 +438,11 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
             channels_first = True
         elif len(shape) > 1 and layout == "last" and channels_first:
             forward.append(_permute(len(shape), to_channels_first=False))
+            channels_first = False
+        elif isinstance(layer, reference.layers.Flatten) and channels_first and \
+                len(shape) > 1 and not _reads_torch_order(spec, k, found):
+            forward.append(_permute(len(shape), False, "flattened in Keras's order, which "
+                                                       "the layers after it read"))
             channels_first = False
         attr, init = None, None
         if template.module is not None:
@@ -754,8 +782,57 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
     return ported
 
 
+def _check_structure(keras_model: object) -> None:
+    """A model the port can read: a graph of layers (a subclassed ``keras.Model`` is
+    Python code, with no ``inputs``), with its inputs and outputs a tensor or a list."""
+    if not isinstance(keras_model, keras.Model) or isinstance(keras_model, keras.Sequential):
+        return
+    name = f"model {keras_model.name!r}"
+    try:
+        inputs, outputs = keras_model.input, keras_model.output
+    except (AttributeError, ValueError):
+        raise TypeError(f"port: {name} (a {type(keras_model).__name__}) is a subclassed "
+                        "keras.Model, whose call is Python code the port cannot read; it "
+                        "ports a keras.Sequential or a functional keras.Model(inputs, outputs)"
+                        ) from None
+    for what, value in (("inputs", inputs), ("outputs", outputs)):
+        if isinstance(value, dict):
+            raise TypeError(f"port: {name} has its {what} as a dict ({', '.join(value)}); the "
+                            f"port takes {what} as one tensor or a list: rebuild it as "
+                            "keras.Model(model.inputs, model.outputs) (a list, in that order)")
+
+
+def _check_example_memory(keras_model: object, example_input: object | None) -> None:
+    """The report runs every layer on the example batch, in Keras and in torch, float32
+    and float64: a batch whose outputs outgrow memory (10⁹ rows of a read-only
+    ``np.broadcast_to`` view take 16 bytes) is refused before either model runs, not
+    left to NumPy's MemoryError inside a Keras layer. Each layer's output counts once per
+    model and dtype; an axis of any length as :data:`EXAMPLE_LENGTH`."""
+    if example_input is None or not isinstance(keras_model, keras.Model):
+        return
+    values = example_input.values() if isinstance(example_input, dict) else \
+        example_input if isinstance(example_input, list | tuple) and \
+        len(getattr(keras_model, "inputs", None) or ()) > 1 else [example_input]
+    try:
+        rows = max((np.shape(value)[0] for value in values if np.ndim(value) > 0), default=0)
+    except ValueError:  # ragged lists: the checks of the example name them
+        return
+    per_sample = 0
+    for layer in keras_model.layers:
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # a layer never called on a symbolic input
+            continue
+        per_sample += sum(math.prod(n or EXAMPLE_LENGTH for n in tensor.shape[1:])
+                          for tensor in outputs)
+    check_memory("port", f"the layers' outputs on example_input's {rows} rows, in Keras and "
+                 "torch, float32 and float64", rows * max(per_sample, 1) * 24)
+
+
 def _port(keras_model: keras.Model, example_input: object | None, stubs: bool) -> Ported:
     """:func:`port` without the rows in the other dtype."""
+    _check_structure(keras_model)
+    _check_example_memory(keras_model, example_input)
     if isinstance(keras_model, keras.Model):
         keras_model = tf_graphs.flatten(keras_model, "port")  # nested models inlined
         foreign = stubs and any(map(port_graphs.is_foreign, keras_model.layers))
