@@ -326,6 +326,26 @@ class _Writer:
             needs.setdefault(tensor.name, set()).add(False)
         return needs
 
+    def _reads_torch_order(self, name: str) -> bool:
+        """Whether a reader of the Flatten ``name`` takes torch's flattened order
+        ((c, h, w)): a Dense whose rows the weight tables permute (its context's
+        ``flattened_from``), reached through layers that act on each entry alike (no
+        weights, the shape kept). Where none does, the Flatten keeps Keras's order, which
+        an output, a BatchNormalization or a Reshape reads; where one does and another
+        reader needs Keras's, the merge's refusal or the report's row names it."""
+        for node in self.model.nodes:
+            if not any(tensor.name == name for tensor in node.inputs):
+                continue
+            layer = node.layer
+            if isinstance(layer, reference.layers.Dense):
+                if self.contexts[node.name].flattened_from is not None:
+                    return True
+            elif not (layer.merges or layer.parameter_names) and \
+                    tuple(node.shape) == tuple(node.inputs[0].shape) and \
+                    self._reads_torch_order(node.name):
+                return True
+        return False
+
     def argument(self, tensor: SymbolicTensor) -> str:
         var = identifier(tensor.name, self.taken)
         self.add(tensor.name, TorchTensor(var, len(tensor.shape)))
@@ -399,6 +419,9 @@ class _Writer:
         layout = template.layout_of(layer)
         current = self.tensors[source.name]
         wanted = current.channels_first if layout == "any" else layout == "channels"
+        if isinstance(layer, reference.layers.Flatten) and not self._reads_torch_order(
+                node.name):  # flattened in Keras's order, which the layers after it read
+            wanted = False
         given = self.take(source.name, wanted)
         var = identifier(self.local(node.name), self.taken)
         attr = None
@@ -406,7 +429,8 @@ class _Writer:
             attr = var
             self.attributes[node.name] = attr
             note = template.note.format(**fields).strip("; ")
-            if layer.parameter_names and context.flattened_from is not None and \
+            if isinstance(layer, reference.layers.Dense) and \
+                    context.flattened_from is not None and \
                     len(context.flattened_from) > 1:  # the weights that the order reaches
                 note = "columns permuted: torch flattens " + (
                     "(c, h, w), Keras (h, w, c)" if len(context.flattened_from) == 3 else

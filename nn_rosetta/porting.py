@@ -448,7 +448,8 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
         if template.module is not None:
             attr = _attribute(name, taken)
             note = template.note.format(**fields).strip("; ")
-            if layer.parameter_names and context.flattened_from is not None and \
+            if isinstance(layer, reference.layers.Dense) and \
+                    context.flattened_from is not None and \
                     len(context.flattened_from) > 1:  # the weights that the order reaches
                 note = "columns permuted: torch flattens " + (
                     "(c, h, w), Keras (h, w, c)" if len(context.flattened_from) == 3 else

@@ -38,12 +38,24 @@ def dangling_link(path: str | os.PathLike) -> str | None:
     return None
 
 
+def check_name(path: str | os.PathLike) -> None:
+    """A weight file's path names a file: not empty (``""`` is no file; the system's
+    error named nothing) and without a NUL character (Python's "embedded null byte")."""
+    text = os.fspath(path)
+    if not text:
+        raise WeightFileError("the path is empty; give the name of a weight file")
+    if "\0" in text:
+        raise WeightFileError(f"{text!r}: a path cannot hold a NUL character")
+
+
 def check_regular_file(path: str | os.PathLike) -> None:
     """A weight file to read is a regular file: a folder, a device (``/dev/zero`` never
     ends, and a zip reader reads it into memory) or a pipe (which blocks until someone
     writes) is refused before it is opened, and so is a path through a symbolic link that
-    leads nowhere (:func:`dangling_link`). Any other path that cannot be read is left to
-    the reader's own message."""
+    leads nowhere (:func:`dangling_link`), and an empty one or one holding NUL
+    (:func:`check_name`). Any other path that cannot be read is left to the reader's own
+    message."""
+    check_name(path)
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -63,8 +75,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     file system) and keeps ``path``'s suffix (Keras insists on ``.weights.h5``). It is
     ``fsync``-ed before the move, so a crash cannot leave a renamed but empty file. On
     any failure, an interruption included, the temporary file is removed and ``path`` is
-    untouched.
+    untouched. The temporary name keeps at most 64 characters of ``path``'s: a name near
+    the system's limit (255 bytes) is written, one beyond it refused by name.
     """
+    check_name(path)
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))
     if os.path.isdir(path):
@@ -74,8 +88,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     if not os.path.isdir(folder):
         raise WeightFileError(f"{path}: cannot write: the folder {folder} does not exist")
     suffix = "".join(part for part in (".weights.h5", ".npz", ".pt") if name.endswith(part))
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}",
-                                         dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{name[:64]}.", suffix=f".tmp{suffix}",
+                                             dir=folder)
+    except OSError as error:  # a read-only or full file system
+        raise WeightFileError(f"{path}: could not be written ({error})") from error
     os.close(handle)
     try:
         write(temporary)
