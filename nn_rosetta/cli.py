@@ -180,6 +180,18 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+MAX_NAME = 200  # longer than any concept or framework name; difflib is quadratic in it
+
+
+def _name(text: str) -> str:
+    """A concept or cheat-sheet name: at most :data:`MAX_NAME` characters (a 100 000
+    character name took minutes of near-miss suggestions)."""
+    if len(text) > MAX_NAME:
+        raise argparse.ArgumentTypeError(f"a name of at most {MAX_NAME} characters, got "
+                                         f"{len(text)}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nn-rosetta", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,14 +201,14 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="every concept with its parity status")
     show = commands.add_parser("show", help="one concept in NumPy, PyTorch and TensorFlow")
-    show.add_argument("concept")
+    show.add_argument("concept", type=_name)
     show.add_argument("--width", type=_columns, default=None,
                       help="columns to fit (default: the terminal's width)")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="highlight the code (auto: when writing to a terminal)")
     sheet = commands.add_parser("cheatsheet", aliases=["bridge"],
                                 help="Keras/TensorFlow names beside PyTorch's, with the spec's")
-    sheet.add_argument("name", nargs="?", help="only the rows about this name")
+    sheet.add_argument("name", nargs="?", type=_name, help="only the rows about this name")
     sheet.add_argument("--width", type=_columns, default=None,
                        help="columns to fit (default: the terminal's width)")
     commands.add_parser("notes", help="the source notes that the note numbers refer to")
@@ -303,7 +315,21 @@ def run(args: argparse.Namespace, summary: parity.Summary | None) -> int:
     return 0
 
 
+def _readable_output() -> None:
+    """Standard output that cannot encode the tables' characters (σ, →, ✓ under LANG=C or
+    PYTHONIOENCODING=latin-1) writes them as "?" instead of stopping on
+    UnicodeEncodeError."""
+    stream = sys.stdout
+    if stream is None or not hasattr(stream, "reconfigure"):
+        return
+    try:
+        "σ→✓─│".encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _readable_output()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:  # bare `nn-rosetta`: what it can do
@@ -318,8 +344,13 @@ def main(argv: list[str] | None = None) -> int:
                          f"({type(error).__name__}: {error})")
     try:
         code = run(args, summary)
-        sys.stdout.flush()
+        if sys.stdout is not None:  # closed (`nn-rosetta list >&-`): print wrote nothing
+            sys.stdout.flush()
     except BrokenPipeError:  # the reader left (`nn-rosetta list | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # a full disk (> /dev/full), a closed descriptor
+        print(f"nn-rosetta: could not write the output ({error})", file=sys.stderr)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing at exit
+        return 1
     return code

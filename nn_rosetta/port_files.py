@@ -318,6 +318,8 @@ def read_example(path: str | os.PathLike) -> np.ndarray | dict[str, np.ndarray]:
     declared size checked against what the archive holds before it is read; never
     unpickled."""
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path):  # a folder, /dev/zero, a pipe
+        raise ValueError(f"--input {path}: not a file (a .npy or .npz of arrays)")
     if not os.path.isfile(path):
         link = dangling_link(path)
         raise ValueError(f"--input {path}: no such file" + (f": {link}" if link else ""))
