@@ -20,6 +20,7 @@ else from the docs' committed snapshot.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import os
 import shutil
@@ -351,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as error:  # a full disk (> /dev/full), a closed descriptor
         print(f"nn-rosetta: could not write the output ({error})", file=sys.stderr)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing at exit
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # no descriptor
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # none at exit
         return 1
     return code

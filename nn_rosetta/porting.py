@@ -654,7 +654,8 @@ def _keras_inputs(keras_model: keras.Model, example_input: object | None,
     """The report's example batch in ``dtype``, one array per Keras input in Keras's
     order: the one given (checked by the port already), or the port's draw (random normal
     in the model's dtype, seed 0; integers below the table's size for an input that an
-    Embedding reads, which stay integers)."""
+    Embedding reads, which stay integers; an axis of any length :data:`EXAMPLE_LENGTH`
+    long)."""
     names = [tensor.name for tensor in keras_model.inputs]
     rows = {name: layer.input_dim for layer in keras_model.layers
             if isinstance(layer, keras.layers.Embedding)
@@ -667,9 +668,11 @@ def _keras_inputs(keras_model: keras.Model, example_input: object | None,
         return [np.asarray(x) if name in rows else np.asarray(x, dtype)
                 for name, x in zip(names, given, strict=True)]
     rng = np.random.default_rng(0)
-    return [rng.integers(0, rows[name], (4, *tensor.shape[1:])) if name in rows else
-            rng.standard_normal((4, *tensor.shape[1:])).astype(model_dtype).astype(dtype)
-            for name, tensor in zip(names, keras_model.inputs, strict=True)]
+    shapes = {name: (4, *example_shape(tuple(tensor.shape[1:])))  # any length: the port's
+              for name, tensor in zip(names, keras_model.inputs, strict=True)}
+    return [rng.integers(0, rows[name], shapes[name]) if name in rows else
+            rng.standard_normal(shapes[name]).astype(model_dtype).astype(dtype)
+            for name in names]
 
 
 def other_dtype_rows(keras_model: keras.Model, module: nn.Module, model_dtype: str,

@@ -124,6 +124,7 @@ def atomically(model_kind: tuple[type, str], finish: Callable[[str], None] | Non
             if ready is not None:
                 ready(save.__name__, model)
             check_path(save.__name__, path)
+            check_name(path)
             if not os.fspath(path).endswith(suffix):
                 raise WeightFileError(f"{path}: the name of this kind of weight file must end "
                                       f"in {suffix}")
