@@ -76,7 +76,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     ``fsync``-ed before the move, so a crash cannot leave a renamed but empty file. On
     any failure, an interruption included, the temporary file is removed and ``path`` is
     untouched. The temporary name keeps at most 64 characters of ``path``'s: a name near
-    the system's limit (255 bytes) is written, one beyond it refused by name.
+    the system's limit (255 bytes) is written, one beyond it refused by name. A ``path``
+    that is a symbolic link is replaced by the file, its target left as it was (a
+    documented limitation: ``os.replace`` moves onto the link itself).
     """
     check_name(path)
     path = os.fspath(path)
