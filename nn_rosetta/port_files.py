@@ -178,18 +178,41 @@ def _sizes(config: dict, path: str) -> tuple[int, int, Shapes]:
             found["shapes"] = owned_shapes(architecture)
         except Exception as error:  # any failure to rebuild it from the file's description
             found["error"] = error
+            found["layer"] = _first_bad_layer(config)
 
     thread = threading.Thread(target=rebuild, name="nn-rosetta: size the .keras model")
     thread.start()
     thread.join()
     if "error" in found:
         error = found["error"]
+        where = found["layer"] or f"{type(error).__name__}: {error}"
         raise KerasFileError(f"{path}: {CONFIG} does not rebuild into a Keras model "
-                             f"({type(error).__name__}: {error})")
+                             f"({where})")
     return (*found["sizes"], found["shapes"])
 
 
 Shapes = dict[str, list[list[tuple[int, ...]]]]
+
+
+def _first_bad_layer(config: dict) -> str | None:
+    """The first layer of a model's ``config`` that does not rebuild on its own, with
+    Keras's reason ("layer 'fc' (Dense): TypeError: ..."): Keras's message for the whole
+    model ("Sequential could not be deserialized properly") names none. ``None`` when
+    each layer rebuilds alone (the fault is in how they connect). Run inside the
+    rebuild's scope: nothing is allocated."""
+    import keras
+
+    layers = config.get("config", {}).get("layers") if isinstance(config, dict) else None
+    for entry in layers if isinstance(layers, list) else []:
+        try:
+            keras.saving.deserialize_keras_object(entry, safe_mode=True)
+        except Exception as error:  # the layer's own constructor's or Keras's refusal
+            inner = entry.get("config") if isinstance(entry, dict) else None
+            name = inner.get("name") if isinstance(inner, dict) else None
+            kind = entry.get("class_name") if isinstance(entry, dict) else None
+            reason = str(error).rpartition("Exception encountered: ")[2]  # past the config
+            return f"layer {name!r} ({kind}): {type(error).__name__}: {reason}"
+    return None
 
 
 def owned_shapes(model: Any) -> Shapes:

@@ -130,8 +130,8 @@ def test_a_report_with_nan_errors_is_written_as_json() -> None:
     assert (data["layers"][0]["error"], data["ok"]) == (None, False)
 
 
-def _wrong_shapes_file(keras, folder: Path) -> Path:
-    """A .keras file whose config says Dense 'head' has 4 units over weights of 2."""
+def _wrong_shapes_file(keras, folder: Path, units: object = 4) -> Path:
+    """A .keras file whose config gives Dense 'head' ``units`` over weights of 2."""
     L = keras.layers
     keras.Sequential([keras.Input((3,)), L.Dense(3, name="body"),
                       L.Dense(2, name="head")]).save(folder / "ok.keras")
@@ -143,7 +143,7 @@ def _wrong_shapes_file(keras, folder: Path) -> Path:
                 text = json.loads(data)
                 for layer in text["config"]["layers"]:
                     if layer["config"].get("name") == "head":
-                        layer["config"]["units"] = 4
+                        layer["config"]["units"] = units
                 data = json.dumps(text).encode()
             out.writestr(info.filename, data)
     return path
@@ -157,6 +157,19 @@ def test_weights_that_do_not_fit_the_config_name_the_layer_and_shapes(keras, tmp
     assert str(error.value) == (
         f"{path}: the weights do not fit the model: layer 'head' expects arrays of shapes "
         "[(3, 4), (4,)] (from config.json); model.weights.h5 stores [(3, 2), (2,)]")
+
+
+def test_a_config_that_does_not_rebuild_names_the_layer_and_keras_reason(keras,
+                                                                         tmp_path) -> None:
+    """Keras's message for the model ('Sequential could not be deserialized properly',
+    then the whole config) named no layer."""
+    path = _wrong_shapes_file(keras, tmp_path, units="2")
+    with pytest.raises(port_files.KerasFileError) as error:
+        port_files.load(path)
+    assert str(error.value) == (
+        f"{path}: config.json does not rebuild into a Keras model (layer 'head' (Dense): "
+        "TypeError: Received an invalid value for `units`, expected a positive integer. "
+        "Received: units=2)")
 
 
 def _spec() -> reference.Sequential:
