@@ -318,7 +318,7 @@ def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
     (an activation layer joins a linear Dense or convolution before it; after a Dropout
     or a Flatten it is a layer of its own)."""
     try:
-        return [made for _, made in tf_convert._read(layers)]
+        return [made for _, made in tf_convert._read(layers, inference=True)]
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {error}") from None
 

@@ -75,7 +75,9 @@ def as_float_tensor(value: object, dtype: torch.dtype | None, where: str,
                             "change of precision is visible")
         return value
     array = as_float_array(value, None if dtype is None else _NUMPY[dtype], where, what)
-    return torch.tensor(array)  # a copy: keeps the dtype, the shape (0-d too) and the data safe
+    # a copy, C-ordered (torch takes no negative stride): keeps the dtype, the shape (0-d
+    # too) and the caller's data safe
+    return torch.from_numpy(array.copy())
 
 
 def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
@@ -84,8 +86,11 @@ def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
     array = as_numeric_array(value, where, what)
-    # a read-only array (np.broadcast_to, a TF tensor's): torch would share it and warn
-    return torch.as_tensor(array if array.flags.writeable else array.copy())
+    # torch shares an array's memory, which it will not for a read-only array
+    # (np.broadcast_to, a TF tensor's: it warns) or one with a negative stride (x[::-1]:
+    # it refuses): those are copied
+    shareable = array.flags.writeable and all(stride >= 0 for stride in array.strides)
+    return torch.as_tensor(array if shareable else array.copy())
 
 
 # -- conversion -----------------------------------------------------------------------------

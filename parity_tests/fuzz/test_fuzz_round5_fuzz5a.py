@@ -24,6 +24,8 @@ configured as outside users configure them.
   spec Dense taking (N, F) only); on an image it is refused by name.
 * ``tf_impl.from_reference`` refuses a spec graph whose Input or layer name holds '/'
   by name (Keras's own error named neither the function nor the graph).
+* A NumPy array with a negative stride (``x[::-1]``) given to torch_impl's fit or losses
+  is read as its copy (torch's "At least one stride … is negative" named neither).
 """
 
 from __future__ import annotations
@@ -346,3 +348,18 @@ def test_torch_to_reference_for_inference_drops_the_option_and_computes_the_same
 
 def test_the_port_to_keras_drops_a_frozen_parameter() -> None:
     assert porting.port_to_keras(nn.Sequential(_frozen_linear())).report.ok
+
+
+@pytest.mark.parametrize("entry", ["fit", "loss"])
+def test_torch_impl_reads_a_reversed_array_as_its_copy(entry: str) -> None:
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((8, 2))[::-1], rng.standard_normal((8, 1))[::-1]
+    if entry == "loss":
+        results = [torch_impl.losses.mean_squared_error(y, x[:, :1]).item()
+                   for x, y in ((X, Y), (X.copy(), Y.copy()))]
+    else:
+        spec = reference.Sequential([reference.Dense(2, 1)], seed=0)
+        results = [torch_impl.fit(torch_impl.from_reference(spec), x, y,
+                                  optimizer=reference.optimizers.SGD(0.1), batch_size=4).loss
+                   for x, y in ((X, Y), (X.copy(), Y.copy()))]
+    assert results[0] == results[1]
