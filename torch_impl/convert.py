@@ -279,6 +279,12 @@ def to_reference(module: nn.Module, *, input_shape: Sequence[int] | None = None,
     ``requires_grad=False``, a parametrization such as ``weight_norm``) is refused by name
     unless True, when it is dropped: the spec model computes the same outputs (a
     parametrized weight as computed in the module's mode), but training it would differ.
+
+    Not seen: hooks registered on a module (``register_forward_hook``,
+    ``register_forward_pre_hook``, and the global ones of ``torch.nn.modules.module``).
+    torch lists them only in private attributes, which this project does not read, so a
+    hook that changes an output is not in the spec model: write that computation as a
+    module of its own instead.
     """
     check_training_options("to_reference", module, inference)
     if input_shape is not None:
