@@ -85,10 +85,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     folder, name = os.path.split(os.path.abspath(path))
     if os.path.isdir(path):
         raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
-    if not os.path.isdir(folder) and (link := dangling_link(folder)) is not None:
-        raise WeightFileError(f"{path}: cannot write: {link}")
     if not os.path.isdir(folder):
-        raise WeightFileError(f"{path}: cannot write: the folder {folder} does not exist")
+        missing = dangling_link(folder) or f"the folder {folder} does not exist"
+        raise WeightFileError(f"{path}: cannot write: {missing}")
     suffix = "".join(part for part in (".weights.h5", ".npz", ".pt") if name.endswith(part))
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{name[:64]}.", suffix=f".tmp{suffix}",
