@@ -35,6 +35,12 @@ class Record:
     detail: str = ""
 
 
+def _floats(array: np.ndarray) -> bool:
+    """Whether ``array`` is a float array with an axis (a 0-d value came through
+    ``.item()`` or ``float()``, which keep no dtype)."""
+    return bool(array.ndim) and np.issubdtype(array.dtype, np.floating)
+
+
 class Comparison(AssertionError):
     """A parity failure, carrying every message of the case."""
 
@@ -56,6 +62,14 @@ class Recorder:
         actual, expected = np.asarray(actual), np.asarray(expected)
         if actual.shape != expected.shape:
             detail = f"shape {actual.shape} from {self.key['framework']}, spec {expected.shape}"
+            passed, error = False, float("inf")
+        elif kind in ("output", "gradient") and _floats(actual) and \
+                actual.dtype != self.key["dtype"]:
+            # a mirror's tensor in another precision is silently different, equal numbers
+            # or not (the spec's may be float64 in a float32 case: finite differences need
+            # it; histories of losses and learning rates are Python floats in every package)
+            detail = f"dtype {actual.dtype} from {self.key['framework']} in a " \
+                     f"{self.key['dtype']} case"
             passed, error = False, float("inf")
         else:
             error = tol.error(actual, expected)

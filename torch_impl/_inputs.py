@@ -122,6 +122,10 @@ def _as_float(where: str, what: str, t: torch.Tensor, dtype: torch.dtype | None)
 
 
 def _within(where: str, what: str, t: torch.Tensor, low: float, high: float) -> None:
+    if t.is_meta:  # shapes without values: torch's own NotImplementedError otherwise
+        raise ValueError(f"{where}: {what} is a tensor on the meta device (a shape, no "
+                         f"values), and {where} checks its values lie in [{low}, {high}]; "
+                         "give a tensor with data")
     t = t.detach()
     if t.dtype in (torch.uint16, torch.uint32, torch.uint64):  # torch compares none of
         check_array_within(where, what, t.cpu().numpy(), low, high)  # them ("lt_cpu")
