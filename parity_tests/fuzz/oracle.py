@@ -62,6 +62,9 @@ def assert_same(spec: Outcome, mirror: Outcome, dtype: np.dtype, what: str) -> N
     expected = np.asarray(spec.value, np.float64)
     actual = np.asarray(mirror.value, np.float64)
     assert actual.shape == expected.shape, what
+    spec_dtype, mirror_dtype = _float_dtype(spec.value), _float_dtype(mirror.value)
+    assert spec_dtype == mirror_dtype, f"{what}: the mirror computes in {mirror_dtype}, " \
+                                       f"the spec in {spec_dtype}"
     assert np.array_equal(np.isnan(actual), np.isnan(expected)), \
         f"{what}: NaN where the spec has none, or none where it has: {actual} vs {expected}"
     finite = np.isfinite(expected) & np.isfinite(actual)
@@ -69,3 +72,10 @@ def assert_same(spec: Outcome, mirror: Outcome, dtype: np.dtype, what: str) -> N
                                                                  f"{expected}"
     error = tolerance(dtype, "loss").error(actual[finite], expected[finite])
     assert error <= tolerance(dtype, "loss").rtol, f"{what}: {actual} vs {expected}"
+
+
+def _float_dtype(value: object) -> np.dtype | None:
+    """The float dtype of an array or tensor with an axis; None for anything else (a
+    Python float, a 0-d value read with ``.item()``, integers)."""
+    array = np.asarray(value)
+    return array.dtype if array.ndim and np.issubdtype(array.dtype, np.floating) else None

@@ -3,10 +3,12 @@ earlier rounds reached only through a framework's own message."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 import torch_impl
+from parity_tests.fuzz.oracle import Outcome, assert_same
 
 VALUE_CHECKED = ["sparse_categorical_cross_entropy", "sparse_categorical_cross_entropy_with_logits",
                  "binary_cross_entropy", "categorical_cross_entropy"]
@@ -32,3 +34,12 @@ def test_a_loss_without_value_checks_computes_a_meta_result_as_torch_does() -> N
     checks shapes only, and returns the meta scalar F.mse_loss gives."""
     loss = torch_impl.losses.mean_squared_error(*_meta_pair("mean_squared_error"))
     assert loss.is_meta and loss.shape == ()
+
+
+def test_the_oracle_fails_a_mirror_that_computes_in_another_precision() -> None:
+    """Equal numbers in float64 where the spec gave float32 are a silently different
+    result (tf_impl's MaxPool2D once): the oracle compares dtypes as well as values."""
+    spec = np.linspace(-1.0, 1.0, 4, dtype=np.float32)
+    with pytest.raises(AssertionError, match="computes in float64, the spec in float32"):
+        assert_same(Outcome(value=spec), Outcome(value=torch.from_numpy(spec.astype(np.float64))),
+                    np.dtype(np.float32), "MaxPool2D")
