@@ -34,6 +34,9 @@ from nn_rosetta.parity import DTYPES
 
 def _summary(report: Path | None) -> parity.Summary | None:
     if report is not None:
+        if report.exists() and not report.is_file():  # a pipe's read would wait forever
+            raise ValueError("a directory" if report.is_dir() else
+                             "not a regular file (a device, a pipe or a socket)")
         return parity.read_report(report)
     checkout = Path(__file__).resolve().parent.parent  # the source tree, when run from it
     return parity.latest(Path.cwd()) or parity.latest(checkout)

@@ -75,16 +75,24 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     file system) and keeps ``path``'s suffix (Keras insists on ``.weights.h5``). It is
     ``fsync``-ed before the move, so a crash cannot leave a renamed but empty file. On
     any failure, an interruption included, the temporary file is removed and ``path`` is
-    untouched. The temporary name keeps at most 64 characters of ``path``'s: a name near
-    the system's limit (255 bytes) is written, one beyond it refused by name. A ``path``
-    that is a symbolic link is replaced by the file, its target left as it was (a
-    documented limitation: ``os.replace`` moves onto the link itself).
+    untouched. A ``path`` that is a device, a pipe or a socket, or a link to one, is
+    refused: the move would replace ``/dev/null`` itself (run as root). The temporary
+    name keeps at most 64 characters of ``path``'s: a name near the system's limit (255
+    bytes) is written, one beyond it refused by name. A ``path`` that is a symbolic link
+    to a file is replaced by the file, its target left as it was (a documented
+    limitation: ``os.replace`` moves onto the link itself).
     """
     check_name(path)
     path = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
+    with contextlib.suppress(OSError):  # a path that does not exist yet is written
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise WeightFileError(f"{path}: is a directory; give the path of a file to write")
+        if not stat.S_ISREG(mode):  # the move would replace /dev/null itself, or a pipe
+            raise WeightFileError(f"{path}: is not a regular file (a device, a pipe or a "
+                                  "socket), which a save would replace; give the path of a "
+                                  "file to write")
     if not os.path.isdir(folder):
         missing = dangling_link(folder) or f"the folder {folder} does not exist"
         raise WeightFileError(f"{path}: cannot write: {missing}")

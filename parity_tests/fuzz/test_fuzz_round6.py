@@ -3,12 +3,21 @@ earlier rounds reached only through a framework's own message."""
 
 from __future__ import annotations
 
+import os
+import socket
+import stat
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+import reference
+import tf_impl
 import torch_impl
+from nn_rosetta import cli
 from parity_tests.fuzz.oracle import Outcome, assert_same
+from reference.weights import WeightFileError
 
 VALUE_CHECKED = ["sparse_categorical_cross_entropy", "sparse_categorical_cross_entropy_with_logits",
                  "binary_cross_entropy", "categorical_cross_entropy"]
@@ -43,3 +52,51 @@ def test_the_oracle_fails_a_mirror_that_computes_in_another_precision() -> None:
     with pytest.raises(AssertionError, match="computes in float64, the spec in float32"):
         assert_same(Outcome(value=spec), Outcome(value=torch.from_numpy(spec.astype(np.float64))),
                     np.dtype(np.float32), "MaxPool2D")
+
+
+def _special(tmp_path: Path, kind: str) -> Path:
+    """A pipe, a socket, or a link to a pipe, inside ``tmp_path`` (never /dev itself: a
+    save that replaced /dev/null would break the machine)."""
+    path = tmp_path / f"{kind}.weights.h5"
+    if kind == "socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        server.close()
+    else:
+        os.mkfifo(tmp_path / "pipe")
+        if kind == "pipe":
+            os.replace(tmp_path / "pipe", path)
+        else:
+            path.symlink_to(tmp_path / "pipe")
+    return path
+
+
+def _save(package: str, path: Path) -> None:
+    spec = reference.Sequential([reference.Dense(3, 2)], input_shape=(3,))
+    if package == "reference":
+        reference.weights.save_weights(spec, path)
+    elif package == "torch_impl":
+        torch_impl.save_weights(torch_impl.from_reference(spec), path)
+    else:
+        tf_impl.save_weights(tf_impl.from_reference(spec), path)
+
+
+@pytest.mark.parametrize("kind", ["pipe", "socket", "link to a pipe"])
+@pytest.mark.parametrize("package", ["reference", "torch_impl", "tf_impl"])
+def test_a_save_onto_a_device_pipe_or_socket_is_refused_and_leaves_it(tmp_path, package,
+                                                                       kind) -> None:
+    """A save moves its finished file over the path: onto /dev/null (run as root) it
+    replaced the device itself with a regular file. Now refused, the node left as it was."""
+    path = _special(tmp_path, kind)
+    with pytest.raises(WeightFileError, match=r"not a regular file .* a save would replace"):
+        _save(package, path)
+    assert not stat.S_ISREG(os.stat(path).st_mode)
+
+
+def test_the_cli_refuses_a_pipe_as_its_parity_report_instead_of_waiting(tmp_path, capsys
+                                                                       ) -> None:
+    """``nn-rosetta --report PIPE list`` waited forever for a writer; now one line."""
+    os.mkfifo(tmp_path / "report.json")
+    with pytest.raises(SystemExit):
+        cli.main(["--report", str(tmp_path / "report.json"), "list"])
+    assert "not a regular file (a device, a pipe or a socket)" in capsys.readouterr().err
