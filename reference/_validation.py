@@ -68,6 +68,12 @@ import numpy as np
 # below, applied to the framework's tensors by the mirror's ``_inputs.py``.
 Check = Callable[..., Mapping[str, Any] | None]
 _F = TypeVar("_F", bound=Callable[..., Any])
+# The largest float32: a layer's constant that TF holds in float32 (a LeakyRelu's slope)
+# or that a float32 layer computes with must fit there, or it becomes inf
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# The largest size a window may have (kernel_size, strides, dilation_rate): torch's and
+# TF's pooling and convolution kernels hold them as 32-bit integers
+SIZE_MAX = 2**31 - 1
 
 
 def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
@@ -373,6 +379,17 @@ def _finite(value: numbers.Real) -> bool:
         return False
 
 
+def real_value(value: object) -> float | None:
+    """A real number as a float (a NumPy scalar of any width too: float16's comparison
+    with a float64 bound overflowed, an int64 was refused as "not a number"; an integer
+    too large for a float is inf); ``None`` for anything else, a bool included."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Integral) and not _finite(value):
+        return math.inf if value > 0 else -math.inf
+    return float(value)
+
+
 def check_real(where: str, what: str, value: object, low: float = 0.0,
                high: float = math.inf, *, low_open: bool = False,
                high_open: bool = False) -> None:
@@ -385,9 +402,9 @@ def check_real(where: str, what: str, value: object, low: float = 0.0,
         shown = f"a finite number {'>' if low_open else '≥'} {low!r}"
     else:
         shown = "a finite number"
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or \
-            not _finite(value) or value < low or value > high or \
-            (low_open and value == low) or (high_open and value == high):
+    number = real_value(value)
+    if number is None or not math.isfinite(number) or number < low or number > high or \
+            (low_open and number == low) or (high_open and number == high):
         raise ValueError(f"{where}: {what} must be {shown}, got {value!r}")
 
 
@@ -509,9 +526,9 @@ def as_sizes(where: str, what: str, value: object, rank: int) -> tuple[int, ...]
     values = (value,) * rank if _is_integer(value) else \
         tuple(value) if isinstance(value, tuple | list) else None
     if values is None or len(values) != rank or \
-            any(not _is_integer(v) or v < 1 for v in values):
+            any(not _is_integer(v) or not 1 <= v <= SIZE_MAX for v in values):
         raise ValueError(f"{where}: {what} must be a positive integer or {rank} of them "
-                         f"(a tuple), got {value!r}")
+                         f"(a tuple), each at most 2**31 − 1, got {value!r}")
     return tuple(int(v) for v in values)
 
 
