@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
-from reference._validation import as_float_array, check_real
+from reference._validation import FLOAT32_MAX, as_float_array, check_real
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -300,5 +300,8 @@ def get(identifier: str | Activation, **params: float | str) -> Activation:
         if name == "approximate":
             _gelu_form(value)
         else:
-            check_real(f"activation {identifier!r}", name, value, -math.inf)
-    return Activation(identifier, dict(params))
+            # within float32's range: TF holds leaky_relu's slope as a float32 attribute
+            check_real(f"activation {identifier!r}", name, value, -FLOAT32_MAX, FLOAT32_MAX)
+    # a NumPy scalar as a Python float: a layer's config() is JSON, which has no np.float32
+    return Activation(identifier, {name: value if name == "approximate" else float(value)
+                                   for name, value in params.items()})
