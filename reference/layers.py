@@ -51,6 +51,7 @@ import numpy as np
 
 from reference import activations, initializers
 from reference._validation import (
+    FLOAT32_MAX,
     as_dtype,
     as_flag,
     as_float_array,
@@ -59,6 +60,7 @@ from reference._validation import (
     check_batch,
     check_memory,
     check_shape,
+    real_value,
 )
 from reference.activations import for_layer, get
 
@@ -164,8 +166,9 @@ class Layer:
     def __init__(self, *, dtype: object | None = np.float64, name: str | None = None,
                  default_name: str | None = None) -> None:
         kind = type(self).__name__
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"{kind}: name must be a str or None, got {name!r}")
+        for what, given in (("name", name), ("default_name", default_name)):
+            if given is not None and not isinstance(given, str):
+                raise TypeError(f"{kind}: {what} must be a str or None, got {given!r}")
         if dtype is None and self.parameter_names:  # None: the input's dtype, for no weights
             raise TypeError(f"{kind}: a layer with weights needs dtype float32 or float64, "
                             "got None")
@@ -359,12 +362,11 @@ class Dense(Layer):
         for what, width in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"Dense: {what} must be a positive integer, got {width!r}")
-        if isinstance(kernel_regularizer, bool) or \
-                not isinstance(kernel_regularizer, int | float) or \
-                not 0.0 <= kernel_regularizer < math.inf:
+        regularizer = real_value(kernel_regularizer)
+        if regularizer is None or not 0.0 <= regularizer < math.inf:
             raise ValueError(f"Dense: kernel_regularizer must be a finite number ≥ 0 (λ of "
                              f"λ‖W‖²), got {kernel_regularizer!r}")
-        self.kernel_regularizer = float(kernel_regularizer)
+        self.kernel_regularizer = regularizer
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.activation = for_layer("Dense", activation)
@@ -542,8 +544,8 @@ class Dropout(Layer):
     def __init__(self, rate: float, *, seed: int | None = None,
                  noise_shape: Sequence[int | None] | None = None, dtype: object | None = None,
                  name: str | None = None) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or \
-                not 0.0 <= rate < 1.0:
+        number = real_value(rate)
+        if number is None or not 0.0 <= number < 1.0:
             raise ValueError(f"Dropout: rate must be a number in [0, 1), got {rate!r}")
         if noise_shape is not None and (not isinstance(noise_shape, tuple | list) or not all(
                 n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 1)
@@ -551,22 +553,27 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: noise_shape must be a sequence of None and positive "
                              f"integers, got {noise_shape!r}")
         super().__init__(dtype=dtype, name=name, default_name=f"Dropout({rate})")
-        self.rate = float(rate)
+        self.rate = number
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
+        self._rng = as_seed("Dropout", seed)
+        self.seed = None if seed is None else int(seed)  # a NumPy integer is no JSON number
         self.mask: np.ndarray | None = None
         self.last_mask: np.ndarray | None = None
-        self._rng = as_seed("Dropout", seed)
         self._scale: np.ndarray | None = None  # m / (1 − p) of the last forward; None: inference
         self._forwarded = False
 
+    def output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        self._mask_shape((None, *input_shape))  # a noise shape that cannot fit, refused
+        return tuple(input_shape)
+
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._input(x)
+        # checked in inference too: the torch mirror's module reads the noise shape always
+        shape = self._mask_shape(x.shape)
         self._forwarded = True
         if not training:
             self._scale = None
             return x
-        shape = self._mask_shape(x.shape)
         if self.mask is not None:
             keep = as_mask(self.name, "mask", self.mask, shape)
         else:
@@ -575,13 +582,14 @@ class Dropout(Layer):
         self._scale = keep * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._scale
 
-    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The shape of one draw: the noise shape's entries, ``None`` the input's size."""
+    def _mask_shape(self, shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """The shape of one draw: the noise shape's entries, ``None`` the input's size (a
+        size of None, not known before the call, takes any entry)."""
         if self.noise_shape is None:
             return shape
         if len(self.noise_shape) != len(shape) or any(
-                n not in (None, 1, size) for n, size in zip(self.noise_shape, shape,
-                                                            strict=False)):
+                n not in (None, 1, size) and size is not None
+                for n, size in zip(self.noise_shape, shape, strict=False)):
             raise ValueError(f"{self.name}: noise_shape {self.noise_shape} does not fit the "
                              f"input's shape {shape}: one entry per axis, each None, 1 or "
                              "the input's size")
@@ -629,7 +637,8 @@ class Activation(Layer):
                  **params: float | str) -> None:
         self.activation = for_layer(type(self).__name__, activation, **params)
         super().__init__(dtype=dtype, name=name,
-                         default_name=default_name or f"Activation({self.activation.name!r})")
+                         default_name=f"Activation({self.activation.name!r})"
+                         if default_name is None else default_name)
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -648,11 +657,15 @@ class Activation(Layer):
                 "activation_params": dict(self.activation.params), **super().config()}
 
 
-def _non_negative(where: str, what: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or \
-            not 0.0 <= value < math.inf:
-        raise ValueError(f"{where}: {what} must be a finite number ≥ 0, got {value!r}")
-    return float(value)
+def _non_negative(where: str, what: str, value: object, *, positive: bool = False) -> float:
+    """A rectifier's constant: finite, ≥ 0 (> 0 with ``positive``), and within float32's
+    range, where TF holds it (a LeakyRelu's slope is a float32 attribute; Keras's ReLU
+    converts max_value and threshold through float32): 1e300 became inf there."""
+    number = real_value(value)
+    if number is None or not 0.0 <= number <= FLOAT32_MAX or (positive and number == 0):
+        raise ValueError(f"{where}: {what} must be a number {'>' if positive else '≥'} 0 "
+                         f"and at most {FLOAT32_MAX:.6g} (float32's largest), got {value!r}")
+    return number
 
 
 class ReLU(Layer):
@@ -672,7 +685,7 @@ class ReLU(Layer):
         x, y: (N, *) any shape.
 
     Args:
-        max_value: the ceiling (None: none), ≥ 0.
+        max_value: the ceiling (None: none), > 0.
         negative_slope: the slope below the threshold, ≥ 0.
         threshold: where the rectifier turns on, ≥ 0 (Keras refuses a negative one).
     """
@@ -682,8 +695,9 @@ class ReLU(Layer):
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, *, dtype: object | None = None,
                  name: str | None = None) -> None:
+        # a ceiling of 0 gives 0 everywhere, which torch's nn.Hardtanh(0, 0) refuses
         self.max_value = None if max_value is None else \
-            _non_negative("ReLU", "max_value", max_value)
+            _non_negative("ReLU", "max_value", max_value, positive=True)
         self.negative_slope = _non_negative("ReLU", "negative_slope", negative_slope)
         self.threshold = _non_negative("ReLU", "threshold", threshold)
         super().__init__(dtype=dtype, name=name, default_name="ReLU")
@@ -693,7 +707,10 @@ class ReLU(Layer):
         x = self._x = self._input(x)
         t = x.dtype.type(self.threshold)
         above = x if self.max_value is None else np.minimum(x, x.dtype.type(self.max_value))
-        return np.where(x > t, above, x.dtype.type(self.negative_slope) * (x - t))
+        # no slope: 0 below the threshold, −∞ included (0 · (−∞ − t) was NaN), NaN kept
+        below = x.dtype.type(self.negative_slope) * (x - t) if self.negative_slope else \
+            np.where(np.isnan(x), x, x.dtype.type(0))
+        return np.where(x > t, above, below)
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
