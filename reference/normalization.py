@@ -59,14 +59,20 @@ statistics of the training data given as arguments).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from reference import initializers
-from reference._validation import as_array, as_float_array, check_real, check_shape
+from reference._validation import (
+    FLOAT32_MAX,
+    as_array,
+    as_float_array,
+    check_real,
+    check_shape,
+    real_value,
+)
 from reference.layers import LAYERS, Layer
 
 CONVENTIONS = ("torch", "keras")
@@ -87,16 +93,19 @@ def _check_features(where: str, features: object) -> int:
 
 
 def _check_number(where: str, what: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or \
-            not low <= value <= high:
+    number = real_value(value)  # a NumPy float32 or integer too (it was refused)
+    if number is None or not low <= number <= high:
         raise ValueError(f"{where}: {what} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+    return number
 
 
 def _check_epsilon(where: str, epsilon: object) -> float:
     # ε keeps 1/√(σ² + ε) finite on a constant feature: 0 would divide by zero there, and
-    # inf would give every output β.
+    # inf would give every output β; beyond float32's range, a float32 layer's ε is inf.
     check_real(where, "epsilon", epsilon, 0.0, low_open=True)
+    if float(epsilon) > FLOAT32_MAX:  # float(): a float16 ε compared in float16 overflowed
+        raise ValueError(f"{where}: epsilon must be a finite number > 0 and at most "
+                         f"{FLOAT32_MAX:.6g} (float32's largest), got {epsilon!r}")
     return float(epsilon)
 
 
@@ -363,8 +372,9 @@ class Rescaling(Layer):
 
     def __init__(self, scale: float, offset: float = 0.0, *, dtype: object | None = None,
                  name: str | None = None) -> None:
-        check_real("Rescaling", "scale", scale, -math.inf)
-        check_real("Rescaling", "offset", offset, -math.inf)
+        for what, value in (("scale", scale), ("offset", offset)):  # float32's range: a
+            # float32 input's scale of 1e300 was inf
+            check_real("Rescaling", what, value, -FLOAT32_MAX, FLOAT32_MAX)
         self.scale, self.offset = float(scale), float(offset)
         super().__init__(dtype=dtype, name=name,
                          default_name=f"Rescaling({self.scale}, {self.offset})")
@@ -423,9 +433,10 @@ class Normalization(Layer):
             except (TypeError, ValueError):
                 array = None
             if array is None or array.ndim > 1 or array.size == 0 or \
-                    not np.all(np.isfinite(array)):
+                    not np.all(np.abs(array) <= FLOAT32_MAX):  # NaN and ±inf fail too
                 raise ValueError(f"Normalization: {what} must be a finite number or a "
-                                 f"sequence of them (one per feature), got {value!r}")
+                                 f"sequence of them (one per feature), each within "
+                                 f"float32's range, got {value!r}")
             arrays.append(array)
         if arrays[0].shape != arrays[1].shape or np.any(arrays[1] < 0):
             raise ValueError(f"Normalization: mean and variance must have one shape and "
