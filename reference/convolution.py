@@ -241,8 +241,9 @@ class _Convolution(_Windows):
         self.in_channels, self.filters = int(in_channels), int(filters)
         self.activation = for_layer(kind, activation)
         self._setup(kernel_size, strides, padding, dilation_rate)
-        super().__init__(dtype=dtype, name=name or
-                         f"{kind}({in_channels}, {filters}, {self.activation.name})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"{kind}({in_channels}, {filters}, "
+                                      f"{self.activation.name})")
         self.initialize(as_seed(kind, seed))
 
     @classmethod
@@ -654,8 +655,9 @@ class _Pool(_Windows):
                  dtype: object | None = None, name: str | None = None) -> None:
         self._setup(pool_size, pool_size if strides is None else strides, padding, 1,
                     "pool_size")
-        super().__init__(dtype=dtype, name=name or
-                         f"{type(self).__name__}({self.kernel_size}, {self.strides})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"{type(self).__name__}({self.kernel_size}, "
+                                      f"{self.strides})")
 
     @property
     def pool_size(self) -> tuple[int, ...]:
@@ -1089,8 +1091,8 @@ class UpSampling2D(Layer):
             raise ValueError(f"UpSampling2D: interpolation must be 'nearest' or 'bilinear', "
                              f"got {interpolation!r}")
         self.interpolation = interpolation
-        super().__init__(dtype=dtype, name=name or
-                         f"UpSampling2D({self.size}, {interpolation})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"UpSampling2D({self.size}, {interpolation})")
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -1181,8 +1183,9 @@ class Conv2DTranspose(_Windows):
         self._setup(kernel_size, strides, padding, 1)
         self.output_padding = None if output_padding is None else \
             _output_padding(output_padding, self.strides, self.kernel_size, padding)
-        super().__init__(dtype=dtype, name=name or
-                         f"Conv2DTranspose({in_channels}, {filters}, {self.activation.name})")
+        super().__init__(dtype=dtype, name=name,
+                         default_name=f"Conv2DTranspose({in_channels}, {filters}, "
+                                      f"{self.activation.name})")
         self.initialize(as_seed("Conv2DTranspose", seed))
 
     @classmethod
@@ -1326,6 +1329,11 @@ class SeparableConv2D(DepthwiseConv2D):
     def __init__(self, in_channels: int, filters: int, kernel_size: Any, *,
                  depth_multiplier: int = 1, **options: Any) -> None:
         check_count("SeparableConv2D", "filters", filters, 1)
+        if options.get("use_bias", True) is not True:
+            # the pointwise step always adds b: without one, the mirrors and weight files
+            # dropped P and b along with it (a random pointwise kernel, silently)
+            raise ValueError(f"SeparableConv2D: use_bias must be True (the bias is on the "
+                             f"pointwise step), got {options['use_bias']!r}")
         self.pointwise_filters = int(filters)
         super().__init__(in_channels, kernel_size, depth_multiplier=depth_multiplier,
                          **options)
