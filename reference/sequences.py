@@ -76,6 +76,7 @@ from reference._validation import (
     check_array_within,
     check_memory,
     check_shape,
+    type_name,
 )
 from reference.layers import LAYERS, Dense, Layer
 
@@ -762,6 +763,10 @@ class Bidirectional(Layer):
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional: wraps a SimpleRNN, LSTM or GRU, got "
                             f"{type(layer).__name__}")
+        if backward_layer is not None and not isinstance(backward_layer, _Recurrent):
+            raise TypeError(f"Bidirectional: backward_layer must be a {type(layer).__name__} "
+                            f"or None (a copy of layer), got {type_name(backward_layer)} "
+                            f"{backward_layer!r:.60}")
         if not isinstance(merge_mode, str) or merge_mode not in MERGE_MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {MERGE_MODES}, got "
                              f"{merge_mode!r}")
@@ -994,14 +999,16 @@ class MultiHeadAttention(Layer):
         where = "MultiHeadAttention"
         self.embed_dim = _positive(where, "embed_dim", embed_dim)
         self.num_heads = _positive(where, "num_heads", num_heads)
-        if key_dim is None and embed_dim % num_heads:
+        if key_dim is None and self.embed_dim % self.num_heads:
             raise ValueError(f"MultiHeadAttention: embed_dim ({embed_dim}) must be a multiple "
                              f"of num_heads ({num_heads}), or key_dim given")
-        self.key_dim = embed_dim // num_heads if key_dim is None else \
+        # of the ints checked above: a NumPy integer's quotient stayed one, which Keras's
+        # key_dim refuses
+        self.key_dim = self.embed_dim // self.num_heads if key_dim is None else \
             _positive(where, "key_dim", key_dim)
-        self.key_features = embed_dim if key_features is None else \
+        self.key_features = self.embed_dim if key_features is None else \
             _positive(where, "key_features", key_features)
-        self.value_features = embed_dim if value_features is None else \
+        self.value_features = self.embed_dim if value_features is None else \
             _positive(where, "value_features", value_features)
         self.use_causal_mask = as_flag(where, "use_causal_mask", use_causal_mask)
         super().__init__(dtype=dtype, name=name, default_name=f"MultiHeadAttention({embed_dim}, "
