@@ -81,7 +81,14 @@ def Activation(activation: str, *, dtype: str | None = None) -> keras.layers.Act
 def ReLU(max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
          *, dtype: str | None = None) -> keras.layers.ReLU:
     """``keras.layers.ReLU``: min(x, max_value) above ``threshold``, negative_slope ·
-    (x − threshold) below; keeping its input's dtype. Shape: x, y (N, *)."""
+    (x − threshold) below; keeping its input's dtype.
+
+    NaN: with a threshold and no slope Keras computes ``where(x > threshold, x, 0)``, so a
+    NaN gives 0, where the spec and torch give NaN (``keras/src/activations/
+    activations.py``, ``ReLU.static_call``; ``parity_tests/fuzz/
+    test_fuzz_generated_layers.py``).
+
+    Shape: x, y (N, *)."""
     return keras.layers.ReLU(max_value=max_value, negative_slope=negative_slope,
                              threshold=threshold, dtype=dtype, autocast=False)
 

@@ -326,6 +326,16 @@ def test_relu_of_minus_infinity_is_zero(make) -> None:
                                             x))
 
 
+def test_keras_relu_with_a_threshold_gives_zero_for_nan_as_tf_impl_says() -> None:
+    """The one NaN the Keras mirror does not pass on (``tf_impl.layers.ReLU``): Keras
+    computes where(x > t, x, 0); the spec and torch keep NaN in, NaN out."""
+    model = reference.Sequential([ReLU(threshold=1.0)], input_shape=(2,))
+    x = np.array([[np.nan, 2.0]])
+    np.testing.assert_array_equal(model.forward(x), [[np.nan, 2.0]])
+    np.testing.assert_array_equal(_torch(model, x), [[np.nan, 2.0]])
+    np.testing.assert_array_equal(_tf(model, x), [[0.0, 2.0]])
+
+
 @pytest.mark.parametrize("make", [lambda: Dropout(0.5, seed=np.int64(2)),
                                   lambda: layers.Activation("elu", alpha=np.float32(0.5))],
                          ids=["Dropout.seed", "Activation.alpha"])
