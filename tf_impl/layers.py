@@ -88,6 +88,11 @@ def ReLU(max_value: float | None = None, negative_slope: float = 0.0, threshold:
     activations.py``, ``ReLU.static_call``; ``parity_tests/fuzz/
     test_fuzz_generated_layers.py``).
 
+    Precision: Keras casts max_value and threshold with ``ops.cast``, through float32
+    even for a float64 input (conventions.md §4), so in float64 a ceiling of 0.1 clips at
+    0.10000000149 and a threshold of 0.1 lets 0.1000000001 through as 0; the spec and
+    torch use the float64 number. Dyadic constants (6, 0.5, 0.25) are exact in both.
+
     Shape: x, y (N, *)."""
     return keras.layers.ReLU(max_value=max_value, negative_slope=negative_slope,
                              threshold=threshold, dtype=dtype, autocast=False)

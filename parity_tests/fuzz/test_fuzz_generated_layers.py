@@ -336,6 +336,19 @@ def test_keras_relu_with_a_threshold_gives_zero_for_nan_as_tf_impl_says() -> Non
     np.testing.assert_array_equal(_tf(model, x), [[0.0, 2.0]])
 
 
+def test_keras_relu_constants_are_float32_even_in_float64_as_tf_impl_says() -> None:
+    """Left as it is (``tf_impl.layers.ReLU``): Keras casts max_value and threshold
+    through float32, the spec and torch keep the float64 number; the day Keras keeps
+    float64, this test fails and the note goes."""
+    x = np.array([[0.1000000001, 0.2]])
+    ceiling = reference.Sequential([ReLU(max_value=0.1)], input_shape=(2,))
+    threshold = reference.Sequential([ReLU(threshold=0.1)], input_shape=(2,))
+    np.testing.assert_array_equal(_torch(ceiling, x), ceiling.forward(x))
+    np.testing.assert_array_equal(_tf(ceiling, x)[0, 1], float(np.float32(0.1)))
+    np.testing.assert_array_equal(threshold.forward(x)[0, 0], 0.1000000001)
+    np.testing.assert_array_equal(_tf(threshold, x)[0, 0], 0.0)
+
+
 @pytest.mark.parametrize("make", [lambda: Dropout(0.5, seed=np.int64(2)),
                                   lambda: layers.Activation("elu", alpha=np.float32(0.5))],
                          ids=["Dropout.seed", "Activation.alpha"])
