@@ -440,8 +440,9 @@ class _Writer:
                  template.call.format(attr=attr, **fields).split("\n") if text]
         activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
         if activation is not None:
-            expression, comment = ACTIVATIONS[activation.name](activation.params,
-                                                               node.name in self.tf64)
+            expression, comment = ACTIVATIONS[activation.name](
+                activation.params, node.name in self.tf64,
+                given.channels_first and len(node.shape) > 1)
             last = lines[-1]
             if expression.count("{") > 1:  # the pre-activation, used twice, on its own line
                 lines.append(Line(f"x = {expression.format('x')}", comment))

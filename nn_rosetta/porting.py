@@ -101,19 +101,23 @@ TEMPLATES: dict[str, Template] = {kind: row.template for kind, row in TRANSLATIO
 # computed on a line of its own first), with the comment a line using one carries when it
 # bridges a convention. ``tf64``: the Keras model applies TF's own kernel in float64, which
 # holds a constant in float32 (leaky_relu's slope, gelu's 1/√2): torch uses the same.
-ACTIVATIONS: dict[str, Callable[[dict[str, float], bool], tuple[str, str]]] = {
-    "identity": lambda p, tf64: ("{}", ""),
-    "sigmoid": lambda p, tf64: ("torch.sigmoid({})", ""),
-    "tanh": lambda p, tf64: ("torch.tanh({})", ""),
-    "relu": lambda p, tf64: ("torch.relu({})", ""),
-    "leaky_relu": lambda p, tf64: _leaky_relu(p.get("negative_slope", 0.01), tf64),
-    "elu": lambda p, tf64: ("F.elu({})" if p.get("alpha", 1.0) == 1.0 else
-                            f"F.elu({{}}, alpha={p['alpha']!r})", ""),
-    "softmax": lambda p, tf64: ("torch.softmax({}, dim=-1)", ""),
-    "softplus": lambda p, tf64: ("F.softplus({})", ""),
-    "silu": lambda p, tf64: ("F.silu({})", ""),
-    "exponential": lambda p, tf64: ("torch.exp({})", ""),
-    "gelu": lambda p, tf64: (
+# ``channels_first``: the pre-activation is a feature map in torch's layout (a convolution's
+# output), whose channels, Keras's last axis, are axis 1.
+ACTIVATIONS: dict[str, Callable[[dict[str, float], bool, bool], tuple[str, str]]] = {
+    "identity": lambda p, *_: ("{}", ""),
+    "sigmoid": lambda p, *_: ("torch.sigmoid({})", ""),
+    "tanh": lambda p, *_: ("torch.tanh({})", ""),
+    "relu": lambda p, *_: ("torch.relu({})", ""),
+    "leaky_relu": lambda p, tf64, _: _leaky_relu(p.get("negative_slope", 0.01), tf64),
+    "elu": lambda p, *_: ("F.elu({})" if p.get("alpha", 1.0) == 1.0 else
+                          f"F.elu({{}}, alpha={p['alpha']!r})", ""),
+    "softmax": lambda p, _, channels_first: (
+        ("torch.softmax({}, dim=1)", "over the channels: Keras's last axis, torch's axis 1")
+        if channels_first else ("torch.softmax({}, dim=-1)", "")),
+    "softplus": lambda p, *_: ("F.softplus({})", ""),
+    "silu": lambda p, *_: ("F.silu({})", ""),
+    "exponential": lambda p, *_: ("torch.exp({})", ""),
+    "gelu": lambda p, tf64, _: (
         ('F.gelu({}, approximate="tanh")', "") if p.get("approximate", "none") == "tanh" else
         (f"0.5 * {{0}} * (1 + torch.erf({{0}} * {float(np.float32(np.sqrt(0.5)))!r}))",
          "TF's float64 gelu: 1/√2 rounded to float32") if tf64 else ("F.gelu({})", "")),
@@ -459,7 +463,8 @@ def _steps(spec: reference.Sequential, names: list[str], tf64: list[bool]) -> li
                  template.call.format(attr=attr, **fields).split("\n") if text]
         activation = getattr(getattr(layer, "layer", layer), "activation", None)  # wrapped
         if activation is not None:
-            expression, comment = ACTIVATIONS[activation.name](activation.params, tf_kernel)
+            expression, comment = ACTIVATIONS[activation.name](
+                activation.params, tf_kernel, channels_first and len(out) > 1)
             last = lines[-1]
             if expression.count("{") > 1:  # the pre-activation, used twice, on its own line
                 lines.append(_Line(f"x = {expression.format('x')}", comment))

@@ -1,0 +1,445 @@
+"""Differential fuzz of the port (issue 25): random but realistic Keras models, built from
+the kinds ``porting.supported()`` lists with random options and random weights, ported to
+torch; the code a user receives (model.py and weights.pt, loaded apart from the port) must
+compute Keras's outputs on a new batch (another batch size, another length where the model
+takes any), in float32 and float64, or the port must refuse the model by name. A port
+whose report says ok must agree, and one that agrees must not say it parts."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from parity_tests.tolerances import tolerance
+
+ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "elu", "softplus", "silu", "gelu",
+               "softmax", "leaky_relu", "exponential", "selu", "hard_sigmoid", "relu6",
+               "mish", "softsign", "log_softmax")
+
+
+def _pick(rng: np.random.Generator, options: Any) -> Any:
+    return options[int(rng.integers(len(options)))]
+
+
+def _activation(rng: np.random.Generator) -> str:
+    return _pick(rng, ACTIVATIONS[:10]) if rng.random() < 0.9 else _pick(rng, ACTIVATIONS)
+
+
+@dataclass
+class Drawn:
+    """A generated model: how it was drawn (for a failure's message) and its inputs."""
+
+    model: Any
+    recipe: list[str] = field(default_factory=list)
+    lengths_free: bool = False  # a sequence input of any length
+
+
+def _layer_any(keras, rng: np.random.Generator, dt: str, rank: int) -> Any:
+    """A layer for a tensor of any rank (batch axis included in ``rank``)."""
+    L = keras.layers
+    choice = _pick(rng, ["dense", "dropout", "bn", "ln", "act", "relu", "leaky", "softmax",
+                         "rescale", "norm"])
+    if choice == "dense":
+        return L.Dense(int(rng.integers(1, 6)), activation=_activation(rng) if rng.random() < 0.6
+                       else None, use_bias=bool(rng.random() < 0.8), dtype=dt)
+    if choice == "dropout":
+        return L.Dropout(float(rng.uniform(0, 0.9)), dtype=dt)
+    if choice == "bn":
+        return L.BatchNormalization(axis=-1 if rng.random() < 0.8 else int(rng.integers(1, rank)),
+                                    epsilon=_pick(rng, [1e-3, 1e-5, 0.1]),
+                                    center=bool(rng.random() < 0.8),
+                                    scale=bool(rng.random() < 0.8), dtype=dt)
+    if choice == "ln":
+        axis = -1 if rng.random() < 0.7 else _pick(rng, [list(range(1, rank)),
+                                                         int(rng.integers(1, rank))])
+        return L.LayerNormalization(axis=axis, epsilon=_pick(rng, [1e-3, 1e-6, 0.5]),
+                                    center=bool(rng.random() < 0.8),
+                                    scale=bool(rng.random() < 0.8), dtype=dt)
+    if choice == "act":
+        return L.Activation(_activation(rng), dtype=dt)
+    if choice == "relu":
+        return L.ReLU(max_value=_pick(rng, [None, 6.0, 1.0]),
+                      negative_slope=_pick(rng, [0.0, 0.0, 0.1]),
+                      threshold=_pick(rng, [0.0, 0.0, 0.5]), dtype=dt)
+    if choice == "leaky":
+        return L.LeakyReLU(negative_slope=_pick(rng, [0.3, 0.01, 0.2, 0.5]), dtype=dt)
+    if choice == "softmax":
+        return L.Softmax(axis=-1 if rng.random() < 0.8 else int(rng.integers(1, rank)), dtype=dt)
+    if choice == "rescale":
+        return L.Rescaling(float(rng.uniform(-2, 2)), offset=float(rng.uniform(-1, 1)), dtype=dt)
+    return "norm"  # Normalization: its mean and variance need the feature count
+
+
+def _layer_vector(keras, rng, dt, shape) -> Any:
+    L = keras.layers
+    features = shape[-1]
+    choice = _pick(rng, ["reshape_seq", "reshape_img", "any", "any", "any"])
+    if choice == "reshape_seq":
+        divisors = [d for d in range(1, features + 1) if features % d == 0]
+        d = _pick(rng, divisors)
+        return L.Reshape((features // d, d), dtype=dt)
+    if choice == "reshape_img":
+        divisors = [d for d in range(1, features + 1) if features % d == 0]
+        c = _pick(rng, divisors)
+        rest = features // c
+        h = _pick(rng, [d for d in range(1, rest + 1) if rest % d == 0])
+        return L.Reshape((h, rest // h, c), dtype=dt)
+    return _layer_any(keras, rng, dt, 2)
+
+
+def _layer_sequence(keras, rng, dt, shape) -> Any:
+    L = keras.layers
+    choice = _pick(rng, ["conv1d", "conv1d", "rnn", "rnn", "bidi", "mha", "gap1d", "flatten",
+                         "permute", "reshape", "timedist", "any", "any"])
+    if choice == "conv1d":
+        padding = _pick(rng, ["valid", "same", "same", "valid", "causal"])
+        strides = int(_pick(rng, [1, 1, 2, 3]))
+        dilation = int(_pick(rng, [1, 1, 2])) if strides == 1 else 1
+        return L.Conv1D(int(rng.integers(1, 5)), int(rng.integers(1, 4)), strides=strides,
+                        padding=padding, dilation_rate=dilation,
+                        activation=_activation(rng) if rng.random() < 0.5 else None,
+                        use_bias=bool(rng.random() < 0.8), dtype=dt)
+    if choice in ("rnn", "bidi"):
+        kind = _pick(rng, ["LSTM", "GRU", "SimpleRNN"])
+        options: dict[str, Any] = {"return_sequences": bool(rng.random() < 0.5),
+                                   "use_bias": bool(rng.random() < 0.95), "dtype": dt}
+        odd = rng.random() < 0.15  # an option the spec's recurrent layers may not have
+        if odd:
+            option = _pick(rng, ["go_backwards", "activation", "reset_after",
+                                 "recurrent_activation", "unit_forget_bias"])
+            options[option] = {"go_backwards": True, "reset_after": False,
+                               "unit_forget_bias": False,
+                               "activation": _pick(rng, ["relu", "sigmoid", "linear"]),
+                               "recurrent_activation": "hard_sigmoid"}[option]
+            if option == "reset_after" and kind != "GRU" or \
+                    option == "recurrent_activation" and kind == "SimpleRNN" or \
+                    option == "unit_forget_bias" and kind != "LSTM":
+                del options[option]
+        layer = getattr(L, kind)(int(rng.integers(1, 5)), **options)
+        if choice == "bidi":
+            return L.Bidirectional(layer, merge_mode=_pick(rng, ["concat", "sum", "mul", "ave"]),
+                                   dtype=dt)
+        return layer
+    if choice == "mha":
+        odd = rng.random() < 0.15
+        return ("mha", L.MultiHeadAttention(int(rng.integers(1, 3)), int(rng.integers(1, 4)),
+                                            value_dim=_pick(rng, [None, 2]) if odd else None,
+                                            use_bias=bool(rng.random() < 0.8) if odd else True,
+                                            output_shape=_pick(rng, [None, 3]) if odd else None,
+                                            dtype=dt))
+    if choice == "gap1d":
+        return L.GlobalAveragePooling1D(keepdims=bool(rng.random() < 0.2), dtype=dt)
+    if choice == "flatten":
+        return L.Flatten(dtype=dt)
+    if choice == "permute":
+        return L.Permute((2, 1), dtype=dt)
+    if choice == "reshape":
+        if shape[0] is None:
+            return L.Reshape((-1, shape[-1]), dtype=dt)
+        return L.Reshape((shape[0] * shape[1],), dtype=dt) if rng.random() < 0.5 else \
+            L.Reshape((shape[1], shape[0]), dtype=dt)
+    if choice == "timedist":
+        return L.TimeDistributed(L.Dense(int(rng.integers(1, 5)),
+                                         activation=_pick(rng, [None, "relu", "tanh"]),
+                                         dtype=dt), dtype=dt)
+    return _layer_any(keras, rng, dt, 3)
+
+
+def _layer_image(keras, rng, dt, shape) -> Any:
+    L = keras.layers
+    choice = _pick(rng, ["conv", "conv", "depthwise", "separable", "transpose", "maxpool",
+                         "avgpool", "gap", "gmp", "zeropad", "crop", "upsample", "flatten",
+                         "reshape", "permute", "any", "any"])
+    padding = _pick(rng, ["valid", "same"])
+    strides = int(_pick(rng, [1, 1, 2, 3]))
+    kernel = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if rng.random() < 0.3 else \
+        int(rng.integers(1, 5))
+    activation = _activation(rng) if rng.random() < 0.5 else None
+    bias = bool(rng.random() < 0.8)
+    dilation = int(_pick(rng, [1, 1, 2])) if strides == 1 else 1
+    if choice == "conv":
+        return L.Conv2D(int(rng.integers(1, 5)), kernel, strides=strides, padding=padding,
+                        dilation_rate=dilation, activation=activation, use_bias=bias,
+                        groups=_pick(rng, [1] * 9 + [shape[-1]]), dtype=dt)
+    if choice == "depthwise":
+        return L.DepthwiseConv2D(kernel, strides=strides, padding=padding,
+                                 depth_multiplier=int(rng.integers(1, 3)),
+                                 dilation_rate=dilation, activation=activation, use_bias=bias,
+                                 dtype=dt)
+    if choice == "separable":
+        return L.SeparableConv2D(int(rng.integers(1, 5)), kernel, strides=strides,
+                                 padding=padding, depth_multiplier=int(rng.integers(1, 3)),
+                                 dilation_rate=dilation, activation=activation, use_bias=bias,
+                                 dtype=dt)
+    if choice == "transpose":
+        return L.Conv2DTranspose(int(rng.integers(1, 5)), kernel, strides=strides,
+                                 padding=padding, activation=activation,
+                                 use_bias=bool(rng.random() < 0.95), dtype=dt)
+    if choice in ("maxpool", "avgpool"):
+        cls = L.MaxPooling2D if choice == "maxpool" else L.AveragePooling2D
+        return cls(int(rng.integers(1, 4)), strides=_pick(rng, [None, 1, 2, 3]),
+                   padding=padding, dtype=dt)
+    if choice in ("gap", "gmp"):
+        cls = L.GlobalAveragePooling2D if choice == "gap" else L.GlobalMaxPooling2D
+        return cls(keepdims=bool(rng.random() < 0.25), dtype=dt)
+    if choice == "zeropad":
+        return L.ZeroPadding2D(_pick(rng, [1, (1, 2), ((0, 1), (2, 1))]), dtype=dt)
+    if choice == "crop":
+        return L.Cropping2D(_pick(rng, [1, (1, 0), ((0, 1), (1, 0))]), dtype=dt)
+    if choice == "upsample":
+        return L.UpSampling2D(_pick(rng, [2, (1, 2), (3, 2)]),
+                              interpolation=_pick(rng, ["nearest", "bilinear"]), dtype=dt)
+    if choice == "flatten":
+        return L.Flatten(dtype=dt)
+    if choice == "reshape":
+        h, w, c = shape
+        return _pick(rng, [L.Reshape((h * w, c), dtype=dt), L.Reshape((h, w * c), dtype=dt),
+                           L.Reshape((w, h, c), dtype=dt)])
+    if choice == "permute":
+        return L.Permute(tuple(int(a) for a in 1 + rng.permutation(3)), dtype=dt)
+    return _layer_any(keras, rng, dt, 4)
+
+
+def _apply(keras, rng, dt, x) -> tuple[Any, str]:
+    """One random layer applied to the symbolic tensor ``x``: its output and its text;
+    Keras's own refusal propagates (the caller draws again)."""
+    shape = tuple(x.shape[1:])
+    layer = (_layer_vector, _layer_sequence, _layer_image)[len(shape) - 1](keras, rng, dt,
+                                                                            shape)
+    if layer == "norm":
+        features = shape[-1]
+        layer = keras.layers.Normalization(mean=rng.standard_normal(features),
+                                           variance=rng.uniform(0.5, 2, features), dtype=dt)
+    if isinstance(layer, tuple):  # self-attention: query, value (and key) the same tensor
+        layer = layer[1]
+        return layer(x, x), f"{type(layer).__name__}({layer.get_config()})"
+    return layer(x), f"{type(layer).__name__}({_short(layer.get_config())})"
+
+
+def _short(config: dict) -> dict:
+    skip = {"name", "trainable", "dtype", "kernel_initializer", "bias_initializer",
+            "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+            "kernel_constraint", "bias_constraint", "beta_initializer", "gamma_initializer",
+            "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+            "gamma_regularizer", "beta_constraint", "gamma_constraint", "recurrent_initializer",
+            "recurrent_regularizer", "recurrent_constraint", "depthwise_initializer",
+            "pointwise_initializer", "depthwise_regularizer", "pointwise_regularizer",
+            "depthwise_constraint", "pointwise_constraint", "embeddings_initializer",
+            "embeddings_regularizer", "embeddings_constraint", "seed", "lora_rank",
+            "lora_alpha", "synchronized", "renorm", "renorm_clipping", "renorm_momentum"}
+    return {k: _short(v) if isinstance(v, dict) else v for k, v in config.items()
+            if k not in skip}
+
+
+def _chain(keras, rng, dt, x, steps: int, recipe: list[str]) -> Any:
+    for _ in range(steps):
+        for _try in range(8):
+            try:
+                y, text = _apply(keras, rng, dt, x)
+            except Exception:  # noqa: BLE001  Keras refused the draw: draw again
+                continue
+            if any(n == 0 for n in y.shape[1:] if n is not None) or \
+                    math.prod(n or 8 for n in y.shape[1:]) > 4096:
+                continue
+            recipe.append(text)
+            x = y
+            break
+    return x
+
+
+def _input(keras, rng, dt, recipe: list[str]) -> tuple[Any, Any, bool]:
+    """A Keras input and the first tensor: a vector, a sequence (maybe of any length,
+    maybe indices through an Embedding) or an image."""
+    kind = _pick(rng, ["vector", "sequence", "sequence", "image", "image", "embedding"])
+    free = False
+    if kind == "vector":
+        inp = keras.Input((int(rng.integers(1, 9)),), dtype=dt)
+    elif kind == "sequence":
+        free = bool(rng.random() < 0.4)
+        inp = keras.Input((None if free else int(rng.integers(1, 8)), int(rng.integers(1, 5))),
+                          dtype=dt)
+    elif kind == "image":
+        inp = keras.Input((int(rng.integers(3, 9)), int(rng.integers(3, 9)),
+                           int(rng.integers(1, 4))), dtype=dt)
+    else:
+        free = bool(rng.random() < 0.4)
+        inp = keras.Input((None if free else int(rng.integers(1, 8)),), dtype="int32")
+        recipe.append(f"Input{tuple(inp.shape)} {inp.dtype}")
+        embedding = keras.layers.Embedding(int(rng.integers(2, 12)), int(rng.integers(1, 5)),
+                                           mask_zero=bool(rng.random() < 0.15), dtype=dt)
+        recipe.append(f"Embedding({_short(embedding.get_config())})")
+        return inp, embedding(inp), free
+    recipe.append(f"Input{tuple(inp.shape)} {inp.dtype}")
+    return inp, inp, free
+
+
+MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate")
+
+
+def generate(keras, seed: int, dt: str = "float32") -> Drawn | None:
+    """A random Keras model from ``seed``, or None where Keras refused what was drawn."""
+    rng = np.random.default_rng(seed)
+    recipe: list[str] = []
+    graph = rng.random() < 0.4
+    try:
+        inp, x, free = _input(keras, rng, dt, recipe)
+        inputs = [inp]
+        if not graph:
+            x = _chain(keras, rng, dt, x, int(rng.integers(1, 6)), recipe)
+            if x is inp:
+                return None
+            if rng.random() < 0.5:  # the same chain as a Sequential
+                layers = []
+                model = keras.Model(inp, x)
+                for layer in model.layers[1:]:
+                    layers.append(layer.__class__.from_config(layer.get_config()))
+                model = keras.Sequential([keras.Input(tuple(inp.shape[1:]), dtype=inp.dtype),
+                                          *layers])
+                recipe.insert(0, "Sequential")
+            else:
+                model = keras.Model(inp, x)
+            return Drawn(model, recipe, free)
+        trunk = _chain(keras, rng, dt, x, int(rng.integers(0, 3)), recipe)
+        recipe.append("-- fan-out")
+        a = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), recipe)
+        recipe.append("-- branch 2")
+        for _try in range(6):  # mostly a branch of the first's shape: a merge takes it
+            steps: list[str] = []
+            b = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), steps)
+            if tuple(b.shape) == tuple(a.shape) or rng.random() < 0.1:
+                break
+        recipe += steps
+        if rng.random() < 0.3 and not free:  # a second input, into branch b
+            second = keras.Input(tuple(b.shape[1:]), dtype=dt)
+            inputs.append(second)
+            recipe.append(f"-- second input {tuple(second.shape)}")
+            b = _pick(rng, [keras.layers.Add, keras.layers.Multiply])(dtype=dt)([b, second])
+        merge = _pick(rng, MERGES)
+        options = {"axis": int(_pick(rng, [-1, 1]))} if merge == "Concatenate" else {}
+        recipe.append(f"-- {merge}{options}")
+        merged = getattr(keras.layers, merge)(dtype=dt, **options)([a, b])
+        merged = _chain(keras, rng, dt, merged, int(rng.integers(0, 3)), recipe)
+        outputs = [merged] + ([a] if rng.random() < 0.3 and a is not trunk else [])
+        if len(outputs) > 1:
+            recipe.append("-- second output: branch 1")
+        return Drawn(keras.Model(inputs, outputs if len(outputs) > 1 else merged), recipe, free)
+    except Exception:  # noqa: BLE001  Keras refused the draw
+        return None
+
+
+def randomize(keras, model, rng: np.random.Generator) -> None:
+    """Random weights: biases and BatchNorm statistics away from the initialisers' zeros
+    and ones, so that a wrong bias, order or statistic shows; variances positive."""
+    for layer in model.layers:
+        weights = layer.weights
+        if not weights:
+            continue
+        values = []
+        for w in weights:
+            shape, name = tuple(w.shape), w.path
+            if "variance" in name:
+                values.append(rng.uniform(0.5, 2.0, shape))
+            elif name.endswith("count"):
+                values.append(keras.ops.convert_to_numpy(w))
+            elif "embeddings" in name:
+                values.append(rng.standard_normal(shape))
+            elif len(shape) >= 2:
+                values.append(rng.standard_normal(shape) / np.sqrt(np.prod(shape[:-1])))
+            else:
+                values.append(rng.standard_normal(shape) * 0.5)
+        layer.set_weights([v.astype(keras.ops.convert_to_numpy(w).dtype)
+                           for v, w in zip(values, weights, strict=True)])
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
+
+
+def batch(keras, model, rng: np.random.Generator, rows: int, length: int | None) -> list:
+    """A batch for each input of ``model``: ``rows`` samples, a free length ``length``."""
+    found = []
+    for tensor in model.inputs:
+        shape = (rows, *(length if n is None else n for n in tensor.shape[1:]))
+        if "int" in str(tensor.dtype):
+            table = next(layer.input_dim for layer in model.layers
+                         if isinstance(layer, keras.layers.Embedding))
+            found.append(rng.integers(0, table, shape).astype(np.int32))
+        else:
+            found.append(rng.standard_normal(shape).astype(str(tensor.dtype)))
+    return found
+
+
+def load_saved(folder: Path, name: str) -> Any:
+    """The saved port as a user loads it: model.py imported, weights.pt read."""
+    import torch
+
+    spec = importlib.util.spec_from_file_location(name, folder / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    net = module.Net()
+    net.load_state_dict(torch.load(folder / "weights.pt", weights_only=True))
+    return net.eval()
+
+
+def run_torch(net, xs: list) -> list[np.ndarray]:
+    import torch
+
+    with torch.no_grad():
+        out = net(*(torch.from_numpy(np.ascontiguousarray(x)) for x in xs))
+    return [o.numpy() for o in (out if isinstance(out, list | tuple) else [out])]
+
+
+def run_keras(keras, model, xs: list) -> list[np.ndarray]:
+    out = model(xs if len(xs) > 1 else xs[0], training=False)
+    return [keras.ops.convert_to_numpy(o) for o in (out if isinstance(out, list | tuple)
+                                                    else [out])]
+
+
+def parts(actual: list, expected: list, dtype: str) -> str:
+    """Why the outputs part ("" where they agree)."""
+    tol = tolerance(dtype, "output")
+    if len(actual) != len(expected):
+        return f"{len(actual)} outputs, Keras {len(expected)}"
+    for k, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        if a.shape != e.shape:
+            return f"output {k}: shape {a.shape}, Keras {e.shape}"
+        if not np.array_equal(np.isnan(a), np.isnan(e)):
+            return f"output {k}: NaN where Keras has none, or none where it has"
+        finite = np.isfinite(e)
+        error = tol.error(a[finite], e[finite])
+        if error > tol.rtol:
+            return f"output {k}: error {error:.3g} > {tol.rtol} (max |Δ| " \
+                   f"{np.max(np.abs(a[finite] - e[finite])):.3g})"
+    return ""
+
+
+# -- regressions: one claim each, each failing before its fix ---------------------------------
+
+def _port_and_compare(keras, model, xs: list, dtype: str = "float32") -> str:
+    """Why the ported module (as saved and loaded) parts from Keras on ``xs`` ("" if not)."""
+    from nn_rosetta import porting
+
+    ported = porting.port(model, xs if len(xs) > 1 else xs[0])
+    return parts(run_torch(ported.module, xs), run_keras(keras, model, xs), dtype)
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_a_softmax_inside_a_convolution_is_over_the_channels(keras, graph) -> None:
+    """Keras's softmax acts on the last axis, the channels; the port wrote dim=-1 on
+    torch's channels-first map, a softmax over the width (the report said PARTS)."""
+    L = keras.layers
+    inp = keras.Input((4, 5, 2))
+    y = L.Conv2D(3, 3, padding="same", activation="softmax")(inp)
+    model = keras.Model(inp, [y, L.Conv1D(2, 1, activation="softmax")(L.Reshape((20, 2))(inp))]
+                        if graph else y)
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 2)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
