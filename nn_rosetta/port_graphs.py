@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import inspect
 import json
 import keyword
@@ -808,22 +809,24 @@ def _groups(spec: reference.Model, config: dict[str, Any], stubs: set[str]
     return groups
 
 
+def tf_kernel(group: list[keras.Layer]) -> bool:
+    """Whether the Keras layers of one spec layer apply Keras's own activation kernels (an
+    activation joined to the layer before it, a plain Keras layer's ``activation``, a
+    ``LeakyReLU`` layer), not ``tf_impl``'s spec-exact ones (``functools.partial``
+    objects): in float64, TF's kernels hold a constant in float32 (see
+    ``porting.ACTIVATIONS``)."""
+    activation = getattr(group[0], "activation", None)
+    return len(group) > 1 or isinstance(group[0], keras.layers.LeakyReLU) or (
+        activation is not None and not isinstance(activation, functools.partial))
+
+
 def _tf64(spec: reference.Model, keras_model: keras.Model, groups: dict[str, list[str]]
           ) -> set[str]:
-    """The spec layers whose float64 activations are TF's own kernels (see
-    ``porting.ACTIVATIONS``): a plain Keras layer's activation, not ``tf_impl``'s
-    spec-exact ones (``functools.partial`` objects)."""
-    import functools
-
+    """The spec layers whose float64 activations are TF's own kernels (:func:`tf_kernel`)."""
     if spec.dtype != np.float64:
         return set()
-    found = set()
-    for name, group in groups.items():
-        activation = getattr(keras_model.get_layer(name), "activation", None)
-        if len(group) > 1 or (activation is not None and
-                              not isinstance(activation, functools.partial)):
-            found.add(name)
-    return found
+    return {name for name, group in groups.items()
+            if tf_kernel([keras_model.get_layer(member) for member in group])}
 
 
 def _examples(spec: reference.Model, arguments: list[str], example_input: object | None

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 import importlib.util
 import json
 import keyword
@@ -325,14 +324,6 @@ def _groups(layers: list[keras.Layer]) -> list[list[keras.Layer]]:
         return [made for _, made in tf_convert._read(layers, inference=True)]
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {error}") from None
-
-
-def _tf_kernel(group: list[keras.Layer]) -> bool:
-    """Whether the group applies Keras's own activation kernels (a plain Keras layer), not
-    ``tf_impl``'s spec-exact ones (``functools.partial`` objects)."""
-    activation = getattr(group[0], "activation", None)
-    return len(group) > 1 or (activation is not None and
-                              not isinstance(activation, functools.partial))
 
 
 def _attribute(name: str, taken: set[str]) -> str:
@@ -858,7 +849,7 @@ def _port(keras_model: keras.Model, example_input: object | None, stubs: bool) -
     except (TypeError, ValueError) as error:
         raise type(error)(f"port: {error}") from None
     x = _example(spec, example_input)
-    tf64 = [spec.dtype == np.float64 and _tf_kernel(group) for group in groups]
+    tf64 = [spec.dtype == np.float64 and port_graphs.tf_kernel(group) for group in groups]
     steps = _steps(spec, [group[0].name for group in groups], tf64)
     source = _source(steps, spec, keras_model.name)
     module = _module(source, steps, spec)

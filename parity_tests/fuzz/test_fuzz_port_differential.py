@@ -443,3 +443,15 @@ def test_a_softmax_inside_a_convolution_is_over_the_channels(keras, graph) -> No
                         if graph else y)
     x = np.random.default_rng(0).standard_normal((2, 4, 5, 2)).astype(np.float32)
     assert _port_and_compare(keras, model, [x]) == ""
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_a_float64_leaky_relu_layer_keeps_tfs_float32_slope(keras, graph) -> None:
+    """TF's float64 LeakyRelu kernel holds its slope in float32; the port copied that
+    for an activation joined to a layer, not for a LeakyReLU layer alone (2e-8 apart)."""
+    L = keras.layers
+    inp = keras.Input((3,), dtype="float64")
+    y = L.LeakyReLU(0.3, dtype="float64")(inp)
+    model = keras.Model(inp, [y, L.LeakyReLU(0.2, dtype="float64")(inp)] if graph else y)
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    assert _port_and_compare(keras, model, [x], "float64") == ""
