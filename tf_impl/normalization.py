@@ -18,7 +18,8 @@
   Normalization divides by max(√variance, 1e-7). On the TF backend a Python float or list
   given to either reaches a float64 layer through float32, and a .keras file stores them
   so: the converter gives Rescaling one-element float64 arrays and Normalization its
-  statistics as the weights ``mean`` and ``variance``.
+  statistics as the weights ``mean`` and ``variance``, and ``to_reference`` reads the
+  numbers Keras computes with (a list's float32 rounding included).
 
 Built with ``dtype="float64"``, either layer computes a float32 input in float64 without a
 word (Keras's autocasting); the project's entry points refuse the other float dtype first
@@ -141,6 +142,11 @@ def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str)
     if tuple(main.axis) not in last or config["invert"]:
         raise TypeError(f"to_reference: {where} normalises over axis {main.axis} or inverts; "
                         "the spec's Normalization standardises the last axis (-1)")
+    if config["mean"] is not None and main.built:  # the statistics Keras computes with:
+        # given as Python lists (as a .keras file gives them) they reach even a float64
+        # layer through float32, which its config does not show
+        return reference.Normalization(*(np.reshape(keras.ops.convert_to_numpy(value), -1)
+                                         for value in (main.mean, main.variance))), 1
     if config["mean"] is not None:
         return reference.Normalization(config["mean"], config["variance"]), 1
     built(main, where)  # adapted: the statistics are weights

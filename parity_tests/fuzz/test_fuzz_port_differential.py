@@ -455,3 +455,13 @@ def test_a_float64_leaky_relu_layer_keeps_tfs_float32_slope(keras, graph) -> Non
     model = keras.Model(inp, [y, L.LeakyReLU(0.2, dtype="float64")(inp)] if graph else y)
     x = np.random.default_rng(1).standard_normal((4, 3))
     assert _port_and_compare(keras, model, [x], "float64") == ""
+
+
+def test_a_float64_normalization_given_lists_keeps_their_float32_rounding(keras) -> None:
+    """Keras converts statistics given as Python lists (as a .keras file and from_config
+    give them) through float32, even in a float64 layer; the port read the exact numbers
+    of the config (1e-7 from Keras, report PARTS)."""
+    model = keras.Sequential([keras.Input((2,), dtype="float64"), keras.layers.Normalization(
+        mean=[0.3, 1.7], variance=[0.7, 1.3], dtype="float64")])
+    x = np.random.default_rng(2).standard_normal((3, 2))
+    assert _port_and_compare(keras, model, [x], "float64") == ""
