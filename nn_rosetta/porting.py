@@ -624,8 +624,10 @@ def _layers_within(model: keras.Model) -> list[keras.Layer]:
 def _float64_conventions(keras_model: keras.Model) -> str:
     """The layers whose float64 numbers in Keras hold a constant in float32, so that a
     float64 copy of the model parts from exact float64 arithmetic by about 1e-8
-    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), and attention's
-    scale 1/√key_dim (``reference.layouts``' ``KERAS_QUERY_SCALE``). (A
+    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), attention's
+    scale 1/√key_dim (``reference.layouts``' ``KERAS_QUERY_SCALE``), and an UpSampling2D
+    that interpolates, whose TF kernel (``ResizeBilinear``) returns float32 whatever its
+    input, parting by about 1e-7. (A
     ``Rescaling``'s float32 constant is bridged where it is read: ``tf_impl``'s reader
     gives the spec, and so the generated code, the number Keras computes with.)"""
     found = []
@@ -637,6 +639,8 @@ def _float64_conventions(keras_model: keras.Model) -> str:
             0.2 if activation == "leaky_relu" else None  # the "leaky_relu" string's slope
         if slope is not None and float(np.float32(slope)) != slope:
             found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
+        if isinstance(layer, keras.layers.UpSampling2D) and layer.interpolation != "nearest":
+            found.append(f"{layer.name}: TF's {layer.interpolation} resize computes in float32")
         if isinstance(layer, keras.layers.MultiHeadAttention):
             scale = 1.0 / np.sqrt(layer.key_dim)
             if float(np.float32(scale)) != scale:

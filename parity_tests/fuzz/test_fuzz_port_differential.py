@@ -465,3 +465,15 @@ def test_a_float64_normalization_given_lists_keeps_their_float32_rounding(keras)
         mean=[0.3, 1.7], variance=[0.7, 1.3], dtype="float64")])
     x = np.random.default_rng(2).standard_normal((3, 2))
     assert _port_and_compare(keras, model, [x], "float64") == ""
+
+
+def test_a_bilinear_upsampling_ports_ok_naming_tfs_float32_resize(keras) -> None:
+    """TF's ResizeBilinear returns float32 even for float64 data, so the float64 copies
+    part by 1e-7; the report said the port parts, with no note, where the port is right."""
+    from nn_rosetta import porting
+
+    model = keras.Sequential([keras.Input((3, 4, 2)),
+                              keras.layers.UpSampling2D(2, interpolation="bilinear")])
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 2)).astype(np.float32)
+    report = porting.port(model, x).report
+    assert report.ok and "TF's bilinear resize computes in float32" in report.other_dtype[0].note
