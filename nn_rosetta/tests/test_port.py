@@ -205,7 +205,7 @@ def test_the_report_names_the_first_layer_where_a_convention_is_missed(monkeypat
     # Keras's LeakyReLU slope is 0.3, torch's default 0.01: a port that drops the slope
     # parts from Keras at that layer, and the report says so.
     monkeypatch.setitem(porting.ACTIVATIONS, "leaky_relu",
-                        lambda params, tf64: ("F.leaky_relu({})", ""))
+                        lambda params, *_: ("F.leaky_relu({})", ""))
     report = nn_rosetta.port(mlp(), MODELS["mlp"][1]).report
     assert report.first_divergence is report.layers[3]
     assert report.first_divergence.layer == "fc2 + leaky"
