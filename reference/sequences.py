@@ -658,6 +658,7 @@ class TimeDistributed(Layer):
         super().__init__(dtype=layer.dtype, name=name,
                          default_name=f"TimeDistributed({layer.name})")
         self.layer = layer
+        self.parameter_names = layer.parameter_names  # no b where the Dense has no bias
         self._values = layer._values  # one set of weights, the Dense layer's
         self._shape: tuple[int, ...] | None = None
 

@@ -229,7 +229,7 @@ def _build_time_distributed(layer: reference.layers.Layer, context: Context,
     inner = keras.layers.Dense(dense.out_features, activation=name,
                                kernel_regularizer=keras.regularizers.L2(
                                    dense.kernel_regularizer) if dense.kernel_regularizer
-                               else None, dtype=dense.dtype.name)
+                               else None, use_bias=dense.use_bias, dtype=dense.dtype.name)
     inner.build((None, dense.in_features))
     return [TimeDistributed(inner), *after]
 

@@ -58,6 +58,7 @@ import reference
 from reference.layouts import Context, torch_heads
 from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dtype
 from torch_impl.layers import TRANSLATIONS as _LAYERS
+from torch_impl.layers import _no_bias
 
 Embedding = nn.Embedding
 
@@ -470,10 +471,11 @@ TRANSLATIONS = (
     # that follows a sequence output
     Translation("TimeDistributed", lambda layer, context: _DENSE.build(layer.layer, context),
                 lambda modules, i, place: None, (),
-                Template("nn.Linear({in_features}, {out_features})",
+                Template("nn.Linear({in_features}, {out_features}{bias})",
                          arguments=lambda layer, shape: {
                              "in_features": layer.layer.in_features,
-                             "out_features": layer.layer.out_features})),
+                             "out_features": layer.layer.out_features,
+                             "bias": _no_bias(layer.layer)})),
     Translation("Bidirectional", _bidirectional, _read_bidirectional, (nn.RNN, nn.LSTM, nn.GRU),
                 Template("{module}({in_features}, {units}, batch_first=True, bidirectional=True)",
                          note="Keras's batches are (N, T, features); forward features, then "
