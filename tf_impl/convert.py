@@ -254,6 +254,8 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None, inference: bool
                             "(N, features), or (N, T, features) as a TimeDistributed")
         spec_layers[0] = reference.sequences.TimeDistributed(spec_layers[0])
     spec_layers = time_distributed(spec_layers)
+    if given:
+        _on_sequences(spec_layers, given)
     if input_shape is None and model.built and not isinstance(spec_layers[0], reference.Dense):
         input_shape = tuple(model.input_shape[1:])
     try:
@@ -267,6 +269,20 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None, inference: bool
             spec.dtype = input_dtype
     return spec, [(layer, made[0], context) for layer, (_, made), context in
                   zip(spec_layers, groups, contexts(spec_layers, spec.input_shape), strict=True)]
+
+
+def _on_sequences(spec_layers: list[reference.layers.Layer], shape: tuple[int, ...]) -> None:
+    """Each Dense that reads a sequence (per-sample shape (T, features)), as Keras's Dense
+    does at every step after any layer (a Conv1D, a LayerNormalization), wrapped in the
+    spec's ``TimeDistributed`` in place, as a graph's are (``tf_impl.graphs``); a shape
+    that does not fit is left for ``reference.Sequential`` to name."""
+    for k, layer in enumerate(spec_layers):
+        if isinstance(layer, reference.Dense) and len(shape) == 2:
+            spec_layers[k] = layer = reference.sequences.TimeDistributed(layer)
+        try:
+            shape = layer.output_shape(shape)
+        except (TypeError, ValueError):
+            return
 
 
 def _copy_out(layer: reference.layers.Layer, keras_layer: keras.Layer, context: Context,

@@ -477,3 +477,30 @@ def test_a_bilinear_upsampling_ports_ok_naming_tfs_float32_resize(keras) -> None
     x = np.random.default_rng(3).standard_normal((2, 3, 4, 2)).astype(np.float32)
     report = porting.port(model, x).report
     assert report.ok and "TF's bilinear resize computes in float32" in report.other_dtype[0].note
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_dense_without_bias_on_a_sequence_ports(keras, wrapped) -> None:
+    """A Dense on a sequence is the spec's TimeDistributed, which always had a bias: the
+    port of one with use_bias=False stopped on an AttributeError (None.numpy)."""
+    L = keras.layers
+    dense = L.Dense(4, use_bias=False)
+    model = keras.Sequential([keras.Input((5, 3)), L.TimeDistributed(dense) if wrapped
+                              else dense])
+    x = np.random.default_rng(4).standard_normal((2, 5, 3)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
+
+
+@pytest.mark.parametrize("before", ["Conv1D", "LayerNormalization", "MultiHeadAttention"])
+def test_a_dense_after_any_layer_of_a_sequence_ports_in_a_chain(keras, before) -> None:
+    """Keras's Dense acts at every step of a sequence after any layer; a chain wrapped it
+    in the spec's TimeDistributed only first or after a recurrent layer or Embedding, and
+    refused it after others ('expects 3 input features, got (5, 3)'), where a graph
+    ported it."""
+    L = keras.layers
+    inp = keras.Input((5, 3))
+    h = L.MultiHeadAttention(1, 3)(inp, inp) if before == "MultiHeadAttention" else \
+        getattr(L, before)(*((3, 1) if before == "Conv1D" else ()))(inp)
+    model = keras.Model(inp, L.Dense(4)(h))
+    x = np.random.default_rng(5).standard_normal((2, 5, 3)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
