@@ -804,6 +804,7 @@ def _check_structure(keras_model: object) -> None:
             raise TypeError(f"port: {name} has its {what} as a dict ({', '.join(value)}); the "
                             f"port takes {what} as one tensor or a list: rebuild it as "
                             "keras.Model(model.inputs, model.outputs) (a list, in that order)")
+    tf_graphs.check_operations(keras_model, "port")
 
 
 def _check_example_memory(keras_model: object, example_input: object | None) -> None:

@@ -322,6 +322,8 @@ def to_reference(model: keras.Layer, *, input_shape: Sequence[int] | None = None
     the spec model then computes the same outputs, but training it would differ.
     """
     as_flag("to_reference", "inference", inference)
+    if isinstance(model, keras.Model):
+        graphs.check_operations(model, "to_reference")
     if isinstance(model, keras.Sequential):
         model = graphs.flatten(model)  # a nested model's layers join the chain
     if isinstance(model, keras.Model) and not isinstance(model, keras.Sequential) and \

@@ -134,6 +134,29 @@ def _options(entry: dict) -> dict[str, object]:
     return {keyword: kwargs[keyword] for keyword in _OPTIONS if kwargs.get(keyword)}
 
 
+def check_operations(model: keras.Model, where: str) -> None:
+    """A functional ``model`` (and each model nested in it) computes with layers only: a
+    ``keras.ops`` call on a symbolic tensor (``keras.ops.softmax(x)``, ``x + 1``) is an
+    operation of the model that is no layer (not in ``model.layers``), which the readers
+    would pass over, leaving the spec without it. Refused by name, before anything is read."""
+    found = [operation for operation in getattr(model, "operations", ())
+             if not isinstance(operation, keras.Layer)]
+    if found:
+        named = ", ".join(f"{operation.name!r} (keras.ops, {type(operation).__name__})"
+                          for operation in found)
+        masks = [layer.name for layer in model.layers if getattr(layer, "mask_zero", False)]
+        why = (f"a mask made from the zeros of the input of {', '.join(map(repr, masks))} "
+               "(mask_zero=True), which no plain torch module applies: it ports without "
+               "mask_zero") if masks and all(type(operation).__name__ == "NotEqual"
+                                             for operation in found) else \
+            "write each as a layer (keras.layers.Activation, Softmax, Add, Reshape, …)"
+        raise TypeError(f"{where}: model {model.name!r} computes {named} outside any layer, "
+                        f"which {where} cannot read; {why}")
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            check_operations(layer, where)
+
+
 def is_chain(model: keras.Model) -> bool:
     """Whether a functional ``model`` is a chain (one input, one output, each layer called
     once on the previous one's output, self-attention on it twice, no nested model): what

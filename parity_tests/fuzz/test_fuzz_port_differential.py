@@ -504,3 +504,40 @@ def test_a_dense_after_any_layer_of_a_sequence_ports_in_a_chain(keras, before) -
     model = keras.Model(inp, L.Dense(4)(h))
     x = np.random.default_rng(5).standard_normal((2, 5, 3)).astype(np.float32)
     assert _port_and_compare(keras, model, [x]) == ""
+
+
+def _with_operation(keras, operation: str, h: Any) -> Any:
+    ops = keras.ops
+    return {"softmax": lambda: ops.softmax(h, axis=0), "plus one": lambda: ops.add(h, 1.0),
+            "relu then Dense": lambda: keras.layers.Dense(2)(ops.relu(h))}[operation]()
+
+
+@pytest.mark.parametrize("entry", ["port", "to_reference"])
+@pytest.mark.parametrize("operation", ["softmax", "plus one", "relu then Dense"])
+def test_a_keras_ops_call_in_a_functional_model_is_refused_by_name(keras, entry,
+                                                                   operation) -> None:
+    """keras.ops on a symbolic tensor is an operation of the model, not a layer: the
+    readers passed over it (to_reference's spec, and the port's module, left out a
+    softmax or a ReLU) or stopped on "'float' object is not subscriptable" (x + 1)."""
+    import tf_impl
+    from nn_rosetta import porting
+
+    inp = keras.Input((3,), name="x")
+    model = keras.Model(inp, _with_operation(keras, operation, keras.layers.Dense(4)(inp)))
+    call = porting.port if entry == "port" else tf_impl.to_reference
+    with pytest.raises(TypeError, match=rf"^{entry}: model '\w+' computes '\w+' \(keras\.ops, "
+                                        r"\w+\) outside any layer"):
+        call(model)
+
+
+def test_an_embeddings_mask_in_a_functional_model_is_refused_naming_mask_zero(keras) -> None:
+    """Keras makes mask_zero's mask with a keras.ops NotEqual on the input, which the
+    graph reader stopped on ("'int' object is not subscriptable")."""
+    from nn_rosetta import porting
+
+    inp = keras.Input((6,), dtype="int32")
+    h = keras.layers.Embedding(8, 3, mask_zero=True, name="words")(inp)
+    model = keras.Model(inp, keras.layers.GRU(2)(h))
+    with pytest.raises(TypeError, match=r"^port: .*of 'words' \(mask_zero=True\).* it ports "
+                                        "without mask_zero"):
+        porting.port(model)
