@@ -265,8 +265,8 @@ TRANSLATIONS = [
                 Template("keras.layers.LeakyReLU(negative_slope={negative_slope!r})")),
     Translation("Reshape",
                 lambda layer, context, dtype: [Reshape(layer.target_shape, dtype=dtype)],
-                lambda layers, i, where: (reference.layers.Reshape(
-                    tuple(int(s) for s in layers[i].target_shape)), 1),
+                lambda layers, i, where: (reference.layers.Reshape(  # Keras reads None as -1
+                    tuple(-1 if s is None else int(s) for s in layers[i].target_shape)), 1),
                 (keras.layers.Reshape,), Template("keras.layers.Reshape({target_shape})",
                                                   arguments=lambda layer: {
                                                       "target_shape": layer.target_shape})),

@@ -541,3 +541,11 @@ def test_an_embeddings_mask_in_a_functional_model_is_refused_naming_mask_zero(ke
     with pytest.raises(TypeError, match=r"^port: .*of 'words' \(mask_zero=True\).* it ports "
                                         "without mask_zero"):
         porting.port(model)
+
+
+def test_a_reshape_to_none_reads_as_minus_one(keras) -> None:
+    """Keras takes None in a Reshape's target as -1; the reader stopped on "int()
+    argument must be … not 'NoneType'"."""
+    model = keras.Sequential([keras.Input((4, 3)), keras.layers.Reshape((None, 2))])
+    x = np.random.default_rng(6).standard_normal((2, 4, 3)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
