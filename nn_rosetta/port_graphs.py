@@ -983,7 +983,9 @@ def port_graph(keras_model: keras.Model, example_input: object | None = None, *,
     order = [entry["name"] for entry in config["layers"]
              if entry["name"] in groups or entry["name"] in {s.name for s in stubbed}]
     arrays = _examples(spec, arguments, example_input)
-    results = _names(config["output_layers"])
+    owner = {member: name for name, group in groups.items() for member in group}
+    # an output made by an activation layer joined to the layer before it: that spec layer's
+    results = [owner.get(name, name) for name in _names(config["output_layers"])]
     generated = generate(spec, model_name=keras_model.name,
                          tf64=_tf64(spec, keras_model, groups), stubs=stubbed, order=order,
                          arguments=arguments, results=results)

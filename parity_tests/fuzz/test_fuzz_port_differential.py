@@ -240,6 +240,14 @@ def _short(config: dict) -> dict:
 
 def _chain(keras, rng, dt, x, steps: int, recipe: list[str]) -> Any:
     for _ in range(steps):
+        if rng.random() < 0.08:  # a nested model of a step or two
+            inner_input = keras.Input(tuple(x.shape[1:]), dtype=x.dtype)
+            inner: list[str] = []
+            y = _chain(keras, rng, dt, inner_input, int(rng.integers(1, 3)), inner)
+            if y is not inner_input:
+                x = keras.Model(inner_input, y)(x)
+                recipe.append(f"nested model [{'; '.join(inner)}]")
+                continue
         for _try in range(8):
             try:
                 y, text = _apply(keras, rng, dt, x)
@@ -308,14 +316,20 @@ def generate(keras, seed: int, dt: str = "float32") -> Drawn | None:
             return Drawn(model, recipe, free)
         trunk = _chain(keras, rng, dt, x, int(rng.integers(0, 3)), recipe)
         recipe.append("-- fan-out")
-        a = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), recipe)
-        recipe.append("-- branch 2")
-        for _try in range(6):  # mostly a branch of the first's shape: a merge takes it
-            steps: list[str] = []
-            b = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), steps)
-            if tuple(b.shape) == tuple(a.shape) or rng.random() < 0.1:
-                break
-        recipe += steps
+        if rng.random() < 0.15:  # one layer called on both branches, its weights shared
+            shared = keras.layers.Dense(int(rng.integers(1, 5)), dtype=dt)
+            a = shared(trunk)
+            b = shared(keras.layers.Activation("tanh", dtype=dt)(trunk))
+            recipe.append(f"-- shared Dense({shared.units}) on the trunk and on tanh(trunk)")
+        else:
+            a = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), recipe)
+            recipe.append("-- branch 2")
+            for _try in range(6):  # mostly a branch of the first's shape: a merge takes it
+                steps: list[str] = []
+                b = _chain(keras, rng, dt, trunk, int(rng.integers(0, 3)), steps)
+                if tuple(b.shape) == tuple(a.shape) or rng.random() < 0.1:
+                    break
+            recipe += steps
         if rng.random() < 0.3 and not free:  # a second input, into branch b
             second = keras.Input(tuple(b.shape[1:]), dtype=dt)
             inputs.append(second)
@@ -329,6 +343,12 @@ def generate(keras, seed: int, dt: str = "float32") -> Drawn | None:
         outputs = [merged] + ([a] if rng.random() < 0.3 and a is not trunk else [])
         if len(outputs) > 1:
             recipe.append("-- second output: branch 1")
+        if len(inputs) > 1 and rng.random() < 0.5:
+            inputs.reverse()
+            recipe.append("-- inputs in reverse order")
+        if len(outputs) > 1 and rng.random() < 0.5:
+            outputs.reverse()
+            recipe.append("-- outputs in reverse order")
         return Drawn(keras.Model(inputs, outputs if len(outputs) > 1 else merged), recipe, free)
     except Exception:  # noqa: BLE001  Keras refused the draw
         return None
@@ -548,4 +568,18 @@ def test_a_reshape_to_none_reads_as_minus_one(keras) -> None:
     argument must be … not 'NoneType'"."""
     model = keras.Sequential([keras.Input((4, 3)), keras.layers.Reshape((None, 2))])
     x = np.random.default_rng(6).standard_normal((2, 4, 3)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
+
+
+@pytest.mark.parametrize("activation", ["ReLU", "LeakyReLU", "Activation"])
+def test_a_graph_output_from_an_activation_layer_joined_to_its_layer_ports(keras,
+                                                                          activation) -> None:
+    """The reader joins an activation layer to the layer before it, one spec layer named
+    after that one; the graph port looked the output up by the activation's name
+    (KeyError 're_lu')."""
+    L = keras.layers
+    inp = keras.Input((4, 3))
+    made = getattr(L, activation)(*(("relu",) if activation == "Activation" else ()))
+    model = keras.Model(inp, [made(L.Conv1D(3, 1)(inp)), L.Dense(2)(inp)])
+    x = np.random.default_rng(7).standard_normal((2, 4, 3)).astype(np.float32)
     assert _port_and_compare(keras, model, [x]) == ""
