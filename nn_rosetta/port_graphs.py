@@ -764,6 +764,8 @@ def refusal(layer: keras.Layer, where: str = "port") -> TypeError:
 def _cut(keras_model: keras.Model, stubs: list[Stub], config: dict[str, Any]) -> keras.Model:
     """``keras_model`` with each stubbed layer's output an Input of its own (after the
     model's inputs), rebuilt from its config with the same weights."""
+    from tf_impl import graphs as tf_graphs
+
     by_name = {stub.name: stub for stub in stubs}
     layers = []
     for entry in config["layers"]:
@@ -773,6 +775,9 @@ def _cut(keras_model: keras.Model, stubs: list[Stub], config: dict[str, Any]) ->
             entry = {**keras.saving.serialize_keras_object(keras.layers.InputLayer(
                 shape=stub.shape, dtype=dtype, name=stub.name)), "name": stub.name,
                 "inbound_nodes": []}
+        else:  # the constants Keras computes with, not their config's float32 reading
+            entry = {**entry, "config": {**entry["config"], **tf_graphs.constants(
+                keras_model.get_layer(entry["name"]))}}
         layers.append(entry)
     given = _names(config["input_layers"])
     inputs = [[name, 0, 0] for name in given] + [[stub.name, 0, 0] for stub in stubs]

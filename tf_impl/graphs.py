@@ -241,6 +241,16 @@ def _history(entry: list, tensor: keras.KerasTensor | None = None) -> dict:
     return {"class_name": "__keras_tensor__", "config": {**known, "keras_history": entry}}
 
 
+def constants(layer: keras.Layer) -> dict[str, Any]:
+    """The constructor arguments of ``layer`` that are no weights and that its config
+    writes as lists (a Normalization's given statistics): Keras reads those back through
+    float32, where float64 arrays given stay float64. A copy of the layer made from its
+    config with these computes as ``layer`` does."""
+    if isinstance(layer, keras.layers.Normalization) and layer.input_mean is not None:
+        return {"mean": layer.input_mean, "variance": layer.input_variance}
+    return {}
+
+
 def _flat_config(model: keras.Model, where: str) -> tuple[dict, dict[str, keras.Layer]]:
     """``model``'s ``get_config()`` with each nested model inlined (recursively), and the
     Keras layer each entry of it stands for, by name."""
@@ -252,8 +262,8 @@ def _flat_config(model: keras.Model, where: str) -> tuple[dict, dict[str, keras.
     for entry in config["layers"]:
         name, layer = entry["name"], model.get_layer(entry["name"])
         if name not in nested:
-            layers.append({**entry, "inbound_nodes": _rewired(entry["inbound_nodes"],
-                                                              tensors, {})})
+            layers.append({**entry, "config": {**entry["config"], **constants(layer)},
+                           "inbound_nodes": _rewired(entry["inbound_nodes"], tensors, {})})
             owners[name] = layer
             continue
         calls = len(entry["inbound_nodes"])

@@ -583,3 +583,18 @@ def test_a_graph_output_from_an_activation_layer_joined_to_its_layer_ports(keras
     model = keras.Model(inp, [made(L.Conv1D(3, 1)(inp)), L.Dense(2)(inp)])
     x = np.random.default_rng(7).standard_normal((2, 4, 3)).astype(np.float32)
     assert _port_and_compare(keras, model, [x]) == ""
+
+
+def test_a_nested_models_float64_normalization_keeps_its_exact_statistics(keras) -> None:
+    """Inlining a nested model copies its layers from their config, where a
+    Normalization's float64 statistics become lists, read back through float32: the
+    port matched that copy, its report ok, and parted from the model by 1e-8."""
+    L = keras.layers
+    inner_input = keras.Input((3,), dtype="float64")
+    inner = keras.Model(inner_input, L.Normalization(
+        mean=np.array([0.1, 0.2, 0.3]), variance=np.array([0.7, 1.1, 1.3]),
+        dtype="float64")(inner_input))
+    inp = keras.Input((3,), dtype="float64")
+    model = keras.Model(inp, L.Dense(2, dtype="float64")(inner(inp)))
+    x = np.random.default_rng(8).standard_normal((2, 3))
+    assert _port_and_compare(keras, model, [x], "float64") == ""
