@@ -789,7 +789,10 @@ def port(keras_model: keras.Model, example_input: object | None = None, *,
 def _check_structure(keras_model: object) -> None:
     """A model the port can read: a graph of layers (a subclassed ``keras.Model`` is
     Python code, with no ``inputs``), with its inputs and outputs a tensor or a list."""
-    if not isinstance(keras_model, keras.Model) or isinstance(keras_model, keras.Sequential):
+    if not isinstance(keras_model, keras.Model):
+        return
+    if isinstance(keras_model, keras.Sequential):
+        tf_graphs.check_operations(keras_model, "port")  # in a model nested in it
         return
     name = f"model {keras_model.name!r}"
     try:

@@ -138,17 +138,27 @@ def check_operations(model: keras.Model, where: str) -> None:
     """A functional ``model`` (and each model nested in it) computes with layers only: a
     ``keras.ops`` call on a symbolic tensor (``keras.ops.softmax(x)``, ``x + 1``) is an
     operation of the model that is no layer (not in ``model.layers``), which the readers
-    would pass over, leaving the spec without it. Refused by name, before anything is read."""
-    found = [operation for operation in getattr(model, "operations", ())
+    would pass over, leaving the spec without it. Refused by name, before anything is read.
+    A plain ``keras.Sequential`` holds layers only (the readers take an Embedding's
+    ``mask_zero`` from the layer); one holding a nested model is read through the
+    functional model of its wiring, which holds the operations Keras adds between its
+    layers (``mask_zero``'s mask, a ``NotEqual``), as a functional model does."""
+    if isinstance(model, keras.Sequential):
+        if not any(isinstance(layer, keras.Model) for layer in model.layers):
+            return
+        model = _as_functional(model)
+    found = [operation for operation in model.operations
              if not isinstance(operation, keras.Layer)]
     if found:
         named = ", ".join(f"{operation.name!r} (keras.ops, {type(operation).__name__})"
                           for operation in found)
         masks = [layer.name for layer in model.layers if getattr(layer, "mask_zero", False)]
         why = (f"a mask made from the zeros of the input of {', '.join(map(repr, masks))} "
-               "(mask_zero=True), which no plain torch module applies: it ports without "
-               "mask_zero") if masks and all(type(operation).__name__ == "NotEqual"
-                                             for operation in found) else \
+               "(mask_zero=True), which " + (
+                   "no plain torch module applies: it ports without mask_zero" if
+                   where == "port" else "the spec reads in a plain keras.Sequential only")
+               ) if masks and all(type(operation).__name__ == "NotEqual"
+                                  for operation in found) else \
             "write each as a layer (keras.layers.Activation, Softmax, Add, Reshape, …)"
         raise TypeError(f"{where}: model {model.name!r} computes {named} outside any layer, "
                         f"which {where} cannot read; {why}")

@@ -598,3 +598,18 @@ def test_a_nested_models_float64_normalization_keeps_its_exact_statistics(keras)
     model = keras.Model(inp, L.Dense(2, dtype="float64")(inner(inp)))
     x = np.random.default_rng(8).standard_normal((2, 3))
     assert _port_and_compare(keras, model, [x], "float64") == ""
+
+
+@pytest.mark.filterwarnings("ignore:Layer .* was passed an input with a mask")  # Keras's
+def test_a_mask_into_a_nested_model_of_a_sequential_is_refused_naming_mask_zero(keras) -> None:
+    """Inlining a nested model reads the Sequential's wiring, where Keras adds mask_zero's
+    NotEqual: the port stopped on "No such layer: not_equal" (no entry point named)."""
+    L = keras.layers
+    inner_input = keras.Input((6, 3))
+    inner = keras.Model(inner_input, L.GRU(2)(inner_input))
+    model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                              L.Embedding(8, 3, mask_zero=True, name="words"), inner])
+    from nn_rosetta import porting
+
+    with pytest.raises(TypeError, match=r"^port: .*of 'words' \(mask_zero=True\)"):
+        porting.port(model)
