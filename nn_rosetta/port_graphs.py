@@ -663,10 +663,13 @@ def build_module(generated: Generated, model: reference.Model) -> nn.Module:
         attr = generated.attributes.get(layer.name)
         if attr is None:
             continue
-        built = converted.get_submodule(torch_graphs.attribute(layer.name))
-        # the one module of the layer's group that holds weights: its keys under attr
-        state.update({f"{attr}.{key.split('.', 1)[1] if isinstance(built, nn.Sequential) else key}":
-                      value for key, value in built.state_dict().items()})
+        built = converted.get_submodule(torch_graphs.attribute(layer.name)).state_dict()
+        # the layer's modules: one (SeparableConv2D's is an nn.Sequential of two), or an
+        # nn.Sequential of its group (a pad, an activation), whose one module holding
+        # weights is the attribute's
+        own = built.keys() == module.get_submodule(attr).state_dict().keys()
+        state.update({f"{attr}.{key if own else key.split('.', 1)[1]}": value
+                      for key, value in built.items()})
     module.load_state_dict(state, strict=True)
     return module.eval()
 

@@ -613,3 +613,14 @@ def test_a_mask_into_a_nested_model_of_a_sequential_is_refused_naming_mask_zero(
 
     with pytest.raises(TypeError, match=r"^port: .*of 'words' \(mask_zero=True\)"):
         porting.port(model)
+
+
+def test_a_separable_convolution_in_a_graph_ports(keras) -> None:
+    """torch builds a SeparableConv2D as an nn.Sequential of two convolutions, which the
+    graph port took for a group wrapper and renamed its weights: load_state_dict failed
+    (missing 'separable_conv2d.0.weight')."""
+    L = keras.layers
+    inp = keras.Input((7, 7, 2))
+    model = keras.Model(inp, L.SeparableConv2D(3, 3)(L.Add()([inp, L.ReLU()(inp)])))
+    x = np.random.default_rng(9).standard_normal((2, 7, 7, 2)).astype(np.float32)
+    assert _port_and_compare(keras, model, [x]) == ""
