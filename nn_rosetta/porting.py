@@ -624,7 +624,8 @@ def _layers_within(model: keras.Model) -> list[keras.Layer]:
 def _float64_conventions(keras_model: keras.Model) -> str:
     """The layers whose float64 numbers in Keras hold a constant in float32, so that a
     float64 copy of the model parts from exact float64 arithmetic by about 1e-8
-    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope), attention's
+    (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope, a ReLU layer's
+    too), a ReLU layer's ceiling, attention's
     scale 1/√key_dim (``reference.layouts``' ``KERAS_QUERY_SCALE``), and an UpSampling2D
     that interpolates, whose TF kernel (``ResizeBilinear``) returns float32 whatever its
     input, parting by about 1e-7. (A
@@ -639,6 +640,13 @@ def _float64_conventions(keras_model: keras.Model) -> str:
             0.2 if activation == "leaky_relu" else None  # the "leaky_relu" string's slope
         if slope is not None and float(np.float32(slope)) != slope:
             found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
+        if isinstance(layer, keras.layers.ReLU):
+            ceiling = layer.max_value if layer.max_value not in (None, float("inf")) else None
+            if ceiling is not None and float(np.float32(ceiling)) != ceiling:
+                found.append(f"{layer.name}: Keras's float64 ReLU holds its ceiling in float32")
+            elif ceiling is None and not layer.threshold and \
+                    float(np.float32(layer.negative_slope)) != layer.negative_slope:
+                found.append(f"{layer.name}: TF's float64 leaky_relu holds its slope in float32")
         if isinstance(layer, keras.layers.UpSampling2D) and layer.interpolation != "nearest":
             found.append(f"{layer.name}: TF's {layer.interpolation} resize computes in float32")
         if isinstance(layer, keras.layers.MultiHeadAttention):

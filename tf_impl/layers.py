@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 import reference
 from reference.layouts import Context
@@ -217,8 +218,20 @@ def _read_relu(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
     ceiling = None if main.max_value is None or main.max_value == float("inf") else \
         float(main.max_value)
-    return reference.layers.ReLU(max_value=ceiling, negative_slope=float(main.negative_slope),
-                                 threshold=float(main.threshold)), 1
+    return reference.layers.ReLU(**relu_constants(main, ceiling)), 1
+
+
+def relu_constants(layer: keras.layers.ReLU, ceiling: float | None) -> dict[str, float | None]:
+    """The numbers a Keras ReLU computes with: in float64 its ceiling is held in float32,
+    and so is its slope where it has neither threshold nor ceiling (TF's LeakyRelu kernel
+    then, whose slope is a float32 attribute); in float32 the numbers given."""
+    slope, threshold = float(layer.negative_slope), float(layer.threshold)
+    if keras.backend.standardize_dtype(layer.compute_dtype) == "float64":
+        if ceiling is not None:
+            ceiling = float(np.float32(ceiling))
+        elif not threshold:
+            slope = float(np.float32(slope))
+    return {"max_value": ceiling, "negative_slope": slope, "threshold": threshold}
 
 
 def _relu_template(layer: reference.layers.Layer) -> dict:

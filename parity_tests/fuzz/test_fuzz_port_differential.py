@@ -624,3 +624,15 @@ def test_a_separable_convolution_in_a_graph_ports(keras) -> None:
     model = keras.Model(inp, L.SeparableConv2D(3, 3)(L.Add()([inp, L.ReLU()(inp)])))
     x = np.random.default_rng(9).standard_normal((2, 7, 7, 2)).astype(np.float32)
     assert _port_and_compare(keras, model, [x]) == ""
+
+
+@pytest.mark.parametrize("options", [{"negative_slope": 0.1}, {"max_value": 6.1}])
+def test_a_float64_relu_layer_ports_with_the_constants_keras_computes_with(keras,
+                                                                          options) -> None:
+    """A float64 Keras ReLU holds its ceiling in float32, and its slope where it has no
+    threshold or ceiling (TF's LeakyRelu kernel): the reader took the exact numbers, so
+    the port parted from Keras by 1e-8 (report PARTS)."""
+    model = keras.Sequential([keras.Input((4,), dtype="float64"),
+                              keras.layers.ReLU(dtype="float64", **options)])
+    x = np.linspace(-10, 10, 32).reshape(8, 4)  # above the ceiling, below 0
+    assert _port_and_compare(keras, model, [x], "float64") == ""
