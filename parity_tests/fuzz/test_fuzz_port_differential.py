@@ -120,9 +120,9 @@ def _layer_sequence(keras, rng, dt, shape) -> Any:
                                "unit_forget_bias": False,
                                "activation": _pick(rng, ["relu", "sigmoid", "linear"]),
                                "recurrent_activation": "hard_sigmoid"}[option]
-            if option == "reset_after" and kind != "GRU" or \
-                    option == "recurrent_activation" and kind == "SimpleRNN" or \
-                    option == "unit_forget_bias" and kind != "LSTM":
+            takes = {"reset_after": kind == "GRU", "recurrent_activation": kind != "SimpleRNN",
+                     "unit_forget_bias": kind == "LSTM"}
+            if not takes.get(option, True):
                 del options[option]
         layer = getattr(L, kind)(int(rng.integers(1, 5)), **options)
         if choice == "bidi":
@@ -253,7 +253,7 @@ def _chain(keras, rng, dt, x, steps: int, recipe: list[str]) -> Any:
         for _try in range(8):
             try:
                 y, text = _apply(keras, rng, dt, x)
-            except Exception:  # noqa: BLE001  Keras refused the draw: draw again
+            except Exception:  # Keras refused the draw: draw again
                 continue
             if any(n == 0 for n in y.shape[1:] if n is not None) or \
                     math.prod(n or 8 for n in y.shape[1:]) > 4096:
@@ -353,7 +353,7 @@ def generate(keras, seed: int, dt: str = "float32") -> Drawn | None:
             recipe.append("-- outputs in reverse order")
         return Drawn(keras.Model(inputs if len(inputs) > 1 else inp, outputs if len(outputs) > 1
                                  else merged), recipe, free)
-    except Exception:  # noqa: BLE001  Keras refused the draw
+    except Exception:  # Keras refused the draw
         return None
 
 
