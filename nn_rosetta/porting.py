@@ -625,12 +625,12 @@ def _float64_conventions(keras_model: keras.Model) -> str:
     """The layers whose float64 numbers in Keras hold a constant in float32, so that a
     float64 copy of the model parts from exact float64 arithmetic by about 1e-8
     (conventions.md): TF's float64 gelu (1/√2) and leaky_relu (the slope, a ReLU layer's
-    too), a ReLU layer's ceiling, attention's
-    scale 1/√key_dim (``reference.layouts``' ``KERAS_QUERY_SCALE``), and an UpSampling2D
-    that interpolates, whose TF kernel (``ResizeBilinear``) returns float32 whatever its
-    input, parting by about 1e-7. (A
+    too), a ReLU layer's ceiling, attention's scale 1/√key_dim (``reference.layouts``'
+    ``KERAS_QUERY_SCALE``), and an UpSampling2D that interpolates, whose TF kernel
+    (``ResizeBilinear``) returns float32 whatever its input, parting by about 1e-7. (A
     ``Rescaling``'s float32 constant is bridged where it is read: ``tf_impl``'s reader
-    gives the spec, and so the generated code, the number Keras computes with.)"""
+    gives the spec, and so the generated code, the number Keras computes with; so are a
+    float64 model's ReLU constants and a Normalization's listed statistics.)"""
     found = []
     for layer in _layers_within(keras_model):
         activation = getattr(getattr(layer, "activation", None), "__name__", "")
