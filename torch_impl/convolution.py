@@ -291,6 +291,8 @@ def _read_average_pool(modules: Sequence[nn.Module], i: int, place: Context
     _check_pool(pool, where)
     own = _own_pads(pool, 2)
     if isinstance(pool, PaddedAvgPool2d):
+        if pads is not None:  # it pads on its own: the pad module is a ZeroPadding2D
+            return None
         pads, include = [(pool.pads[2], pool.pads[3]), (pool.pads[0], pool.pads[1])], False
     elif pads is not None:
         if not _tf_same(pads, pool, place.input_shape):
