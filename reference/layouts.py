@@ -569,13 +569,16 @@ def layout(kind: str) -> Layout:
     return LAYOUTS[kind]
 
 
-def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
+def contexts(layers: list, input_shape: tuple[int, ...], channels_first: bool = False
+             ) -> list[Context]:
     """The :class:`Context` of every layer of a spec Sequential (``layers``, whose input
-    has per-sample shape ``input_shape``)."""
+    has per-sample shape ``input_shape``); ``channels_first``: torch takes the input itself
+    as a feature map (a model with feature maps does), so the layers before the first
+    convolution see one too."""
     from reference.layers import Flatten, layer_shapes
 
     shapes = layer_shapes(layers, input_shape)
-    found, flattened, feature_map = [], None, False
+    found, flattened, feature_map = [], None, channels_first
     for layer, shape in zip(layers, shapes, strict=False):
         # Data is a channels-last feature map (channels-first in torch) from the first
         # convolution or pooling layer on, until a Flatten.
@@ -588,19 +591,29 @@ def contexts(layers: list, input_shape: tuple[int, ...]) -> list[Context]:
     return found
 
 
-def time_distributed(layers: list) -> list:
+def time_distributed(layers: list, sequence: bool = False) -> list:
     """``layers`` with each Dense that follows a sequence output wrapped in a spec
     ``TimeDistributed``: a framework's plain ``nn.Linear`` or ``keras.layers.Dense`` after a
-    recurrent layer acts at every time step, where the spec's Dense takes (N, in) only."""
-    from reference.layers import Dense, Dropout
-    from reference.sequences import Bidirectional, Embedding, TimeDistributed, _Recurrent
+    recurrent layer acts at every time step, where the spec's Dense takes (N, in) only.
+    ``sequence``: the input itself is one, (N, T, F). Layers acting at every step keep a
+    sequence a sequence (an activation or a LayerNormalization between the two)."""
+    from reference.layers import Activation, Dense, Dropout, ReLU, Softmax
+    from reference.normalization import LayerNormalization, Normalization, Rescaling
+    from reference.sequences import (
+        Bidirectional,
+        Embedding,
+        MultiHeadAttention,
+        TimeDistributed,
+        _Recurrent,
+    )
 
-    found, sequence = [], False
+    keeps = (Dropout, Activation, ReLU, Softmax, LayerNormalization, Normalization, Rescaling)
+    found = []
     for layer in layers:
         if isinstance(layer, Dense) and sequence:
             layer = TimeDistributed(layer)
         found.append(layer)
-        if not isinstance(layer, Dropout):  # Dropout keeps its input's shape
-            sequence = isinstance(layer, Embedding | TimeDistributed) or (
+        if not isinstance(layer, keeps):  # these keep their input's shape
+            sequence = isinstance(layer, Embedding | TimeDistributed | MultiHeadAttention) or (
                 isinstance(layer, _Recurrent | Bidirectional) and layer.return_sequences)
     return found

@@ -27,6 +27,7 @@ A spec graph (``reference.Model``) becomes a ``torch.fx.GraphModule``, and a mod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from operator import attrgetter
 
@@ -96,6 +97,87 @@ def _build(layer: reference.layers.Layer, context: Context) -> list[nn.Module]:
     return modules
 
 
+# Spec layers whose torch modules take the features last, (N, T, F) or (N, …, F): nn.LSTM,
+# nn.LayerNorm, nn.MultiheadAttention, an nn.Linear at every step, and nn.Embedding's output.
+_FEATURES_LAST = (reference.LayerNormalization, reference.sequences._Recurrent,
+                  reference.sequences.Bidirectional, reference.sequences.TimeDistributed,
+                  reference.sequences.MultiHeadAttention, reference.sequences.Embedding)
+# Spec layers that keep the order of a flat vector's entries (elementwise, or a softmax over
+# all of them), so that a Dense after them still reads a Flatten's features, rows permuted.
+_ORDER_KEEPING = (reference.ReLU, reference.Dropout, reference.Rescaling, reference.Activation,
+                  reference.Softmax)
+
+
+def channels_first(layers: Sequence[reference.layers.Layer],
+                   input_shape: Sequence[int | None] | None) -> bool:
+    """Whether torch takes a spec Sequential's input channels-first: a model with feature
+    maps (a convolution or pooling layer, or a BatchNormalization of images, nn.BatchNorm2d)
+    whose input has more axes than its features."""
+    if input_shape is None or len(input_shape) < 2:
+        return False
+    return any(getattr(layer, "channels_last", False) for layer in layers) or (
+        len(input_shape) == 3 and any(isinstance(layer, reference.BatchNormalization)
+                                      for layer in layers))
+
+
+def _contexts(model: reference.Sequential) -> list[Context]:
+    return contexts(model.layers, model.input_shape,
+                    channels_first(model.layers, model.input_shape))
+
+
+def _layout_error(where: str, layer: reference.layers.Layer, k: int, why: str) -> TypeError:
+    return TypeError(f"{where}: layer {k} ({layer.name}): {why}; no torch module computes "
+                     "the spec's numbers there")
+
+
+def _check_layouts(where: str, model: reference.Sequential, places: list[Context]) -> None:
+    """Refuse a layer whose torch module would read its input in the other layout.
+
+    A model with feature maps takes torch's channels-first input, and each convolution or
+    pooling layer gives channels-first maps; a layer taking the features last
+    (``_FEATURES_LAST``) gives (N, T, F). Without this check nn.LSTM read a Conv1D's
+    (N, C, L) as L steps of C, nn.LayerNorm normalised the width of a feature map,
+    nn.Conv1d read an Embedding's (N, T, D) as T channels and nn.BatchNorm1d a sequence's
+    steps as its features: torch's error or, where the sizes match, other numbers.
+    Likewise torch's nn.Flatten of a feature map orders the features (c, h, w), the spec's
+    (h, w, c): only a Dense after it, its rows permuted (``reference.layouts``), reads
+    them. ``where``: the entry point (``to_reference`` reads the spec model these rules
+    give back)."""
+    first = channels_first(model.layers, model.input_shape)  # the data is so in torch
+    flatten = None  # the Flatten whose (c, h, w)-ordered features no Dense has read yet
+    for k, (layer, place) in enumerate(zip(model.layers, places, strict=True)):
+        shape = tuple(place.input_shape)
+        convolves = getattr(layer, "channels_last", False) and not isinstance(
+            layer, reference.Reshape | reference.Permute)  # a convolution or pooling
+        if flatten is not None and not isinstance(layer, _ORDER_KEEPING):
+            if not isinstance(layer, reference.Dense) or place.flattened_from is None:
+                raise _layout_error(where, layer, k, f"it reads the features of the Flatten "
+                                    f"(layer {flatten}) of a feature map, which torch orders "
+                                    "(c, h, w) and the spec (h, w, c); only a Dense reads "
+                                    "them, its rows permuted")
+            flatten = None
+        if len(shape) > 1:
+            if isinstance(layer, _FEATURES_LAST) and first:
+                raise _layout_error(where, layer, k, "its input is a feature map, "
+                                    "channels-first in torch, and its module takes the "
+                                    "features last")
+            # nn.BatchNorm1d normalises dim 1; BatchNorm2d takes images channels-first
+            batch_norm = isinstance(layer, reference.BatchNormalization) and len(shape) == 2
+            if not first and (convolves or batch_norm):
+                raise _layout_error(where, layer, k, "its input comes with the features last "
+                                    f"in torch (per-sample shape {shape}), and its module "
+                                    "takes them on dim 1")
+        out = tuple(layer.output_shape(shape))
+        if isinstance(layer, reference.Flatten) and first and math.prod(shape[:-1]) > 1:
+            flatten = k
+        first = len(out) > 1 and (getattr(layer, "channels_last", False) or
+                                  (first and not isinstance(layer, _FEATURES_LAST)))
+    if flatten is not None:
+        raise _layout_error(where, model.layers[flatten], flatten, "torch orders the features "
+                            "of a feature map (c, h, w), the spec (h, w, c), and no Dense "
+                            "reads them")
+
+
 def from_reference(model: reference.Sequential | reference.layers.Layer | reference.Model
                    ) -> nn.Sequential | torch.fx.GraphModule:
     """An ``nn.Sequential`` of stock modules computing what the spec ``model`` (or a single
@@ -111,7 +193,8 @@ def from_reference(model: reference.Sequential | reference.layers.Layer | refere
         raise TypeError(f"from_reference: expected a reference.Sequential, reference.Model or a "
                         f"spec layer, "
                         f"got {type(model).__name__}")
-    places = contexts(model.layers, model.input_shape)
+    places = _contexts(model)
+    _check_layouts("from_reference", model, places)
     return nn.Sequential(*(module for layer, context in zip(model.layers, places, strict=True)
                            for module in _build(layer, context)))
 
@@ -157,6 +240,29 @@ def _read(modules: Sequence[nn.Module], input_shape: Sequence[int] | None,
     return found
 
 
+def _read_model(modules: Sequence[nn.Module], input_shape: Sequence[int] | None
+                ) -> list[tuple[reference.layers.Layer, range]]:
+    """:func:`_read` of an nn.Sequential: a model with feature maps takes its input
+    channels-first (:func:`channels_first`), the layers before its first convolution
+    too, so such a model is read again that way (an nn.Softmax(dim=1) there is the spec's
+    axis −1)."""
+    if input_shape is None or len(input_shape) < 2:
+        return _read(modules, input_shape)
+    try:
+        read = _read(modules, input_shape)
+    except TypeError as error:  # a module placed for a channels-first input, perhaps
+        try:
+            again = _read(modules, input_shape, feature_map=True)
+        except TypeError:
+            raise error from None
+        if not channels_first([layer for layer, _ in again], input_shape):
+            raise error from None
+        return again
+    if channels_first([layer for layer, _ in read], input_shape):
+        return _read(modules, input_shape, feature_map=True)
+    return read
+
+
 def _walk(module: nn.Module, input_shape: Sequence[int] | None
           ) -> tuple[reference.Sequential | reference.layers.Layer,
                      list[tuple[reference.layers.Layer, range, Context]]]:
@@ -164,8 +270,11 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
     the positions of the modules that make it and its place in the model."""
     sequential = isinstance(module, nn.Sequential)
     modules = list(module) if sequential else [module]
-    read = _read(modules, input_shape)
-    spec_layers = time_distributed([layer for layer, _ in read])
+    read = _read_model(modules, input_shape) if sequential else _read(modules, input_shape)
+    # nn.Linear acts at every step of a sequence (N, T, F), given as input too: the spec's
+    # TimeDistributed, as from_reference writes it
+    spec_layers = time_distributed([layer for layer, _ in read], sequential and
+                                   input_shape is not None and len(input_shape) == 2)
     if not sequential:
         layer = spec_layers[0]
         return layer, [(layer, read[0][1], Context(_single_shape(layer), layer=layer))]
@@ -173,7 +282,8 @@ def _walk(module: nn.Module, input_shape: Sequence[int] | None
         model = reference.Sequential(spec_layers, input_shape=input_shape)
     except (TypeError, ValueError) as error:
         raise type(error)(f"to_reference: {error}") from None
-    places = contexts(spec_layers, model.input_shape)
+    places = _contexts(model)
+    _check_layouts("to_reference", model, places)  # read as the spec's, they must be it
     return model, [(layer, positions, context) for layer, (_, positions), context
                    in zip(spec_layers, read, places, strict=True)]
 
@@ -190,7 +300,7 @@ def layer_groups(model: reference.Sequential) -> list[range]:
     ``module[r.start:r.stop]`` for each range r, first layer first (an ``nn.Linear`` and
     its ``nn.ReLU`` are one Dense)."""
     groups, start = [], 0
-    for layer, context in zip(model.layers, contexts(model.layers, model.input_shape),
+    for layer, context in zip(model.layers, _contexts(model),
                               strict=True):
         count = len(TRANSLATIONS[type(layer).__name__].build(layer, context))
         groups.append(range(start, start + count))
@@ -325,7 +435,7 @@ def gradients_to_reference(module: nn.Module,
     if isinstance(model, reference.Model):
         return graphs.gradients_to_reference(module, model)
     walk = _walk(module, input_shape)[1] if model is None else list(zip(
-        model.layers, layer_groups(model), contexts(model.layers, model.input_shape),
+        model.layers, layer_groups(model), _contexts(model),
         strict=True))
     return [_copy_out(layer, _modules(module, positions), context, gradients=True)
             for layer, positions, context in walk]
