@@ -71,6 +71,45 @@ def _single_shape(layer: reference.layers.Layer) -> tuple:
     return (layer.in_channels,) if hasattr(layer, "in_channels") else ()
 
 
+# Spec layers whose Keras layers pass a padding mask on unchanged and do not use it.
+_MASK_PASSING = (reference.sequences.TimeDistributed, reference.LayerNormalization,
+                 reference.Activation, reference.Dropout, reference.ReLU, reference.Rescaling,
+                 reference.Normalization)
+# ... and those whose Keras layers use it where the spec's do not: a masked mean, the
+# attention's query and value masks, a softmax over the unmasked entries, masked moments.
+_MASK_USING = (reference.GlobalAveragePooling1D, reference.sequences.MultiHeadAttention,
+               reference.Softmax, reference.BatchNormalization)
+
+
+def _check_masks(where: str, layers: Sequence[reference.layers.Layer]) -> None:
+    """Refuse a layer that Keras would give the padding mask of an ``Embedding(mask_zero=
+    True)`` and the spec would not, or the other way round. The spec hands the mask to the
+    first recurrent layer after the Embedding only (``reference.Sequential.forward``);
+    Keras passes it on through every layer that supports masking, a recurrent layer
+    returning sequences included, and the layers of ``_MASK_USING`` use it: the Keras
+    model computed other numbers than the spec's, silently."""
+    source, spec_mask, keras_mask = "", False, False
+    for k, layer in enumerate(layers):
+        if isinstance(layer, reference.sequences.Embedding):
+            source = f"layer {k} ({layer.name}, mask_zero=True)"
+            spec_mask = keras_mask = layer.mask_zero
+            continue
+        recurrent = isinstance(layer, reference.sequences._Recurrent |
+                               reference.sequences.Bidirectional)
+        taken = keras_mask and (isinstance(layer, _MASK_USING) or (recurrent and not spec_mask))
+        if taken or (spec_mask and recurrent and not keras_mask):
+            raise TypeError(f"{where}: layer {k} ({layer.name}) would "
+                            f"{'take' if keras_mask else 'lose'} the padding mask of {source} "
+                            f"in Keras, where the spec "
+                            f"{'does not apply it' if keras_mask else 'does'}: the spec masks "
+                            "the first recurrent layer after the Embedding only, and Keras "
+                            "every layer the mask reaches")
+        if recurrent:
+            spec_mask, keras_mask = False, keras_mask and layer.return_sequences
+        elif not isinstance(layer, _MASK_PASSING):
+            keras_mask = False  # Keras's layer does not support masking: the mask ends there
+
+
 @spec_model("from_reference")
 def from_reference(model: reference.Sequential | reference.layers.Layer) -> keras.Layer:
     """A Keras model of stock layers (or a layer, for a spec layer) with the spec
@@ -83,6 +122,7 @@ def from_reference(model: reference.Sequential | reference.layers.Layer) -> kera
                              model.dtype.name if model.dtype is not None else None)
         return made[0] if len(made) == 1 else keras.Sequential(made)
     dtype = model.dtype.name
+    _check_masks("from_reference", model.layers)
     built = [(_translation(layer, "from_reference"),
               _keras_layers(layer, context, dtype))
              for layer, context in zip(model.layers, contexts(model.layers, model.input_shape),
@@ -253,9 +293,10 @@ def _walk(model: keras.Layer, input_shape: Sequence[int] | None, inference: bool
                             f"inputs of per-sample shape {given}; the spec's Dense takes "
                             "(N, features), or (N, T, features) as a TimeDistributed")
         spec_layers[0] = reference.sequences.TimeDistributed(spec_layers[0])
-    spec_layers = time_distributed(spec_layers)
+    spec_layers = time_distributed(spec_layers, len(given) == 2)
     if given:
         _on_sequences(spec_layers, given)
+    _check_masks("to_reference", spec_layers)
     if input_shape is None and model.built and not isinstance(spec_layers[0], reference.Dense):
         input_shape = tuple(model.input_shape[1:])
     try:
