@@ -135,6 +135,28 @@ def MultiHeadAttention(embed_dim: int, num_heads: int, *, key_dim: int | None = 
     return layer
 
 
+def _check_head_width(where: str, name: str, heads: int, key_dim: int) -> None:
+    """Keras 3's TensorFlow backend adds a bias that squeezes to a vector whose size is
+    that of axis 1 or of the last axis of the sum through ``tf.nn.bias_add``
+    (``keras.ops.add``, ``keras/src/backend/tensorflow/numpy.py``): with key_dim 1 the
+    projection biases (heads, 1) of (N, T, heads, 1) were added along the steps wherever
+    the length equals the number of heads, other numbers without a word."""
+    if key_dim == 1 and heads > 1:
+        raise TypeError(f"{where}: {name} has key_dim=1 and {heads} heads: Keras's "
+                        "TensorFlow backend adds its (heads, 1) projection biases along the "
+                        f"steps of a sequence {heads} long (keras.ops.add's bias-add "
+                        "shortcut), so no Keras layer computes the spec's numbers; give "
+                        "each head 2 or more dimensions")
+
+
+def _build_attention(layer: reference.sequences.MultiHeadAttention, context: Context,
+                     dtype: str) -> list[keras.Layer]:
+    _check_head_width("from_reference", layer.name, layer.num_heads, layer.key_dim)
+    return [MultiHeadAttention(layer.embed_dim, layer.num_heads, key_dim=layer.key_dim,
+                               key_features=layer.key_features,
+                               value_features=layer.value_features, dtype=dtype)]
+
+
 def _call_attention(layer: keras.layers.MultiHeadAttention, x: object, **kwargs: object):
     """Self-attention on x, ``layer(x, x)``; on a list, cross-attention ``layer(query,
     value, key=key, attention_mask=mask)`` (the key is the value when the list has two;
@@ -258,6 +280,7 @@ def _read_attention(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
         raise TypeError(f"to_reference: {where} must have value_dim = key_dim, an output of "
                         "the query's width, biases, no dropout and one attention axis, as "
                         f"the spec's MultiHeadAttention; got {got}")
+    _check_head_width("to_reference", where, heads, key_dim)
     return reference.sequences.MultiHeadAttention(
         embed_dim, heads, key_dim=key_dim, key_features=int(key.shape[0]),
         value_features=int(value.shape[0]), dtype=query.dtype), 1
@@ -311,13 +334,8 @@ TRANSLATIONS = [
                 Template("keras.layers.Dense({out_features})", activation=True,
                          arguments=lambda layer: layer.layer.config()),
                 holder=_wrapped, modeled=("kernel_regularizer",)),
-    Translation("MultiHeadAttention",
-                lambda layer, context, dtype: [MultiHeadAttention(
-                    layer.embed_dim, layer.num_heads, key_dim=layer.key_dim,
-                    key_features=layer.key_features, value_features=layer.value_features,
-                    dtype=dtype)],
-                _read_attention, (keras.layers.MultiHeadAttention,), call=_call_attention,
-                sequential=False,
+    Translation("MultiHeadAttention", _build_attention, _read_attention,
+                (keras.layers.MultiHeadAttention,), call=_call_attention, sequential=False,
                 options=lambda layer: {"use_causal_mask": True} if layer.use_causal_mask
                 else {}),
 ]
