@@ -60,6 +60,21 @@ def _modules(module: nn.Module) -> list[nn.Module]:
     return list(module) if isinstance(module, nn.Sequential) else [module]
 
 
+def _check_merges(where: str, model: reference.Model) -> None:
+    """Refuse a merge layer of a feature map (channels-first in torch) and a tensor that is
+    none (an Input reaching no convolution, taken as it is): torch added or concatenated
+    (N, C, H, W) to (N, H, W, C), its error or, where the sizes match, other numbers."""
+    maps = reference.graphs.feature_maps(model)
+    for node in model.nodes:
+        if node.layer.merges and len({maps[t.name] for t in node.inputs}) > 1:
+            shown = ", ".join(f"{t.name!r} ({'a feature map' if maps[t.name] else 'none'})"
+                              for t in node.inputs)
+            raise TypeError(f"{where}: layer {node.name!r} merges {shown}: torch holds a "
+                            "feature map channels-first and the other tensor as it comes, so "
+                            "no torch expression computes the spec's numbers; give every "
+                            "branch a convolution or pooling layer, or none")
+
+
 def from_reference(model: reference.Model) -> fx.GraphModule:
     """A ``torch.fx.GraphModule`` of stock modules computing the spec graph ``model``,
     its weights copied exactly (see the module docstring).
@@ -68,6 +83,7 @@ def from_reference(model: reference.Model) -> fx.GraphModule:
         one tensor per Input, (N, *shape) with a feature map channels-first; a tuple of
         outputs when ``model``'s outputs are a list.
     """
+    _check_merges("from_reference", model)
     places, root, graph = graph_contexts(model), nn.Module(), fx.Graph()
     values = {id(t): graph.placeholder(attribute(t.name)) for t in model.inputs}
     tracer = fx.proxy.GraphAppendingTracer(graph)
@@ -299,6 +315,7 @@ def to_reference(module: nn.Module, *, input_shapes: Sequence) -> reference.Mode
         spec, found = _walk(module, _shapes(input_shapes))
     except (TypeError, ValueError) as error:  # a spec layer's refusal, named as it is
         raise _named(error) from None
+    _check_merges("to_reference", spec)  # read as the spec's, the branches must be so
     places = graph_contexts(spec)
     for layer in spec.layers:
         if layer.name in found:
