@@ -146,13 +146,13 @@ def test_torch_fit_refuses_a_channels_last_batch() -> None:
     torch = framework("torch").torch
     import torch_impl
 
-    spec = reference.Sequential([reference.Conv2D(3, 4, 3), reference.Flatten(),
-                                 reference.Dense(144, 2)], input_shape=(8, 8, 3))
+    spec = reference.Sequential([reference.Conv2D(3, 4, 3), reference.Flatten()],
+                                input_shape=(8, 8, 3))
     module = torch_impl.from_reference(spec)
     with pytest.raises(ValueError, match=r"fit: input x \(channels-first\) must have shape "
                                          r"\(N, 3, N, N\), got \(2, 8, 8, 3\)"):
         torch_impl.fit(module, torch.zeros(2, 8, 8, 3, dtype=torch.float64),  # NHWC
-                       torch.zeros(2, 2, dtype=torch.float64))
+                       torch.zeros(2, 144, dtype=torch.float64))
 
 
 def test_a_bias_free_convolution_reads_from_torch_and_keras_as_use_bias_false() -> None:
@@ -165,11 +165,10 @@ def test_a_bias_free_convolution_reads_from_torch_and_keras_as_use_bias_false() 
     import tf_impl
     import torch_impl
 
-    module = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.Flatten(),
-                           nn.Linear(27, 1)).double()
+    module = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.Flatten()).double()
     from_torch = torch_impl.to_reference(module, input_shape=(5, 5, 2))
     model = keras.Sequential([keras.Input((5, 5, 2)), keras.layers.Conv2D(3, 3, use_bias=False),
-                              keras.layers.Flatten(), keras.layers.Dense(1)])
+                              keras.layers.Flatten()])
     from_keras = tf_impl.to_reference(model)
     for spec in (from_torch, from_keras):
         assert not spec.layers[0].use_bias and list(spec.layers[0].parameters) == ["W"]

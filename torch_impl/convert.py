@@ -130,7 +130,8 @@ def _layout_error(where: str, layer: reference.layers.Layer, k: int, why: str) -
                      "the spec's numbers there")
 
 
-def _check_layouts(where: str, model: reference.Sequential, places: list[Context]) -> None:
+def _check_layouts(where: str, model: reference.Sequential, places: list[Context],
+                   flatten_order: bool = True) -> None:
     """Refuse a layer whose torch module would read its input in the other layout.
 
     A model with feature maps takes torch's channels-first input, and each convolution or
@@ -141,15 +142,16 @@ def _check_layouts(where: str, model: reference.Sequential, places: list[Context
     steps as its features: torch's error or, where the sizes match, other numbers.
     Likewise torch's nn.Flatten of a feature map orders the features (c, h, w), the spec's
     (h, w, c): only a Dense after it, its rows permuted (``reference.layouts``), reads
-    them. ``where``: the entry point (``to_reference`` reads the spec model these rules
-    give back)."""
+    them, and ``flatten_order`` refuses any other layer reading them (the model's output
+    may hold them: torch's layout, as a feature map output is channels-first). ``where``:
+    the entry point (``to_reference`` reads the spec model these rules give back)."""
     first = channels_first(model.layers, model.input_shape)  # the data is so in torch
     flatten = None  # the Flatten whose (c, h, w)-ordered features no Dense has read yet
     for k, (layer, place) in enumerate(zip(model.layers, places, strict=True)):
         shape = tuple(place.input_shape)
         convolves = getattr(layer, "channels_last", False) and not isinstance(
             layer, reference.Reshape | reference.Permute)  # a convolution or pooling
-        if flatten is not None and not isinstance(layer, _ORDER_KEEPING):
+        if flatten is not None and flatten_order and not isinstance(layer, _ORDER_KEEPING):
             if not isinstance(layer, reference.Dense) or place.flattened_from is None:
                 raise _layout_error(where, layer, k, f"it reads the features of the Flatten "
                                     f"(layer {flatten}) of a feature map, which torch orders "
@@ -172,10 +174,6 @@ def _check_layouts(where: str, model: reference.Sequential, places: list[Context
             flatten = k
         first = len(out) > 1 and (getattr(layer, "channels_last", False) or
                                   (first and not isinstance(layer, _FEATURES_LAST)))
-    if flatten is not None:
-        raise _layout_error(where, model.layers[flatten], flatten, "torch orders the features "
-                            "of a feature map (c, h, w), the spec (h, w, c), and no Dense "
-                            "reads them")
 
 
 def from_reference(model: reference.Sequential | reference.layers.Layer | reference.Model
@@ -194,7 +192,9 @@ def from_reference(model: reference.Sequential | reference.layers.Layer | refere
                         f"spec layer, "
                         f"got {type(model).__name__}")
     places = _contexts(model)
-    _check_layouts("from_reference", model, places)
+    # a layer reading a Flatten's (c, h, w) features is left to the port, which writes
+    # its own Flatten and takes the weights from here (nn_rosetta.porting)
+    _check_layouts("from_reference", model, places, flatten_order=False)
     return nn.Sequential(*(module for layer, context in zip(model.layers, places, strict=True)
                            for module in _build(layer, context)))
 
