@@ -525,12 +525,13 @@ def _source(steps: list[_Step], spec: reference.Sequential, model_name: str) -> 
 
 
 def _module(source: str, steps: list[_Step], spec: reference.Sequential) -> nn.Module:
-    """The generated class, instantiated, holding the weights ``from_reference`` copies."""
+    """The generated class, instantiated, holding the weights ``from_reference``'s builders
+    copy (``torch_impl.convert.modules_of``)."""
     check_copy_fits("port", spec, copies=2)  # the generated module, from_reference's copy
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(source, "model.py", "exec"), namespace)  # the code the user receives
     module = namespace[CLASS_NAME]()
-    copied = torch_impl.from_reference(spec)
+    copied = torch_impl.convert.modules_of(spec)  # the layouts are the forward's own
     state = {}
     for step, positions in zip(steps, layer_groups(spec), strict=True):
         if step.attr is None:

@@ -223,14 +223,15 @@ def _read_relu(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
 
 def relu_constants(layer: keras.layers.ReLU, ceiling: float | None) -> dict[str, float | None]:
     """The numbers a Keras ReLU computes with: in float64 its ceiling is held in float32,
-    and so is its slope where it has neither threshold nor ceiling (TF's LeakyRelu kernel
-    then, whose slope is a float32 attribute); in float32 the numbers given."""
+    and so is its slope where it has neither threshold nor ``max_value`` (None: TF's
+    LeakyRelu kernel then, whose slope is a float32 attribute; ``max_value=inf`` takes
+    the exact path); in float32 the numbers given."""
     slope, threshold = float(layer.negative_slope), float(layer.threshold)
     if keras.backend.standardize_dtype(layer.compute_dtype) == "float64":
         if ceiling is not None:
             ceiling = float(np.float32(ceiling))
-        elif not threshold:
-            slope = float(np.float32(slope))
+        if layer.max_value is None and not threshold:  # Keras's own test: a ceiling of
+            slope = float(np.float32(slope))  # inf takes its exact path, as any ceiling
     return {"max_value": ceiling, "negative_slope": slope, "threshold": threshold}
 
 

@@ -191,11 +191,17 @@ def from_reference(model: reference.Sequential | reference.layers.Layer | refere
         raise TypeError(f"from_reference: expected a reference.Sequential, reference.Model or a "
                         f"spec layer, "
                         f"got {type(model).__name__}")
-    places = _contexts(model)
-    # a layer reading a Flatten's (c, h, w) features is left to the port, which writes
-    # its own Flatten and takes the weights from here (nn_rosetta.porting)
-    _check_layouts("from_reference", model, places, flatten_order=False)
-    return nn.Sequential(*(module for layer, context in zip(model.layers, places, strict=True)
+    _check_layouts("from_reference", model, _contexts(model))
+    return modules_of(model)
+
+
+def modules_of(model: reference.Sequential) -> nn.Sequential:
+    """:func:`from_reference`'s modules with the spec's weights, without its check that
+    each reads its input in the layout torch holds it: for a caller that writes the
+    layout changes itself (``nn_rosetta.porting``'s forward permutes a feature map where a
+    module takes its features last)."""
+    return nn.Sequential(*(module for layer, context in
+                           zip(model.layers, _contexts(model), strict=True)
                            for module in _build(layer, context)))
 
 

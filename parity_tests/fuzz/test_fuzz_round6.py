@@ -100,3 +100,22 @@ def test_the_cli_refuses_a_pipe_as_its_parity_report_instead_of_waiting(tmp_path
     with pytest.raises(SystemExit):
         cli.main(["--report", str(tmp_path / "report.json"), "list"])
     assert "not a regular file (a device, a pipe or a socket)" in capsys.readouterr().err
+
+
+def test_a_float64_keras_relu_with_a_ceiling_of_inf_reads_back_its_exact_slope() -> None:
+    """Keras's ReLU takes TF's LeakyRelu kernel (a float32 slope) only when max_value is
+    None and the threshold 0; from_reference writes max_value=inf, the exact path, and
+    the reader rounded the slope as if it were the other (3.5e-9 after a round trip)."""
+    spec = reference.Sequential([reference.layers.ReLU(negative_slope=0.01)], input_shape=(3,))
+    back = tf_impl.to_reference(tf_impl.from_reference(spec))
+    assert back.layers[0].negative_slope == 0.01
+
+
+def test_torch_from_reference_refuses_a_normalization_of_a_flattened_feature_map() -> None:
+    """torch's nn.Flatten orders a map's features (c, h, w), the spec's (h, w, c): a
+    BatchNormalization reading them applied its γ and β to the other features (3.1 off).
+    The port, which permutes the map in its forward, still takes the model."""
+    spec = reference.Sequential([reference.Conv2D(2, 3, 1, padding="same"), reference.Flatten(),
+                                 reference.BatchNormalization(75)], input_shape=(5, 5, 2))
+    with pytest.raises(TypeError, match=r"from_reference: layer 2 .* \(c, h, w\)"):
+        torch_impl.from_reference(spec)
