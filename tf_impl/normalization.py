@@ -153,6 +153,16 @@ def _read_normalization_layer(layers: Sequence[keras.Layer], i: int, where: str)
     return reference.Normalization(main.adapt_mean.numpy(), main.adapt_variance.numpy()), 1
 
 
+def _input_rank(layer: keras.Layer) -> int | None:
+    """The rank of the input a layer of a model was called on (a LayerNormalization keeps
+    no input spec, so ``axis=[1]`` of a 2-d input is its last axis only by this); None for
+    a layer called on no symbolic input, or on several."""
+    try:
+        return len(layer.input.shape)
+    except (AttributeError, ValueError):
+        return None
+
+
 # -- the translation table's rows ------------------------------------------------------------
 
 def _read_normalization(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
@@ -162,7 +172,8 @@ def _read_normalization(layers: Sequence[keras.Layer], i: int, where: str) -> Re
     built(main, where)
     axes = list(main.axis) if isinstance(main.axis, list | tuple) else [main.axis]
     spec = main.input_spec
-    last = [spec.ndim - 1] if spec is not None and spec.ndim else [-1]
+    rank = spec.ndim if spec is not None and spec.ndim else _input_rank(main)
+    last = [rank - 1] if rank else [-1]
     if axes not in ([-1], last):
         raise TypeError(f"to_reference: {where} normalises over axis {main.axis}; the spec's "
                         "layers are channels-last (axis -1)")

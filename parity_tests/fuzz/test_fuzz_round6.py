@@ -17,6 +17,7 @@ import tf_impl
 import torch_impl
 from nn_rosetta import cli
 from parity_tests.fuzz.oracle import Outcome, assert_same
+from parity_tests.tolerances import tolerance
 from reference.weights import WeightFileError
 
 VALUE_CHECKED = ["sparse_categorical_cross_entropy", "sparse_categorical_cross_entropy_with_logits",
@@ -119,3 +120,16 @@ def test_torch_from_reference_refuses_a_normalization_of_a_flattened_feature_map
                                  reference.BatchNormalization(75)], input_shape=(5, 5, 2))
     with pytest.raises(TypeError, match=r"from_reference: layer 2 .* \(c, h, w\)"):
         torch_impl.from_reference(spec)
+
+
+@pytest.mark.parametrize("axis", [1, [1]])
+def test_a_keras_layer_normalization_over_axis_1_of_vectors_is_the_last_axis(axis) -> None:
+    """On (N, F) inputs axis 1 is the last: to_reference refused it ('the spec's layers
+    are channels-last'), since a LayerNormalization keeps no input spec to say its rank."""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.LayerNormalization(
+        axis=axis, beta_initializer="random_normal", gamma_initializer="random_normal")])
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    spec, output = tf_impl.to_reference(model), tolerance(np.float32, "output")
+    assert output.error(spec.forward(x), np.asarray(model(x))) <= output.rtol
