@@ -51,6 +51,23 @@ def check_run(where: str, loss: object, optimizer: object, epochs: object,
     check_count(where, "seed", seed, 0, none_means="data order")
 
 
+def one_row_batch(order: list[list[np.ndarray]]) -> np.ndarray | None:
+    """The rows of a batch of one row, where the cut of ``batch_order`` leaves one (every
+    epoch is cut alike): the one batch size at which a layer's batch statistics can have
+    a single value per feature (torch's BatchNorm then refuses the step)."""
+    return next((rows for rows in order[0] if len(rows) == 1), None) if order else None
+
+
+def one_row_batch_error(where: str, n_samples: int, batch_size: int | None,
+                        error: Exception) -> ValueError:
+    """The refusal, before any step, of a run with a batch of one row that a layer cannot
+    normalize in training (``error``, the layer's own, says which and why)."""
+    return ValueError(f"{where}: batch_size={batch_size!r} on {n_samples} row(s) makes a "
+                      f"batch of one row, too few for a layer's batch statistics in "
+                      f"training ({error}); choose a batch_size that leaves no batch of "
+                      f"one row")
+
+
 def check_loss_name(where: str, what: str, loss: object) -> None:
     """A loss named by a string of ``reference.losses.NAMES``."""
     if not isinstance(loss, str):

@@ -79,6 +79,8 @@ CONVENTIONS = ("torch", "keras")
 BATCH_NORM_DEFAULTS = {"torch": {"momentum": 0.1, "epsilon": 1e-5},
                        "keras": {"momentum": 0.99, "epsilon": 1e-3}}
 LAYER_NORM_EPSILON = {"torch": 1e-5, "keras": 1e-3}
+# BatchNormalization's refusal of a batch of one value per feature; fit words it for a run
+ONE_VALUE_PER_FEATURE = "a training batch needs more than one value per feature"
 
 
 def _check_convention(where: str, convention: str) -> None:
@@ -276,9 +278,9 @@ class BatchNormalization(_Normalization):
             raise ValueError(f"{self.name}: a training batch needs at least one value per "
                              f"feature, got input shape {x.shape}")
         if n == 1 and self.convention == "torch":
-            raise ValueError(f"{self.name}: a training batch needs more than one value per "
-                             f"feature under torch's convention (its unbiased variance "
-                             f"divides by n − 1), got input shape {x.shape}")
+            raise ValueError(f"{self.name}: {ONE_VALUE_PER_FEATURE} under torch's "
+                             f"convention (its unbiased variance divides by n − 1), got "
+                             f"input shape {x.shape}")
         mean = _column_sums(x) / x.dtype.type(n)
         centered = x - _per_sample(mean, x)
         variance = _column_sums(np.square(centered)) / x.dtype.type(n)

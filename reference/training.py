@@ -44,6 +44,7 @@ write a VAE's step; the checks (``check_terms``, ``check_graph_data``) are share
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ from reference._fit_checks import (
     check_run,
     check_terms,
     is_graph_run,
+    one_row_batch,
+    one_row_batch_error,
     spec_data,
     spec_graph_data,
 )
@@ -62,6 +65,7 @@ from reference._validation import check_count
 from reference.callbacks import EarlyStopping
 from reference.graphs import Model
 from reference.networks import Sequential
+from reference.normalization import ONE_VALUE_PER_FEATURE
 from reference.optimizers import SGD, Adam
 
 
@@ -164,9 +168,11 @@ def fit(model: Sequential | Model, X: object, Y: object,
         per_output, weights, kl = check_terms("fit", loss, loss_weights, kl, counts[1])
         xs, ys = spec_graph_data("fit", model, X, Y, per_output, kl)
 
+        def inputs(rows: np.ndarray) -> object:
+            return [x[rows] for x in xs] if model.input_list else xs[0][rows]
+
         def step_loss(rows: np.ndarray) -> tuple[float, object]:
-            outputs = model.forward([x[rows] for x in xs] if model.input_list else xs[0][rows],
-                                    training=True)
+            outputs = model.forward(inputs(rows), training=True)
             outputs = outputs if model.output_list else [outputs]
             value, upstream = _graph_loss(outputs, [None if y is None else y[rows] for y in ys],
                                           per_output, weights, kl)
@@ -176,8 +182,11 @@ def fit(model: Sequential | Model, X: object, Y: object,
         X, Y = spec_data("fit", model, X, Y, loss)
         value_of, gradient_of = losses.get(loss), losses.gradient(loss)
 
+        def inputs(rows: np.ndarray) -> object:
+            return X[rows]
+
         def step_loss(rows: np.ndarray) -> tuple[float, object]:
-            y_pred = model.forward(X[rows], training=True)
+            y_pred = model.forward(inputs(rows), training=True)
             if isinstance(y_pred, list):  # a Model(outputs=[y]): its one output
                 (y_pred,) = y_pred
             return value_of(Y[rows], y_pred), gradient_of(Y[rows], y_pred)
@@ -186,6 +195,15 @@ def fit(model: Sequential | Model, X: object, Y: object,
     params = [p for layer in model.layers for p in layer.params]
     state = optimizer.init(params)
     order = batch_order(n_samples, batch_size, epochs, seed)
+    lone = one_row_batch(order)
+    if lone is not None:  # a batch of one row: can every layer normalize it?
+        try:  # on a copy: the run is refused before any step changes the model
+            with np.errstate(over="ignore", invalid="ignore"):  # as in a step, below
+                copy.deepcopy(model).forward(inputs(lone), training=True)
+        except ValueError as error:
+            if ONE_VALUE_PER_FEATURE not in str(error):
+                raise
+            raise one_row_batch_error("fit", n_samples, batch_size, error) from None
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     stopper = None if early_stopping is None else early_stopping.init()
     step = 0

@@ -22,14 +22,19 @@ one tensor per ``forward`` argument; Y one target per output (None without one).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
 
 import reference
+from reference._fit_checks import one_row_batch, one_row_batch_error
 from reference.training import History, TrainingDiverged, batch_order
 from torch_impl import callbacks, losses, optimizers, schedules
 from torch_impl._inputs import checked, training_data
+
+# the start of torch's BatchNorm refusal in training (torch.nn.functional._verify_batch_size)
+_ONE_VALUE_PER_CHANNEL = "Expected more than 1 value per channel when training"
 
 
 @checked(training_data)
@@ -57,8 +62,11 @@ def fit(model: torch.nn.Module, X: object, Y: object,
         schedules.from_reference(optimizer.learning_rate, torch_optimizer)
     if isinstance(X, list):  # a graph's run (checked): a tensor per input, a loss per output
 
+        def forward(module: torch.nn.Module, index: torch.Tensor) -> object:
+            return module(*(x[index] for x in X))
+
         def compute_loss(index: torch.Tensor) -> torch.Tensor:
-            outputs = model(*(x[index] for x in X))
+            outputs = forward(model, index)
             outputs = outputs if isinstance(outputs, tuple | list) else (outputs,)
             value = sum(weight * getattr(losses, name)(y[index], y_pred) for name, weight, y,
                         y_pred in zip(loss, loss_weights, Y, outputs, strict=True) if name)
@@ -69,12 +77,24 @@ def fit(model: torch.nn.Module, X: object, Y: object,
     else:
         loss_fn = getattr(losses, loss)
 
+        def forward(module: torch.nn.Module, index: torch.Tensor) -> object:
+            return module(X[index])
+
         def compute_loss(index: torch.Tensor) -> torch.Tensor:
-            return loss_fn(Y[index], model(X[index]))
+            return loss_fn(Y[index], forward(model, index))
         n_samples = X.shape[0]
     order = batch_order(n_samples, batch_size, epochs, seed)
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
+    lone = one_row_batch(order)
+    if lone is not None:  # BatchNorm refuses a batch of one value per channel: ask a copy
+        try:
+            with torch.no_grad():
+                forward(copy.deepcopy(model), torch.from_numpy(lone))
+        except ValueError as error:
+            if not str(error).startswith(_ONE_VALUE_PER_CHANNEL):
+                raise
+            raise one_row_batch_error("fit", n_samples, batch_size, error) from None
     stopper = None if early_stopping is None else callbacks.from_reference(early_stopping)
     penalised = [(strength, parameter) for name, parameter in model.named_parameters()
                  for strength in [(l2 or {}).get(name, 0.0)] if strength]

@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import schedules
+import reference
+from parity_tests.conftest import framework
+from reference import BatchNormalization, Dense, Sequential, optimizers, schedules
 
 
 def test_the_keras_exponential_decay_is_keras_s_to_the_last_bit(keras) -> None:
@@ -26,3 +28,31 @@ def test_the_keras_exponential_decay_is_keras_s_to_the_last_bit(keras) -> None:
         theirs = keras.optimizers.schedules.ExponentialDecay(0.3, 3, 0.5, staircase=staircase)
         np.testing.assert_array_equal(spec.learning_rates(12, "keras"),
                                       [float(theirs(t)) for t in range(12)])
+
+
+def _normalized(dtype: np.dtype = np.dtype(np.float64)) -> Sequential:
+    return Sequential([Dense(3, 4, "tanh", dtype=dtype), BatchNormalization(4, dtype=dtype),
+                       Dense(4, 2, dtype=dtype)], seed=0)
+
+
+@pytest.mark.parametrize("package", ["reference", "torch"])
+def test_a_last_batch_of_one_row_under_torch_batch_norm_is_refused_before_any_step(
+        package: str) -> None:
+    """7 rows in batches of 2 leave a last batch of one row, whose batch statistics
+    torch's BatchNorm cannot take: the spec stopped at step 4 with the layer's message
+    and torch with its own ('Expected more than 1 value per channel'), neither naming
+    fit, after three updates of the model."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((7, 3)), rng.standard_normal((7, 2))
+    model = _normalized() if package == "reference" else \
+        framework("torch").impl.from_reference(_normalized())
+    fit = reference.fit if package == "reference" else framework("torch").impl.fit
+    before = framework("torch").impl.to_reference(model) if package == "torch" else model
+    weights = [w.copy() for layer in before.layers for w in layer.parameters.values()]
+    with pytest.raises(ValueError, match=r"^fit: batch_size=2 on 7 row\(s\) makes a batch of "
+                                         r"one row, too few for a layer's batch statistics"):
+        fit(model, X, Y, optimizer=optimizers.SGD(0.1), epochs=2, batch_size=2)
+    after = framework("torch").impl.to_reference(model) if package == "torch" else model
+    for w, w0 in zip((w for layer in after.layers for w in layer.parameters.values()),
+                     weights, strict=True):
+        np.testing.assert_array_equal(w, w0)
