@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -32,7 +33,7 @@ import tensorflow as tf
 
 import reference
 from reference.training import History, TrainingDiverged, batch_order
-from tf_impl import callbacks, losses, optimizers
+from tf_impl import callbacks, losses, optimizers, schedules
 from tf_impl._inputs import checked, training_data
 
 
@@ -53,8 +54,16 @@ def fit(model: keras.Model, X: object, Y: object,
     loss_weights=[...])``); ``kl=(mean, log_var)`` adds ``tf_impl.losses.gaussian_kl`` of
     those two outputs on the tape, as the Keras VAE example's ``train_step`` does.
     """
-    keras_optimizer = optimizers.from_reference(
-        reference.optimizers.SGD() if optimizer is None else optimizer)
+    optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
+    # In a graph, grappler's constant folding rewrites a schedule's π·(t/k) as (π/k)·t,
+    # an ulp off in η (CosineDecay: 1.8e-7): a compiled step takes η from the schedule
+    # evaluated eagerly before it, as the optimizer does outside a graph.
+    schedule = schedules.from_reference(optimizer.learning_rate) if tf_function and \
+        isinstance(optimizer.learning_rate, reference.schedules.SCHEDULES) else None
+    if schedule is not None:
+        optimizer = replace(optimizer,
+                            learning_rate=optimizer.learning_rate.initial_learning_rate)
+    keras_optimizer = optimizers.from_reference(optimizer)
     keras_optimizer.build(model.trainable_variables)  # its variables exist before any trace
     graph = isinstance(X, list)  # a graph's run (checked): a tensor per input
     targets = [k for k, name in enumerate(loss) if name] if graph else [0]
@@ -92,6 +101,8 @@ def fit(model: keras.Model, X: object, Y: object,
     for epoch, batches in enumerate(order, start=1):
         for rows in batches:
             step += 1
+            if schedule is not None:
+                keras_optimizer.learning_rate = schedule(keras_optimizer.iterations)
             value = float(train_step([tf.gather(x, rows) for x in xs],
                                      [tf.gather(y, rows) for y in ys]))
             if not math.isfinite(value):
