@@ -46,8 +46,9 @@ def mean_squared_error(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
 
 @checked(pair())
 def half_mean_squared_error(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-    """(1/2N) Σ ‖ŷ − y‖²: ``tf.nn.l2_loss(t)`` is Σt²/2, divided here by N."""
-    return tf.nn.l2_loss(y_pred - y_true) / y_pred.shape[0]
+    """(1/2N) Σ ‖ŷ − y‖²: ``tf.nn.l2_loss(t)`` is Σt²/2, divided here by N (the batch's
+    size when the step runs: a graph traced for batches of any size knows no N)."""
+    return tf.nn.l2_loss(y_pred - y_true) / tf.cast(tf.shape(y_pred)[0], y_pred.dtype)
 
 
 @checked(pair())

@@ -77,3 +77,19 @@ def test_a_compiled_keras_step_follows_the_cosine_schedule_of_the_spec() -> None
     for layer, theirs in zip(model.layers, back.layers, strict=True):
         for name, value in layer.parameters.items():
             assert tol.error(theirs.parameters[name], value) <= tol.rtol, name
+
+
+def test_a_compiled_step_of_half_mse_takes_a_last_batch_of_another_size() -> None:
+    """7 rows in batches of 3: the last batch of one retraces the step for batches of any
+    size (reduce_retracing), where half_mean_squared_error divided by the static
+    y_pred.shape[0], None: 'ValueError: None values not supported' from inside the graph."""
+    tf_impl = framework("tf").impl
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (7, 2)), rng.uniform(0.1, 0.9, (7, 2))
+    model = Sequential([Dense(2, 3, "tanh"), Dense(3, 2)], seed=0)
+    mirror = tf_impl.from_reference(model)
+    run = dict(loss="half_mean_squared_error", epochs=2, batch_size=3, seed=0)
+    spec = reference.fit(model, X, Y, optimizer=optimizers.SGD(0.1, convention="keras"), **run)
+    compiled = tf_impl.fit(mirror, X, Y, optimizer=optimizers.SGD(0.1), tf_function=True, **run)
+    tol = tolerance(np.float64, "loss trajectory")
+    assert tol.error(compiled.loss, spec.loss) <= tol.rtol
