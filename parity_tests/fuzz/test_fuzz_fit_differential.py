@@ -22,8 +22,8 @@ What the generator leaves out, and why:
 * L2 in a graph: ``torch_impl.convert.l2_penalties`` takes a Sequential only, and
   ``torch_impl.fit`` without ``l2`` trains a converted graph unregularized (left open);
 * a graph's layers without names: the spec names them ``Dense(3, 3, relu)``, which
-  ``tf_impl.from_reference`` gives the Keras layers, and a compiled step then fails
-  inside Keras ("not a valid scope name"; left open).
+  ``tf_impl.from_reference`` gives the Keras layers, and TF takes no such name scope in
+  a compiled step (``tf_impl.fit`` refuses it by name; eager, it trains).
 """
 
 from __future__ import annotations
@@ -266,3 +266,19 @@ def test_a_compiled_step_of_half_mse_takes_a_last_batch_of_another_size() -> Non
     compiled = tf_impl.fit(mirror, X, Y, optimizer=optimizers.SGD(0.1), tf_function=True, **run)
     tol = tolerance(np.float64, "loss trajectory")
     assert tol.error(compiled.loss, spec.loss) <= tol.rtol
+
+
+def test_a_compiled_step_refuses_a_layer_name_that_tf_takes_as_no_name_scope() -> None:
+    """An unnamed layer of a spec graph is 'Dense(3, 3, tanh)', and so is its Keras
+    layer; a compiled step stopped inside Keras with "'Dense(3, 3, tanh)' is not a valid
+    scope name", naming neither fit nor what to do."""
+    tf_impl = framework("tf").impl
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    x = Input((3,), name="x")
+    h = Dense(3, 3, "tanh")(x)
+    mirror = tf_impl.from_reference(Model(x, [Dense(3, 2, name="a")(h),
+                                              Dense(3, 2, name="b")(h)], seed=0))
+    with pytest.raises(ValueError, match=r"^fit: tf_function=True compiles the step, and TF "
+                                         r"takes no name scope 'Dense\(3, 3, tanh\)'"):
+        tf_impl.fit(mirror, X, [Y, Y], loss=["mean_squared_error"] * 2, tf_function=True)
