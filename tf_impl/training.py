@@ -37,7 +37,6 @@ from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import callbacks, losses, optimizers, schedules
 from tf_impl._inputs import checked, training_data
 
-
 # TF's rule for a name scope, which a compiled step opens for each layer it calls
 _SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\\/>-]*")
 
