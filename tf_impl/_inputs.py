@@ -16,7 +16,8 @@ than cast silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import keras
@@ -37,6 +38,7 @@ from reference._fit_checks import (
 from reference._validation import (
     HYPERPARAMETERS,
     SWITCHES,
+    as_flag,
     as_float_array,
     as_index_array,
     as_numeric_array,
@@ -162,6 +164,34 @@ def _input_shape(model: keras.Layer, given: tuple) -> tuple:
     if len(shape) != len(given) - 1:
         return shape
     return tuple(g if s is None else s for s, g in zip(shape, given[1:], strict=True))
+
+
+# TF's rule for a name scope, which a compiled step opens for each layer it calls
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\\/>-]*")
+
+
+def _layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
+    """The model and its layers, those of nested models included."""
+    yield model
+    for layer in getattr(model, "layers", []):
+        yield from _layers(layer)
+
+
+def fit_data(where: str, model: Any, X: object, Y: object, *, tf_function: object = False,
+             **options: Any) -> dict[str, Any]:
+    """:func:`training_data`, and ``tf_function`` a switch; a compiled step takes every
+    layer's name as a TF name scope, so a name TF refuses is named here (else Keras's "not
+    a valid scope name" from inside the trace)."""
+    as_flag(where, "tf_function", tf_function)
+    data = training_data(where, model, X, Y, **options)
+    unfit = next((layer.name for layer in _layers(model)
+                  if not _SCOPE_NAME.fullmatch(layer.name)), None) if tf_function else None
+    if unfit is not None:
+        raise ValueError(f"{where}: tf_function=True compiles the step, and TF takes no name "
+                         f"scope {unfit!r} for the layer of that name (letters, digits and "
+                         "_ . \\ / > - only); name the layers (the spec's name=) or train "
+                         "with tf_function=False")
+    return data
 
 
 def training_data(where: str, model: Any, X: object, Y: object,

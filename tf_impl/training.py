@@ -24,8 +24,7 @@ for a functional model of several inputs or outputs, X a list, one tensor per
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import keras
@@ -35,20 +34,10 @@ import tensorflow as tf
 import reference
 from reference.training import History, TrainingDiverged, batch_order
 from tf_impl import callbacks, losses, optimizers, schedules
-from tf_impl._inputs import checked, training_data
-
-# TF's rule for a name scope, which a compiled step opens for each layer it calls
-_SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\\/>-]*")
+from tf_impl._inputs import checked, fit_data
 
 
-def _layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
-    """The model and its layers, those of nested models included."""
-    yield model
-    for layer in getattr(model, "layers", []):
-        yield from _layers(layer)
-
-
-@checked(training_data)
+@checked(fit_data)
 def fit(model: keras.Model, X: object, Y: object,
         loss: str | Sequence[str | None] = "mean_squared_error", optimizer: object = None,
         epochs: int = 1, batch_size: int | None = None, seed: int | None = 0,
@@ -65,13 +54,6 @@ def fit(model: keras.Model, X: object, Y: object,
     loss_weights=[...])``); ``kl=(mean, log_var)`` adds ``tf_impl.losses.gaussian_kl`` of
     those two outputs on the tape, as the Keras VAE example's ``train_step`` does.
     """
-    unfit = next((layer.name for layer in _layers(model)
-                  if not _SCOPE_NAME.fullmatch(layer.name)), None) if tf_function else None
-    if unfit is not None:  # else Keras's "not a valid scope name", from inside the trace
-        raise ValueError(f"fit: tf_function=True compiles the step, and TF takes no name "
-                         f"scope {unfit!r} for the layer of that name (letters, digits and "
-                         f"_ . \\ / > - only); name the layers (the spec's name=) or train "
-                         f"with tf_function=False")
     optimizer = reference.optimizers.SGD() if optimizer is None else optimizer
     # In a graph, grappler's constant folding rewrites a schedule's π·(t/k) as (π/k)·t,
     # an ulp off in η (CosineDecay: 1.8e-7): a compiled step takes η from the schedule

@@ -133,3 +133,12 @@ def test_a_keras_layer_normalization_over_axis_1_of_vectors_is_the_last_axis(axi
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     spec, output = tf_impl.to_reference(model), tolerance(np.float32, "output")
     assert output.error(spec.forward(x), np.asarray(model(x))) <= output.rtol
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_tf_fit_takes_tf_function_as_a_switch(value) -> None:
+    """tf_function was read for its truth: 'yes' compiled the step, None ran it eagerly."""
+    model = tf_impl.from_reference(reference.Sequential([reference.Dense(3, 2)],
+                                                        input_shape=(3,)))
+    with pytest.raises(TypeError, match="fit: tf_function must be True or False"):
+        tf_impl.fit(model, np.zeros((4, 3)), np.zeros((4, 2)), tf_function=value)
