@@ -55,6 +55,7 @@ from reference._validation import (
     check_within,
     dtype_name,
     float_conversion,
+    type_name,
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
@@ -94,6 +95,16 @@ def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
 
 
 # -- conversion -----------------------------------------------------------------------------
+
+def chain_pair(where: str, model: object, module: object) -> None:
+    """A spec chain and the ``nn.Sequential`` that ``from_reference`` made of it: a graph's
+    module names its parameters by layer, not by position."""
+    if not isinstance(model, reference.Sequential) or not isinstance(module, nn.Sequential):
+        raise TypeError(f"{where}: takes a reference.Sequential and the nn.Sequential "
+                        f"torch_impl.from_reference made of it, got {type_name(model)} and "
+                        f"{type(module).__name__}; for a graph, give fit's l2 by the names of "
+                        "module.named_parameters() (its layers' names)")
+
 
 def check_readable(where: str, module: nn.Module) -> None:
     """A module ``to_reference`` can read by its class: no subclass of a stock torch layer

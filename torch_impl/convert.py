@@ -40,7 +40,7 @@ import reference
 from reference._validation import as_dtype, as_flag, as_shape, check_copy_fits
 from reference.layouts import Context, contexts, layout, pack, time_distributed, unpack
 from torch_impl import activations, convolution, graphs, layers, normalization, sequences
-from torch_impl._inputs import check_readable
+from torch_impl._inputs import chain_pair, check_readable, checked
 from torch_impl._table import Template, Translation, torch_dtype
 
 __all__ = ["SMALL_MODULES", "TRANSLATIONS", "Template", "Translation", "from_reference",
@@ -447,6 +447,7 @@ def gradients_to_reference(module: nn.Module,
             for layer, positions, context in walk]
 
 
+@checked(chain_pair)
 def l2_penalties(model: reference.Sequential, module: nn.Sequential) -> dict[str, float]:
     """The spec layers' ``kernel_regularizer`` λ by the name of the converted ``module``'s
     parameter that holds the kernel (``"0.weight"``): ``torch_impl.fit``'s ``l2``

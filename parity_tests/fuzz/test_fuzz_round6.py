@@ -142,3 +142,14 @@ def test_tf_fit_takes_tf_function_as_a_switch(value) -> None:
                                                         input_shape=(3,)))
     with pytest.raises(TypeError, match="fit: tf_function must be True or False"):
         tf_impl.fit(model, np.zeros((4, 3)), np.zeros((4, 2)), tf_function=value)
+
+
+def test_l2_penalties_of_a_graph_is_refused_by_name() -> None:
+    """A graph's module names its parameters by layer: l2_penalties, written for chains,
+    stopped on StopIteration or a shape error of the spec's."""
+    from reference.graphs import Input, Model
+
+    x = Input((3,), name="x")
+    graph = Model([x], [reference.Dense(3, 2, kernel_regularizer=0.5, name="out")(x)])
+    with pytest.raises(TypeError, match=r"l2_penalties: takes a reference\.Sequential"):
+        torch_impl.convert.l2_penalties(graph, torch_impl.from_reference(graph))
