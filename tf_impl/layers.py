@@ -5,7 +5,11 @@
   policy, float32 unless told, which also casts float64 inputs to float32. Here the dtype
   is always explicit, and the layer is built at once so its weights exist.
 * ``kernel_regularizer=keras.regularizers.L2(λ)`` puts λ‖W‖² into ``model.losses``,
-  which a training loop adds to the loss (gradient 2λW, the bias untouched).
+  which a training loop adds to the loss (gradient 2λW, the bias untouched). Keras
+  computes with λ rounded to float32 (its ``ops.cast`` of the Python float goes through
+  a float32 tensor), a float64 model too: λ = 0.01 is 0.0099999998, so a float64 run
+  drifts from the spec's and torch's by 3e-10 to 2e-9 over a few steps, a λ that float32
+  holds (0.0625, 2⁻ᵏ) not at all. Left as Keras computes it, documented.
 * The activation is Keras's by name (``activation="relu"``); a slope or α other than
   Keras's default is a ``keras.layers.LeakyReLU`` or ``ELU`` layer after a linear Dense
   (``tf_impl.activations.keras_activation``).

@@ -153,3 +153,15 @@ def test_l2_penalties_of_a_graph_is_refused_by_name() -> None:
     graph = Model([x], [reference.Dense(3, 2, kernel_regularizer=0.5, name="out")(x)])
     with pytest.raises(TypeError, match=r"l2_penalties: takes a reference\.Sequential"):
         torch_impl.convert.l2_penalties(graph, torch_impl.from_reference(graph))
+
+
+def test_keras_l2_computes_with_its_factor_rounded_to_float32_even_in_float64() -> None:
+    """What tf_impl.layers says of kernel_regularizer: Keras's L2 penalty of a float64
+    kernel is float32(λ)·Σw², not λ·Σw² (0.01 → 0.0099999998)."""
+    import keras
+
+    kernel = np.linspace(-1.0, 1.0, 6)
+    penalty = float(keras.regularizers.L2(0.01)(keras.ops.convert_to_tensor(kernel)))
+    factor = penalty / float(np.sum(kernel ** 2))  # up to the sums' last bit
+    assert abs(factor - float(np.float32(0.01))) < 1e-16
+    assert abs(factor - 0.01) > 1e-10
