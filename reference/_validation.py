@@ -98,6 +98,15 @@ def checked(check: Check, where: str | None = None) -> Callable[[_F], _F]:
     return decorate
 
 
+def not_called(model: object) -> TypeError:
+    """The refusal of calling a spec model like a Keras one: Keras calls a model on a
+    tensor to nest it in a graph and on a batch to run it; a spec model does neither
+    (Python's own "not callable" names nothing)."""
+    return TypeError(f"{type(model).__name__}: a spec model is not called: on arrays, call "
+                     "forward(x); in a graph (reference.Model), a model does not nest as a "
+                     "layer: call its layers one by one on the graph's tensors")
+
+
 def as_array(value: object, where: str, what: str) -> np.ndarray:
     """``np.asarray(value)``, with a ragged nested list (rows of different lengths)
     refused by name rather than with NumPy's "inhomogeneous shape" message, and a masked

@@ -57,6 +57,7 @@ from reference._validation import (
     as_mask,
     as_seed,
     check_shape,
+    not_called,
 )
 from reference.layers import Flatten, Layer, check_known_sizes, from_config
 from reference.layouts import Context
@@ -361,11 +362,8 @@ class Model:
         return list(given)
 
     def __call__(self, *args: object, **kwargs: object) -> None:
-        """A spec model is no layer: Keras calls a model on a tensor to nest it in a graph
-        and on a batch to run it; here neither (Python's own "not callable" names nothing)."""
-        raise TypeError(f"{type(self).__name__}: a spec model is not called: on arrays, call "
-                        "forward(x); in a graph (reference.Model), a model does not nest as a "
-                        "layer: call its layers one by one on the graph's tensors")
+        """A spec model is no layer (:func:`reference._validation.not_called`)."""
+        raise not_called(self)
 
     def forward(self, inputs: object, *, training: bool = False) -> np.ndarray | list:
         """The outputs for ``inputs`` (an array per :func:`Input`, in the order of

@@ -59,6 +59,7 @@ from reference._validation import (
     as_seed,
     check_batch,
     check_memory,
+    check_real,
     check_shape,
     real_value,
 )
@@ -661,11 +662,8 @@ def _non_negative(where: str, what: str, value: object, *, positive: bool = Fals
     """A rectifier's constant: finite, ≥ 0 (> 0 with ``positive``), and within float32's
     range, where TF holds it (a LeakyRelu's slope is a float32 attribute; Keras's ReLU
     converts max_value and threshold through float32): 1e300 became inf there."""
-    number = real_value(value)
-    if number is None or not 0.0 <= number <= FLOAT32_MAX or (positive and number == 0):
-        raise ValueError(f"{where}: {what} must be a number {'>' if positive else '≥'} 0 "
-                         f"and at most {FLOAT32_MAX:.6g} (float32's largest), got {value!r}")
-    return number
+    check_real(where, what, value, 0.0, FLOAT32_MAX, low_open=positive)
+    return float(value)
 
 
 class ReLU(Layer):

@@ -14,6 +14,7 @@ from reference._validation import (
     as_shape,
     check_batch,
     check_shape,
+    not_called,
 )
 from reference.layers import Layer, layer_shapes
 
@@ -149,11 +150,8 @@ class Sequential:
         return as_float_array(x, self.dtype, where, what)
 
     def __call__(self, *args: object, **kwargs: object) -> None:
-        """A spec model is no layer: Keras calls a model on a tensor to nest it in a graph
-        and on a batch to run it; here neither (Python's own "not callable" names nothing)."""
-        raise TypeError(f"{type(self).__name__}: a spec model is not called: on arrays, call "
-                        "forward(x); in a graph (reference.Model), a model does not nest as a "
-                        "layer: call its layers one by one on the graph's tensors")
+        """A spec model is no layer (:func:`reference._validation.not_called`)."""
+        raise not_called(self)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Pass x through every layer in turn (``training``: Dropout drops, and so on)."""
