@@ -130,8 +130,7 @@ def _layout_error(where: str, layer: reference.layers.Layer, k: int, why: str) -
                      "the spec's numbers there")
 
 
-def _check_layouts(where: str, model: reference.Sequential, places: list[Context],
-                   flatten_order: bool = True) -> None:
+def _check_layouts(where: str, model: reference.Sequential, places: list[Context]) -> None:
     """Refuse a layer whose torch module would read its input in the other layout.
 
     A model with feature maps takes torch's channels-first input, and each convolution or
@@ -142,7 +141,7 @@ def _check_layouts(where: str, model: reference.Sequential, places: list[Context
     steps as its features: torch's error or, where the sizes match, other numbers.
     Likewise torch's nn.Flatten of a feature map orders the features (c, h, w), the spec's
     (h, w, c): only a Dense after it, its rows permuted (``reference.layouts``), reads
-    them, and ``flatten_order`` refuses any other layer reading them (the model's output
+    them, and any other layer reading them is refused (the model's output
     may hold them: torch's layout, as a feature map output is channels-first). ``where``:
     the entry point (``to_reference`` reads the spec model these rules give back)."""
     first = channels_first(model.layers, model.input_shape)  # the data is so in torch
@@ -151,7 +150,7 @@ def _check_layouts(where: str, model: reference.Sequential, places: list[Context
         shape = tuple(place.input_shape)
         convolves = getattr(layer, "channels_last", False) and not isinstance(
             layer, reference.Reshape | reference.Permute)  # a convolution or pooling
-        if flatten is not None and flatten_order and not isinstance(layer, _ORDER_KEEPING):
+        if flatten is not None and not isinstance(layer, _ORDER_KEEPING):
             if not isinstance(layer, reference.Dense) or place.flattened_from is None:
                 raise _layout_error(where, layer, k, f"it reads the features of the Flatten "
                                     f"(layer {flatten}) of a feature map, which torch orders "
