@@ -241,6 +241,31 @@ def test_a_torch_feature_map_graph_reads_back_channels_last() -> None:
     _close(spec.forward(x), expected)
 
 
+class ReluBesideTransposed(nn.Module):
+    """The image's ReLU is traced before the transposed convolution that makes it a map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.act = nn.ReLU()
+        self.up = nn.ConvTranspose2d(3, 4, 3, padding=1)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(7, 2)
+
+    def forward(self, x):
+        return self.head(self.pool(torch.cat([self.act(x), self.up(x)], dim=1)))
+
+
+def test_an_input_read_before_the_convolution_that_makes_it_a_map_is_read_again() -> None:
+    """torch.cat(dim=1) of the image's ReLU and a convolution of it is the spec's axis -1,
+    though the ReLU is read before anything says the image is a feature map."""
+    module = ReluBesideTransposed().double().eval()
+    spec = torch_impl.to_reference(module, input_shapes=[(6, 6, 3)])
+    assert spec.get_layer("cat").axis == -1
+    x = np.random.default_rng(9).standard_normal((2, 6, 6, 3))
+    expected = module(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy()
+    _close(spec.forward(x), expected)
+
+
 def test_the_graph_module_reads_as_a_hand_written_forward() -> None:
     spec = tf_impl.to_reference(_hand_written_keras())
     code = torch_impl.from_reference(spec).code

@@ -159,10 +159,12 @@ def _leaves(root: nn.Module, target: str) -> list[str]:
 
 
 def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
-                feature_inputs: set[str]
+                feature_inputs: set[str], convolved: set[str]
                 ) -> tuple[reference.Model, dict[str, list[nn.Module]]]:
     """The spec graph of ``module`` (weights not yet copied) and each spec layer's torch
-    modules by name; ``feature_inputs``: the inputs taken as feature maps."""
+    modules by name; ``feature_inputs``: the inputs taken as feature maps. The names of the
+    inputs found feeding a convolution are added to ``convolved``, even when the reading
+    fails."""
     # a GraphModule's own graph keeps its node names (tracing it again would rename them)
     graph = module.graph if isinstance(module, fx.GraphModule) else _Tracer().trace(module)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
@@ -239,6 +241,7 @@ def _read_graph(module: nn.Module, input_shapes: list[tuple[int, ...]],
             read = convert._read(modules, h.shape, feature_map=maps[id(h)])
             if h.layer is None and _convolves([layer for layer, _ in read]):
                 maps[id(h)] = len(h.shape) > 1  # an Input feeding a convolution: see _walk
+                convolved.add(h.name)
             for layer, (_, positions) in zip(time_distributed([r[0] for r in read]), read,
                                              strict=True):
                 layer = on_sequence(layer, h)
@@ -270,17 +273,29 @@ def _walk(module: nn.Module, input_shapes: Sequence) -> tuple[reference.Model,
                                                                dict[str, list[nn.Module]]]:
     """:func:`_read_graph` with the inputs that feed a convolution taken as feature maps.
 
-    The first reading marks an Input as one when the chain read from it convolves (before
-    a merge reads it, in the common case); the layers it read before that knew no better,
-    and a convolution reached from an Input only through a merge is known once the whole
-    graph is read: so a second reading, from what ``graph_contexts`` says, when any Input
-    is a feature map."""
+    The first reading marks an Input as one when the chain read from it convolves; the
+    layers it read before that knew no better (a ReLU of the image read first, then
+    concatenated with a convolution of it along torch's dim 1, fails there), and a
+    convolution reached from an Input only through a merge is known once the whole graph
+    is read: so the graph is read again while a reading finds more such Inputs, or
+    ``graph_contexts`` of a complete reading does."""
     shapes = [tuple(input_shapes)] if all(isinstance(n, int) for n in input_shapes) else \
         [tuple(shape) for shape in input_shapes]
-    spec, found = _read_graph(module, shapes, set())
-    places = graph_contexts(spec)
-    feature_inputs = {t.name for t in spec.inputs if places[t.name].feature_map}
-    return _read_graph(module, shapes, feature_inputs) if feature_inputs else (spec, found)
+    feature_inputs: set[str] = set()
+    while True:
+        convolved: set[str] = set()
+        try:
+            spec, found = _read_graph(module, shapes, feature_inputs, convolved)
+        except (TypeError, ValueError):
+            if convolved <= feature_inputs:
+                raise
+            feature_inputs |= convolved
+            continue
+        places = graph_contexts(spec)
+        found_maps = {t.name for t in spec.inputs if places[t.name].feature_map}
+        if found_maps <= feature_inputs:
+            return spec, found
+        feature_inputs |= found_maps
 
 
 def _shapes(input_shapes: object) -> list[tuple[int, ...]]:
