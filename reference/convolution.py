@@ -234,7 +234,7 @@ class _Convolution(_Windows):
         kind = type(self).__name__
         self.use_bias = as_flag(kind, "use_bias", use_bias)
         if not self.use_bias:  # as before a BatchNormalization, whose β takes its place
-            self.parameter_names = ("W",)
+            self.parameter_names = tuple(n for n in type(self).parameter_names if n != "b")
         for what, width in (("in_channels", in_channels), ("filters", filters)):
             if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
                 raise ValueError(f"{kind}: {what} must be a positive integer, got {width!r}")
@@ -622,7 +622,8 @@ class DepthwiseConv2D(_Convolution):
         window = math.prod(self.kernel_size)
         limit = np.sqrt(6.0 / (window * self.in_channels + window * self.depth_multiplier))
         self._values["W"] = rng.uniform(-limit, limit, self.kernel_shape).astype(self.dtype)
-        self._values["b"] = np.zeros(self.out_channels, self.dtype)
+        if self.use_bias:
+            self._values["b"] = np.zeros(self.out_channels, self.dtype)
 
     def _combine(self, cols: np.ndarray) -> np.ndarray:
         n, h, w, kh, kw, c = cols.shape
@@ -1310,6 +1311,8 @@ class SeparableConv2D(DepthwiseConv2D):
         h[n, y, x, c·M + m] = Σ_{i, j} x̃[n, y·s_h + i·d_h, x·s_w + j·d_w, c] W[i, j, c, m],
         z = h P + b (P as a (C·M, filters) matrix),   y = φ(z).
 
+    With ``use_bias=False`` (Xception's, a BatchNormalization after each) z = h P.
+
     Keras's ``SeparableConv2D`` holds ``depthwise_kernel`` (k_h, k_w, C, M),
     ``pointwise_kernel`` (1, 1, C·M, filters) and ``bias``, as here (W, P, b); torch
     writes it as two modules, ``nn.Conv2d(C, C·M, k, groups=C, bias=False)`` and
@@ -1329,21 +1332,17 @@ class SeparableConv2D(DepthwiseConv2D):
     def __init__(self, in_channels: int, filters: int, kernel_size: Any, *,
                  depth_multiplier: int = 1, **options: Any) -> None:
         check_count("SeparableConv2D", "filters", filters, 1)
-        if options.get("use_bias", True) is not True:
-            # the pointwise step always adds b: without one, the mirrors and weight files
-            # dropped P and b along with it (a random pointwise kernel, silently)
-            raise ValueError(f"SeparableConv2D: use_bias must be True (the bias is on the "
-                             f"pointwise step), got {options['use_bias']!r}")
         self.pointwise_filters = int(filters)
         super().__init__(in_channels, kernel_size, depth_multiplier=depth_multiplier,
                          **options)
 
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
-        """W (k_h, k_w, C, M), P (1, 1, C·M, filters), b (filters)."""
+        """W (k_h, k_w, C, M), P (1, 1, C·M, filters), b (filters) unless use_bias=False."""
         channels, m = config["in_channels"], config["depth_multiplier"]
+        bias = {"b": [config["filters"]]} if config.get("use_bias", True) else {}
         return {"W": [*config["kernel_size"], channels, m],
-                "P": [1, 1, channels * m, config["filters"]], "b": [config["filters"]]}
+                "P": [1, 1, channels * m, config["filters"]], **bias}
 
     @property
     def out_channels(self) -> int:
@@ -1362,7 +1361,8 @@ class SeparableConv2D(DepthwiseConv2D):
         limit = np.sqrt(6.0 / (depth + self.pointwise_filters))
         self._values["P"] = rng.uniform(-limit, limit, (1, 1, depth, self.pointwise_filters)
                                         ).astype(self.dtype)
-        self._values["b"] = np.zeros(self.pointwise_filters, self.dtype)
+        if self.use_bias:
+            self._values["b"] = np.zeros(self.pointwise_filters, self.dtype)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """y = φ(depthwise(x, W) P + b)."""
@@ -1373,13 +1373,15 @@ class SeparableConv2D(DepthwiseConv2D):
         n, rows, columns, depth = h.shape
         z = (h.reshape(-1, depth) @ self.P.reshape(depth, -1)).reshape(
             n, rows, columns, self.pointwise_filters)  # not -1: an empty batch has no size to infer
-        z += self.b
+        if self.use_bias:
+            z += self.b
         self._cache = {"cols": cols, "h": h, "z": z}
         return self.activation(z)
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
-        """dL/dP = hᵀ δ and dL/db = Σ δ; δ_h = δ Pᵀ through the depthwise step."""
+        """dL/dP = hᵀ δ and dL/db = Σ δ (with a bias); δ_h = δ Pᵀ through the depthwise
+        step."""
         if self._cache is None:
             raise self._no_forward()
         cols, h, z = self._cache["cols"], self._cache["h"], self._cache["z"]
@@ -1389,8 +1391,9 @@ class SeparableConv2D(DepthwiseConv2D):
         pointwise = self.P.reshape(depth, -1)
         delta_h = (flat @ pointwise.T).reshape(h.shape)
         self._gradients = {"W": self._kernel_gradient(cols, delta_h),
-                           "P": (h.reshape(-1, depth).T @ flat).reshape(self.P.shape),
-                           "b": _column_sums(flat)}
+                           "P": (h.reshape(-1, depth).T @ flat).reshape(self.P.shape)}
+        if self.use_bias:
+            self._gradients["b"] = _column_sums(flat)
         if not input_gradient:
             return None
         sent = np.empty((*delta_h.shape[:3], self.in_channels), delta_h.dtype)

@@ -527,6 +527,9 @@ def _upsampling_concepts() -> list[Concept]:
                                         padding="same", activation="tanh"), (8, 8, 2)),
             _convolution_case("2×3 'valid', relu", separable(3, 2, (2, 3), activation="relu"),
                               (4, 5, 3)),
+            _convolution_case("3×3 'same' without a bias (Xception's): torch's 1×1 "
+                              "bias=False", separable(3, 4, 3, padding="same",
+                                                      use_bias=False), (5, 5, 3)),
         )),
     ]
 

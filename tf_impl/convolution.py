@@ -274,16 +274,16 @@ def Conv2DTranspose(in_channels: int, filters: int, kernel_size: int | Sequence[
 def SeparableConv2D(in_channels: int, filters: int, kernel_size: int | Sequence[int], *,
                     depth_multiplier: int = 1, strides: int | Sequence[int] = 1,
                     padding: str = "valid", dilation_rate: int | Sequence[int] = 1,
-                    activation: str = "linear",
+                    activation: str = "linear", use_bias: bool = True,
                     dtype: str = "float64") -> keras.layers.SeparableConv2D:
     """A built ``keras.layers.SeparableConv2D``: depthwise kernel (k_h, k_w, C, M), pointwise
-    kernel (1, 1, C·M, filters), bias (filters,).
+    kernel (1, 1, C·M, filters), bias (filters,) unless ``use_bias=False``.
 
     Shape: x (N, H, W, C) → y (N, H', W', filters)."""
     layer = keras.layers.SeparableConv2D(filters, kernel_size, strides=strides,
                                          padding=padding, depth_multiplier=depth_multiplier,
                                          dilation_rate=dilation_rate, activation=activation,
-                                         dtype=dtype)
+                                         use_bias=use_bias, dtype=dtype)
     layer.build((None, None, None, in_channels))
     return layer
 
@@ -338,21 +338,20 @@ def _build_separable(layer: reference.SeparableConv2D, context: Context,
     return [SeparableConv2D(layer.in_channels, layer.out_channels, layer.kernel_size,
                             depth_multiplier=layer.depth_multiplier, strides=layer.strides,
                             padding=layer.padding, dilation_rate=layer.dilation_rate,
-                            activation=name, dtype=layer.dtype.name), *after]
+                            activation=name, use_bias=layer.use_bias,
+                            dtype=layer.dtype.name), *after]
 
 
 def _read_separable(layers: Sequence[keras.Layer], i: int, where: str) -> Read:
     main = layers[i]
     padding = _padding(main, where)
     built(main, where)
-    if not main.use_bias:
-        raise TypeError(f"to_reference: {where} has no bias; the spec's SeparableConv2D has one")
     activation, n = read_activation(layers, i, where)
     depthwise, pointwise = main.depthwise_kernel, main.pointwise_kernel
     return reference.SeparableConv2D(
         int(depthwise.shape[2]), int(pointwise.shape[3]), main.kernel_size,
         depth_multiplier=int(depthwise.shape[3]), strides=main.strides, padding=padding,
-        dilation_rate=main.dilation_rate, activation=activation,
+        dilation_rate=main.dilation_rate, activation=activation, use_bias=main.use_bias,
         dtype=depthwise.dtype), n
 
 

@@ -369,17 +369,28 @@ def _windows(layer: reference.layers.Layer, shape: tuple[int, ...], arguments: l
     return {**fields, "arguments": ", ".join(arguments)}
 
 
-def _convolution_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
-                        ) -> dict[str, Any]:
+def _kernel_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
     arguments = [str(_size(layer.kernel_size))]
     if set(layer.strides) != {1}:
         arguments.append(f"stride={_size(layer.strides)}")
     if set(layer.dilation_rate) != {1}:
         arguments.append(f"dilation={_size(layer.dilation_rate)}")
-    fields = _windows(layer, shape, arguments)
+    return _windows(layer, shape, arguments)
+
+
+def _convolution_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
+                        ) -> dict[str, Any]:
+    fields = _kernel_fields(layer, shape)
     if not layer.use_bias:  # Keras's use_bias=False; torch's Conv2d takes bias last
         fields["arguments"] += ", bias=False"
     return fields
+
+
+def _separable_fields(layer: reference.SeparableConv2D, shape: tuple[int, ...]
+                      ) -> dict[str, Any]:
+    """The depthwise step's arguments; the bias, if any, is the 1×1 step's."""
+    return {**_kernel_fields(layer, shape),
+            "pointwise_bias": "" if layer.use_bias else ", bias=False"}
 
 
 def _pooling_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
@@ -603,7 +614,7 @@ def _separable(layer: reference.SeparableConv2D, context: Context) -> list[nn.Mo
         nn.Conv2d(channels, depth, _size(layer.kernel_size), stride=_size(layer.strides),
                   padding=padding, dilation=_size(layer.dilation_rate), groups=channels,
                   bias=False, dtype=dtype),
-        nn.Conv2d(depth, layer.out_channels, 1, dtype=dtype))
+        nn.Conv2d(depth, layer.out_channels, 1, bias=layer.use_bias, dtype=dtype))
     pad = [] if amounts is None else [_pad_module(amounts)]
     return [*pad, pair, *as_modules(layer.activation, dtype, feature_map=True)]
 
@@ -618,11 +629,11 @@ def _read_separable(modules: Sequence[nn.Module], i: int, place: Context) -> Rea
     where = f"module {k} (nn.Sequential of two nn.Conv2d)"
     if depthwise.groups != depthwise.in_channels or depthwise.bias is not None or \
             _pair(pointwise.kernel_size) != (1, 1) or pointwise.groups != 1 or \
-            pointwise.bias is None or _pair(pointwise.stride) != (1, 1) or \
+            _pair(pointwise.stride) != (1, 1) or \
             _own_pads(pointwise, 2) != [(0, 0)] * 2 or \
             depthwise.padding_mode != "zeros" or depthwise.padding == "same":
         raise TypeError(f"{where} is not a SeparableConv2D: a depthwise nn.Conv2d "
-                        "(groups=in_channels, bias=False), then a 1×1 nn.Conv2d with a bias")
+                        "(groups=in_channels, bias=False), then a 1×1 nn.Conv2d")
     own = _own_pads(depthwise, 2)
     total = own if pads is None else [(a + c, b + d) for (a, b), (c, d) in
                                       zip(pads, own, strict=True)]
@@ -635,6 +646,7 @@ def _read_separable(modules: Sequence[nn.Module], i: int, place: Context) -> Rea
         strides=depthwise.stride, padding=_spec_padding(where, total, depthwise,
                                                         place.input_shape),
         dilation_rate=depthwise.dilation, dtype=numpy_dtype(pointwise.weight),
+        use_bias=pointwise.bias is not None,
         activation="identity" if activation is None else
         from_module(activation, f"module {k + 1}", feature_map=True))
     return layer, k + 1 - i + (activation is not None)
@@ -662,8 +674,9 @@ TRANSLATIONS = (
     Translation("SeparableConv2D", _separable, _read_separable, (nn.Sequential, *_PADS),
                 Template("nn.Sequential(\n    nn.Conv2d({in_channels}, {in_channels} * "
                          "{depth_multiplier}, {arguments}, groups={in_channels}, bias=False),"
-                         "\n    nn.Conv2d({in_channels} * {depth_multiplier}, {filters}, 1),\n)",
+                         "\n    nn.Conv2d({in_channels} * {depth_multiplier}, {filters}, 1"
+                         "{pointwise_bias}),\n)",
                          note="Keras's SeparableConv2D: depthwise, then 1×1; {note}",
-                         call="{pad}x = self.{attr}(x)", arguments=_convolution_fields,
+                         call="{pad}x = self.{attr}(x)", arguments=_separable_fields,
                          layout="channels")),
 )

@@ -515,6 +515,22 @@ def test_keras_applications_densenet121_ports_its_concatenations_within_the_tole
     np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
 
 
+def test_keras_applications_xception_ports_its_bias_free_separable_convolutions(
+        tmp_path) -> None:
+    # Default BatchNorm statistics, as DenseNet's: with drawn ones the 1×1 stride-2
+    # shortcut of 728 channels (conv2d_3) parts by its float32 sums' order alone (1.2e-5
+    # against 1e-5); 71×71 is the smallest input Xception takes
+    keras.utils.set_random_seed(0)
+    model = keras.applications.Xception(input_shape=(71, 71, 3), weights=None, classes=10)
+    x = np.random.default_rng(0).standard_normal((2, 71, 71, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)  # measured worst: 2.0e-6 (rtol 1e-5)
+    assert "nn.Conv2d(64, 64 * 1, 3, padding=1, groups=64, bias=False),\n" \
+           "            nn.Conv2d(64 * 1, 128, 1, bias=False)," in result.source
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
 def test_a_squeeze_and_excitation_gate_ports_as_a_broadcast_product(tmp_path) -> None:
     """EfficientNet's pattern: Normalization(axis=3) of an image, then maps (N, H, W, C)
     times a gate (N, 1, 1, C) computed from their global average."""

@@ -462,14 +462,20 @@ def _float(layers: list, input_shape: tuple | None = None, seed: int = 0) -> ref
     return model
 
 
-def test_a_separable_convolution_without_bias_is_refused_by_name() -> None:
-    """use_bias=False left the spec layer one parameter, W: from_reference, to_reference
-    and the weight files dropped the pointwise kernel P with b, so the Keras and torch
-    mirrors convolved with a random P (outputs 0.7 and 3.4 apart) and a saved model
-    reloaded without it."""
-    with pytest.raises(ValueError, match=r"^SeparableConv2D: use_bias must be True \(the bias "
-                                         r"is on the pointwise step\), got False$"):
-        C.SeparableConv2D(2, 3, 3, use_bias=False)
+def test_a_separable_convolution_without_bias_converts_with_its_pointwise_kernel(
+        tmp_path) -> None:
+    """use_bias=False once left the spec layer one parameter, W: the converters and weight
+    files dropped the pointwise kernel P with b, and the mirrors convolved with a random P
+    (outputs 0.7 and 3.4 apart). Now W and P are kept (Xception's separable convolutions,
+    Keras's use_bias=False, torch's 1×1 nn.Conv2d(bias=False)) through every path."""
+    model = _float([C.SeparableConv2D(2, 3, 3, depth_multiplier=2, padding="same",
+                                      use_bias=False, activation="tanh")], (5, 5, 2))
+    assert list(model.layers[0].parameters) == ["W", "P"]
+    torch_impl, tf_impl = framework("torch").impl, framework("tf").impl
+    assert not any(name.endswith("bias") for name in torch_impl.from_reference(model)
+                   .state_dict())
+    assert not tf_impl.from_reference(model).layers[0].use_bias
+    check_conversions(model, 0, tmp_path)
 
 
 # Models whose torch mirror read a tensor in the other layout; the sizes match, so torch

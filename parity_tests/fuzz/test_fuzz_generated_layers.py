@@ -227,14 +227,6 @@ def test_an_odd_input_gives_the_spec_s_numbers_in_both_mirrors_or_a_clear_refusa
 
 # -- one test per bug the sweep found --------------------------------------------------------
 
-def test_separable_conv2d_refuses_use_bias_false_by_name() -> None:
-    """use_bias=False took the pointwise kernel P out of the parameters while the forward
-    still used it: both mirrors computed with a P of their own (errors of 4 and 10). The
-    same fix as fuzz7's (its conversion fuzz found it too), line for line."""
-    with pytest.raises(ValueError, match="SeparableConv2D: use_bias must be True"):
-        SeparableConv2D(2, 3, 3, use_bias=False)
-
-
 @pytest.mark.parametrize("ceiling", [0, 0.0, -0.0])
 def test_a_relu_ceiling_of_zero_is_refused_by_the_spec(ceiling) -> None:
     """ReLU(max_value=0) gives 0 everywhere; torch's nn.Hardtanh(0, 0) raised an

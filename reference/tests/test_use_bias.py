@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.convolution import Conv2D, DepthwiseConv2D
+from reference.convolution import Conv2D, DepthwiseConv2D, SeparableConv2D
 from reference.layers import Dense, from_config
 
 
@@ -20,12 +20,14 @@ def test_a_dense_layer_without_bias_computes_x_w_and_holds_only_w() -> None:
 
 
 @pytest.mark.parametrize("layer", [Conv2D(2, 3, 3, padding="same", use_bias=False, seed=0),
-                                   DepthwiseConv2D(2, 3, use_bias=False, seed=0)],
-                         ids=["Conv2D", "DepthwiseConv2D"])
+                                   DepthwiseConv2D(2, 3, use_bias=False, seed=0),
+                                   SeparableConv2D(2, 3, 3, use_bias=False, seed=0)],
+                         ids=["Conv2D", "DepthwiseConv2D", "SeparableConv2D"])
 def test_a_convolution_without_bias_is_the_one_with_a_zero_bias(layer) -> None:
     """Same numbers as the layer with b = 0, one array fewer; its config rebuilds it."""
     with_bias = from_config(type(layer).__name__, {**layer.config(), "use_bias": True})
-    with_bias.set("W", layer.W)
+    for name, value in layer.parameters.items():
+        with_bias.set(name, value)
     x = np.random.default_rng(2).standard_normal((2, 5, 5, 2))
     np.testing.assert_array_equal(layer.forward(x), with_bias.forward(x))
     assert "b" not in layer.parameters and "b" not in type(layer).array_shapes(layer.config())
