@@ -101,6 +101,10 @@ ROWS: tuple[Row, ...] = (
            "x.mean(dim=(2, 3)) / nn.AdaptiveAvgPool2d(1) + nn.Flatten()",
            "GlobalAveragePooling2D", "the mean over H, W: axes (1, 2) in Keras, (2, 3) in torch",
            "global_average_pooling2d"),
+    _layer("keras.layers.GlobalAveragePooling2D(keepdims=True)",
+           "x.mean(dim=(2, 3), keepdim=True) / nn.AdaptiveAvgPool2d(1)",
+           "GlobalAveragePooling2D", "(N, 1, 1, C) in Keras, (N, C, 1, 1) in torch: a 1×1 "
+           "convolution takes either (MobileNet's head)", "global_average_pooling2d_keepdims"),
     _layer("keras.layers.Flatten() after a Conv2D", "nn.Flatten() after an nn.Conv2d",
            "Flatten", "features (h, w, c) ↔ (c, h, w): the next Dense kernel's rows must be "
            "permuted when weights move, or the outputs are wrong without an error",

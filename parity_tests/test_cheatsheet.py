@@ -234,6 +234,14 @@ def test_global_average_pooling2d() -> None:
     agree(expected, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(nchw(x)))
 
 
+def test_global_average_pooling2d_keepdims() -> None:
+    x = data(2, 4, 5, 3)
+    expected = keras.layers.GlobalAveragePooling2D(keepdims=True, dtype="float64")(x)
+    assert expected.shape == (2, 1, 1, 3)
+    agree(expected, nhwc(nchw(x).mean(dim=(2, 3), keepdim=True)))
+    agree(expected, nhwc(nn.AdaptiveAvgPool2d(1)(nchw(x))))
+
+
 def test_flatten_after_conv() -> None:
     x = data(2, 3, 3, 2)
     keras_features = keras.layers.Flatten(dtype="float64")(x)  # (h, w, c)

@@ -174,3 +174,31 @@ def test_a_bias_free_convolution_reads_from_torch_and_keras_as_use_bias_false() 
         assert not spec.layers[0].use_bias and list(spec.layers[0].parameters) == ["W"]
     assert torch_impl.from_reference(from_torch)[0].bias is None
     assert not tf_impl.from_reference(from_keras).layers[0].use_bias
+
+
+def test_a_global_pooling_that_keeps_dims_is_torchs_adaptive_pool_without_flatten() -> None:
+    """Keras's keepdims=True gives (N, 1, 1, C); torch's nn.AdaptiveAvgPool2d(1) alone gives
+    (N, C, 1, 1), the same feature map channels-first, and a 1×1 convolution reads it
+    (MobileNet's head); with an nn.Flatten after the pooling it is keepdims=False."""
+    torch = framework("torch").torch
+    import keras
+    from torch import nn
+
+    import tf_impl
+    import torch_impl
+
+    module = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(2, 3, 1), nn.Flatten()).double()
+    from_torch = torch_impl.to_reference(module, input_shape=(4, 5, 2))
+    model = keras.Sequential([keras.Input((4, 5, 2)),
+                              keras.layers.GlobalAveragePooling2D(keepdims=True),
+                              keras.layers.Conv2D(3, 1), keras.layers.Flatten()])
+    from_keras = tf_impl.to_reference(model)
+    for spec in (from_torch, from_keras):
+        assert spec.layers[0].keepdims and spec.layers[0].output_shape((4, 5, 2)) == (1, 1, 2)
+    x = np.random.default_rng(3).standard_normal((2, 4, 5, 2))
+    _agree(from_torch.forward(x), module(torch.from_numpy(x).permute(0, 3, 1, 2)).detach().numpy())
+    _agree(from_keras.forward(x.astype(np.float32)), model(x.astype(np.float32)).numpy(),
+           np.float32)
+    flat = torch_impl.to_reference(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
+                                   input_shape=(4, 5, 2))
+    assert not flat.layers[0].keepdims and flat.output_shape == (2,)

@@ -798,18 +798,36 @@ def _sample_shape(layer: Layer, input_shape: tuple[int, ...], layout: str) -> tu
 
 class _GlobalPooling(Layer):
     """What the global poolings share: one number per channel from every position of a
-    sample, (N, *positions, C) → (N, C). Subclasses set ``layout`` and the reduction."""
+    sample, (N, *positions, C) → (N, C), or (N, 1, …, 1, C) with ``keepdims=True`` (Keras's
+    ``keepdims``: MobileNet pools so, then classifies with a 1×1 convolution). Subclasses
+    set ``layout`` and the reduction."""
 
     layout: ClassVar[str]
     channels_last: ClassVar[bool] = True
     any_length = True  # every position pooled, however many: (C,) out
 
-    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
+    def __init__(self, *, keepdims: bool = False, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        self.keepdims = as_flag(type(self).__name__, "keepdims", keepdims)
         super().__init__(dtype=dtype, name=name)
         self._shape: tuple[int, ...] | None = None
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return (_sample_shape(self, input_shape, self.layout)[-1],)
+        *positions, channels = _sample_shape(self, input_shape, self.layout)
+        return (*(1,) * len(positions) * self.keepdims, channels)
+
+    def _pooled(self, y: np.ndarray) -> np.ndarray:
+        """``y`` (N, C) as the layer gives it: (N, 1, …, 1, C) with ``keepdims``."""
+        return y.reshape(len(y), *(1,) * (len(self._shape) - 2) * self.keepdims, -1)
+
+    def _upstream_pooled(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dy as (N, C), from the shape the layer gave y."""
+        n, *positions, c = self._shape
+        g = self._upstream(grad_output, (n, *(1,) * len(positions) * self.keepdims, c))
+        return g.reshape(n, c)
+
+    def config(self) -> dict[str, Any]:
+        return {**({"keepdims": True} if self.keepdims else {}), **super().config()}
 
     def _record(self, x: np.ndarray) -> np.ndarray:
         """``x``, its shape kept for the backward pass, if it has a position to pool."""
@@ -826,14 +844,14 @@ class _GlobalAverage(_GlobalPooling):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._record(self._input(x))
-        return x.mean(axis=tuple(range(1, x.ndim - 1)))
+        return x.mean(axis=tuple(range(1, x.ndim - 1)), keepdims=self.keepdims)
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._shape is None:
             raise self._no_forward()
         n, *positions, c = self._shape
-        g = self._upstream(grad_output, (n, c))
+        g = self._upstream_pooled(grad_output)
         if not input_gradient:
             return None
         share = (g / math.prod(positions)).reshape((n,) + (1,) * len(positions) + (c,))
@@ -844,11 +862,11 @@ class GlobalAveragePooling2D(_GlobalAverage):
     r"""The mean of each channel over the whole image: y[n, c] = (1/HW) Σ_{h,w} x[n, h, w, c].
 
     Keras's ``GlobalAveragePooling2D``; in torch ``x.mean(dim=(2, 3))`` on (N, C, H, W)
-    (or ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``). Backward: g / (HW) to every
-    cell.
+    (or ``nn.AdaptiveAvgPool2d(1)`` then ``nn.Flatten()``; ``keepdims=True``: without the
+    Flatten). Backward: g / (HW) to every cell.
 
     Shape:
-        x: (N, H, W, C) → y: (N, C).
+        x: (N, H, W, C) → y: (N, C); keepdims: (N, 1, 1, C).
     """
 
     input_ndim = 4
@@ -860,34 +878,36 @@ class GlobalMaxPooling2D(_GlobalPooling):
     y[n, c] = max_{h,w} x[n, h, w, c].
 
     Keras's ``GlobalMaxPooling2D``; in torch ``nn.AdaptiveMaxPool2d(1)`` then
-    ``nn.Flatten()`` on (N, C, H, W). Backward: g goes to the cell that held the maximum,
-    the first in row-major (h, w) order on a tie, as ``nn.AdaptiveMaxPool2d`` picks it;
-    TF's gradient of ``reduce_max`` (Keras's) splits g evenly among tied cells instead, so
-    the parity cases hold no ties (random real inputs).
+    ``nn.Flatten()`` on (N, C, H, W) (``keepdims=True``: without the Flatten). Backward: g
+    goes to the cell that held the maximum, the first in row-major (h, w) order on a tie,
+    as ``nn.AdaptiveMaxPool2d`` picks it; TF's gradient of ``reduce_max`` (Keras's) splits
+    g evenly among tied cells instead, so the parity cases hold no ties (random real
+    inputs).
 
     Shape:
-        x: (N, H, W, C) → y: (N, C).
+        x: (N, H, W, C) → y: (N, C); keepdims: (N, 1, 1, C).
     """
 
     input_ndim = 4
     layout = "(H, W, C)"
 
-    def __init__(self, *, dtype: object | None = None, name: str | None = None) -> None:
-        super().__init__(dtype=dtype, name=name)
+    def __init__(self, *, keepdims: bool = False, dtype: object | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(keepdims=keepdims, dtype=dtype, name=name)
         self._winner: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         x = self._record(self._input(x))
         cells = x.reshape(len(x), x.shape[1] * x.shape[2], x.shape[3])  # (N, H·W, C)
         self._winner = np.argmax(cells, axis=1)  # the first maximum (a NaN wins)
-        return np.take_along_axis(cells, self._winner[:, None], axis=1)[:, 0]
+        return self._pooled(np.take_along_axis(cells, self._winner[:, None], axis=1)[:, 0])
 
     def backward(self, grad_output: np.ndarray, *,
                  input_gradient: bool = True) -> np.ndarray | None:
         if self._shape is None or self._winner is None:
             raise self._no_forward()
         n, h, w, c = self._shape
-        g = self._upstream(grad_output, (n, c))
+        g = self._upstream_pooled(grad_output)
         if not input_gradient:
             return None
         dx = np.zeros((n, h * w, c), g.dtype)
@@ -901,10 +921,11 @@ class GlobalAveragePooling1D(_GlobalAverage):
     Keras's ``GlobalAveragePooling1D`` on (N, L, C). In torch a Conv1D's output is
     channels-first, (N, C, L): ``nn.AdaptiveAvgPool1d(1)`` then ``nn.Flatten()``; any other
     sequence (an Embedding's, a recurrent layer's) stays (N, L, C) there too:
-    ``nn.AdaptiveAvgPool2d((1, None))`` then ``nn.Flatten()``. Backward: g / L to every step.
+    ``nn.AdaptiveAvgPool2d((1, None))`` then ``nn.Flatten()`` (``keepdims=True``: without
+    the Flatten). Backward: g / L to every step.
 
     Shape:
-        x: (N, L, C) → y: (N, C).
+        x: (N, L, C) → y: (N, C); keepdims: (N, 1, C).
     """
 
     input_ndim = 3

@@ -293,6 +293,7 @@ def _convolution_concepts() -> list[Concept]:
         GlobalAveragePooling2D,
         MaxPool2D,
     )
+    from reference.layers import Reshape
 
     def conv(*args: object, **options: object) -> Callable[[np.dtype], list]:
         return lambda dtype: [Conv2D(*args, dtype=dtype, **options)]
@@ -369,6 +370,12 @@ def _convolution_concepts() -> list[Concept]:
             _convolution_case("after a 3×3 'same' convolution", lambda dtype: [
                 Conv2D(2, 4, 3, padding="same", activation="tanh", dtype=dtype),
                 GlobalAveragePooling2D()], (5, 6, 2)),
+            _convolution_case("keepdims=True → 1×1 Conv2D → Reshape: MobileNet's head, "
+                              "torch's nn.AdaptiveAvgPool2d(1) without nn.Flatten",
+                              lambda dtype: [
+                                  Conv2D(2, 4, 3, activation="relu", dtype=dtype),
+                                  GlobalAveragePooling2D(keepdims=True),
+                                  Conv2D(4, 3, 1, dtype=dtype), Reshape((3,))], (5, 6, 2)),
         )),
     ]
 
@@ -616,12 +623,17 @@ def _shape_concepts() -> list[Concept]:
                 GlobalMaxPooling2D()], (5, 6, 2)),
             _convolution_case("on inputs up to ±1e4", lambda d: [GlobalMaxPooling2D()],
                               (3, 4, 2), extreme=True),
+            _convolution_case("keepdims=True → 1×1 Conv2D", lambda d: [
+                GlobalMaxPooling2D(keepdims=True), Conv2D(2, 3, 1, dtype=d)], (3, 4, 2)),
         )),
         Concept(name="GlobalAveragePooling1D", module="convolution",
                 summary=first_line(GlobalAveragePooling1D), notes=(), cases=(
             _convolution_case("after a k = 3 'same' Conv1D", lambda d: [
                 Conv1D(2, 4, 3, padding="same", activation="tanh", dtype=d),
                 GlobalAveragePooling1D()], (7, 2)),
+            _convolution_case("keepdims=True after a Conv1D → 1×1 Conv1D", lambda d: [
+                Conv1D(2, 4, 3, activation="tanh", dtype=d),
+                GlobalAveragePooling1D(keepdims=True), Conv1D(4, 3, 1, dtype=d)], (7, 2)),
             Case("after a SimpleRNN's every step (a sequence, (N, T, F) in torch too, not a "
                  "feature map) → Dense", _pooled_sequence),
         )),

@@ -99,27 +99,28 @@ def AveragePool2D(pool_size: int | Sequence[int] = 2,
                                          autocast=False)
 
 
-def GlobalAveragePooling2D(*, dtype: str | None = None
+def GlobalAveragePooling2D(*, keepdims: bool = False, dtype: str | None = None
                            ) -> keras.layers.GlobalAveragePooling2D:
     """``keras.layers.GlobalAveragePooling2D``, keeping its input's dtype.
 
-    Shape: x (N, H, W, C) → y (N, C)."""
-    return keras.layers.GlobalAveragePooling2D(dtype=dtype, autocast=False)
+    Shape: x (N, H, W, C) → y (N, C); keepdims: (N, 1, 1, C)."""
+    return keras.layers.GlobalAveragePooling2D(keepdims=keepdims, dtype=dtype, autocast=False)
 
 
-def GlobalMaxPooling2D(*, dtype: str | None = None) -> keras.layers.GlobalMaxPooling2D:
+def GlobalMaxPooling2D(*, keepdims: bool = False, dtype: str | None = None
+                       ) -> keras.layers.GlobalMaxPooling2D:
     """``keras.layers.GlobalMaxPooling2D``, keeping its input's dtype.
 
-    Shape: x (N, H, W, C) → y (N, C)."""
-    return keras.layers.GlobalMaxPooling2D(dtype=dtype, autocast=False)
+    Shape: x (N, H, W, C) → y (N, C); keepdims: (N, 1, 1, C)."""
+    return keras.layers.GlobalMaxPooling2D(keepdims=keepdims, dtype=dtype, autocast=False)
 
 
-def GlobalAveragePooling1D(*, dtype: str | None = None
+def GlobalAveragePooling1D(*, keepdims: bool = False, dtype: str | None = None
                            ) -> keras.layers.GlobalAveragePooling1D:
     """``keras.layers.GlobalAveragePooling1D``, keeping its input's dtype.
 
-    Shape: x (N, L, C) → y (N, C)."""
-    return keras.layers.GlobalAveragePooling1D(dtype=dtype, autocast=False)
+    Shape: x (N, L, C) → y (N, C); keepdims: (N, 1, C)."""
+    return keras.layers.GlobalAveragePooling1D(keepdims=keepdims, dtype=dtype, autocast=False)
 
 
 # -- the translation table's rows ------------------------------------------------------------
@@ -190,11 +191,9 @@ def _read_global_pooling(layers: Sequence[keras.Layer], i: int, where: str) -> R
     main = layers[i]
     if main.data_format != "channels_last":
         raise TypeError(f"to_reference: {where} is channels_first; the spec is channels-last")
-    if main.keepdims:
-        raise TypeError(f"to_reference: {where} keeps dims; the spec's gives (N, C)")
     kind = {keras.layers.GlobalMaxPooling2D: reference.GlobalMaxPooling2D,
             keras.layers.GlobalAveragePooling1D: reference.GlobalAveragePooling1D}
-    return kind.get(type(main), reference.GlobalAveragePooling2D)(), 1
+    return kind.get(type(main), reference.GlobalAveragePooling2D)(keepdims=main.keepdims), 1
 
 
 def ZeroPadding2D(padding: int | tuple = 1, *,
@@ -222,13 +221,16 @@ TRANSLATIONS = [
     Translation("AveragePool2D", _build_pooling, _read_pooling,
                 (keras.layers.AveragePooling2D,)),
     Translation("GlobalAveragePooling2D",
-                lambda layer, context, dtype: [GlobalAveragePooling2D(dtype=dtype)],
+                lambda layer, context, dtype: [GlobalAveragePooling2D(
+                    keepdims=layer.keepdims, dtype=dtype)],
                 _read_global_pooling, (keras.layers.GlobalAveragePooling2D,)),
     Translation("GlobalMaxPooling2D",
-                lambda layer, context, dtype: [GlobalMaxPooling2D(dtype=dtype)],
+                lambda layer, context, dtype: [GlobalMaxPooling2D(
+                    keepdims=layer.keepdims, dtype=dtype)],
                 _read_global_pooling, (keras.layers.GlobalMaxPooling2D,)),
     Translation("GlobalAveragePooling1D",
-                lambda layer, context, dtype: [GlobalAveragePooling1D(dtype=dtype)],
+                lambda layer, context, dtype: [GlobalAveragePooling1D(
+                    keepdims=layer.keepdims, dtype=dtype)],
                 _read_global_pooling, (keras.layers.GlobalAveragePooling1D,)),
     Translation("ZeroPadding2D",
                 lambda layer, context, dtype: [ZeroPadding2D(layer.padding, dtype=dtype)],

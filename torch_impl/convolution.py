@@ -305,25 +305,38 @@ def _read_average_pool(modules: Sequence[nn.Module], i: int, place: Context
                                    count_include_pad=include), k + 1 - i
 
 
+def _global_pool(layer: reference.GlobalAveragePooling2D | reference.GlobalMaxPooling2D,
+                 context: Context) -> list[nn.Module]:
+    """nn.Adaptive{Avg,Max}Pool2d(1), (N, C, 1, 1), then nn.Flatten() unless keepdims."""
+    pool = nn.AdaptiveAvgPool2d(1) if isinstance(layer, reference.GlobalAveragePooling2D) \
+        else nn.AdaptiveMaxPool2d(1)
+    return [pool] if layer.keepdims else [pool, nn.Flatten()]
+
+
+def _flattened(modules: Sequence[nn.Module], i: int) -> bool:
+    """A global pooling at ``i`` is followed by nn.Flatten (Keras's keepdims=False)."""
+    return following(modules, i + 1, (nn.Flatten,)) is not None
+
+
 def _read_global_pool(modules: Sequence[nn.Module], i: int, place: Context
                       ) -> Read:
     pool = modules[i]
     if pool.output_size == (1, None):
         return None  # a sequence's GlobalAveragePooling1D (see _global_average_1d)
-    if pool.output_size not in (1, (1, 1)) or not isinstance(
-            following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+    if pool.output_size not in (1, (1, 1)):
         raise TypeError(f"module {i} ({pool!r}): the spec's GlobalAveragePooling2D is "
-                        "nn.AdaptiveAvgPool2d(1) followed by nn.Flatten()")
-    return reference.GlobalAveragePooling2D(), 2
+                        "nn.AdaptiveAvgPool2d(1), followed by nn.Flatten() unless keepdims")
+    flat = _flattened(modules, i)
+    return reference.GlobalAveragePooling2D(keepdims=not flat), 1 + flat
 
 
 def _read_global_max_pool(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
     pool = modules[i]
-    if pool.output_size not in (1, (1, 1)) or pool.return_indices or not isinstance(
-            following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+    if pool.output_size not in (1, (1, 1)) or pool.return_indices:
         raise TypeError(f"module {i} ({pool!r}): the spec's GlobalMaxPooling2D is "
-                        "nn.AdaptiveMaxPool2d(1) followed by nn.Flatten()")
-    return reference.GlobalMaxPooling2D(), 2
+                        "nn.AdaptiveMaxPool2d(1), followed by nn.Flatten() unless keepdims")
+    flat = _flattened(modules, i)
+    return reference.GlobalMaxPooling2D(keepdims=not flat), 1 + flat
 
 
 def _global_average_1d(layer: reference.GlobalAveragePooling1D, context: Context
@@ -332,9 +345,8 @@ def _global_average_1d(layer: reference.GlobalAveragePooling1D, context: Context
     any other sequence stays (N, T, F) as in the spec, and nn.AdaptiveAvgPool2d reads that
     as one unbatched (C, H, W) = (N, T, F) image: output size (1, None) averages the T rows
     and keeps the F columns."""
-    if context.feature_map:
-        return [nn.AdaptiveAvgPool1d(1), nn.Flatten()]
-    return [nn.AdaptiveAvgPool2d((1, None)), nn.Flatten()]
+    pool = nn.AdaptiveAvgPool1d(1) if context.feature_map else nn.AdaptiveAvgPool2d((1, None))
+    return [pool] if layer.keepdims else [pool, nn.Flatten()]
 
 
 def _read_global_pool_1d(modules: Sequence[nn.Module], i: int, place: Context) -> Read:
@@ -344,12 +356,13 @@ def _read_global_pool_1d(modules: Sequence[nn.Module], i: int, place: Context) -
         fits = pool.output_size == (1, None) and not place.feature_map
     else:
         fits = pool.output_size in (1, (1,))
-    if not fits or not isinstance(following(modules, i + 1, (nn.Flatten,)), nn.Flatten):
+    if not fits:
         raise TypeError(f"module {i} ({pool!r}): the spec's GlobalAveragePooling1D is "
                         "nn.AdaptiveAvgPool1d(1) on a Conv1D's (N, C, L), "
                         "nn.AdaptiveAvgPool2d((1, None)) on a sequence (N, T, F), each "
-                        "followed by nn.Flatten()")
-    return reference.GlobalAveragePooling1D(), 2
+                        "followed by nn.Flatten() unless keepdims")
+    flat = _flattened(modules, i)
+    return reference.GlobalAveragePooling1D(keepdims=not flat), 1 + flat
 
 
 # ── The port's code ──────────────────────────────────────────────────────────────────────
@@ -391,6 +404,11 @@ def _separable_fields(layer: reference.SeparableConv2D, shape: tuple[int, ...]
     """The depthwise step's arguments; the bias, if any, is the 1×1 step's."""
     return {**_kernel_fields(layer, shape),
             "pointwise_bias": "" if layer.use_bias else ", bias=False"}
+
+
+def _keep(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
+    """A global pooling's Keras keepdims=True: torch's keepdim=True."""
+    return {"keep": ", keepdim=True" if layer.keepdims else ""}
 
 
 def _pooling_fields(layer: reference.layers.Layer, shape: tuple[int, ...]) -> dict[str, Any]:
@@ -444,17 +462,18 @@ TRANSLATIONS = (
                 _template("nn.MaxPool2d({arguments})")),
     Translation("AveragePool2D", _average_pool, _read_average_pool, (nn.AvgPool2d, *_PADS),
                 _template("nn.AvgPool2d({arguments})")),
-    Translation("GlobalAveragePooling2D",
-                lambda layer, context: [nn.AdaptiveAvgPool2d(1), nn.Flatten()],
-                _read_global_pool, (nn.AdaptiveAvgPool2d,),
-                Template(None, call="x = x.mean(dim=(2, 3))", layout="channels")),
-    Translation("GlobalMaxPooling2D",
-                lambda layer, context: [nn.AdaptiveMaxPool2d(1), nn.Flatten()],
-                _read_global_max_pool, (nn.AdaptiveMaxPool2d,),
-                Template(None, call="x = x.amax(dim=(2, 3))", layout="channels")),
+    Translation("GlobalAveragePooling2D", _global_pool, _read_global_pool,
+                (nn.AdaptiveAvgPool2d,),
+                Template(None, call="x = x.mean(dim=(2, 3){keep})", arguments=_keep,
+                         layout="channels")),
+    Translation("GlobalMaxPooling2D", _global_pool, _read_global_max_pool,
+                (nn.AdaptiveMaxPool2d,),
+                Template(None, call="x = x.amax(dim=(2, 3){keep})", arguments=_keep,
+                         layout="channels")),
     Translation("GlobalAveragePooling1D", _global_average_1d,
                 _read_global_pool_1d, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d),
-                Template(None, call="x = x.mean(dim=2)", layout="channels")),
+                Template(None, call="x = x.mean(dim=2{keep})", arguments=_keep,
+                         layout="channels")),
     # after the rows above, which take a pad module that is TF's "same" of the next layer
     Translation("ZeroPadding2D", _zero_padding, _read_zero_padding, (nn.ConstantPad2d,),
                 Template("nn.ZeroPad2d({pads})", note="Keras's ((top, bottom), (left, right))",

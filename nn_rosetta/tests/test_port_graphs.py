@@ -531,6 +531,20 @@ def test_keras_applications_xception_ports_its_bias_free_separable_convolutions(
     np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
 
 
+def test_keras_applications_mobilenet_ports_its_head_that_keeps_dims(tmp_path) -> None:
+    """MobileNet (v1) pools with keepdims=True and classifies with a 1×1 convolution:
+    torch's mean(dim=(2, 3), keepdim=True)."""
+    keras.utils.set_random_seed(0)
+    model = _statistics(keras.applications.MobileNet(alpha=0.25, input_shape=(64, 64, 3),
+                                                     weights=None, classes=10))
+    x = np.random.default_rng(0).standard_normal((2, 64, 64, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)  # measured worst: 2.9e-6 (rtol 1e-5)
+    assert "x = x.mean(dim=(2, 3), keepdim=True)" in result.source
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
 def test_a_squeeze_and_excitation_gate_ports_as_a_broadcast_product(tmp_path) -> None:
     """EfficientNet's pattern: Normalization(axis=3) of an image, then maps (N, H, W, C)
     times a gate (N, 1, 1, C) computed from their global average."""

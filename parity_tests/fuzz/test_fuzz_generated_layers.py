@@ -29,7 +29,6 @@ from reference.convolution import (
     Conv2D,
     Conv2DTranspose,
     MaxPool2D,
-    SeparableConv2D,
     UpSampling2D,
 )
 from reference.graphs import Input, Model

@@ -283,3 +283,18 @@ def test_the_weight_gradient_from_delta_windows_is_windows_transposed_times_delt
         layer.backward(g, input_gradient=input_gradient)
         assert layer.grads[0].dtype == np.dtype(dtype)
         np.testing.assert_allclose(layer.grads[0], by_definition, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize(("pool", "shape"), [(GlobalAveragePooling2D, (2, 3, 4, 5)),
+                                             (GlobalMaxPooling2D, (2, 3, 4, 5)),
+                                             (GlobalAveragePooling1D, (2, 3, 5))])
+def test_a_global_pooling_that_keeps_dims_is_the_flat_one_with_unit_axes(pool, shape) -> None:
+    """keepdims=True: y (N, 1, …, 1, C), the same numbers; its gradient is the same too."""
+    x = np.random.default_rng(4).standard_normal(shape)
+    flat, kept = pool(), pool(keepdims=True)
+    y = kept.forward(x)
+    assert y.shape == (2, *(1,) * (len(shape) - 2), 5) == (2, *kept.output_shape(shape[1:]))
+    np.testing.assert_array_equal(y.reshape(2, 5), flat.forward(x))
+    g = np.random.default_rng(5).standard_normal((2, 5))
+    np.testing.assert_array_equal(kept.backward(g.reshape(y.shape)), flat.backward(g))
+    assert kept.config() == {"keepdims": True} and flat.config() == {}
