@@ -59,8 +59,8 @@ BASE: dict[str, tuple[tuple, tuple[int, ...]]] = {
 # the options a kind takes through **options (those of Conv2D, or of a pooling layer)
 OPTIONS = {"DepthwiseConv2D": ("strides", "padding", "dilation_rate", "activation",
                                "use_bias", "dtype", "seed", "name"),
-           "SeparableConv2D": ("strides", "padding", "dilation_rate", "activation", "dtype",
-                               "seed", "name"),
+           "SeparableConv2D": ("strides", "padding", "dilation_rate", "activation",
+                               "use_bias", "dtype", "seed", "name"),
            "AveragePool2D": ("dtype", "name")}
 # Where a mirror refuses what the spec computes, by name: (kind, argument or None for
 # every argument) → (the mirror, the entry point its error names). A convention one
