@@ -125,6 +125,29 @@ def test_what_the_spec_has_not_is_refused_by_name(torch, keras) -> None:
         tf_impl.to_reference(model)
 
 
+def test_keras_scale_false_is_torchs_weight_frozen_at_one(torch, keras) -> None:
+    """torch's affine is both or neither: Keras's BatchNormalization(scale=False) is an
+    nn.BatchNorm whose weight is 1 and not trained, and reads back as scale=False; a
+    weight frozen at other values is no spec layer (refused unless for inference)."""
+    import tf_impl
+    import torch_impl
+
+    spec = tf_impl.to_reference(keras.Sequential([
+        keras.Input((2,)), keras.layers.BatchNormalization(scale=False, dtype="float64")]))
+    assert not spec.layers[0].scale and list(spec.layers[0].parameters) == ["beta"]
+    norm = torch_impl.from_reference(spec)[0]
+    assert not norm.weight.requires_grad and norm.bias.requires_grad
+    assert torch.all(norm.weight == 1)
+    assert not torch_impl.to_reference(torch.nn.Sequential(norm), input_shape=(2,)).layers[0].scale
+    with torch.no_grad():
+        norm.weight.fill_(2.0)
+    with pytest.raises(TypeError, match="requires_grad=False on weight"):
+        torch_impl.to_reference(torch.nn.Sequential(norm), input_shape=(2,))
+    inferred = torch_impl.to_reference(torch.nn.Sequential(norm), input_shape=(2,),
+                                       inference=True)
+    np.testing.assert_array_equal(inferred.layers[0].parameters["gamma"], [2.0, 2.0])
+
+
 def test_the_mirrors_refuse_the_other_float_dtype_with_the_spec_message(torch) -> None:
     import tf_impl
     import torch_impl

@@ -68,6 +68,7 @@ from reference import initializers
 from reference._validation import (
     FLOAT32_MAX,
     as_array,
+    as_flag,
     as_float_array,
     check_real,
     check_shape,
@@ -126,12 +127,19 @@ def _per_sample(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 class _Normalization(Layer):
-    """What both layers share: γ and β per feature, the input check, the backward pass."""
+    """What both layers share: γ and β per feature, the input check, the backward pass.
+    Without γ (``scale=False``) or β (``center=False``) the layer computes with 1 or 0 and
+    learns none (a BatchNormalization's, as Keras's InceptionV3 has)."""
 
     parameter_names = ("gamma", "beta")
+    scale: bool = True
+    center: bool = True
 
     def __init__(self, features: int, *, dtype: object, name: str | None) -> None:
         self.features = _check_features(type(self).__name__, features)
+        if not (self.scale and self.center):
+            self.parameter_names = tuple(name for name, kept in (
+                ("gamma", self.scale), ("beta", self.center)) if kept)
         super().__init__(dtype=dtype, name=name, default_name=f"{type(self).__name__}({features})")
         self.initialize(np.random.default_rng(0))  # draws nothing: γ = 1, β = 0
         self._batch_statistics = False
@@ -142,12 +150,16 @@ class _Normalization(Layer):
     @classmethod
     def array_shapes(cls, config: dict[str, Any]) -> dict[str, list[int]]:
         """One value per feature in every array (γ, β and any running statistic)."""
-        return {name: [config["features"]] for name in cls.parameter_names + cls.state_names}
+        kept = {"gamma": config.get("scale", True), "beta": config.get("center", True)}
+        return {name: [config["features"]] for name in cls.parameter_names + cls.state_names
+                if kept.get(name, True)}
 
     def initialize(self, rng: np.random.Generator) -> None:
         """γ = 1, β = 0, as both frameworks start (nothing is drawn)."""
-        self._values["gamma"] = np.ones(self.features, dtype=self.dtype)
-        self._values["beta"] = initializers.zeros((self.features,), dtype=self.dtype)
+        if self.scale:
+            self._values["gamma"] = np.ones(self.features, dtype=self.dtype)
+        if self.center:
+            self._values["beta"] = initializers.zeros((self.features,), dtype=self.dtype)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if not input_shape or input_shape[-1] != self.features:
@@ -168,14 +180,16 @@ class _Normalization(Layer):
         inv_std = 1.0 / np.sqrt(variance + centered.dtype.type(self.epsilon))
         self._inv_std, self._axes = inv_std, axes or ()
         self._batch_statistics = axes is not None
-        gamma, beta = self._values["gamma"], self._values["beta"]
+        gamma, beta = self._values.get("gamma"), self._values.get("beta")
         if variance.ndim == 1:  # one σ² per feature (BatchNormalization)
-            inv_std, gamma, beta = (_per_sample(v, centered) for v in (inv_std, gamma, beta))
+            inv_std, gamma, beta = (None if v is None else _per_sample(v, centered)
+                                    for v in (inv_std, gamma, beta))
         x_hat = centered
         x_hat *= inv_std  # in place, here and below: no temporary the size of x
         self._x_hat = x_hat
-        y = x_hat * gamma
-        y += beta
+        y = x_hat.copy() if gamma is None else x_hat * gamma  # x̂ itself is kept for backward
+        if beta is not None:
+            y += beta
         return y
 
     def backward(self, grad_output: np.ndarray, *,
@@ -186,10 +200,11 @@ class _Normalization(Layer):
         g = self._upstream(grad_output, self._x_hat.shape)
         g_x_hat = g * self._x_hat
         d_gamma, d_beta = _column_sums(g_x_hat), _column_sums(g)
-        self._gradients = {"gamma": d_gamma, "beta": d_beta}
+        self._gradients = {name: d for name, d in (("gamma", d_gamma), ("beta", d_beta))
+                           if name in self.parameter_names}
         if not input_gradient:
             return None
-        gamma = self._values["gamma"]
+        gamma = self._values.get("gamma", np.ones(self.features, self.dtype))
         if not self._batch_statistics:
             scale = gamma * self._inv_std
             return g * (_per_sample(scale, g) if scale.ndim == 1 else scale)
@@ -224,15 +239,19 @@ class BatchNormalization(_Normalization):
         momentum: in the convention's own meaning (torch: the weight of the new value,
             default 0.1; Keras: of the old one, default 0.99).
         epsilon: added to σ² (default torch 1e-5, Keras 1e-3).
+        center, scale: Keras's: False leaves β (0) or γ (1) out, fixed and not learnt.
         convention: ``"torch"`` (default, as in ``reference.optimizers``) or ``"keras"``.
     """
 
     state_names = ("moving_mean", "moving_variance")
 
     def __init__(self, features: int, momentum: float | None = None,
-                 epsilon: float | None = None, *, convention: str = "torch",
-                 dtype: object = np.float64, name: str | None = None) -> None:
+                 epsilon: float | None = None, *, center: bool = True, scale: bool = True,
+                 convention: str = "torch", dtype: object = np.float64,
+                 name: str | None = None) -> None:
         _check_convention("BatchNormalization", convention)
+        self.center = as_flag("BatchNormalization", "center", center)
+        self.scale = as_flag("BatchNormalization", "scale", scale)
         defaults = BATCH_NORM_DEFAULTS[convention]
         self.convention = convention
         self.momentum = _check_number("BatchNormalization", "momentum",
@@ -257,7 +276,8 @@ class BatchNormalization(_Normalization):
         """A copy that updates as ``convention``'s framework does, with the same decay, ε,
         weights and running statistics (what a port to that framework computes)."""
         copy = BatchNormalization(self.features, self.momentum_as(convention), self.epsilon,
-                                  convention=convention, dtype=self.dtype, name=self.name)
+                                  center=self.center, scale=self.scale, convention=convention,
+                                  dtype=self.dtype, name=self.name)
         for key, value in {**self.parameters, **self.state}.items():
             copy.set(key, value)
         return copy
@@ -295,8 +315,9 @@ class BatchNormalization(_Normalization):
             self._values["moving_variance"] = (1.0 - m) * r_var + m * (variance * (n / (n - 1)))
 
     def config(self) -> dict[str, Any]:
+        kept = {name: False for name in ("center", "scale") if not getattr(self, name)}
         return {"features": self.features, "momentum": self.momentum, "epsilon": self.epsilon,
-                "convention": self.convention, **super().config()}
+                **kept, "convention": self.convention, **super().config()}
 
 
 class LayerNormalization(_Normalization):

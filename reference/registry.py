@@ -1219,6 +1219,23 @@ def _build() -> tuple[Concept, ...]:
                                        dtype=dtype),
                                BatchNormalization(3, 0.9, convention="keras", dtype=dtype),
                                Flatten(), Dense(48, 2, dtype=dtype)], (4, 4, 2), steps=2),
+            _normalization_case(
+                "Conv2D(use_bias=False) → BatchNorm(3, scale=False) → ReLU (InceptionV3's): "
+                "no γ, torch's weight frozen at 1 → Flatten → Dense(12, 2): 2 training steps, "
+                "then inference",
+                lambda dtype: [_conv2d(2, 3, 3, use_bias=False, dtype=dtype),
+                               BatchNormalization(3, scale=False, convention="keras",
+                                                  dtype=dtype),
+                               ReLU(), Flatten(), Dense(12, 2, dtype=dtype)], (4, 4, 2),
+                steps=2),
+            _normalization_case(
+                "Dense(4, 5, use_bias=False) → BatchNorm(5, center=False), Keras's "
+                "convention: no β, torch's bias frozen at 0 → Dense(5, 2, tanh): 2 training "
+                "steps, then inference",
+                lambda dtype: [Dense(4, 5, use_bias=False, dtype=dtype),
+                               BatchNormalization(5, center=False, convention="keras",
+                                                  dtype=dtype),
+                               Dense(5, 2, "tanh", dtype=dtype)], (4,), steps=2),
         ),
     ))
     concepts.append(Concept(

@@ -42,7 +42,8 @@ from tf_impl.layers import built
 
 
 def BatchNormalization(features: int, momentum: float = 0.99, epsilon: float = 1e-3, *,
-                       dtype: str = "float64", input_shape: tuple[int, ...] | None = None
+                       center: bool = True, scale: bool = True, dtype: str = "float64",
+                       input_shape: tuple[int, ...] | None = None
                        ) -> keras.layers.BatchNormalization:
     """A built ``keras.layers.BatchNormalization``: y = γ (x − μ)/√(σ² + ε) + β.
 
@@ -50,9 +51,11 @@ def BatchNormalization(features: int, momentum: float = 0.99, epsilon: float = 1
     ``1 - torch_momentum``). ``input_shape``: per sample, (features,) unless told (an image
     (H, W, C)): Keras builds the layer for one rank.
 
-    Shape: x, y (N, *, C); gamma, beta, moving_mean, moving_variance (C,).
+    Shape: x, y (N, *, C); gamma, beta, moving_mean, moving_variance (C,); no gamma with
+    ``scale=False``, no beta with ``center=False``.
     """
-    layer = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon, dtype=dtype)
+    layer = keras.layers.BatchNormalization(momentum=momentum, epsilon=epsilon, center=center,
+                                            scale=scale, dtype=dtype)
     layer.build((None, *(input_shape or (features,))))
     return layer
 
@@ -177,16 +180,19 @@ def _read_normalization(layers: Sequence[keras.Layer], i: int, where: str) -> Re
     if axes not in ([-1], last):
         raise TypeError(f"to_reference: {where} normalises over axis {main.axis}; the spec's "
                         "layers are channels-last (axis -1)")
-    if not (main.center and main.scale) or getattr(main, "rms_scaling", False) or \
-            getattr(main, "renorm", False):
+    layer_norm = isinstance(main, keras.layers.LayerNormalization)
+    if (layer_norm and not (main.center and main.scale)) or \
+            getattr(main, "rms_scaling", False) or getattr(main, "renorm", False):
         raise TypeError(f"to_reference: {where} lacks γ or β, or uses rms_scaling or renorm; "
-                        "the spec's layer has γ and β and neither option")
-    features, dtype = int(main.gamma.shape[0]), main.gamma.dtype
-    if isinstance(main, keras.layers.LayerNormalization):
-        return reference.LayerNormalization(features, float(main.epsilon), convention="keras",
-                                            dtype=dtype), 1
-    return reference.BatchNormalization(features, float(main.momentum), float(main.epsilon),
-                                        convention="keras", dtype=dtype), 1
+                        "the spec's LayerNormalization has γ and β, and neither option")
+    if layer_norm:
+        return reference.LayerNormalization(int(main.gamma.shape[0]), float(main.epsilon),
+                                            convention="keras", dtype=main.gamma.dtype), 1
+    statistics = main.moving_mean
+    return reference.BatchNormalization(int(statistics.shape[0]), float(main.momentum),
+                                        float(main.epsilon), center=main.center,
+                                        scale=main.scale, convention="keras",
+                                        dtype=statistics.dtype), 1
 
 
 def _batch_norm_template(layer: reference.layers.Layer) -> dict:
@@ -201,7 +207,8 @@ def _build_batch_norm(layer: reference.BatchNormalization, context: Context,
                       dtype: str) -> list[keras.Layer]:
     # Keras's momentum weights the old value: 1 − m for a layer of torch's convention
     return [BatchNormalization(layer.features, layer.momentum_as("keras"), layer.epsilon,
-                               dtype=layer.dtype.name, input_shape=context.input_shape or None)]
+                               center=layer.center, scale=layer.scale, dtype=layer.dtype.name,
+                               input_shape=context.input_shape or None)]
 
 
 TRANSLATIONS = [

@@ -74,7 +74,9 @@ class Translation:
     ``starts``: the module classes a group of this kind can begin with (the walker asks
     only those rows). ``template``: the port's code, ``None`` where the kind does not port.
     ``frozen``: the parameters ``build`` freezes (``requires_grad=False``) to compute the
-    spec's training (an LSTM's second bias); ``to_reference`` refuses any other frozen one.
+    spec's training (an LSTM's second bias), or a function of the module giving those it
+    froze (a BatchNorm's γ of 1 for Keras's scale=False); ``to_reference`` refuses any
+    other frozen one.
     """
 
     kind: str
@@ -82,7 +84,11 @@ class Translation:
     read: Callable[[Sequence[nn.Module], int, Context], Read]
     starts: tuple[type[nn.Module], ...]
     template: Template | None = None
-    frozen: tuple[str, ...] = ()
+    frozen: tuple[str, ...] | Callable[[nn.Module], tuple[str, ...]] = ()
+
+    def frozen_in(self, module: nn.Module) -> tuple[str, ...]:
+        """The parameters of ``module`` this kind's translation freezes itself."""
+        return self.frozen(module) if callable(self.frozen) else self.frozen
 
 
 _TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}

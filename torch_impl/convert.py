@@ -345,9 +345,10 @@ def training_options(module: nn.Module) -> list[str]:
     the tensor read is the one it computes, in the module's mode; training moves the
     factors it computes it from)."""
     row = next((row for row in TRANSLATIONS.values() if isinstance(module, row.starts)), None)
+    own = row.frozen_in(module) if row else ()
     found = [f"requires_grad=False on {name}"
              for name, parameter in module.named_parameters(recurse=False)
-             if not parameter.requires_grad and name not in (row.frozen if row else ())]
+             if not parameter.requires_grad and name not in own]
     if parametrize.is_parametrized(module):
         found += [f"a parametrization of {name} (" + ", ".join(
             type(step).__name__.strip("_") for step in module.parametrizations[name]) + ")"

@@ -44,16 +44,34 @@ from torch_impl._table import Read, Template, Translation, numpy_dtype, torch_dt
 
 def _batch_norm(layer: reference.BatchNormalization, context: Context) -> list[nn.Module]:
     images = len(context.input_shape) == 3  # after a convolution: per channel of (N, C, H, W)
-    module = nn.BatchNorm2d if images else nn.BatchNorm1d
+    kind = nn.BatchNorm2d if images else nn.BatchNorm1d
     # momentum_as("torch"): torch's momentum weights the new value, Keras's the old (1 − m)
-    return [module(layer.features, eps=layer.epsilon, momentum=layer.momentum_as("torch"),
-                   dtype=torch_dtype(layer.dtype))]
+    module = kind(layer.features, eps=layer.epsilon, momentum=layer.momentum_as("torch"),
+                  dtype=torch_dtype(layer.dtype))
+    # Keras's scale=False / center=False: torch's affine is both or neither, so γ stays 1
+    # (β 0) by not being trained
+    module.weight.requires_grad_(layer.scale)
+    module.bias.requires_grad_(layer.center)
+    return [module]
 
 
 def _affine(module: nn.Module, i: int) -> None:
     if getattr(module, "weight", None) is None or getattr(module, "bias", None) is None:
         raise TypeError(f"module {i} ({module!r}) has no learnable weight or bias; the "
                         "spec's always has both")
+
+
+def _fixed(parameter: torch.nn.Parameter | None, value: float) -> bool:
+    """A parameter not trained and equal to ``value`` everywhere: Keras's γ of scale=False
+    (1) or β of center=False (0), as _batch_norm writes them."""
+    return parameter is not None and not parameter.requires_grad and \
+        bool(torch.all(parameter == value))
+
+
+def _fixed_affine(norm: nn.Module) -> tuple[str, ...]:
+    """The parameters _batch_norm freezes: γ of 1 (scale=False), β of 0 (center=False)."""
+    return tuple(name for name, value in (("weight", 1.0), ("bias", 0.0))
+                 if _fixed(getattr(norm, name), value))
 
 
 def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
@@ -65,7 +83,9 @@ def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
                         "(momentum=None or track_running_stats=False); the spec's "
                         "BatchNormalization does")
     return reference.BatchNormalization(norm.num_features, norm.momentum, norm.eps,
-                                        convention="torch", dtype=numpy_dtype(norm.weight)), 1
+                                        center=not _fixed(norm.bias, 0.0),
+                                        scale=not _fixed(norm.weight, 1.0), convention="torch",
+                                        dtype=numpy_dtype(norm.weight)), 1
 
 
 def _layer_norm(layer: reference.LayerNormalization, context: Context) -> list[nn.Module]:
@@ -94,6 +114,12 @@ def _batch_norm_fields(layer: reference.layers.Layer, shape: tuple[int, ...]
         bridged.append("its momentum weights the old mean, torch's the new")
     elif layer.momentum != 0.1:
         arguments.append(f"momentum={layer.momentum!r}")
+    fixed = [(flag, value) for flag, value, kept in (
+        ("scale", "weight = 1", layer.scale), ("center", "bias = 0", layer.center)) if not kept]
+    if fixed:  # torch's affine is both or neither: the weights.pt holds the 1 (0)
+        bridged.append(f"Keras's {' and '.join(f'{flag}=False' for flag, _ in fixed)}: "
+                       f"{' and '.join(value for _, value in fixed)}; to train as Keras, "
+                       "freeze it with requires_grad_(False)")
     return {"arguments": ", ".join(arguments), "note": "; ".join(bridged),
             "d": "2d" if len(shape) == 3 else "1d"}
 
@@ -196,7 +222,8 @@ TRANSLATIONS = (
     Translation("BatchNormalization", _batch_norm, _read_batch_norm,
                 (nn.BatchNorm1d, nn.BatchNorm2d),
                 Template("nn.BatchNorm{d}({arguments})", note="{note}",
-                         arguments=_batch_norm_fields, layout="channels")),
+                         arguments=_batch_norm_fields, layout="channels"),
+                frozen=_fixed_affine),
     Translation("LayerNormalization", _layer_norm, _read_layer_norm, (nn.LayerNorm,),
                 Template("nn.LayerNorm({arguments})", note="{note}",
                          arguments=_layer_norm_fields)),

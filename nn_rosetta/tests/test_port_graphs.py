@@ -30,9 +30,11 @@ def _statistics(model: keras.Model) -> keras.Model:
     rng = np.random.default_rng(3)
     for layer in model.layers:
         if isinstance(layer, L.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n),
-                               rng.uniform(-0.5, 0.5, n), rng.uniform(0.5, 1.5, n)])
+            n = layer.moving_mean.shape[0]
+            drawn = dict(zip(("gamma", "beta", "moving_mean", "moving_variance"), (
+                rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n),
+                rng.uniform(-0.5, 0.5, n), rng.uniform(0.5, 1.5, n)), strict=True))
+            layer.set_weights([drawn[weight.name] for weight in layer.weights])  # scale=False: no γ
     return model
 
 
@@ -527,6 +529,20 @@ def test_keras_applications_xception_ports_its_bias_free_separable_convolutions(
     assert result.report.ok, str(result.report)  # measured worst: 2.0e-6 (rtol 1e-5)
     assert "nn.Conv2d(64, 64 * 1, 3, padding=1, groups=64, bias=False),\n" \
            "            nn.Conv2d(64 * 1, 128, 1, bias=False)," in result.source
+    expected = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
+
+
+def test_keras_applications_inceptionv3_ports_its_batchnorms_without_gamma(tmp_path) -> None:
+    # Default BatchNorm statistics, as DenseNet's: with drawn ones a 1×7 convolution of 128
+    # channels (conv2d_34) parts by its float32 sums' order alone (1.25e-5 against 1e-5);
+    # 75×75 is the smallest input InceptionV3 takes
+    keras.utils.set_random_seed(0)
+    model = keras.applications.InceptionV3(input_shape=(75, 75, 3), weights=None, classes=10)
+    x = np.random.default_rng(0).standard_normal((2, 75, 75, 3)).astype(np.float32)
+    result = nn_rosetta.port(model, x)
+    assert result.report.ok, str(result.report)  # measured worst: 3.0e-6 (rtol 1e-5)
+    assert "Keras's scale=False:" in result.source  # its comment on the BatchNorm2d line
     expected = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(_run_fresh(result, x, tmp_path), expected, rtol=1e-4, atol=0)
 

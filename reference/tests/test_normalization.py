@@ -179,3 +179,20 @@ def test_no_fixed_factor_turns_one_running_variance_into_the_other() -> None:
     assert ratios[0] == pytest.approx((0.9 + 0.1 * 5 * 4 / 3) / (0.9 + 0.1 * 5), rel=1e-15)
     assert ratios[0] < ratios[5] < ratios[-1] < 4 / 3
     assert ratios[-1] == pytest.approx(4 / 3, rel=1e-2)
+
+
+@pytest.mark.parametrize(("option", "fixed", "kept"), [("scale", "gamma", "beta"),
+                                                        ("center", "beta", "gamma")])
+def test_without_gamma_or_beta_the_layer_computes_with_one_or_zero(option, fixed, kept) -> None:
+    """Keras's scale=False (InceptionV3's) or center=False: the same numbers as γ = 1 or
+    β = 0, one parameter fewer, none learnt for it; its config rebuilds it."""
+    x = np.random.default_rng(6).standard_normal((5, 3)) * 2 + 1
+    layer = BatchNormalization(3, convention="keras", **{option: False})
+    full = BatchNormalization(3, convention="keras")
+    full.set(kept, layer.parameters[kept])
+    g = np.random.default_rng(7).standard_normal((5, 3))
+    np.testing.assert_array_equal(layer.forward(x, training=True), full.forward(x, training=True))
+    np.testing.assert_array_equal(layer.backward(g), full.backward(g))
+    assert list(layer.parameters) == list(layer.gradients) == [kept]
+    assert fixed not in BatchNormalization.array_shapes(layer.config())
+    assert not getattr(from_config("BatchNormalization", layer.config()), option)
