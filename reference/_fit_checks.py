@@ -16,6 +16,7 @@ from reference._validation import (
     check_array_within,
     check_count,
     check_integer_labels,
+    check_memory,
     check_not_empty,
     check_real,
     check_shape,
@@ -91,6 +92,12 @@ def check_targets(where: str, loss: str, x_shape: tuple, y_shape: tuple, y_dtype
                     (x_shape[0], *output_shape[:-1]))
     else:
         check_shape(where, "Y", y_shape, (x_shape[0], *output_shape))
+
+
+def check_history(where: str, epochs: int) -> None:
+    """A full-batch run's loss history, one Python float per epoch (a list entry and the
+    float: 32 bytes), must fit in memory: ``epochs=10**12`` ran on for days."""
+    check_memory(where, f"the loss history of {epochs} steps (one per epoch)", 32 * epochs)
 
 
 def check_world_size(where: str, world_size: object, n_samples: int) -> None:

@@ -27,19 +27,35 @@ replicas' way, and the parity suite holds both frameworks' distributed engines t
 How the rows are dealt out does not change the sum: the spec deals them like torch's
 ``DistributedSampler``, rank r taking rows r, r + W, r + 2W, … (:func:`shard_rows`).
 
+Each replica runs its forward in training mode, as ``fit`` does (Dropout drops, each
+shard with its own draws), and the loss includes the layers' L2 terms λ‖W‖² (they do not
+depend on the rows, so they enter once, as in the full batch). A layer that normalizes by
+the batch's statistics (BatchNormalization) would see its shard's rows alone, which is
+not the full batch: such a model is refused for W > 1 (W = 1 is the full batch itself),
+as is a Dropout with an injected ``mask``, which is drawn for the whole batch.
+
 Shape: X (N, in_features), Y (N, out_features); N ≥ W, so that no shard is empty.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 
 from reference import losses
-from reference._fit_checks import check_run, check_world_size, spec_data
+from reference._fit_checks import (
+    check_history,
+    check_loss_name,
+    check_run,
+    check_world_size,
+    spec_data,
+)
 from reference._validation import check_count, check_memory, type_name
+from reference.layers import Dropout
 from reference.networks import Sequential
+from reference.normalization import ONE_VALUE_PER_FEATURE, BatchNormalization
 from reference.optimizers import SGD, Adam
 from reference.training import History, TrainingDiverged
 
@@ -63,7 +79,7 @@ def shard_rows(n_samples: int, world_size: int) -> list[np.ndarray]:
 def _shard_step(model: Sequential, x: np.ndarray, y: np.ndarray,
                 loss: str) -> tuple[float, list[np.ndarray]]:
     """One replica: its shard's mean loss L_r and gradient g_r."""
-    y_pred = model.forward(x)
+    y_pred = model.forward(x, training=True)  # as fit's step: Dropout drops
     value = losses.get(loss)(y, y_pred)
     model.backward(losses.gradient(loss)(y, y_pred), input_gradient=False)
     return value, [g.copy() for pair in model.grads for g in pair]
@@ -90,8 +106,32 @@ def _checked(where: str, model: Sequential, X: object, Y: object, loss: object,
                         f"versions are torch_impl.parallel and tf_impl.parallel), got "
                         f"{type_name(model)}")
     check_run(where, loss, optimizer, epochs, None, None)
+    check_loss_name(where, "loss", loss)  # one name: a list of losses is a graph's (fit's)
+    check_history(where, epochs)
     X, Y = spec_data(where, model, X, Y, loss)
     check_world_size(where, world_size, X.shape[0])
+    for k, layer in enumerate(model.layers):
+        inner = getattr(layer, "layer", layer)  # a wrapper's (TimeDistributed) layer
+        if world_size > 1 and isinstance(inner, BatchNormalization):
+            raise ValueError(f"{where}: layer {k} ({layer.name}) normalizes by its batch's "
+                             f"statistics, which on {world_size} replicas are each shard's, "
+                             "not the full batch's; data parallelism needs world_size=1 for it "
+                             "(or a synchronized batch norm, which the spec does not model)")
+        if world_size > 1 and isinstance(inner, Dropout) and inner.mask is not None:
+            raise ValueError(f"{where}: layer {k} ({layer.name}) has an injected mask, drawn "
+                             f"for one forward of all rows; on {world_size} replicas each shard "
+                             "draws its own: set its mask to None, or world_size=1")
+    lone = next((rows for rows in shard_rows(X.shape[0], world_size) if len(rows) == 1), None)
+    if lone is not None:  # a shard of one row: can every layer normalize it? (as fit asks)
+        try:  # on a copy: the run is refused before any step changes the model
+            with np.errstate(over="ignore", invalid="ignore"):
+                copy.deepcopy(model).forward(X[lone], training=True)
+        except ValueError as error:
+            if ONE_VALUE_PER_FEATURE not in str(error):
+                raise
+            raise ValueError(f"{where}: {X.shape[0]} row(s) on {world_size} replica(s) make a "
+                             f"shard of one row, too few for a layer's batch statistics in "
+                             f"training ({error})") from None
     return X, Y
 
 
@@ -106,7 +146,9 @@ def _combined(model: Sequential, X: np.ndarray, Y: np.ndarray, loss: str,
         weighted = [share * g for g in shard_grads]
         grads = weighted if grads is None else [a + b for a, b in zip(grads, weighted,
                                                                       strict=True)]
-    return value, grads
+    # The L2 terms λ‖W‖² (whose 2λW each shard's backward added, weighted to one whole):
+    # the loss fit reports includes them.
+    return value + model.regularization_loss(), grads
 
 
 def data_parallel_fit(model: Sequential, X: np.ndarray, Y: np.ndarray,
