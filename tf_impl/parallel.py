@@ -26,6 +26,15 @@ Conventions bridged to the spec:
   while the weights are float64-exact; ``keras.config.set_floatx("float64")`` first.
 * ``shard_rows``: the slices are consecutive rows (7 on 2 replicas: 0–3 and 4–6), where
   torch's sampler deals them out in turn; the gradient's sum does not depend on it.
+* The layers' L2 terms (``model.losses``) do not depend on the rows: each replica adds
+  them scaled by 1/W (``tf.nn.scale_regularization_loss``), so that the sum over the
+  replicas holds them once, as Keras ``fit`` does.
+* Keras 3's ``apply_gradients`` clips (``clipnorm``, ``global_clipnorm``, ``clipvalue``)
+  in the replica context, before its all-reduce: each replica's share of the gradient,
+  not the full batch's. An optimizer that clips is refused with more than one replica.
+* ``BatchNormalization`` (unsynchronized) normalizes each replica's slice by its own
+  statistics, not the full batch's: refused with more than one replica, as the spec
+  refuses it; so is Keras ``fit`` on a batch that the replicas split unevenly (above).
 
 Shape: X (N, in_features), Y (N, out_features); N ≥ W.
 """
@@ -39,6 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 import reference
+from reference._fit_checks import check_history
 from reference._validation import (
     as_flag,
     check_count,
@@ -91,14 +101,53 @@ def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: s
     if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
         raise TypeError(f"{where}: strategy must be a tf.distribute.Strategy or None, got "
                         f"{type_name(strategy)}")
-    as_flag(where, "keras_fit", keras_fit)  # NumPy's True too, as every switch takes it
+    keras_fit = as_flag(where, "keras_fit", keras_fit)  # NumPy's True too, as every switch
     data = training_data(where, model=model, X=X, Y=Y, loss=loss, optimizer=optimizer,
                          epochs=epochs)
+    check_history(where, epochs)
+    if isinstance(data["X"], list) or isinstance(data["Y"], list):  # a graph's run
+        raise TypeError(f"{where}: model has several inputs or outputs (a graph); data "
+                        "parallelism takes a model of one input and one output, X and Y "
+                        "one array each, as the spec's Sequential")
     replicas = (strategy or tf.distribute.get_strategy()).num_replicas_in_sync
-    if data["X"].shape[0] < replicas:
+    n = data["X"].shape[0]
+    if n < replicas:
         raise ValueError(f"{where}: the strategy's {replicas} replicas exceed the "
-                         f"{data['X'].shape[0]} rows of X; every replica needs at least one row")
+                         f"{n} rows of X; every replica needs at least one row")
+    norms = [layer.name for layer in _layers(model)
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    if replicas > 1 and norms:
+        raise ValueError(f"{where}: layer {norms[0]!r} is a BatchNormalization, which "
+                         f"normalizes each of the {replicas} replicas' slices by its own "
+                         "statistics, not the full batch's; data parallelism needs one "
+                         "replica for it")
+    clipping = [k for k in ("clipnorm", "global_clipnorm", "clipvalue")
+                if getattr(optimizer, k, None) is not None]
+    if replicas > 1 and clipping:
+        raise ValueError(f"{where}: optimizer has {clipping[0]}={getattr(optimizer, clipping[0])}"
+                         f", but Keras's optimizer clips each of the {replicas} replicas' "
+                         "share of the gradient before it sums them, not the full batch's "
+                         "gradient; clip with one replica, or not at all")
+    if keras_fit and n % replicas:
+        raise ValueError(f"{where}: keras_fit=True on {n} rows and {replicas} replicas: Keras "
+                         "fit averages the replicas' mean losses, the full batch's only when "
+                         "the slices are even (and it stops in its build on an uneven first "
+                         f"batch); use N divisible by {replicas}, or the custom loop "
+                         "(keras_fit=False)")
     return data
+
+
+def _layers(layer: keras.Layer) -> list[keras.Layer]:
+    """``layer`` and every layer nested in it (a Sequential's, a wrapper's)."""
+    inner = [*getattr(layer, "layers", []), getattr(layer, "layer", None)]
+    return [layer, *(nested for child in inner if isinstance(child, keras.Layer)
+                     for nested in _layers(child))]
+
+
+def _regularization(model: keras.Layer) -> tf.Tensor | float:
+    """The layers' L2 terms, this replica's share (1/W of them): summed over the replicas,
+    the terms once, as in the full batch."""
+    return tf.nn.scale_regularization_loss(tf.add_n(model.losses)) if model.losses else 0.0
 
 
 @checked(_parallel_data)
@@ -121,7 +170,7 @@ def data_parallel_gradient(model: keras.Model, X: object, Y: object,
         with tf.GradientTape() as tape:
             # The replicas' gradients are summed: divide by the global batch, not this slice.
             value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
-                                               global_batch_size=n)
+                                               global_batch_size=n) + _regularization(model)
         grads = tape.gradient(value, model.trainable_variables)
         return value, tf.distribute.get_replica_context().all_reduce("sum", grads)
 
@@ -177,7 +226,7 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
         with tf.GradientTape() as tape:
             # The replicas' gradients are summed: divide by the global batch, not this slice.
             value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
-                                               global_batch_size=n)
+                                               global_batch_size=n) + _regularization(model)
         grads = tape.gradient(value, model.trainable_variables)
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value
