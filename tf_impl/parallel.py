@@ -32,6 +32,9 @@ Conventions bridged to the spec:
 * Keras 3's ``apply_gradients`` clips (``clipnorm``, ``global_clipnorm``, ``clipvalue``)
   in the replica context, before its all-reduce: each replica's share of the gradient,
   not the full batch's. An optimizer that clips is refused with more than one replica.
+* Keras ``fit`` scales each replica's loss by ``ops.cast(1.0 / W, dtype)``, which goes
+  through float32: with W = 3 a float64 run's steps are 3e-8 off (refused; 1, 2, 4 …
+  replicas are exact).
 * ``BatchNormalization`` (unsynchronized) normalizes each replica's slice by its own
   statistics, not the full batch's: refused with more than one replica, as the spec
   refuses it; so is Keras ``fit`` on a batch that the replicas split unevenly (above).
@@ -128,6 +131,11 @@ def _parallel_data(where: str, model: keras.Model, X: object, Y: object, loss: s
                          f", but Keras's optimizer clips each of the {replicas} replicas' "
                          "share of the gradient before it sums them, not the full batch's "
                          "gradient; clip with one replica, or not at all")
+    if keras_fit and replicas & (replicas - 1) and data["Y"].dtype == tf.float64:
+        raise ValueError(f"{where}: keras_fit=True in float64 on {replicas} replicas: Keras "
+                         f"fit scales each replica's loss by 1/{replicas} cast from a Python "
+                         "float through float32 (3e-8 off), exact only for a power of two; "
+                         "use the custom loop (keras_fit=False) or 1, 2, 4 … replicas")
     if keras_fit and n % replicas:
         raise ValueError(f"{where}: keras_fit=True on {n} rows and {replicas} replicas: Keras "
                          "fit averages the replicas' mean losses, the full batch's only when "
