@@ -37,6 +37,8 @@ EPOCHS = 4
 LOSS = "mean_squared_error"
 LEARNING_RATE = 0.5  # a power of two: Keras's float32 η is exact, one trajectory for both
 KERAS_FIT_BATCH = 4  # Keras fit on 7 rows in batches of 4: the last (3 rows) splits 2 + 1
+THREE_REPLICAS_ROWS = 9  # 3 + 3 + 3: even slices, so that only Keras's 1/3 is at stake
+CLIP = 0.05  # global_clipnorm below every gradient's norm here: each step is clipped
 COLLECTIVE_TIMEOUT_S = 20  # gloo's wait for a missing peer
 
 
@@ -45,9 +47,21 @@ def model(dtype: str) -> reference.Sequential:
                                  reference.Dense(4, 2, "sigmoid", dtype=dtype)], seed=0)
 
 
+L2 = 0.0625  # λ of the regularized model's first kernel: a power of two, exact in float32
+
+
+def regularized_model() -> reference.Sequential:
+    """The model with an L2 term λ‖W¹‖², whose gradient 2λW¹ the replicas must count once."""
+    return reference.Sequential([reference.Dense(3, 4, "tanh", kernel_regularizer=L2),
+                                 reference.Dense(4, 2, "sigmoid")], seed=0)
+
+
 def data(split: str, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    return rows(SPLITS[split], dtype)
+
+
+def rows(n: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    n = SPLITS[split]
     return rng.normal(size=(n, 3)).astype(dtype), rng.uniform(size=(n, 2)).astype(dtype)
 
 
@@ -90,6 +104,18 @@ def _torch_rank(rank: int, port: int, out: str, kill_rank: int | None) -> None:
                                                  EPOCHS)
             results[f"{key}/losses"] = history.loss
             results[f"{key}/weights"] = flat_weights(torch_impl.to_reference(module))
+
+    # L2 through ``l2``: every rank adds the whole term, DDP's average keeps it whole.
+    X, Y = data("uneven", "float64")
+    module = torch_impl.from_reference(regularized_model())
+    l2 = torch_impl.convert.l2_penalties(regularized_model(), module)
+    value, grads = parallel.data_parallel_gradient(module, X, Y, LOSS, l2=l2)
+    results["torch/float64/uneven/l2 loss"] = value
+    results["torch/float64/uneven/l2 gradient"] = flat(g.T if g.ndim == 2 else g for g in grads)
+    module = torch_impl.from_reference(regularized_model())
+    history = parallel.data_parallel_fit(module, X, Y, LOSS, SGD(LEARNING_RATE), EPOCHS, l2=l2)
+    results["torch/float64/uneven/l2 losses"] = history.loss
+    results["torch/float64/uneven/l2 weights"] = flat_weights(torch_impl.to_reference(module))
 
     # The classic mistake: the mean loss divided by the world size, which DDP divides again.
     X, Y = data("even", "float64")
@@ -135,8 +161,8 @@ def run_tf(out: str) -> None:
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * WORLD_SIZE)
+    tf.config.set_logical_device_configuration(  # a third for Keras fit's 1/3 below
+        cpu, [tf.config.LogicalDeviceConfiguration()] * (WORLD_SIZE + 1))
     import keras
 
     import tf_impl
@@ -167,6 +193,56 @@ def run_tf(out: str) -> None:
                 results[f"{key}/{loop} losses"] = history.loss
                 results[f"{key}/{loop} weights"] = flat_weights(
                     tf_impl.to_reference(keras_model))
+
+    # L2 (model.losses): each replica adds 1/W of it, the sum over the replicas holds it once.
+    X, Y = data("uneven", "float64")
+    with strategy.scope():
+        keras_model = tf_impl.from_reference(regularized_model())
+    value, grads = parallel.data_parallel_gradient(keras_model, X, Y, LOSS, strategy)
+    results["tf/float64/uneven/l2 loss"] = value
+    results["tf/float64/uneven/l2 gradient"] = flat(g.numpy() for g in grads)
+    with strategy.scope():
+        keras_model = tf_impl.from_reference(regularized_model())
+    history = parallel.data_parallel_fit(keras_model, X, Y, LOSS,
+                                         SGD(LEARNING_RATE, convention="keras"), EPOCHS, strategy)
+    results["tf/float64/uneven/l2 losses"] = history.loss
+    results["tf/float64/uneven/l2 weights"] = flat_weights(tf_impl.to_reference(keras_model))
+
+    # Keras 3 clips in the replica context, before its all-reduce: each replica's share.
+    with strategy.scope():
+        keras_model = tf_impl.from_reference(model("float64"))
+        clipping = keras.optimizers.SGD(LEARNING_RATE, global_clipnorm=CLIP)
+        clipping.build(keras_model.trainable_variables)
+    batch = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices((X, Y)).batch(len(X)))))
+
+    def replica_clipped_step(x, y):
+        with tf.GradientTape() as tape:
+            value = tf.nn.compute_average_loss(keras.losses.MeanSquaredError(
+                reduction=None, dtype="float64")(y, keras_model(x, training=True)),
+                global_batch_size=len(X))
+        grads = tape.gradient(value, keras_model.trainable_variables)
+        clipping.apply_gradients(zip(grads, keras_model.trainable_variables, strict=True))
+
+    tf.function(lambda x, y: strategy.run(replica_clipped_step, args=(x, y)))(*batch)
+    results["tf/float64/uneven/clipped weights"] = flat_weights(tf_impl.to_reference(keras_model))
+
+    # Keras fit on 3 replicas scales each replica's loss by 1/3 cast through float32.
+    X, Y = rows(THREE_REPLICAS_ROWS, "float64")
+    # reduced on one device: a second strategy's collectives would clash with the first's
+    # group (both take group key 1)
+    three = tf.distribute.MirroredStrategy([f"/cpu:{k}" for k in range(3)],
+                                           cross_device_ops=tf.distribute.ReductionToOneDevice())
+    keras.config.set_floatx("float64")
+    with three.scope():
+        keras_model = tf_impl.from_reference(model("float64"))
+        keras_model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE),
+                            loss=keras.losses.MeanSquaredError(dtype="float64"))
+    keras_model.fit(tf.data.Dataset.from_tensor_slices((X, Y)).batch(len(X)), epochs=1,
+                    shuffle=False, verbose=0)
+    keras.config.set_floatx("float32")
+    results["tf/float64/keras fit 3 replicas weights"] = flat_weights(
+        tf_impl.to_reference(keras_model))
 
     # Keras fit with an uneven last batch (7 rows in batches of 4: 4, then 3 = 2 + 1).
     X, Y = data("uneven", "float64")

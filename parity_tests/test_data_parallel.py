@@ -179,6 +179,74 @@ def test_training_follows_the_full_batch_trajectory(workers, loop, dtype, split)
     check.finish()
 
 
+@pytest.mark.parametrize("framework", ["torch", "tf"])
+def test_an_l2_term_counts_once_over_the_replicas(workers, framework) -> None:
+    """λ‖W‖² does not depend on the rows: the full batch holds it once, not once per
+    replica nor not at all (TF's custom loop left ``model.losses`` out; torch took no
+    ``l2``)."""
+    results = workers[framework].require()
+    X, Y = worker.data("uneven", "float64")
+    model = worker.regularized_model()
+    y_pred = model.forward(X, training=True)
+    model.backward(reference.losses.gradient(worker.LOSS)(Y, y_pred))
+    loss = reference.losses.get(worker.LOSS)(Y, y_pred) + model.regularization_loss()
+    gradient = worker.flat(g for pair in model.grads for g in pair)
+    model = worker.regularized_model()
+    history = reference.fit(model, X, Y, worker.LOSS, SGD(worker.LEARNING_RATE),
+                            worker.EPOCHS, batch_size=None)
+    key = f"{framework}/float64/uneven/l2 "
+    for quantity, kind, expected in (("loss", "loss", loss), ("gradient", "gradient", gradient),
+                                     ("losses", "loss trajectory", history.loss),
+                                     ("weights", "weight trajectory",
+                                      worker.flat_weights(model))):
+        tol = tolerance("float64", kind)
+        assert tol.error(results[key + quantity], expected) <= tol.rtol, quantity
+
+
+def _keras_global_clip(grads: list[np.ndarray], c: float) -> list[np.ndarray]:
+    """Keras's ``clip_by_global_norm``: g · c·min(1/‖G‖, 1/c)."""
+    norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+    return [g * (c * min(1.0 / norm, 1.0 / c)) for g in grads]
+
+
+def test_keras_clips_each_replicas_share_of_the_gradient_before_the_sum(workers) -> None:
+    """Why ``tf_impl.parallel`` refuses a clipping optimizer on several replicas: one SGD
+    step with ``global_clipnorm`` on 7 rows (slices 0–3 and 4–6) moves the weights by
+    η Σ_r clip(g_r), each slice's share g_r = (n_r/N)·∇L_r clipped alone, not by
+    η clip(Σ_r g_r), the full batch's step (the spec's, torch's after DDP's all-reduce)."""
+    weights = workers["tf"].require()["tf/float64/uneven/clipped weights"]
+    X, Y = worker.data("uneven", "float64")
+    shares = [[len(rows) / len(X) * g for g in parallel.data_parallel_gradient(
+        worker.model("float64"), X[rows], Y[rows], worker.LOSS, 1)[1]]
+        for rows in (np.arange(0, 4), np.arange(4, 7))]
+    per_replica = [a + b for a, b in zip(*(_keras_global_clip(s, worker.CLIP) for s in shares),
+                                         strict=True)]
+    start = worker.flat_weights(worker.model("float64"))
+    full_batch = worker.model("float64")
+    reference.fit(full_batch, X, Y, worker.LOSS, SGD(worker.LEARNING_RATE,
+                                                     global_clipnorm=worker.CLIP,
+                                                     convention="keras"), 1, batch_size=None)
+    tol = tolerance("float64", "weight trajectory")
+    assert tol.error(weights, start - worker.LEARNING_RATE * worker.flat(per_replica)) \
+        <= tol.rtol
+    assert tol.error(weights, worker.flat_weights(full_batch)) > 1e-3
+
+
+def test_keras_fit_on_three_replicas_scales_the_loss_by_float32s_third(workers) -> None:
+    """Why ``tf_impl.parallel`` refuses ``keras_fit`` in float64 on 3 replicas: Keras fit
+    multiplies each replica's loss by ``ops.cast(1.0 / 3, "float64")``, and the Python
+    float goes through float32 (0.3333333432…): one SGD step on 9 rows (3 + 3 + 3) is the
+    spec's full-batch step at η·3·float32(1/3), not at η."""
+    weights = workers["tf"].require()["tf/float64/keras fit 3 replicas weights"]
+    X, Y = worker.rows(worker.THREE_REPLICAS_ROWS, "float64")
+    tol = tolerance("float64", "weight trajectory")
+    for scale, matches in ((3 * float(np.float32(1 / 3)), True), (1.0, False)):
+        spec = worker.model("float64")  # torch's convention: η exactly, not float32's
+        reference.fit(spec, X, Y, worker.LOSS, SGD(worker.LEARNING_RATE * scale), 1,
+                      batch_size=None)
+        assert (tol.error(weights, worker.flat_weights(spec)) <= tol.rtol) == matches, scale
+
+
 def _gradients_agree(dtype: str, actual: np.ndarray, expected: np.ndarray) -> bool:
     tol = tolerance(dtype, "gradient")
     return tol.error(actual, expected) <= tol.rtol
