@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import benchmarks
-from benchmarks import report, scaling
+from benchmarks import blas, report, scaling
 from benchmarks.run import ROOT, Workers, matmul_peak, measure
 from benchmarks.steps import IMPLEMENTATIONS, SIZES
 
@@ -70,15 +70,14 @@ VECTOR_FLAGS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx51
                 "amx_tile")
 
 
-def _cpu() -> dict[str, object]:
-    """The CPU's model and which of :data:`VECTOR_FLAGS` it offers (from /proc/cpuinfo),
-    and the kernel the BLAS picked for it (``threadpoolctl``, where installed)."""
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The CPU's model and its flags, from /proc/cpuinfo (all cores are alike here)."""
     model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
                 if not line.strip():
-                    break  # the first processor's block: all cores are alike here
+                    break  # the first processor's block
                 key, _, value = line.partition(":")
                 if key.strip() == "model name":
                     model = value.strip()
@@ -86,20 +85,15 @@ def _cpu() -> dict[str, object]:
                     flags = set(value.split())
     except OSError:
         pass
+    return model, flags
+
+
+def _cpu() -> dict[str, object]:
+    """The CPU's model, which of :data:`VECTOR_FLAGS` it offers, and the kernel NumPy's
+    OpenBLAS runs (:mod:`benchmarks.blas`)."""
+    model, flags = _cpuinfo()
     return {"cpu": model, "vector_extensions": [f for f in VECTOR_FLAGS if f in flags],
-            "blas_kernel": _blas_kernel()}
-
-
-def _blas_kernel() -> str | None:
-    """OpenBLAS's or MKL's kernel for this CPU (e.g. "Haswell", "Zen", "SkylakeX"); None
-    without threadpoolctl (not a dependency: the benchmark runs without it)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    kernels = [f"{pool.get('internal_api')} {pool.get('architecture')}"
-               for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return ", ".join(kernels) or None
+            "blas_kernel": blas.describe(blas.openblas_kernel(), dict(os.environ))}
 
 
 def peaks_now(dtypes: list[str], n: int, before: dict | None = None) -> dict[str, dict]:

@@ -92,7 +92,7 @@ def render(report: dict) -> str:
     lines += textwrap.wrap(
         f"CPU: {machine['cpu']}, {machine['cores']} cores, vector extensions "
         f"{' '.join(machine.get('vector_extensions', [])) or 'unknown'}, BLAS kernel "
-        f"{machine.get('blas_kernel') or 'unknown (no threadpoolctl)'}.", width=len(head))
+        f"{machine.get('blas_kernel') or 'unknown'}.", width=len(head))
     return "\n".join(lines)
 
 
