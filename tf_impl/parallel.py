@@ -152,7 +152,7 @@ def _layers(layer: keras.Layer) -> list[keras.Layer]:
                      for nested in _layers(child))]
 
 
-def _regularization(model: keras.Layer) -> tf.Tensor | float:
+def replica_regularization(model: keras.Layer) -> tf.Tensor | float:
     """The layers' L2 terms, this replica's share (1/W of them): summed over the replicas,
     the terms once, as in the full batch."""
     return tf.nn.scale_regularization_loss(tf.add_n(model.losses)) if model.losses else 0.0
@@ -178,7 +178,7 @@ def data_parallel_gradient(model: keras.Model, X: object, Y: object,
         with tf.GradientTape() as tape:
             # The replicas' gradients are summed: divide by the global batch, not this slice.
             value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
-                                               global_batch_size=n) + _regularization(model)
+                                               global_batch_size=n) + replica_regularization(model)
         grads = tape.gradient(value, model.trainable_variables)
         return value, tf.distribute.get_replica_context().all_reduce("sum", grads)
 
@@ -234,7 +234,7 @@ def data_parallel_fit(model: keras.Model, X: object, Y: object,
         with tf.GradientTape() as tape:
             # The replicas' gradients are summed: divide by the global batch, not this slice.
             value = tf.nn.compute_average_loss(per_example_loss(y, model(x, training=True)),
-                                               global_batch_size=n) + _regularization(model)
+                                               global_batch_size=n) + replica_regularization(model)
         grads = tape.gradient(value, model.trainable_variables)
         keras_optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return value
