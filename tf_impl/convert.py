@@ -81,6 +81,35 @@ _MASK_USING = (reference.GlobalAveragePooling1D, reference.sequences.MultiHeadAt
                reference.Softmax, reference.BatchNormalization)
 
 
+def _mask_after(where: str, label: str, layer: reference.layers.Layer,
+                state: tuple[str, bool, bool], named: bool = False) -> tuple[str, bool, bool]:
+    """The padding mask past one layer called on one tensor: ``state`` is (the mask's
+    source, whether the spec carries it, whether Keras does) on the layer's input, and the
+    same is returned for its output; a layer Keras would give the mask where the spec
+    would not, or the other way round, is refused, naming it by ``label`` (followed by
+    the layer's name unless ``named``: the label holds it)."""
+    source, spec_mask, keras_mask = state
+    if isinstance(layer, reference.sequences.Embedding):
+        shown = f"{label} (mask_zero=True)" if named else \
+            f"{label} ({layer.name}, mask_zero=True)"
+        return shown, layer.mask_zero, layer.mask_zero
+    recurrent = isinstance(layer, reference.sequences._Recurrent |
+                           reference.sequences.Bidirectional)
+    taken = keras_mask and (isinstance(layer, _MASK_USING) or (recurrent and not spec_mask))
+    if taken or (spec_mask and recurrent and not keras_mask):
+        raise TypeError(f"{where}: {label}{'' if named else f' ({layer.name})'} would "
+                        f"{'take' if keras_mask else 'lose'} the padding mask of {source} "
+                        f"in Keras, where the spec "
+                        f"{'does not apply it' if keras_mask else 'does'}: the spec masks "
+                        "the first recurrent layer after the Embedding only, and Keras "
+                        "every layer the mask reaches")
+    if recurrent:
+        return source, False, keras_mask and layer.return_sequences
+    if not isinstance(layer, _MASK_PASSING):
+        keras_mask = False  # Keras's layer does not support masking: the mask ends there
+    return source, spec_mask, keras_mask
+
+
 def _check_masks(where: str, layers: Sequence[reference.layers.Layer]) -> None:
     """Refuse a layer that Keras would give the padding mask of an ``Embedding(mask_zero=
     True)`` and the spec would not, or the other way round. The spec hands the mask to the
@@ -88,26 +117,38 @@ def _check_masks(where: str, layers: Sequence[reference.layers.Layer]) -> None:
     Keras passes it on through every layer that supports masking, a recurrent layer
     returning sequences included, and the layers of ``_MASK_USING`` use it: the Keras
     model computed other numbers than the spec's, silently."""
-    source, spec_mask, keras_mask = "", False, False
+    state = ("", False, False)
     for k, layer in enumerate(layers):
-        if isinstance(layer, reference.sequences.Embedding):
-            source = f"layer {k} ({layer.name}, mask_zero=True)"
-            spec_mask = keras_mask = layer.mask_zero
+        state = _mask_after(where, f"layer {k}", layer, state)
+
+
+def check_graph_masks(where: str, model: reference.Model) -> None:
+    """:func:`_check_masks` along a spec graph's tensors: a chain of one-input layers as a
+    Sequential's; a merge layer passes Keras's mask on (the spec refuses to run one that
+    receives its own), and cross-attention would apply it as query, value and key masks."""
+    states: dict[int, tuple[str, bool, bool]] = {}
+    for node in model.nodes:
+        label = f"layer {node.name!r}"
+        if not node.listed:
+            (source,) = node.inputs
+            states[id(node)] = _mask_after(where, label, node.layer,
+                                           states.get(id(source), ("", False, False)), True)
             continue
-        recurrent = isinstance(layer, reference.sequences._Recurrent |
-                               reference.sequences.Bidirectional)
-        taken = keras_mask and (isinstance(layer, _MASK_USING) or (recurrent and not spec_mask))
-        if taken or (spec_mask and recurrent and not keras_mask):
-            raise TypeError(f"{where}: layer {k} ({layer.name}) would "
-                            f"{'take' if keras_mask else 'lose'} the padding mask of {source} "
-                            f"in Keras, where the spec "
-                            f"{'does not apply it' if keras_mask else 'does'}: the spec masks "
-                            "the first recurrent layer after the Embedding only, and Keras "
-                            "every layer the mask reaches")
-        if recurrent:
-            spec_mask, keras_mask = False, keras_mask and layer.return_sequences
-        elif not isinstance(layer, _MASK_PASSING):
-            keras_mask = False  # Keras's layer does not support masking: the mask ends there
+        given = [states.get(id(t), ("", False, False)) for t in node.inputs]
+        masked = [(t.name, state) for t, state in zip(node.inputs, given, strict=True)
+                  if state[1] or state[2]]
+        spec_masked = [name for name, state in masked if state[1]]
+        if spec_masked:
+            raise TypeError(f"{where}: {label} receives the padding mask "
+                            f"of {masked[0][1][0]} through {spec_masked}, which the spec "
+                            "refuses to run (masks through merge layers and cross-attention "
+                            "are not supported)")
+        if masked and not node.layer.merges:
+            raise TypeError(f"{where}: {label} would take the padding "
+                            f"mask of {masked[0][1][0]} through {[n for n, _ in masked]} in "
+                            "Keras, as its query, value or key mask, where the spec does not "
+                            "apply it")
+        states[id(node)] = (masked[0][1][0], False, True) if masked else ("", False, False)
 
 
 @spec_model("from_reference")

@@ -52,6 +52,7 @@ def from_reference(model: reference.Model) -> keras.Model:
     Shape:
         as the spec model's: one (N, *shape) array per Input, one per output.
     """
+    convert.check_graph_masks("from_reference", model)
     dtype, places, tensors = model.dtype.name, graph_contexts(model), {}
     for kind, name in [*(("Input", t.name) for t in model.inputs),
                        *(("layer", node.name) for node in model.nodes)]:
