@@ -106,6 +106,18 @@ def _mask_after(where: str, label: str, layer: reference.layers.Layer,
     if recurrent:
         return source, False, keras_mask and layer.return_sequences
     if not isinstance(layer, _MASK_PASSING):
+        if keras_mask and where == "from_reference":
+            # Keras's layer does not support masking: it drops the mask with a UserWarning at
+            # every call (the spec's numbers, but a warning a Keras model of stock layers
+            # should not give: the project's tests make it an error)
+            raise TypeError(f"{where}: {label}{'' if named else f' ({layer.name})'} would "
+                            f"receive the padding mask of {source} in Keras, whose layer "
+                            "does not support masking and warns at every call that it drops "
+                            "it; " + ("no layer before it applies the mask: build the "
+                                      "Embedding with mask_zero=False, which computes the "
+                                      "same numbers" if spec_mask else
+                                      "a Keras model of these layers gives that warning at "
+                                      "every call, which from_reference does not hand on"))
         keras_mask = False  # Keras's layer does not support masking: the mask ends there
     return source, spec_mask, keras_mask
 
