@@ -462,7 +462,9 @@ def gradients_to_reference(model: keras.Model, gradients: Sequence[tf.Tensor],
     :func:`to_reference` reads). A layer without parameters gets an empty dict."""
     spec = to_reference(model, inference=True) if spec is None else spec  # trains nothing
     by_variable = {id(v): g for v, g in zip(model.trainable_variables, gradients, strict=True)}
-    places, keras_layers = graph_contexts(spec), _flat_config(model, "to_reference")[1]
+    # the layers by name (_flatten: a nested model's too), past the operations Keras adds
+    # between them (a NotEqual making mask_zero's mask), which get_layer does not know
+    places, keras_layers = graph_contexts(spec), _flatten(model, "to_reference")[1]
     return {layer.name: convert._copy_out(
         layer, keras_layers[layer.name], places[layer.name],
         read=lambda variable: tf.convert_to_tensor(by_variable[id(variable)]).numpy(),
