@@ -235,10 +235,14 @@ class MultiHeadAttention(nn.Module):
                              f"of shape {tuple(query.shape)} and a key of shape "
                              f"{tuple(key.shape)}, got {tuple(mask.shape)}")
         if mask.dtype != torch.bool:  # integers 0/1 read as the spec reads them
-            if mask.is_floating_point() or mask.is_complex() or \
-                    ((mask != 0) & (mask != 1)).any():
+            if mask.is_floating_point() or mask.is_complex():
                 raise TypeError(f"{where}: mask must be boolean (True = attend) or integers "
                                 f"0 and 1, got {mask.dtype} {mask.unique()[:4].tolist()}")
+            others = mask[(mask != 0) & (mask != 1)]
+            if others.numel():  # a ValueError, as the spec's (reference._validation.as_mask)
+                raise ValueError(f"{where}: mask of integers must hold only 0 (False) and 1 "
+                                 f"(True), got {others.numel()} other value(s), e.g. "
+                                 f"{others[0].item()!r}")
             mask = mask.bool()
         return mask
 

@@ -116,17 +116,21 @@ def _attention(kind: str, causal: bool):
 
 
 @pytest.mark.parametrize("kind", ["MultiHeadAttention", "Attention"])
-@pytest.mark.parametrize(("mask", "shown"), [(np.ones((2, 3, 3)), r"torch.float64 \[1.0\]"),
-                                             (np.full((2, 3, 3), 2), r"torch.int64 \[2\]")],
+@pytest.mark.parametrize(("mask", "error", "shown"), [
+    (np.ones((2, 3, 3)), TypeError, r"mask must be boolean \(True = attend\) or integers 0 "
+                                    r"and 1, got torch.float64 \[1.0\]"),
+    (np.full((2, 3, 3), 2), ValueError, r"mask of integers must hold only 0 \(False\) and 1 "
+                                        r"\(True\), got 18 other value\(s\), e.g. 2")],
                          ids=["floats 1", "integers 2"])
 @pytest.mark.parametrize("causal", [False, True], ids=["", "causal"])
 def test_torch_attention_refuses_a_mask_of_floats_or_of_integers_but_0_and_1(
-        kind, mask, shown, causal) -> None:
+        kind, mask, error, shown, causal) -> None:
     """A float mask of 0 and 1 was added to the scores by F.scaled_dot_product_attention
-    (a different result, silently), or failed inside torch (~ of floats, & with a bool)."""
+    (a different result, silently), or failed inside torch (~ of floats, & with a bool).
+    Refused as the spec refuses them (``as_mask``): floats by their type, integers other
+    than 0 and 1 by their values."""
     torch = framework("torch").torch
-    with pytest.raises(TypeError, match=rf"{kind}: mask must be boolean \(True = attend\) or "
-                                        rf"integers 0 and 1, got {shown}"):
+    with pytest.raises(error, match=rf"{kind}: {shown}"):
         _attention(kind, causal)(torch.zeros(2, 3, 4, dtype=torch.float64),
                                  mask=torch.tensor(mask))
 
