@@ -75,6 +75,38 @@ def _check_merges(where: str, model: reference.Model) -> None:
                             "branch a convolution or pooling layer, or none")
 
 
+def _check_layouts(where: str, model: reference.Model) -> None:
+    """The Sequential's layout rules (``convert._check_layouts``) along a graph's tensors:
+    refuse a layer taking the features last (nn.LSTM, nn.LayerNorm, attention, …) whose
+    input torch holds channels-first (a feature map, ``reference.graphs.feature_maps``),
+    and a convolution, pooling or nn.BatchNorm1d whose input torch holds with the features
+    last (an Embedding's or a recurrent layer's output, an Input reaching no convolution).
+    Without it nn.Conv1d read an Embedding's (N, T, D) as T channels and nn.LSTM a
+    Conv1D's (N, C, L) as L steps of C: torch's error or, where the sizes match, other
+    numbers (0.07 to 1.2 off)."""
+    maps = reference.graphs.feature_maps(model)
+    for node in model.nodes:
+        layer = node.layer
+        if layer.merges:
+            continue  # _check_merges
+        for source in node.inputs[:1] if not node.listed else node.inputs[:3]:
+            shape, first = tuple(source.shape), maps[source.name]
+            if len(shape) < 2:
+                continue
+            convolves = getattr(layer, "channels_last", False) and not isinstance(
+                layer, reference.Reshape | reference.Permute)
+            batch_norm = isinstance(layer, reference.BatchNormalization) and len(shape) == 2
+            why = "its input is a feature map, channels-first in torch, and its module takes " \
+                  "the features last" if first and isinstance(layer, convert._FEATURES_LAST) \
+                else "its input comes with the features last in torch (per-sample shape " \
+                     f"{shape}), and its module takes them on dim 1" if not first and (
+                         convolves or batch_norm) else None
+            if why:
+                raise TypeError(f"{where}: layer {node.name!r} ({type(layer).__name__}) on "
+                                f"{source.name!r}: {why}; no torch module computes the "
+                                "spec's numbers there")
+
+
 def from_reference(model: reference.Model) -> fx.GraphModule:
     """A ``torch.fx.GraphModule`` of stock modules computing the spec graph ``model``,
     its weights copied exactly (see the module docstring).
@@ -84,6 +116,7 @@ def from_reference(model: reference.Model) -> fx.GraphModule:
         outputs when ``model``'s outputs are a list.
     """
     _check_merges("from_reference", model)
+    _check_layouts("from_reference", model)
     places, root, graph = graph_contexts(model), nn.Module(), fx.Graph()
     values = {id(t): graph.placeholder(attribute(t.name)) for t in model.inputs}
     tracer = fx.proxy.GraphAppendingTracer(graph)
