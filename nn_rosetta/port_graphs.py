@@ -45,7 +45,6 @@ import torch
 from torch import nn
 
 import reference
-import torch_impl
 from reference._validation import check_copy_fits
 from reference.graphs import SymbolicTensor, graph_contexts
 from reference.layouts import Context
@@ -650,14 +649,15 @@ def generate(model: reference.Model, *, model_name: str, tf64: set[str] | None =
 
 def build_module(generated: Generated, model: reference.Model) -> nn.Module:
     """The generated class, instantiated from its source, holding the spec's weights: those
-    of ``torch_impl.from_reference(model)`` (a ``torch.fx.GraphModule`` with a submodule
+    of ``torch_impl.graphs.graph_module(model)`` (a ``torch.fx.GraphModule`` with a submodule
     per spec layer, weights copied by ``reference.layouts`` in the graph's contexts), each
     layer's under its attribute in the generated class."""
     check_copy_fits("port", model, copies=2)  # the generated module, the converted one
     namespace: dict[str, Any] = {"__name__": "model"}
     exec(compile(generated.source, "model.py", "exec"), namespace)  # what the user receives
     module = namespace[CLASS_NAME]()
-    converted = torch_impl.from_reference(model)  # a GraphModule, a submodule per layer
+    # a GraphModule, a submodule per layer; the layouts are the generated forward's
+    converted = torch_graphs.graph_module(model, "port")
     state = {}
     for layer in model.layers:
         attr = generated.attributes.get(layer.name)

@@ -115,8 +115,16 @@ def from_reference(model: reference.Model) -> fx.GraphModule:
         one tensor per Input, (N, *shape) with a feature map channels-first; a tuple of
         outputs when ``model``'s outputs are a list.
     """
-    _check_merges("from_reference", model)
     _check_layouts("from_reference", model)
+    return graph_module(model)
+
+
+def graph_module(model: reference.Model, where: str = "from_reference") -> fx.GraphModule:
+    """:func:`from_reference`'s module without its check that each layer reads its input
+    in the layout torch holds it: for a caller that writes the layout changes itself
+    (``nn_rosetta.port_graphs`` permutes a feature map where a layer takes the features
+    last), as ``convert.modules_of`` for a Sequential."""
+    _check_merges(where, model)
     places, root, graph = graph_contexts(model), nn.Module(), fx.Graph()
     values = {id(t): graph.placeholder(attribute(t.name)) for t in model.inputs}
     tracer = fx.proxy.GraphAppendingTracer(graph)
