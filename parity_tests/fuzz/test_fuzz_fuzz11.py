@@ -637,3 +637,17 @@ def test_a_query_that_may_attend_to_nothing_is_nan_zero_or_the_mean_by_framework
            np.float64, "output", "keras: the mean of the values")
     for other in (y_torch, y_keras):
         _close(other[0, [0, 2]], y[0, [0, 2]], np.float64, "output", "rows that attend")
+
+
+def test_the_port_of_a_graph_writes_the_layout_changes_from_reference_refuses() -> None:
+    """Seed 138: Embedding → TimeDistributed → two Conv1D branches → Concatenate → pooling.
+    torch_impl.from_reference refuses the Conv1D on features-last tensors; the port, which
+    permutes them in its forward and took the GraphModule for its weights only, ports it
+    (it stopped on that refusal, naming from_reference, in the commit before its fix)."""
+    torch, impl = framework("torch").torch, framework("torch").impl
+    model, x = spec_case(138)
+    with pytest.raises(TypeError, match=r"^from_reference: layer '.*' \(Conv1D\)"):
+        impl.from_reference(model)
+    ported = porting.port(framework("tf").impl.from_reference(model), x)
+    _close(ported.module(torch.from_numpy(x)).detach().numpy(), model.forward(x),
+           model.dtype, "output", "port")
