@@ -61,6 +61,7 @@ from reference._validation import (
 )
 from reference.layers import Flatten, Layer, check_known_sizes, from_config
 from reference.layouts import Context
+from reference.networks import check_mask_steps
 
 _order = itertools.count()  # creation order: a topological order of every graph
 
@@ -380,8 +381,9 @@ class Model:
         if len(set(batches.values())) > 1:
             raise ValueError(f"Model.forward: the inputs must have one batch size, got {batches}")
         masks: dict[int, np.ndarray | None] = {}
+        sources: dict[int, Layer] = {}  # the Embedding that made each tensor's mask
         for node in self._nodes:
-            layer, mask = node.layer, None
+            layer, mask, made = node.layer, None, None
             if node.listed:
                 masked = [t.name for t in node.inputs if masks.get(id(t)) is not None]
                 if masked:
@@ -394,10 +396,15 @@ class Model:
             else:
                 (source,) = node.inputs
                 x, mask = values[id(source)], masks.get(id(source))
+                made = sources.get(id(source))
                 if mask is not None and layer.takes_mask:
+                    check_mask_steps("Model.forward", made, layer, mask, x)
                     layer.mask, mask = mask, None
             values[id(node)] = layer.forward(x, training=training)
-            masks[id(node)] = getattr(layer, "output_mask", None) if mask is None else mask
+            if mask is None and getattr(layer, "output_mask", None) is not None:
+                mask, made = layer.output_mask, layer
+            masks[id(node)] = mask
+            sources[id(node)] = made if mask is not None else None
         outputs = [values[id(t)] for t in self.outputs]
         self._output_shapes = [y.shape for y in outputs]
         return outputs if self.output_list else outputs[0]

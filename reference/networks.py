@@ -19,6 +19,20 @@ from reference._validation import (
 from reference.layers import Layer, layer_shapes
 
 
+def check_mask_steps(where: str, source: Layer, layer: Layer, mask: np.ndarray,
+                     x: np.ndarray) -> None:
+    """The padding mask of ``source`` (an ``Embedding(mask_zero=True)``) fits the input of
+    ``layer``, which takes it: (N, T) for (N, T, ·). A layer between them that changed the
+    number of steps (a Conv1D of ``padding="valid"`` or strides) leaves it (N, T′); refused
+    by name, not with the layer's own check of a mask the caller never gave."""
+    if np.ndim(x) < 2 or mask.shape != tuple(np.shape(x)[:2]):
+        raise ValueError(f"{where}: {layer.name} takes the padding mask of {source.name} "
+                         f"(mask_zero=True), {mask.shape[1]} steps per sequence, but its "
+                         f"input has shape {tuple(np.shape(x))}: a layer between them "
+                         "changed the number of steps; keep it (padding='same', strides 1) "
+                         "or give the Embedding mask_zero=False")
+
+
 class Sequential:
     r"""A stack of layers, ``y = f_L(… f_2(f_1(x)))``, any layers that follow the protocol
     of ``reference.layers.Layer``.
@@ -162,11 +176,14 @@ class Sequential:
         else:
             check_shape("Sequential", "input x", x.shape, (None, *self.input_shape))
         mask = None  # padding an Embedding(mask_zero=True) found, for the next recurrent layer
+        source = None  # the Embedding that made it
         for layer in self.layers:
             if mask is not None and layer.takes_mask:
+                check_mask_steps("Sequential", source, layer, mask, x)
                 layer.mask, mask = mask, None
             x = layer.forward(x, training=training)
-            mask = getattr(layer, "output_mask", None) if mask is None else mask
+            if mask is None and getattr(layer, "output_mask", None) is not None:
+                mask, source = layer.output_mask, layer
         return x
 
     def backward(self, grad_output: np.ndarray, *,

@@ -651,3 +651,25 @@ def test_the_port_of_a_graph_writes_the_layout_changes_from_reference_refuses() 
     ported = porting.port(framework("tf").impl.from_reference(model), x)
     _close(ported.module(torch.from_numpy(x)).detach().numpy(), model.forward(x),
            model.dtype, "output", "port")
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["Sequential", "Model"])
+def test_a_padding_mask_that_no_longer_fits_is_refused_naming_its_embedding(graph) -> None:
+    """An Embedding(mask_zero=True), a Conv1D that shortens the sequence, an LSTM: the
+    spec stopped with 'LSTM(3, 2): mask must have shape (2, 3), got (2, 4)', about a mask
+    the caller never gave; now the model names the Embedding, the layer and the way out."""
+    layers = [S.Embedding(5, 3, mask_zero=True, name="embedding"),
+              C.Conv1D(3, 3, 2, name="conv"), S.LSTM(3, 2, name="lstm")]
+    if graph:
+        tokens = reference.Input((4,), name="tokens")
+        h = tokens
+        for layer in layers:
+            h = layer(h)
+        model, where = reference.Model(tokens, h, seed=0), "Model.forward"
+    else:
+        model, where = reference.Sequential(layers, input_shape=(4,), seed=0), "Sequential"
+    with pytest.raises(ValueError, match=rf"^{where}: lstm takes the padding mask of embedding "
+                                         r"\(mask_zero=True\), 4 steps per sequence, but its "
+                                         r"input has shape \(2, 3, 3\): a layer between them "
+                                         r"changed the number of steps"):
+        model.forward(np.array([[1, 2, 0, 0], [0, 0, 3, 1]]))
