@@ -673,3 +673,18 @@ def test_a_padding_mask_that_no_longer_fits_is_refused_naming_its_embedding(grap
                                          r"input has shape \(2, 3, 3\): a layer between them "
                                          r"changed the number of steps"):
         model.forward(np.array([[1, 2, 0, 0], [0, 0, 3, 1]]))
+
+
+def test_keras_reads_a_mask_its_conv1d_dropped_as_lost_not_as_the_specs() -> None:
+    """The other way: Keras's Conv1D drops the mask (with its warning), so its LSTM runs
+    unmasked, where the spec's Sequential would hand the LSTM the Embedding's mask."""
+    import keras
+
+    with pytest.warns(UserWarning, match="does not support masking"):
+        native = keras.Sequential([keras.Input((4,), dtype="int64"),
+                                   keras.layers.Embedding(6, 3, mask_zero=True),
+                                   keras.layers.Conv1D(3, 2, padding="same"),
+                                   keras.layers.LSTM(2)])
+    with pytest.raises(TypeError, match=r"^to_reference: layer 2 \(.*\) would lose the padding "
+                                        r"mask of layer 0 .* where the spec does"):
+        framework("tf").impl.to_reference(native)
