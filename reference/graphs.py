@@ -557,7 +557,10 @@ def feature_maps(model: Model) -> dict[str, bool]:
 
     found = {t.name: len(t.shape) > 1 and reaches_convolution(t) for t in model.inputs}
     for node in model.nodes:
-        found[node.name] = _takes_feature_maps(node, found) and len(node.shape) > 1 and \
+        # a Reshape or Permute to an image makes one of a vector too (channels-first in
+        # torch, as its module gives it)
+        found[node.name] = (_takes_feature_maps(node, found) or getattr(
+            node.layer, "channels_last", False)) and len(node.shape) > 1 and \
             not isinstance(node.layer, Flatten)
     return found
 

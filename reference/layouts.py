@@ -579,15 +579,20 @@ def contexts(layers: list, input_shape: tuple[int, ...], channels_first: bool = 
 
     shapes = layer_shapes(layers, input_shape)
     found, flattened, feature_map = [], None, channels_first
-    for layer, shape in zip(layers, shapes, strict=False):
+    for layer, shape, out in zip(layers, shapes, shapes[1:], strict=False):
         # Data is a channels-last feature map (channels-first in torch) from the first
         # convolution or pooling layer on, until a Flatten.
         feature_map = (feature_map or getattr(layer, "channels_last", False)) and len(shape) > 1
         found.append(Context(shape, flattened, layer, feature_map))
         if isinstance(layer, Flatten):
             flattened, feature_map = (shape if feature_map else None), False
-        elif layer.parameter_names:
-            flattened = None  # a layer with weights in between: its rows are not permuted
+        else:
+            # a Reshape or Permute to an image makes one of a vector too: torch's module
+            # gives it channels-first (torch_impl.layers), so the layers after read it so
+            feature_map = (feature_map or getattr(layer, "channels_last", False)) and \
+                len(out) > 1
+            if layer.parameter_names:
+                flattened = None  # a layer with weights in between: its rows are not permuted
     return found
 
 

@@ -688,3 +688,27 @@ def test_keras_reads_a_mask_its_conv1d_dropped_as_lost_not_as_the_specs() -> Non
     with pytest.raises(TypeError, match=r"^to_reference: layer 2 \(.*\) would lose the padding "
                                         r"mask of layer 0 .* where the spec does"):
         framework("tf").impl.to_reference(native)
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["Sequential", "Model"])
+def test_torch_reads_a_vector_reshaped_to_an_image_as_a_feature_map(graph) -> None:
+    """Dense → Reshape((2, 2, 2)) → Softmax: torch's Reshape gives the image channels-first,
+    but the layout rules (``reference.layouts.contexts``, ``graphs.feature_maps``) called
+    it a feature map only from a feature map, so the Softmax took torch's last axis, the
+    width (0.33 to 0.39 off, a Conv2D after it too). The graph's layout check of this
+    branch then refused the variational autoencoder's Dense → Reshape → Conv2DTranspose."""
+    torch, impl = framework("torch").torch, framework("torch").impl
+    layers = [L.Dense(4, 8, name="dense"), L.Reshape((2, 2, 2), name="reshape"),
+              L.Softmax(name="softmax"), C.Conv2D(2, 2, 1, name="conv")]
+    if graph:
+        x = reference.Input((4,), name="x")
+        h = x
+        for layer in layers:
+            h = layer(h)
+        model = reference.Model(x, h, seed=0)
+    else:
+        model = reference.Sequential(layers, input_shape=(4,), seed=0)
+    _randomize(model, np.random.default_rng(0))
+    data = np.random.default_rng(1).standard_normal((3, 4))
+    got = impl.convolution.channels_last(impl.from_reference(model)(torch.from_numpy(data)))
+    _close(got.detach().numpy(), model.forward(data), np.float64, "output", "torch")
