@@ -61,7 +61,7 @@ from reference._fit_checks import (
     spec_data,
     spec_graph_data,
 )
-from reference._validation import check_count
+from reference._validation import check_count, check_memory
 from reference.callbacks import EarlyStopping
 from reference.graphs import Model
 from reference.networks import Sequential
@@ -93,19 +93,28 @@ class TrainingDiverged(FloatingPointError):
             "weights are no longer usable; lower the learning rate or scale the inputs.")
 
 
+_ARRAY_HEADER = 112  # bytes: sys.getsizeof of an empty ndarray or a view
+
+
 def batch_order(n_samples: int, batch_size: int | None, epochs: int,
-                seed: int | None) -> list[list[np.ndarray]]:
+                seed: int | None, *, where: str = "batch_order") -> list[list[np.ndarray]]:
     """The row indices of every batch, epoch by epoch: ``order[epoch][batch]``.
 
     Each epoch takes the next permutation of one ``np.random.default_rng(seed)`` and cuts
     it into consecutive batches of ``batch_size`` (``None``: one batch of all rows);
-    ``seed=None`` keeps the data order.
+    ``seed=None`` keeps the data order. ``where`` names the caller (``fit``) in the errors.
     """
-    check_count("batch_order", "n_samples", n_samples, 1)
-    check_count("batch_order", "epochs", epochs, 0)
-    check_count("batch_order", "batch_size", batch_size, 1, none_means="one batch of all rows")
-    check_count("batch_order", "seed", seed, 0, none_means="data order")
+    check_count(where, "n_samples", n_samples, 1)
+    check_count(where, "epochs", epochs, 0)
+    check_count(where, "batch_size", batch_size, 1, none_means="one batch of all rows")
+    check_count(where, "seed", seed, 0, none_means="data order")
     size = n_samples if batch_size is None else batch_size
+    # the whole order is built before the first step: an epoch's permutation (8 bytes a
+    # row), a view per batch (an array header each) and the list of them; 2**31 epochs of
+    # 4 rows grew the process for minutes until the system's OOM killer ended it
+    batches = -(-n_samples // size)
+    check_memory(where, f"the order of {epochs} epochs of {batches} batches",
+                 epochs * (8 * n_samples + _ARRAY_HEADER * (1 + batches) + 8 * batches + 56))
     rng = None if seed is None else np.random.default_rng(seed)
     order = []
     for _ in range(epochs):
@@ -194,7 +203,7 @@ def fit(model: Sequential | Model, X: object, Y: object,
     optimizer = SGD() if optimizer is None else optimizer
     params = [p for layer in model.layers for p in layer.params]
     state = optimizer.init(params)
-    order = batch_order(n_samples, batch_size, epochs, seed)
+    order = batch_order(n_samples, batch_size, epochs, seed, where="fit")
     lone = one_row_batch(order)
     if lone is not None:  # a batch of one row: can every layer normalize it?
         try:  # on a copy: the run is refused before any step changes the model

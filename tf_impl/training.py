@@ -90,7 +90,7 @@ def fit(model: keras.Model, X: object, Y: object,
     if tf_function:
         train_step = tf.function(train_step, reduce_retracing=True)
     xs, ys = (X, [Y[k] for k in targets]) if graph else ([X], [Y])
-    order = batch_order(xs[0].shape[0], batch_size, epochs, seed)
+    order = batch_order(xs[0].shape[0], batch_size, epochs, seed, where="fit")
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     callback = None if early_stopping is None else callbacks.from_reference(early_stopping)
     if callback is not None:  # a custom loop drives the callback itself

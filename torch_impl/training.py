@@ -83,7 +83,7 @@ def fit(model: torch.nn.Module, X: object, Y: object,
         def compute_loss(index: torch.Tensor) -> torch.Tensor:
             return loss_fn(Y[index], forward(model, index))
         n_samples = X.shape[0]
-    order = batch_order(n_samples, batch_size, epochs, seed)
+    order = batch_order(n_samples, batch_size, epochs, seed, where="fit")
     history = History(epochs=epochs, steps_per_epoch=len(order[0]) if order else 0)
     model.train()  # Dropout drops (and BatchNorm uses batch statistics) while training
     lone = one_row_batch(order)
