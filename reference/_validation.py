@@ -362,7 +362,8 @@ def as_shape(where: str, what: str, value: object, *,
     float cut to an integer nor a string read as its characters; with ``any_length``, a
     size may be None (a sequence of any length)."""
     wanted = "positive integers" + (" or None" if any_length else "")
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__") or \
+            getattr(value, "ndim", None) == 0:  # a 0-d array: "iteration over a 0-d array"
         raise TypeError(f"{where}: {what} must be a tuple of {wanted}, got {value!r}")
     sizes = tuple(value)
     if any(not (any_length and size is None) and (not _is_integer(size) or size < 1)

@@ -56,6 +56,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
+from reference.initializers import check_arguments
 from reference.losses import check_code
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -404,3 +405,27 @@ def graph_training_data(where: str, model: Any, X: object, Y: object, loss: obje
         if name is not None and is_sparse(name) and outputs[k][-1] is not None:
             _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k][-1] - 1)
     return {"X": xs, "Y": ys, "loss": per_output, "loss_weights": weights, "kl": kl}
+
+
+_SEED_MAX = 2**63 - 1  # Keras holds a seed as an int64
+
+
+def initializer_arguments(where: str, shape: object, rng: object, dtype: object,
+                          fan_in: object = None, mean: object = 0.0, stddev: object = 1.0
+                          ) -> dict[str, Any]:
+    """An initialiser's arguments as the spec's (``reference.initializers.check_arguments``:
+    a shape of positive integers that fits in memory, float32 or float64, a finite mean
+    and stddev ≥ 0, an integer fan_in), and ``rng`` Keras's seed: a SeedGenerator, None,
+    or an integer in [0, 2**63 − 1] given to Keras as a Python int (Keras refuses a NumPy
+    integer, and says "Can't convert Python sequence with out-of-range integer" beyond)."""
+    kernel = where == "glorot_uniform" or (where == "torch_linear_default" and fan_in is None)
+    shape = check_arguments(where, shape, dtype, kernel=kernel, fan_in=fan_in, mean=mean,
+                            stddev=stddev)
+    if isinstance(rng, keras.random.SeedGenerator):
+        return {"shape": shape}
+    check_count(where, "rng", rng, 0, none_means="Keras's unseeded draw; or a "
+                "keras.random.SeedGenerator")
+    if rng is not None and rng > _SEED_MAX:
+        raise ValueError(f"{where}: rng must be at most 2**63 − 1 (Keras's int64 seed), "
+                         f"got {rng!r}")
+    return {"shape": shape, "rng": None if rng is None else int(rng)}

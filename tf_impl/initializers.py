@@ -16,13 +16,17 @@ import math
 import keras
 import tensorflow as tf
 
+from tf_impl._inputs import checked, initializer_arguments
 
+
+@checked(initializer_arguments)
 def glorot_uniform(shape: tuple[int, int], rng: int | None = None,
                    dtype: str = "float64") -> tf.Tensor:
     """U(±√(6 / (fan_in + fan_out))) by ``keras.initializers.GlorotUniform``."""
     return keras.initializers.GlorotUniform(seed=rng)(shape, dtype=dtype)
 
 
+@checked(initializer_arguments)
 def torch_linear_default(shape: tuple[int, ...], rng: int | None = None,
                          dtype: str = "float64", fan_in: int | None = None) -> tf.Tensor:
     """U(±1/√fan_in), torch's ``nn.Linear`` default, built from Keras's initialisers.
@@ -40,12 +44,14 @@ def torch_linear_default(shape: tuple[int, ...], rng: int | None = None,
     return initializer(shape, dtype=dtype)
 
 
+@checked(initializer_arguments)
 def normal(shape: tuple[int, ...], rng: int | None = None, dtype: str = "float64",
            mean: float = 0.0, stddev: float = 1.0) -> tf.Tensor:
     """N(mean, stddev²) by ``keras.initializers.RandomNormal`` (given stddev; its own is 0.05)."""
     return keras.initializers.RandomNormal(mean=mean, stddev=stddev, seed=rng)(shape, dtype=dtype)
 
 
+@checked(initializer_arguments)
 def zeros(shape: tuple[int, ...], rng: int | None = None, dtype: str = "float64") -> tf.Tensor:
     """All zeros by ``keras.initializers.Zeros``."""
     return keras.initializers.Zeros()(shape, dtype=dtype)

@@ -59,6 +59,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
+from reference.initializers import check_arguments
 from reference.losses import check_code
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
@@ -460,3 +461,17 @@ def graph_training_data(where: str, model: nn.Module, X: object, Y: object, loss
         if name is not None and is_sparse(name):
             _within(where, f"Y[{k}] (class indices)", y, 0, outputs[k].shape[-1] - 1)
     return {"X": xs, "Y": ys, "loss": per_output, "loss_weights": weights, "kl": kl}
+
+
+def initializer_arguments(where: str, shape: object, rng: object, dtype: object,
+                          fan_in: object = None, mean: object = 0.0, stddev: object = 1.0
+                          ) -> dict[str, Any]:
+    """An initialiser's arguments as the spec's (``reference.initializers.check_arguments``:
+    a shape of positive integers that fits in memory, float32 or float64, a finite mean
+    and stddev ≥ 0, an integer fan_in), and ``rng`` a ``torch.Generator`` or None."""
+    kernel = where == "glorot_uniform" or (where == "torch_linear_default" and fan_in is None)
+    shape = check_arguments(where, shape, dtype, kernel=kernel, fan_in=fan_in, mean=mean,
+                            stddev=stddev)
+    check_instance(where, "rng", rng, (torch.Generator, type(None)),
+                   "a torch.Generator or None (torch's global generator)")
+    return {"shape": shape}

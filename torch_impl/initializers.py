@@ -17,7 +17,10 @@ import math
 import torch
 from torch import nn
 
+from torch_impl._inputs import checked, initializer_arguments
 
+
+@checked(initializer_arguments)
 def glorot_uniform(shape: tuple[int, int], rng: torch.Generator | None = None,
                    dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """U(±√(6 / (fan_in + fan_out))) by ``nn.init.xavier_uniform_``."""
@@ -25,6 +28,7 @@ def glorot_uniform(shape: tuple[int, int], rng: torch.Generator | None = None,
     return nn.init.xavier_uniform_(weight, generator=rng).T
 
 
+@checked(initializer_arguments)
 def torch_linear_default(shape: tuple[int, ...], rng: torch.Generator | None = None,
                          dtype: torch.dtype = torch.float64,
                          fan_in: int | None = None) -> torch.Tensor:
@@ -40,6 +44,7 @@ def torch_linear_default(shape: tuple[int, ...], rng: torch.Generator | None = N
     return nn.init.uniform_(torch.empty(shape, dtype=dtype), -bound, bound, generator=rng)
 
 
+@checked(initializer_arguments)
 def normal(shape: tuple[int, ...], rng: torch.Generator | None = None,
            dtype: torch.dtype = torch.float64, mean: float = 0.0,
            stddev: float = 1.0) -> torch.Tensor:
@@ -47,6 +52,7 @@ def normal(shape: tuple[int, ...], rng: torch.Generator | None = None,
     return nn.init.normal_(torch.empty(shape, dtype=dtype), mean, stddev, generator=rng)
 
 
+@checked(initializer_arguments)
 def zeros(shape: tuple[int, ...], rng: torch.Generator | None = None,
           dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """All zeros by ``nn.init.zeros_``."""
