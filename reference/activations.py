@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
-from reference._validation import FLOAT32_MAX, as_float_array, check_real
+from reference._validation import FLOAT32_MAX, as_float_array, check_real, check_shape
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -37,6 +37,16 @@ _GELU_FORMS = ("none", "tanh")
 
 def _float(z: object, where: str) -> np.ndarray:
     return as_float_array(z, None, where, "z")
+
+
+def _constant(where: str, what: str, value: object) -> float:
+    """A slope or α: a finite real number within float32's range (TF holds leaky_relu's
+    slope as a float32 attribute), as a Python float, so that it keeps z's dtype (NumPy
+    computes np.float64(0.1) · z in float64 even for a float32 z). Unchecked, a slope of
+    NaN gave NaN for every z ≤ 0, an array of slopes one per column, a string NumPy's
+    UFuncTypeError."""
+    check_real(where, what, value, -FLOAT32_MAX, FLOAT32_MAX)
+    return float(value)
 
 
 def identity(z: np.ndarray) -> np.ndarray:
@@ -77,7 +87,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def sigmoid_derivative(z: np.ndarray) -> np.ndarray:
     """σ'(z) = σ(z)(1 − σ(z))."""
-    s = sigmoid(z)
+    s = sigmoid(_float(z, "sigmoid_derivative"))
     return s * (1.0 - s)
 
 
@@ -118,18 +128,21 @@ def leaky_relu(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     or 0.3 (the ``LeakyReLU`` layer), so the mirrors always pass the slope explicitly.
     """
     z = _float(z, "leaky_relu")
+    negative_slope = _constant("leaky_relu", "negative_slope", negative_slope)
     return np.where(z > 0, z, negative_slope * z)
 
 
 def leaky_relu_derivative(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     """φ'(z) = 1 if z > 0 else s (s at the kink, as in torch and TF)."""
     z = _float(z, "leaky_relu_derivative")
+    negative_slope = _constant("leaky_relu_derivative", "negative_slope", negative_slope)
     return np.where(z > 0, 1.0, negative_slope).astype(z.dtype)
 
 
 def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """ELU(z) = z if z > 0 else α(e^z − 1)."""
     z = _float(z, "elu")
+    alpha = _constant("elu", "alpha", alpha)
     # expm1 only sees z ≤ 0, so it cannot overflow for large positive z.
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
 
@@ -137,6 +150,7 @@ def elu(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 def elu_derivative(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """ELU'(z) = 1 if z > 0 else α·e^z."""
     z = _float(z, "elu_derivative")
+    alpha = _constant("elu_derivative", "alpha", alpha)
     return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0))).astype(z.dtype)
 
 
@@ -157,8 +171,11 @@ def softmax_vjp(z: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
 
     (gᵀJ)_j = s_j (g_j − Σ_i g_i s_i): the full (K, K) Jacobian is never formed.
     """
-    s = softmax(z)
-    return s * (grad_output - np.sum(grad_output * s, axis=-1, keepdims=True))
+    s = softmax(_float(z, "softmax_vjp"))
+    # g of z's shape and dtype: a g of shape (K,) was broadcast over every row of z
+    g = as_float_array(grad_output, s.dtype, "softmax_vjp", "grad_output")
+    check_shape("softmax_vjp", "grad_output (the shape of z)", g.shape, s.shape)
+    return s * (g - np.sum(g * s, axis=-1, keepdims=True))
 
 
 def softplus(z: np.ndarray) -> np.ndarray:
@@ -169,7 +186,7 @@ def softplus(z: np.ndarray) -> np.ndarray:
 
 def softplus_derivative(z: np.ndarray) -> np.ndarray:
     """softplus'(z) = σ(z)."""
-    return sigmoid(z)
+    return sigmoid(_float(z, "softplus_derivative"))
 
 
 def silu(z: np.ndarray) -> np.ndarray:
@@ -195,12 +212,13 @@ def exponential(z: np.ndarray) -> np.ndarray:
 
 def exponential_derivative(z: np.ndarray) -> np.ndarray:
     """φ'(z) = e^z."""
-    return exponential(z)
+    return exponential(_float(z, "exponential_derivative"))
 
 
-def _gelu_form(approximate: str) -> str:
-    if approximate not in _GELU_FORMS:
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+def _gelu_form(approximate: str, where: str = "gelu") -> str:
+    if not isinstance(approximate, str) or approximate not in _GELU_FORMS:  # an array:
+        # NumPy's "truth value of an array is ambiguous"
+        raise ValueError(f"{where}: approximate must be 'none' or 'tanh', got {approximate!r}")
     return approximate
 
 
@@ -232,7 +250,7 @@ def gelu_derivative(z: np.ndarray, approximate: str = "none") -> np.ndarray:
     u'(z) = √(2/π)(1 + 3·0.044715 z²).
     """
     z = _float(z, "gelu_derivative")
-    if _gelu_form(approximate) == "tanh":
+    if _gelu_form(approximate, "gelu_derivative") == "tanh":
         t = np.tanh(_gelu_tanh_argument(z))
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_TANH_CUBIC * z * z)
         return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
