@@ -527,6 +527,8 @@ def check_copy_fits(where: str, model: Any, copies: int = 1) -> None:
 
 def _bytes(count: int) -> str:
     """A byte count as people read it: ``32.0 GB (32000000000 bytes)``."""
+    if count >= 10**300:  # count / 1e9 would raise OverflowError (steps=10**400)
+        return f"more than 10**291 GB ({len(str(count))} digits of bytes)"
     return f"{count / 1e9:.1f} GB ({count} bytes)" if count >= 10**8 else f"{count} bytes"
 
 

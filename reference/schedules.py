@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference._validation import as_flag, check_count, check_memory, check_real
+from reference._validation import FLOAT32_MAX, as_flag, check_count, check_memory, check_real
 
 CONVENTIONS = ("torch", "keras")
 _f32 = np.float32
@@ -53,7 +53,9 @@ def _check_steps(where: str, steps: object) -> None:
     """A number of updates: an integer ≥ 0 whose rates fit in memory (torch's recursion
     walks every step up to it)."""
     check_count(where, "steps", steps, 0)
-    check_memory(where, f"{steps} learning rates", 8 * steps)
+    # each rate is a Python float in a list (8 bytes of pointer, 24 of float object), then
+    # 8 bytes in the array made of it: 8 a step undercounted 2**31 rates by 70 GB
+    check_memory(where, f"{steps} learning rates", 40 * steps)
 
 
 def _check_decay_steps(where: str, decay_steps: object) -> None:
@@ -64,8 +66,14 @@ def _check_decay_steps(where: str, decay_steps: object) -> None:
 
 
 def _positive(where: str, **values: float) -> None:
+    """Each value finite and > 0, and within float32's range: Keras computes a schedule in
+    float32, where 1e300 is inf (the spec's Keras convention warned "overflow encountered
+    in cast", TF's mirror said "Can't convert Python sequence with a value out of range")."""
     for what, value in values.items():
         check_real(where, what, value, 0.0, low_open=True)
+        if float(value) > FLOAT32_MAX:  # a float16 compared with it overflowed
+            raise ValueError(f"{where}: {what} must be at most {FLOAT32_MAX!r} (Keras "
+                             f"computes the schedule in float32), got {value!r}")
 
 
 class _Schedule:
@@ -85,8 +93,13 @@ class _Schedule:
         return np.array(rates)
 
     def __call__(self, step: int, convention: str = "torch") -> float:
-        """η for the update after ``step`` updates."""
+        """η for the update after ``step`` updates: Keras's formula at ``step`` directly;
+        torch's recursion through every step before it (so ``learning_rates``' memory
+        check applies: step = 2**31 walked a loop of 2**31 Python steps)."""
         check_count(type(self).__name__, "step", step, 0)
+        _check_convention(type(self).__name__, convention)
+        if convention == "keras":
+            return float(self._keras(int(step)))
         return float(self.learning_rates(step + 1, convention)[-1])
 
     initial_learning_rate: float  # η₀, the optimizer's learning rate in torch
@@ -141,7 +154,8 @@ class PiecewiseConstantDecay(_Schedule):
     def __post_init__(self) -> None:
         where = "PiecewiseConstantDecay"
         for what, given in (("boundaries", self.boundaries), ("values", self.values)):
-            if not isinstance(given, list | tuple | np.ndarray):
+            if not isinstance(given, list | tuple | np.ndarray) or \
+                    (isinstance(given, np.ndarray) and given.ndim != 1):  # a 0-d array: len()
                 raise TypeError(f"{where}: {what} must be a list or tuple, got {given!r}")
         for i, boundary in enumerate(self.boundaries):  # steps: whole numbers
             check_count(where, f"boundaries[{i}]", boundary, 0)
