@@ -132,7 +132,9 @@ def as_array(value: object, where: str, what: str) -> np.ndarray:
 def as_numeric_array(value: object, where: str, what: str) -> np.ndarray:
     """``value`` as a NumPy array of numbers; strings, objects or complex are refused."""
     array = as_array(value, where, what)
-    if array.dtype.kind not in "biuf":
+    # np.longdouble (float128) too: neither framework holds it (torch: "can't convert
+    # np.ndarray of type numpy.longdouble", TF: "Unsupported numpy type: NPY_LONGDOUBLE")
+    if array.dtype.kind not in "biuf" or array.dtype.itemsize > 8:
         raise TypeError(f"{where}: {what} must be a float32/float64 or integer array, got "
                         f"dtype {array.dtype.name}")
     return array

@@ -375,7 +375,8 @@ NAMES = (
 
 def get(name: str):
     """The loss function called ``name``."""
-    if name not in NAMES:
+    if not isinstance(name, str) or name not in NAMES:  # an array: NumPy's "truth value
+        # of an array is ambiguous"; a TF tensor: "Cannot convert 'mean_squared_error'"
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(NAMES)}")
     return globals()[name]
 

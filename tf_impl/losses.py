@@ -121,6 +121,7 @@ def gaussian_kl(z_mean: tf.Tensor, z_log_var: tf.Tensor) -> tf.Tensor:
 def get(name: str):
     """The loss function called ``name`` (the spec's names)."""
     from reference.losses import NAMES
-    if name not in NAMES:
+    if not isinstance(name, str) or name not in NAMES:  # an array: NumPy's "truth value
+        # of an array is ambiguous"; a TF tensor: "Cannot convert 'mean_squared_error'"
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(NAMES)}")
     return globals()[name]

@@ -88,6 +88,11 @@ def as_tensor(value: object, where: str, what: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
     array = as_numeric_array(value, where, what)
+    # NumPy has two names for each 64-bit integer: np.asarray(2**63) is a numpy.ulonglong
+    # array, which torch refuses ("can't convert np.ndarray of type numpy.ulonglong"),
+    # where it takes the numpy.uint64 of the same bytes
+    if array.dtype.char != np.dtype(array.dtype.name).char:
+        array = array.view(array.dtype.name)
     # torch shares an array's memory, which it will not for a read-only array
     # (np.broadcast_to, a TF tensor's: it warns) or one with a negative stride (x[::-1]:
     # it refuses): those are copied
