@@ -438,14 +438,19 @@ CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
 SWITCHES = ("nesterov", "decoupled_weight_decay")
 
 
-def check_hyperparameters(where: str, **values: object) -> None:
-    """Check each named hyper-parameter against its range in :data:`HYPERPARAMETERS`."""
+def check_hyperparameters(where: str, *, float32: bool = False, **values: object) -> None:
+    """Check each named hyper-parameter against its range in :data:`HYPERPARAMETERS`;
+    with ``float32`` (Keras, which holds the learning rate in a float32 variable and casts
+    the others to it) also within float32's range: η = 1e300 became inf there, and in the
+    spec's Keras convention NumPy warned "overflow encountered in cast"."""
     for name, value in values.items():
         low, high, low_open, high_open = HYPERPARAMETERS[name]
+        if float32 and high > FLOAT32_MAX:
+            high, high_open = FLOAT32_MAX, False
         check_real(where, name, value, low, high, low_open=low_open, high_open=high_open)
 
 
-def check_clipping(where: str, given: Mapping[str, object]) -> None:
+def check_clipping(where: str, given: Mapping[str, object], *, float32: bool = False) -> None:
     """Keras's gradient clipping arguments: only the names of :data:`CLIPPING`, at most one
     of them not None, and that one a finite number > 0."""
     unknown = sorted(set(given) - set(CLIPPING))
@@ -457,7 +462,8 @@ def check_clipping(where: str, given: Mapping[str, object]) -> None:
         raise ValueError(f"{where}: at most one of clipnorm, global_clipnorm and clipvalue "
                          f"(as Keras), got {chosen}")
     for name, value in chosen.items():
-        check_real(where, name, value, 0.0, low_open=True)
+        check_real(where, name, value, 0.0, FLOAT32_MAX if float32 else math.inf,
+                   low_open=True)
 
 
 def check_optimizer_switches(where: str, momentum: object = 0.0, **switches: object) -> None:

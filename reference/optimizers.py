@@ -79,6 +79,8 @@ from reference._validation import (
     check_hyperparameters,
     check_optimizer_switches,
     check_real,
+    check_shape,
+    type_name,
 )
 from reference.schedules import _Schedule
 
@@ -116,6 +118,7 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0: float, learni
     check_hyperparameters("gradient_descent", learning_rate=learning_rate, precision=precision)
     check_count("gradient_descent", "max_iters", max_iters, 0)
     x = as_float_array(x0, None, "gradient_descent", "x0")
+    check_descent("gradient_descent", "grad", grad, x.shape)
     eta = keras_rounded(learning_rate) if convention == "keras" else float(learning_rate)
     iterates, last_step = [x], math.inf
     while last_step > precision and len(iterates) <= max_iters:
@@ -131,6 +134,18 @@ class OptimizerState:
 
     iterations: int = 0
     slots: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
+
+
+def check_descent(where: str, what: str, function: object, x0_shape: tuple[int, ...]) -> None:
+    """Note 002's descent on one variable, in the spec and both mirrors: a function to
+    call, and x0 one number. A list x0 failed in NumPy's words ("only 0-dimensional
+    arrays can be converted to Python scalars"), in torch's ("grad can be implicitly
+    created only for scalar outputs"); a function that is none in Python's ("'int'
+    object is not callable"), inside TF's trace."""
+    if not callable(function):
+        raise TypeError(f"{where}: {what} must be a function of x, got {type_name(function)} "
+                        f"{function!r:.60}")
+    check_shape(where, "x0 (one number)", x0_shape, ())
 
 
 def _check_convention(convention: str, where: str) -> None:
@@ -186,7 +201,8 @@ class _Optimizer:
     def _check_clipping(self) -> None:
         check_clipping(type(self).__name__, {"clipnorm": self.clipnorm,
                                              "global_clipnorm": self.global_clipnorm,
-                                             "clipvalue": self.clipvalue})
+                                             "clipvalue": self.clipvalue},
+                       float32=self.convention == "keras")
 
     def _clipped(self, grads: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The gradients after clipping, in this convention's arithmetic (module docstring)."""
@@ -282,7 +298,8 @@ class SGD(_Optimizer):
     def __post_init__(self) -> None:
         _check_convention(self.convention, "SGD")
         self._check_clipping()
-        check_hyperparameters("SGD", learning_rate=_first_rate(self.learning_rate),
+        check_hyperparameters("SGD", float32=self.convention == "keras",
+                              learning_rate=_first_rate(self.learning_rate),
                               momentum=self.momentum, weight_decay=self.weight_decay)
         check_optimizer_switches("SGD", self.momentum, nesterov=self.nesterov,
                                  decoupled_weight_decay=self.decoupled_weight_decay)
@@ -338,7 +355,7 @@ class Adam(_Optimizer):
         if self.weight_decay is None and not isinstance(self, AdamW):  # AdamW's default only
             check_real(type(self).__name__, "weight_decay", None)  # refused by name
         if self.weight_decay is not None:  # AdamW resolves its default below
-            check_hyperparameters(type(self).__name__,
+            check_hyperparameters(type(self).__name__, float32=self.convention == "keras",
                                   learning_rate=_first_rate(self.learning_rate),
                                   beta_1=self.beta_1, beta_2=self.beta_2,
                                   epsilon=self.epsilon, weight_decay=self.weight_decay)

@@ -58,6 +58,7 @@ from reference._validation import Check as Check  # the decorators, written once
 from reference._validation import checked as checked
 from reference.initializers import check_arguments
 from reference.losses import check_code
+from reference.optimizers import check_descent
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -250,13 +251,17 @@ def as_index_tensor(value: object, where: str, what: str) -> tf.Tensor:
     return tf.constant(as_index_array(value, where, what))
 
 
-def starting_point(where: str, x0: object, learning_rate: object, precision: object,
-                   max_iters: object, **_: Any) -> dict[str, Any]:
-    """A starting point ``x0`` as a float tensor; a finite η ≥ 0 and precision, an
-    integer count of steps (the framework would take NaN)."""
+def starting_point(where: str, function: object, x0: object, learning_rate: object,
+                   precision: object, max_iters: object, **_: Any) -> dict[str, Any]:
+    """A function to call and a starting point ``x0``, one number, as a float tensor; a
+    finite η ≥ 0 and precision, as Python floats (torch's SGD said "an integer is
+    required" for an η of np.uint64), an integer count of steps (the framework would
+    take NaN)."""
     check_hyperparameters(where, learning_rate=learning_rate, precision=precision)
     check_count(where, "max_iters", max_iters, 0)
-    return {"x0": as_float_tensor(x0, None, where, "x0")}
+    x0 = as_float_tensor(x0, None, where, "x0")
+    check_descent(where, "function", function, tuple(x0.shape))
+    return {"x0": x0, "learning_rate": float(learning_rate), "precision": float(precision)}
 
 
 def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
@@ -265,10 +270,10 @@ def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
     ``learning_rate=0``, an int, in its own words); its switches True or False."""
     numbers = {name: value for name, value in arguments.items() if name in HYPERPARAMETERS
                and not isinstance(value, keras.optimizers.schedules.LearningRateSchedule)}
-    check_hyperparameters(where, **numbers)
+    check_hyperparameters(where, float32=True, **numbers)
     check_optimizer_switches(where, arguments.get("momentum", 0.0),
                              **{name: arguments[name] for name in SWITCHES if name in arguments})
-    check_clipping(where, arguments.get("clipping", {}))
+    check_clipping(where, arguments.get("clipping", {}), float32=True)
     return {name: float(value) for name, value in numbers.items()}
 
 

@@ -61,6 +61,7 @@ from reference._validation import Check as Check  # the decorators, written once
 from reference._validation import checked as checked
 from reference.initializers import check_arguments
 from reference.losses import check_code
+from reference.optimizers import check_descent
 
 _NUMPY = {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32)}
 
@@ -301,13 +302,17 @@ def as_index_tensor(value: object, where: str, what: str) -> torch.Tensor:
     return torch.from_numpy(np.array(as_index_array(value, where, what), np.int64))
 
 
-def starting_point(where: str, x0: object, learning_rate: object, precision: object,
-                   max_iters: object, **_: Any) -> dict[str, Any]:
-    """A starting point ``x0`` as a float tensor; a finite η ≥ 0 and precision, an
-    integer count of steps (the framework would take NaN)."""
+def starting_point(where: str, function: object, x0: object, learning_rate: object,
+                   precision: object, max_iters: object, **_: Any) -> dict[str, Any]:
+    """A function to call and a starting point ``x0``, one number, as a float tensor; a
+    finite η ≥ 0 and precision, as Python floats (torch's SGD said "an integer is
+    required" for an η of np.uint64), an integer count of steps (the framework would
+    take NaN)."""
     check_hyperparameters(where, learning_rate=learning_rate, precision=precision)
     check_count(where, "max_iters", max_iters, 0)
-    return {"x0": as_float_tensor(x0, None, where, "x0")}
+    x0 = as_float_tensor(x0, None, where, "x0")
+    check_descent(where, "function", function, tuple(x0.shape))
+    return {"x0": x0, "learning_rate": float(learning_rate), "precision": float(precision)}
 
 
 def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
@@ -320,7 +325,19 @@ def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:
     if isinstance(params, torch.Tensor | str | bytes) or not isinstance(params, Iterable):
         raise TypeError(f"{where}: params must be an iterable of tensors, such as "
                         f"model.parameters(); got {type(params).__name__}")
-    params = list(params)  # a generator (model.parameters()) is read once, here
+    try:
+        params = list(params)  # a generator (model.parameters()) is read once, here
+    except TypeError:  # an iterable that is none: a 0-d array ("iteration over a 0-d array")
+        raise TypeError(f"{where}: params must be an iterable of tensors, such as "
+                        f"model.parameters(); got {type_name(params)} {params!r:.60}") from None
+    for param in params:  # torch's own "optimizer can only optimize Tensors, but one of
+        # the params is int" names neither the builder nor the argument
+        if isinstance(param, dict) and "params" in param:  # a parameter group
+            continue
+        if not isinstance(param, torch.Tensor):
+            raise TypeError(f"{where}: params must hold tensors (or parameter groups, dicts "
+                            f"with 'params'), such as model.parameters(); one is "
+                            f"{type_name(param)} {param!r:.60}")
     if not params:
         raise ValueError(f"{where}: params is empty: the model has no parameters to train "
                          "(a module without weights, or a generator already read)")
