@@ -48,7 +48,7 @@ import numpy as np
 from scipy import special
 
 from reference import losses as _spec_losses
-from reference._validation import as_float_array, check_shape
+from reference._validation import as_float_array, check_real, check_shape, type_name
 from reference.activations import Activation
 from reference.layers import Dense
 from reference.networks import Sequential
@@ -547,7 +547,11 @@ def activation(spec: Activation) -> Callable[[Tensor], Tensor]:
 
 # --- The spec's networks on Tensors, and what the graph computes about them. ---
 
-def _layers(model: Sequential | Dense) -> list[Dense]:
+def _layers(model: Sequential | Dense, where: str) -> list[Dense]:
+    if not isinstance(model, Sequential | Dense):  # Python's "'int' object has no
+        # attribute 'name'" named neither the function nor the argument
+        raise TypeError(f"{where}: model must be a reference.Sequential of Dense layers or a "
+                        f"Dense, got {type_name(model)} {model!r:.60}")
     layers = model.layers if isinstance(model, Sequential) else [model]
     others = [f"{k}: {layer.name}" for k, layer in enumerate(layers)
               if not isinstance(layer, Dense)]
@@ -565,7 +569,7 @@ def forward(model: Sequential | Dense, x: Tensor,
 
     Shape: x (N, in_features) → (N, out_features).
     """
-    layers = _layers(model)
+    layers = _layers(model, "forward")
     as_float_array(x.data, layers[0].dtype, layers[0].name, "input x")
     check_shape(layers[0].name, "input x", x.shape, (None, layers[0].in_features))
     if params is None:
@@ -583,7 +587,10 @@ def network_gradients(model: Sequential | Dense, x: np.ndarray, y_true: np.ndarr
 
     Shape: x (N, in); dL/dx like x; dL/dW (in, out) and dL/db (out,) per layer.
     """
-    layers = _layers(model)
+    layers = _layers(model, "network_gradients")
+    if not isinstance(loss, str) or loss not in LOSSES:  # Python's KeyError otherwise
+        raise ValueError(f"network_gradients: unknown loss {loss!r}; choose one of "
+                         f"{', '.join(LOSSES)}")
     x_leaf = Tensor(as_float_array(x, layers[0].dtype, layers[0].name, "input x"),
                     requires_grad=True)
     params = [(Tensor(W, requires_grad=True), Tensor(b, requires_grad=True))
@@ -591,6 +598,19 @@ def network_gradients(model: Sequential | Dense, x: np.ndarray, y_true: np.ndarr
     value = LOSSES[loss](y_true, forward(model, x_leaf, params))
     dx, *flat = grad(value, [x_leaf, *(p for pair in params for p in pair)])
     return float(value.data), dx, list(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _check_function(where: str, f: object) -> None:
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function of a Tensor, got {type_name(f)} "
+                        f"{f!r:.60}")
+
+
+def _check_not_empty(where: str, shape: tuple[int, ...]) -> None:
+    """An x with entries: NumPy's "need at least one array to stack" otherwise."""
+    if 0 in shape:
+        raise ValueError(f"{where}: x has no entries (shape {shape}); a Jacobian needs at "
+                         "least one")
 
 
 def jacobian(f: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
@@ -602,7 +622,9 @@ def jacobian(f: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
     ``autograd.functional.jacobian`` loops the same way; TF's ``tape.jacobian``
     vectorises the loop.)
     """
+    _check_function("jacobian", f)
     leaf = Tensor(x, requires_grad=True)
+    _check_not_empty("jacobian", leaf.shape)
     y = f(leaf)
     seeds = np.eye(y.data.size, dtype=y.dtype).reshape((y.data.size, *y.shape))
     rows = [grad(y, [leaf], seed)[0] for seed in seeds]
@@ -616,7 +638,7 @@ def layer_jacobians(model: Sequential | Dense, x: np.ndarray) -> list[np.ndarray
     :func:`chain_rule` multiplies them into the network's Jacobian.
     """
     jacobians = []
-    for layer in _layers(model):
+    for layer in _layers(model, "layer_jacobians"):
         jacobians.append(jacobian(lambda a, layer=layer: forward(layer, a), x))
         x = forward(layer, Tensor(x)).data
     return jacobians
@@ -653,7 +675,10 @@ def hessian(f: Callable[[Tensor], Tensor], x: np.ndarray, step: float = 1e-3) ->
     or a pole (log p at p → 0) the truncation term grows. Float32 is refused: there ε/h
     alone would be 1e-4.
     """
+    _check_function("hessian", f)
     x = as_float_array(x, np.float64, "hessian", "x (finite differences need float64)")
+    _check_not_empty("hessian", x.shape)
+    check_real("hessian", "step", step, 0.0, low_open=True)  # h = NaN: a Hessian of NaN
 
     def gradient(point: np.ndarray) -> np.ndarray:
         leaf = Tensor(point, requires_grad=True)
