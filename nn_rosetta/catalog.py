@@ -278,6 +278,9 @@ def groups() -> tuple[Group, ...]:
 
 def find(name: str) -> Translation:
     """The translation of the concept called ``name`` (KeyError if none)."""
+    if not isinstance(name, str):  # an array: NumPy's "truth value ... is ambiguous"
+        raise TypeError(f"catalog.find: name must be a str, got {type(name).__name__} "
+                        f"{name!r:.60}")
     found = [c for c in concepts() if c.name == name]
     if not found:
         raise KeyError(f"no concept {name!r}")

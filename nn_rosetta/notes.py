@@ -90,7 +90,15 @@ NUMBER = re.compile(r"\b\d{3}\b")
 
 
 def find(number: str) -> Note:
-    return next(n for n in NOTES if n.number == number)
+    """The note numbered ``number`` ("000"); KeyError if none, as ``catalog.find`` (a bare
+    StopIteration escaped before, which a generator turns into a RuntimeError)."""
+    if not isinstance(number, str):  # an array: NumPy's "truth value ... is ambiguous"
+        raise TypeError(f"notes.find: number must be a str such as '000', got "
+                        f"{type(number).__name__} {number!r:.60}")
+    found = [n for n in NOTES if n.number == number]
+    if not found:
+        raise KeyError(f"no note {number!r}; the notes are 000–{NOTES[-1].number}")
+    return found[0]
 
 
 def legend() -> str:

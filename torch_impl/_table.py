@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from reference._validation import as_dtype
 from reference.layers import Layer
 from reference.layouts import Context
 
@@ -95,8 +96,9 @@ _TORCH = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float
 
 
 def torch_dtype(dtype: np.dtype) -> torch.dtype:
-    """The torch dtype of a spec model's NumPy dtype."""
-    return _TORCH[np.dtype(dtype)]
+    """The torch dtype of a spec model's NumPy dtype: float32 or float64, refused by name
+    otherwise (NumPy's "Cannot interpret 'True' as a data type", a KeyError for int64)."""
+    return _TORCH[as_dtype(dtype, "torch_dtype")]
 
 
 def numpy_dtype(tensor: torch.Tensor) -> np.dtype:
