@@ -112,9 +112,11 @@ def batch_order(n_samples: int, batch_size: int | None, epochs: int,
     # the whole order is built before the first step: an epoch's permutation (8 bytes a
     # row), a view per batch (an array header each) and the list of them; 2**31 epochs of
     # 4 rows grew the process for minutes until the system's OOM killer ended it
-    batches = -(-n_samples // size)
-    check_memory(where, f"the order of {epochs} epochs of {batches} batches",
-                 epochs * (8 * n_samples + _ARRAY_HEADER * (1 + batches) + 8 * batches + 56))
+    # in Python's integers: np.int8(2) rows overflowed int8 in this count
+    rows, per_batch, count = int(n_samples), int(size), int(epochs)
+    batches = -(-rows // per_batch)
+    check_memory(where, f"the order of {count} epochs of {batches} batches",
+                 count * (8 * rows + _ARRAY_HEADER * (1 + batches) + 8 * batches + 56))
     rng = None if seed is None else np.random.default_rng(seed)
     order = []
     for _ in range(epochs):
