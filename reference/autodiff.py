@@ -345,6 +345,11 @@ def grad(output: Tensor, inputs: Sequence[Tensor],
     For a non-scalar output pass ``seed`` = g (the output's shape): the result is the
     vector-Jacobian product gᵀJ. An input the output does not depend on gets zeros.
     """
+    if not isinstance(output, Tensor) or not isinstance(inputs, Sequence) or \
+            not all(isinstance(x, Tensor) for x in inputs):  # "'bool' object has no
+        # attribute 'data'" otherwise
+        raise TypeError(f"grad: takes an output Tensor and a list of input Tensors, got "
+                        f"{type_name(output)} and {type_name(inputs)} {inputs!r:.60}")
     for k, x in enumerate(inputs):
         if not x.requires_grad:
             raise ValueError(f"input {k} does not require grad: make it a leaf with "
