@@ -181,6 +181,14 @@ def test_fit_refuses_an_order_of_batches_beyond_memory_naming_fit(monkeypatch) -
         reference.fit(model, np.ones((4, 2)), np.ones((4, 1)), epochs=2**40, batch_size=1)
 
 
+def test_the_order_s_memory_count_takes_numpy_integers_as_python_s() -> None:
+    """The count itself overflowed for np.int8 rows or epochs (OverflowError: 'Python
+    integer 440 out of bounds for int8'), which fit takes as counts."""
+    for mine, python in zip(batch_order(np.int8(4), np.uint64(2), np.int8(3), 0),
+                            batch_order(4, 2, 3, 0), strict=True):
+        np.testing.assert_array_equal(np.concatenate(mine), np.concatenate(python))
+
+
 @pytest.mark.parametrize("package", ["torch", "tf"])
 def test_a_mirror_fit_refuses_an_order_of_batches_beyond_memory(package) -> None:
     impl = framework(package).impl
@@ -415,10 +423,14 @@ def test_a_torch_convention_hyperparameter_beyond_float32_is_torch_s_float64() -
     (lambda: autodiff.jacobian(3, _A[0]), r"^jacobian: f must be a function of a Tensor"),
     (lambda: autodiff.hessian(lambda t: autodiff.mean_squared_error(np.zeros(2), t), _A[0],
                               math.nan), r"^hessian: step must be a finite number > 0"),
-], ids=["model an int", "model a str", "unknown loss", "empty x", "f an int", "NaN step"])
+    (lambda: autodiff.grad(True, []), r"^grad: takes an output Tensor and a list of input"),
+    (lambda: autodiff.grad(autodiff.Tensor(1.0), 3), r"^grad: takes an output Tensor"),
+], ids=["model an int", "model a str", "unknown loss", "empty x", "f an int", "NaN step",
+        "grad of a bool", "grad of inputs 3"])
 def test_the_graph_s_helpers_name_what_they_cannot_take(call, match) -> None:
     """'int' object has no attribute 'name'; KeyError: 'mse'; NumPy's "need at least one
-    array to stack"; "'int' object is not callable"; a Hessian of NaN for h = NaN."""
+    array to stack"; "'int' object is not callable"; a Hessian of NaN for h = NaN;
+    "'bool' object has no attribute 'data'"; "'int' object is not iterable"."""
     with pytest.raises((TypeError, ValueError), match=match):
         call()
 
