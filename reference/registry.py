@@ -1230,12 +1230,13 @@ def _build() -> tuple[Concept, ...]:
                 steps=2),
             _normalization_case(
                 "Dense(4, 5, use_bias=False) → BatchNorm(5, center=False), Keras's "
-                "convention: no β, torch's bias frozen at 0 → Dense(5, 2, tanh): 2 training "
-                "steps, then inference",
+                "convention: no β, torch's bias frozen at 0 → sigmoid → Dense(5, 2, tanh): 2 "
+                "training steps, then inference",
                 lambda dtype: [Dense(4, 5, use_bias=False, dtype=dtype),
                                BatchNormalization(5, center=False, convention="keras",
                                                   dtype=dtype),
-                               Dense(5, 2, "tanh", dtype=dtype)], (4,), steps=2),
+                               Activation("sigmoid"), Dense(5, 2, "tanh", dtype=dtype)], (4,),
+                steps=2),
         ),
     ))
     concepts.append(Concept(
