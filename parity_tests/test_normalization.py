@@ -192,3 +192,28 @@ def test_batchnorm2d_on_channels_first_images_is_the_spec_on_channels_last(torch
                                rtol=1e-14)
     np.testing.assert_allclose(model.layers[0].moving_variance.numpy(),
                                spec.layers[0].state["moving_variance"], rtol=1e-14)
+
+
+def test_both_frameworks_fold_inference_into_x_times_a_plus_b_losing_float32_digits(
+        torch, keras) -> None:
+    """At inference torch and Keras compute y = x·a + (β − μ·a), a = γ/√(σ² + ε) (TF's
+    tf.nn.batch_normalization, torch's CPU kernel), the spec (x − μ)·a + β: equal in exact
+    arithmetic, but in float32 x·a and μ·a are rounded before they cancel, so with a
+    running mean far from 0 against the spread (μ = 300, σ ≈ 0.1) both frameworks lose
+    about 1e-4 where the spec stays at float32's 1e-7. The registry's cases hold moderate
+    statistics, where the three agree within the float32 tolerance."""
+    x = (300.0 + 0.1 * np.random.default_rng(11).standard_normal((64, 1))).astype(np.float32)
+    exact = (x.astype(np.float64) - 300.0) / np.sqrt(0.01 + 1e-3)
+    spec = reference.BatchNormalization(1, convention="keras", dtype=np.float32)
+    spec.set("moving_mean", np.array([300.0], np.float32))
+    spec.set("moving_variance", np.array([0.01], np.float32))
+    layer = keras.layers.BatchNormalization(dtype="float32")
+    layer.build((None, 1))
+    layer.set_weights([np.ones(1), np.zeros(1), np.full(1, 300.0), np.full(1, 0.01)])
+    module = torch.nn.BatchNorm1d(1, eps=1e-3).eval()
+    with torch.no_grad():
+        module.running_mean.fill_(300.0)
+        module.running_var.fill_(0.01)
+    assert np.abs(spec.forward(x) - exact).max() < 1e-6
+    assert np.abs(np.asarray(layer(x, training=False)) - exact).max() > 3e-5
+    assert np.abs(module(torch.from_numpy(x)).detach().numpy() - exact).max() > 3e-5
