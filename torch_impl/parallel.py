@@ -43,6 +43,7 @@ from reference._validation import check_count, check_memory, type_name
 from reference.training import History, TrainingDiverged
 from torch_impl import losses, optimizers, schedules
 from torch_impl._inputs import checked, training_data
+from torch_impl.training import clip_as_keras
 
 # the start of torch's BatchNorm refusal in training (torch.nn.functional._verify_batch_size)
 _ONE_VALUE_PER_CHANNEL = "Expected more than 1 value per channel when training"
@@ -186,13 +187,7 @@ def data_parallel_fit(model: torch.nn.Module, X: object, Y: object,
             if not math.isfinite(full_batch):
                 raise TrainingDiverged(epoch, epoch, full_batch, history)
             value.backward()  # DDP all-reduces: the clipping below sees the full gradient
-            if clipnorm is not None:  # Keras's clipnorm: each parameter's gradient alone
-                for p in model.parameters():
-                    torch.nn.utils.clip_grad_norm_(p, clipnorm)
-            if global_clipnorm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), global_clipnorm)
-            if clipvalue is not None:
-                torch.nn.utils.clip_grad_value_(model.parameters(), clipvalue)
+            clip_as_keras(model, clipnorm, global_clipnorm, clipvalue)
             torch_optimizer.step()
             if scheduler is not None:
                 scheduler.step()  # every step, as in torch_impl.fit

@@ -37,6 +37,20 @@ from torch_impl._inputs import checked, training_data
 _ONE_VALUE_PER_CHANNEL = "Expected more than 1 value per channel when training"
 
 
+def clip_as_keras(model: torch.nn.Module, clipnorm: float | None,
+                  global_clipnorm: float | None, clipvalue: float | None) -> None:
+    """Keras's optimizer clipping on the gradients backward() left: clipnorm each
+    parameter's gradient alone (torch's clip_grad_norm_ takes them together), then
+    global_clipnorm all together, then clipvalue elementwise."""
+    if clipnorm is not None:
+        for p in model.parameters():
+            torch.nn.utils.clip_grad_norm_(p, clipnorm)
+    if global_clipnorm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), global_clipnorm)
+    if clipvalue is not None:
+        torch.nn.utils.clip_grad_value_(model.parameters(), clipvalue)
+
+
 @checked(training_data)
 def fit(model: torch.nn.Module, X: object, Y: object,
         loss: str | Sequence[str | None] = "mean_squared_error", optimizer: object = None,
@@ -110,13 +124,7 @@ def fit(model: torch.nn.Module, X: object, Y: object,
             if not torch.isfinite(value):
                 raise TrainingDiverged(step, epoch, value.item(), history)
             value.backward()
-            if clipnorm is not None:  # Keras's clipnorm: each parameter's gradient alone
-                for p in model.parameters():
-                    torch.nn.utils.clip_grad_norm_(p, clipnorm)
-            if global_clipnorm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), global_clipnorm)
-            if clipvalue is not None:
-                torch.nn.utils.clip_grad_value_(model.parameters(), clipvalue)
+            clip_as_keras(model, clipnorm, global_clipnorm, clipvalue)
             torch_optimizer.step()
             if scheduler is not None:
                 scheduler.step()  # every batch, as a Keras schedule moves (not per epoch)
