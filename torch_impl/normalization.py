@@ -68,10 +68,26 @@ def _fixed(parameter: torch.nn.Parameter | None, value: float) -> bool:
         bool(torch.all(parameter == value))
 
 
+# The value at which _batch_norm freezes a parameter the spec's layer lacks
+FIXED_AFFINE = {"weight": 1.0, "bias": 0.0}
+
+
 def _fixed_affine(norm: nn.Module) -> tuple[str, ...]:
     """The parameters _batch_norm freezes: γ of 1 (scale=False), β of 0 (center=False)."""
-    return tuple(name for name, value in (("weight", 1.0), ("bias", 0.0))
+    return tuple(name for name, value in FIXED_AFFINE.items()
                  if _fixed(getattr(norm, name), value))
+
+
+def fixed_affine(model: nn.Module) -> dict[str, float]:
+    """The γ of 1 and β of 0 frozen in ``model``'s batch normalisations (Keras's
+    scale=False / center=False, the spec's layer without γ / β), by state_dict name,
+    with the value each must keep: a weight file writing another would make the layer
+    one the spec has not (``torch_impl.load_weights`` refuses it, as the spec's and
+    Keras's refuse a file with γ for a layer without)."""
+    return {f"{prefix}.{name}" if prefix else name: FIXED_AFFINE[name]
+            for prefix, norm in model.named_modules()
+            if isinstance(norm, nn.modules.batchnorm._BatchNorm)
+            for name in _fixed_affine(norm)}
 
 
 def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context

@@ -13,7 +13,9 @@ other global, so a crafted file cannot run code.
 
 Checks on load (``@checked``), before anything is copied: the names must be exactly
 the model's (torch
-would report them too) and every tensor must have the model's shape and dtype.
+would report them too) and every tensor must have the model's shape and dtype; a
+BatchNorm weight (bias) the model holds frozen at 1 (0), Keras's scale=False
+(center=False), must be 1 (0) in the file too.
 ``load_state_dict`` alone would cast a float32 file into a float64 model silently.
 
 Integrity and memory: ``torch.save`` writes a zip of uncompressed records (``data.pkl``,
@@ -41,6 +43,7 @@ from reference._files import atomically, check_regular_file
 from reference._validation import check_memory, check_model, check_path, dtype_name
 from reference.weights import WeightFileError
 from torch_impl._inputs import checked
+from torch_impl.normalization import fixed_affine
 
 DIGEST = "nn_rosetta.sha256"
 # What zipfile raises on a damaged archive, beside BadZipFile: a changed byte can make a
@@ -153,6 +156,14 @@ def _state_dict_file(where: str, path: str | os.PathLike, model: torch.nn.Module
                      if isinstance(tensor, torch.Tensor) else type(tensor).__name__)
             raise WeightFileError(f"{path}: {name} should be {dtype_name(want.dtype)} of shape "
                                   f"{tuple(want.shape)}, found {found}")
+    for name, value in fixed_affine(model).items():
+        if not bool(torch.all(state[name] == value)):
+            raise WeightFileError(
+                f"{path}: {name} holds values other than {value:g}, where the model's is "
+                f"frozen at {value:g} (requires_grad=False: Keras's "
+                f"{'scale' if name.endswith('weight') else 'center'}=False, a spec "
+                "BatchNormalization without that array); load it into a model whose "
+                f"{name} trains")
 
 
 @checked(_state_dict_file)
