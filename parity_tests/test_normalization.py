@@ -148,6 +148,48 @@ def test_keras_scale_false_is_torchs_weight_frozen_at_one(torch, keras) -> None:
     np.testing.assert_array_equal(inferred.layers[0].parameters["gamma"], [2.0, 2.0])
 
 
+@pytest.mark.parametrize("frozen", ["weight", "bias"])
+def test_torch_load_weights_keeps_a_frozen_gamma_of_one(torch, tmp_path, frozen) -> None:
+    """A weights.pt with γ = 2 (β = 0.5) loaded into the module of a BatchNorm(scale=False)
+    (center=False), its weight frozen at 1 (bias at 0): torch's load_state_dict wrote the
+    2 into the frozen weight, silently, a layer the spec has not; the spec's and Keras's
+    load_weights refuse such a file (γ for a layer without)."""
+    import torch_impl
+    from reference.weights import WeightFileError
+
+    options = {"weight": {"scale": False}, "bias": {"center": False}}[frozen]
+    model = torch_impl.from_reference(reference.Sequential(
+        [reference.Dense(3, 4), reference.BatchNormalization(4, **options)], input_shape=(3,)))
+    other = torch_impl.from_reference(reference.Sequential(
+        [reference.Dense(3, 4), reference.BatchNormalization(4)], input_shape=(3,)))
+    with torch.no_grad():
+        getattr(other[1], frozen).fill_(0.5 if frozen == "bias" else 2.0)
+    torch_impl.save_weights(other, tmp_path / "other.pt")
+    value = "1" if frozen == "weight" else "0"
+    with pytest.raises(WeightFileError, match=rf"1\.{frozen} holds values other than {value}, "
+                                              rf"where the model's is frozen at {value}"):
+        torch_impl.load_weights(tmp_path / "other.pt", model)
+    assert torch.all(getattr(model[1], frozen) == float(value))
+    torch_impl.save_weights(model, tmp_path / "own.pt")  # its own file loads
+    torch_impl.load_weights(tmp_path / "own.pt", torch_impl.from_reference(reference.Sequential(
+        [reference.Dense(3, 4), reference.BatchNormalization(4, **options)], input_shape=(3,))))
+
+
+def test_torch_fit_refuses_l2_on_a_frozen_gamma(torch) -> None:
+    """torch_impl.fit's l2 on the weight of a BatchNorm(scale=False), frozen at 1: it
+    added λ‖γ‖², a constant, to every step's loss (the spec's layer has no γ to
+    penalise); refused by name, as a penalty that trains nothing."""
+    import torch_impl
+
+    module = torch_impl.from_reference(reference.Sequential(
+        [reference.Dense(3, 4), reference.BatchNormalization(4, scale=False)], input_shape=(3,)))
+    X, Y = np.ones((4, 3)), np.ones((4, 4))
+    with pytest.raises(ValueError, match=r"^fit: l2 names \['1\.weight'\], which the model "
+                                         r"holds frozen \(requires_grad=False"):
+        torch_impl.fit(module, X, Y, l2={"1.weight": 0.1, "1.bias": 0.1})
+    torch_impl.fit(module, X, Y, l2={"1.bias": 0.1})  # β trains: its penalty is taken
+
+
 def test_the_mirrors_refuse_the_other_float_dtype_with_the_spec_message(torch) -> None:
     import tf_impl
     import torch_impl

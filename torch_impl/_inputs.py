@@ -232,8 +232,8 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
     """``fit``'s arguments, checked as the spec's ``fit`` checks them (``check_run``); X by
     :func:`model_input` and Y (N, out) as tensors of the model's dtype; for a sparse loss Y
     holds integer class indices (N,) in [0, C − 1], or (N, T) for an output per step;
-    ``l2`` names parameters of the model, each with a finite λ ≥ 0. A graph's run (lists,
-    a loss per output, ``kl``): :func:`graph_training_data`."""
+    ``l2`` names trained parameters of the model (none frozen), each with a finite λ ≥ 0.
+    A graph's run (lists, a loss per output, ``kl``): :func:`graph_training_data`."""
     if not isinstance(model, nn.Module) or next(model.parameters(), None) is None:
         raise TypeError(f"{where}: model must be a torch.nn.Module with parameters, got "
                         f"{type(model).__name__}")
@@ -250,6 +250,12 @@ def training_data(where: str, model: nn.Module, X: object, Y: object,
     if unknown:
         raise ValueError(f"{where}: l2 names {unknown}, which are not parameters of the "
                          f"model ({', '.join(names)})")
+    frozen = sorted(name for name in l2 or {} if not names[name].requires_grad)
+    if frozen:  # λ‖p‖² of a parameter that does not train: a constant in every step's loss
+        raise ValueError(f"{where}: l2 names {frozen}, which the model holds frozen "
+                         "(requires_grad=False: not trained, so its penalty only adds a "
+                         "constant to the loss; a BatchNorm's weight of Keras's scale=False, "
+                         "bias of center=False); penalise trained parameters only")
     for name, strength in (l2 or {}).items():
         check_real(where, f"l2[{name!r}]", strength)
     dtype = next(model.parameters()).dtype
