@@ -202,3 +202,22 @@ def test_a_global_pooling_that_keeps_dims_is_torchs_adaptive_pool_without_flatte
     flat = torch_impl.to_reference(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()),
                                    input_shape=(4, 5, 2))
     assert not flat.layers[0].keepdims and flat.output_shape == (2,)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_a_separable_convolution_same_with_an_even_kernel_reads_back_as_one_layer(
+        use_bias) -> None:
+    """TF's "same" of an even kernel pads one more cell at the end: torch holds it as an
+    nn.ZeroPad2d before the separable pair, which to_reference read as a ZeroPadding2D
+    of its own (its row asked before the SeparableConv2D's), a valid separable
+    convolution after it: spec → torch → spec gave two layers for one."""
+    torch_impl = framework("torch").impl
+    model = reference.Sequential([reference.SeparableConv2D(
+        2, 3, 2, padding="same", use_bias=use_bias)], input_shape=(5, 5, 2))
+    module = torch_impl.from_reference(model)
+    assert isinstance(module[0], framework("torch").torch.nn.ZeroPad2d)
+    (back,) = torch_impl.to_reference(module, input_shape=(5, 5, 2)).layers
+    assert isinstance(back, reference.SeparableConv2D) and back.padding == "same"
+    assert back.use_bias is use_bias
+    for name, value in model.layers[0].parameters.items():
+        np.testing.assert_array_equal(back.parameters[name], value)

@@ -672,7 +672,7 @@ def _read_separable(modules: Sequence[nn.Module], i: int, place: Context) -> Rea
 
 
 TRANSLATIONS = (
-    *TRANSLATIONS,
+    *(row for row in TRANSLATIONS if row.kind != "ZeroPadding2D"),
     Translation("Cropping2D", _cropping, _read_cropping, (nn.ConstantPad2d,),
                 Template(None, call="x = x[:, :, {rows}, {columns}]  # Keras's cropping "
                          "((top, bottom), (left, right))", arguments=_crop_fields,
@@ -698,4 +698,7 @@ TRANSLATIONS = (
                          note="Keras's SeparableConv2D: depthwise, then 1×1; {note}",
                          call="{pad}x = self.{attr}(x)", arguments=_separable_fields,
                          layout="channels")),
+    # last, after every row that takes a pad module as TF's "same" of its layer (the
+    # separable pair's too: asked first, this row read that pad as a layer of its own)
+    *(row for row in TRANSLATIONS if row.kind == "ZeroPadding2D"),
 )
