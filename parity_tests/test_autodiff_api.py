@@ -221,3 +221,26 @@ def test_spec_power_gradient_is_torch_and_tf_gradient(exponent: float, torch, tf
         value = tf.reduce_sum(xf ** exponent)
     np.testing.assert_allclose(spec, xt.grad.numpy(), rtol=1e-15)
     np.testing.assert_allclose(spec, tape.gradient(value, xf).numpy(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("case", ["a BatchNorm(scale=False), weight frozen", "a frozen bias"])
+def test_torch_network_gradients_refuses_what_the_spec_does_not_record(torch, case) -> None:
+    """The spec's network_gradients records networks of Dense layers and refuses others;
+    torch's ran autograd.grad on any module, which stopped on a frozen parameter (a
+    BatchNorm(scale=False)'s weight of 1) with "One of the differentiated Tensors does
+    not require grad", naming no function."""
+    fw = framework("torch")
+    if case == "a frozen bias":
+        module = fw.impl.from_reference(reference.Dense(3, 2, "tanh", seed=0))
+        module[0].bias.requires_grad_(False)
+        found = r"0\.bias frozen \(requires_grad=False\)"
+    else:
+        module = fw.impl.from_reference(reference.Sequential(
+            [reference.Dense(3, 2), reference.BatchNormalization(2, scale=False)],
+            input_shape=(3,)))
+        found = r"1: BatchNorm1d; 1\.weight frozen"
+    with pytest.raises(TypeError, match=rf"^network_gradients: only networks of nn\.Linear "
+                                        rf"layers.*{found}"):
+        fw.impl.autodiff.network_gradients(module, torch.ones(2, 3, dtype=torch.float64),
+                                           torch.zeros(2, 2, dtype=torch.float64),
+                                           "mean_squared_error")
