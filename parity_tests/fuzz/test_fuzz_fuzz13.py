@@ -337,3 +337,46 @@ def _weights(model: reference.Sequential) -> list:
     the layer before it, so layers need not pair up)."""
     return [(f"{type(layer).__name__}.{key}", value) for layer in model.layers
             for key, value in layer.parameters.items()]
+
+
+# -- spec graphs -------------------------------------------------------------------------------
+
+def spec_graph(seed: int) -> reference.Model:
+    """An image through two branches (a separable convolution without bias, a Conv2D,
+    each with a BatchNorm lacking γ or β, a pooling keeping its dims), merged, then a
+    1×1 convolution or not, Flatten and a Dense; float64 for even seeds."""
+    from reference import merging
+
+    rng = np.random.default_rng(seed)
+    dtype = np.float64 if seed % 2 == 0 else np.float32
+    size, channels, width = int(rng.integers(4, 7)), int(rng.integers(1, 4)), \
+        int(rng.integers(1, 4))
+    x = reference.Input((size, size, channels), name="x")
+    branches = []
+    for k, conv in enumerate((C.SeparableConv2D(channels, width, 2, padding="same",
+                                                use_bias=False, dtype=dtype),
+                              C.Conv2D(channels, width, 3, padding="same", use_bias=False,
+                                       dtype=dtype))):
+        h = x
+        for j, layer in enumerate((conv, _batch_norm(rng, width, dtype), L.ReLU(),
+                                   _pick(rng, (C.GlobalAveragePooling2D,
+                                               C.GlobalMaxPooling2D))(keepdims=True))):
+            layer.name = f"branch{k}_{j}"
+            h = layer(h)
+        branches.append(h)
+    h = _pick(rng, (merging.Add, merging.Concatenate, merging.Maximum))()(branches)
+    features = 2 * width if isinstance(h.layer, merging.Concatenate) else width
+    if rng.random() < 0.5:
+        h = C.Conv2D(features, 2, 1, dtype=dtype)(h)
+        features = 2
+    h = L.Dense(features, 2, dtype=dtype)(L.Flatten()(h))
+    model = reference.Model(x, h, seed=seed)
+    _randomize(model, rng)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])  # 40 explored
+def test_a_spec_graph_with_the_new_options_converts_to_its_numbers(seed, tmp_path) -> None:
+    from parity_tests.fuzz.test_fuzz_conversion_differential import check_graph
+
+    check_graph(spec_graph(seed), seed, tmp_path)
