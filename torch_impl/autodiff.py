@@ -41,6 +41,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from reference._validation import checked
 from torch_impl import losses
 
 
@@ -77,12 +78,12 @@ def layer_jacobians(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]
     return jacobians
 
 
-def _check_dense_network(model: object) -> None:
+def _dense_network(where: str, model: object, **_: object) -> None:
     """The spec's network of Dense layers: modules with parameters are nn.Linear with a
     bias, each trained (autograd.grad stopped on a frozen one, "One of the
     differentiated Tensors does not require grad": a BatchNorm(scale=False)'s weight)."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"network_gradients: model must be a torch.nn.Module of nn.Linear "
+        raise TypeError(f"{where}: model must be a torch.nn.Module of nn.Linear "
                         f"layers, got {type(model).__name__}")
     others = [f"{name or 'the model'}: {type(module).__name__}"
               for name, module in model.named_modules()
@@ -91,12 +92,13 @@ def _check_dense_network(model: object) -> None:
     frozen = [name for name, parameter in model.named_parameters()
               if not parameter.requires_grad]
     if others or frozen:
-        raise TypeError("network_gradients: only networks of nn.Linear layers with a bias, "
+        raise TypeError(f"{where}: only networks of nn.Linear layers with a bias, "
                         "all trained (the spec's Dense), are differentiated; got "
                         + "; ".join([*others, *(f"{name} frozen (requires_grad=False)"
                                                 for name in frozen)]))
 
 
+@checked(_dense_network)
 def network_gradients(model: nn.Sequential, x: torch.Tensor, y_true: torch.Tensor,
                       loss: str) -> tuple[torch.Tensor, torch.Tensor,
                                           list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -105,7 +107,6 @@ def network_gradients(model: nn.Sequential, x: torch.Tensor, y_true: torch.Tenso
     x is made a leaf of its own (``detach().requires_grad_()``); the parameters are leaves
     already. ``autograd.grad`` returns the gradients and leaves every ``.grad`` alone.
     """
-    _check_dense_network(model)
     x = x.detach().requires_grad_()
     value = getattr(losses, loss)(y_true, model(x))
     dx, *flat = torch.autograd.grad(value, [x, *model.parameters()])

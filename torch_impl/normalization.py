@@ -61,7 +61,7 @@ def _affine(module: nn.Module, i: int) -> None:
                         "spec's always has both")
 
 
-def _fixed(parameter: torch.nn.Parameter | None, value: float) -> bool:
+def fixed_at(parameter: torch.nn.Parameter | None, value: float) -> bool:
     """A parameter not trained and equal to ``value`` everywhere: Keras's γ of scale=False
     (1) or β of center=False (0), as _batch_norm writes them."""
     return parameter is not None and not parameter.requires_grad and \
@@ -72,10 +72,10 @@ def _fixed(parameter: torch.nn.Parameter | None, value: float) -> bool:
 FIXED_AFFINE = {"weight": 1.0, "bias": 0.0}
 
 
-def _fixed_affine(norm: nn.Module) -> tuple[str, ...]:
+def frozen_affine(norm: nn.Module) -> tuple[str, ...]:
     """The parameters _batch_norm freezes: γ of 1 (scale=False), β of 0 (center=False)."""
     return tuple(name for name, value in FIXED_AFFINE.items()
-                 if _fixed(getattr(norm, name), value))
+                 if fixed_at(getattr(norm, name), value))
 
 
 def fixed_affine(model: nn.Module) -> dict[str, float]:
@@ -87,7 +87,7 @@ def fixed_affine(model: nn.Module) -> dict[str, float]:
     return {f"{prefix}.{name}" if prefix else name: FIXED_AFFINE[name]
             for prefix, norm in model.named_modules()
             if isinstance(norm, nn.modules.batchnorm._BatchNorm)
-            for name in _fixed_affine(norm)}
+            for name in frozen_affine(norm)}
 
 
 def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
@@ -99,8 +99,8 @@ def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
                         "(momentum=None or track_running_stats=False); the spec's "
                         "BatchNormalization does")
     return reference.BatchNormalization(norm.num_features, norm.momentum, norm.eps,
-                                        center=not _fixed(norm.bias, 0.0),
-                                        scale=not _fixed(norm.weight, 1.0), convention="torch",
+                                        center=not fixed_at(norm.bias, 0.0),
+                                        scale=not fixed_at(norm.weight, 1.0), convention="torch",
                                         dtype=numpy_dtype(norm.weight)), 1
 
 
@@ -239,7 +239,7 @@ TRANSLATIONS = (
                 (nn.BatchNorm1d, nn.BatchNorm2d),
                 Template("nn.BatchNorm{d}({arguments})", note="{note}",
                          arguments=_batch_norm_fields, layout="channels"),
-                frozen=_fixed_affine),
+                frozen=frozen_affine),
     Translation("LayerNormalization", _layer_norm, _read_layer_norm, (nn.LayerNorm,),
                 Template("nn.LayerNorm({arguments})", note="{note}",
                          arguments=_layer_norm_fields)),
