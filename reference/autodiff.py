@@ -584,6 +584,14 @@ def forward(model: Sequential | Dense, x: Tensor,
     return x
 
 
+def check_loss_name(where: str, loss: object) -> None:
+    """A loss this graph records, by name (in the mirrors' ``network_gradients`` too):
+    Python's KeyError otherwise, or getattr's "attribute name must be string"."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"{where}: unknown loss {loss!r:.60}; choose one of "
+                         f"{', '.join(LOSSES)}")
+
+
 def network_gradients(model: Sequential | Dense, x: np.ndarray, y_true: np.ndarray,
                       loss: str) -> tuple[float, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """The loss, dL/dx and [(dL/dW, dL/db) per layer], all from one walk of the graph.
@@ -593,9 +601,7 @@ def network_gradients(model: Sequential | Dense, x: np.ndarray, y_true: np.ndarr
     Shape: x (N, in); dL/dx like x; dL/dW (in, out) and dL/db (out,) per layer.
     """
     layers = _layers(model, "network_gradients")
-    if not isinstance(loss, str) or loss not in LOSSES:  # Python's KeyError otherwise
-        raise ValueError(f"network_gradients: unknown loss {loss!r}; choose one of "
-                         f"{', '.join(LOSSES)}")
+    check_loss_name("network_gradients", loss)
     x_leaf = Tensor(as_float_array(x, layers[0].dtype, layers[0].name, "input x"),
                     requires_grad=True)
     params = [(Tensor(W, requires_grad=True), Tensor(b, requires_grad=True))
@@ -609,6 +615,19 @@ def _check_function(where: str, f: object) -> None:
     if not callable(f):
         raise TypeError(f"{where}: f must be a function of a Tensor, got {type_name(f)} "
                         f"{f!r:.60}")
+
+
+def _checked_value(where: str, value: object, scalar: bool) -> Tensor:
+    """f's value at x: a Tensor computed from x (a Python float or an array has no graph:
+    "'float' object has no attribute 'data'" otherwise), one number where a gradient of
+    it is asked for (grad's "output has shape (2,)", which names no function)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{where}: f must return a Tensor computed from its argument, got "
+                        f"{type_name(value)} {value!r:.60}")
+    if scalar and value.data.size != 1:
+        raise ValueError(f"{where}: f must return one number (a scalar Tensor), got a Tensor "
+                         f"of shape {value.shape}")
+    return value
 
 
 def _check_not_empty(where: str, shape: tuple[int, ...]) -> None:
@@ -628,9 +647,9 @@ def jacobian(f: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
     vectorises the loop.)
     """
     _check_function("jacobian", f)
-    leaf = Tensor(x, requires_grad=True)
+    leaf = Tensor(as_float_array(x, None, "jacobian", "x"), requires_grad=True)
     _check_not_empty("jacobian", leaf.shape)
-    y = f(leaf)
+    y = _checked_value("jacobian", f(leaf), scalar=False)
     seeds = np.eye(y.data.size, dtype=y.dtype).reshape((y.data.size, *y.shape))
     rows = [grad(y, [leaf], seed)[0] for seed in seeds]
     return np.stack(rows).reshape(y.shape + leaf.shape)
@@ -649,6 +668,36 @@ def layer_jacobians(model: Sequential | Dense, x: np.ndarray) -> list[np.ndarray
     return jacobians
 
 
+def _checked_jacobians(jacobians: object) -> list[np.ndarray]:
+    """A non-empty list of float arrays of even rank (out… + in…), each one's input
+    the previous one's output: "'int' object is not subscriptable", "list index out of
+    range" or matmul's core-dimension mismatch otherwise."""
+    if isinstance(jacobians, str | bytes | np.ndarray) or not isinstance(jacobians, Sequence) \
+            or not jacobians:
+        raise TypeError(f"chain_rule: jacobians must be a non-empty list of Jacobian arrays, "
+                        f"first layer first, got {type_name(jacobians)} {jacobians!r:.60}")
+    arrays = []
+    for k, J in enumerate(jacobians):
+        J = as_float_array(J, None, "chain_rule", f"jacobians[{k}]")
+        if J.ndim == 0 or J.ndim % 2:
+            raise ValueError(f"chain_rule: jacobians[{k}] must have shape out… + in… of "
+                             f"even rank, as jacobian gives, got shape {J.shape}")
+        if 0 in J.shape:
+            raise ValueError(f"chain_rule: jacobians[{k}] has no entries (shape {J.shape})")
+        if arrays and J.dtype != arrays[0].dtype:  # matmul would cast silently
+            raise TypeError(f"chain_rule: jacobians[{k}] has dtype {J.dtype.name} but "
+                            f"jacobians[0] has {arrays[0].dtype.name}; convert explicitly")
+        if arrays:
+            previous = arrays[-1]
+            made, taken = previous.shape[:previous.ndim // 2], J.shape[J.ndim // 2:]
+            if math.prod(made) != math.prod(taken):
+                raise ValueError(f"chain_rule: jacobians[{k}] takes an input of shape "
+                                 f"{taken}, but jacobians[{k - 1}] gives an output of "
+                                 f"shape {made}")
+        arrays.append(J)
+    return arrays
+
+
 def chain_rule(jacobians: Sequence[np.ndarray]) -> np.ndarray:
     """J_L ⋯ J_2 J_1, for Jacobians listed first layer first as :func:`layer_jacobians` gives.
 
@@ -656,6 +705,8 @@ def chain_rule(jacobians: Sequence[np.ndarray]) -> np.ndarray:
     Jacobian of the whole network, (N, out_L, N, in_1). Multiplying a gradient gᵀ into it
     from the left is exactly the backward pass.
     """
+    jacobians = _checked_jacobians(jacobians)
+
     def as_matrix(J: np.ndarray) -> np.ndarray:
         half = J.ndim // 2
         return J.reshape(math.prod(J.shape[:half]), math.prod(J.shape[half:]))
@@ -687,7 +738,7 @@ def hessian(f: Callable[[Tensor], Tensor], x: np.ndarray, step: float = 1e-3) ->
 
     def gradient(point: np.ndarray) -> np.ndarray:
         leaf = Tensor(point, requires_grad=True)
-        return grad(f(leaf), [leaf])[0].reshape(-1)
+        return grad(_checked_value("hessian", f(leaf), scalar=True), [leaf])[0].reshape(-1)
 
     columns = []
     for e in np.eye(x.size).reshape((x.size, *x.shape)) * step:
