@@ -67,12 +67,14 @@ Shape: ``params`` and ``grads`` are lists of arrays, pairwise of the same shape 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from reference._validation import (
+    FLOAT32_MAX,
     as_float_array,
     check_clipping,
     check_count,
@@ -95,6 +97,9 @@ def keras_rounded(value: float) -> float:
     ``keras.ops.cast(0.999, "float64")`` first makes a float32 tensor, and the learning
     rate is a variable of ``floatx`` (float32): 0.999 → 0.9990000128746033.
     """
+    # a finite real number within float32's range: NumPy's "only 0-dimensional arrays can
+    # be converted", or inf with an overflow warning, otherwise
+    check_real("keras_rounded", "value", value, -FLOAT32_MAX, FLOAT32_MAX)
     return float(np.float32(value))
 
 
@@ -122,7 +127,7 @@ def gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0: float, learni
     eta = keras_rounded(learning_rate) if convention == "keras" else float(learning_rate)
     iterates, last_step = [x], math.inf
     while last_step > precision and len(iterates) <= max_iters:
-        x = x - eta * grad(x)
+        x = x - eta * _derivative("gradient_descent", grad(x), x)
         last_step = float(abs(x - iterates[-1]))
         iterates.append(x)
     return np.array(iterates)
@@ -146,6 +151,22 @@ def check_descent(where: str, what: str, function: object, x0_shape: tuple[int, 
         raise TypeError(f"{where}: {what} must be a function of x, got {type_name(function)} "
                         f"{function!r:.60}")
     check_shape(where, "x0 (one number)", x0_shape, ())
+
+
+def _derivative(where: str, value: object, x: np.ndarray) -> object:
+    """grad's value at x: one real number, a Python one or of x's dtype. An array of
+    shape (2,) failed in NumPy's words ("only length-1 arrays can be converted to Python
+    scalars"), a string or None in Python's, and a float64 value would make a float32
+    run float64 silently."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.generic):
+        return value  # Python's numbers are weak: they take x's dtype
+    array = np.asarray(value) if isinstance(value, np.ndarray | np.generic) else None
+    if array is None or array.shape != () or array.dtype != x.dtype:
+        shown = type_name(value) if array is None else \
+            f"{type_name(value)} of shape {array.shape} and dtype {array.dtype.name}"
+        raise TypeError(f"{where}: grad must return one number, a Python float or of x0's "
+                        f"dtype {x.dtype.name}, got {shown} {value!r:.60}")
+    return value
 
 
 def _check_convention(convention: str, where: str) -> None:

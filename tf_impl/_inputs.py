@@ -53,9 +53,11 @@ from reference._validation import (
     check_shape,
     check_within,
     float_conversion,
+    type_name,
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
+from reference.autodiff import check_loss_name
 from reference.initializers import check_arguments
 from reference.losses import check_code
 from reference.optimizers import check_descent
@@ -261,7 +263,57 @@ def starting_point(where: str, function: object, x0: object, learning_rate: obje
     check_count(where, "max_iters", max_iters, 0)
     x0 = as_float_tensor(x0, None, where, "x0")
     check_descent(where, "function", function, tuple(x0.shape))
+    # one eager call at x0, before the run: inside the traced step TF would wrap the
+    # refusal in its "in user code:" trace
+    checked_values(where, function, "function", one_number=True)(tf.Variable(x0))
     return {"x0": x0, "learning_rate": float(learning_rate), "precision": float(precision)}
+
+
+def checked_values(where: str, function: Callable, what: str, one_number: bool) -> Callable:
+    """``function``, its every value checked: a TF tensor computed from its argument, and
+    one number where a gradient of it is taken. A Python float or an array has no graph,
+    and a vector no gradient: TF stopped inside its own code ("'float' object has no
+    attribute 'shape'", or an error from inside a traced step), naming no function."""
+    def run(x: Any) -> Any:
+        value = function(x)
+        if not tf.is_tensor(value):
+            raise TypeError(f"{where}: {what} must return a TF tensor computed from its "
+                            f"argument, got {type_name(value)} {value!r:.60}")
+        if one_number and value.shape.num_elements() not in (1, None):
+            raise ValueError(f"{where}: {what} must return one number (a scalar tensor), "
+                             f"got a tensor of shape {tuple(value.shape)}")
+        return value
+    return run
+
+
+def function_and_point(where: str, f: object, x: object, **_: Any) -> dict[str, Any]:
+    """``jacobian`` and ``hessian``: f a function, x a float tensor (an array, a list:
+    as a tensor; integers as float64), f's values checked as they come (for ``hessian``
+    one number each): the framework's own words otherwise ("'int' object is not
+    callable", "The inputs given to jacobian must be either a Tensor…")."""
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function of a tensor, got {type_name(f)} "
+                        f"{f!r:.60}")
+    x = as_float_tensor(x, None, where, "x")
+    return {"f": checked_values(where, f, "f", one_number=where == "hessian"), "x": x}
+
+
+def network_and_input(where: str, model: object, x: object, **arguments: Any) -> dict[str, Any]:
+    """``layer_jacobians`` and ``network_gradients``: a built Keras model with trainable
+    variables (a ``keras.Sequential`` for the layer-by-layer walk), x a float tensor of its
+    dtype with the per-sample shape it was built for, a loss the spec's graph knows.
+    TF's words otherwise: "'int' object has no attribute 'layers'", "TensorArray dtype is
+    float64 but Op is trying to write dtype float32"."""
+    kind, name = (keras.Sequential, "a keras.Sequential") if where == "layer_jacobians" \
+        else (keras.Layer, "a Keras model")
+    if not isinstance(model, kind) or not model.trainable_variables:
+        raise TypeError(f"{where}: model must be {name} with trainable variables (tf_impl."
+                        f"from_reference makes one), got {type_name(model)} {model!r:.60}")
+    if "loss" in arguments:
+        check_loss_name(where, arguments["loss"])
+    x = as_float_tensor(x, tf.as_dtype(model.trainable_variables[0].dtype), where, "input x")
+    check_shape(where, "input x", tuple(x.shape), (None, *_input_shape(model, tuple(x.shape))))
+    return {"x": x}
 
 
 def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:

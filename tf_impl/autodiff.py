@@ -42,8 +42,10 @@ import keras
 import tensorflow as tf
 
 from tf_impl import losses
+from tf_impl._inputs import checked, function_and_point, network_and_input
 
 
+@checked(function_and_point)
 def jacobian(f: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
     """∂f(x)/∂x, of shape f(x).shape + x.shape: one backward pass per entry of f(x).
 
@@ -58,6 +60,7 @@ def jacobian(f: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
     return tape.jacobian(y, x, experimental_use_pfor=False)
 
 
+@checked(function_and_point)
 def hessian(f: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
     """∂²f/∂x∂x of a scalar f, shape x.shape + x.shape, from two nested tapes.
 
@@ -73,6 +76,7 @@ def hessian(f: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
     return outer.jacobian(gradient, x, experimental_use_pfor=False)
 
 
+@checked(network_and_input)
 def layer_jacobians(model: keras.Sequential, x: tf.Tensor) -> list[tf.Tensor]:
     """∂a^l/∂a^{l−1} for each layer, at the forward pass from x: each (N, out, N, in)."""
     jacobians = []
@@ -82,6 +86,7 @@ def layer_jacobians(model: keras.Sequential, x: tf.Tensor) -> list[tf.Tensor]:
     return jacobians
 
 
+@checked(network_and_input)
 def network_gradients(model: keras.Sequential, x: tf.Tensor, y_true: tf.Tensor,
                       loss: str) -> tuple[tf.Tensor, tf.Tensor, list[tuple[tf.Tensor, tf.Tensor]]]:
     """The loss, dL/dx and [(dL/dkernel, dL/dbias) per layer], by ``tape.gradient``.

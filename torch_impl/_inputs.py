@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
+from reference.autodiff import check_loss_name
 from reference.initializers import check_arguments
 from reference.losses import check_code
 from reference.optimizers import check_descent
@@ -318,7 +319,72 @@ def starting_point(where: str, function: object, x0: object, learning_rate: obje
     check_count(where, "max_iters", max_iters, 0)
     x0 = as_float_tensor(x0, None, where, "x0")
     check_descent(where, "function", function, tuple(x0.shape))
-    return {"x0": x0, "learning_rate": float(learning_rate), "precision": float(precision)}
+    return {"function": checked_values(where, function, "function", one_number=True),
+            "x0": x0, "learning_rate": float(learning_rate), "precision": float(precision)}
+
+
+def checked_values(where: str, function: Callable, what: str, one_number: bool) -> Callable:
+    """``function``, its every value checked: a torch tensor computed from its argument, and
+    one number where a gradient of it is taken. A Python float or an array has no graph,
+    and a vector no gradient: the framework stopped inside its own code ("'float' object
+    has no attribute 'backward'", "grad can be implicitly created only for scalar
+    outputs"), naming no function."""
+    def run(x: Any) -> Any:
+        value = function(x)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{where}: {what} must return a torch tensor computed from its "
+                            f"argument, got {type_name(value)} {value!r:.60}")
+        if one_number and value.numel() != 1:
+            raise ValueError(f"{where}: {what} must return one number (a scalar tensor), "
+                             f"got a tensor of shape {tuple(value.shape)}")
+        return value
+    return run
+
+
+def function_and_point(where: str, f: object, x: object, **_: Any) -> dict[str, Any]:
+    """``jacobian`` and ``hessian``: f a function, x a float tensor (an array, a list:
+    as a tensor; integers as float64), f's values checked as they come (for ``hessian``
+    one number each): the framework's own words otherwise ("'int' object is not
+    callable", "The inputs given to jacobian must be either a Tensor…")."""
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function of a tensor, got {type_name(f)} "
+                        f"{f!r:.60}")
+    x = as_float_tensor(x, None, where, "x")
+    return {"f": checked_values(where, f, "f", one_number=where == "hessian"), "x": x}
+
+
+def network_and_input(where: str, model: object, x: object, **arguments: Any) -> dict[str, Any]:
+    """``layer_jacobians`` and ``network_gradients``: a module with parameters (an
+    ``nn.Sequential`` for the layer-by-layer walk), x under :func:`model_input`'s policy,
+    a loss the spec's graph knows. torch's words otherwise: "'int' object is not
+    iterable", "both arguments to linear need to be at least 1D"."""
+    kind, name = (nn.Sequential, "an nn.Sequential") if where == "layer_jacobians" else \
+        (nn.Module, "an nn.Module")
+    if not isinstance(model, kind) or next(model.parameters(), None) is None:
+        raise TypeError(f"{where}: model must be {name} with parameters (torch_impl."
+                        f"from_reference makes one), got {type_name(model)} {model!r:.60}")
+    if where == "network_gradients":
+        dense_network(where, model)
+    if "loss" in arguments:
+        check_loss_name(where, arguments["loss"])
+    return {"x": model_input(where, model, x)}
+
+
+def dense_network(where: str, model: nn.Module) -> None:
+    """The spec's network of Dense layers: modules with parameters are nn.Linear with a
+    bias, each trained (autograd.grad stopped on a frozen one, "One of the
+    differentiated Tensors does not require grad": a BatchNorm(scale=False)'s weight)."""
+    others = [f"{name or 'the model'}: {type(module).__name__}"
+              for name, module in model.named_modules()
+              if next(module.parameters(recurse=False), None) is not None and not (
+                  isinstance(module, nn.Linear) and module.bias is not None)]
+    frozen = [name for name, parameter in model.named_parameters()
+              if not parameter.requires_grad]
+    if others or frozen:
+        raise TypeError(f"{where}: only networks of nn.Linear layers with a bias, "
+                        "all trained (the spec's Dense), are differentiated; got "
+                        + "; ".join([*others, *(f"{name} frozen (requires_grad=False)"
+                                                for name in frozen)]))
 
 
 def hyperparameters(where: str, **arguments: Any) -> dict[str, Any]:

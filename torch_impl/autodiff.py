@@ -41,10 +41,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from reference._validation import checked
 from torch_impl import losses
+from torch_impl._inputs import checked, function_and_point, network_and_input
 
 
+@checked(function_and_point)
 def jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """∂f(x)/∂x, of shape f(x).shape + x.shape: one vector-Jacobian product per row.
 
@@ -55,6 +56,7 @@ def jacobian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torc
     return torch.autograd.functional.jacobian(f, x, vectorize=True)
 
 
+@checked(function_and_point)
 def hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """∂²f/∂x∂x of a scalar f, shape x.shape + x.shape: the Jacobian of the gradient.
 
@@ -68,6 +70,7 @@ def hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch
     return torch.autograd.functional.jacobian(gradient, x, vectorize=True)
 
 
+@checked(network_and_input)
 def layer_jacobians(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     """∂a^l/∂a^{l−1} for each layer, at the forward pass from x: each (N, out, N, in)."""
     jacobians = []
@@ -78,27 +81,7 @@ def layer_jacobians(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]
     return jacobians
 
 
-def _dense_network(where: str, model: object, **_: object) -> None:
-    """The spec's network of Dense layers: modules with parameters are nn.Linear with a
-    bias, each trained (autograd.grad stopped on a frozen one, "One of the
-    differentiated Tensors does not require grad": a BatchNorm(scale=False)'s weight)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{where}: model must be a torch.nn.Module of nn.Linear "
-                        f"layers, got {type(model).__name__}")
-    others = [f"{name or 'the model'}: {type(module).__name__}"
-              for name, module in model.named_modules()
-              if next(module.parameters(recurse=False), None) is not None and not (
-                  isinstance(module, nn.Linear) and module.bias is not None)]
-    frozen = [name for name, parameter in model.named_parameters()
-              if not parameter.requires_grad]
-    if others or frozen:
-        raise TypeError(f"{where}: only networks of nn.Linear layers with a bias, "
-                        "all trained (the spec's Dense), are differentiated; got "
-                        + "; ".join([*others, *(f"{name} frozen (requires_grad=False)"
-                                                for name in frozen)]))
-
-
-@checked(_dense_network)
+@checked(network_and_input)
 def network_gradients(model: nn.Sequential, x: torch.Tensor, y_true: torch.Tensor,
                       loss: str) -> tuple[torch.Tensor, torch.Tensor,
                                           list[tuple[torch.Tensor, torch.Tensor]]]:
