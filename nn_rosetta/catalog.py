@@ -180,6 +180,9 @@ _OUTSIDE = {o.name: o for o in OUTSIDE_REGISTRY}
 def parity_name(concept: str) -> str:
     """The name a concept's parity records go under: its own, unless it is outside the
     registry ("data parallelism")."""
+    if not isinstance(concept, str):  # an array: "unhashable type: 'numpy.ndarray'"
+        raise TypeError(f"parity_name: concept must be a concept's name (a str), got "
+                        f"{type(concept).__name__} {concept!r:.60}")
     return _OUTSIDE[concept].parity if concept in _OUTSIDE else concept
 
 
@@ -196,6 +199,9 @@ def _in(module: str) -> tuple[registry.Concept, ...]:
 
 
 def page_of(module: str) -> tuple[str, str]:
+    if not isinstance(module, str) or not module:  # "'int' object has no attribute 'replace'"
+        raise TypeError(f"page_of: module must be a module's name (a non-empty str), got "
+                        f"{type(module).__name__} {module!r:.60}")
     return GROUPS.get(module, (module.replace("_", "-"), module.replace("_", " ").capitalize()))
 
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from reference._validation import check_path
+
 REPORT = Path("build/parity/report.json")
 SNAPSHOT = Path("docs/parity-summary.json")
 DTYPES = ("float64", "float32")
@@ -134,13 +136,32 @@ def summarise(records: Iterable[dict], versions: dict[str, str], source: str) ->
     return Summary(cells, versions, source)
 
 
+def _payload(where: str, path: object, keys: tuple[str, ...]) -> dict:
+    """The JSON object a report or snapshot file holds, its ``keys`` present: Python's
+    "'str' object has no attribute 'read_text'" for a str path, a bare
+    FileNotFoundError or KeyError otherwise. A missing file is a ValueError naming it, as
+    ``port_files`` refuses a missing ``.keras`` file."""
+    check_path(where, path)
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{where}: no such file: {path}")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{where}: {path} is not a JSON file ({error})") from None
+    if not isinstance(payload, dict) or any(key not in payload for key in keys):
+        raise ValueError(f"{where}: {path} must hold a JSON object with the keys "
+                         f"{list(keys)}")
+    return payload
+
+
 def read_report(path: Path = REPORT) -> Summary:
-    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload = _payload("read_report", path, ("records",))
     return summarise(payload["records"], payload.get("versions", {}), str(path))
 
 
 def read_snapshot(path: Path = SNAPSHOT) -> Summary:
-    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload = _payload("read_snapshot", path, ("cells", "versions"))
     cells: Cells = {}
     for concept, dtype, fw, kind, error, rtol, passed in payload["cells"]:
         cell = Cell(None, rtol, passed, kept=False) if error == _BOUND else Cell(error, rtol,

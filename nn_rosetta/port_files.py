@@ -300,6 +300,7 @@ def load(path: str | os.PathLike) -> Any:
     after :func:`check_archive` and a bound on the weights' declared size."""
     import keras
 
+    check_path("load", path)  # os.fspath's "expected str, bytes or os.PathLike object"
     config, weights = check_archive(path)
     path = os.fspath(path)
     if "Lambda" in _class_names(config):  # Keras's refusal advises safe_mode=False

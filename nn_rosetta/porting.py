@@ -57,6 +57,7 @@ from reference._validation import (
     as_index_array,
     check_array_within,
     check_copy_fits,
+    check_count,
     check_memory,
     check_shape,
 )
@@ -73,13 +74,26 @@ CLASS_NAME = "Net"
 EXAMPLE_LENGTH = 8
 
 
+def _check_sample_shape(where: str, shape: object) -> None:
+    """A per-sample shape: a tuple (or list) of sizes ≥ 1 or None ("'int' object is not
+    iterable" otherwise, or a shape of 2.5 or "a" passed on to the generated code)."""
+    if not isinstance(shape, tuple | list):
+        raise TypeError(f"{where}: shape must be a tuple of sizes (int ≥ 1, or None for any "
+                        f"length), got {type(shape).__name__} {shape!r:.60}")
+    for k, n in enumerate(shape):
+        if n is not None:
+            check_count(where, f"shape[{k}]", n, 1, none_means="any length")
+
+
 def example_shape(shape: tuple[int | None, ...]) -> tuple[int, ...]:
     """A per-sample shape with each None (any length) as :data:`EXAMPLE_LENGTH`."""
+    _check_sample_shape("example_shape", shape)
     return tuple(EXAMPLE_LENGTH if n is None else n for n in shape)
 
 
 def shown_shape(shape: tuple[int | None, ...]) -> str:
     """A batch's shape for the generated docstring, "N, T, 128": T for any length."""
+    _check_sample_shape("shown_shape", shape)
     return ", ".join(["N", *("T" if n is None else str(n) for n in shape)])
 
 
