@@ -32,6 +32,12 @@ from reference._validation import FLOAT32_MAX, as_float_array, check_real, check
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
+# Past these |z| the functions below are saturated in float32 and float64 alike: e^(−800)
+# and e^(−40²/2) are 0, tanh(u(100)) = tanh(3.6e4) is ±1. Capping z there first keeps
+# z² and 2|z| from overflowing (a NumPy warning) without changing a value.
+_SATURATED = 400.0
+_DENSITY_SATURATED = 40.0
+_GELU_TANH_SATURATED = 100.0
 _GELU_FORMS = ("none", "tanh")
 
 
@@ -100,10 +106,13 @@ def tanh_derivative(z: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 − tanh(z)² = sech²(z) = 4e / (1 + e)², with e = e^(−2|z|).
 
     The last form keeps every digit where tanh(z) → ±1 and 1 − tanh² would cancel
-    (at z = 6 it loses 4 digits), and ``exp`` never overflows.
+    (at z = 6 it loses 4 digits), and ``exp`` never overflows; nor does 2|z|, capped
+    where e^(−2|z|) is 0 in either dtype.
     """
     z = _float(z, "tanh_derivative")
-    e = np.exp(-2.0 * np.abs(z))
+    # |z| capped where e is 0 in both dtypes already: −2|z| overflowed in float32 past
+    # 1.7e38 (a warning, for the 0 torch and TF give without one)
+    e = np.exp(-2.0 * np.minimum(np.abs(z), _SATURATED))
     return 4.0 * e / np.square(1.0 + e)
 
 
@@ -239,7 +248,10 @@ def gelu(z: np.ndarray, approximate: str = "none") -> np.ndarray:
 
 
 def _gelu_tanh_argument(z: np.ndarray) -> np.ndarray:
-    # Written z(1 + c z²) so that no cube overflows before the product does.
+    # Written z(1 + c z²) so that no cube overflows before the product does, of z capped
+    # at ±100, where u ≈ ±3.6e4 and tanh(u) is ±1 in either dtype already: z² overflowed
+    # past 1.8e19 (float32) or 1.3e154 (float64), with a warning, where the value is ±1.
+    z = np.clip(z, -_GELU_TANH_SATURATED, _GELU_TANH_SATURATED)
     return _SQRT_2_OVER_PI * z * (1.0 + _GELU_TANH_CUBIC * z * z)
 
 
@@ -252,9 +264,16 @@ def gelu_derivative(z: np.ndarray, approximate: str = "none") -> np.ndarray:
     z = _float(z, "gelu_derivative")
     if _gelu_form(approximate, "gelu_derivative") == "tanh":
         t = np.tanh(_gelu_tanh_argument(z))
-        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_TANH_CUBIC * z * z)
-        return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
-    return ndtr(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z)
+        # the second term, of z capped at ±100 as u is: there 1 − t² is 0 already, and
+        # z²'s overflow made it 0 · inf = NaN (torch's and TF's autograd give that NaN
+        # past |z| ≈ 1.8e19 in float32, 1.3e154 in float64; the limit is 1 or 0)
+        zc = np.clip(z, -_GELU_TANH_SATURATED, _GELU_TANH_SATURATED)
+        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_TANH_CUBIC * zc * zc)
+        return 0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * du
+    # the density at z capped at ±40, where e^(−z²/2) is 0 in either dtype already (z²
+    # overflowed past 1.8e19 in float32, a warning for the 0 it gives)
+    zc = np.clip(z, -_DENSITY_SATURATED, _DENSITY_SATURATED)
+    return ndtr(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * zc * zc)
 
 
 @dataclass(frozen=True)
