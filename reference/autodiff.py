@@ -630,8 +630,10 @@ def _checked_value(where: str, value: object, scalar: bool) -> Tensor:
     return value
 
 
-def _check_not_empty(where: str, shape: tuple[int, ...]) -> None:
-    """An x with entries: NumPy's "need at least one array to stack" otherwise."""
+def check_entries(where: str, shape: tuple[int, ...]) -> None:
+    """An x with entries (in the mirrors' Jacobians too): NumPy's "need at least one
+    array to stack" otherwise, torch's IndexError, TF's "Tensor's shape (0, 2) is not
+    compatible with supplied shape (0, 2, 0, 2)"."""
     if 0 in shape:
         raise ValueError(f"{where}: x has no entries (shape {shape}); a Jacobian needs at "
                          "least one")
@@ -648,7 +650,7 @@ def jacobian(f: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
     """
     _check_function("jacobian", f)
     leaf = Tensor(as_float_array(x, None, "jacobian", "x"), requires_grad=True)
-    _check_not_empty("jacobian", leaf.shape)
+    check_entries("jacobian", leaf.shape)
     y = _checked_value("jacobian", f(leaf), scalar=False)
     seeds = np.eye(y.data.size, dtype=y.dtype).reshape((y.data.size, *y.shape))
     rows = [grad(y, [leaf], seed)[0] for seed in seeds]
@@ -733,7 +735,7 @@ def hessian(f: Callable[[Tensor], Tensor], x: np.ndarray, step: float = 1e-3) ->
     """
     _check_function("hessian", f)
     x = as_float_array(x, np.float64, "hessian", "x (finite differences need float64)")
-    _check_not_empty("hessian", x.shape)
+    check_entries("hessian", x.shape)
     check_real("hessian", "step", step, 0.0, low_open=True)  # h = NaN: a Hessian of NaN
 
     def gradient(point: np.ndarray) -> np.ndarray:

@@ -57,7 +57,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
-from reference.autodiff import check_loss_name
+from reference.autodiff import check_entries, check_loss_name
 from reference.initializers import check_arguments
 from reference.losses import check_code
 from reference.optimizers import check_descent
@@ -295,6 +295,7 @@ def function_and_point(where: str, f: object, x: object, **_: Any) -> dict[str, 
         raise TypeError(f"{where}: f must be a function of a tensor, got {type_name(f)} "
                         f"{f!r:.60}")
     x = as_float_tensor(x, None, where, "x")
+    check_entries(where, tuple(x.shape))
     return {"f": checked_values(where, f, "f", one_number=where == "hessian"), "x": x}
 
 
@@ -313,6 +314,7 @@ def network_and_input(where: str, model: object, x: object, **arguments: Any) ->
         check_loss_name(where, arguments["loss"])
     x = as_float_tensor(x, tf.as_dtype(model.trainable_variables[0].dtype), where, "input x")
     check_shape(where, "input x", tuple(x.shape), (None, *_input_shape(model, tuple(x.shape))))
+    check_entries(where, tuple(x.shape))
     return {"x": x}
 
 

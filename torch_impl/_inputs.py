@@ -59,7 +59,7 @@ from reference._validation import (
 )
 from reference._validation import Check as Check  # the decorators, written once there
 from reference._validation import checked as checked
-from reference.autodiff import check_loss_name
+from reference.autodiff import check_entries, check_loss_name
 from reference.initializers import check_arguments
 from reference.losses import check_code
 from reference.optimizers import check_descent
@@ -350,6 +350,7 @@ def function_and_point(where: str, f: object, x: object, **_: Any) -> dict[str, 
         raise TypeError(f"{where}: f must be a function of a tensor, got {type_name(f)} "
                         f"{f!r:.60}")
     x = as_float_tensor(x, None, where, "x")
+    check_entries(where, tuple(x.shape))
     return {"f": checked_values(where, f, "f", one_number=where == "hessian"), "x": x}
 
 
@@ -367,7 +368,9 @@ def network_and_input(where: str, model: object, x: object, **arguments: Any) ->
         dense_network(where, model)
     if "loss" in arguments:
         check_loss_name(where, arguments["loss"])
-    return {"x": model_input(where, model, x)}
+    x = model_input(where, model, x)
+    check_entries(where, tuple(x.shape))
+    return {"x": x}
 
 
 def dense_network(where: str, model: nn.Module) -> None:

@@ -206,11 +206,13 @@ def test_a_mirror_s_derivative_still_computes_the_spec_s(package) -> None:
     ("relu", _X, r"^{}: f must be a function of a tensor, got str"),
     (lambda t: t, "ab", r"^{}: x must be a float32/float64 or integer array, got dtype str"),
     (lambda t: t, None, r"^{}: x must be"),
-], ids=["int f", "str f", "str x", "None x"])
+    (lambda t: t, np.zeros((0, 2)), r"^{}: x has no entries \(shape \(0, 2\)\)"),
+], ids=["int f", "str f", "str x", "None x", "empty x"])
 def test_a_mirror_s_jacobian_checks_f_and_x_by_name(package, f, x, match) -> None:
-    """torch said "'int' object is not callable", TF "Passed in object ... not tf.Tensor"."""
+    """torch said "'int' object is not callable", TF "Passed in object ... not tf.Tensor";
+    an empty x torch's IndexError, TF's "Tensor's shape (0, 2) is not compatible"."""
     for name in ("jacobian", "hessian"):
-        with pytest.raises(TypeError, match=match.format(name)):
+        with pytest.raises((TypeError, ValueError), match=match.format(name)):
             getattr(_impl(package).autodiff, name)(f, x)
 
 
@@ -263,9 +265,10 @@ def test_the_spec_s_descent_keeps_float32_and_takes_python_numbers() -> None:
     ({"x": 0.5}, ValueError, r"input x must have shape \(N, 2\), got \(\)"),
     ({"x": np.ones((2, 3))}, ValueError, r"input x must have shape \(N, 2\), got \(2, 3\)"),
     ({"x": _B.astype(np.float32)}, TypeError, r"input x has dtype float32 but"),
+    ({"x": np.zeros((0, 2))}, ValueError, r"x has no entries \(shape \(0, 2\)\)"),
     ({"loss": 3}, ValueError, r"unknown loss 3"),
     ({"loss": "hinge"}, ValueError, r"unknown loss 'hinge'"),
-], ids=["int model", "0-d x", "wide x", "float32 x", "int loss", "unknown loss"])
+], ids=["int model", "0-d x", "wide x", "float32 x", "empty x", "int loss", "unknown loss"])
 def test_a_mirror_s_network_gradients_checks_its_model_input_and_loss(package, change, error,
                                                                       match) -> None:
     """torch: "'int' object is not callable", "both arguments to linear need to be at
