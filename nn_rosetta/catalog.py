@@ -248,6 +248,9 @@ def _general(docstring: str, names: list[str]) -> str:
 
 def translate(concept: registry.Concept) -> Translation:
     """The concept's math, code and framework differences, read from the source."""
+    if not isinstance(concept, registry.Concept):  # "'str' object has no attribute 'module'"
+        raise TypeError(f"translate: concept must be a registry.Concept (find(name) takes a "
+                        f"name), got {type(concept).__name__} {concept!r:.60}")
     siblings = [c.name for c in _in(concept.module)]
     spec = _implementation(SPEC, concept)
     math = tuple((d.name, d.docstring) for d in spec.definitions if d.docstring) if spec else ()

@@ -45,6 +45,12 @@ from nn_rosetta.sources import module_source
 FRAMEWORKS = ("torch", "tensorflow", "keras")  # the modules whose names tier 3 collects
 
 
+def _check_word(where: str, word: object) -> None:
+    if not isinstance(word, str):  # "'int' object has no attribute 'strip'"
+        raise TypeError(f"{where}: word must be a str, got {type(word).__name__} "
+                        f"{word!r:.60}")
+
+
 def key(word: str) -> str:
     """A name as the table compares it: ``torch.nn.BCELoss()`` → ``bce``."""
     word = word.strip().lower().split("(", 1)[0].replace("/", ".").removesuffix(".py")
@@ -238,6 +244,7 @@ def _decided(k: str) -> tuple[Found | None, tuple[str, ...]]:
 def lookup(word: str) -> Found:
     """What ``word`` means: ``nn-rosetta show`` shows the concept, or else the rows;
     ``nn-rosetta cheatsheet`` shows the rows."""
+    _check_word("lookup", word)
     found, named = _decided(key(word))
     if found is not None and found.concept is None and word.strip() in found.concepts:
         # a concept's own name, as written, decides between those that differ only in
@@ -267,6 +274,9 @@ def aliases() -> dict[str, list[str]]:
 def suggestions(word: str, n: int = 3) -> list[str]:
     """The likeliest meanings of a word that means nothing, best first: a concept or name
     that starts with it or contains it, then the closest spellings."""
+    _check_word("suggestions", word)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"suggestions: n must be an integer ≥ 0, got {n!r:.60}")
     k = key(word)
     scores: dict[str, float] = {}
     for rank, tier in enumerate(tiers()):

@@ -195,6 +195,8 @@ def latest(root: Path = Path()) -> Summary | None:
 
     Read once per version of those files in a process: a full run's report is megabytes,
     and each CLI command shows a summary from it."""
+    check_path("latest", root)  # "'str' object has no attribute 'resolve'"
+    root = Path(root)
     return _latest(root.resolve(), tuple(_version(root / path) for path in (SNAPSHOT, REPORT)))
 
 

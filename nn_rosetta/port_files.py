@@ -93,6 +93,7 @@ def _read_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
 def check_archive(path: str | os.PathLike) -> tuple[dict[str, Any], zipfile.ZipInfo]:
     """The parsed ``config.json`` and the weights member's directory entry of the
     ``.keras`` file at ``path``, after the checks in the module's docstring."""
+    check_path("check_archive", path)  # os.fspath's "expected str, bytes or os.PathLike"
     path = os.fspath(path)
     if not os.path.exists(path):
         link = dangling_link(path)
@@ -341,6 +342,7 @@ def read_example(path: str | os.PathLike) -> np.ndarray | dict[str, np.ndarray]:
     allocated), or a ``.npz`` of one array per model input, by input name, each member's
     declared size checked against what the archive holds before it is read; never
     unpickled."""
+    check_path("read_example", path)  # os.fspath's "expected str, bytes or os.PathLike"
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isfile(path):  # a folder, /dev/zero, a pipe
         raise ValueError(f"--input {path}: not a file (a .npy or .npz of arrays)")

@@ -51,7 +51,19 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
 
 
 def tolerance(dtype: np.dtype | str, kind: str) -> Tolerance:
-    return TOLERANCES[np.dtype(dtype).name][kind]
+    try:  # NumPy's "Cannot interpret ... as a data type", or a bare KeyError; None
+        # would be NumPy's default, float64, and a number (np.float32(0.5)) its own dtype
+        name = None if dtype is None or isinstance(dtype, np.generic) else \
+            np.dtype(dtype).name
+    except (TypeError, ValueError):
+        name = None
+    if name not in TOLERANCES:
+        raise TypeError(f"tolerance: dtype must be one of {list(TOLERANCES)}, got "
+                        f"{type(dtype).__name__} {dtype!r:.60}")
+    if not isinstance(kind, str) or kind not in TOLERANCES[name]:
+        raise ValueError(f"tolerance: kind must be one of {list(TOLERANCES[name])}, got "
+                         f"{kind!r:.60}")
+    return TOLERANCES[name][kind]
 
 
 # Learning runs (the perceptron's weights after every epoch, an optimizer's parameters

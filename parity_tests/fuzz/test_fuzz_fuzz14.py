@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import reference
-from nn_rosetta import catalog, parity, port_files, porting
+from nn_rosetta import catalog, names, parity, port_files, porting, tolerances
 from parity_tests.conftest import framework
 from parity_tests.fuzz.oracle import outcome, spec_outcome
 from parity_tests.fuzz.test_fuzz_fuzz12 import _drawn, _non_finite
@@ -69,6 +69,11 @@ SWEEP = [
     ("example_shape", porting.example_shape, lambda: {"shape": (None, 3)}),
     ("shown_shape", porting.shown_shape, lambda: {"shape": (None, 3)}),
     ("keras_rounded", optimizers.keras_rounded, lambda: {"value": 0.1}),
+    ("translate", catalog.translate, lambda: {"concept": reference.registry.CONCEPTS[0]}),
+    ("lookup", names.lookup, lambda: {"word": "sigmoid"}),
+    ("suggestions", names.suggestions, lambda: {"word": "sigmod", "n": 3}),
+    ("tolerance", tolerances.tolerance, lambda: {"dtype": "float64", "kind": "loss"}),
+    ("latest", parity.latest, lambda: {"root": Path(".")}),
     ("jacobian", autodiff.jacobian, lambda: {"f": autodiff.tanh, "x": _X.copy()}),
     ("gradient_descent", optimizers.gradient_descent,
      lambda: {"grad": lambda x: 2 * (x - 2), "x0": 4.0, "learning_rate": 0.1,
@@ -328,13 +333,30 @@ def test_the_snapshot_still_reads_from_a_str_path() -> None:
     (lambda: optimizers.keras_rounded(np.ones(2)), ValueError, r"^keras_rounded: value must "
                                                                r"be a finite number"),
     (lambda: optimizers.keras_rounded(1e300), ValueError, r"^keras_rounded: value must be"),
+    (lambda: port_files.check_archive(None), TypeError, r"^check_archive: path must be"),
+    (lambda: port_files.read_example(2), TypeError, r"^read_example: path must be"),
+    (lambda: parity.latest(3), TypeError, r"^latest: path must be a file name"),
+    (lambda: catalog.translate("sigmoid"), TypeError, r"^translate: concept must be a "
+                                                      r"registry.Concept"),
+    (lambda: names.lookup(3), TypeError, r"^lookup: word must be a str, got int"),
+    (lambda: names.suggestions("relu", 2.5), ValueError, r"^suggestions: n must be an "
+                                                         r"integer ≥ 0"),
+    (lambda: tolerances.tolerance(None, "loss"), TypeError, r"^tolerance: dtype must be one "
+                                                            r"of \['float64', 'float32'\]"),
+    (lambda: tolerances.tolerance(np.float32(0.5), "loss"), TypeError, r"^tolerance: dtype"),
+    (lambda: tolerances.tolerance("float32", ["loss"]), ValueError, r"^tolerance: kind must"),
 ], ids=["int module", "bytes module", "array concept", "int shape", "float size",
-        "None shape", "str size", "float path", "array value", "beyond float32"])
+        "None shape", "str size", "float path", "array value", "beyond float32",
+        "None archive", "int example", "int root", "str concept", "int word", "float n",
+        "None dtype", "a number for a dtype", "list kind"])
 def test_a_look_up_checks_its_argument_by_name(call, error, match) -> None:
     """page_of: "'int' object has no attribute 'replace'"; parity_name: "unhashable type";
     the shapes: "'int' object is not iterable", or 2.5 written into the generated code;
-    load: os.fspath's words; keras_rounded: "only 0-dimensional arrays can be converted",
-    or inf with NumPy's overflow warning."""
+    load, check_archive, read_example: os.fspath's words; latest: "'int' object has no
+    attribute 'resolve'"; keras_rounded: "only 0-dimensional arrays can be converted", or
+    inf with NumPy's overflow warning; translate, lookup: "'str' object has no attribute
+    'module'", "'int' object has no attribute 'strip'"; tolerance: a bare KeyError, None
+    taken as float64 and np.float32(0.5) as its dtype."""
     with pytest.raises(error, match=match):
         call()
 
