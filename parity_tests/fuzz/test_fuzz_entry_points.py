@@ -53,15 +53,6 @@ PARALLEL = {
 }
 
 
-@pytest.fixture(scope="module")
-def process_group():
-    """A one-rank gloo group in this process: DDP's code path, without spawning."""
-    dist = framework("torch").torch.distributed
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    yield
-    dist.destroy_process_group()
-
-
 def _model(dtype: np.dtype) -> Sequential:
     return Sequential([Dense(3, 4, "tanh", dtype=dtype), Dense(4, 2, "sigmoid", dtype=dtype)],
                       seed=0)

@@ -49,11 +49,7 @@ from reference import (
 )
 from reference.training import TrainingDiverged
 
-LOSSES = ("mean_squared_error", "half_mean_squared_error", "mean_absolute_error",
-          "mean_squared_logarithmic_error", "binary_cross_entropy",
-          "binary_cross_entropy_with_logits", "categorical_cross_entropy",
-          "categorical_cross_entropy_with_logits", "sparse_categorical_cross_entropy",
-          "sparse_categorical_cross_entropy_with_logits")
+LOSSES = reference.losses.NAMES
 LAST = {"binary_cross_entropy": "sigmoid", "categorical_cross_entropy": "softmax",
         "sparse_categorical_cross_entropy": "softmax"}
 MIRRORS = (("torch", "torch", {}), ("tf", "keras", {}), ("tf", "keras", {"tf_function": True}))

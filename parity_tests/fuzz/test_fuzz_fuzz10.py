@@ -34,11 +34,7 @@ from parity_tests.tolerances import tolerance
 from reference import BatchNormalization, Dense, Dropout, Sequential, optimizers, schedules
 from reference import parallel as spec_parallel
 
-LOSSES = ("mean_squared_error", "half_mean_squared_error", "mean_absolute_error",
-          "mean_squared_logarithmic_error", "binary_cross_entropy",
-          "binary_cross_entropy_with_logits", "categorical_cross_entropy",
-          "categorical_cross_entropy_with_logits", "sparse_categorical_cross_entropy",
-          "sparse_categorical_cross_entropy_with_logits")
+LOSSES = reference.losses.NAMES
 LAST = {"binary_cross_entropy": "sigmoid", "categorical_cross_entropy": "softmax",
         "sparse_categorical_cross_entropy": "softmax", "mean_squared_logarithmic_error": "sigmoid"}
 TF_LOSSES = ("mean_squared_error", "mean_absolute_error", "mean_squared_logarithmic_error")
@@ -204,15 +200,6 @@ def test_the_spec_refuses_a_list_of_losses_by_name(loss) -> None:
 
 
 # -- the mirrors, on one rank / replica ---------------------------------------------------
-
-@pytest.fixture(scope="module")
-def process_group():
-    """A one-rank gloo group in this process: DDP's code path, without spawning."""
-    dist = framework("torch").torch.distributed
-    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
-    yield
-    dist.destroy_process_group()
-
 
 def _entries(package: str) -> object:
     return importlib.import_module(f"{package}.parallel")
