@@ -204,7 +204,7 @@ class _Normalization(Layer):
                            if name in self.parameter_names}
         if not input_gradient:
             return None
-        gamma = self._values.get("gamma", np.ones(self.features, self.dtype))
+        gamma = self._values["gamma"] if self.scale else self.dtype.type(1)  # scale=False: γ = 1
         if not self._batch_statistics:
             scale = gamma * self._inv_std
             return g * (_per_sample(scale, g) if scale.ndim == 1 else scale)
