@@ -86,7 +86,7 @@ def fixed_affine(model: nn.Module) -> dict[str, float]:
     Keras's refuse a file with γ for a layer without)."""
     return {f"{prefix}.{name}" if prefix else name: FIXED_AFFINE[name]
             for prefix, norm in model.named_modules()
-            if isinstance(norm, nn.modules.batchnorm._BatchNorm)
+            if isinstance(norm, nn.BatchNorm1d | nn.BatchNorm2d)
             for name in frozen_affine(norm)}
 
 
@@ -98,9 +98,10 @@ def _read_batch_norm(modules: Sequence[nn.Module], i: int, place: Context
         raise TypeError(f"module {i} ({norm!r}) keeps no exponential running average "
                         "(momentum=None or track_running_stats=False); the spec's "
                         "BatchNormalization does")
+    frozen = frozen_affine(norm)
     return reference.BatchNormalization(norm.num_features, norm.momentum, norm.eps,
-                                        center=not fixed_at(norm.bias, 0.0),
-                                        scale=not fixed_at(norm.weight, 1.0), convention="torch",
+                                        center="bias" not in frozen,
+                                        scale="weight" not in frozen, convention="torch",
                                         dtype=numpy_dtype(norm.weight)), 1
 
 
